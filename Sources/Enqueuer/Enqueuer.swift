@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import Shared
+
+@main
+struct Enqueuer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enqueuer",
+        abstract: "The OneNote Reports API side: schema migrations and queue administration.",
+        subcommands: [Migrate.self, QueueCommand.self]
+    )
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create the database or bring its schema up to date (the only command that changes the schema).")
+
+    func run() async throws {
+        let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
+        do {
+            let applied = try ReportsDatabase.migrate(path: settings.databasePath)
+            print(applied.isEmpty ? "schema is up to date" : "applied migrations: \(applied.joined(separator: ", "))")
+        } catch let error as StoreError {
+            ProcessSupport.fail(program: "enqueuer", error.message)
+        }
+    }
+}
+
+/// Opens the database and the queue, or stops the process with a clear message.
+func openQueue() -> SQLiteJobQueue {
+    let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
+    do {
+        return SQLiteJobQueue(database: try ReportsDatabase.open(path: settings.databasePath))
+    } catch let error as StoreError {
+        ProcessSupport.fail(program: "enqueuer", error.message)
+    } catch {
+        ProcessSupport.fail(program: "enqueuer", "cannot open the database (\(type(of: error)))")
+    }
+}
+
+/// Prints one JSON object on one line.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}

@@ -1,0 +1,82 @@
+public import Foundation
+
+/// A durable job queue with at-least-once delivery, leases and fencing (DESIGN.md §4).
+///
+/// Every change to a running job is guarded by its lease (`id`, state `running`, fencing token), so a
+/// worker that lost its lease changes nothing. `SQLiteJobQueue` is the implementation for one host; a
+/// PostgreSQL one can follow behind the same protocol and the same conformance tests.
+public protocol JobQueue: Sendable {
+    /// Enqueues jobs atomically (all or none). A job whose unique key is held by a waiting or running
+    /// job is not created; its result names the existing job.
+    func enqueue(_ jobs: [NewJob]) async throws -> [EnqueueResult]
+
+    /// Records the outcomes in `settling`, then leases up to `request.limit` due jobs, highest priority
+    /// first, then earliest `runAt`, then oldest, all in one transaction.
+    func lease(_ request: LeaseRequest, settling: [SettledJob]) async throws -> (jobs: [LeasedJob], settled: [SettleResult])
+
+    /// Records outcomes in one transaction. Results are in the order of `settled`.
+    func settle(_ settled: [SettledJob]) async throws -> [SettleResult]
+
+    /// Extends the leases still held by `leaseDuration` from now; returns the ids whose lease was lost.
+    func heartbeat(_ leases: [JobLease], leaseDuration: Duration) async throws -> Set<Int64>
+
+    /// Returns jobs whose lease expired (their worker died or hung) to `available`, or to `discarded`
+    /// when their attempts are used up. Returns how many jobs it changed.
+    func reclaimExpiredLeases() async throws -> Int
+
+    /// Deletes finished jobs older than the policy keeps. Returns how many it deleted.
+    func prune(_ policy: RetentionPolicy) async throws -> Int
+
+    func stats() async throws -> QueueStats
+
+    /// The jobs in `state`, oldest first (payloads are not returned).
+    func list(state: JobState, limit: Int) async throws -> [JobRecord]
+
+    func job(id: Int64) async throws -> JobRecord?
+
+    /// Operator action: makes a discarded (or waiting) job available now, with a fresh set of attempts.
+    func retry(jobId: Int64) async throws -> AdminResult
+
+    /// Operator action: discards a waiting or running job (a running job's worker then loses its lease).
+    func discard(jobId: Int64) async throws -> AdminResult
+
+    /// When the earliest waiting job becomes due, if any waits.
+    func nextDueDate() async throws -> Date?
+
+    /// Tells whether anything was committed to the queue, by any process, since the last call.
+    func makeChangeObserver() throws -> any JobQueueChangeObserver
+
+    /// In-process wake-ups after each enqueue.
+    var notifier: QueueNotifier { get }
+}
+
+/// Polled by an idle worker; cheap enough to call every few milliseconds.
+public protocol JobQueueChangeObserver: Sendable {
+    func hasChanged() async throws -> Bool
+}
+
+extension JobQueue {
+    public func enqueue(_ job: NewJob) async throws -> EnqueueResult {
+        try await enqueue([job])[0]
+    }
+
+    public func lease(_ request: LeaseRequest) async throws -> [LeasedJob] {
+        try await lease(request, settling: []).jobs
+    }
+
+    public func complete(_ lease: JobLease) async throws -> SettleResult {
+        try await settle([SettledJob(lease: lease, outcome: .succeeded)])[0]
+    }
+
+    public func fail(_ lease: JobLease, _ failure: JobFailure) async throws -> SettleResult {
+        try await settle([SettledJob(lease: lease, outcome: .failed(failure))])[0]
+    }
+
+    public func release(_ lease: JobLease) async throws -> SettleResult {
+        try await settle([SettledJob(lease: lease, outcome: .released)])[0]
+    }
+
+    public func heartbeat(_ lease: JobLease, leaseDuration: Duration) async throws -> Bool {
+        try await heartbeat([lease], leaseDuration: leaseDuration).isEmpty
+    }
+}

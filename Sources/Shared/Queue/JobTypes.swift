@@ -1,0 +1,198 @@
+public import Foundation
+
+/// Where a job is in its life. `available` jobs wait for `runAt`; `running` jobs hold a lease;
+/// `succeeded` and `discarded` are final (a discarded job stays for inspection until pruned).
+public enum JobState: String, Sendable, Codable, CaseIterable {
+    case available
+    case running
+    case succeeded
+    case discarded
+}
+
+/// A job to put on the queue.
+public struct NewJob: Sendable {
+    public var kind: String
+    /// JSON text. Anything else is refused at enqueue.
+    public var payload: Data
+    /// Higher runs first.
+    public var priority: Int
+    /// Not leased before this time; `nil` means now.
+    public var runAt: Date?
+    public var maxAttempts: Int
+    /// While a job with this key waits or runs, enqueueing another returns the first one instead.
+    public var uniqueKey: String?
+
+    public static let defaultMaxAttempts = 20
+
+    public init(
+        kind: String,
+        payload: Data,
+        priority: Int = 0,
+        runAt: Date? = nil,
+        maxAttempts: Int = NewJob.defaultMaxAttempts,
+        uniqueKey: String? = nil
+    ) {
+        self.kind = kind
+        self.payload = payload
+        self.priority = priority
+        self.runAt = runAt
+        self.maxAttempts = maxAttempts
+        self.uniqueKey = uniqueKey
+    }
+
+    /// Encodes `parameters` as the JSON payload.
+    public init<Parameters: Encodable>(
+        kind: String,
+        parameters: Parameters,
+        priority: Int = 0,
+        runAt: Date? = nil,
+        maxAttempts: Int = NewJob.defaultMaxAttempts,
+        uniqueKey: String? = nil
+    ) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        try self.init(
+            kind: kind, payload: encoder.encode(parameters), priority: priority, runAt: runAt,
+            maxAttempts: maxAttempts, uniqueKey: uniqueKey)
+    }
+}
+
+/// What `enqueue` did.
+public struct EnqueueResult: Sendable, Equatable {
+    public let jobId: Int64
+    /// `false` when a waiting or running job with the same unique key was returned instead.
+    public let created: Bool
+
+    public init(jobId: Int64, created: Bool) {
+        self.jobId = jobId
+        self.created = created
+    }
+}
+
+/// Proof of a lease: the job id and the fencing token the lease was granted with. Every change to a
+/// running job must present it; once the lease is lost (expired, reclaimed, re-leased), it changes nothing.
+public struct JobLease: Sendable, Hashable {
+    public let jobId: Int64
+    public let token: Int64
+    /// The attempt this lease is for (1 on the first run).
+    public let attempt: Int
+    public let maxAttempts: Int
+
+    public init(jobId: Int64, token: Int64, attempt: Int, maxAttempts: Int) {
+        self.jobId = jobId
+        self.token = token
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+    }
+}
+
+/// A job handed to a worker.
+public struct LeasedJob: Sendable {
+    public let lease: JobLease
+    public let kind: String
+    public let payload: Data
+    public let priority: Int
+    public let createdAt: Date
+
+    public var id: Int64 { lease.jobId }
+
+    public init(lease: JobLease, kind: String, payload: Data, priority: Int, createdAt: Date) {
+        self.lease = lease
+        self.kind = kind
+        self.payload = payload
+        self.priority = priority
+        self.createdAt = createdAt
+    }
+}
+
+/// How an attempt ended.
+public enum JobOutcome: Sendable, Equatable {
+    case succeeded
+    case failed(JobFailure)
+    /// Handed back unfinished (shutdown): the attempt does not count.
+    case released
+}
+
+/// An attempt's outcome, with the lease that proves the worker may record it.
+public struct SettledJob: Sendable, Equatable {
+    public let lease: JobLease
+    public let outcome: JobOutcome
+
+    public init(lease: JobLease, outcome: JobOutcome) {
+        self.lease = lease
+        self.outcome = outcome
+    }
+}
+
+/// What recording an outcome did to the job.
+public enum SettleResult: Sendable, Equatable {
+    /// The outcome was recorded; the job is now in this state.
+    case applied(JobState)
+    /// The lease was no longer held (expired and reclaimed, or re-leased): nothing changed.
+    case leaseLost
+}
+
+/// A lease request: up to `limit` due jobs, in priority order, held for `leaseDuration`.
+public struct LeaseRequest: Sendable {
+    public var workerId: String
+    public var limit: Int
+    public var leaseDuration: Duration
+
+    public init(workerId: String, limit: Int, leaseDuration: Duration) {
+        self.workerId = workerId
+        self.limit = limit
+        self.leaseDuration = leaseDuration
+    }
+}
+
+/// Counts by state and how far behind the queue is.
+public struct QueueStats: Sendable, Codable, Equatable {
+    public var available: Int
+    /// Of the available jobs, those whose `runAt` is still in the future (scheduled or backing off).
+    public var scheduled: Int
+    public var running: Int
+    public var succeeded: Int
+    public var discarded: Int
+    /// Seconds since the longest-waiting due job became due; 0 when none is due.
+    public var oldestAvailableAgeSeconds: Double
+
+    public init(available: Int = 0, scheduled: Int = 0, running: Int = 0, succeeded: Int = 0, discarded: Int = 0, oldestAvailableAgeSeconds: Double = 0) {
+        self.available = available
+        self.scheduled = scheduled
+        self.running = running
+        self.succeeded = succeeded
+        self.discarded = discarded
+        self.oldestAvailableAgeSeconds = oldestAvailableAgeSeconds
+    }
+
+    public func count(_ state: JobState) -> Int {
+        switch state {
+        case .available: available
+        case .running: running
+        case .succeeded: succeeded
+        case .discarded: discarded
+        }
+    }
+}
+
+/// What retention keeps: finished jobs older than these are deleted by `prune`.
+public struct RetentionPolicy: Sendable {
+    public var succeeded: Duration
+    public var discarded: Duration
+
+    /// River's defaults: a day of history for successes, a week to inspect failures.
+    public static let standard = RetentionPolicy(succeeded: .seconds(24 * 3600), discarded: .seconds(7 * 24 * 3600))
+
+    public init(succeeded: Duration, discarded: Duration) {
+        self.succeeded = succeeded
+        self.discarded = discarded
+    }
+}
+
+/// What an operator changed with `retry` or `discard`.
+public enum AdminResult: Sendable, Equatable {
+    case changed
+    case notFound
+    /// The job is in a state the action does not apply to.
+    case notApplicable(JobState)
+}

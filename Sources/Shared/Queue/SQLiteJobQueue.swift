@@ -1,0 +1,338 @@
+public import Foundation
+import Synchronization
+import GRDB
+
+/// The job queue on the shared SQLite file (DESIGN.md §4).
+///
+/// Writes run in `BEGIN IMMEDIATE` transactions so a claim never reads a snapshot and then fails to
+/// upgrade to a write lock; SQLite's single writer makes the claim `UPDATE … WHERE id IN (SELECT …
+/// LIMIT n)` atomic without `SKIP LOCKED`. Times come from `now`, so tests can move the clock.
+public struct SQLiteJobQueue: JobQueue {
+    public let database: ReportsDatabase
+    public let retryStrategy: JobRetryStrategy
+    public let notifier: QueueNotifier
+    private let now: @Sendable () -> Date
+
+    public init(
+        database: ReportsDatabase,
+        retryStrategy: JobRetryStrategy = .exponentialJitter(),
+        notifier: QueueNotifier = QueueNotifier(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.database = database
+        self.retryStrategy = retryStrategy
+        self.notifier = notifier
+        self.now = now
+    }
+
+    private var pool: DatabasePool { database.pool }
+    private var nowMilliseconds: Int64 { Timestamp.milliseconds(now()) }
+
+    private func writeImmediate<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await pool.writeWithoutTransaction { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
+            }
+            return result!
+        }
+    }
+
+    // MARK: Enqueue
+
+    public func enqueue(_ jobs: [NewJob]) async throws -> [EnqueueResult] {
+        if jobs.isEmpty { return [] }
+        var validated: [(NewJob, String)] = []
+        validated.reserveCapacity(jobs.count)
+        for job in jobs {
+            guard (1...100).contains(job.kind.count) else { throw JobQueueError.invalidKind }
+            guard job.maxAttempts >= 1 else { throw JobQueueError.invalidArgument("maxAttempts must be at least 1") }
+            guard let text = String(data: job.payload, encoding: .utf8),
+                  (try? JSONSerialization.jsonObject(with: job.payload, options: [.fragmentsAllowed])) != nil
+            else { throw JobQueueError.invalidPayload }
+            validated.append((job, text))
+        }
+        let rows = validated
+        let created = nowMilliseconds
+        let results = try await writeImmediate { db -> [EnqueueResult] in
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, unique_key, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO NOTHING
+                RETURNING id
+                """)
+            let existing = try db.cachedStatement(sql: """
+                SELECT id FROM jobs WHERE unique_key = ? AND state IN ('available', 'running')
+                """)
+            return try rows.map { job, payload in
+                let runAt = job.runAt.map(Timestamp.milliseconds) ?? created
+                if let id = try Int64.fetchOne(insert, arguments: [
+                    job.kind, payload, job.priority, runAt, job.maxAttempts, job.uniqueKey, created,
+                ]) {
+                    return EnqueueResult(jobId: id, created: true)
+                }
+                guard let key = job.uniqueKey, let id = try Int64.fetchOne(existing, arguments: [key]) else {
+                    throw JobQueueError.invalidArgument("the job was refused by a constraint")
+                }
+                return EnqueueResult(jobId: id, created: false)
+            }
+        }
+        if results.contains(where: \.created) { notifier.notify() }
+        return results
+    }
+
+    // MARK: Lease and settle
+
+    public func lease(_ request: LeaseRequest, settling: [SettledJob]) async throws -> (jobs: [LeasedJob], settled: [SettleResult]) {
+        guard request.limit >= 0 else { throw JobQueueError.invalidArgument("lease limit must not be negative") }
+        let now = nowMilliseconds
+        let leaseUntil = now + max(request.leaseDuration.wholeMilliseconds, 1)
+        let strategy = retryStrategy
+        return try await writeImmediate { db in
+            let settled = try Self.settle(settling, in: db, now: now, strategy: strategy)
+            guard request.limit > 0 else { return ([], settled) }
+            let statement = try db.cachedStatement(sql: """
+                UPDATE jobs
+                SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
+                    lease_until = ?, worker_id = ?, started_at = ?
+                WHERE id IN (
+                    SELECT id FROM jobs
+                    WHERE state = 'available' AND run_at <= ?
+                    ORDER BY priority DESC, run_at, id
+                    LIMIT ?)
+                RETURNING id, kind, payload, priority, attempt, max_attempts, lease_token, created_at, run_at
+                """)
+            let rows = try Row.fetchAll(statement, arguments: [leaseUntil, request.workerId, now, now, request.limit])
+            var jobs = rows.map { row in
+                LeasedJob(
+                    lease: JobLease(jobId: row[0], token: row[6], attempt: row[4], maxAttempts: row[5]),
+                    kind: row[1],
+                    payload: Data((row[2] as String).utf8),
+                    priority: row[3],
+                    createdAt: Timestamp.date(milliseconds: row[7]))
+            }
+            // RETURNING gives no order guarantee; hand jobs out in claim order.
+            let runAt = Dictionary(uniqueKeysWithValues: rows.map { ($0[0] as Int64, $0[8] as Int64) })
+            jobs.sort { ($0.priority, runAt[$1.id]!, $1.id) > ($1.priority, runAt[$0.id]!, $0.id) }
+            return (jobs, settled)
+        }
+    }
+
+    public func settle(_ settled: [SettledJob]) async throws -> [SettleResult] {
+        if settled.isEmpty { return [] }
+        let now = nowMilliseconds
+        let strategy = retryStrategy
+        return try await writeImmediate { db in try Self.settle(settled, in: db, now: now, strategy: strategy) }
+    }
+
+    private static func settle(_ settled: [SettledJob], in db: Database, now: Int64, strategy: JobRetryStrategy) throws -> [SettleResult] {
+        try settled.map { item in
+            let lease = item.lease
+            let row: Row?
+            switch item.outcome {
+            case .succeeded:
+                row = try Row.fetchOne(db.cachedStatement(sql: """
+                    UPDATE jobs SET state = 'succeeded', lease_until = NULL, finished_at = ?, last_error = NULL
+                    WHERE id = ? AND state = 'running' AND lease_token = ?
+                    RETURNING state
+                    """), arguments: [now, lease.jobId, lease.token])
+            case .failed(let failure) where failure.isRetryable:
+                let delay = strategy.delay(afterAttempt: lease.attempt, retryAfter: failure.retryAfter)
+                row = try Row.fetchOne(db.cachedStatement(sql: """
+                    UPDATE jobs
+                    SET state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'available' END,
+                        finished_at = CASE WHEN attempt >= max_attempts THEN ? END,
+                        run_at = ?, lease_until = NULL, last_error = ?
+                    WHERE id = ? AND state = 'running' AND lease_token = ?
+                    RETURNING state
+                    """), arguments: [now, now + delay.wholeMilliseconds, failure.description, lease.jobId, lease.token])
+            case .failed(let failure):
+                row = try Row.fetchOne(db.cachedStatement(sql: """
+                    UPDATE jobs SET state = 'discarded', finished_at = ?, lease_until = NULL, last_error = ?
+                    WHERE id = ? AND state = 'running' AND lease_token = ?
+                    RETURNING state
+                    """), arguments: [now, failure.description, lease.jobId, lease.token])
+            case .released:
+                // The attempt did not really happen: give it back, keep the job's place in line.
+                row = try Row.fetchOne(db.cachedStatement(sql: """
+                    UPDATE jobs SET state = 'available', attempt = attempt - 1, lease_until = NULL, worker_id = NULL
+                    WHERE id = ? AND state = 'running' AND lease_token = ?
+                    RETURNING state
+                    """), arguments: [lease.jobId, lease.token])
+            }
+            guard let row, let state = JobState(rawValue: row[0]) else { return .leaseLost }
+            return .applied(state)
+        }
+    }
+
+    public func heartbeat(_ leases: [JobLease], leaseDuration: Duration) async throws -> Set<Int64> {
+        if leases.isEmpty { return [] }
+        let leaseUntil = nowMilliseconds + max(leaseDuration.wholeMilliseconds, 1)
+        return try await writeImmediate { db in
+            let statement = try db.cachedStatement(sql: """
+                UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running' AND lease_token = ?
+                """)
+            var lost = Set<Int64>()
+            for lease in leases {
+                try statement.execute(arguments: [leaseUntil, lease.jobId, lease.token])
+                if db.changesCount == 0 { lost.insert(lease.jobId) }
+            }
+            return lost
+        }
+    }
+
+    public func reclaimExpiredLeases() async throws -> Int {
+        let now = nowMilliseconds
+        let changed = try await writeImmediate { db -> Int in
+            // The token moves on too, so the dead worker's lease can never match again.
+            try db.execute(sql: """
+                UPDATE jobs
+                SET state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'available' END,
+                    finished_at = CASE WHEN attempt >= max_attempts THEN ? END,
+                    lease_until = NULL, lease_token = lease_token + 1,
+                    last_error = 'lease_expired: worker ' || coalesce(worker_id, '?') || ' stopped heartbeating'
+                WHERE state = 'running' AND lease_until < ?
+                """, arguments: [now, now])
+            return db.changesCount
+        }
+        if changed > 0 { notifier.notify() }
+        return changed
+    }
+
+    // MARK: Maintenance and inspection
+
+    public func prune(_ policy: RetentionPolicy) async throws -> Int {
+        let now = nowMilliseconds
+        var total = 0
+        for (state, keep) in [(JobState.succeeded, policy.succeeded), (.discarded, policy.discarded)] {
+            let cutoff = now - keep.wholeMilliseconds
+            // Small batches keep each write lock short, so workers are never held up for long.
+            while true {
+                let deleted = try await writeImmediate { db -> Int in
+                    try db.execute(sql: """
+                        DELETE FROM jobs WHERE id IN (
+                            SELECT id FROM jobs WHERE state = ? AND finished_at < ? LIMIT 2000)
+                        """, arguments: [state, cutoff])
+                    return db.changesCount
+                }
+                total += deleted
+                if deleted < 2000 { break }
+            }
+        }
+        return total
+    }
+
+    public func stats() async throws -> QueueStats {
+        let now = nowMilliseconds
+        return try await pool.read { db in
+            var stats = QueueStats()
+            for row in try Row.fetchAll(db, sql: "SELECT state, count(*) FROM jobs GROUP BY state") {
+                let count: Int = row[1]
+                switch JobState(rawValue: row[0]) {
+                case .available: stats.available = count
+                case .running: stats.running = count
+                case .succeeded: stats.succeeded = count
+                case .discarded: stats.discarded = count
+                case nil: break
+                }
+            }
+            stats.scheduled = try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE state = 'available' AND run_at > ?", arguments: [now]) ?? 0
+            if let oldest = try Int64.fetchOne(db, sql: "SELECT min(run_at) FROM jobs WHERE state = 'available'"), oldest <= now {
+                stats.oldestAvailableAgeSeconds = Double(now - oldest) / 1000
+            }
+            return stats
+        }
+    }
+
+    public func list(state: JobState, limit: Int) async throws -> [JobRecord] {
+        try await pool.read { db in
+            try JobRecord.fetchAll(db, sql: """
+                SELECT \(JobRecord.listColumns) FROM jobs WHERE state = ? ORDER BY id LIMIT ?
+                """, arguments: [state, max(limit, 0)])
+        }
+    }
+
+    public func job(id: Int64) async throws -> JobRecord? {
+        try await pool.read { db in
+            try JobRecord.fetchOne(db, sql: "SELECT \(JobRecord.listColumns) FROM jobs WHERE id = ?", arguments: [id])
+        }
+    }
+
+    public func retry(jobId: Int64) async throws -> AdminResult {
+        let now = nowMilliseconds
+        let result = try await writeImmediate { db -> AdminResult in
+            guard let state = try JobState.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [jobId]) else {
+                return .notFound
+            }
+            guard state == .discarded || state == .available else { return .notApplicable(state) }
+            do {
+                try db.execute(sql: """
+                    UPDATE jobs SET state = 'available', attempt = 0, run_at = ?, finished_at = NULL, worker_id = NULL
+                    WHERE id = ?
+                    """, arguments: [now, jobId])
+            } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
+                throw JobQueueError.uniqueKeyTaken
+            }
+            return .changed
+        }
+        if result == .changed { notifier.notify() }
+        return result
+    }
+
+    public func discard(jobId: Int64) async throws -> AdminResult {
+        let now = nowMilliseconds
+        return try await writeImmediate { db -> AdminResult in
+            guard let state = try JobState.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [jobId]) else {
+                return .notFound
+            }
+            guard state == .available || state == .running else { return .notApplicable(state) }
+            try db.execute(sql: """
+                UPDATE jobs SET state = 'discarded', finished_at = ?, lease_until = NULL,
+                    lease_token = lease_token + 1, last_error = 'discarded_by_operator'
+                WHERE id = ?
+                """, arguments: [now, jobId])
+            return .changed
+        }
+    }
+
+    public func nextDueDate() async throws -> Date? {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT min(run_at) FROM jobs WHERE state = 'available'")
+                .map { Timestamp.date(milliseconds: $0) }
+        }
+    }
+
+    public func makeChangeObserver() throws -> any JobQueueChangeObserver {
+        try SQLiteChangeObserver(path: database.path)
+    }
+}
+
+/// Watches `PRAGMA data_version` on a connection of its own: the value changes whenever another
+/// connection (in this process or any other) commits, and reading it touches only shared memory.
+struct SQLiteChangeObserver: JobQueueChangeObserver {
+    private let connection: DatabaseQueue
+    private let last: LastVersion
+
+    init(path: String) throws {
+        var configuration = ReportsDatabase.makeConfiguration()
+        configuration.readonly = true
+        connection = try DatabaseQueue(path: path, configuration: configuration)
+        last = LastVersion()
+    }
+
+    func hasChanged() async throws -> Bool {
+        let version = try await connection.read { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
+        return last.update(version)
+    }
+}
+
+private final class LastVersion: Sendable {
+    private let value = Mutex<Int64?>(nil)
+    func update(_ version: Int64) -> Bool {
+        value.withLock { last in
+            defer { last = version }
+            return last != nil && last != version
+        }
+    }
+}

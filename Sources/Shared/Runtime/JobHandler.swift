@@ -1,0 +1,58 @@
+public import Foundation
+public import Logging
+
+/// What a handler gets to work with for one attempt.
+public struct JobContext: Sendable {
+    public let id: Int64
+    public let kind: String
+    public let payload: Data
+    /// 1 on the first attempt.
+    public let attempt: Int
+    public let maxAttempts: Int
+    public let workerId: String
+    public let logger: Logger
+
+    public init(id: Int64, kind: String, payload: Data, attempt: Int, maxAttempts: Int, workerId: String, logger: Logger) {
+        self.id = id
+        self.kind = kind
+        self.payload = payload
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+        self.workerId = workerId
+        self.logger = logger
+    }
+
+    /// Decodes the payload; a payload that does not fit is a permanent failure (retrying cannot fix it).
+    public func decodePayload<Parameters: Decodable>(as type: Parameters.Type = Parameters.self) throws -> Parameters {
+        do {
+            return try JSONDecoder().decode(Parameters.self, from: payload)
+        } catch {
+            throw JobFailure.permanent("invalid_payload", "the payload does not match the parameters of job kind '\(kind)'")
+        }
+    }
+}
+
+/// Runs one kind of job. Throw `JobFailure` to say whether a failure is worth retrying; any other error
+/// counts as retryable and is recorded by its type name only (its text might hold something secret).
+/// A handler should return promptly when its task is cancelled: that is how shutdown takes it back.
+public protocol JobHandler: Sendable {
+    var kind: String { get }
+    func handle(_ job: JobContext) async throws
+}
+
+/// The handlers a worker runs, by kind.
+public struct JobRegistry: Sendable {
+    private var handlers: [String: any JobHandler] = [:]
+
+    public init(_ handlers: [any JobHandler] = []) {
+        for handler in handlers { register(handler) }
+    }
+
+    public mutating func register(_ handler: any JobHandler) {
+        handlers[handler.kind] = handler
+    }
+
+    public func handler(for kind: String) -> (any JobHandler)? { handlers[kind] }
+
+    public var kinds: [String] { handlers.keys.sorted() }
+}

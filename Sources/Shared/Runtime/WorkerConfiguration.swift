@@ -1,0 +1,46 @@
+/// How a worker process leases and runs jobs.
+public struct WorkerConfiguration: Sendable {
+    /// Recorded on every job it leases; must be unique among running workers.
+    public var workerId: String
+    /// Handlers running at once.
+    public var concurrency: Int
+    /// How long a lease lasts without a heartbeat. A worker that dies loses its jobs to others after this.
+    public var leaseDuration: Duration
+    /// Heartbeats extend every held lease this often (a third of the lease by default).
+    public var heartbeatInterval: Duration
+    /// On SIGTERM, how long running handlers may take to finish before they are cancelled and released.
+    public var gracePeriod: Duration
+    /// How often an idle worker checks whether another process committed work.
+    public var pollInterval: Duration
+    /// How often expired leases of dead workers are returned to the queue.
+    public var reclaimInterval: Duration
+    /// How often finished jobs past retention are deleted.
+    public var pruneInterval: Duration
+    public var retention: RetentionPolicy
+    /// Most jobs taken in one lease statement.
+    public var maxLeaseBatch: Int
+
+    public init(
+        workerId: String,
+        concurrency: Int = 8,
+        leaseDuration: Duration = .seconds(30),
+        heartbeatInterval: Duration? = nil,
+        gracePeriod: Duration = .seconds(10),
+        pollInterval: Duration = .milliseconds(2),
+        reclaimInterval: Duration = .seconds(1),
+        pruneInterval: Duration = .seconds(300),
+        retention: RetentionPolicy = .standard,
+        maxLeaseBatch: Int = 64
+    ) {
+        self.workerId = workerId
+        self.concurrency = max(concurrency, 1)
+        self.leaseDuration = leaseDuration
+        self.heartbeatInterval = heartbeatInterval ?? leaseDuration / 3
+        self.gracePeriod = gracePeriod
+        self.pollInterval = pollInterval
+        self.reclaimInterval = reclaimInterval
+        self.pruneInterval = pruneInterval
+        self.retention = retention
+        self.maxLeaseBatch = max(maxLeaseBatch, 1)
+    }
+}

@@ -1,0 +1,228 @@
+public import Logging
+public import ServiceLifecycle
+import Foundation
+
+/// Leases jobs and runs their handlers: the body of `worker run`.
+///
+/// One lease loop settles finished jobs and leases new ones in a single transaction per turn, so the
+/// write lock is taken once per batch, not once per job. It sleeps on a wake signal fed by handlers
+/// finishing, enqueues in this process (`QueueNotifier`), commits by other processes (`PRAGMA
+/// data_version`, polled every `pollInterval`) and the due time of the next delayed job. A maintenance
+/// loop heartbeats held leases, reclaims expired ones and prunes old jobs.
+///
+/// On graceful shutdown (SIGTERM) it stops leasing, lets running handlers finish within `gracePeriod`,
+/// cancels the rest and releases their jobs without counting the attempt, then returns.
+public struct WorkerRuntime: Service {
+    public let queue: any JobQueue
+    public let registry: JobRegistry
+    public let configuration: WorkerConfiguration
+    public let logger: Logger
+
+    private let state = WorkerState()
+    private let wake = WakeSignal()
+
+    public init(queue: any JobQueue, registry: JobRegistry, configuration: WorkerConfiguration, logger: Logger) {
+        self.queue = queue
+        self.registry = registry
+        self.configuration = configuration
+        var logger = logger
+        logger[metadataKey: "worker"] = "\(configuration.workerId)"
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await runUntilStopped()
+        } onGracefulShutdown: { [state, wake] in
+            state.beginStopping()
+            wake.signal()
+        }
+    }
+
+    private func runUntilStopped() async throws {
+        let observer = try queue.makeChangeObserver()
+        let observation = queue.notifier.observe { [wake] in wake.signal() }
+        defer { queue.notifier.removeObserver(observation) }
+        logger.info("worker started", metadata: [
+            "concurrency": "\(configuration.concurrency)", "kinds": "\(registry.kinds.joined(separator: ","))",
+        ])
+
+        try await withThrowingTaskGroup(of: Void.self) { background in
+            background.addTask { try await pollForChanges(observer) }
+            background.addTask { try await maintain() }
+
+            var wakeups = wake.stream.makeAsyncIterator()
+            await withDiscardingTaskGroup { handlers in
+                await leaseLoop(handlers: &handlers, wakeups: &wakeups)
+                await awaitGracePeriod(wakeups: &wakeups)
+                if state.inFlightCount > 0 {
+                    logger.warning("grace period over; cancelling running handlers", metadata: ["running": "\(state.inFlightCount)"])
+                    handlers.cancelAll()
+                }
+            }
+            try await settleAtShutdown()
+            background.cancelAll()
+        }
+        logger.info("worker stopped")
+    }
+
+    // MARK: Leasing
+
+    private func leaseLoop(handlers: inout DiscardingTaskGroup, wakeups: inout AsyncStream<Void>.Iterator) async {
+        while !Task.isCancelled {
+            let work = state.takeWork(concurrency: configuration.concurrency, maxBatch: configuration.maxLeaseBatch)
+            if work.stopping {
+                state.putBack(work.settling)
+                return
+            }
+            if work.limit > 0 || !work.settling.isEmpty {
+                do {
+                    let request = LeaseRequest(workerId: configuration.workerId, limit: work.limit, leaseDuration: configuration.leaseDuration)
+                    let (jobs, results) = try await queue.lease(request, settling: work.settling)
+                    logSettled(work.settling, results)
+                    state.started(jobs.map(\.lease))
+                    for job in jobs {
+                        handlers.addTask { await execute(job) }
+                    }
+                    if work.limit > 0 && jobs.count == work.limit { continue }
+                    if work.limit > 0 {
+                        // Nothing more is due now; sleep until the next delayed job unless woken earlier.
+                        let next = try await queue.nextDueDate()
+                        state.setWakeAt(next.map { ContinuousClock.now + .milliseconds(max(Int64($0.timeIntervalSinceNow * 1000), 0)) })
+                    }
+                } catch {
+                    state.putBack(work.settling)
+                    logger.error("queue write failed; retrying", metadata: ["error": "\(Self.describe(error))"])
+                    try? await Task.sleep(for: .milliseconds(250))
+                    continue
+                }
+            }
+            if await wakeups.next() == nil { return }
+        }
+    }
+
+    private func execute(_ job: LeasedJob) async {
+        let context = JobContext(
+            id: job.id, kind: job.kind, payload: job.payload, attempt: job.lease.attempt,
+            maxAttempts: job.lease.maxAttempts, workerId: configuration.workerId, logger: logger)
+        let outcome: JobOutcome
+        if let handler = registry.handler(for: job.kind) {
+            do {
+                try await handler.handle(context)
+                outcome = .succeeded
+            } catch {
+                // Cancelled at the end of the grace period: the lease stays held and is released.
+                if Task.isCancelled { return }
+                if let failure = error as? JobFailure {
+                    outcome = .failed(failure)
+                } else {
+                    outcome = .failed(.retryable("unexpected_error", "the handler threw \(Self.describe(error))"))
+                }
+            }
+        } else {
+            outcome = .failed(.permanent("unknown_job_kind", "this worker has no handler for job kind '\(job.kind)'"))
+        }
+        state.finished(job.lease, outcome)
+        wake.signal()
+    }
+
+    // MARK: Shutdown
+
+    private func awaitGracePeriod(wakeups: inout AsyncStream<Void>.Iterator) async {
+        guard state.inFlightCount > 0 else { return }
+        logger.info("stopping: waiting for running handlers", metadata: ["running": "\(state.inFlightCount)"])
+        let deadline = ContinuousClock.now + configuration.gracePeriod
+        while state.inFlightCount > 0 && ContinuousClock.now < deadline {
+            if await wakeups.next() == nil { return }
+        }
+    }
+
+    private func settleAtShutdown() async throws {
+        let remaining = state.drainForShutdown()
+        guard !remaining.isEmpty else { return }
+        var attempt = 0
+        while true {
+            do {
+                let results = try await queue.settle(remaining)
+                logSettled(remaining, results)
+                let released = remaining.filter { $0.outcome == .released }.count
+                logger.info("settled at shutdown", metadata: ["finished": "\(remaining.count - released)", "released": "\(released)"])
+                return
+            } catch {
+                attempt += 1
+                // Unwritten outcomes are not lost: the leases expire and the jobs run again.
+                if attempt >= 5 { throw error }
+                try await Task.sleep(for: .milliseconds(200 * attempt))
+            }
+        }
+    }
+
+    // MARK: Background loops
+
+    private func pollForChanges(_ observer: any JobQueueChangeObserver) async throws {
+        while true {
+            try await Task.sleep(for: configuration.pollInterval)
+            let changed = (try? await observer.hasChanged()) ?? true
+            if changed || state.timerFired(now: .now) { wake.signal() }
+        }
+    }
+
+    private func maintain() async throws {
+        let clock = ContinuousClock()
+        var nextReclaim = clock.now
+        var nextPrune = clock.now
+        let tick = min(configuration.heartbeatInterval, configuration.reclaimInterval)
+        while true {
+            try await Task.sleep(for: tick)
+            let held = state.heldLeases
+            do {
+                let lost = try await queue.heartbeat(held, leaseDuration: configuration.leaseDuration)
+                if !lost.isEmpty {
+                    // Their handlers still finish, but the queue will refuse their outcomes (fencing).
+                    logger.warning("leases lost", metadata: ["jobs": "\(lost.sorted())"])
+                }
+                if clock.now >= nextReclaim {
+                    nextReclaim = clock.now + configuration.reclaimInterval
+                    let reclaimed = try await queue.reclaimExpiredLeases()
+                    if reclaimed > 0 { logger.notice("reclaimed expired leases", metadata: ["jobs": "\(reclaimed)"]) }
+                }
+                if clock.now >= nextPrune {
+                    nextPrune = clock.now + configuration.pruneInterval
+                    let pruned = try await queue.prune(configuration.retention)
+                    if pruned > 0 { logger.info("pruned finished jobs", metadata: ["jobs": "\(pruned)"]) }
+                }
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
+                logger.error("queue maintenance failed", metadata: ["error": "\(Self.describe(error))"])
+            }
+        }
+    }
+
+    private func logSettled(_ settled: [SettledJob], _ results: [SettleResult]) {
+        for (item, result) in zip(settled, results) {
+            switch (item.outcome, result) {
+            case (_, .leaseLost):
+                logger.warning("outcome refused: lease lost", metadata: ["job": "\(item.lease.jobId)"])
+            case (.failed(let failure), .applied(let newState)):
+                logger.warning("job failed", metadata: [
+                    "job": "\(item.lease.jobId)", "attempt": "\(item.lease.attempt)",
+                    "code": "\(failure.code)", "error": "\(failure.message)", "state": "\(newState.rawValue)",
+                ])
+            default:
+                break
+            }
+        }
+    }
+
+    /// Errors are described by what we control: our own error types by message, others by type name,
+    /// since a foreign error's text may carry data we must not log.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as JobFailure: error.description
+        case let error as JobQueueError: error.message
+        case let error as StoreError: error.message
+        default: String(describing: type(of: error))
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import GRDB
+
+extension ReportsDatabase {
+    /// The schema, as versioned migrations. A migration is never edited after it ships: later changes
+    /// are new migrations appended here.
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-initial-schema") { db in
+            try db.execute(sql: initialSchema)
+        }
+        return migrator
+    }()
+
+    /// Identifiers of every migration this binary knows, in order.
+    public static var knownMigrations: [String] { migrator.migrations }
+
+    // Times are integer milliseconds since the epoch (see `Timestamp`). Invariants live in the schema so
+    // that no code path, present or future, can write an impossible row.
+    private static let initialSchema = """
+        CREATE TABLE installations (
+            id TEXT PRIMARY KEY NOT NULL CHECK (length(id) BETWEEN 1 AND 300),
+            cloud_id TEXT NOT NULL CHECK (length(cloud_id) BETWEEN 1 AND 100),
+            api_base_url TEXT NOT NULL CHECK (length(api_base_url) BETWEEN 1 AND 500),
+            system_token_ciphertext BLOB,
+            system_token_expires_at INTEGER,
+            first_seen_at INTEGER NOT NULL,
+            last_seen_at INTEGER NOT NULL,
+            CHECK ((system_token_ciphertext IS NULL) = (system_token_expires_at IS NULL))
+        ) WITHOUT ROWID;
+
+        CREATE TABLE microsoft_connections (
+            installation_id TEXT NOT NULL REFERENCES installations(id) ON DELETE CASCADE,
+            account_id TEXT NOT NULL CHECK (length(account_id) BETWEEN 1 AND 128),
+            refresh_token_ciphertext BLOB NOT NULL,
+            microsoft_user_id TEXT NOT NULL,
+            display_name TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'reconnect_required')),
+            connected_at INTEGER NOT NULL,
+            refreshed_at INTEGER,
+            PRIMARY KEY (installation_id, account_id)
+        ) WITHOUT ROWID;
+
+        CREATE TABLE reports (
+            id TEXT PRIMARY KEY NOT NULL,
+            installation_id TEXT NOT NULL REFERENCES installations(id) ON DELETE CASCADE,
+            owner_account_id TEXT NOT NULL,
+            name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+            jql TEXT,
+            filter_id TEXT,
+            columns TEXT NOT NULL CHECK (json_valid(columns)),
+            section_id TEXT NOT NULL,
+            page_id TEXT,
+            page_url TEXT,
+            schedule_cron TEXT,
+            schedule_time_zone TEXT,
+            enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+            next_run_at INTEGER,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            CHECK ((jql IS NULL) <> (filter_id IS NULL)),
+            CHECK ((schedule_cron IS NULL) = (schedule_time_zone IS NULL))
+        ) WITHOUT ROWID;
+        CREATE INDEX reports_by_owner ON reports(installation_id, owner_account_id);
+        CREATE INDEX reports_due ON reports(next_run_at) WHERE enabled = 1 AND next_run_at IS NOT NULL;
+
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (length(kind) BETWEEN 1 AND 100),
+            payload TEXT NOT NULL CHECK (json_valid(payload)),
+            priority INTEGER NOT NULL DEFAULT 0,
+            state TEXT NOT NULL DEFAULT 'available'
+                CHECK (state IN ('available', 'running', 'succeeded', 'discarded')),
+            run_at INTEGER NOT NULL,
+            attempt INTEGER NOT NULL DEFAULT 0 CHECK (attempt >= 0),
+            max_attempts INTEGER NOT NULL DEFAULT 20 CHECK (max_attempts >= 1),
+            lease_token INTEGER NOT NULL DEFAULT 0,
+            lease_until INTEGER,
+            worker_id TEXT,
+            unique_key TEXT,
+            last_error TEXT,
+            created_at INTEGER NOT NULL,
+            started_at INTEGER,
+            finished_at INTEGER,
+            -- A lease exists exactly while the job runs; a finished job has a finish time.
+            CHECK ((state = 'running') = (lease_until IS NOT NULL)),
+            CHECK ((state IN ('succeeded', 'discarded')) = (finished_at IS NOT NULL))
+        );
+        -- The claim's subselect walks this index in order; it holds only rows that can be claimed.
+        CREATE INDEX jobs_available ON jobs(priority DESC, run_at, id) WHERE state = 'available';
+        -- When is the next delayed job due (the worker sleeps until then).
+        CREATE INDEX jobs_available_run_at ON jobs(run_at) WHERE state = 'available';
+        CREATE INDEX jobs_running_lease ON jobs(lease_until) WHERE state = 'running';
+        CREATE INDEX jobs_finished ON jobs(state, finished_at) WHERE state IN ('succeeded', 'discarded');
+        -- A unique key dedupes only while its job waits or runs.
+        CREATE UNIQUE INDEX jobs_unique_key ON jobs(unique_key)
+            WHERE unique_key IS NOT NULL AND state IN ('available', 'running');
+
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY NOT NULL,
+            report_id TEXT NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+            installation_id TEXT NOT NULL REFERENCES installations(id) ON DELETE CASCADE,
+            job_id INTEGER REFERENCES jobs(id) ON DELETE SET NULL,
+            trigger TEXT NOT NULL CHECK (trigger IN ('manual', 'schedule')),
+            status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed')),
+            attempt INTEGER NOT NULL DEFAULT 0,
+            queued_at INTEGER NOT NULL,
+            started_at INTEGER,
+            finished_at INTEGER,
+            issue_count INTEGER,
+            page_url TEXT,
+            error_code TEXT,
+            error_message TEXT
+        ) WITHOUT ROWID;
+        CREATE INDEX runs_by_report ON runs(report_id, queued_at DESC);
+        -- Pruning jobs sets runs.job_id to NULL; this index keeps that a lookup, not a scan.
+        CREATE INDEX runs_by_job ON runs(job_id);
+
+        CREATE TABLE oauth_nonces (
+            nonce TEXT PRIMARY KEY NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX oauth_nonces_expiry ON oauth_nonces(expires_at);
+        """
+}

@@ -1,0 +1,33 @@
+import Logging
+public import Foundation
+
+/// Start-up helpers every executable uses, so they fail and log the same way.
+public enum ProcessSupport {
+    /// Exit status for a configuration error (sysexits' EX_CONFIG).
+    public static let configurationExitCode: Int32 = 78
+
+    /// Logs go to standard error; the level comes from `REPORTS_LOG_LEVEL` (default `info`).
+    public static func bootstrapLogging(environment: [String: String] = ProcessInfo.processInfo.environment) {
+        let level = environment["REPORTS_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+
+    /// Reads the configuration or stops the process with one line naming the variable at fault.
+    public static func loadConfiguration(program: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> ReportsConfiguration {
+        do {
+            return try ReportsConfiguration(environment: environment)
+        } catch {
+            fail(program: program, "\(error)", exitCode: configurationExitCode)
+        }
+    }
+
+    /// Prints `program: message` on standard error and exits.
+    public static func fail(program: String, _ message: String, exitCode: Int32 = 1) -> Never {
+        FileHandle.standardError.write(Data("\(program): \(message)\n".utf8))
+        exit(exitCode)
+    }
+}

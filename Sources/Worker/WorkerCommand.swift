@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import Shared
+import UnixSignals
+
+@main
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Runs report jobs from the queue. Start as many processes as you like.",
+        subcommands: [Run.self]
+    )
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Lease and run jobs until SIGTERM; then finish or release running jobs and exit 0.")
+
+    @Option(help: "Jobs run at once by this process.") var concurrency = 8
+    @Option(help: "This worker's name, recorded on the jobs it leases (default: host-pid). Must be unique among running workers.")
+    var id: String?
+    @Option(name: .customLong("lease-seconds"), help: "Lease length; a dead worker's jobs go to others after this.")
+    var leaseSeconds: Double = 30
+    @Option(name: .customLong("grace-seconds"), help: "On SIGTERM, how long running jobs may take to finish before they are released.")
+    var graceSeconds: Double = 10
+    @Option(name: .customLong("poll-ms"), help: "How often an idle worker checks for jobs committed by other processes.")
+    var pollMs: Int = 2
+
+    func validate() throws {
+        guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 1024") }
+        guard leaseSeconds >= 0.3 && leaseSeconds <= 86_400 else { throw ValidationError("--lease-seconds must be between 0.3 and 86400") }
+        guard graceSeconds >= 0 && graceSeconds <= 3_600 else { throw ValidationError("--grace-seconds must be between 0 and 3600") }
+        guard (1...1000).contains(pollMs) else { throw ValidationError("--poll-ms must be between 1 and 1000") }
+        if let id, id.isEmpty || id.count > 100 { throw ValidationError("--id must be 1 to 100 characters") }
+    }
+
+    func run() async throws {
+        ProcessSupport.bootstrapLogging()
+        let settings = ProcessSupport.loadConfiguration(program: "worker")
+        let logger = Logger(label: "reports.worker")
+        let database: ReportsDatabase
+        do {
+            database = try ReportsDatabase.open(path: settings.databasePath)
+        } catch let error as StoreError {
+            ProcessSupport.fail(program: "worker", error.message)
+        }
+        let workerId = id ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        let runtime = WorkerRuntime(
+            queue: SQLiteJobQueue(database: database),
+            registry: JobRegistry([DiagnosticJob()]),
+            configuration: WorkerConfiguration(
+                workerId: workerId,
+                concurrency: concurrency,
+                leaseDuration: .milliseconds(Int64(leaseSeconds * 1000)),
+                gracePeriod: .milliseconds(Int64(graceSeconds * 1000)),
+                pollInterval: .milliseconds(pollMs)),
+            logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [runtime],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+    }
+}
