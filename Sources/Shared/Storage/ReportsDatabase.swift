@@ -82,8 +82,12 @@ public struct ReportsDatabase: Sendable {
         } catch let error as DatabaseError {
             throw StoreError.cannotOpen(error.message ?? "SQLite error \(error.resultCode.rawValue)")
         }
+        try Self.checkSchema(applied: applied, known: Self.knownMigrations)
+    }
+
+    /// Refuses a database that has no schema, or one made by an older or newer binary.
+    static func checkSchema(applied: [String], known: [String]) throws {
         if applied.isEmpty { throw StoreError.notInitialised() }
-        let known = Self.knownMigrations
         let unknown = applied.filter { !known.contains($0) }
         if !unknown.isEmpty { throw StoreError.schemaTooNew(unknown: unknown) }
         let missing = known.filter { !applied.contains($0) }
