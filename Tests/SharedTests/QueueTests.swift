@@ -280,12 +280,12 @@ struct QueueTests {
         _ = try await queue.lease(request(1))
 
         fixture.clock.advance(by: .seconds(3600))
-        let policy = RetentionPolicy(succeeded: .seconds(2 * 3600), discarded: .seconds(4 * 3600))
+        let policy = RetentionPolicy(succeeded: .seconds(2 * 3600), discarded: .seconds(3 * 3600 + 1800))
         #expect(try await queue.prune(policy) == 1)
         #expect(try await queue.job(id: oldSucceeded) == nil)
         for id in [oldDiscarded, recent, waiting, running] { #expect(try await queue.job(id: id) != nil) }
 
-        fixture.clock.advance(by: .seconds(3601))
+        fixture.clock.advance(by: .seconds(1801))
         #expect(try await queue.prune(policy) == 1)
         #expect(try await queue.job(id: oldDiscarded) == nil)
         for id in [recent, waiting, running] { #expect(try await queue.job(id: id) != nil) }
