@@ -27,12 +27,15 @@ struct Run: AsyncParsableCommand {
     var graceSeconds: Double = 10
     @Option(name: .customLong("poll-ms"), help: "How often an idle worker checks for jobs committed by other processes.")
     var pollMs: Int = 2
+    @Option(name: .customLong("lease-batch"), help: "Most jobs leased in one statement.")
+    var leaseBatch: Int = 64
 
     func validate() throws {
         guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 1024") }
         guard leaseSeconds >= 0.3 && leaseSeconds <= 86_400 else { throw ValidationError("--lease-seconds must be between 0.3 and 86400") }
         guard graceSeconds >= 0 && graceSeconds <= 3_600 else { throw ValidationError("--grace-seconds must be between 0 and 3600") }
         guard (1...1000).contains(pollMs) else { throw ValidationError("--poll-ms must be between 1 and 1000") }
+        guard (1...1000).contains(leaseBatch) else { throw ValidationError("--lease-batch must be between 1 and 1000") }
         if let id, id.isEmpty || id.count > 100 { throw ValidationError("--id must be 1 to 100 characters") }
     }
 
@@ -55,7 +58,8 @@ struct Run: AsyncParsableCommand {
                 concurrency: concurrency,
                 leaseDuration: .milliseconds(Int64(leaseSeconds * 1000)),
                 gracePeriod: .milliseconds(Int64(graceSeconds * 1000)),
-                pollInterval: .milliseconds(pollMs)),
+                pollInterval: .milliseconds(pollMs),
+                maxLeaseBatch: leaseBatch),
             logger: logger)
         let group = ServiceGroup(configuration: .init(
             services: [runtime],

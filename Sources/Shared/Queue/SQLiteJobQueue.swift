@@ -103,18 +103,21 @@ public struct SQLiteJobQueue: JobQueue {
                     LIMIT ?)
                 RETURNING id, kind, payload, priority, attempt, max_attempts, lease_token, created_at, run_at
                 """)
-            let rows = try Row.fetchAll(statement, arguments: [leaseUntil, request.workerId, now, now, request.limit])
-            var jobs = rows.map { row in
-                LeasedJob(
+            var claimed: [(job: LeasedJob, runAt: Int64)] = []
+            claimed.reserveCapacity(request.limit)
+            let rows = try Row.fetchCursor(statement, arguments: [leaseUntil, request.workerId, now, now, request.limit])
+            while let row = try rows.next() {
+                let job = LeasedJob(
                     lease: JobLease(jobId: row[0], token: row[6], attempt: row[4], maxAttempts: row[5]),
                     kind: row[1],
-                    payload: Data((row[2] as String).utf8),
+                    payload: row[2],
                     priority: row[3],
                     createdAt: Timestamp.date(milliseconds: row[7]))
+                claimed.append((job, row[8]))
             }
             // RETURNING gives no order guarantee; hand jobs out in claim order.
-            let runAt = Dictionary(uniqueKeysWithValues: rows.map { ($0[0] as Int64, $0[8] as Int64) })
-            jobs.sort { ($0.priority, runAt[$1.id]!, $1.id) > ($1.priority, runAt[$0.id]!, $0.id) }
+            claimed.sort { ($0.job.priority, $1.runAt, $1.job.id) > ($1.job.priority, $0.runAt, $0.job.id) }
+            let jobs = claimed.map(\.job)
             return (jobs, settled)
         }
     }

@@ -63,7 +63,8 @@ public struct WorkerRuntime: Service {
             try await settleAtShutdown()
             background.cancelAll()
         }
-        logger.info("worker stopped")
+        let counters = state.counters
+        logger.info("worker stopped", metadata: ["leased_jobs": "\(counters.jobs)", "lease_transactions": "\(counters.transactions)"])
     }
 
     // MARK: Leasing

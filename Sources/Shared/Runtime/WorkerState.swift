@@ -8,6 +8,8 @@ final class WorkerState: Sendable {
         var finished: [SettledJob] = []
         var stopping = false
         var wakeAt: ContinuousClock.Instant?
+        var leaseCalls = 0
+        var leasedJobs = 0
     }
 
     private let inner = Mutex(Inner())
@@ -33,8 +35,11 @@ final class WorkerState: Sendable {
         inner.withLock { $0.finished.insert(contentsOf: settling, at: 0) }
     }
 
+    /// Leases and outcomes were written in one transaction; `leases` are now running.
     func started(_ leases: [JobLease]) {
         inner.withLock { state in
+            state.leaseCalls += 1
+            state.leasedJobs += leases.count
             for lease in leases { state.inFlight[lease.jobId] = lease }
         }
     }
@@ -57,6 +62,8 @@ final class WorkerState: Sendable {
             return all
         }
     }
+
+    var counters: (transactions: Int, jobs: Int) { inner.withLock { ($0.leaseCalls, $0.leasedJobs) } }
 
     func setWakeAt(_ instant: ContinuousClock.Instant?) { inner.withLock { $0.wakeAt = instant } }
 

@@ -1,0 +1,42 @@
+# The two commands (README): `make demo` runs the system end to end; `make test` runs the tests.
+# Both first install the system packages a fresh machine lacks (as root, with apt-get).
+SHELL := /bin/bash
+APT_PACKAGES := libsqlite3-dev libcurl4-openssl-dev libssl-dev
+
+.PHONY: deps build test demo bench clean
+
+deps:
+	@missing=""; \
+	for package in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$package 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	  else \
+	    echo "missing system packages:$$missing; install them with: sudo apt-get install$$missing" >&2; exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	swift build
+
+# Builds everything (the tests start the real `enqueuer` and `worker` binaries), then runs the suite.
+test: deps
+	swift build --build-tests
+	swift test --skip-build
+
+demo: deps
+	swift build -c release --product enqueuer
+	swift build -c release --product worker
+	scripts/demo.sh .build/release
+
+# Benchmarks live apart from the tests; results go to BENCHMARKS.md.
+bench: deps
+	swift build -c release --product worker
+	swift build -c release --product queue-bench
+	.build/release/queue-bench --bin-dir .build/release
+
+clean:
+	rm -rf .build demo-output bench-data
