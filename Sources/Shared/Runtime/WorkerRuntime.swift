@@ -135,6 +135,14 @@ public struct WorkerRuntime: Service {
         let deadline = ContinuousClock.now + configuration.gracePeriod
         while state.inFlightCount > 0 && ContinuousClock.now < deadline {
             if await wakeups.next() == nil { return }
+            // Record outcomes as they come, so a crash later in the grace period does not repeat them.
+            let finished = state.takeWork(concurrency: configuration.concurrency, maxBatch: 0).settling
+            guard !finished.isEmpty else { continue }
+            do {
+                logSettled(finished, try await queue.settle(finished))
+            } catch {
+                state.putBack(finished)
+            }
         }
     }
 

@@ -40,7 +40,6 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         StoreError(.migrationFailed, "REPORTS_DATABASE: migration failed: \(reason)")
     }
 
-    /// Compares the kind of error, not the wording, so tests survive message edits.
-    public func isSameKind(as other: StoreError) -> Bool { code == other.code }
+    /// Compares the kind of error, not the wording, so callers and tests survive message edits.
     public static func == (lhs: StoreError, rhs: StoreError) -> Bool { lhs.code == rhs.code }
 }
