@@ -24,22 +24,8 @@ enum CBaseline {
         sqlite3_finalize(insert)
         try exec(db, "COMMIT")
 
-        let lease = try prepare(db, """
-            UPDATE jobs
-            SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
-                lease_until = ?, worker_id = ?, started_at = ?
-            WHERE id IN (
-                SELECT id FROM jobs
-                WHERE state = 'available' AND run_at <= ?
-                ORDER BY priority DESC, run_at, id
-                LIMIT ?)
-            RETURNING id, kind, payload, priority, attempt, max_attempts, lease_token, created_at, run_at
-            """)
-        let complete = try prepare(db, """
-            UPDATE jobs SET state = 'succeeded', lease_until = NULL, finished_at = ?, last_error = NULL
-            WHERE id = ? AND state = 'running' AND lease_token = ?
-            RETURNING state
-            """)
+        let lease = try prepare(db, SQLiteJobQueue.leaseSQL)
+        let complete = try prepare(db, SQLiteJobQueue.completeSQL)
         defer { sqlite3_finalize(lease); sqlite3_finalize(complete) }
         let worker = "baseline"
         var held: [(Int64, Int64)] = []

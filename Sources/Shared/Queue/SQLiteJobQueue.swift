@@ -84,6 +84,27 @@ public struct SQLiteJobQueue: JobQueue {
 
     // MARK: Lease and settle
 
+    /// The claim (arguments: lease until, worker id, now, now, limit). Public so the benchmark's bare
+    /// C API baseline runs exactly this text.
+    public static let leaseSQL = """
+        UPDATE jobs
+        SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
+            lease_until = ?, worker_id = ?, started_at = ?
+        WHERE id IN (
+            SELECT id FROM jobs
+            WHERE state = 'available' AND run_at <= ?
+            ORDER BY priority DESC, run_at, id
+            LIMIT ?)
+        RETURNING id, kind, payload, priority, attempt, max_attempts, lease_token, created_at, run_at
+        """
+
+    /// The fenced completion (arguments: now, job id, lease token).
+    public static let completeSQL = """
+        UPDATE jobs SET state = 'succeeded', lease_until = NULL, finished_at = ?, last_error = NULL
+        WHERE id = ? AND state = 'running' AND lease_token = ?
+        RETURNING state
+        """
+
     public func lease(_ request: LeaseRequest, settling: [SettledJob]) async throws -> (jobs: [LeasedJob], settled: [SettleResult]) {
         guard request.limit >= 0 else { throw JobQueueError.invalidArgument("lease limit must not be negative") }
         let now = nowMilliseconds
@@ -92,17 +113,7 @@ public struct SQLiteJobQueue: JobQueue {
         return try await writeImmediate { db in
             let settled = try Self.settle(settling, in: db, now: now, strategy: strategy)
             guard request.limit > 0 else { return ([], settled) }
-            let statement = try db.cachedStatement(sql: """
-                UPDATE jobs
-                SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
-                    lease_until = ?, worker_id = ?, started_at = ?
-                WHERE id IN (
-                    SELECT id FROM jobs
-                    WHERE state = 'available' AND run_at <= ?
-                    ORDER BY priority DESC, run_at, id
-                    LIMIT ?)
-                RETURNING id, kind, payload, priority, attempt, max_attempts, lease_token, created_at, run_at
-                """)
+            let statement = try db.cachedStatement(sql: Self.leaseSQL)
             var claimed: [(job: LeasedJob, runAt: Int64)] = []
             claimed.reserveCapacity(request.limit)
             let rows = try Row.fetchCursor(statement, arguments: [leaseUntil, request.workerId, now, now, request.limit])
@@ -135,11 +146,7 @@ public struct SQLiteJobQueue: JobQueue {
             let row: Row?
             switch item.outcome {
             case .succeeded:
-                row = try Row.fetchOne(db.cachedStatement(sql: """
-                    UPDATE jobs SET state = 'succeeded', lease_until = NULL, finished_at = ?, last_error = NULL
-                    WHERE id = ? AND state = 'running' AND lease_token = ?
-                    RETURNING state
-                    """), arguments: [now, lease.jobId, lease.token])
+                row = try Row.fetchOne(db.cachedStatement(sql: completeSQL), arguments: [now, lease.jobId, lease.token])
             case .failed(let failure) where failure.isRetryable:
                 let delay = strategy.delay(afterAttempt: lease.attempt, retryAfter: failure.retryAfter)
                 row = try Row.fetchOne(db.cachedStatement(sql: """
