@@ -191,10 +191,8 @@ struct QueueBench: AsyncParsableCommand {
     func waitForLines(_ path: String, _ count: Int, timeout: Duration) async throws -> ContinuousClock.Instant? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            var info = stat()
-            if stat(path, &info) == 0, Int(info.st_size) > 0 {
-                let text = try String(contentsOfFile: path, encoding: .utf8)
-                if text.utf8.reduce(0, { $0 + ($1 == 10 ? 1 : 0) }) >= count { return ContinuousClock.now }
+            if let data = FileManager.default.contents(atPath: path), data.reduce(0, { $0 + ($1 == 10 ? 1 : 0) }) >= count {
+                return ContinuousClock.now
             }
             usleep(100)
         }

@@ -6,8 +6,8 @@ import Shared
 struct Enqueuer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enqueuer",
-        abstract: "The OneNote Reports API side: schema migrations and queue administration.",
-        subcommands: [Migrate.self, QueueCommand.self]
+        abstract: "The OneNote Reports API side: schema migrations, queue administration and keys.",
+        subcommands: [Migrate.self, QueueCommand.self, KeysCommand.self]
     )
 }
 

@@ -40,8 +40,8 @@ struct Run: AsyncParsableCommand {
     }
 
     func run() async throws {
-        ProcessSupport.bootstrapLogging()
         let settings = ProcessSupport.loadConfiguration(program: "worker")
+        ProcessSupport.bootstrapLogging(level: settings.logLevel)
         let logger = Logger(label: "reports.worker")
         let database: ReportsDatabase
         do {

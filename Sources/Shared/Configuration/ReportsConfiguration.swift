@@ -1,3 +1,5 @@
+public import Logging
+
 /// Settings shared by every process, read from the environment once at start and validated.
 ///
 /// Later issues add variables here; each one is validated in `init(environment:)` so that a bad value
@@ -5,12 +7,22 @@
 public struct ReportsConfiguration: Sendable, Equatable {
     /// Path of the SQLite database file (`REPORTS_DATABASE`).
     public var databasePath: String
+    /// `REPORTS_LOG_LEVEL`: trace, debug, info (default), notice, warning, error or critical.
+    public var logLevel: Logger.Level
+    /// `REPORTS_SANDBOX_MODE=1` allows plain-HTTP upstreams on loopback addresses (the sandbox);
+    /// without it every upstream must be HTTPS.
+    public var sandboxMode: Bool
 
     public static let defaultDatabasePath = "./data/reports.sqlite"
 
-    public init(databasePath: String = ReportsConfiguration.defaultDatabasePath) {
+    public init(databasePath: String = ReportsConfiguration.defaultDatabasePath, logLevel: Logger.Level = .info, sandboxMode: Bool = false) {
         self.databasePath = databasePath
+        self.logLevel = logLevel
+        self.sandboxMode = sandboxMode
     }
+
+    /// Which upstream URLs this process may call.
+    public var outboundPolicy: OutboundURLPolicy { sandboxMode ? .sandbox : .production }
 
     /// Reads and validates the configuration. Throws the first problem found, naming its variable.
     public init(environment: [String: String]) throws(ConfigurationError) {
@@ -18,6 +30,17 @@ public struct ReportsConfiguration: Sendable, Equatable {
         if let path = environment["REPORTS_DATABASE"] {
             try Self.validateDatabasePath(path)
             databasePath = path
+        }
+        if let level = environment["REPORTS_LOG_LEVEL"], !level.isEmpty {
+            guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
+                throw ConfigurationError(variable: "REPORTS_LOG_LEVEL", problem: "must be one of trace, debug, info, notice, warning, error, critical")
+            }
+            logLevel = parsed
+        }
+        switch environment["REPORTS_SANDBOX_MODE"] {
+        case nil, "", "0": sandboxMode = false
+        case "1": sandboxMode = true
+        default: throw ConfigurationError(variable: "REPORTS_SANDBOX_MODE", problem: "must be 0 or 1")
         }
     }
 

@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 public import Foundation
 
 /// Start-up helpers every executable uses, so they fail and log the same way.
@@ -6,14 +6,9 @@ public enum ProcessSupport {
     /// Exit status for a configuration error (sysexits' EX_CONFIG).
     public static let configurationExitCode: Int32 = 78
 
-    /// Logs go to standard error; the level comes from `REPORTS_LOG_LEVEL` (default `info`).
-    public static func bootstrapLogging(environment: [String: String] = ProcessInfo.processInfo.environment) {
-        let level = environment["REPORTS_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0.lowercased()) } ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+    /// Logs go to standard error as one JSON object per line, at the configured level.
+    public static func bootstrapLogging(level: Logger.Level) {
+        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
     }
 
     /// Reads the configuration or stops the process with one line naming the variable at fault.

@@ -1,0 +1,34 @@
+public import Foundation
+
+/// Who called, as a verified Forge Invocation Token says. Every tenant-scoped query keys on
+/// `installationId`; `apiBaseUrl` is the only base URL used for product calls.
+public struct FITIdentity: Sendable, Equatable {
+    public let installationId: String
+    public let appId: String
+    public let apiBaseUrl: URL
+    public let cloudId: String
+    public let environmentType: String
+    public let environmentId: String?
+    public let moduleType: String
+    public let moduleKey: String
+    /// The invoking user (UI calls); scheduled triggers and lifecycle events have none.
+    public let principalAccountId: String?
+    public let tokenId: String?
+    public let expiresAt: Date
+
+    public init(installationId: String, appId: String, apiBaseUrl: URL, cloudId: String, environmentType: String,
+                environmentId: String?, moduleType: String, moduleKey: String, principalAccountId: String?,
+                tokenId: String?, expiresAt: Date) {
+        self.installationId = installationId
+        self.appId = appId
+        self.apiBaseUrl = apiBaseUrl
+        self.cloudId = cloudId
+        self.environmentType = environmentType
+        self.environmentId = environmentId
+        self.moduleType = moduleType
+        self.moduleKey = moduleKey
+        self.principalAccountId = principalAccountId
+        self.tokenId = tokenId
+        self.expiresAt = expiresAt
+    }
+}

@@ -1,0 +1,55 @@
+import JWTKit
+
+/// The claims of a Forge Invocation Token (atlassian.md §1.3). Checked by `FITVerifier`, not here, so
+/// each failure gets its own code.
+struct FITPayload: JWTPayload {
+    struct App: Codable, Sendable {
+        struct Environment: Codable, Sendable {
+            let type: String
+            let id: String?
+        }
+        struct Module: Codable, Sendable {
+            let type: String
+            let key: String
+        }
+        let id: String
+        let installationId: String
+        let apiBaseUrl: String
+        let environment: Environment
+        let module: Module
+    }
+
+    struct Context: Codable, Sendable {
+        let cloudId: String?
+    }
+
+    /// `aud` may be one string or an array of them.
+    struct Audience: Codable, Sendable {
+        let values: [String]
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let single = try? container.decode(String.self) {
+                values = [single]
+            } else {
+                values = try container.decode([String].self)
+            }
+        }
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(values)
+        }
+    }
+
+    let iss: String
+    let aud: Audience
+    let exp: Double
+    let nbf: Double?
+    let iat: Double?
+    let jti: String?
+    let app: App
+    let context: Context?
+    let principal: String?
+
+    /// Claims are checked by `FITVerifier` with a leeway and distinct error codes.
+    func verify(using algorithm: some JWTAlgorithm) async throws {}
+}

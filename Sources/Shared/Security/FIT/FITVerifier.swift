@@ -1,0 +1,114 @@
+public import Foundation
+import JWTKit
+public import Logging
+import Synchronization
+
+/// Verifies Forge Invocation Tokens (DESIGN.md §5, FIT; atlassian.md §1).
+///
+/// Cheap checks come first and need no crypto: size (16 KB), three base64url parts, a JSON header with
+/// `alg` RS256 and a `kid`. The `kid` must be in the cached JWKS (jwt-kit would otherwise fall back to
+/// another key). Then jwt-kit checks the RS256 signature, and this type checks the claims: `iss`,
+/// `aud` (string or array) and `app.id` against `FORGE_APP_ID`, `exp`/`nbf`/`iat` with the leeway, and
+/// optionally the `jti` replay cache.
+public struct FITVerifier: Sendable {
+    public static let maxTokenBytes = 16 * 1024
+    public static let issuer = "forge/invocation-token"
+
+    public let configuration: ForgeConfiguration
+    public let keys: JWKSCache
+    private let replayCache: ReplayCache?
+    private let now: @Sendable () -> Date
+
+    public init(configuration: ForgeConfiguration, keys: JWKSCache, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.configuration = configuration
+        self.keys = keys
+        self.replayCache = configuration.rejectReplayedTokens ? ReplayCache() : nil
+        self.now = now
+    }
+
+    public init(configuration: ForgeConfiguration, transport: any HTTPTransport, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.init(configuration: configuration, keys: JWKSCache(url: configuration.jwksURL, transport: transport, logger: logger), now: now)
+    }
+
+    /// Verifies the value of an `Authorization` header, which must be `Bearer <FIT>`.
+    public func verify(authorization: Secret?) async throws(FITVerificationError) -> FITIdentity {
+        guard let value = authorization?.revealed, value.utf8.count <= Self.maxTokenBytes + 7 else { throw .malformed }
+        guard value.count > 7, value.prefix(7).lowercased() == "bearer " else { throw .malformed }
+        return try await verify(token: Secret(String(value.dropFirst(7))))
+    }
+
+    public func verify(token: Secret) async throws(FITVerificationError) -> FITIdentity {
+        let token = token.revealed
+        // Before any crypto: size, shape, header.
+        guard !token.isEmpty, token.utf8.count <= Self.maxTokenBytes else { throw .malformed }
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3 else { throw .malformed }
+        guard let headerData = Base64URL.decode(parts[0]),
+              let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any]
+        else { throw .malformed }
+        guard let alg = header["alg"] as? String, alg == "RS256" else { throw .unsupportedAlgorithm }
+        guard let kid = header["kid"] as? String, !kid.isEmpty, kid.utf8.count <= 256 else { throw .malformed }
+        guard !parts[1].isEmpty, !parts[2].isEmpty, Base64URL.decode(parts[1]) != nil, Base64URL.decode(parts[2]) != nil else {
+            throw .malformed
+        }
+
+        let collection = try await keys.key(for: kid)
+        let payload: FITPayload
+        do {
+            payload = try await collection.verify(token, as: FITPayload.self)
+        } catch let error as JWTError where error.errorType == .signatureVerificationFailed {
+            throw .badSignature
+        } catch {
+            throw .malformed
+        }
+        return try check(payload)
+    }
+
+    private func check(_ payload: FITPayload) throws(FITVerificationError) -> FITIdentity {
+        guard payload.iss == Self.issuer else { throw .wrongIssuer }
+        guard payload.aud.values.contains(configuration.appId), payload.app.id == configuration.appId else { throw .wrongAudience }
+        let now = now().timeIntervalSince1970
+        let leeway = configuration.leeway.timeInterval
+        guard now <= payload.exp + leeway else { throw .expired }
+        if let nbf = payload.nbf, now + leeway < nbf { throw .notYetValid }
+        if let iat = payload.iat, now + leeway < iat { throw .notYetValid }
+
+        guard let apiBaseUrl = URL(string: payload.app.apiBaseUrl), configuration.urlPolicy.permits(apiBaseUrl) else {
+            throw .malformed("app.apiBaseUrl is not an acceptable URL")
+        }
+        guard let cloudId = payload.context?.cloudId ?? Self.cloudId(from: apiBaseUrl), !cloudId.isEmpty else {
+            throw .malformed("the token names no cloud id")
+        }
+        if let replayCache {
+            guard let jti = payload.jti, !jti.isEmpty else { throw .malformed("the token has no jti") }
+            guard replayCache.firstUse(of: jti, until: payload.exp + leeway, now: now) else { throw .replayed }
+        }
+        return FITIdentity(
+            installationId: payload.app.installationId, appId: payload.app.id, apiBaseUrl: apiBaseUrl, cloudId: cloudId,
+            environmentType: payload.app.environment.type, environmentId: payload.app.environment.id,
+            moduleType: payload.app.module.type, moduleKey: payload.app.module.key,
+            principalAccountId: payload.principal, tokenId: payload.jti,
+            expiresAt: Date(timeIntervalSince1970: payload.exp))
+    }
+
+    /// `…/ex/jira/<cloudId>` (the form Forge gives Jira apps).
+    static func cloudId(from apiBaseUrl: URL) -> String? {
+        let components = apiBaseUrl.pathComponents
+        guard let index = components.firstIndex(of: "ex"), components.count > index + 2 else { return nil }
+        return components[index + 2]
+    }
+}
+
+/// `jti`s seen within their token's lifetime; entries leave once the token has expired.
+final class ReplayCache: Sendable {
+    private let seen = Mutex<[String: Double]>([:])
+
+    func firstUse(of jti: String, until expiry: Double, now: Double) -> Bool {
+        seen.withLock { seen in
+            if seen.count > 10_000 { seen = seen.filter { $0.value >= now } }
+            if let existing = seen[jti], existing >= now { return false }
+            seen[jti] = expiry
+            return true
+        }
+    }
+}
