@@ -95,7 +95,7 @@ struct ProcessTests {
         let untouched = try await queue.job(id: waiting)!
         #expect(untouched.state == .available && untouched.attempt == 0, "no new lease after SIGTERM")
         #expect(Set(recordedLines(record).map(\.id)) == Set(short))
-        #expect(worker.output.contains("released=2"))
+        #expect(worker.output.contains(#""released":"2""#), "the JSON log reports the released jobs")
     }
 
     @Test func theAdminCommandsWorkOnARealDatabase() async throws {
