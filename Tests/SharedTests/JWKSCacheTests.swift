@@ -49,16 +49,23 @@ struct JWKSCacheTests {
         let fits = Fixtures.fits
         let server = JWKSServer(body: fits.jwksJSON)
         try await server.run { url in
-            let verifier = fixtureVerifier(url: url, refetchInterval: .milliseconds(300))
+            let clock = MonotonicTestClock()
+            let verifier = fixtureVerifier(url: url, clock: clock)
             _ = try await verifier.verify(token: Secret(fits.validToken))
-            // The limit is about time: let one interval pass so that exactly one refetch is allowed.
-            try await Task.sleep(for: .milliseconds(350))
-            let codes = await flood(verifier, count: 500, token: fits.validToken)
-            #expect(codes == ["unknownKey": 500])
+            // Within 30 s of a fetch, unknown key ids cause no fetch at all.
+            clock.advance(by: .seconds(29))
+            #expect(await flood(verifier, count: 200, token: fits.validToken) == ["unknownKey": 200])
+            #expect(server.hits == 1)
+            // Once the interval has passed, 500 at once cause exactly one.
+            clock.advance(by: .seconds(1))
+            #expect(await flood(verifier, count: 500, token: fits.validToken) == ["unknownKey": 500])
             #expect(server.hits == 2, "the first fetch and one refetch, not 500")
-            // Right after, another flood finds the limit still closed.
+            clock.advance(by: .seconds(29))
             #expect(await flood(verifier, count: 200, token: fits.validToken) == ["unknownKey": 200])
             #expect(server.hits == 2)
+            clock.advance(by: .seconds(1))
+            #expect(await flood(verifier, count: 10, token: fits.validToken) == ["unknownKey": 10])
+            #expect(server.hits == 3)
             // Known keys keep working during the flood's aftermath.
             _ = try await verifier.verify(token: Secret(fits.validToken))
         }

@@ -120,11 +120,12 @@ struct WorkerRuntimeTests {
     @Test func heartbeatsKeepALongJobFromBeingTakenAway() async throws {
         let fixture = try QueueFixture(realClock: true)
         defer { fixture.remove() }
-        let handler = RecordingHandler(sleep: .milliseconds(1500))
+        let handler = RecordingHandler(sleep: .milliseconds(3500))
         let id = try await fixture.queue.enqueue(rawJob("record")).jobId
-        // Two workers share the queue; the job outlives its 400 ms lease several times over.
+        // Two workers share the queue; the job outlives its 1.2 s lease almost three times over.
+        // (A lease much shorter than this could really expire when the whole suite starves the cores.)
         let configuration = { (name: String) in
-            WorkerConfiguration(workerId: name, leaseDuration: .milliseconds(400), reclaimInterval: .milliseconds(50))
+            WorkerConfiguration(workerId: name, leaseDuration: .milliseconds(1200), reclaimInterval: .milliseconds(50))
         }
         let first = WorkerRuntime(queue: fixture.queue, registry: JobRegistry([handler]), configuration: configuration("w1"), logger: silentLogger)
         let second = WorkerRuntime(queue: fixture.queue, registry: JobRegistry([handler]), configuration: configuration("w2"), logger: silentLogger)

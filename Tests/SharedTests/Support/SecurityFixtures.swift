@@ -86,10 +86,23 @@ final class JWKSServer: Sendable {
 }
 
 /// A verifier for the fixtures' app, at the fixtures' time, reading keys from `url` over real HTTP.
-func fixtureVerifier(url: URL, rejectReplayed: Bool = false, logger: Logger = silentLogger, refetchInterval: Duration = .seconds(30)) -> FITVerifier {
+func fixtureVerifier(
+    url: URL, rejectReplayed: Bool = false, logger: Logger = silentLogger, refetchInterval: Duration = .seconds(30),
+    clock: MonotonicTestClock? = nil
+) -> FITVerifier {
     let fits = Fixtures.fits
     let configuration = ForgeConfiguration(appId: fits.appId, jwksURL: url, rejectReplayedTokens: rejectReplayed, urlPolicy: .sandbox)
-    let keys = JWKSCache(url: url, transport: URLSessionTransport(policy: .sandbox), refetchInterval: refetchInterval, logger: logger)
+    let now: @Sendable () -> ContinuousClock.Instant
+    if let clock { now = { clock.now } } else { now = { .now } }
+    let keys = JWKSCache(url: url, transport: URLSessionTransport(policy: .sandbox), refetchInterval: refetchInterval, logger: logger, now: now)
     let at = fits.verifyAt
     return FITVerifier(configuration: configuration, keys: keys, now: { Date(timeIntervalSince1970: at) })
+}
+
+/// A monotonic clock the test moves by hand (the JWKS refetch limit is about time).
+final class MonotonicTestClock: Sendable {
+    private let offset = Mutex<Duration>(.zero)
+    private let base = ContinuousClock.now
+    var now: ContinuousClock.Instant { base + offset.withLock { $0 } }
+    func advance(by duration: Duration) { offset.withLock { $0 += duration } }
 }

@@ -15,7 +15,7 @@ public actor JWKSCache {
     private let retryWhenEmptyInterval: Duration
     private let maxAge: Duration
     private let logger: Logger
-    private let clock = ContinuousClock()
+    private let now: @Sendable () -> ContinuousClock.Instant
 
     private var keys: [String: JWTKeyCollection] = [:]
     private var fetchedAt: ContinuousClock.Instant?
@@ -27,7 +27,8 @@ public actor JWKSCache {
 
     public init(
         url: URL, transport: any HTTPTransport, refetchInterval: Duration = .seconds(30),
-        retryWhenEmptyInterval: Duration = .seconds(1), maxAge: Duration = .seconds(3600), logger: Logger
+        retryWhenEmptyInterval: Duration = .seconds(1), maxAge: Duration = .seconds(3600), logger: Logger,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) {
         self.url = url
         self.transport = transport
@@ -35,10 +36,11 @@ public actor JWKSCache {
         self.retryWhenEmptyInterval = retryWhenEmptyInterval
         self.maxAge = maxAge
         self.logger = logger
+        self.now = now
     }
 
     func key(for kid: String) async throws(FITVerificationError) -> JWTKeyCollection {
-        if let fetchedAt, clock.now - fetchedAt > maxAge, mayFetch() {
+        if let fetchedAt, now() - fetchedAt > maxAge, mayFetch() {
             await refresh()
         }
         if let key = keys[kid] { return key }
@@ -54,12 +56,12 @@ public actor JWKSCache {
     private func mayFetch() -> Bool {
         guard let lastAttempt else { return true }
         let interval = keys.isEmpty ? retryWhenEmptyInterval : refetchInterval
-        return clock.now - lastAttempt >= interval
+        return now() - lastAttempt >= interval
     }
 
     private func refresh() async {
         fetching = true
-        lastAttempt = clock.now
+        lastAttempt = now()
         fetchCount += 1
         defer {
             fetching = false
@@ -79,7 +81,7 @@ public actor JWKSCache {
                 return
             }
             keys = fetched
-            fetchedAt = clock.now
+            fetchedAt = now()
             logger.info("JWKS fetched", metadata: ["keys": "\(fetched.keys.sorted())"])
         } catch {
             logger.error("JWKS fetch failed", metadata: ["error": "\(JWKSCache.describe(error))"])
