@@ -147,3 +147,29 @@ func hex(_ text: String) -> Data {
     }
     return data
 }
+
+@Suite("Base64url")
+struct Base64URLTests {
+    @Test func roundTripsAndMatchesFoundation() {
+        var generator = SplitMix64(state: 7)
+        for length in 0..<200 {
+            let bytes = Data((0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            let encoded = Base64URL.encode(bytes)
+            let foundation = bytes.base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            #expect(encoded == foundation)
+            #expect(Base64URL.decode(encoded) == bytes)
+            #expect(Base64URL.isCanonical(encoded))
+        }
+    }
+
+    @Test func refusesPaddingForeignCharactersImpossibleLengthsAndNonCanonicalSpellings() {
+        for text in ["QQ==", "QQ=", "a+b/", "a b", "A", "AAAAA", "QR", "QUF", "QUG"] {
+            #expect(Base64URL.decode(text) == nil, "\(text)")
+            #expect(!Base64URL.isCanonical(text), "\(text)")
+        }
+        #expect(Base64URL.decode("QQ") == Data("A".utf8))
+        #expect(Base64URL.decode("QUE") == Data("AA".utf8))
+        #expect(Base64URL.decode("") == Data())
+    }
+}

@@ -32,23 +32,27 @@ public struct FITVerifier: Sendable {
 
     /// Verifies the value of an `Authorization` header, which must be `Bearer <FIT>`.
     public func verify(authorization: Secret?) async throws(FITVerificationError) -> FITIdentity {
-        guard let value = authorization?.revealed, value.utf8.count <= Self.maxTokenBytes + 7 else { throw .malformed }
-        guard value.count > 7, value.prefix(7).lowercased() == "bearer " else { throw .malformed }
-        return try await verify(token: Secret(String(value.dropFirst(7))))
+        guard let value = authorization?.revealed else { throw .malformed }
+        let utf8 = value.utf8
+        guard utf8.count > 7, utf8.count <= Self.maxTokenBytes + 7 else { throw .malformed }
+        let scheme = utf8.prefix(7).map { $0 | 0x20 }  // ASCII lower case; "Bearer " has no byte it would spoil
+        guard scheme.elementsEqual("bearer ".utf8) else { throw .malformed }
+        return try await verify(token: Secret(String(decoding: utf8.dropFirst(7), as: UTF8.self)))
     }
 
     public func verify(token: Secret) async throws(FITVerificationError) -> FITIdentity {
         let token = token.revealed
         // Before any crypto: size, shape, header.
         guard !token.isEmpty, token.utf8.count <= Self.maxTokenBytes else { throw .malformed }
-        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        // Bytes, not Characters: splitting 2 KB by grapheme cluster costs more than the RSA check.
+        let parts = token.utf8.split(separator: UInt8(ascii: "."), maxSplits: 3, omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw .malformed }
-        guard let headerData = Base64URL.decode(parts[0]),
-              let header = try? JSONSerialization.jsonObject(with: headerData) as? [String: Any]
+        guard let headerData = Base64URL.decode(bytes: parts[0]),
+              let header = try? JSONDecoder().decode(JOSEHeader.self, from: headerData)
         else { throw .malformed }
-        guard let alg = header["alg"] as? String, alg == "RS256" else { throw .unsupportedAlgorithm }
-        guard let kid = header["kid"] as? String, !kid.isEmpty, kid.utf8.count <= 256 else { throw .malformed }
-        guard !parts[1].isEmpty, !parts[2].isEmpty, Base64URL.decode(parts[1]) != nil, Base64URL.decode(parts[2]) != nil else {
+        guard header.alg == "RS256" else { throw .unsupportedAlgorithm }
+        guard let kid = header.kid, !kid.isEmpty, kid.utf8.count <= 256 else { throw .malformed }
+        guard !parts[1].isEmpty, !parts[2].isEmpty, Base64URL.isCanonical(bytes: parts[1]), Base64URL.isCanonical(bytes: parts[2]) else {
             throw .malformed
         }
 
@@ -97,6 +101,12 @@ public struct FITVerifier: Sendable {
         guard let index = components.firstIndex(of: "ex"), components.count > index + 2 else { return nil }
         return components[index + 2]
     }
+}
+
+/// The parts of the JOSE header checked before any crypto.
+private struct JOSEHeader: Decodable {
+    let alg: String?
+    let kid: String?
 }
 
 /// `jti`s seen within their token's lifetime; entries leave once the token has expired.
