@@ -38,6 +38,8 @@ demo: deps
 bench: deps
 	swift build -c release --product worker
 	swift build -c release --product queue-bench
+	swift build -c release --product fit-bench
+	taskset -c 0 .build/release/fit-bench
 	.build/release/queue-bench --bin-dir .build/release
 
 clean:
