@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Logging
 import Shared
 
 @main
@@ -9,6 +10,14 @@ struct Enqueuer: AsyncParsableCommand {
         abstract: "The OneNote Reports API side: schema migrations, queue administration and keys.",
         subcommands: [Migrate.self, QueueCommand.self, KeysCommand.self]
     )
+
+    /// JSON logs for every subcommand; a bad `REPORTS_LOG_LEVEL` is reported by the command itself
+    /// when it reads the configuration.
+    static func main() async {
+        let level = (try? ReportsConfiguration(environment: ProcessInfo.processInfo.environment))?.logLevel ?? .info
+        ProcessSupport.bootstrapLogging(level: level)
+        await main(nil)
+    }
 }
 
 struct Migrate: AsyncParsableCommand {

@@ -47,8 +47,6 @@ extension KeysCommand {
         }
 
         func run() async throws {
-            let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
-            ProcessSupport.bootstrapLogging(level: settings.logLevel)
             let keys: TokenKeyRing
             do {
                 keys = try TokenKeyRing(environment: ProcessInfo.processInfo.environment)
