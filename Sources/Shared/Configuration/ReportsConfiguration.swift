@@ -9,7 +9,7 @@ public struct ReportsConfiguration: Sendable, Equatable {
     public var databasePath: String
     /// `REPORTS_LOG_LEVEL`: trace, debug, info (default), notice, warning, error or critical.
     public var logLevel: Logger.Level
-    /// `REPORTS_SANDBOX_MODE=1` allows plain-HTTP upstreams on loopback addresses (the sandbox);
+    /// `REPORTS_SANDBOX=1` allows plain-HTTP upstreams on loopback addresses (the sandbox);
     /// without it every upstream must be HTTPS.
     public var sandboxMode: Bool
 
@@ -37,10 +37,10 @@ public struct ReportsConfiguration: Sendable, Equatable {
             }
             logLevel = parsed
         }
-        switch environment["REPORTS_SANDBOX_MODE"] {
+        switch environment["REPORTS_SANDBOX"] {
         case nil, "", "0": sandboxMode = false
         case "1": sandboxMode = true
-        default: throw ConfigurationError(variable: "REPORTS_SANDBOX_MODE", problem: "must be 0 or 1")
+        default: throw ConfigurationError(variable: "REPORTS_SANDBOX", problem: "must be 0 or 1")
         }
     }
 
