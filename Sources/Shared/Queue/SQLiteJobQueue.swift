@@ -1,6 +1,6 @@
 public import Foundation
 import Synchronization
-import GRDB
+public import GRDB
 
 /// The job queue on the shared SQLite file (DESIGN.md §4).
 ///
@@ -43,43 +43,52 @@ public struct SQLiteJobQueue: JobQueue {
 
     public func enqueue(_ jobs: [NewJob]) async throws -> [EnqueueResult] {
         if jobs.isEmpty { return [] }
-        var validated: [(NewJob, String)] = []
-        validated.reserveCapacity(jobs.count)
-        for job in jobs {
+        let rows = try Self.validate(jobs)
+        let created = nowMilliseconds
+        let results = try await writeImmediate { db in try Self.insert(rows, in: db, now: created) }
+        if results.contains(where: \.created) { notifier.notify() }
+        return results
+    }
+
+    /// Enqueues inside a transaction the caller holds, so a job and the rows that describe it (a run,
+    /// a report's next slot) commit together. Call `notifier.notify()` after the commit.
+    public func enqueue(_ jobs: [NewJob], in db: Database) throws -> [EnqueueResult] {
+        try Self.insert(Self.validate(jobs), in: db, now: nowMilliseconds)
+    }
+
+    private static func validate(_ jobs: [NewJob]) throws -> [(NewJob, String)] {
+        try jobs.map { job in
             guard (1...100).contains(job.kind.count) else { throw JobQueueError.invalidKind }
             guard job.maxAttempts >= 1 else { throw JobQueueError.invalidArgument("maxAttempts must be at least 1") }
             guard let text = String(data: job.payload, encoding: .utf8),
                   (try? JSONSerialization.jsonObject(with: job.payload, options: [.fragmentsAllowed])) != nil
             else { throw JobQueueError.invalidPayload }
-            validated.append((job, text))
+            return (job, text)
         }
-        let rows = validated
-        let created = nowMilliseconds
-        let results = try await writeImmediate { db -> [EnqueueResult] in
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, unique_key, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT DO NOTHING
-                RETURNING id
-                """)
-            let existing = try db.cachedStatement(sql: """
-                SELECT id FROM jobs WHERE unique_key = ? AND state IN ('available', 'running')
-                """)
-            return try rows.map { job, payload in
-                let runAt = job.runAt.map(Timestamp.milliseconds) ?? created
-                if let id = try Int64.fetchOne(insert, arguments: [
-                    job.kind, payload, job.priority, runAt, job.maxAttempts, job.uniqueKey, created,
-                ]) {
-                    return EnqueueResult(jobId: id, created: true)
-                }
-                guard let key = job.uniqueKey, let id = try Int64.fetchOne(existing, arguments: [key]) else {
-                    throw JobQueueError.invalidArgument("the job was refused by a constraint")
-                }
-                return EnqueueResult(jobId: id, created: false)
+    }
+
+    private static func insert(_ rows: [(NewJob, String)], in db: Database, now created: Int64) throws -> [EnqueueResult] {
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, unique_key, created_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT DO NOTHING
+            RETURNING id
+            """)
+        let existing = try db.cachedStatement(sql: """
+            SELECT id FROM jobs WHERE unique_key = ? AND state IN ('available', 'running')
+            """)
+        return try rows.map { job, payload in
+            let runAt = job.runAt.map(Timestamp.milliseconds) ?? created
+            if let id = try Int64.fetchOne(insert, arguments: [
+                job.kind, payload, job.priority, runAt, job.maxAttempts, job.uniqueKey, created,
+            ]) {
+                return EnqueueResult(jobId: id, created: true)
             }
+            guard let key = job.uniqueKey, let id = try Int64.fetchOne(existing, arguments: [key]) else {
+                throw JobQueueError.invalidArgument("the job was refused by a constraint")
+            }
+            return EnqueueResult(jobId: id, created: false)
         }
-        if results.contains(where: \.created) { notifier.notify() }
-        return results
     }
 
     // MARK: Lease and settle

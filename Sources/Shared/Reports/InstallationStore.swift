@@ -1,0 +1,69 @@
+public import Foundation
+import GRDB
+
+/// Installations, keyed by the installation id of verified FITs, with the newest app system token.
+public struct InstallationStore: Sendable {
+    public let database: ReportsDatabase
+    public let vault: TokenVault
+    private let now: @Sendable () -> Date
+
+    public init(database: ReportsDatabase, vault: TokenVault, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.database = database
+        self.vault = vault
+        self.now = now
+    }
+
+    /// Records a verified caller's installation and, when given, its system token — only if it expires
+    /// no earlier than the one stored (tokens are treated as opaque; their `exp` is read for this only).
+    public func record(_ identity: FITIdentity, systemToken: Secret?) async throws {
+        let now = Timestamp.milliseconds(now())
+        var sealed: Data?
+        var expiresAt: Int64?
+        if let systemToken, !systemToken.isEmpty {
+            sealed = try vault.seal(systemToken, context: .atlassianSystemToken(installationId: identity.installationId))
+            expiresAt = Self.expiry(of: systemToken).map(Timestamp.milliseconds) ?? now + 3_600_000
+        }
+        let (ciphertext, expiry) = (sealed, expiresAt)
+        try await database.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO installations (id, cloud_id, api_base_url, system_token_ciphertext, system_token_expires_at, first_seen_at, last_seen_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET
+                    cloud_id = excluded.cloud_id,
+                    api_base_url = excluded.api_base_url,
+                    last_seen_at = excluded.last_seen_at,
+                    system_token_ciphertext = CASE
+                        WHEN excluded.system_token_ciphertext IS NOT NULL
+                         AND (installations.system_token_expires_at IS NULL OR excluded.system_token_expires_at >= installations.system_token_expires_at)
+                        THEN excluded.system_token_ciphertext ELSE installations.system_token_ciphertext END,
+                    system_token_expires_at = CASE
+                        WHEN excluded.system_token_ciphertext IS NOT NULL
+                         AND (installations.system_token_expires_at IS NULL OR excluded.system_token_expires_at >= installations.system_token_expires_at)
+                        THEN excluded.system_token_expires_at ELSE installations.system_token_expires_at END
+                """, arguments: [identity.installationId, identity.cloudId, identity.apiBaseUrl.absoluteString, ciphertext, expiry, now, now])
+        }
+    }
+
+    /// The stored system token and its expiry, decrypted at the moment of use.
+    public func systemToken(installationId: String) async throws -> (token: Secret, expiresAt: Date)? {
+        let row = try await database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT system_token_ciphertext, system_token_expires_at FROM installations WHERE id = ?", arguments: [installationId])
+                .flatMap { row -> (Data, Int64)? in
+                    guard let data = row[0] as Data?, let expiry = row[1] as Int64? else { return nil }
+                    return (data, expiry)
+                }
+        }
+        guard let (sealed, expiry) = row else { return nil }
+        return (try vault.open(sealed, context: .atlassianSystemToken(installationId: installationId)), Timestamp.date(milliseconds: expiry))
+    }
+
+    /// The `exp` claim of a JWT-shaped token, read without verifying it (for caching only).
+    public static func expiry(of token: Secret) -> Date? {
+        let parts = token.revealed.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count == 3, let payload = Base64URL.decode(bytes: parts[1]),
+              let object = try? JSONSerialization.jsonObject(with: payload) as? [String: Any],
+              let exp = (object["exp"] as? NSNumber)?.doubleValue
+        else { return nil }
+        return Date(timeIntervalSince1970: exp)
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+public import GRDB
+
+/// Who a request acts for: every report query is scoped by both.
+public struct ReportOwner: Sendable, Equatable {
+    public let installationId: String
+    public let accountId: String
+
+    public init(installationId: String, accountId: String) {
+        self.installationId = installationId
+        self.accountId = accountId
+    }
+}
+
+/// A row of `reports`.
+public struct Report: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "reports"
+
+    public var id: String
+    public var installationId: String
+    public var ownerAccountId: String
+    public var name: String
+    public var jql: String?
+    public var filterId: String?
+    /// JSON array of field ids.
+    public var columns: String
+    public var sectionId: String
+    public var pageId: String?
+    public var pageUrl: String?
+    public var scheduleCron: String?
+    public var scheduleTimeZone: String?
+    public var enabled: Bool
+    public var nextRunAt: Int64?
+    public var createdAt: Int64
+    public var updatedAt: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, jql, columns, enabled
+        case installationId = "installation_id"
+        case ownerAccountId = "owner_account_id"
+        case filterId = "filter_id"
+        case sectionId = "section_id"
+        case pageId = "page_id"
+        case pageUrl = "page_url"
+        case scheduleCron = "schedule_cron"
+        case scheduleTimeZone = "schedule_time_zone"
+        case nextRunAt = "next_run_at"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+
+    public var definition: ReportDefinition {
+        ReportDefinition(
+            name: name, jql: jql, filterId: filterId,
+            columns: (try? JSONDecoder().decode([String].self, from: Data(columns.utf8))) ?? [],
+            sectionId: sectionId,
+            schedule: scheduleCron.map { ReportDefinition.Schedule(cron: $0, timeZone: scheduleTimeZone ?? "UTC") },
+            enabled: enabled)
+    }
+
+    public var owner: ReportOwner { ReportOwner(installationId: installationId, accountId: ownerAccountId) }
+}

@@ -1,0 +1,111 @@
+import Foundation
+
+/// What a user asks for: the query, the columns, where the page goes, and when. Validated before it is
+/// stored; every problem is reported with the field it concerns.
+public struct ReportDefinition: Sendable, Equatable, Codable {
+    public var name: String
+    /// Exactly one of `jql` and `filterId`.
+    public var jql: String?
+    public var filterId: String?
+    public var columns: [String]
+    public var sectionId: String
+    public var schedule: Schedule?
+    public var enabled: Bool
+
+    public struct Schedule: Sendable, Equatable, Codable {
+        /// Five-field cron, in `timeZone`.
+        public var cron: String
+        /// IANA time zone name.
+        public var timeZone: String
+
+        public init(cron: String, timeZone: String) {
+            self.cron = cron
+            self.timeZone = timeZone
+        }
+    }
+
+    public init(name: String, jql: String? = nil, filterId: String? = nil, columns: [String], sectionId: String, schedule: Schedule? = nil, enabled: Bool = true) {
+        self.name = name
+        self.jql = jql
+        self.filterId = filterId
+        self.columns = columns
+        self.sectionId = sectionId
+        self.schedule = schedule
+        self.enabled = enabled
+    }
+
+    public static let maxJQLLength = 2000
+    public static let maxColumns = 20
+    /// Jira system fields a report may show; custom fields are `customfield_<digits>`.
+    public static let standardColumns: Set<String> = [
+        "key", "summary", "status", "assignee", "reporter", "priority", "issuetype", "created", "updated",
+        "duedate", "resolution", "resolutiondate", "labels", "components", "fixVersions", "project", "parent",
+    ]
+
+    /// The first problem found, or nil. Also returns the parsed schedule.
+    public func validate() throws(ReportValidationError) -> CronSchedule? {
+        let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty, name.count <= 200 else { throw .init(field: "name", "must be 1 to 200 characters") }
+        switch (jql, filterId) {
+        case (let jql?, nil):
+            guard !jql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, jql.count <= Self.maxJQLLength else {
+                throw .init(field: "jql", "must be 1 to \(Self.maxJQLLength) characters")
+            }
+            guard !jql.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\t" }) else {
+                throw .init(field: "jql", "must not contain control characters")
+            }
+        case (nil, let filterId?):
+            guard !filterId.isEmpty, filterId.count <= 20, filterId.allSatisfy(\.isASCIIDigit) else {
+                throw .init(field: "filterId", "must be a Jira filter id (digits)")
+            }
+        default:
+            throw .init(field: "jql", "give exactly one of jql and filterId")
+        }
+        guard (1...Self.maxColumns).contains(columns.count) else { throw .init(field: "columns", "must list 1 to \(Self.maxColumns) columns") }
+        guard Set(columns).count == columns.count else { throw .init(field: "columns", "must not repeat a column") }
+        for column in columns where !Self.isColumnId(column) {
+            throw .init(field: "columns", "'\(column.prefix(40))' is not a Jira field id (use e.g. key, summary, status or customfield_10010)")
+        }
+        guard Self.isSectionId(sectionId) else { throw .init(field: "sectionId", "is not a OneNote section id") }
+        guard let schedule else { return nil }
+        do {
+            return try CronSchedule(cron: schedule.cron, timeZone: schedule.timeZone)
+        } catch {
+            throw .init(field: error.message.hasPrefix("the time zone") ? "schedule.timeZone" : "schedule.cron", error.message)
+        }
+    }
+
+    static func isColumnId(_ column: String) -> Bool {
+        if standardColumns.contains(column) { return true }
+        guard column.hasPrefix("customfield_") else { return false }
+        let digits = column.dropFirst("customfield_".count)
+        return (1...10).contains(digits.count) && digits.allSatisfy(\.isASCIIDigit)
+    }
+
+    /// OneNote section ids look like `1-<guid>` or `0-<hex>!<n>`: a digit, a dash, then letters, digits, `!`, `.`, `_`, `-`.
+    static func isSectionId(_ id: String) -> Bool {
+        let bytes = Array(id.utf8)
+        guard (3...256).contains(bytes.count), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[0]), bytes[1] == UInt8(ascii: "-") else { return false }
+        return bytes.dropFirst(2).allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "!"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"): true
+            default: false
+            }
+        }
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { isASCII && isNumber }
+}
+
+public struct ReportValidationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let field: String
+    public let message: String
+    init(field: String, _ message: String) {
+        self.field = field
+        self.message = message
+    }
+    public var description: String { "\(field): \(message)" }
+}
