@@ -1,0 +1,84 @@
+public import Foundation
+import GRDB
+public import Logging
+
+/// `enqueuer cron`: enqueues the reports that are due.
+///
+/// For each enabled report whose `next_run_at` has passed: one `run-report` job with the unique key
+/// `report:<id>` and a run row, then `next_run_at` moves to the first slot after *now* — so slots
+/// missed during downtime collapse into one run. All of it happens in one `BEGIN IMMEDIATE`
+/// transaction, and `next_run_at` advances only if it still holds the value read (compare-and-set):
+/// two schedulers on one database enqueue each slot once.
+public struct ReportScheduler: Sendable {
+    public let database: ReportsDatabase
+    public let queue: SQLiteJobQueue
+    public let logger: Logger
+    private let now: @Sendable () -> Date
+
+    public init(database: ReportsDatabase, queue: SQLiteJobQueue, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.database = database
+        self.queue = queue
+        self.logger = logger
+        self.now = now
+    }
+
+    public struct Tick: Sendable, Equatable {
+        public var enqueued = 0
+        /// Due reports whose previous run was still waiting or running: the slot joined that run.
+        public var joined = 0
+        /// Due reports whose schedule no longer parses; they are disabled from scheduling (next_run_at NULL).
+        public var invalid = 0
+    }
+
+    /// One pass: enqueues everything due now.
+    public func tick(batch: Int = 500) async throws -> Tick {
+        let nowDate = now()
+        let now = Timestamp.milliseconds(nowDate)
+        let queue = queue
+        let tick = try await database.pool.writeWithoutTransaction { db -> Tick in
+            var tick = Tick()
+            try db.inTransaction(.immediate) {
+                let due = try Report.fetchAll(db, sql: """
+                    SELECT * FROM reports WHERE enabled = 1 AND next_run_at IS NOT NULL AND next_run_at <= ?
+                    ORDER BY next_run_at LIMIT ?
+                    """, arguments: [now, batch])
+                for report in due {
+                    guard let cron = report.scheduleCron, let zone = report.scheduleTimeZone,
+                          let schedule = try? CronSchedule(cron: cron, timeZone: zone)
+                    else {
+                        try db.execute(sql: "UPDATE reports SET next_run_at = NULL WHERE id = ?", arguments: [report.id])
+                        tick.invalid += 1
+                        continue
+                    }
+                    let next = schedule.nextRun(after: nowDate).map(Timestamp.milliseconds)
+                    try db.execute(sql: "UPDATE reports SET next_run_at = ? WHERE id = ? AND next_run_at = ?",
+                                   arguments: [next, report.id, report.nextRunAt])
+                    guard db.changesCount == 1 else { continue }
+                    if try RunStore.activeRun(db, reportId: report.id) != nil {
+                        tick.joined += 1
+                        continue
+                    }
+                    let runId = UUID().uuidString.lowercased()
+                    let job = try NewJob(
+                        kind: RunReportJob.kind,
+                        parameters: RunReportJob(runId: runId, reportId: report.id, installationId: report.installationId, ownerAccountId: report.ownerAccountId),
+                        uniqueKey: RunReportJob.uniqueKey(reportId: report.id))
+                    let enqueued = try queue.enqueue([job], in: db)[0]
+                    try ReportRun(
+                        id: runId, reportId: report.id, installationId: report.installationId, jobId: enqueued.jobId,
+                        trigger: .schedule, status: .queued, attempt: 0, queuedAt: now
+                    ).insert(db)
+                    tick.enqueued += 1
+                }
+                return .commit
+            }
+            return tick
+        }
+        if tick.enqueued > 0 {
+            queue.notifier.notify()
+            logger.info("scheduled reports enqueued", metadata: ["enqueued": "\(tick.enqueued)", "joined": "\(tick.joined)"])
+        }
+        if tick.invalid > 0 { logger.warning("reports with an invalid schedule were unscheduled", metadata: ["reports": "\(tick.invalid)"]) }
+        return tick
+    }
+}

@@ -1,0 +1,206 @@
+import Crypto
+import Foundation
+import GRDB
+import Testing
+@testable import Shared
+
+/// A migrated database with one or two installations, and the stores over it.
+struct ReportFixture: Sendable {
+    let base: QueueFixture
+    let vault = TokenVault(keys: TokenKeyRing(keys: [("k1", SymmetricKey(size: .bits256))]))
+    static let installationA = "ari:cloud:ecosystem::installation/aaaa"
+    static let installationB = "ari:cloud:ecosystem::installation/bbbb"
+    let alice = ReportOwner(installationId: ReportFixture.installationA, accountId: "557058:alice")
+    let bob = ReportOwner(installationId: ReportFixture.installationA, accountId: "557058:bob")
+    let eve = ReportOwner(installationId: ReportFixture.installationB, accountId: "557058:alice")
+
+    init() throws {
+        base = try QueueFixture()
+    }
+
+    var clock: TestClock { base.clock }
+    var database: ReportsDatabase { base.database }
+    var reports: ReportStore { let clock = clock; return ReportStore(database: database, now: { clock.now }) }
+    var runs: RunStore { let clock = clock; return RunStore(database: database, queue: base.queue, vault: vault, now: { clock.now }) }
+
+    func addInstallations() async throws {
+        let installations = InstallationStore(database: database, vault: vault)
+        for id in [Self.installationA, Self.installationB] {
+            try await installations.record(identity(id), systemToken: nil)
+        }
+    }
+
+    func identity(_ installation: String) -> FITIdentity {
+        FITIdentity(
+            installationId: installation, appId: "ari:cloud:ecosystem::app/x", apiBaseUrl: URL(string: "https://api.atlassian.com/ex/jira/cloud-1")!,
+            cloudId: "cloud-1", environmentType: "PRODUCTION", environmentId: nil, moduleType: "core:endpoint", moduleKey: "k",
+            principalAccountId: nil, tokenId: nil, expiresAt: Date())
+    }
+
+    static func definition(_ name: String = "Open bugs", schedule: ReportDefinition.Schedule? = nil) -> ReportDefinition {
+        ReportDefinition(name: name, jql: "project = OPS AND status != Done ORDER BY key", columns: ["key", "summary", "status"],
+                         sectionId: "1-6b9f1b3c-2d4e-4f60-8a1b-1c2d3e4f5a6b!31-816F7725BE12893!274", schedule: schedule)
+    }
+
+    func remove() { base.remove() }
+}
+
+@Suite("Reports, runs and the scheduler")
+struct ReportStoreTests {
+    @Test func reportsAreVisibleAndChangeableOnlyByTheirOwner() async throws {
+        let fixture = try ReportFixture()
+        defer { fixture.remove() }
+        try await fixture.addInstallations()
+        let report = try await fixture.reports.create(fixture.alice, ReportFixture.definition())
+        #expect(try await fixture.reports.get(fixture.alice, id: report.id) == report)
+        #expect(try await fixture.reports.list(fixture.alice).map(\.id) == [report.id])
+        for stranger in [fixture.bob, fixture.eve] {
+            #expect(try await fixture.reports.get(stranger, id: report.id) == nil)
+            #expect(try await fixture.reports.list(stranger).isEmpty)
+            #expect(try await fixture.reports.update(stranger, id: report.id, ReportFixture.definition("Mine now")) == nil)
+            #expect(try await fixture.reports.delete(stranger, id: report.id) == false)
+            #expect(try await fixture.runs.requestRun(stranger, reportId: report.id, userToken: nil) == .reportNotFound)
+            #expect(try await fixture.runs.runs(stranger, reportId: report.id, limit: 10) == nil)
+        }
+        let run = try #require(try await fixture.runs.requestRun(fixture.alice, reportId: report.id, userToken: nil).run)
+        for stranger in [fixture.bob, fixture.eve] { #expect(try await fixture.runs.run(stranger, id: run.id) == nil) }
+        #expect(try await fixture.runs.run(fixture.alice, id: run.id) == run)
+        #expect(try await fixture.reports.get(fixture.alice, id: report.id)?.name == "Open bugs")
+        #expect(try await fixture.reports.delete(fixture.alice, id: report.id))
+    }
+
+    @Test func runNowReturnsTheWaitingRunAndSealsTheForwardedTokenForThatRun() async throws {
+        let fixture = try ReportFixture()
+        defer { fixture.remove() }
+        try await fixture.addInstallations()
+        let report = try await fixture.reports.create(fixture.alice, ReportFixture.definition())
+        let userToken = Secret("header.\(Base64URL.encode(Data(#"{"exp":1800003600}"#.utf8))).signature")
+        guard case .queued(let first) = try await fixture.runs.requestRun(fixture.alice, reportId: report.id, userToken: userToken) else {
+            Issue.record("expected a new run"); return
+        }
+        #expect(try await fixture.runs.requestRun(fixture.alice, reportId: report.id, userToken: nil) == .existing(first))
+
+        let job = try #require(try await fixture.base.queue.lease(LeaseRequest(workerId: "w", limit: 1, leaseDuration: .seconds(30))).first)
+        #expect(job.kind == RunReportJob.kind)
+        let parameters = try JSONDecoder().decode(RunReportJob.self, from: job.payload)
+        #expect(parameters.runId == first.id && parameters.reportId == report.id && parameters.ownerAccountId == "557058:alice")
+        #expect(parameters.userTokenExpiresAt == 1_800_003_600_000)
+        let sealed = try #require(parameters.userToken.flatMap { Base64URL.decode($0) })
+        #expect(!String(decoding: job.payload, as: UTF8.self).contains("signature"), "the token is not in the payload in clear")
+        #expect(try fixture.vault.open(sealed, context: .forwardedUserToken(installationId: ReportFixture.installationA, runId: first.id)) == userToken)
+        #expect(throws: TokenVaultError.self) { try fixture.vault.open(sealed, context: .forwardedUserToken(installationId: ReportFixture.installationA, runId: "other")) }
+
+        // While it runs, Run now still returns it; once finished, a new run is queued.
+        #expect(try await fixture.runs.requestRun(fixture.alice, reportId: report.id, userToken: nil) == .existing(first))
+        _ = try await fixture.base.queue.complete(job.lease)
+        guard case .queued(let second) = try await fixture.runs.requestRun(fixture.alice, reportId: report.id, userToken: nil) else {
+            Issue.record("expected a new run"); return
+        }
+        #expect(second.id != first.id)
+        #expect(try await fixture.runs.runs(fixture.alice, reportId: report.id, limit: 10)?.map(\.id).sorted() == [first.id, second.id].sorted())
+    }
+
+    @Test func theSchedulerEnqueuesDueReportsAndCollapsesMissedSlots() async throws {
+        let fixture = try ReportFixture()
+        defer { fixture.remove() }
+        try await fixture.addInstallations()
+        // 2026-03-28 22:30Z: an hourly report in Berlin, across the night the clocks go forward.
+        fixture.clock.advance(by: .seconds(Int64(try Date("2026-03-28T22:30:00Z", strategy: .iso8601).timeIntervalSince(fixture.clock.now))))
+        let report = try await fixture.reports.create(fixture.alice, ReportFixture.definition(schedule: .init(cron: "0 * * * *", timeZone: "Europe/Berlin")))
+        #expect(report.nextRunAt == Timestamp.milliseconds(try Date("2026-03-28T23:00:00Z", strategy: .iso8601)))
+        let clock = fixture.clock
+        let scheduler = ReportScheduler(database: fixture.database, queue: fixture.base.queue, logger: silentLogger, now: { clock.now })
+        #expect(try await scheduler.tick() == .init())
+
+        var slots: [Int64] = []
+        for _ in 0..<6 {
+            fixture.clock.advance(by: .seconds(3600))
+            let before = try await fixture.reports.get(fixture.alice, id: report.id)!.nextRunAt!
+            #expect(try await scheduler.tick().enqueued == 1)
+            slots.append(before)
+            for job in try await fixture.base.queue.lease(LeaseRequest(workerId: "w", limit: 5, leaseDuration: .seconds(30))) {
+                _ = try await fixture.base.queue.complete(job.lease)
+            }
+        }
+        // One run each real hour, straight through the skipped 02:00 local.
+        #expect(slots.map { Timestamp.date(milliseconds: $0).formatted(.iso8601) } ==
+            ["2026-03-28T23:00:00Z", "2026-03-29T00:00:00Z", "2026-03-29T01:00:00Z", "2026-03-29T02:00:00Z", "2026-03-29T03:00:00Z", "2026-03-29T04:00:00Z"])
+
+        // Six hours of downtime: one run, and the next slot is in the future.
+        fixture.clock.advance(by: .seconds(6 * 3600))
+        #expect(try await scheduler.tick().enqueued == 1)
+        #expect(try await scheduler.tick().enqueued == 0)
+        let next = try await fixture.reports.get(fixture.alice, id: report.id)!.nextRunAt!
+        #expect(next > Timestamp.milliseconds(fixture.clock.now))
+
+        // A slot that comes while the previous run still waits joins it instead of queueing another.
+        fixture.clock.advance(by: .seconds(3600))
+        #expect(try await scheduler.tick() == .init(enqueued: 0, joined: 1, invalid: 0))
+        let runs = try await fixture.runs.runs(fixture.alice, reportId: report.id, limit: 100)!
+        #expect(runs.count == 7 && runs.allSatisfy { $0.trigger == .schedule })
+    }
+
+    @Test func twoSchedulersRacingOnOneDatabaseEnqueueEachSlotOnce() async throws {
+        let fixture = try ReportFixture()
+        defer { fixture.remove() }
+        try await fixture.addInstallations()
+        var ids: [String] = []
+        for index in 0..<60 {
+            ids.append(try await fixture.reports.create(index % 2 == 0 ? fixture.alice : fixture.eve, ReportFixture.definition("R\(index)", schedule: .init(cron: "*/5 * * * *", timeZone: "UTC"))).id)
+        }
+        fixture.clock.advance(by: .seconds(3600))
+        let clock = fixture.clock
+        // Two processes' worth: separate connection pools on the same file.
+        let other = try ReportsDatabase.open(path: fixture.database.path)
+        let schedulers = [
+            ReportScheduler(database: fixture.database, queue: fixture.base.queue, logger: silentLogger, now: { clock.now }),
+            ReportScheduler(database: other, queue: SQLiteJobQueue(database: other, now: { clock.now }), logger: silentLogger, now: { clock.now }),
+        ]
+        let ticks = try await withThrowingTaskGroup(of: ReportScheduler.Tick.self) { group in
+            for round in 0..<10 {
+                for scheduler in schedulers { group.addTask { try await scheduler.tick(batch: 7 + round) } }
+            }
+            var all: [ReportScheduler.Tick] = []
+            for try await tick in group { all.append(tick) }
+            return all
+        }
+        #expect(ticks.map(\.enqueued).reduce(0, +) == 60)
+        #expect(try await fixture.base.queue.stats().available == 60)
+        let perReport = try await fixture.database.pool.read { db in
+            try Int.fetchAll(db, sql: "SELECT count(*) FROM runs GROUP BY report_id")
+        }
+        #expect(perReport.count == 60 && perReport.allSatisfy { $0 == 1 })
+    }
+
+    @Test func definitionsAreValidatedFieldByField() {
+        let good = ReportFixture.definition()
+        #expect(throws: Never.self) { try good.validate() }
+        let cases: [(ReportDefinition, String)] = [
+            (with(good) { $0.name = "" }, "name"),
+            (with(good) { $0.name = String(repeating: "n", count: 201) }, "name"),
+            (with(good) { $0.jql = String(repeating: "a", count: 2001) }, "jql"),
+            (with(good) { $0.jql = nil }, "jql"),
+            (with(good) { $0.filterId = "10001" }, "jql"),
+            (with(good) { $0.jql = nil; $0.filterId = "abc" }, "filterId"),
+            (with(good) { $0.columns = [] }, "columns"),
+            (with(good) { $0.columns = ["key", "key"] }, "columns"),
+            (with(good) { $0.columns = ["summary", "<script>"] }, "columns"),
+            (with(good) { $0.columns = ["customfield_abc"] }, "columns"),
+            (with(good) { $0.sectionId = "../etc" }, "sectionId"),
+            (with(good) { $0.sectionId = "1-abc def" }, "sectionId"),
+            (with(good) { $0.schedule = .init(cron: "0 25 * * *", timeZone: "UTC") }, "schedule.cron"),
+            (with(good) { $0.schedule = .init(cron: "0 * * * *", timeZone: "Nowhere/Town") }, "schedule.timeZone"),
+        ]
+        for (definition, field) in cases {
+            let error = #expect(throws: ReportValidationError.self) { try definition.validate() }
+            #expect(error?.field == field, "\(error?.description ?? "no error")")
+        }
+        #expect(throws: Never.self) { try with(good) { $0.jql = nil; $0.filterId = "10001"; $0.columns = ["key", "customfield_10010"] }.validate() }
+    }
+}
+
+func with<T>(_ value: T, _ change: (inout T) -> Void) -> T {
+    var copy = value
+    change(&copy)
+    return copy
+}
