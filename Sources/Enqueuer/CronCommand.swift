@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import Shared
+import UnixSignals
+
+struct CronCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cron",
+        abstract: "Enqueue scheduled reports that are due, every --interval seconds (or once). Several may run at once.")
+
+    @Flag(help: "One pass, then exit.") var once = false
+    @Option(help: "Seconds between passes.") var interval: Double = 30
+
+    func validate() throws {
+        guard interval >= 1 && interval <= 3600 else { throw ValidationError("--interval must be between 1 and 3600") }
+    }
+
+    func run() async throws {
+        let logger = Logger(label: "reports.cron")
+        let queue = openQueue()
+        let scheduler = ReportScheduler(database: queue.database, queue: queue, logger: logger)
+        if once {
+            let tick = try await scheduler.tick()
+            print("enqueued \(tick.enqueued), joined a waiting run \(tick.joined), unscheduled (invalid) \(tick.invalid)")
+            return
+        }
+        let service = SchedulerService(scheduler: scheduler, interval: .milliseconds(Int64(interval * 1000)), logger: logger)
+        try await ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+    }
+}
+
+/// Ticks the scheduler until graceful shutdown; a failed pass is logged and retried next interval.
+struct SchedulerService: Service {
+    let scheduler: ReportScheduler
+    let interval: Duration
+    let logger: Logger
+
+    func run() async throws {
+        logger.info("cron started", metadata: ["interval_ms": "\(interval.wholeMilliseconds)"])
+        while !Task.isShuttingDownGracefully {
+            do {
+                _ = try await scheduler.tick()
+            } catch {
+                logger.error("scheduler pass failed", metadata: ["error": "\(String(describing: type(of: error)))"])
+            }
+            // Sleeps are cut short by graceful shutdown.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+        }
+        logger.info("cron stopped")
+    }
+}
