@@ -1,0 +1,44 @@
+public import Foundation
+
+/// Read-only Jira calls: this type has no method that writes (DESIGN.md §5).
+public struct JiraClient: Sendable {
+    public let transport: any HTTPTransport
+
+    public init(transport: any HTTPTransport) { self.transport = transport }
+
+    public struct Filter: Codable, Sendable, Equatable {
+        public let id: String
+        public let name: String
+        public let jql: String?
+    }
+
+    /// The caller's saved filters with their JQL (`GET /rest/api/3/filter/search?expand=jql`, one page).
+    public func filters(apiBaseUrl: URL, userToken: Secret, query: String?, maxResults: Int = 50) async throws -> [Filter] {
+        var components = URLComponents(url: apiBaseUrl.appendingPathComponent("rest/api/3/filter/search"), resolvingAgainstBaseURL: false)!
+        var items = [("expand", "jql"), ("maxResults", "\(maxResults)"), ("orderBy", "name")]
+        if let query, !query.isEmpty { items.append(("filterName", query)) }
+        components.percentEncodedQuery = items.map { "\($0.0)=\(FormEncoding.escape($0.1))" }.joined(separator: "&")
+        let response: OutboundResponse
+        do {
+            response = try await transport.send(OutboundRequest(
+                url: components.url!, headers: ["Authorization": "Bearer \(userToken.revealed)", "Accept": "application/json"], timeout: .seconds(20)))
+        } catch let error as HTTPTransportError {
+            throw UpstreamError(kind: .transient, code: "jira_unreachable", message: error.message)
+        }
+        switch response.status {
+        case 200:
+            struct Page: Decodable { let values: [Filter] }
+            guard let page = try? JSONDecoder().decode(Page.self, from: response.body) else {
+                throw UpstreamError(kind: .transient, code: "jira_bad_response", message: "Jira sent an unexpected response", status: 200)
+            }
+            return page.values
+        case 401, 403:
+            throw UpstreamError(kind: .rejected, code: "jira_forbidden", message: "Jira refused the user's token", status: response.status)
+        case 429, 500...:
+            throw UpstreamError(kind: .transient, code: "jira_unavailable", message: "Jira is unavailable", status: response.status,
+                                retryAfter: response.header("Retry-After").flatMap(Int.init).map { Duration.seconds($0) })
+        default:
+            throw UpstreamError(kind: .rejected, code: "jira_rejected", message: "Jira refused the request", status: response.status)
+        }
+    }
+}
