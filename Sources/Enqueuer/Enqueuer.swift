@@ -7,8 +7,8 @@ import Shared
 struct Enqueuer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enqueuer",
-        abstract: "The OneNote Reports API side: schema migrations, queue administration and keys.",
-        subcommands: [Migrate.self, CronCommand.self, QueueCommand.self, KeysCommand.self]
+        abstract: "The OneNote Reports API side: the API, the scheduler, migrations, queue administration and keys.",
+        subcommands: [ServeCommand.self, CronCommand.self, Migrate.self, QueueCommand.self, KeysCommand.self]
     )
 
     /// JSON logs for every subcommand; a bad `REPORTS_LOG_LEVEL` is reported by the command itself

@@ -72,3 +72,13 @@ public struct MicrosoftConnectionStore: Sendable {
         }
     }
 }
+
+extension MicrosoftConnectionStore {
+    /// Microsoft refused the refresh token for good: the user must connect again.
+    public func markReconnectRequired(_ owner: ReportOwner) async throws {
+        try await database.pool.write { db in
+            try db.execute(sql: "UPDATE microsoft_connections SET status = 'reconnect_required' WHERE installation_id = ? AND account_id = ?",
+                           arguments: [owner.installationId, owner.accountId])
+        }
+    }
+}

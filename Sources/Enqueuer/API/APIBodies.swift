@@ -1,0 +1,82 @@
+import Foundation
+import Hummingbird
+import Shared
+
+/// Request bodies: JSON objects only, at most 64 KB, no unknown fields, every field of the right type.
+enum JSONBody {
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: APIRequestContext, allowedFields: Set<String>) async throws -> T {
+        let contentType = request.headers[.contentType]?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/json") else {
+            throw APIError(.unsupportedMediaType, "unsupported_media_type", "send the body as application/json")
+        }
+        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        let data = Data(buffer.readableBytesView)
+        guard let object = try? JSONSerialization.jsonObject(with: data, options: []) as? [String: Any] else {
+            throw APIError.badRequest("invalid_json", "the body is not a JSON object")
+        }
+        if let unknown = object.keys.sorted().first(where: { !allowedFields.contains($0) }) {
+            throw APIError.badRequest("unknown_field", "unknown field '\(unknown.prefix(60))'")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw APIError.badRequest("invalid_field", "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw APIError.badRequest("missing_field", "field '\(key.stringValue)' is required")
+        } catch {
+            throw APIError.badRequest("invalid_json", "the body does not match the expected shape")
+        }
+    }
+}
+
+/// The report a client sends.
+struct ReportBody: Decodable {
+    static let fields: Set<String> = ["name", "jql", "filterId", "columns", "sectionId", "schedule", "enabled"]
+
+    struct Schedule: Decodable {
+        let cron: String
+        let timeZone: String
+    }
+
+    let name: String
+    let jql: String?
+    let filterId: String?
+    let columns: [String]
+    let sectionId: String
+    let schedule: Schedule?
+    let enabled: Bool?
+
+    var definition: ReportDefinition {
+        ReportDefinition(
+            name: name, jql: jql, filterId: filterId, columns: columns, sectionId: sectionId,
+            schedule: schedule.map { .init(cron: $0.cron, timeZone: $0.timeZone) }, enabled: enabled ?? true)
+    }
+}
+
+/// What the API answers: JSON objects built here, so nothing unintended (a ciphertext, a token)
+/// can slip into a response through a stored type's `Encodable`.
+enum JSONView {
+    static func time(_ milliseconds: Int64?) -> Any {
+        milliseconds.map { Timestamp.date(milliseconds: $0).formatted(.iso8601) } ?? NSNull()
+    }
+
+    static func report(_ report: Report) -> [String: Any] {
+        let definition = report.definition
+        return [
+            "id": report.id, "name": report.name, "jql": report.jql ?? NSNull(), "filterId": report.filterId ?? NSNull(),
+            "columns": definition.columns, "sectionId": report.sectionId,
+            "schedule": definition.schedule.map { ["cron": $0.cron, "timeZone": $0.timeZone] as [String: Any] } ?? NSNull(),
+            "enabled": report.enabled, "pageUrl": report.pageUrl ?? NSNull(), "nextRunAt": time(report.nextRunAt),
+            "createdAt": time(report.createdAt), "updatedAt": time(report.updatedAt),
+        ]
+    }
+
+    static func run(_ run: ReportRun) -> [String: Any] {
+        [
+            "id": run.id, "reportId": run.reportId, "trigger": run.trigger.rawValue, "status": run.status.rawValue,
+            "queuedAt": time(run.queuedAt), "startedAt": time(run.startedAt), "finishedAt": time(run.finishedAt),
+            "issueCount": run.issueCount ?? NSNull(), "pageUrl": run.pageUrl ?? NSNull(),
+            "error": run.errorCode.map { ["code": $0, "message": run.errorMessage ?? ""] as [String: Any] } ?? NSNull(),
+        ]
+    }
+}

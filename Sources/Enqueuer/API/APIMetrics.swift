@@ -1,0 +1,40 @@
+import Foundation
+import Prometheus
+import Shared
+
+/// Prometheus metrics of the API: requests by route and status, latency, FIT failures by code,
+/// enqueued jobs. A registry of its own per application, so tests can read it.
+struct APIMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+
+    static var requests: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "http_requests", unitName: "total", helpText: "API requests by method, route and status") }
+    static var latency: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "http_request_duration", unitName: "seconds", helpText: "API request latency by route") }
+    static var fitFailures: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "fit_failures", unitName: "total", helpText: "Refused Forge Invocation Tokens by code") }
+    static var enqueued: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "enqueued_jobs", unitName: "total", helpText: "Report jobs enqueued by the API, by trigger") }
+    static let buckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+    ]
+
+    init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        // Zeros are data too: every FIT failure code shows up from the start.
+        for code in FITVerificationError.allCodes { _ = registry.makeCounter(descriptor: Self.fitFailures, labels: [("code", code)]) }
+        _ = registry.makeCounter(descriptor: Self.enqueued, labels: [("trigger", "manual")])
+    }
+
+    func request(method: String, route: String, status: Int, duration: Duration) {
+        registry.makeCounter(descriptor: Self.requests, labels: [("method", method), ("route", route), ("status", "\(status)")]).increment()
+        registry.makeDurationHistogram(descriptor: Self.latency, labels: [("route", route)], buckets: Self.buckets).record(duration)
+    }
+
+    func fitFailure(code: String) {
+        registry.makeCounter(descriptor: Self.fitFailures, labels: [("code", code)]).increment()
+    }
+
+    func enqueued(trigger: String) {
+        registry.makeCounter(descriptor: Self.enqueued, labels: [("trigger", trigger)]).increment()
+    }
+
+    func exposition() -> String { registry.emitToString() }
+}

@@ -1,0 +1,219 @@
+import Foundation
+import GRDB
+import Hummingbird
+import HTTPTypes
+import Logging
+import Shared
+
+/// The routes (paths fixed by issue #4; bodies documented in docs/openapi.yaml).
+enum APIRoutes {
+    static func router(_ services: APIServices) -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: RequestLogMiddleware(metrics: services.metrics))
+
+        // No FIT: health, metrics (nginx does not expose it), and the OAuth callback (the signed state
+        // authenticates it).
+        router.get("/healthz") { _, _ in try await health(services) }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: services.metrics.exposition())))
+        }
+        router.get("/oauth/microsoft/callback") { request, context in await microsoftCallback(request, context, services) }
+
+        let forge = router.group().add(middleware: FITMiddleware(verifier: services.verifier, installations: services.installations, metrics: services.metrics))
+        forge.post("/forge/lifecycle") { _, _ in APIError.jsonResponse(status: .ok, body: [String: Any]()) }
+        forge.post("/forge/trigger") { _, _ in APIError.jsonResponse(status: .ok, body: [String: Any]()) }
+
+        forge.get("/v1/me") { _, context in
+            let owner = try context.owner()
+            let connection = try await services.connections.connection(owner)
+            var microsoft: [String: Any] = ["status": "not_connected"]
+            if let connection {
+                microsoft = ["status": connection.status.rawValue, "displayName": connection.displayName, "connectedAt": connection.connectedAt.formatted(.iso8601)]
+            }
+            return APIError.jsonResponse(status: .ok, body: ["accountId": owner.accountId, "installationId": owner.installationId, "microsoft": microsoft])
+        }
+        forge.post("/v1/microsoft/connect") { _, context in
+            let owner = try context.owner()
+            let issued = services.oauthState.issue(installationId: owner.installationId, accountId: owner.accountId)
+            let url = services.microsoft.authorizeURL(state: issued.state, codeChallenge: issued.codeChallenge)
+            return APIError.jsonResponse(status: .ok, body: ["authorizeUrl": url.absoluteString, "expiresAt": issued.fields.expiresAt.formatted(.iso8601)])
+        }
+        forge.delete("/v1/microsoft/connection") { _, context in
+            _ = try await services.connections.delete(try context.owner())
+            return Response(status: .noContent)
+        }
+        forge.get("/v1/onenote/sections") { _, context in try await sections(context, services) }
+        forge.get("/v1/jira/filters") { request, context in try await filters(request, context, services) }
+
+        forge.get("/v1/reports") { _, context in
+            let reports = try await services.reports.list(try context.owner())
+            return APIError.jsonResponse(status: .ok, body: ["reports": reports.map(JSONView.report)])
+        }
+        forge.post("/v1/reports") { request, context in
+            let owner = try context.owner()
+            let body = try await JSONBody.decode(ReportBody.self, from: request, context: context, allowedFields: ReportBody.fields)
+            let report = try await validated { try await services.reports.create(owner, body.definition) }
+            return APIError.jsonResponse(status: .created, body: JSONView.report(report))
+        }
+        forge.get("/v1/reports/{id}") { _, context in
+            guard let report = try await services.reports.get(try context.owner(), id: try reportId(context)) else { throw APIError.notFound }
+            return APIError.jsonResponse(status: .ok, body: JSONView.report(report))
+        }
+        forge.put("/v1/reports/{id}") { request, context in
+            let owner = try context.owner()
+            let id = try reportId(context)
+            let body = try await JSONBody.decode(ReportBody.self, from: request, context: context, allowedFields: ReportBody.fields)
+            guard let report = try await validated({ try await services.reports.update(owner, id: id, body.definition) }) else { throw APIError.notFound }
+            return APIError.jsonResponse(status: .ok, body: JSONView.report(report))
+        }
+        forge.delete("/v1/reports/{id}") { _, context in
+            guard try await services.reports.delete(try context.owner(), id: try reportId(context)) else { throw APIError.notFound }
+            return Response(status: .noContent)
+        }
+        forge.post("/v1/reports/{id}/runs") { _, context in
+            let result = try await services.runs.requestRun(try context.owner(), reportId: try reportId(context), userToken: context.forwardedUserToken)
+            switch result {
+            case .reportNotFound:
+                throw APIError.notFound
+            case .queued(let run):
+                services.metrics.enqueued(trigger: "manual")
+                return APIError.jsonResponse(status: .accepted, body: JSONView.run(run).merging(["created": true]) { $1 })
+            case .existing(let run):
+                return APIError.jsonResponse(status: .accepted, body: JSONView.run(run).merging(["created": false]) { $1 })
+            }
+        }
+        forge.get("/v1/reports/{id}/runs") { request, context in
+            let limitText = request.uri.queryParameters.get("limit") ?? "20"
+            guard let limit = Int(limitText), (1...100).contains(limit) else {
+                throw APIError.badRequest("invalid_parameter", "limit must be a number from 1 to 100")
+            }
+            guard let runs = try await services.runs.runs(try context.owner(), reportId: try reportId(context), limit: limit) else { throw APIError.notFound }
+            return APIError.jsonResponse(status: .ok, body: ["runs": runs.map(JSONView.run)])
+        }
+        forge.get("/v1/runs/{id}") { _, context in
+            guard let id = context.parameters.get("id"), id.count <= 64, let run = try await services.runs.run(try context.owner(), id: id) else { throw APIError.notFound }
+            return APIError.jsonResponse(status: .ok, body: JSONView.run(run))
+        }
+        return router
+    }
+
+    /// Report ids are UUIDs; anything else cannot exist, and is answered like a missing report.
+    static func reportId(_ context: APIRequestContext) throws -> String {
+        guard let id = context.parameters.get("id"), id.count == 36, UUID(uuidString: id) != nil else { throw APIError.notFound }
+        return id.lowercased()
+    }
+
+    static func validated<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as ReportValidationError {
+            throw APIError(.unprocessableContent, "invalid_report", error.description)
+        }
+    }
+
+    static func health(_ services: APIServices) async throws -> Response {
+        do {
+            _ = try await services.database.pool.read { try Int.fetchOne($0, sql: "SELECT 1") }
+            return APIError.jsonResponse(status: .ok, body: ["status": "ok"])
+        } catch {
+            return APIError.jsonResponse(status: .serviceUnavailable, body: ["error": ["code": "database_unavailable", "message": "the database cannot be read"]])
+        }
+    }
+
+    static func upstream(_ error: UpstreamError) -> APIError {
+        switch error.kind {
+        case .reconnectRequired: APIError(.conflict, error.code, error.message)
+        case .appMisconfigured, .transient: APIError(.badGateway, error.code, error.message)
+        case .rejected: APIError(.badGateway, error.code, error.message)
+        }
+    }
+
+    static func sections(_ context: APIRequestContext, _ services: APIServices) async throws -> Response {
+        let owner = try context.owner()
+        guard let refreshToken = try await services.connections.refreshToken(owner) else {
+            throw APIError(.conflict, "microsoft_not_connected", "connect a Microsoft account first")
+        }
+        do {
+            let tokens = try await services.microsoft.refresh(refreshToken)
+            // Refresh tokens rotate on every use: keep the new one.
+            let me = try await services.graph.me(accessToken: tokens.accessToken)
+            try await services.connections.save(owner, refreshToken: tokens.refreshToken, microsoftUserId: me.id, displayName: me.displayName ?? "")
+            let sections = try await services.graph.sections(accessToken: tokens.accessToken)
+            return APIError.jsonResponse(status: .ok, body: ["sections": sections.map {
+                ["id": $0.id, "name": $0.name, "notebookId": $0.notebookId ?? NSNull(), "notebookName": $0.notebookName ?? NSNull()] as [String: Any]
+            }])
+        } catch let error as UpstreamError {
+            if error.kind == .reconnectRequired { try? await services.connections.markReconnectRequired(owner) }
+            if error.kind == .appMisconfigured { context.logger.critical("Microsoft app misconfigured", metadata: ["code": "\(error.code)"]) }
+            throw upstream(error)
+        }
+    }
+
+    static func filters(_ request: Request, _ context: APIRequestContext, _ services: APIServices) async throws -> Response {
+        _ = try context.owner()
+        guard let identity = context.identity, let token = context.forwardedUserToken, !token.isEmpty else {
+            throw APIError(.badRequest, "user_token_required", "Forge did not forward a user token (x-forge-oauth-user)")
+        }
+        let query = request.uri.queryParameters.get("query")
+        guard (query?.count ?? 0) <= 200 else { throw APIError.badRequest("invalid_parameter", "query must be at most 200 characters") }
+        do {
+            let filters = try await services.jira.filters(apiBaseUrl: identity.apiBaseUrl, userToken: token, query: query)
+            return APIError.jsonResponse(status: .ok, body: ["filters": filters.map { ["id": $0.id, "name": $0.name, "jql": $0.jql ?? NSNull()] as [String: Any] }])
+        } catch let error as UpstreamError {
+            throw upstream(error)
+        }
+    }
+
+    /// The OAuth redirect target. The signed, single-use state is the authentication; nothing is
+    /// stored unless it verifies and the code exchange succeeds.
+    static func microsoftCallback(_ request: Request, _ context: APIRequestContext, _ services: APIServices) async -> Response {
+        let query = request.uri.queryParameters
+        guard let state = query.get("state"), !state.isEmpty else { return page(.badRequest, "Not connected", "The sign-in link is incomplete. Start again from the app.") }
+        let fields: OAuthState.Fields
+        do {
+            fields = try await services.nonces.consume(state, verifier: services.oauthState)
+        } catch let error as OAuthStateError {
+            context.logger.notice("OAuth state refused", metadata: ["code": "\(error.codeName)"])
+            return page(.badRequest, "Not connected", error.message.prefix(1).uppercased() + error.message.dropFirst() + ".")
+        } catch {
+            return page(.internalServerError, "Not connected", "Something went wrong on our side. Start again from the app.")
+        }
+        if let denied = query.get("error") {
+            let reason = denied == "access_denied" ? "You declined the permission request." : "Microsoft did not complete the sign-in."
+            return page(.badRequest, "Not connected", reason + " Start again from the app to connect.")
+        }
+        guard let code = query.get("code"), !code.isEmpty, code.utf8.count <= 4096 else {
+            return page(.badRequest, "Not connected", "Microsoft sent no authorization code. Start again from the app.")
+        }
+        let owner = ReportOwner(installationId: fields.installationId, accountId: fields.accountId)
+        do {
+            let tokens = try await services.microsoft.exchange(code: Secret(code), verifier: services.oauthState.codeVerifier(nonce: fields.nonce))
+            let me = try await services.graph.me(accessToken: tokens.accessToken)
+            try await services.connections.save(owner, refreshToken: tokens.refreshToken, microsoftUserId: me.id, displayName: me.displayName ?? "")
+            return page(.ok, "Connected", "Your Microsoft account\(me.displayName.map { " (\($0))" } ?? "") is connected. You can close this window and return to Jira.")
+        } catch let error as UpstreamError {
+            context.logger.warning("Microsoft connect failed", metadata: ["code": "\(error.code)"])
+            return page(.badGateway, "Not connected", "Microsoft refused the sign-in (\(error.code)). Start again from the app.")
+        } catch {
+            return page(.internalServerError, "Not connected", "Something went wrong on our side. Start again from the app.")
+        }
+    }
+
+    static func page(_ status: HTTPResponse.Status, _ title: String, _ message: String) -> Response {
+        let html = """
+            <!doctype html><html lang="en"><head><meta charset="utf-8"><title>\(escape(title)) – OneNote Reports</title>
+            <meta name="viewport" content="width=device-width, initial-scale=1"></head>
+            <body style="font-family: sans-serif; max-width: 36em; margin: 4em auto"><h1>\(escape(title))</h1><p>\(escape(message))</p></body></html>
+            """
+        return Response(
+            status: status,
+            headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store", .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'"],
+            body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import Logging
+import Shared
+
+/// Verifies the Forge Invocation Token of every request behind it (hummingbird-auth's shape: an
+/// identity or 401). On a verified request that carries `x-forge-oauth-system`, records the
+/// installation and its system token (encrypted, newest kept).
+struct FITMiddleware: RouterMiddleware {
+    typealias Context = APIRequestContext
+
+    let verifier: FITVerifier
+    let installations: InstallationStore
+    let metrics: APIMetrics
+
+    static let systemTokenHeader = HTTPField.Name("x-forge-oauth-system")!
+    static let userTokenHeader = HTTPField.Name("x-forge-oauth-user")!
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let identity: FITIdentity
+        do {
+            identity = try await verifier.verify(authorization: request.headers[.authorization].map(Secret.init))
+        } catch {
+            metrics.fitFailure(code: error.code)
+            context.logger.notice("FIT refused", metadata: ["code": "\(error.code)"])
+            throw APIError.unauthorized(error.message)
+        }
+        var context = context
+        context.identity = identity
+        context.logger[metadataKey: "installation"] = "\(identity.installationId)"
+        if let account = identity.principalAccountId { context.logger[metadataKey: "account"] = "\(account)" }
+        let systemToken = request.headers[Self.systemTokenHeader].map(Secret.init)
+        context.forwardedUserToken = request.headers[Self.userTokenHeader].map(Secret.init)
+        try await installations.record(identity, systemToken: systemToken)
+        return try await next(request, context)
+    }
+}
+
+/// A request id in every log line of the request and in the `x-request-id` response header; one
+/// log line per request with method, route, status and time (never the query: it can hold a code).
+struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: APIMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        var response = try await next(request, context)
+        let elapsed = ContinuousClock.now - start
+        let route = context.endpointPath ?? "unmatched"
+        metrics.request(method: request.method.rawValue, route: route, status: Int(response.status.code), duration: elapsed)
+        response.headers[.init("x-request-id")!] = context.id
+        context.logger.info("request", metadata: [
+            "method": "\(request.method.rawValue)", "route": "\(route)", "status": "\(response.status.code)",
+            "ms": "\(String(format: "%.2f", elapsed.timeInterval * 1000))",
+        ])
+        return response
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Shared
+import UnixSignals
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the API the Forge app talks to (HTTP on loopback; TLS ends at nginx).")
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port = 8080
+    @Flag(name: .customLong("behind-tls-proxy"), help: "Required to bind anything but loopback: a TLS proxy (nginx) is in front.")
+    var behindTLSProxy = false
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        if !OutboundURLPolicy.isLoopback(host) && !behindTLSProxy {
+            throw ValidationError("--host \(host) is not a loopback address: the API speaks plain HTTP, so add --behind-tls-proxy only if nginx (or another TLS proxy) is in front")
+        }
+    }
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
+        let forge: ForgeConfiguration
+        let security: SecurityConfiguration
+        let upstream: UpstreamConfiguration
+        do {
+            forge = try ForgeConfiguration(environment: environment, urlPolicy: settings.outboundPolicy)
+            security = try SecurityConfiguration(environment: environment)
+            upstream = try UpstreamConfiguration(environment: environment, policy: settings.outboundPolicy)
+        } catch {
+            ProcessSupport.fail(program: "enqueuer", "\(error)", exitCode: ProcessSupport.configurationExitCode)
+        }
+        let logger = Logger(label: "reports.api")
+        let services = APIServices(
+            database: openQueue().database, forge: forge, security: security, upstream: upstream,
+            transport: URLSessionTransport(policy: settings.outboundPolicy), logger: logger)
+        let app = Application(
+            router: APIRoutes.router(services),
+            configuration: .init(address: .hostname(host, port: port), serverName: "onenote-reports"),
+            logger: logger)
+        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+    }
+}
