@@ -84,7 +84,7 @@ public struct OutboundURLPolicy: Sendable, Equatable {
         return scheme == "http" && allowsLoopbackHTTP && Self.isLoopback(host)
     }
 
-    static func isLoopback(_ host: String) -> Bool {
+    public static func isLoopback(_ host: String) -> Bool {
         let host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
         return host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
