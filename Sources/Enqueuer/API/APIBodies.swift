@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import Shared
 
 /// Request bodies: JSON objects only, at most 64 KB, no unknown fields, every field of the right type.
@@ -9,7 +10,12 @@ enum JSONBody {
         guard contentType.hasPrefix("application/json") else {
             throw APIError(.unsupportedMediaType, "unsupported_media_type", "send the body as application/json")
         }
-        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, "body_too_large", "the request body is larger than 64 KB")
+        }
         let data = Data(buffer.readableBytesView)
         guard let object = try? JSONSerialization.jsonObject(with: data, options: []) as? [String: Any] else {
             throw APIError.badRequest("invalid_json", "the body is not a JSON object")
