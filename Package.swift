@@ -17,6 +17,7 @@ let package = Package(
         .executable(name: "worker", targets: ["Worker"]),
         .executable(name: "queue-bench", targets: ["QueueBench"]),
         .executable(name: "fit-bench", targets: ["FITBench"]),
+        .executable(name: "hello-bench", targets: ["HelloBench"]),
         .library(name: "Shared", targets: ["Shared"]),
     ],
     dependencies: [
@@ -93,6 +94,12 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
             path: "Benchmarks/FITBench",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "HelloBench",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            path: "Benchmarks/HelloBench",
             swiftSettings: strictSettings
         ),
         .testTarget(
