@@ -103,3 +103,38 @@ struct StoreTests {
         }
     }
 }
+
+@Suite("Timestamps")
+struct TimestampTests {
+    @Test func iso8601MatchesFoundation() throws {
+        var generator = SplitMix64(state: 99)
+        for _ in 0..<2000 {
+            let milliseconds = Int64.random(in: -2_000_000_000_000...9_000_000_000_000, using: &generator)
+            // Foundation's fraction comes from a Double and can be 1 ms low; compare whole seconds with it
+            // and the milliseconds exactly.
+            let millis = ((milliseconds % 1000) + 1000) % 1000
+            let wholeSeconds = Date(timeIntervalSince1970: TimeInterval((milliseconds - millis) / 1000))
+            let expected = wholeSeconds.formatted(.iso8601).dropLast() + "." + String(format: "%03lld", millis) + "Z"
+            #expect(Timestamp.iso8601(milliseconds: milliseconds) == expected, "\(milliseconds)")
+        }
+        #expect(Timestamp.iso8601(milliseconds: 0) == "1970-01-01T00:00:00.000Z")
+        #expect(Timestamp.iso8601(milliseconds: 951_782_400_000) == "2000-02-29T00:00:00.000Z")
+    }
+}
+
+@Suite("JSON text")
+struct JSONTextTests {
+    @Test func roundTripsThroughFoundationsParser() throws {
+        let value: [String: Any] = [
+            "b": [1, 2.5, true, NSNull(), "x"], "a": ["nested": "quote \" backslash \\ newline \n tab \t <script> \u{01} é 漢 🎉"],
+            "n": -42, "big": Int64(9_000_000_000_000), "empty": [String: Any](), "list": [Any](),
+        ]
+        let text = JSONText.serialize(value)
+        #expect(text.hasPrefix(#"{"a":"#), "keys sorted")
+        #expect(!text.contains("<"), "no raw angle bracket")
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect((parsed["a"] as? [String: String])?["nested"] == "quote \" backslash \\ newline \n tab \t <script> \u{01} é 漢 🎉")
+        #expect((parsed["b"] as? [Any])?.count == 5)
+        #expect(parsed["n"] as? Int == -42 && parsed["big"] as? Int64 == 9_000_000_000_000)
+    }
+}

@@ -63,7 +63,7 @@ struct ReportBody: Decodable {
 /// can slip into a response through a stored type's `Encodable`.
 enum JSONView {
     static func time(_ milliseconds: Int64?) -> Any {
-        milliseconds.map { Timestamp.date(milliseconds: $0).formatted(.iso8601) } ?? NSNull()
+        milliseconds.map { Timestamp.iso8601(milliseconds: $0) } ?? NSNull()
     }
 
     static func report(_ report: Report) -> [String: Any] {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Shared
 import HTTPTypes
 import Logging
 
@@ -22,10 +23,9 @@ struct APIError: HTTPResponseError, CustomStringConvertible {
     }
 
     static func jsonResponse(status: HTTPResponse.Status, body: Any) -> Response {
-        let data = (try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
-        return Response(
+        Response(
             status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
-            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            body: .init(byteBuffer: ByteBuffer(string: JSONText.serialize(body))))
     }
 
     static func unauthorized(_ message: String) -> APIError { APIError(.unauthorized, "unauthorized", message) }

@@ -38,8 +38,7 @@ public struct JSONLogHandler: LogHandler {
         ]
         if !merged.isEmpty { object["metadata"] = merged.mapValues(Self.json) }
         if let error = event.error { object["error"] = String(describing: type(of: error)) }
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes]) else { return }
-        sink.write(line: String(decoding: data, as: UTF8.self))
+        sink.write(line: JSONText.serialize(object, escapeAngleBrackets: false))
     }
 
     private static func json(_ value: Logger.Metadata.Value) -> Any {
