@@ -1,11 +1,15 @@
 public import Foundation
 import GRDB
+import Synchronization
 
 /// Installations, keyed by the installation id of verified FITs, with the newest app system token.
 public struct InstallationStore: Sendable {
     public let database: ReportsDatabase
     public let vault: TokenVault
     private let now: @Sendable () -> Date
+    /// Installations recorded lately without a token: `last_seen_at` is refreshed at most once a minute
+    /// per installation, so a plain API call costs no write.
+    private let recentlySeen = RecentlySeen()
 
     public init(database: ReportsDatabase, vault: TokenVault, now: @escaping @Sendable () -> Date = { Date() }) {
         self.database = database
@@ -17,6 +21,8 @@ public struct InstallationStore: Sendable {
     /// no earlier than the one stored (tokens are treated as opaque; their `exp` is read for this only).
     public func record(_ identity: FITIdentity, systemToken: Secret?) async throws {
         let now = Timestamp.milliseconds(now())
+        let hasToken = !(systemToken?.isEmpty ?? true)
+        if !hasToken, recentlySeen.seen(identity.installationId, apiBaseUrl: identity.apiBaseUrl, at: now) { return }
         var sealed: Data?
         var expiresAt: Int64?
         if let systemToken, !systemToken.isEmpty {
@@ -65,5 +71,21 @@ public struct InstallationStore: Sendable {
               let exp = (object["exp"] as? NSNumber)?.doubleValue
         else { return nil }
         return Date(timeIntervalSince1970: exp)
+    }
+}
+
+/// Which installations were written in the last minute, with the base URL then written.
+private final class RecentlySeen: Sendable {
+    private let entries = Mutex<[String: (url: URL, at: Int64)]>([:])
+
+    /// True if `installationId` was recorded with the same base URL within the last minute; otherwise
+    /// notes it now and returns false (the caller writes).
+    func seen(_ installationId: String, apiBaseUrl: URL, at now: Int64) -> Bool {
+        entries.withLock { entries in
+            if let entry = entries[installationId], entry.url == apiBaseUrl, now - entry.at < 60_000 { return true }
+            if entries.count > 100_000 { entries.removeAll() }
+            entries[installationId] = (apiBaseUrl, now)
+            return false
+        }
     }
 }
