@@ -22,7 +22,7 @@ public struct InstallationStore: Sendable {
     public func record(_ identity: FITIdentity, systemToken: Secret?) async throws {
         let now = Timestamp.milliseconds(now())
         let hasToken = !(systemToken?.isEmpty ?? true)
-        if !hasToken, recentlySeen.seen(identity.installationId, apiBaseUrl: identity.apiBaseUrl, at: now) { return }
+        if !hasToken, recentlySeen.isFresh(identity.installationId, apiBaseUrl: identity.apiBaseUrl, at: now) { return }
         var sealed: Data?
         var expiresAt: Int64?
         if let systemToken, !systemToken.isEmpty {
@@ -48,6 +48,7 @@ public struct InstallationStore: Sendable {
                         THEN excluded.system_token_expires_at ELSE installations.system_token_expires_at END
                 """, arguments: [identity.installationId, identity.cloudId, identity.apiBaseUrl.absoluteString, ciphertext, expiry, now, now])
         }
+        recentlySeen.note(identity.installationId, apiBaseUrl: identity.apiBaseUrl, at: now)
     }
 
     /// The stored system token and its expiry, decrypted at the moment of use.
@@ -78,14 +79,19 @@ public struct InstallationStore: Sendable {
 private final class RecentlySeen: Sendable {
     private let entries = Mutex<[String: (url: URL, at: Int64)]>([:])
 
-    /// True if `installationId` was recorded with the same base URL within the last minute; otherwise
-    /// notes it now and returns false (the caller writes).
-    func seen(_ installationId: String, apiBaseUrl: URL, at now: Int64) -> Bool {
+    /// True if `installationId` was written with the same base URL within the last minute.
+    func isFresh(_ installationId: String, apiBaseUrl: URL, at now: Int64) -> Bool {
         entries.withLock { entries in
-            if let entry = entries[installationId], entry.url == apiBaseUrl, now - entry.at < 60_000 { return true }
+            guard let entry = entries[installationId] else { return false }
+            return entry.url == apiBaseUrl && now - entry.at < 60_000
+        }
+    }
+
+    /// Called after a successful write, so a failed one is tried again on the next request.
+    func note(_ installationId: String, apiBaseUrl: URL, at now: Int64) {
+        entries.withLock { entries in
             if entries.count > 100_000 { entries.removeAll() }
             entries[installationId] = (apiBaseUrl, now)
-            return false
         }
     }
 }
