@@ -28,6 +28,18 @@ struct CronScheduleTests {
             ["2026-10-24T23:00:00Z", "2026-10-25T00:00:00Z", "2026-10-25T01:00:00Z", "2026-10-25T02:00:00Z", "2026-10-25T03:00:00Z"])
     }
 
+    @Test func hourlyRunsEveryRealHourAcrossNewYorksDaylightSavingChanges() throws {
+        // 2026-03-08 07:00Z: 02:00 EST becomes 03:00 EDT.
+        #expect(try runs("0 * * * *", "America/New_York", after: "2026-03-08T05:30:00Z", count: 4) ==
+            ["2026-03-08T06:00:00Z", "2026-03-08T07:00:00Z", "2026-03-08T08:00:00Z", "2026-03-08T09:00:00Z"])
+        // 2026-11-01 06:00Z: 02:00 EDT becomes 01:00 EST; 01:00 local happens twice and both run.
+        #expect(try runs("0 * * * *", "America/New_York", after: "2026-11-01T04:30:00Z", count: 4) ==
+            ["2026-11-01T05:00:00Z", "2026-11-01T06:00:00Z", "2026-11-01T07:00:00Z", "2026-11-01T08:00:00Z"])
+        // Every 30 minutes through the repeated hour.
+        #expect(try runs("*/30 * * * *", "America/New_York", after: "2026-11-01T04:45:00Z", count: 5) ==
+            ["2026-11-01T05:00:00Z", "2026-11-01T05:30:00Z", "2026-11-01T06:00:00Z", "2026-11-01T06:30:00Z", "2026-11-01T07:00:00Z"])
+    }
+
     @Test func aFixedTimeInTheGapRunsAtTheJumpAndInTheOverlapRunsOnce() throws {
         // 02:30 does not exist in Berlin on 2026-03-29: it runs when the clocks jump (01:00Z = 03:00 CEST).
         #expect(try runs("30 2 * * *", "Europe/Berlin", after: "2026-03-27T12:00:00Z", count: 4) ==

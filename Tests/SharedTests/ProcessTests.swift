@@ -137,6 +137,27 @@ struct ProcessTests {
         #expect(badState.status != 0 && badState.output.contains("--state must be one of"))
     }
 
+    @Test func serveRefusesAPublicBindWithoutATLSProxyAndNamesMissingSettings() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let env = environment(directory)
+        #expect(try await ChildProcess.run("enqueuer", ["migrate"], environment: env, in: directory).status == 0)
+        let publicBind = try await ChildProcess.run("enqueuer", ["serve", "--host", "0.0.0.0"], environment: env, in: directory)
+        #expect(publicBind.status != 0 && publicBind.output.contains("--behind-tls-proxy"), "\(publicBind.output)")
+        let noAppId = try await ChildProcess.run("enqueuer", ["serve", "--port", "0"], environment: env, in: directory)
+        #expect(noAppId.status == 78 && noAppId.output.contains("configuration error: FORGE_APP_ID is not set"), "\(noAppId.output)")
+        var partial = env
+        partial["FORGE_APP_ID"] = "ari:cloud:ecosystem::app/x"
+        partial["REPORTS_TOKEN_KEYS"] = "k1:" + Data(repeating: 1, count: 32).base64EncodedString()
+        partial["REPORTS_STATE_KEY"] = Data(repeating: 2, count: 32).base64EncodedString()
+        partial["MS_CLIENT_ID"] = "00000000-0000-0000-0000-000000000001"
+        partial["MS_CLIENT_SECRET"] = "s3cr3t-value"
+        partial["MS_REDIRECT_URI"] = "http://example.com/callback"
+        let insecure = try await ChildProcess.run("enqueuer", ["serve", "--port", "0"], environment: partial, in: directory)
+        #expect(insecure.status == 78 && insecure.output.contains("MS_REDIRECT_URI must be an https:// URL"), "\(insecure.output)")
+        #expect(!insecure.output.contains("s3cr3t-value") && !insecure.output.contains("example.com"))
+    }
+
     @Test func badDatabasesAndSettingsStopTheProcessWithOneClearLine() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
