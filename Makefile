@@ -41,6 +41,7 @@ bench: deps
 	swift build -c release --product fit-bench
 	taskset -c 0 .build/release/fit-bench
 	.build/release/queue-bench --bin-dir .build/release
+	Benchmarks/api/run.sh
 
 clean:
 	rm -rf .build demo-output bench-data
