@@ -15,6 +15,7 @@ let package = Package(
     products: [
         .executable(name: "enqueuer", targets: ["Enqueuer"]),
         .executable(name: "worker", targets: ["Worker"]),
+        .executable(name: "sandbox", targets: ["Sandbox"]),
         .executable(name: "queue-bench", targets: ["QueueBench"]),
         .executable(name: "fit-bench", targets: ["FITBench"]),
         .executable(name: "hello-bench", targets: ["HelloBench"]),
@@ -72,6 +73,22 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Local stand-ins for Atlassian and Microsoft: the demo and the end-to-end tests run against it.
+        .executableTarget(
+            name: "Sandbox",
+            dependencies: [
+                "Shared",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Benchmarks live apart from the tests: `swift run -c release queue-bench`.
         .executableTarget(
             name: "QueueBench",
@@ -107,6 +124,7 @@ let package = Package(
             dependencies: [
                 "Shared",
                 "Enqueuer",
+                "Sandbox",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,0 +1,259 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import JWTKit
+import Shared
+
+/// Forge and Jira Cloud stand-ins. Each behaviour cites the section of `shared/reference/atlassian.md`
+/// it follows.
+enum AtlassianRoutes {
+    static func add(to router: Router<BasicRequestContext>, state: SandboxState) {
+        // §1.5: the JWKS the product trusts by configuration (FORGE_JWKS_URL).
+        router.get("/.well-known/jwks.json") { _, _ in
+            state.count("jwks")
+            return SandboxHTTP.json(.ok, state.jwks)
+        }
+        router.post("/sandbox/rotate-keys") { _, _ in
+            let kid = try await state.rotateKeys()
+            return SandboxHTTP.json(.ok, ["kid": kid])
+        }
+        router.post("/sandbox/fit") { request, _ in try await mintFIT(request, state) }
+        router.post("/graphql") { request, _ in try await graphQL(request, state) }
+
+        let jira = router.group("/ex/jira/{cloudId}/rest/api/3")
+        jira.get("/search/jql") { request, context in
+            let query = request.uri.queryParameters
+            return try search(request, context, state, parameters: SearchParameters(
+                jql: query.get("jql"), nextPageToken: query.get("nextPageToken"), maxResults: query.get("maxResults").flatMap(Int.init),
+                fields: query.get("fields").map { $0.split(separator: ",").map(String.init) }))
+        }
+        jira.post("/search/jql") { request, context in
+            guard let body = try await SandboxHTTP.jsonObject(request) else { return SandboxHTTP.jiraError(.badRequest, "The request body is not valid JSON.") }
+            return try search(request, context, state, parameters: SearchParameters(
+                jql: body["jql"] as? String, nextPageToken: body["nextPageToken"] as? String, maxResults: body["maxResults"] as? Int,
+                fields: body["fields"] as? [String]))
+        }
+        // §4 "What happened to /rest/api/3/search": removed, 410 with this body.
+        for method in [HTTPRequest.Method.get, .post] {
+            jira.on("/search", method: method) { _, _ in
+                state.count("search-removed")
+                return SandboxHTTP.json(.gone, [
+                    "errorMessages": ["The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"],
+                    "errors": [String: Any](),
+                ])
+            }
+        }
+        jira.get("/filter/search") { request, context in try filters(request, context, state) }
+    }
+
+    /// The development aid of the fixed interface: a FIT with exactly the documented claims (§1.3)
+    /// plus matching system and user tokens (§2).
+    static func mintFIT(_ request: Request, _ state: SandboxState) async throws -> Response {
+        let body = (try? await SandboxHTTP.jsonObject(request)) ?? nil
+        guard let body, let accountId = body["accountId"] as? String, !accountId.isEmpty else {
+            return SandboxHTTP.json(.badRequest, ["error": "send {\"accountId\": \"sandbox-user-1\"} (optional installationId, ttlSeconds)"])
+        }
+        let installationId = body["installationId"] as? String ?? state.installationId
+        let ttl = min(max(body["ttlSeconds"] as? Int ?? 25, 1), 3600)
+        let apiBaseUrl = "\(SandboxHTTP.origin(request))/ex/jira/\(state.cloudId)"
+        let now = Int(Date().timeIntervalSince1970)
+        let claims = FITClaims(
+            app: .init(
+                id: state.appId, version: "1", appVersion: "1.0.0", installationId: installationId, apiBaseUrl: apiBaseUrl,
+                environment: .init(type: "DEVELOPMENT", id: "ari:cloud:ecosystem::environment/sandbox/development"),
+                module: .init(type: "core:endpoint", key: "reports-endpoint"),
+                installation: .init(id: installationId, contexts: [.init(name: "jira", apiBaseUrl: apiBaseUrl)])),
+            context: .init(cloudId: state.cloudId, moduleKey: "reports-endpoint", siteUrl: "https://sandbox.atlassian.net"),
+            principal: accountId, aud: state.appId, iss: "forge/invocation-token", iat: now, nbf: now, exp: now + ttl,
+            jti: UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())
+        let key = state.currentKey
+        let fit = try await key.collection.sign(claims, kid: JWKIdentifier(string: key.kid))
+        // §2 "Expiry and refresh": system tokens from triggers last at least 2 hours.
+        let system = state.issueToken(.system, accountId: nil, installationId: installationId, ttl: 4 * 3600)
+        let user = state.issueToken(.user, accountId: accountId, installationId: installationId, ttl: 3600)
+        state.count("fit")
+        return SandboxHTTP.json(.ok, [
+            "fit": fit, "systemToken": system.token, "userToken": user.token, "appId": state.appId,
+            "installationId": installationId, "cloudId": state.cloudId, "apiBaseUrl": apiBaseUrl,
+        ])
+    }
+
+    struct FITClaims: JWTPayload {
+        struct App: Codable {
+            struct Environment: Codable { let type: String; let id: String }
+            struct Module: Codable { let type: String; let key: String }
+            struct Installation: Codable {
+                struct Context: Codable { let name: String; let apiBaseUrl: String }
+                let id: String
+                let contexts: [Context]
+            }
+            let id: String
+            let version: String
+            let appVersion: String
+            let installationId: String
+            let apiBaseUrl: String
+            let environment: Environment
+            let module: Module
+            let installation: Installation
+        }
+        struct Context: Codable { let cloudId: String; let moduleKey: String; let siteUrl: String }
+        let app: App
+        let context: Context
+        let principal: String
+        let aud: String
+        let iss: String
+        let iat: Int
+        let nbf: Int
+        let exp: Int
+        let jti: String
+        func verify(using algorithm: some JWTAlgorithm) async throws {}
+    }
+
+    /// §3: `offlineUserAuthToken` with the system token; the workspace-ARI `contextIds` form (the form an
+    /// Atlassian staff member gave; the reference marks the format UNCONFIRMED, so the sandbox accepts
+    /// only that documented reading).
+    static func graphQL(_ request: Request, _ state: SandboxState) async throws -> Response {
+        state.count("graphql")
+        guard let system = state.verifyToken(request.headers[.authorization], kinds: [.system]) else {
+            return SandboxHTTP.json(.unauthorized, ["errors": [["message": "Unauthorized", "extensions": ["statusCode": 401]]]])
+        }
+        guard let body = try await SandboxHTTP.jsonObject(request), let query = body["query"] as? String, query.contains("offlineUserAuthToken") else {
+            return SandboxHTTP.json(.badRequest, ["errors": [["message": "The sandbox knows only the offlineUserAuthToken mutation."]]])
+        }
+        let input = ((body["variables"] as? [String: Any])?["input"] as? [String: Any]) ?? [:]
+        let contextIds = input["contextIds"] as? [String] ?? []
+        let userId = input["userId"] as? String ?? ""
+        let expectedContext = "ari:cloud:jira:\(state.cloudId):workspace/\(state.cloudId)"
+        let extensions: [String: Any] = ["gateway": ["request_id": UUID().uuidString, "trace_id": UUID().uuidString, "crossRegion": false, "edgeCrossRegion": false]]
+        guard contextIds.contains(expectedContext), state.seed.account(userId) != nil else {
+            // The documented failure shape (§3, community thread).
+            return SandboxHTTP.json(.ok, [
+                "data": ["offlineUserAuthToken": [
+                    "success": false,
+                    "errors": [["message": "Could not load permissions for app user in the provided contextIds of [\(contextIds.joined(separator: ", "))]"]],
+                    "authToken": NSNull(),
+                ]],
+                "extensions": extensions,
+            ])
+        }
+        let ttl = 3600  // §3: typical value UNCONFIRMED; a 3P mock uses 3600.
+        let token = state.issueToken(.offline, accountId: userId, installationId: system.installationId, ttl: ttl)
+        return SandboxHTTP.json(.ok, [
+            "data": ["offlineUserAuthToken": ["success": true, "errors": [Any](), "authToken": ["token": token.token, "ttl": ttl]]],
+            "extensions": extensions,
+        ])
+    }
+
+    struct SearchParameters {
+        let jql: String?
+        let nextPageToken: String?
+        let maxResults: Int?
+        let fields: [String]?
+    }
+
+    /// §4: the enhanced search. User (or offline user) token required; fields default to ids only;
+    /// `nextPageToken` paging with `isLast`; no `total`; bounded JQL only.
+    static func search(_ request: Request, _ context: BasicRequestContext, _ state: SandboxState, parameters: SearchParameters) throws -> Response {
+        state.count("search-jql")
+        guard context.parameters.get("cloudId") == state.cloudId else { return SandboxHTTP.jiraError(.notFound, "No site with that cloud id.") }
+        guard let user = state.verifyToken(request.headers[.authorization], kinds: [.user, .offline]), let accountId = user.accountId else {
+            return SandboxHTTP.jiraError(.unauthorized, "You are not authorized to perform this operation. Please log in.")
+        }
+        let query: JQLQuery
+        do {
+            query = try JQLQuery(parameters.jql ?? "")
+        } catch {
+            return SandboxHTTP.jiraError(.badRequest, error.message)
+        }
+        let fields = parameters.fields ?? ["id"]
+        let idsOnly = Set(fields).isSubset(of: ["id", "key"])
+        // "max 5000 issues" with ids only; fewer per page when fields are requested (§4). The sandbox caps at 100.
+        let cap = idsOnly ? 5000 : 100
+        let maxResults = min(max(parameters.maxResults ?? 50, 1), cap)
+        let visible = state.seed.issues.filter { issue in (issue.visibleTo?.contains(accountId) ?? true) && query.matches(issue, currentUser: accountId) }
+        let sorted = query.sorted(visible)
+        var offset = 0
+        if let token = parameters.nextPageToken {
+            guard let data = Base64URL.decode(token), let value = Int(String(decoding: data, as: UTF8.self)), value >= 0 else {
+                return SandboxHTTP.jiraError(.badRequest, "The nextPageToken is invalid.")
+            }
+            offset = value
+        }
+        let page = Array(sorted.dropFirst(offset).prefix(maxResults))
+        let isLast = offset + page.count >= sorted.count
+        let origin = "\(SandboxHTTP.origin(request))/ex/jira/\(state.cloudId)"
+        var body: [String: Any] = ["issues": page.map { IssueJSON.issue($0, fields: fields, origin: origin) }, "isLast": isLast]
+        if !isLast { body["nextPageToken"] = Base64URL.encode(Data(String(offset + page.count).utf8)) }
+        return SandboxHTTP.json(.ok, body)
+    }
+
+    /// §5: saved filters the caller can see (own or shared), paged; `jql` only with `expand=jql`.
+    static func filters(_ request: Request, _ context: BasicRequestContext, _ state: SandboxState) throws -> Response {
+        state.count("filter-search")
+        guard let user = state.verifyToken(request.headers[.authorization], kinds: [.user, .offline]), let accountId = user.accountId else {
+            return SandboxHTTP.jiraError(.unauthorized, "You are not authorized to perform this operation. Please log in.")
+        }
+        let query = request.uri.queryParameters
+        let expand = Set((query.get("expand") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        let startAt = max(Int(query.get("startAt") ?? "0") ?? 0, 0)
+        let maxResults = min(max(Int(query.get("maxResults") ?? "50") ?? 50, 1), 100)
+        let name = query.get("filterName")?.lowercased()
+        let visible = state.seed.filters
+            .filter { $0.shared || $0.owner == accountId }
+            .filter { name == nil || name!.isEmpty || $0.name.lowercased().contains(name!) }
+            .sorted { $0.name < $1.name }
+        let page = Array(visible.dropFirst(startAt).prefix(maxResults))
+        let origin = "\(SandboxHTTP.origin(request))/ex/jira/\(state.cloudId)"
+        return SandboxHTTP.json(.ok, [
+            "self": "\(origin)/rest/api/3/filter/search?startAt=\(startAt)&maxResults=\(maxResults)",
+            "maxResults": maxResults, "startAt": startAt, "total": visible.count, "isLast": startAt + page.count >= visible.count,
+            "values": page.map { filter -> [String: Any] in
+                var value: [String: Any] = [
+                    "id": filter.id, "name": filter.name, "self": "\(origin)/rest/api/3/filter/\(filter.id)",
+                    "owner": ["accountId": filter.owner, "displayName": state.seed.account(filter.owner)?.displayName ?? "", "active": true, "accountType": "atlassian"],
+                ]
+                if expand.contains("jql") { value["jql"] = filter.jql }
+                return value
+            },
+        ])
+    }
+}
+
+/// The IssueBean shape of §4's sample, restricted to the requested fields.
+enum IssueJSON {
+    static func issue(_ issue: SeedData.Issue, fields requested: [String], origin: String) -> [String: Any] {
+        var body: [String: Any] = ["id": String(issue.id), "self": "\(origin)/rest/api/3/issue/\(issue.id)"]
+        let wantsAll = requested.contains("*all") || requested.contains("*navigable")
+        let wanted = Set(requested)
+        if wanted.contains("key") || wantsAll || !(wanted.isSubset(of: ["id"])) { body["key"] = issue.key }
+        var fields: [String: Any] = [:]
+        func include(_ name: String) -> Bool { wantsAll || wanted.contains(name) }
+        if include("summary") { fields["summary"] = issue.summary }
+        if include("status") {
+            fields["status"] = [
+                "name": issue.status.name, "id": issue.status.id, "self": "\(origin)/rest/api/3/status/\(issue.status.id)",
+                "statusCategory": ["id": issue.status.categoryId, "key": issue.status.categoryKey, "colorName": issue.status.colorName, "name": issue.status.categoryName],
+            ]
+        }
+        if include("assignee") { fields["assignee"] = issue.assignee.map(user) ?? NSNull() }
+        if include("reporter") { fields["reporter"] = user(issue.reporter) }
+        if include("priority") { fields["priority"] = ["name": issue.priority, "id": String(["Highest", "High", "Medium", "Low"].firstIndex(of: issue.priority).map { $0 + 1 } ?? 3)] }
+        if include("issuetype") { fields["issuetype"] = ["name": issue.issueType, "id": issue.issueType == "Bug" ? "10004" : "10001", "subtask": false] }
+        if include("created") { fields["created"] = jiraDate(issue.created) }
+        if include("updated") { fields["updated"] = jiraDate(issue.updated) }
+        if include("labels") { fields["labels"] = issue.labels }
+        if include("project") { fields["project"] = ["key": issue.project, "name": issue.project == "OPS" ? "Operations" : "Web"] }
+        if include("duedate") { fields["duedate"] = NSNull() }
+        if !fields.isEmpty { body["fields"] = fields }
+        return body
+    }
+
+    static func user(_ account: SeedData.Account) -> [String: Any] {
+        ["accountId": account.accountId, "displayName": account.displayName, "active": true, "accountType": "atlassian", "timeZone": "Europe/Berlin"]
+    }
+
+    /// §4: `yyyy-MM-dd'T'HH:mm:ss.SSSZ` with a `+0000` offset.
+    static func jiraDate(_ milliseconds: Int64) -> String {
+        Timestamp.iso8601(milliseconds: milliseconds).replacingOccurrences(of: "Z", with: "+0000")
+    }
+}

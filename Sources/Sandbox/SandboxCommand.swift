@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import Shared
+
+@main
+struct SandboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sandbox",
+        abstract: "Local stand-ins for Atlassian and Microsoft: a development tool; production never points at it.",
+        subcommands: [Serve.self])
+
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Serve the stand-ins on loopback.")
+
+        @Option(help: "Port on 127.0.0.1.") var port = 9900
+        @Option(help: "Seed of the generated data (same seed, same data).") var seed: UInt64 = 1
+        @Option(help: "How many Jira issues to generate.") var issues = 60
+        @Option(name: .customLong("ms-client-id"), help: "The Microsoft app's client id.") var msClientId = "sandbox-client"
+        @Option(name: .customLong("ms-client-secret"), help: "The Microsoft app's client secret.") var msClientSecret = "sandbox-secret"
+
+        func validate() throws {
+            guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+            guard (1...100_000).contains(issues) else { throw ValidationError("--issues must be between 1 and 100000") }
+        }
+
+        func run() async throws {
+            let state = try await SandboxState(seed: seed, issues: issues, msClientId: msClientId, msClientSecret: msClientSecret)
+            let base = "http://127.0.0.1:\(port)"
+            let app = Application(
+                router: SandboxApp.router(state),
+                configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "onenote-reports-sandbox"),
+                onServerRunning: { _ in
+                    let line = "sandbox ready: REPORTS_SANDBOX=1 FORGE_APP_ID=\(state.appId) FORGE_JWKS_URL=\(base)/.well-known/jwks.json ATLASSIAN_GRAPHQL_URL=\(base)/graphql MS_LOGIN_BASE_URL=\(base) MS_GRAPH_BASE_URL=\(base) MS_CLIENT_ID=\(msClientId)\n"
+                    FileHandle.standardOutput.write(Data(line.utf8))
+                },
+                logger: Logger(label: "sandbox"))
+            try await app.runService()
+        }
+    }
+}
+
+enum SandboxApp {
+    static func router(_ state: SandboxState) -> Router<BasicRequestContext> {
+        let router = Router()
+        AtlassianRoutes.add(to: router, state: state)
+        MicrosoftRoutes.add(to: router, state: state)
+        router.get("/sandbox/counters") { _, _ in SandboxHTTP.json(.ok, state.counters) }
+        return router
+    }
+}

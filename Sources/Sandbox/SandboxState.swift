@@ -1,0 +1,168 @@
+import Crypto
+import CryptoExtras
+import Foundation
+import JWTKit
+import Shared
+import Synchronization
+
+/// Everything the sandbox remembers. One lock: the sandbox is a development tool, not a hot path.
+final class SandboxState: Sendable {
+    struct SigningKey: Sendable {
+        let kid: String
+        let collection: JWTKeyCollection
+        let jwk: [String: String]
+    }
+
+    struct IssuedToken: Sendable {
+        enum Kind: String, Sendable { case system, user, offline }
+        let kind: Kind
+        let accountId: String?
+        let installationId: String
+        let expiresAt: Date
+    }
+
+    struct AuthorizationCode: Sendable {
+        let redirectURI: String
+        let challenge: String
+        let expiresAt: Date
+        var used: Bool
+    }
+
+    struct Mutable {
+        var keys: [SigningKey] = []
+        var codes: [String: AuthorizationCode] = [:]
+        /// Refresh tokens rotate on every use; old ones stay valid until revoked (microsoft.md §1.6).
+        var refreshTokens: Set<String> = []
+        var revokedBefore: Date?
+        var accessTokens: [String: Date] = [:]
+        var counters: [String: Int] = [:]
+        var random: SeedRandom
+    }
+
+    let seed: SeedData
+    let appId: String
+    let installationId: String
+    let cloudId: String
+    let msClientId: String
+    let msClientSecret: String
+    let microsoftUser = (id: "sandbox-ms-user-1", displayName: "Sandbox Microsoft User", userPrincipalName: "sandbox.user@example.com")
+    private let hmacKey = SymmetricKey(size: .bits256)
+    private let state: Mutex<Mutable>
+
+    init(seed: UInt64, issues: Int, msClientId: String, msClientSecret: String) async throws {
+        var random = SeedRandom(seed: seed)
+        func uuid() -> String {
+            let hex = (0..<4).map { _ in String(format: "%08x", UInt32(truncatingIfNeeded: random.nextUInt64())) }.joined()
+            let characters = Array(hex)
+            return "\(String(characters[0..<8]))-\(String(characters[8..<12]))-4\(String(characters[13..<16]))-8\(String(characters[17..<20]))-\(String(characters[20..<32]))"
+        }
+        appId = "ari:cloud:ecosystem::app/\(uuid())"
+        installationId = "ari:cloud:ecosystem::installation/\(uuid())"
+        cloudId = uuid()
+        self.seed = SeedData(seed: seed, issueCount: issues)
+        self.msClientId = msClientId
+        self.msClientSecret = msClientSecret
+        state = Mutex(Mutable(random: random))
+        try await rotateKeys()
+    }
+
+    // MARK: Forge signing keys (atlassian.md §1.5)
+
+    /// Adds a new RSA key and signs with it from now on; older keys stay in the JWKS.
+    @discardableResult
+    func rotateKeys() async throws -> String {
+        let privateKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+        let kid = "forge/invocation-token/wf-sandbox-\(String(format: "%04d", state.withLock { $0.keys.count + 1 }))-\(UUID().uuidString.prefix(8).lowercased())"
+        let collection = JWTKeyCollection()
+        await collection.add(rsa: try Insecure.RSA.PrivateKey(backing: privateKey), digestAlgorithm: .sha256, kid: JWKIdentifier(string: kid))
+        let primitives = try privateKey.publicKey.getKeyPrimitives()
+        let jwk = ["kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid,
+                   "n": Base64URL.encode(primitives.modulus), "e": Base64URL.encode(primitives.publicExponent)]
+        state.withLock { $0.keys.append(SigningKey(kid: kid, collection: collection, jwk: jwk)) }
+        return kid
+    }
+
+    var jwks: [String: Any] { ["keys": state.withLock { $0.keys.map(\.jwk) }] }
+    var currentKey: SigningKey { state.withLock { $0.keys.last! } }
+
+    // MARK: Opaque tokens (system, user, offline user): HS256 JWTs with `exp` (atlassian.md §2)
+
+    func issueToken(_ kind: IssuedToken.Kind, accountId: String?, installationId: String, ttl: Int) -> (token: String, expiresAt: Date) {
+        let expiresAt = Date().addingTimeInterval(TimeInterval(ttl))
+        var claims: [String: Any] = ["kind": kind.rawValue, "installationId": installationId, "exp": Int(expiresAt.timeIntervalSince1970),
+                                     "jti": UUID().uuidString]
+        if let accountId { claims["sub"] = accountId }
+        let header = Base64URL.encode(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
+        let payload = Base64URL.encode(Data(JSONText.serialize(claims).utf8))
+        let mac = HMAC<SHA256>.authenticationCode(for: Data("\(header).\(payload)".utf8), using: hmacKey)
+        return ("\(header).\(payload).\(Base64URL.encode(Data(mac)))", expiresAt)
+    }
+
+    /// The token behind `Authorization: Bearer …`, if it is ours, unexpired and of an accepted kind.
+    func verifyToken(_ authorization: String?, kinds: Set<IssuedToken.Kind>) -> IssuedToken? {
+        guard let authorization, authorization.hasPrefix("Bearer ") else { return nil }
+        let parts = authorization.dropFirst(7).split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, let mac = Base64URL.decode(parts[2]),
+              HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data("\(parts[0]).\(parts[1])".utf8), using: hmacKey),
+              let payload = Base64URL.decode(parts[1]),
+              let claims = try? JSONSerialization.jsonObject(with: payload) as? [String: Any],
+              let kind = (claims["kind"] as? String).flatMap(IssuedToken.Kind.init), kinds.contains(kind),
+              let exp = (claims["exp"] as? NSNumber)?.doubleValue, exp > Date().timeIntervalSince1970,
+              let installation = claims["installationId"] as? String
+        else { return nil }
+        return IssuedToken(kind: kind, accountId: claims["sub"] as? String, installationId: installation, expiresAt: Date(timeIntervalSince1970: exp))
+    }
+
+    // MARK: Microsoft identity (microsoft.md §1)
+
+    func issueCode(redirectURI: String, challenge: String) -> String {
+        let code = "sandbox-code-" + UUID().uuidString
+        state.withLock { $0.codes[code] = AuthorizationCode(redirectURI: redirectURI, challenge: challenge, expiresAt: Date().addingTimeInterval(600), used: false) }
+        return code
+    }
+
+    /// Consumes a code once; nil if unknown, used or expired.
+    func redeemCode(_ code: String) -> AuthorizationCode? {
+        state.withLock { state in
+            guard var entry = state.codes[code], !entry.used, entry.expiresAt > Date() else { return nil }
+            entry.used = true
+            state.codes[code] = entry
+            return entry
+        }
+    }
+
+    /// New access and refresh tokens; `expires_in` between 3,600 and 5,400 s (microsoft.md §1.5: 60–90 min).
+    func issueMicrosoftTokens() -> (access: String, refresh: String, expiresIn: Int) {
+        state.withLock { state in
+            let expiresIn = 3600 + state.random.next(1801)
+            let access = "sandbox-access-" + UUID().uuidString
+            let refresh = "sandbox-refresh-" + UUID().uuidString
+            state.accessTokens[access] = Date().addingTimeInterval(TimeInterval(expiresIn))
+            state.refreshTokens.insert(refresh)
+            return (access, refresh, expiresIn)
+        }
+    }
+
+    func refreshTokenIsValid(_ token: String) -> Bool {
+        state.withLock { $0.refreshTokens.contains(token) }
+    }
+
+    /// `POST /sandbox/revoke`: every refresh token issued so far stops working.
+    func revokeRefreshTokens() {
+        state.withLock { state in
+            state.refreshTokens.removeAll()
+            state.revokedBefore = Date()
+        }
+    }
+
+    func accessTokenIsValid(_ authorization: String?) -> Bool {
+        guard let authorization, authorization.hasPrefix("Bearer ") else { return false }
+        let token = String(authorization.dropFirst(7))
+        return state.withLock { ($0.accessTokens[token] ?? .distantPast) > Date() }
+    }
+
+    // MARK: Counters
+
+    func count(_ route: String) { state.withLock { $0.counters[route, default: 0] += 1 } }
+    var counters: [String: Int] { state.withLock { $0.counters } }
+}
