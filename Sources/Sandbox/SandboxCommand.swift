@@ -19,6 +19,8 @@ struct SandboxCommand: AsyncParsableCommand {
         @Option(help: "How many Jira issues to generate.") var issues = 60
         @Option(name: .customLong("ms-client-id"), help: "The Microsoft app's client id.") var msClientId = "sandbox-client"
         @Option(name: .customLong("ms-client-secret"), help: "The Microsoft app's client secret.") var msClientSecret = "sandbox-secret"
+        @Option(name: .customLong("section-page-cap"), help: "Pages per OneNote section before 507 (Microsoft's number is undocumented).")
+        var sectionPageCap = 500
 
         func validate() throws {
             guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -29,7 +31,7 @@ struct SandboxCommand: AsyncParsableCommand {
             let state = try await SandboxState(seed: seed, issues: issues, msClientId: msClientId, msClientSecret: msClientSecret)
             let base = "http://127.0.0.1:\(port)"
             let app = Application(
-                router: SandboxApp.router(state),
+                router: SandboxApp.router(state, sectionPageCap: sectionPageCap),
                 configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "onenote-reports-sandbox"),
                 onServerRunning: { _ in
                     let line = "sandbox ready: REPORTS_SANDBOX=1 FORGE_APP_ID=\(state.appId) FORGE_JWKS_URL=\(base)/.well-known/jwks.json ATLASSIAN_GRAPHQL_URL=\(base)/graphql MS_LOGIN_BASE_URL=\(base) MS_GRAPH_BASE_URL=\(base) MS_CLIENT_ID=\(msClientId)\n"
@@ -42,11 +44,15 @@ struct SandboxCommand: AsyncParsableCommand {
 }
 
 enum SandboxApp {
-    static func router(_ state: SandboxState) -> Router<BasicRequestContext> {
+    static func router(_ state: SandboxState, sectionPageCap: Int = 500, throttle: OneNoteThrottle = OneNoteThrottle()) -> Router<BasicRequestContext> {
         let router = Router()
+        let store = OneNoteStore(sectionPageCap: sectionPageCap)
+        let plan = FaultPlan()
+        router.add(middleware: FaultMiddleware(plan: plan))
         AtlassianRoutes.add(to: router, state: state)
         MicrosoftRoutes.add(to: router, state: state)
-        router.get("/sandbox/counters") { _, _ in SandboxHTTP.json(.ok, state.counters) }
+        OneNoteRoutes.add(to: router, state: state, store: store, throttle: throttle)
+        ControlRoutes.add(to: router, state: state, store: store, plan: plan)
         return router
     }
 }

@@ -1,0 +1,95 @@
+import Foundation
+import Hummingbird
+import HTTPTypes
+import Shared
+import Synchronization
+
+/// Fault injection: the next N requests whose path matches a pattern answer a status, and/or take
+/// longer. A 429 on Jira carries `Retry-After` and the rate-limit headers of atlassian.md §6; a 429 on
+/// OneNote carries code 20166 and no `Retry-After` (microsoft.md §4.2).
+final class FaultPlan: Sendable {
+    struct Fault: Sendable {
+        let pattern: String
+        let status: Int?
+        var remaining: Int?
+        let latencyMs: Int
+        let retryAfter: Int
+    }
+
+    private let faults = Mutex<[Fault]>([])
+
+    func add(_ fault: Fault) { faults.withLock { $0.append(fault) } }
+    func clear() { faults.withLock { $0.removeAll() } }
+
+    /// The fault that applies to `path`, consuming one of its uses.
+    func take(_ path: String) -> Fault? {
+        faults.withLock { faults in
+            guard let index = faults.firstIndex(where: { Self.matches($0.pattern, path) && ($0.remaining ?? 1) > 0 }) else { return nil }
+            let fault = faults[index]
+            if let remaining = fault.remaining { faults[index].remaining = remaining - 1 }
+            return fault
+        }
+    }
+
+    /// `*` matches any run of characters; otherwise the pattern is a prefix.
+    static func matches(_ pattern: String, _ path: String) -> Bool {
+        guard pattern.contains("*") else { return path.hasPrefix(pattern) }
+        let regex = "^" + pattern.split(separator: "*", omittingEmptySubsequences: false).map { NSRegularExpression.escapedPattern(for: String($0)) }.joined(separator: ".*")
+        return path.range(of: regex, options: .regularExpression) != nil
+    }
+}
+
+struct FaultMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let plan: FaultPlan
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        guard !path.hasPrefix("/sandbox/"), let fault = plan.take(path) else { return try await next(request, context) }
+        if fault.latencyMs > 0 { try await Task.sleep(for: .milliseconds(fault.latencyMs)) }
+        guard let status = fault.status else { return try await next(request, context) }
+        if path.contains("/onenote/") {
+            if status == 429 { return OneNoteRoutes.error(.tooManyRequests, "20166", "The app has issued too many requests on behalf of this user in a short time period.") }
+            return OneNoteRoutes.error(.init(code: status), status == 503 ? "10002" : "10001", "The service is currently unavailable. Please try again later.")
+        }
+        if path.hasPrefix("/ex/jira/") {
+            var headers: HTTPFields = [:]
+            if status == 429 || status == 503 {
+                headers[.retryAfter] = String(fault.retryAfter)
+                let reset = Date().addingTimeInterval(TimeInterval(fault.retryAfter))
+                headers[HTTPField.Name("X-RateLimit-Reset")!] = String(Timestamp.iso8601(milliseconds: Timestamp.milliseconds(reset)).prefix(16)) + "Z"
+                headers[HTTPField.Name("X-RateLimit-Limit")!] = "100"
+                headers[HTTPField.Name("X-RateLimit-Remaining")!] = "0"
+                headers[HTTPField.Name("RateLimit-Reason")!] = "jira-burst-based"
+            }
+            return SandboxHTTP.json(.init(code: status), ["errorMessages": ["Rate limit exceeded."], "errors": [String: Any]()], headers: headers)
+        }
+        return SandboxHTTP.json(.init(code: status), ["error": "injected fault"])
+    }
+}
+
+enum ControlRoutes {
+    static func add(to router: Router<BasicRequestContext>, state: SandboxState, store: OneNoteStore, plan: FaultPlan) {
+        router.post("/sandbox/faults") { request, _ in
+            guard let body = try await SandboxHTTP.jsonObject(request), let pattern = body["route"] as? String, !pattern.isEmpty else {
+                return SandboxHTTP.json(.badRequest, ["error": "send {\"route\": \"/v1.0/me/onenote/*\", \"status\": 503, \"count\": 3, \"latencyMs\": 0}"])
+            }
+            plan.add(.init(pattern: pattern, status: body["status"] as? Int, remaining: body["count"] as? Int,
+                           latencyMs: body["latencyMs"] as? Int ?? 0, retryAfter: body["retryAfter"] as? Int ?? 5))
+            return SandboxHTTP.json(.ok, ["added": true])
+        }
+        router.delete("/sandbox/faults") { _, _ in
+            plan.clear()
+            return SandboxHTTP.json(.ok, ["cleared": true])
+        }
+        // What a user would see in OneNote (fixed interface: [{"id","title","sectionId","html"}]).
+        router.get("/sandbox/pages") { _, _ in
+            SandboxHTTP.json(.ok, store.all.map { ["id": $0.id, "title": $0.title, "sectionId": $0.sectionId, "html": OneNoteStore.outputHTML($0, includeIDs: false)] })
+        }
+        router.get("/sandbox/pages/{id}") { _, context in
+            guard let page = store.page(context.parameters.get("id") ?? "") else { return SandboxHTTP.json(.notFound, ["error": "no such page"]) }
+            return SandboxHTTP.json(.ok, ["id": page.id, "title": page.title, "sectionId": page.sectionId, "html": OneNoteStore.outputHTML(page, includeIDs: false)])
+        }
+        router.get("/sandbox/counters") { _, _ in SandboxHTTP.json(.ok, state.counters) }
+    }
+}
