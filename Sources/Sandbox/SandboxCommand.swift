@@ -29,11 +29,12 @@ struct SandboxCommand: AsyncParsableCommand {
 
         func run() async throws {
             let state = try await SandboxState(seed: seed, issues: issues, msClientId: msClientId, msClientSecret: msClientSecret)
-            let base = "http://127.0.0.1:\(port)"
             let app = Application(
                 router: SandboxApp.router(state, sectionPageCap: sectionPageCap),
                 configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "onenote-reports-sandbox"),
-                onServerRunning: { _ in
+                onServerRunning: { channel in
+                    // With --port 0 the system picks the port; print the one really bound.
+                    let base = "http://127.0.0.1:\(channel.localAddress?.port ?? port)"
                     let line = "sandbox ready: REPORTS_SANDBOX=1 FORGE_APP_ID=\(state.appId) FORGE_JWKS_URL=\(base)/.well-known/jwks.json ATLASSIAN_GRAPHQL_URL=\(base)/graphql MS_LOGIN_BASE_URL=\(base) MS_GRAPH_BASE_URL=\(base) MS_CLIENT_ID=\(msClientId)\n"
                     FileHandle.standardOutput.write(Data(line.utf8))
                 },

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import GRDB
 import Testing
 @testable import Shared
@@ -156,6 +159,27 @@ struct ProcessTests {
         let insecure = try await ChildProcess.run("enqueuer", ["serve", "--port", "0"], environment: partial, in: directory)
         #expect(insecure.status == 78 && insecure.output.contains("MS_REDIRECT_URI must be an https:// URL"), "\(insecure.output)")
         #expect(!insecure.output.contains("s3cr3t-value") && !insecure.output.contains("example.com"))
+    }
+
+    @Test func theSandboxPrintsTheEnvironmentToUseAndServesIt() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let sandbox = try ChildProcess("sandbox", ["serve", "--port", "0", "--seed", "5"], environment: [:], outputPath: directory.file("sandbox.log"))
+        defer { sandbox.signal(SIGTERM); sandbox.process.waitUntilExit() }
+        #expect(try await waitUntil(timeout: .seconds(30)) { sandbox.output.contains("sandbox ready:") })
+        let line = try #require(sandbox.output.split(separator: "\n").first { $0.hasPrefix("sandbox ready:") })
+        var settings: [String: String] = [:]
+        for pair in line.dropFirst("sandbox ready: ".count).split(separator: " ") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            settings[String(parts[0])] = String(parts[1])
+        }
+        for name in ["REPORTS_SANDBOX", "FORGE_APP_ID", "FORGE_JWKS_URL", "ATLASSIAN_GRAPHQL_URL", "MS_LOGIN_BASE_URL", "MS_GRAPH_BASE_URL"] {
+            #expect(settings[name] != nil, "\(name)")
+        }
+        let jwksURL = try #require(settings["FORGE_JWKS_URL"].flatMap(URL.init(string:)))
+        #expect(jwksURL.port != 0)
+        let (data, _) = try await URLSession.shared.data(from: jwksURL)
+        #expect(((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["keys"] as? [Any])?.count == 1)
     }
 
     @Test func badDatabasesAndSettingsStopTheProcessWithOneClearLine() async throws {

@@ -175,4 +175,16 @@ struct SandboxOneNoteTests {
             #expect(counters["search-jql"] as? Int == 2, "faulted requests never reached the route")
         }
     }
+
+    @Test func theThrottleAdmitsFiveAtOnceAndCountsTheWindows() {
+        let throttle = OneNoteThrottle(perMinute: 120, perHour: 400, concurrent: 5)
+        for _ in 0..<5 { #expect(throttle.enter()) }
+        #expect(!throttle.enter(), "a sixth concurrent request is refused")
+        throttle.leave()
+        #expect(throttle.enter())
+        for _ in 0..<5 { throttle.leave() }
+        var admitted = 6
+        while throttle.enter() { throttle.leave(); admitted += 1 }
+        #expect(admitted == 120, "120 requests a minute")
+    }
 }
