@@ -1,0 +1,51 @@
+/// A JSON value as Jira sends it in `fields` (any shape).
+public indirect enum JiraValue: Sendable, Equatable, Decodable {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case object([String: JiraValue])
+    case array([JiraValue])
+    case null
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Double.self) { self = .number(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([JiraValue].self) { self = .array(value) }
+        else { self = .object(try container.decode([String: JiraValue].self)) }
+    }
+
+    public subscript(key: String) -> JiraValue? {
+        if case .object(let object) = self { return object[key] }
+        return nil
+    }
+
+    public var string: String? {
+        if case .string(let text) = self { return text }
+        return nil
+    }
+}
+
+/// One issue of a search page (atlassian.md §4 IssueBean, the parts a report shows).
+public struct JiraIssue: Sendable, Equatable, Decodable {
+    public let id: String
+    public let key: String
+    public let fields: [String: JiraValue]
+
+    public init(id: String, key: String, fields: [String: JiraValue]) {
+        self.id = id
+        self.key = key
+        self.fields = fields
+    }
+
+    enum CodingKeys: String, CodingKey { case id, key, fields }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        key = try container.decodeIfPresent(String.self, forKey: .key) ?? id
+        fields = try container.decodeIfPresent([String: JiraValue].self, forKey: .fields) ?? [:]
+    }
+}
