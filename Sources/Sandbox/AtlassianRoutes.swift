@@ -198,8 +198,11 @@ enum AtlassianRoutes {
         let startAt = max(Int(query.get("startAt") ?? "0") ?? 0, 0)
         let maxResults = min(max(Int(query.get("maxResults") ?? "50") ?? 50, 1), 100)
         let name = query.get("filterName")?.lowercased()
+        // §5: `id` (repeatable) restricts the search to those filters.
+        let ids = Set(query.getAll("id"))
         let visible = state.seed.filters
             .filter { $0.shared || $0.owner == accountId }
+            .filter { ids.isEmpty || ids.contains($0.id) }
             .filter { name == nil || name!.isEmpty || $0.name.lowercased().contains(name!) }
             .sorted { $0.name < $1.name }
         let page = Array(visible.dropFirst(startAt).prefix(maxResults))
