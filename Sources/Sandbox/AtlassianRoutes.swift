@@ -55,7 +55,7 @@ enum AtlassianRoutes {
         }
         let installationId = body["installationId"] as? String ?? state.installationId
         let ttl = min(max(body["ttlSeconds"] as? Int ?? 25, 1), 3600)
-        let apiBaseUrl = "\(SandboxHTTP.origin(request))/ex/jira/\(state.cloudId)"
+        let apiBaseUrl = "\(state.origin(for: request))/ex/jira/\(state.cloudId)"
         let now = Int(Date().timeIntervalSince1970)
         let claims = FITClaims(
             app: .init(
@@ -181,7 +181,7 @@ enum AtlassianRoutes {
         }
         let page = Array(sorted.dropFirst(offset).prefix(maxResults))
         let isLast = offset + page.count >= sorted.count
-        let origin = "\(SandboxHTTP.origin(request))/ex/jira/\(state.cloudId)"
+        let origin = "\(state.origin(for: request))/ex/jira/\(state.cloudId)"
         var body: [String: Any] = ["issues": page.map { IssueJSON.issue($0, fields: fields, origin: origin) }, "isLast": isLast]
         if !isLast { body["nextPageToken"] = Base64URL.encode(Data(String(offset + page.count).utf8)) }
         return SandboxHTTP.json(.ok, body)
@@ -206,7 +206,7 @@ enum AtlassianRoutes {
             .filter { name == nil || name!.isEmpty || $0.name.lowercased().contains(name!) }
             .sorted { $0.name < $1.name }
         let page = Array(visible.dropFirst(startAt).prefix(maxResults))
-        let origin = "\(SandboxHTTP.origin(request))/ex/jira/\(state.cloudId)"
+        let origin = "\(state.origin(for: request))/ex/jira/\(state.cloudId)"
         return SandboxHTTP.json(.ok, [
             "self": "\(origin)/rest/api/3/filter/search?startAt=\(startAt)&maxResults=\(maxResults)",
             "maxResults": maxResults, "startAt": startAt, "total": visible.count, "isLast": startAt + page.count >= visible.count,

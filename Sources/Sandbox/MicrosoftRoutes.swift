@@ -22,13 +22,13 @@ enum MicrosoftRoutes {
         router.get("/v1.0/me/onenote/notebooks") { request, _ in
             state.count("graph-notebooks")
             guard state.accessTokenIsValid(request.headers[.authorization]) else { return unauthorized() }
-            return SandboxHTTP.json(.ok, ["value": Notebooks.all.map { $0.json(origin: SandboxHTTP.origin(request)) }])
+            return SandboxHTTP.json(.ok, ["value": Notebooks.all.map { $0.json(origin: state.origin(for: request)) }])
         }
         router.get("/v1.0/me/onenote/sections") { request, _ in
             state.count("graph-sections")
             guard state.accessTokenIsValid(request.headers[.authorization]) else { return unauthorized() }
             // §2.2: every section including nested ones; `parentNotebook` expanded by default.
-            let origin = SandboxHTTP.origin(request)
+            let origin = state.origin(for: request)
             return SandboxHTTP.json(.ok, ["value": Notebooks.all.flatMap { notebook in notebook.sections.map { section in [
                 "id": section.id, "displayName": section.name, "isDefault": false,
                 "self": "\(origin)/v1.0/me/onenote/sections/\(section.id)", "pagesUrl": "\(origin)/v1.0/me/onenote/sections/\(section.id)/pages",

@@ -55,14 +55,14 @@ enum OneNoteRoutes {
                 // §2.3: the per-section cap (its number is UNCONFIRMED; `--section-page-cap` sets it).
                 return error(.init(code: 507, reasonPhrase: "Insufficient Storage"), "30102", "Exceeded the maximum number of pages allowed per section")
             case .created(let page):
-                let json = pageJSON(page, origin: SandboxHTTP.origin(request))
+                let json = pageJSON(page, origin: state.origin(for: request))
                 return SandboxHTTP.json(.created, json, headers: [.location: json["self"] as! String])
             }
         })
         router.get("/v1.0/me/onenote/pages/{id}", use: throttled { request, context in
             state.count("onenote-get-page")
             guard let page = store.page(context.parameters.get("id") ?? "") else { return error(.notFound, "20102", "The specified resource ID does not exist.") }
-            return SandboxHTTP.json(.ok, pageJSON(page, origin: SandboxHTTP.origin(request)))
+            return SandboxHTTP.json(.ok, pageJSON(page, origin: state.origin(for: request)))
         })
         router.get("/v1.0/me/onenote/pages/{id}/content", use: throttled { request, context in
             state.count("onenote-get-content")

@@ -35,6 +35,7 @@ struct SandboxCommand: AsyncParsableCommand {
                 onServerRunning: { channel in
                     // With --port 0 the system picks the port; print the one really bound.
                     let base = "http://127.0.0.1:\(channel.localAddress?.port ?? port)"
+                    state.setOrigin(base)
                     let line = "sandbox ready: REPORTS_SANDBOX=1 FORGE_APP_ID=\(state.appId) FORGE_JWKS_URL=\(base)/.well-known/jwks.json ATLASSIAN_GRAPHQL_URL=\(base)/graphql MS_LOGIN_BASE_URL=\(base) MS_GRAPH_BASE_URL=\(base) MS_CLIENT_ID=\(msClientId)\n"
                     FileHandle.standardOutput.write(Data(line.utf8))
                 },

@@ -1,6 +1,7 @@
 import Crypto
 import CryptoExtras
 import Foundation
+import Hummingbird
 import JWTKit
 import Shared
 import Synchronization
@@ -159,6 +160,18 @@ final class SandboxState: Sendable {
         guard let authorization, authorization.hasPrefix("Bearer ") else { return false }
         let token = String(authorization.dropFirst(7))
         return state.withLock { ($0.accessTokens[token] ?? .distantPast) > Date() }
+    }
+
+    // MARK: Where the sandbox is
+
+    private let publicOrigin = Mutex<String?>(nil)
+
+    /// Set once the port is known (`serve` does it when listening): URLs the sandbox hands out then
+    /// point here whatever `Host` a client sent.
+    func setOrigin(_ origin: String) { publicOrigin.withLock { $0 = origin } }
+
+    func origin(for request: Request) -> String {
+        publicOrigin.withLock { $0 } ?? SandboxHTTP.origin(request)
     }
 
     // MARK: Counters

@@ -32,11 +32,12 @@ public struct InstallationStore: Sendable {
         let (ciphertext, expiry) = (sealed, expiresAt)
         try await database.pool.write { db in
             try db.execute(sql: """
-                INSERT INTO installations (id, cloud_id, api_base_url, system_token_ciphertext, system_token_expires_at, first_seen_at, last_seen_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO installations (id, cloud_id, api_base_url, system_token_ciphertext, system_token_expires_at, first_seen_at, last_seen_at, site_url)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET
                     cloud_id = excluded.cloud_id,
                     api_base_url = excluded.api_base_url,
+                    site_url = coalesce(excluded.site_url, installations.site_url),
                     last_seen_at = excluded.last_seen_at,
                     system_token_ciphertext = CASE
                         WHEN excluded.system_token_ciphertext IS NOT NULL
@@ -46,7 +47,7 @@ public struct InstallationStore: Sendable {
                         WHEN excluded.system_token_ciphertext IS NOT NULL
                          AND (installations.system_token_expires_at IS NULL OR excluded.system_token_expires_at >= installations.system_token_expires_at)
                         THEN excluded.system_token_expires_at ELSE installations.system_token_expires_at END
-                """, arguments: [identity.installationId, identity.cloudId, identity.apiBaseUrl.absoluteString, ciphertext, expiry, now, now])
+                """, arguments: [identity.installationId, identity.cloudId, identity.apiBaseUrl.absoluteString, ciphertext, expiry, now, now, identity.siteUrl?.absoluteString])
         }
         recentlySeen.note(identity.installationId, apiBaseUrl: identity.apiBaseUrl, at: now)
     }
@@ -62,6 +63,22 @@ public struct InstallationStore: Sendable {
         }
         guard let (sealed, expiry) = row else { return nil }
         return (try vault.open(sealed, context: .atlassianSystemToken(installationId: installationId)), Timestamp.date(milliseconds: expiry))
+    }
+
+    public struct Installation: Sendable {
+        public let id: String
+        public let cloudId: String
+        public let apiBaseUrl: URL
+        public let siteUrl: URL?
+    }
+
+    public func installation(_ id: String) async throws -> Installation? {
+        try await database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT id, cloud_id, api_base_url, site_url FROM installations WHERE id = ?", arguments: [id]).flatMap { row in
+                guard let base = URL(string: row[2]) else { return nil }
+                return Installation(id: row[0], cloudId: row[1], apiBaseUrl: base, siteUrl: (row[3] as String?).flatMap(URL.init(string:)))
+            }
+        }
     }
 
     /// The `exp` claim of a JWT-shaped token, read without verifying it (for caching only).

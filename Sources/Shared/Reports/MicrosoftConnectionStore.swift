@@ -74,6 +74,18 @@ public struct MicrosoftConnectionStore: Sendable {
 }
 
 extension MicrosoftConnectionStore {
+    /// Stores a rotated refresh token at once (it rotates on every use, microsoft.md §1.6).
+    public func updateRefreshToken(_ owner: ReportOwner, _ refreshToken: Secret) async throws {
+        let sealed = try vault.seal(refreshToken, context: .microsoftRefreshToken(installationId: owner.installationId, accountId: owner.accountId))
+        let now = Timestamp.milliseconds(now())
+        try await database.pool.write { db in
+            try db.execute(sql: """
+                UPDATE microsoft_connections SET refresh_token_ciphertext = ?, refreshed_at = ?
+                WHERE installation_id = ? AND account_id = ? AND status = 'active'
+                """, arguments: [sealed, now, owner.installationId, owner.accountId])
+        }
+    }
+
     /// Microsoft refused the refresh token for good: the user must connect again.
     public func markReconnectRequired(_ owner: ReportOwner) async throws {
         try await database.pool.write { db in

@@ -8,6 +8,10 @@ extension ReportsDatabase {
         migrator.registerMigration("v1-initial-schema") { db in
             try db.execute(sql: initialSchema)
         }
+        // The site's own URL (FIT `context.siteUrl`), for links from a report to its issues.
+        migrator.registerMigration("v2-installation-site-url") { db in
+            try db.execute(sql: "ALTER TABLE installations ADD COLUMN site_url TEXT")
+        }
         return migrator
     }()
 

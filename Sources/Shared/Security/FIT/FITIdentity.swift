@@ -15,10 +15,12 @@ public struct FITIdentity: Sendable, Equatable {
     public let principalAccountId: String?
     public let tokenId: String?
     public let expiresAt: Date
+    /// The site's own URL (`https://<site>.atlassian.net`) when the FIT's context names it.
+    public var siteUrl: URL?
 
     public init(installationId: String, appId: String, apiBaseUrl: URL, cloudId: String, environmentType: String,
                 environmentId: String?, moduleType: String, moduleKey: String, principalAccountId: String?,
-                tokenId: String?, expiresAt: Date) {
+                tokenId: String?, expiresAt: Date, siteUrl: URL? = nil) {
         self.installationId = installationId
         self.appId = appId
         self.apiBaseUrl = apiBaseUrl
@@ -30,5 +32,6 @@ public struct FITIdentity: Sendable, Equatable {
         self.principalAccountId = principalAccountId
         self.tokenId = tokenId
         self.expiresAt = expiresAt
+        self.siteUrl = siteUrl
     }
 }

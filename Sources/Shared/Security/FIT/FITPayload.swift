@@ -21,6 +21,7 @@ struct FITPayload: JWTPayload {
 
     struct Context: Codable, Sendable {
         let cloudId: String?
+        let siteUrl: String?
     }
 
     /// `aud` may be one string or an array of them.

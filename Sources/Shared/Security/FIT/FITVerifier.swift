@@ -92,7 +92,8 @@ public struct FITVerifier: Sendable {
             environmentType: payload.app.environment.type, environmentId: payload.app.environment.id,
             moduleType: payload.app.module.type, moduleKey: payload.app.module.key,
             principalAccountId: payload.principal, tokenId: payload.jti,
-            expiresAt: Date(timeIntervalSince1970: payload.exp))
+            expiresAt: Date(timeIntervalSince1970: payload.exp),
+            siteUrl: payload.context?.siteUrl.flatMap(URL.init(string:)).flatMap { $0.scheme == "https" ? $0 : nil })
     }
 
     /// `…/ex/jira/<cloudId>` (the form Forge gives Jira apps).

@@ -1,0 +1,195 @@
+public import Foundation
+import GRDB
+import Logging
+import Synchronization
+
+/// The `run-report` job: from a leased job to an up-to-date OneNote page (issue #6).
+///
+/// Token for Jira: the user token forwarded with a Run now while it is valid, else an offline user token
+/// for the report's owner minted with the installation's system token (cached per installation and
+/// account until a minute before it expires). Microsoft: the stored refresh token, rotated and stored
+/// again at once; `invalid_grant` re-reads the stored token once, in case another worker rotated it.
+/// Every attempt updates the run row; permanent failures (bad JQL, section gone, reconnect required, no
+/// system token) are not retried.
+public struct RunReportHandler: JobHandler {
+    public var kind: String { RunReportJob.kind }
+
+    public let database: ReportsDatabase
+    public let vault: TokenVault
+    public let atlassian: AtlassianClient
+    public let microsoft: MicrosoftIdentityClient
+    public let writer: OneNoteWriter
+    public let renderer: ReportRenderer
+    public let issueCap: Int
+    private let tokens = OfflineTokenCache()
+    private let now: @Sendable () -> Date
+
+    public init(database: ReportsDatabase, vault: TokenVault, atlassian: AtlassianClient, microsoft: MicrosoftIdentityClient,
+                writer: OneNoteWriter, renderer: ReportRenderer = ReportRenderer(), issueCap: Int = 5000, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.database = database
+        self.vault = vault
+        self.atlassian = atlassian
+        self.microsoft = microsoft
+        self.writer = writer
+        self.renderer = renderer
+        self.issueCap = issueCap
+        self.now = now
+    }
+
+    public func handle(_ job: JobContext) async throws {
+        let parameters: RunReportJob = try job.decodePayload()
+        guard let report = try await database.pool.read({ db in try Report.fetchOne(db, key: parameters.reportId) }) else {
+            throw JobFailure.permanent("report_deleted", "the report was deleted")
+        }
+        try await updateRun(parameters.runId) { run in
+            run.status = .running
+            run.attempt = job.attempt
+            run.startedAt = run.startedAt ?? Timestamp.milliseconds(now())
+        }
+        do {
+            let result = try await produce(report, parameters, logger: job.logger)
+            try await updateRun(parameters.runId) { run in
+                run.status = .succeeded
+                run.finishedAt = Timestamp.milliseconds(now())
+                run.issueCount = result.issueCount
+                run.pageUrl = result.pageUrl
+                run.errorCode = nil
+                run.errorMessage = nil
+            }
+        } catch {
+            let failure = Self.failure(for: error)
+            let final = !failure.isRetryable || job.attempt >= job.maxAttempts
+            try? await updateRun(parameters.runId) { run in
+                run.status = final ? .failed : .queued
+                run.errorCode = failure.code
+                run.errorMessage = failure.message
+                if final { run.finishedAt = Timestamp.milliseconds(now()) }
+            }
+            throw failure
+        }
+    }
+
+    struct Result {
+        let issueCount: Int
+        let pageUrl: String?
+    }
+
+    private func produce(_ report: Report, _ parameters: RunReportJob, logger: Logger) async throws -> Result {
+        let owner = report.owner
+        let installations = InstallationStore(database: database, vault: vault, now: now)
+        guard let installation = try await installations.installation(report.installationId) else {
+            throw JobFailure.permanent("no_installation", "the Jira site is not known to the service yet")
+        }
+        let jiraToken = try await jiraToken(parameters, installation: installation, installations: installations)
+
+        let jql: String
+        if let text = report.jql {
+            jql = text
+        } else if let filterId = report.filterId {
+            jql = try await atlassian.filterJQL(apiBaseUrl: installation.apiBaseUrl, token: jiraToken, filterId: filterId)
+        } else {
+            throw JobFailure.permanent("invalid_report", "the report has neither JQL nor a saved filter")
+        }
+        let columns = report.definition.columns
+        let fields = columns.filter { $0 != "key" }
+        let search = try await atlassian.search(apiBaseUrl: installation.apiBaseUrl, token: jiraToken, jql: jql, fields: fields.isEmpty ? ["key"] : fields, cap: issueCap)
+
+        let accessToken = try await microsoftAccessToken(owner, logger: logger)
+        let zone = report.scheduleTimeZone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
+        let output = renderer.render(ReportRenderer.Input(
+            reportName: report.name, jql: jql, columns: columns, issues: search.issues, runAt: now(), timeZone: zone,
+            siteURL: installation.siteUrl, cappedAt: search.capped ? issueCap : nil))
+        let page = try await writer.write(output, sectionId: report.sectionId, existingPageId: report.pageId, accessToken: accessToken)
+        let pageUrl = page.url ?? report.pageUrl
+        try await database.pool.write { db in
+            try db.execute(sql: "UPDATE reports SET page_id = ?, page_url = ? WHERE id = ?", arguments: [page.id, pageUrl, report.id])
+        }
+        logger.info("report written", metadata: [
+            "report": "\(report.id)", "issues": "\(search.issues.count)", "capped": "\(search.capped)", "page_created": "\(page.created)",
+        ])
+        return Result(issueCount: search.issues.count, pageUrl: pageUrl)
+    }
+
+    private func jiraToken(_ parameters: RunReportJob, installation: InstallationStore.Installation, installations: InstallationStore) async throws -> Secret {
+        if let sealed = parameters.userToken, let expiry = parameters.userTokenExpiresAt, expiry > Timestamp.milliseconds(now()) + 60_000,
+           let data = Base64URL.decode(sealed) {
+            return try vault.open(data, context: .forwardedUserToken(installationId: parameters.installationId, runId: parameters.runId))
+        }
+        if let cached = tokens.token(installation.id, parameters.ownerAccountId, now: now()) { return cached }
+        guard let system = try await installations.systemToken(installationId: installation.id) else {
+            throw JobFailure.permanent("no_system_token", "the service has no app token for this Jira site yet; it arrives with the next scheduled trigger")
+        }
+        guard system.expiresAt > now() else {
+            throw JobFailure.permanent("system_token_expired", "the app token for this Jira site has expired; a fresh one arrives with the next scheduled trigger")
+        }
+        let minted = try await atlassian.offlineUserToken(systemToken: system.token, cloudId: installation.cloudId, accountId: parameters.ownerAccountId)
+        tokens.store(installation.id, parameters.ownerAccountId, minted)
+        return minted.token
+    }
+
+    private func microsoftAccessToken(_ owner: ReportOwner, logger: Logger) async throws -> Secret {
+        let connections = MicrosoftConnectionStore(database: database, vault: vault, now: now)
+        guard let stored = try await connections.refreshToken(owner) else {
+            throw JobFailure.permanent("reconnect_required", "connect your Microsoft account again in the app")
+        }
+        do {
+            let tokens = try await microsoft.refresh(stored)
+            try await connections.updateRefreshToken(owner, tokens.refreshToken)
+            return tokens.accessToken
+        } catch let error as UpstreamError where error.kind == .reconnectRequired {
+            // Another worker may have rotated it a moment ago: read once more before giving up.
+            if let again = try await connections.refreshToken(owner), again != stored, let tokens = try? await microsoft.refresh(again) {
+                try await connections.updateRefreshToken(owner, tokens.refreshToken)
+                return tokens.accessToken
+            }
+            try await connections.markReconnectRequired(owner)
+            throw error
+        } catch let error as UpstreamError where error.kind == .appMisconfigured {
+            logger.critical("Microsoft app misconfigured", metadata: ["code": "\(error.code)"])
+            throw error
+        }
+    }
+
+    private func updateRun(_ id: String, _ change: @escaping @Sendable (inout ReportRun) -> Void) async throws {
+        try await database.pool.write { db in
+            guard var run = try ReportRun.fetchOne(db, key: id) else { return }
+            change(&run)
+            try run.update(db)
+        }
+    }
+
+    /// Upstream errors become queue failures: permanent ones are not retried.
+    static func failure(for error: any Error) -> JobFailure {
+        switch error {
+        case let failure as JobFailure:
+            return failure
+        case let upstream as UpstreamError:
+            switch upstream.kind {
+            case .transient: return .retryable(upstream.code, upstream.message, retryAfter: upstream.retryAfter)
+            case .reconnectRequired: return .permanent("reconnect_required", "connect your Microsoft account again in the app")
+            case .appMisconfigured: return .permanent(upstream.code, "the service's Microsoft app is misconfigured; the operators have been alerted")
+            case .rejected: return .permanent(upstream.code, upstream.message)
+            }
+        case is TokenVaultError:
+            return .permanent("token_unreadable", "a stored token could not be decrypted with the configured keys")
+        default:
+            return .retryable("unexpected_error", "the run failed unexpectedly (\(type(of: error)))")
+        }
+    }
+}
+
+/// Offline user tokens per (installation, account), until a minute before they expire.
+final class OfflineTokenCache: Sendable {
+    private let entries = Mutex<[String: AtlassianClient.UserToken]>([:])
+
+    func token(_ installation: String, _ account: String, now: Date) -> Secret? {
+        entries.withLock { entries in
+            guard let entry = entries["\(installation)|\(account)"], entry.expiresAt.timeIntervalSince(now) > 60 else { return nil }
+            return entry.token
+        }
+    }
+
+    func store(_ installation: String, _ account: String, _ token: AtlassianClient.UserToken) {
+        entries.withLock { $0["\(installation)|\(account)"] = token }
+    }
+}

@@ -1,0 +1,105 @@
+import Crypto
+import Foundation
+import GRDB
+import Hummingbird
+import HummingbirdTesting
+import HTTPTypes
+import Logging
+import ServiceLifecycle
+import Testing
+@testable import Enqueuer
+@testable import Sandbox
+@testable import Shared
+
+/// The whole path in one process, over real loopback HTTP: the API with sandbox FITs, a worker runtime
+/// running `run-report` jobs against the sandbox, a real SQLite file. (The multi-process version comes
+/// with the demo.)
+@Suite("Report pipeline end to end (in process)")
+struct PipelineTests {
+    @Test func runNowWritesThePageAndARerunUpdatesItInPlace() async throws {
+        let state = try await SandboxState(seed: 21, issues: 40, msClientId: "sandbox-client", msClientSecret: "sandbox-secret")
+        let sandboxApp = Application(router: SandboxApp.router(state), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)
+        try await sandboxApp.test(.live) { sandbox in
+            let base = URL(string: "http://127.0.0.1:\(sandbox.port!)")!
+            state.setOrigin(base.absoluteString)
+            let fixture = try ReportFixture()
+            defer { fixture.remove() }
+            let transport = URLSessionTransport(policy: .sandbox)
+            let upstream = UpstreamConfiguration(
+                microsoftClientId: "sandbox-client", microsoftClientSecret: Secret("sandbox-secret"),
+                microsoftRedirectURI: URL(string: "http://127.0.0.1:1/oauth/microsoft/callback")!,
+                microsoftLoginBaseURL: base, microsoftGraphBaseURL: base, atlassianGraphQLURL: base.appendingPathComponent("graphql"), policy: .sandbox)
+            let services = APIServices(
+                database: fixture.database,
+                forge: ForgeConfiguration(appId: state.appId, jwksURL: base.appendingPathComponent(".well-known/jwks.json"), urlPolicy: .sandbox),
+                security: SecurityConfiguration(tokenKeys: fixture.vault.keys, stateKey: SymmetricKey(size: .bits256)),
+                upstream: upstream, transport: transport, logger: silentLogger)
+            let handler = RunReportHandler(
+                database: fixture.database, vault: fixture.vault,
+                atlassian: AtlassianClient(graphQLURL: upstream.atlassianGraphQLURL, transport: transport),
+                microsoft: MicrosoftIdentityClient(configuration: upstream, transport: transport),
+                writer: OneNoteWriter(graphBaseURL: base, transport: transport))
+            let runtime = WorkerRuntime(queue: services.queue, registry: JobRegistry([handler]),
+                                        configuration: WorkerConfiguration(workerId: "pipeline"), logger: silentLogger)
+
+            @Sendable func fit(_ account: String = "sandbox-user-1") async throws -> [String: Any] {
+                try await sandbox.execute(uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"accountId":"\#(account)"}"#)).json
+            }
+            try await withRuntime(runtime) { () async throws in
+                let api = Application(router: APIRoutes.router(services), logger: silentLogger)
+                try await api.test(.router) { client in
+                    let minted = try await fit()
+                    let headers: HTTPFields = [.authorization: "Bearer \(minted["fit"] as! String)", .contentType: "application/json",
+                                               FITMiddleware.systemTokenHeader: minted["systemToken"] as! String]
+                    #expect(try await client.execute(uri: "/forge/trigger", method: .post, headers: headers).status == .ok)
+
+                    // Connect Microsoft through the sandbox's consent.
+                    let connect = try await client.execute(uri: "/v1/microsoft/connect", method: .post, headers: headers)
+                    let authorize = try #require(URLComponents(string: connect.json["authorizeUrl"] as! String))
+                    let redirect = try await sandbox.execute(uri: authorize.path + "?" + authorize.percentEncodedQuery!, method: .get)
+                    let callback = try #require(redirect.headers[.location].flatMap(URLComponents.init(string:)))
+                    let connected = try await client.execute(uri: "/oauth/microsoft/callback?" + callback.percentEncodedQuery!, method: .get)
+                    #expect(connected.status == .ok, "\(connected.text)")
+
+                    let section = Notebooks.all[0].sections[0].id
+                    let body = #"{"name":"OPS <b>board</b>","jql":"project = OPS ORDER BY key","columns":["key","summary","status","assignee"],"sectionId":"\#(section)"}"#
+                    let report = try await client.execute(uri: "/v1/reports", method: .post, headers: headers, body: ByteBuffer(string: body))
+                    let reportId = try #require(report.json["id"] as? String)
+
+                    func runAndWait() async throws -> [String: Any] {
+                        let run = try await client.execute(uri: "/v1/reports/\(reportId)/runs", method: .post, headers: headers)
+                        let runId = try #require(run.json["id"] as? String)
+                        var last: [String: Any] = [:]
+                        _ = try await waitUntil(timeout: .seconds(20), pollEvery: .milliseconds(20)) {
+                            last = try await client.execute(uri: "/v1/runs/\(runId)", method: .get, headers: headers).json
+                            return ["succeeded", "failed"].contains(last["status"] as? String ?? "")
+                        }
+                        return last
+                    }
+                    let first = try await runAndWait()
+                    #expect(first["status"] as? String == "succeeded", "\(first)")
+                    #expect(first["issueCount"] as? Int == 20)
+                    let pages = try JSONSerialization.jsonObject(with: Data(try await sandbox.execute(uri: "/sandbox/pages", method: .get).text.utf8)) as? [[String: Any]] ?? []
+                    #expect(pages.count == 1)
+                    let html = try #require(pages.first?["html"] as? String)
+                    let visible = state.seed.issues.filter { $0.project == "OPS" && ($0.visibleTo?.contains("sandbox-user-1") ?? true) }
+                    #expect(visible.allSatisfy { html.contains(">\($0.key)</a>") }, "every issue the owner can see")
+                    #expect(!html.contains("<script>") && html.contains("&lt;script&gt;"), "hostile text escaped")
+                    #expect(html.contains("https://sandbox.atlassian.net/browse/OPS-1"), "keys link to the site")
+
+                    let second = try await runAndWait()
+                    #expect(second["status"] as? String == "succeeded")
+                    let after = try JSONSerialization.jsonObject(with: Data(try await sandbox.execute(uri: "/sandbox/pages", method: .get).text.utf8)) as? [[String: Any]] ?? []
+                    #expect(after.count == 1 && after.first?["id"] as? String == pages.first?["id"] as? String, "the same page, updated in place")
+
+                    // Microsoft revokes: the next run fails for good with reconnect_required.
+                    _ = try await sandbox.execute(uri: "/sandbox/revoke", method: .post)
+                    let third = try await runAndWait()
+                    #expect(third["status"] as? String == "failed" && (third["error"] as? [String: Any])?["code"] as? String == "reconnect_required", "\(third)")
+                    let me = try await client.execute(uri: "/v1/me", method: .get, headers: headers)
+                    #expect((me.json["microsoft"] as? [String: Any])?["status"] as? String == "reconnect_required")
+                }
+            }
+        }
+    }
+}
