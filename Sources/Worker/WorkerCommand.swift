@@ -50,9 +50,11 @@ struct Run: AsyncParsableCommand {
             ProcessSupport.fail(program: "worker", error.message)
         }
         let workerId = id ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        var registry = JobRegistry([DiagnosticJob()])
+        if let handler = Self.reportHandler(database: database, settings: settings, logger: logger) { registry.register(handler) }
         let runtime = WorkerRuntime(
             queue: SQLiteJobQueue(database: database),
-            registry: JobRegistry([DiagnosticJob()]),
+            registry: registry,
             configuration: WorkerConfiguration(
                 workerId: workerId,
                 concurrency: concurrency,
@@ -66,5 +68,36 @@ struct Run: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
+    }
+
+    /// The `run-report` handler, when the worker is configured for it. With none of its variables set
+    /// the worker runs diagnostic jobs only (the self-test); with some set, a missing one is an error.
+    static func reportHandler(database: ReportsDatabase, settings: ReportsConfiguration, logger: Logger) -> RunReportHandler? {
+        let environment = ProcessInfo.processInfo.environment
+        let names = ["REPORTS_TOKEN_KEYS", "MS_CLIENT_ID", "MS_CLIENT_SECRET"]
+        guard names.contains(where: { !(environment[$0] ?? "").isEmpty }) else {
+            logger.notice("report jobs disabled: REPORTS_TOKEN_KEYS, MS_CLIENT_ID and MS_CLIENT_SECRET are not set; running diagnostic jobs only")
+            return nil
+        }
+        do {
+            let keys = try TokenKeyRing(environment: environment)
+            let upstream = try UpstreamConfiguration(environment: environment, policy: settings.outboundPolicy, requireRedirectURI: false)
+            var cap = 5000
+            if let text = environment["REPORTS_ISSUE_CAP"], !text.isEmpty {
+                guard let value = Int(text), (1...50_000).contains(value) else {
+                    throw ConfigurationError(variable: "REPORTS_ISSUE_CAP", problem: "must be a number from 1 to 50000")
+                }
+                cap = value
+            }
+            let transport = URLSessionTransport(policy: settings.outboundPolicy)
+            return RunReportHandler(
+                database: database, vault: TokenVault(keys: keys),
+                atlassian: AtlassianClient(graphQLURL: upstream.atlassianGraphQLURL, transport: transport),
+                microsoft: MicrosoftIdentityClient(configuration: upstream, transport: transport),
+                writer: OneNoteWriter(graphBaseURL: upstream.microsoftGraphBaseURL, transport: transport),
+                issueCap: cap)
+        } catch {
+            ProcessSupport.fail(program: "worker", "\(error)", exitCode: ProcessSupport.configurationExitCode)
+        }
     }
 }

@@ -182,6 +182,19 @@ struct ProcessTests {
         #expect(((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["keys"] as? [Any])?.count == 1)
     }
 
+    @Test func aWorkerConfiguredForReportsNamesWhatIsMissing() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        var env = environment(directory)
+        #expect(try await ChildProcess.run("enqueuer", ["migrate"], environment: env, in: directory).status == 0)
+        env["MS_CLIENT_ID"] = "00000000-0000-0000-0000-000000000001"
+        let partial = try await ChildProcess.run("worker", ["run"], environment: env, in: directory)
+        #expect(partial.status == 78 && partial.output.contains("configuration error: REPORTS_TOKEN_KEYS is not set"), "\(partial.output)")
+        env["REPORTS_TOKEN_KEYS"] = "k1:" + Data(repeating: 3, count: 32).base64EncodedString()
+        let noSecret = try await ChildProcess.run("worker", ["run"], environment: env, in: directory)
+        #expect(noSecret.status == 78 && noSecret.output.contains("configuration error: MS_CLIENT_SECRET is not set"), "\(noSecret.output)")
+    }
+
     @Test func badDatabasesAndSettingsStopTheProcessWithOneClearLine() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }

@@ -24,7 +24,8 @@ public struct UpstreamConfiguration: Sendable {
         self.policy = policy
     }
 
-    public init(environment: [String: String], policy: OutboundURLPolicy) throws(ConfigurationError) {
+    /// `requireRedirectURI` is false for workers, which never start a connect flow.
+    public init(environment: [String: String], policy: OutboundURLPolicy, requireRedirectURI: Bool = true) throws(ConfigurationError) {
         func required(_ name: String) throws(ConfigurationError) -> String {
             guard let value = environment[name], !value.isEmpty else { throw ConfigurationError(variable: name, problem: "is not set") }
             return value
@@ -44,7 +45,7 @@ public struct UpstreamConfiguration: Sendable {
         self.init(
             microsoftClientId: clientId,
             microsoftClientSecret: Secret(try required("MS_CLIENT_SECRET")),
-            microsoftRedirectURI: try url("MS_REDIRECT_URI", default: nil),
+            microsoftRedirectURI: try url("MS_REDIRECT_URI", default: requireRedirectURI ? nil : "https://localhost/unused"),
             microsoftLoginBaseURL: try url("MS_LOGIN_BASE_URL", default: "https://login.microsoftonline.com"),
             microsoftGraphBaseURL: try url("MS_GRAPH_BASE_URL", default: "https://graph.microsoft.com"),
             atlassianGraphQLURL: try url("ATLASSIAN_GRAPHQL_URL", default: "https://api.atlassian.com/graphql"),
