@@ -102,4 +102,97 @@ struct PipelineTests {
             }
         }
     }
+
+    @Test func failurePathsEndAsTheyShould() async throws {
+        let state = try await SandboxState(seed: 22, issues: 30, msClientId: "sandbox-client", msClientSecret: "sandbox-secret")
+        let sandboxApp = Application(router: SandboxApp.router(state), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)
+        try await sandboxApp.test(.live) { sandbox in
+            let base = URL(string: "http://127.0.0.1:\(sandbox.port!)")!
+            state.setOrigin(base.absoluteString)
+            let fixture = try ReportFixture()
+            defer { fixture.remove() }
+            let transport = URLSessionTransport(policy: .sandbox)
+            let upstream = UpstreamConfiguration(
+                microsoftClientId: "sandbox-client", microsoftClientSecret: Secret("sandbox-secret"),
+                microsoftRedirectURI: URL(string: "http://127.0.0.1:1/oauth/microsoft/callback")!,
+                microsoftLoginBaseURL: base, microsoftGraphBaseURL: base, atlassianGraphQLURL: base.appendingPathComponent("graphql"), policy: .sandbox)
+            let services = APIServices(
+                database: fixture.database,
+                forge: ForgeConfiguration(appId: state.appId, jwksURL: base.appendingPathComponent(".well-known/jwks.json"), urlPolicy: .sandbox),
+                security: SecurityConfiguration(tokenKeys: fixture.vault.keys, stateKey: SymmetricKey(size: .bits256)),
+                upstream: upstream, transport: transport, logger: silentLogger)
+            var writer = OneNoteWriter(graphBaseURL: base, transport: transport)
+            writer.throttleBase = .milliseconds(50)
+            writer.missingGrace = .milliseconds(50)
+            let handler = RunReportHandler(
+                database: fixture.database, vault: fixture.vault,
+                atlassian: AtlassianClient(graphQLURL: upstream.atlassianGraphQLURL, transport: transport),
+                microsoft: MicrosoftIdentityClient(configuration: upstream, transport: transport), writer: writer)
+            let runtime = WorkerRuntime(queue: services.queue, registry: JobRegistry([handler]),
+                                        configuration: WorkerConfiguration(workerId: "pipeline"), logger: silentLogger)
+            try await withRuntime(runtime) { () async throws in
+                let api = Application(router: APIRoutes.router(services), logger: silentLogger)
+                try await api.test(.router) { client in
+                    @Sendable func headers() async throws -> HTTPFields {
+                        let minted = try await sandbox.execute(uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"accountId":"sandbox-user-1"}"#)).json
+                        return [.authorization: "Bearer \(minted["fit"] as! String)", .contentType: "application/json",
+                                FITMiddleware.systemTokenHeader: minted["systemToken"] as! String]
+                    }
+                    #expect(try await client.execute(uri: "/forge/trigger", method: .post, headers: try await headers()).status == .ok)
+                    let connect = try await client.execute(uri: "/v1/microsoft/connect", method: .post, headers: try await headers())
+                    let authorize = try #require(URLComponents(string: connect.json["authorizeUrl"] as! String))
+                    let redirect = try await sandbox.execute(uri: authorize.path + "?" + authorize.percentEncodedQuery!, method: .get)
+                    let callback = try #require(redirect.headers[.location].flatMap(URLComponents.init(string:)))
+                    #expect(try await client.execute(uri: "/oauth/microsoft/callback?" + callback.percentEncodedQuery!, method: .get).status == .ok)
+
+                    func report(jql: String = "project = WEB ORDER BY key", section: String = Notebooks.all[0].sections[0].id) async throws -> String {
+                        let body = #"{"name":"R","jql":"\#(jql)","columns":["key","summary"],"sectionId":"\#(section)"}"#
+                        let created = try await client.execute(uri: "/v1/reports", method: .post, headers: try await headers(), body: ByteBuffer(string: body))
+                        return try #require(created.json["id"] as? String, "\(created.text)")
+                    }
+                    func run(_ reportId: String) async throws -> [String: Any] {
+                        let started = try await client.execute(uri: "/v1/reports/\(reportId)/runs", method: .post, headers: try await headers())
+                        let runId = try #require(started.json["id"] as? String)
+                        var last: [String: Any] = [:]
+                        _ = try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(20)) {
+                            last = try await client.execute(uri: "/v1/runs/\(runId)", method: .get, headers: try await headers()).json
+                            return ["succeeded", "failed"].contains(last["status"] as? String ?? "")
+                        }
+                        return last
+                    }
+                    func errorCode(_ run: [String: Any]) -> String? { (run["error"] as? [String: Any])?["code"] as? String }
+
+                    // Invalid JQL: permanent, with Jira's reason.
+                    let badJQL = try await run(try await report(jql: "priority = High"))
+                    #expect(badJQL["status"] as? String == "failed" && errorCode(badJQL) == "invalid_jql", "\(badJQL)")
+                    // A section that does not exist: permanent.
+                    let noSection = try await run(try await report(section: "1-deleted-section!9"))
+                    #expect(noSection["status"] as? String == "failed" && errorCode(noSection) == "section_not_found", "\(noSection)")
+
+                    // Jira 429 with Retry-After, then OneNote 429s and a 503: the run still completes.
+                    let reportId = try await report()
+                    _ = try await sandbox.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/ex/jira/*/search/jql","status":429,"count":1,"retryAfter":1}"#))
+                    _ = try await sandbox.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":429,"count":3}"#))
+                    let throttled = try await run(reportId)
+                    #expect(throttled["status"] as? String == "succeeded", "\(throttled)")
+                    _ = try await sandbox.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":503,"count":1}"#))
+                    let afterOutage = try await run(reportId)
+                    #expect(afterOutage["status"] as? String == "succeeded", "a 503 is retried by the queue: \(afterOutage)")
+
+                    // The user deletes the page: the next run creates a new one.
+                    let pages = try JSONSerialization.jsonObject(with: Data(try await sandbox.execute(uri: "/sandbox/pages", method: .get).text.utf8)) as? [[String: Any]] ?? []
+                    let pageId = try #require(pages.last?["id"] as? String)
+                    let token = try #require(try await services.connections.refreshToken(ReportOwner(installationId: state.installationId, accountId: "sandbox-user-1")))
+                    let access = try await services.microsoft.refresh(token)
+                    try await services.connections.updateRefreshToken(ReportOwner(installationId: state.installationId, accountId: "sandbox-user-1"), access.refreshToken)
+                    #expect(try await sandbox.execute(uri: "/v1.0/me/onenote/pages/\(pageId)", method: .delete, headers: [.authorization: "Bearer \(access.accessToken.revealed)"]).status == .noContent)
+                    let recreated = try await run(reportId)
+                    #expect(recreated["status"] as? String == "succeeded")
+                    let now = try JSONSerialization.jsonObject(with: Data(try await sandbox.execute(uri: "/sandbox/pages", method: .get).text.utf8)) as? [[String: Any]] ?? []
+                    #expect(now.count == pages.count && !now.contains { $0["id"] as? String == pageId }, "a new page replaced the deleted one")
+                    #expect(try await services.queue.stats().running == 0)
+                }
+            }
+        }
+    }
 }
