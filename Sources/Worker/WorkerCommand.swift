@@ -29,6 +29,8 @@ struct Run: AsyncParsableCommand {
     var pollMs: Int = 2
     @Option(name: .customLong("lease-batch"), help: "Most jobs leased in one statement.")
     var leaseBatch: Int = 64
+    @Option(name: .customLong("metrics-port"), help: "Serve Prometheus /metrics on 127.0.0.1 at this port.")
+    var metricsPort: Int?
 
     func validate() throws {
         guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 1024") }
@@ -36,6 +38,7 @@ struct Run: AsyncParsableCommand {
         guard graceSeconds >= 0 && graceSeconds <= 3_600 else { throw ValidationError("--grace-seconds must be between 0 and 3600") }
         guard (1...1000).contains(pollMs) else { throw ValidationError("--poll-ms must be between 1 and 1000") }
         guard (1...1000).contains(leaseBatch) else { throw ValidationError("--lease-batch must be between 1 and 1000") }
+        if let metricsPort, !(1...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be between 1 and 65535") }
         if let id, id.isEmpty || id.count > 100 { throw ValidationError("--id must be 1 to 100 characters") }
     }
 
@@ -50,8 +53,9 @@ struct Run: AsyncParsableCommand {
             ProcessSupport.fail(program: "worker", error.message)
         }
         let workerId = id ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+        let metrics = WorkerMetrics()
         var registry = JobRegistry([DiagnosticJob()])
-        if let handler = Self.reportHandler(database: database, settings: settings, logger: logger) { registry.register(handler) }
+        if let handler = Self.reportHandler(database: database, settings: settings, metrics: metrics, logger: logger) { registry.register(handler) }
         let runtime = WorkerRuntime(
             queue: SQLiteJobQueue(database: database),
             registry: registry,
@@ -62,9 +66,12 @@ struct Run: AsyncParsableCommand {
                 gracePeriod: .milliseconds(Int64(graceSeconds * 1000)),
                 pollInterval: .milliseconds(pollMs),
                 maxLeaseBatch: leaseBatch),
-            logger: logger)
+            logger: logger,
+            observer: metrics)
+        var services: [any Service] = [runtime]
+        if let metricsPort { services.append(metrics.server(port: metricsPort)) }
         let group = ServiceGroup(configuration: .init(
-            services: [runtime],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
@@ -72,7 +79,7 @@ struct Run: AsyncParsableCommand {
 
     /// The `run-report` handler, when the worker is configured for it. With none of its variables set
     /// the worker runs diagnostic jobs only (the self-test); with some set, a missing one is an error.
-    static func reportHandler(database: ReportsDatabase, settings: ReportsConfiguration, logger: Logger) -> RunReportHandler? {
+    static func reportHandler(database: ReportsDatabase, settings: ReportsConfiguration, metrics: WorkerMetrics, logger: Logger) -> RunReportHandler? {
         let environment = ProcessInfo.processInfo.environment
         let names = ["REPORTS_TOKEN_KEYS", "MS_CLIENT_ID", "MS_CLIENT_SECRET"]
         guard names.contains(where: { !(environment[$0] ?? "").isEmpty }) else {
@@ -89,12 +96,12 @@ struct Run: AsyncParsableCommand {
                 }
                 cap = value
             }
-            let transport = URLSessionTransport(policy: settings.outboundPolicy)
+            let transport = MeteredTransport(inner: URLSessionTransport(policy: settings.outboundPolicy), metrics: metrics)
             return RunReportHandler(
                 database: database, vault: TokenVault(keys: keys),
-                atlassian: AtlassianClient(graphQLURL: upstream.atlassianGraphQLURL, transport: transport),
+                atlassian: AtlassianClient(graphQLURL: upstream.atlassianGraphQLURL, transport: transport, sleep: metrics.sleeper(service: "atlassian")),
                 microsoft: MicrosoftIdentityClient(configuration: upstream, transport: transport),
-                writer: OneNoteWriter(graphBaseURL: upstream.microsoftGraphBaseURL, transport: transport),
+                writer: OneNoteWriter(graphBaseURL: upstream.microsoftGraphBaseURL, transport: transport, sleep: metrics.sleeper(service: "onenote")),
                 issueCap: cap)
         } catch {
             ProcessSupport.fail(program: "worker", "\(error)", exitCode: ProcessSupport.configurationExitCode)

@@ -2,6 +2,11 @@ public import Logging
 public import ServiceLifecycle
 import Foundation
 
+/// Hears about each finished attempt; the worker's metrics implement it.
+public protocol WorkerObserver: Sendable {
+    func attemptFinished(kind: String, outcome: JobOutcome, duration: Duration)
+}
+
 /// Leases jobs and runs their handlers: the body of `worker run`.
 ///
 /// One lease loop settles finished jobs and leases new ones in a single transaction per turn, so the
@@ -17,11 +22,14 @@ public struct WorkerRuntime: Service {
     public let registry: JobRegistry
     public let configuration: WorkerConfiguration
     public let logger: Logger
+    /// Told about every finished attempt (metrics).
+    public let observer: (any WorkerObserver)?
 
     private let state = WorkerState()
     private let wake = WakeSignal()
 
-    public init(queue: any JobQueue, registry: JobRegistry, configuration: WorkerConfiguration, logger: Logger) {
+    public init(queue: any JobQueue, registry: JobRegistry, configuration: WorkerConfiguration, logger: Logger, observer: (any WorkerObserver)? = nil) {
+        self.observer = observer
         self.queue = queue
         self.registry = registry
         self.configuration = configuration
@@ -103,6 +111,7 @@ public struct WorkerRuntime: Service {
     }
 
     private func execute(_ job: LeasedJob) async {
+        let started = ContinuousClock.now
         let context = JobContext(
             id: job.id, kind: job.kind, payload: job.payload, attempt: job.lease.attempt,
             maxAttempts: job.lease.maxAttempts, workerId: configuration.workerId, logger: logger)
@@ -125,6 +134,7 @@ public struct WorkerRuntime: Service {
         }
         state.finished(job.lease, outcome)
         wake.signal()
+        observer?.attemptFinished(kind: job.kind, outcome: outcome, duration: ContinuousClock.now - started)
     }
 
     // MARK: Shutdown
