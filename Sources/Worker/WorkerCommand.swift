@@ -102,7 +102,8 @@ struct Run: AsyncParsableCommand {
                 atlassian: AtlassianClient(graphQLURL: upstream.atlassianGraphQLURL, transport: transport, sleep: metrics.sleeper(service: "atlassian")),
                 microsoft: MicrosoftIdentityClient(configuration: upstream, transport: transport),
                 writer: OneNoteWriter(graphBaseURL: upstream.microsoftGraphBaseURL, transport: transport, sleep: metrics.sleeper(service: "onenote")),
-                issueCap: cap)
+                issueCap: cap,
+                limiter: OneNoteRateLimiter(database: database, sleep: metrics.sleeper(service: "onenote_budget")))
         } catch {
             ProcessSupport.fail(program: "worker", "\(error)", exitCode: ProcessSupport.configurationExitCode)
         }

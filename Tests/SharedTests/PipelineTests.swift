@@ -127,7 +127,8 @@ struct PipelineTests {
             let handler = RunReportHandler(
                 database: fixture.database, vault: fixture.vault,
                 atlassian: AtlassianClient(graphQLURL: upstream.atlassianGraphQLURL, transport: transport),
-                microsoft: MicrosoftIdentityClient(configuration: upstream, transport: transport), writer: writer)
+                microsoft: MicrosoftIdentityClient(configuration: upstream, transport: transport), writer: writer,
+                limiter: OneNoteRateLimiter(database: fixture.database))
             let runtime = WorkerRuntime(queue: services.queue, registry: JobRegistry([handler]),
                                         configuration: WorkerConfiguration(workerId: "pipeline"), logger: silentLogger)
             try await withRuntime(runtime) { () async throws in

@@ -20,7 +20,16 @@ public struct OneNoteWriter: Sendable {
     public var throttleCap: Duration = .seconds(300)
     /// A page just created or moved may answer 404 for a moment (eventual consistency): look twice.
     public var missingGrace: Duration = .seconds(2)
+    /// The shared per-user budget every request of this writer draws from, if any.
+    public var budget: (limiter: OneNoteRateLimiter, user: String)?
     private let sleep: @Sendable (Duration) async throws -> Void
+
+    /// This writer, drawing every request from `user`'s budget shared by all workers.
+    public func limited(by limiter: OneNoteRateLimiter, user: String) -> OneNoteWriter {
+        var copy = self
+        copy.budget = (limiter, user)
+        return copy
+    }
 
     public init(graphBaseURL: URL, transport: any HTTPTransport, sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
         self.graphBaseURL = graphBaseURL
@@ -159,7 +168,12 @@ public struct OneNoteWriter: Sendable {
         for attempt in 0...maxThrottleRetries {
             let response: OutboundResponse
             do {
-                response = try await transport.send(request)
+                let request = request
+                if let budget {
+                    response = try await budget.limiter.withSlot(user: budget.user) { try await transport.send(request) }
+                } else {
+                    response = try await transport.send(request)
+                }
             } catch let error as HTTPTransportError {
                 throw UpstreamError(kind: .transient, code: "onenote_unreachable", message: error.message)
             }

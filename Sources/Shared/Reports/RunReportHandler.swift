@@ -21,11 +21,15 @@ public struct RunReportHandler: JobHandler {
     public let writer: OneNoteWriter
     public let renderer: ReportRenderer
     public let issueCap: Int
+    /// OneNote's per-user limits across every worker process (nil: only 429 backoff).
+    public let limiter: OneNoteRateLimiter?
     private let tokens = OfflineTokenCache()
     private let now: @Sendable () -> Date
 
     public init(database: ReportsDatabase, vault: TokenVault, atlassian: AtlassianClient, microsoft: MicrosoftIdentityClient,
-                writer: OneNoteWriter, renderer: ReportRenderer = ReportRenderer(), issueCap: Int = 5000, now: @escaping @Sendable () -> Date = { Date() }) {
+                writer: OneNoteWriter, renderer: ReportRenderer = ReportRenderer(), issueCap: Int = 5000, limiter: OneNoteRateLimiter? = nil,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.limiter = limiter
         self.database = database
         self.vault = vault
         self.atlassian = atlassian
@@ -99,7 +103,11 @@ public struct RunReportHandler: JobHandler {
         let output = renderer.render(ReportRenderer.Input(
             reportName: report.name, jql: jql, columns: columns, issues: search.issues, runAt: now(), timeZone: zone,
             siteURL: installation.siteUrl, cappedAt: search.capped ? issueCap : nil))
-        let page = try await writer.write(output, sectionId: report.sectionId, existingPageId: report.pageId, accessToken: accessToken)
+        var pageWriter = writer
+        if let limiter, let user = try await MicrosoftConnectionStore(database: database, vault: vault, now: now).connection(owner)?.microsoftUserId {
+            pageWriter = writer.limited(by: limiter, user: user)
+        }
+        let page = try await pageWriter.write(output, sectionId: report.sectionId, existingPageId: report.pageId, accessToken: accessToken)
         let pageUrl = page.url ?? report.pageUrl
         try await database.pool.write { db in
             try db.execute(sql: "UPDATE reports SET page_id = ?, page_url = ? WHERE id = ?", arguments: [page.id, pageUrl, report.id])

@@ -12,6 +12,22 @@ extension ReportsDatabase {
         migrator.registerMigration("v2-installation-site-url") { db in
             try db.execute(sql: "ALTER TABLE installations ADD COLUMN site_url TEXT")
         }
+        // OneNote's limits are per Microsoft user across every worker process (microsoft.md §4.2).
+        migrator.registerMigration("v3-onenote-rate-limit") { db in
+            try db.execute(sql: """
+                CREATE TABLE onenote_requests (
+                    microsoft_user_id TEXT NOT NULL,
+                    at INTEGER NOT NULL
+                );
+                CREATE INDEX onenote_requests_by_user ON onenote_requests(microsoft_user_id, at);
+                CREATE TABLE onenote_inflight (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    microsoft_user_id TEXT NOT NULL,
+                    expires_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX onenote_inflight_by_user ON onenote_inflight(microsoft_user_id, expires_at);
+                """)
+        }
         return migrator
     }()
 
