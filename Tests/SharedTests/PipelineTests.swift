@@ -11,100 +11,17 @@ import Testing
 @testable import Sandbox
 @testable import Shared
 
-/// The whole path in one process, over real loopback HTTP: the API with sandbox FITs, a worker runtime
-/// running `run-report` jobs against the sandbox, a real SQLite file. (The multi-process version comes
-/// with the demo.)
-@Suite("Report pipeline end to end (in process)")
-struct PipelineTests {
-    @Test func runNowWritesThePageAndARerunUpdatesItInPlace() async throws {
-        let state = try await SandboxState(seed: 21, issues: 40, msClientId: "sandbox-client", msClientSecret: "sandbox-secret")
-        let sandboxApp = Application(router: SandboxApp.router(state), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)
-        try await sandboxApp.test(.live) { sandbox in
-            let base = URL(string: "http://127.0.0.1:\(sandbox.port!)")!
-            state.setOrigin(base.absoluteString)
-            let fixture = try ReportFixture()
-            defer { fixture.remove() }
-            let transport = URLSessionTransport(policy: .sandbox)
-            let upstream = UpstreamConfiguration(
-                microsoftClientId: "sandbox-client", microsoftClientSecret: Secret("sandbox-secret"),
-                microsoftRedirectURI: URL(string: "http://127.0.0.1:1/oauth/microsoft/callback")!,
-                microsoftLoginBaseURL: base, microsoftGraphBaseURL: base, atlassianGraphQLURL: base.appendingPathComponent("graphql"), policy: .sandbox)
-            let services = APIServices(
-                database: fixture.database,
-                forge: ForgeConfiguration(appId: state.appId, jwksURL: base.appendingPathComponent(".well-known/jwks.json"), urlPolicy: .sandbox),
-                security: SecurityConfiguration(tokenKeys: fixture.vault.keys, stateKey: SymmetricKey(size: .bits256)),
-                upstream: upstream, transport: transport, logger: silentLogger)
-            let handler = RunReportHandler(
-                database: fixture.database, vault: fixture.vault,
-                atlassian: AtlassianClient(graphQLURL: upstream.atlassianGraphQLURL, transport: transport),
-                microsoft: MicrosoftIdentityClient(configuration: upstream, transport: transport),
-                writer: OneNoteWriter(graphBaseURL: base, transport: transport))
-            let runtime = WorkerRuntime(queue: services.queue, registry: JobRegistry([handler]),
-                                        configuration: WorkerConfiguration(workerId: "pipeline"), logger: silentLogger)
+/// A sandbox on loopback, a real SQLite file, the API services pointed at the sandbox, and a worker
+/// runtime with the `run-report` handler.
+struct PipelineHarness: Sendable {
+    let state: SandboxState
+    let sandbox: any TestClientProtocol
+    let fixture: ReportFixture
+    let services: APIServices
 
-            @Sendable func fit(_ account: String = "sandbox-user-1") async throws -> [String: Any] {
-                try await sandbox.execute(uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"accountId":"\#(account)"}"#)).json
-            }
-            try await withRuntime(runtime) { () async throws in
-                let api = Application(router: APIRoutes.router(services), logger: silentLogger)
-                try await api.test(.router) { client in
-                    let minted = try await fit()
-                    let headers: HTTPFields = [.authorization: "Bearer \(minted["fit"] as! String)", .contentType: "application/json",
-                                               FITMiddleware.systemTokenHeader: minted["systemToken"] as! String]
-                    #expect(try await client.execute(uri: "/forge/trigger", method: .post, headers: headers).status == .ok)
-
-                    // Connect Microsoft through the sandbox's consent.
-                    let connect = try await client.execute(uri: "/v1/microsoft/connect", method: .post, headers: headers)
-                    let authorize = try #require(URLComponents(string: connect.json["authorizeUrl"] as! String))
-                    let redirect = try await sandbox.execute(uri: authorize.path + "?" + authorize.percentEncodedQuery!, method: .get)
-                    let callback = try #require(redirect.headers[.location].flatMap(URLComponents.init(string:)))
-                    let connected = try await client.execute(uri: "/oauth/microsoft/callback?" + callback.percentEncodedQuery!, method: .get)
-                    #expect(connected.status == .ok, "\(connected.text)")
-
-                    let section = Notebooks.all[0].sections[0].id
-                    let body = #"{"name":"OPS <b>board</b>","jql":"project = OPS ORDER BY key","columns":["key","summary","status","assignee"],"sectionId":"\#(section)"}"#
-                    let report = try await client.execute(uri: "/v1/reports", method: .post, headers: headers, body: ByteBuffer(string: body))
-                    let reportId = try #require(report.json["id"] as? String)
-
-                    func runAndWait() async throws -> [String: Any] {
-                        let run = try await client.execute(uri: "/v1/reports/\(reportId)/runs", method: .post, headers: headers)
-                        let runId = try #require(run.json["id"] as? String)
-                        var last: [String: Any] = [:]
-                        _ = try await waitUntil(timeout: .seconds(20), pollEvery: .milliseconds(20)) {
-                            last = try await client.execute(uri: "/v1/runs/\(runId)", method: .get, headers: headers).json
-                            return ["succeeded", "failed"].contains(last["status"] as? String ?? "")
-                        }
-                        return last
-                    }
-                    let first = try await runAndWait()
-                    #expect(first["status"] as? String == "succeeded", "\(first)")
-                    #expect(first["issueCount"] as? Int == 20)
-                    let pages = try JSONSerialization.jsonObject(with: Data(try await sandbox.execute(uri: "/sandbox/pages", method: .get).text.utf8)) as? [[String: Any]] ?? []
-                    #expect(pages.count == 1)
-                    let html = try #require(pages.first?["html"] as? String)
-                    let visible = state.seed.issues.filter { $0.project == "OPS" && ($0.visibleTo?.contains("sandbox-user-1") ?? true) }
-                    #expect(visible.allSatisfy { html.contains(">\($0.key)</a>") }, "every issue the owner can see")
-                    #expect(!html.contains("<script>") && html.contains("&lt;script&gt;"), "hostile text escaped")
-                    #expect(html.contains("https://sandbox.atlassian.net/browse/OPS-1"), "keys link to the site")
-
-                    let second = try await runAndWait()
-                    #expect(second["status"] as? String == "succeeded")
-                    let after = try JSONSerialization.jsonObject(with: Data(try await sandbox.execute(uri: "/sandbox/pages", method: .get).text.utf8)) as? [[String: Any]] ?? []
-                    #expect(after.count == 1 && after.first?["id"] as? String == pages.first?["id"] as? String, "the same page, updated in place")
-
-                    // Microsoft revokes: the next run fails for good with reconnect_required.
-                    _ = try await sandbox.execute(uri: "/sandbox/revoke", method: .post)
-                    let third = try await runAndWait()
-                    #expect(third["status"] as? String == "failed" && (third["error"] as? [String: Any])?["code"] as? String == "reconnect_required", "\(third)")
-                    let me = try await client.execute(uri: "/v1/me", method: .get, headers: headers)
-                    #expect((me.json["microsoft"] as? [String: Any])?["status"] as? String == "reconnect_required")
-                }
-            }
-        }
-    }
-
-    @Test func failurePathsEndAsTheyShould() async throws {
-        let state = try await SandboxState(seed: 22, issues: 30, msClientId: "sandbox-client", msClientSecret: "sandbox-secret")
+    static func run(seed: UInt64, issues: Int, limited: Bool = false, fastWriter: Bool = false,
+                    _ body: @Sendable (PipelineHarness, any TestClientProtocol) async throws -> Void) async throws {
+        let state = try await SandboxState(seed: seed, issues: issues, msClientId: "sandbox-client", msClientSecret: "sandbox-secret")
         let sandboxApp = Application(router: SandboxApp.router(state), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)
         try await sandboxApp.test(.live) { sandbox in
             let base = URL(string: "http://127.0.0.1:\(sandbox.port!)")!
@@ -122,78 +39,137 @@ struct PipelineTests {
                 security: SecurityConfiguration(tokenKeys: fixture.vault.keys, stateKey: SymmetricKey(size: .bits256)),
                 upstream: upstream, transport: transport, logger: silentLogger)
             var writer = OneNoteWriter(graphBaseURL: base, transport: transport)
-            writer.throttleBase = .milliseconds(50)
-            writer.missingGrace = .milliseconds(50)
+            if fastWriter {
+                writer.throttleBase = .milliseconds(50)
+                writer.missingGrace = .milliseconds(50)
+            }
             let handler = RunReportHandler(
                 database: fixture.database, vault: fixture.vault,
                 atlassian: AtlassianClient(graphQLURL: upstream.atlassianGraphQLURL, transport: transport),
                 microsoft: MicrosoftIdentityClient(configuration: upstream, transport: transport), writer: writer,
-                limiter: OneNoteRateLimiter(database: fixture.database))
+                limiter: limited ? OneNoteRateLimiter(database: fixture.database) : nil)
             let runtime = WorkerRuntime(queue: services.queue, registry: JobRegistry([handler]),
                                         configuration: WorkerConfiguration(workerId: "pipeline"), logger: silentLogger)
+            let harness = PipelineHarness(state: state, sandbox: sandbox, fixture: fixture, services: services)
             try await withRuntime(runtime) { () async throws in
                 let api = Application(router: APIRoutes.router(services), logger: silentLogger)
-                try await api.test(.router) { client in
-                    @Sendable func headers() async throws -> HTTPFields {
-                        let minted = try await sandbox.execute(uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"accountId":"sandbox-user-1"}"#)).json
-                        return [.authorization: "Bearer \(minted["fit"] as! String)", .contentType: "application/json",
-                                FITMiddleware.systemTokenHeader: minted["systemToken"] as! String]
-                    }
-                    #expect(try await client.execute(uri: "/forge/trigger", method: .post, headers: try await headers()).status == .ok)
-                    let connect = try await client.execute(uri: "/v1/microsoft/connect", method: .post, headers: try await headers())
-                    let authorize = try #require(URLComponents(string: connect.json["authorizeUrl"] as! String))
-                    let redirect = try await sandbox.execute(uri: authorize.path + "?" + authorize.percentEncodedQuery!, method: .get)
-                    let callback = try #require(redirect.headers[.location].flatMap(URLComponents.init(string:)))
-                    #expect(try await client.execute(uri: "/oauth/microsoft/callback?" + callback.percentEncodedQuery!, method: .get).status == .ok)
-
-                    func report(jql: String = "project = WEB ORDER BY key", section: String = Notebooks.all[0].sections[0].id) async throws -> String {
-                        let body = #"{"name":"R","jql":"\#(jql)","columns":["key","summary"],"sectionId":"\#(section)"}"#
-                        let created = try await client.execute(uri: "/v1/reports", method: .post, headers: try await headers(), body: ByteBuffer(string: body))
-                        return try #require(created.json["id"] as? String, "\(created.text)")
-                    }
-                    func run(_ reportId: String) async throws -> [String: Any] {
-                        let started = try await client.execute(uri: "/v1/reports/\(reportId)/runs", method: .post, headers: try await headers())
-                        let runId = try #require(started.json["id"] as? String)
-                        var last: [String: Any] = [:]
-                        _ = try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(20)) {
-                            last = try await client.execute(uri: "/v1/runs/\(runId)", method: .get, headers: try await headers()).json
-                            return ["succeeded", "failed"].contains(last["status"] as? String ?? "")
-                        }
-                        return last
-                    }
-                    func errorCode(_ run: [String: Any]) -> String? { (run["error"] as? [String: Any])?["code"] as? String }
-
-                    // Invalid JQL: permanent, with Jira's reason.
-                    let badJQL = try await run(try await report(jql: "priority = High"))
-                    #expect(badJQL["status"] as? String == "failed" && errorCode(badJQL) == "invalid_jql", "\(badJQL)")
-                    // A section that does not exist: permanent.
-                    let noSection = try await run(try await report(section: "1-deleted-section!9"))
-                    #expect(noSection["status"] as? String == "failed" && errorCode(noSection) == "section_not_found", "\(noSection)")
-
-                    // Jira 429 with Retry-After, then OneNote 429s and a 503: the run still completes.
-                    let reportId = try await report()
-                    _ = try await sandbox.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/ex/jira/*/search/jql","status":429,"count":1,"retryAfter":1}"#))
-                    _ = try await sandbox.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":429,"count":3}"#))
-                    let throttled = try await run(reportId)
-                    #expect(throttled["status"] as? String == "succeeded", "\(throttled)")
-                    _ = try await sandbox.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":503,"count":1}"#))
-                    let afterOutage = try await run(reportId)
-                    #expect(afterOutage["status"] as? String == "succeeded", "a 503 is retried by the queue: \(afterOutage)")
-
-                    // The user deletes the page: the next run creates a new one.
-                    let pages = try JSONSerialization.jsonObject(with: Data(try await sandbox.execute(uri: "/sandbox/pages", method: .get).text.utf8)) as? [[String: Any]] ?? []
-                    let pageId = try #require(pages.last?["id"] as? String)
-                    let token = try #require(try await services.connections.refreshToken(ReportOwner(installationId: state.installationId, accountId: "sandbox-user-1")))
-                    let access = try await services.microsoft.refresh(token)
-                    try await services.connections.updateRefreshToken(ReportOwner(installationId: state.installationId, accountId: "sandbox-user-1"), access.refreshToken)
-                    #expect(try await sandbox.execute(uri: "/v1.0/me/onenote/pages/\(pageId)", method: .delete, headers: [.authorization: "Bearer \(access.accessToken.revealed)"]).status == .noContent)
-                    let recreated = try await run(reportId)
-                    #expect(recreated["status"] as? String == "succeeded")
-                    let now = try JSONSerialization.jsonObject(with: Data(try await sandbox.execute(uri: "/sandbox/pages", method: .get).text.utf8)) as? [[String: Any]] ?? []
-                    #expect(now.count == pages.count && !now.contains { $0["id"] as? String == pageId }, "a new page replaced the deleted one")
-                    #expect(try await services.queue.stats().running == 0)
-                }
+                try await api.test(.router) { client in try await body(harness, client) }
             }
+        }
+    }
+
+    /// Fresh FIT headers for `sandbox-user-1`, with the system token Forge sends.
+    func headers() async throws -> HTTPFields {
+        let minted = try await sandbox.execute(uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"accountId":"sandbox-user-1"}"#)).json
+        return [.authorization: "Bearer \(minted["fit"] as! String)", .contentType: "application/json",
+                FITMiddleware.systemTokenHeader: minted["systemToken"] as! String]
+    }
+
+    /// The trigger stores the system token; the connect flow goes through the sandbox's consent.
+    func installAndConnect(_ client: any TestClientProtocol) async throws {
+        #expect(try await client.execute(uri: "/forge/trigger", method: .post, headers: try await headers()).status == .ok)
+        let connect = try await client.execute(uri: "/v1/microsoft/connect", method: .post, headers: try await headers())
+        let authorize = try #require(URLComponents(string: connect.json["authorizeUrl"] as! String))
+        let redirect = try await sandbox.execute(uri: authorize.path + "?" + authorize.percentEncodedQuery!, method: .get)
+        let callback = try #require(redirect.headers[.location].flatMap(URLComponents.init(string:)))
+        let connected = try await client.execute(uri: "/oauth/microsoft/callback?" + callback.percentEncodedQuery!, method: .get)
+        #expect(connected.status == .ok, "\(connected.text)")
+    }
+
+    func createReport(_ client: any TestClientProtocol, name: String = "R", jql: String, section: String = Notebooks.all[0].sections[0].id) async throws -> String {
+        let body = JSONText.serialize(["name": name, "jql": jql, "columns": ["key", "summary", "status", "assignee"], "sectionId": section], escapeAngleBrackets: false)
+        let created = try await client.execute(uri: "/v1/reports", method: .post, headers: try await headers(), body: ByteBuffer(string: body))
+        return try #require(created.json["id"] as? String, "\(created.text)")
+    }
+
+    /// Run now, then wait for the run to finish; its JSON.
+    func run(_ client: any TestClientProtocol, _ reportId: String) async throws -> [String: Any] {
+        let started = try await client.execute(uri: "/v1/reports/\(reportId)/runs", method: .post, headers: try await headers())
+        let runId = try #require(started.json["id"] as? String)
+        var last: [String: Any] = [:]
+        _ = try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(20)) {
+            last = try await client.execute(uri: "/v1/runs/\(runId)", method: .get, headers: try await headers()).json
+            return ["succeeded", "failed"].contains(last["status"] as? String ?? "")
+        }
+        return last
+    }
+
+    func pages() async throws -> [[String: Any]] {
+        try JSONSerialization.jsonObject(with: Data(try await sandbox.execute(uri: "/sandbox/pages", method: .get).text.utf8)) as? [[String: Any]] ?? []
+    }
+}
+
+/// The whole path in one process, over real loopback HTTP: the API with sandbox FITs, a worker runtime
+/// running `run-report` jobs against the sandbox, a real SQLite file. (The multi-process version comes
+/// with the demo.)
+@Suite("Report pipeline end to end (in process)")
+struct PipelineTests {
+    @Test func runNowWritesThePageAndARerunUpdatesItInPlace() async throws {
+        try await PipelineHarness.run(seed: 21, issues: 40) { harness, client in
+            try await harness.installAndConnect(client)
+            let reportId = try await harness.createReport(client, name: "OPS <b>board</b>", jql: "project = OPS ORDER BY key")
+            let first = try await harness.run(client, reportId)
+            #expect(first["status"] as? String == "succeeded", "\(first)")
+            #expect(first["issueCount"] as? Int == 20)
+            let pages = try await harness.pages()
+            #expect(pages.count == 1)
+            let html = try #require(pages.first?["html"] as? String)
+            let visible = harness.state.seed.issues.filter { $0.project == "OPS" && ($0.visibleTo?.contains("sandbox-user-1") ?? true) }
+            #expect(visible.allSatisfy { html.contains(">\($0.key)</a>") }, "every issue the owner can see")
+            #expect(!html.contains("<script>") && html.contains("&lt;script&gt;"), "hostile text escaped")
+            #expect(html.contains("https://sandbox.atlassian.net/browse/OPS-1"), "keys link to the site")
+
+            let second = try await harness.run(client, reportId)
+            #expect(second["status"] as? String == "succeeded")
+            let after = try await harness.pages()
+            #expect(after.count == 1 && after.first?["id"] as? String == pages.first?["id"] as? String, "the same page, updated in place")
+
+            // Microsoft revokes: the next run fails for good with reconnect_required.
+            _ = try await harness.sandbox.execute(uri: "/sandbox/revoke", method: .post)
+            let third = try await harness.run(client, reportId)
+            #expect(third["status"] as? String == "failed" && (third["error"] as? [String: Any])?["code"] as? String == "reconnect_required", "\(third)")
+            let me = try await client.execute(uri: "/v1/me", method: .get, headers: try await harness.headers())
+            #expect((me.json["microsoft"] as? [String: Any])?["status"] as? String == "reconnect_required")
+        }
+    }
+
+    @Test func failurePathsEndAsTheyShould() async throws {
+        try await PipelineHarness.run(seed: 22, issues: 30, limited: true, fastWriter: true) { harness, client in
+            try await harness.installAndConnect(client)
+            func errorCode(_ run: [String: Any]) -> String? { (run["error"] as? [String: Any])?["code"] as? String }
+
+            // Invalid JQL: permanent, with Jira's reason.
+            let badJQL = try await harness.run(client, try await harness.createReport(client, jql: "priority = High"))
+            #expect(badJQL["status"] as? String == "failed" && errorCode(badJQL) == "invalid_jql", "\(badJQL)")
+            // A section that does not exist: permanent.
+            let noSection = try await harness.run(client, try await harness.createReport(client, jql: "project = WEB", section: "1-deleted-section!9"))
+            #expect(noSection["status"] as? String == "failed" && errorCode(noSection) == "section_not_found", "\(noSection)")
+
+            // Jira 429 with Retry-After, then OneNote 429s and a 503: the run still completes.
+            let reportId = try await harness.createReport(client, jql: "project = WEB ORDER BY key")
+            _ = try await harness.sandbox.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/ex/jira/*/search/jql","status":429,"count":1,"retryAfter":1}"#))
+            _ = try await harness.sandbox.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":429,"count":3}"#))
+            let throttled = try await harness.run(client, reportId)
+            #expect(throttled["status"] as? String == "succeeded", "\(throttled)")
+            _ = try await harness.sandbox.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":503,"count":1}"#))
+            let afterOutage = try await harness.run(client, reportId)
+            #expect(afterOutage["status"] as? String == "succeeded", "a 503 is retried by the queue: \(afterOutage)")
+
+            // The user deletes the page: the next run creates a new one.
+            let pages = try await harness.pages()
+            let pageId = try #require(pages.last?["id"] as? String)
+            let owner = ReportOwner(installationId: harness.state.installationId, accountId: "sandbox-user-1")
+            let stored = try #require(try await harness.services.connections.refreshToken(owner))
+            let access = try await harness.services.microsoft.refresh(stored)
+            try await harness.services.connections.updateRefreshToken(owner, access.refreshToken)
+            #expect(try await harness.sandbox.execute(uri: "/v1.0/me/onenote/pages/\(pageId)", method: .delete, headers: [.authorization: "Bearer \(access.accessToken.revealed)"]).status == .noContent)
+            let recreated = try await harness.run(client, reportId)
+            #expect(recreated["status"] as? String == "succeeded")
+            let now = try await harness.pages()
+            #expect(now.count == pages.count && !now.contains { $0["id"] as? String == pageId }, "a new page replaced the deleted one")
+            #expect(try await harness.services.queue.stats().running == 0)
+            let budget = try await harness.fixture.database.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM onenote_requests") ?? 0 }
+            #expect(budget > 0, "OneNote requests drew from the shared budget")
         }
     }
 }
