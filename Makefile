@@ -42,6 +42,9 @@ bench: deps
 	taskset -c 0 .build/release/fit-bench
 	.build/release/queue-bench --bin-dir .build/release
 	Benchmarks/api/run.sh
+	swift build -c release --product render-bench
+	.build/release/render-bench
+	Benchmarks/pipeline/run.sh
 
 clean:
 	rm -rf .build demo-output bench-data

@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "queue-bench", targets: ["QueueBench"]),
         .executable(name: "fit-bench", targets: ["FITBench"]),
         .executable(name: "hello-bench", targets: ["HelloBench"]),
+        .executable(name: "render-bench", targets: ["RenderBench"]),
         .library(name: "Shared", targets: ["Shared"]),
     ],
     dependencies: [
@@ -113,6 +114,12 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
             path: "Benchmarks/FITBench",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "RenderBench",
+            dependencies: ["Shared"],
+            path: "Benchmarks/RenderBench",
             swiftSettings: strictSettings
         ),
         .executableTarget(
