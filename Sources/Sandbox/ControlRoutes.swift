@@ -91,5 +91,13 @@ enum ControlRoutes {
             return SandboxHTTP.json(.ok, ["id": page.id, "title": page.title, "sectionId": page.sectionId, "html": OneNoteStore.outputHTML(page, includeIDs: false)])
         }
         router.get("/sandbox/counters") { _, _ in SandboxHTTP.json(.ok, state.counters) }
+        // Change an issue between runs: {"summary": "…", "status": "Done"}.
+        router.post("/sandbox/issues/{key}") { request, context in
+            let body = try await SandboxHTTP.jsonObject(request) ?? [:]
+            guard state.editIssue(key: context.parameters.get("key") ?? "", summary: body["summary"] as? String, status: body["status"] as? String) else {
+                return SandboxHTTP.json(.notFound, ["error": "no such issue or status"])
+            }
+            return SandboxHTTP.json(.ok, ["changed": true])
+        }
     }
 }

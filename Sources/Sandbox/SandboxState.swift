@@ -40,7 +40,27 @@ final class SandboxState: Sendable {
         var random: SeedRandom
     }
 
-    let seed: SeedData
+    private let seedData: Mutex<SeedData>
+    /// The seeded data as it is now (`POST /sandbox/issues/{key}` edits it).
+    var seed: SeedData { seedData.withLock { $0 } }
+
+    /// Changes an issue's summary and/or status; false if there is no such issue or status.
+    func editIssue(key: String, summary: String?, status: String?) -> Bool {
+        seedData.withLock { data in
+            guard let index = data.issues.firstIndex(where: { $0.key == key }) else { return false }
+            var statusValue = data.issues[index].status
+            if let status {
+                guard let found = SeedData.statuses.first(where: { $0.name == status }) else { return false }
+                statusValue = found
+            }
+            let old = data.issues[index]
+            data.issues[index] = SeedData.Issue(
+                id: old.id, key: old.key, project: old.project, summary: summary ?? old.summary, status: statusValue, assignee: old.assignee,
+                reporter: old.reporter, priority: old.priority, issueType: old.issueType, created: old.created,
+                updated: Timestamp.milliseconds(Date()), labels: old.labels, visibleTo: old.visibleTo)
+            return true
+        }
+    }
     let appId: String
     let installationId: String
     let cloudId: String
@@ -60,7 +80,7 @@ final class SandboxState: Sendable {
         appId = "ari:cloud:ecosystem::app/\(uuid())"
         installationId = "ari:cloud:ecosystem::installation/\(uuid())"
         cloudId = uuid()
-        self.seed = SeedData(seed: seed, issueCount: issues)
+        seedData = Mutex(SeedData(seed: seed, issueCount: issues))
         self.msClientId = msClientId
         self.msClientSecret = msClientSecret
         state = Mutex(Mutable(random: random))

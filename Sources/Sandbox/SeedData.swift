@@ -67,7 +67,7 @@ struct SeedData: Sendable {
         String(repeating: "A very long summary that goes on. ", count: 300).prefix(10_000).description,
     ]
 
-    let issues: [Issue]
+    var issues: [Issue]
     let filters: [Filter]
     let accounts: [Account]
 

@@ -19,7 +19,7 @@ struct PipelineHarness: Sendable {
     let fixture: ReportFixture
     let services: APIServices
 
-    static func run(seed: UInt64, issues: Int, limited: Bool = false, fastWriter: Bool = false,
+    static func run(seed: UInt64, issues: Int, limited: Bool = false, fastWriter: Bool = false, maxPartBytes: Int = 3_500_000,
                     _ body: @Sendable (PipelineHarness, any TestClientProtocol) async throws -> Void) async throws {
         let state = try await SandboxState(seed: seed, issues: issues, msClientId: "sandbox-client", msClientSecret: "sandbox-secret")
         let sandboxApp = Application(router: SandboxApp.router(state), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)
@@ -47,6 +47,7 @@ struct PipelineHarness: Sendable {
                 database: fixture.database, vault: fixture.vault,
                 atlassian: AtlassianClient(graphQLURL: upstream.atlassianGraphQLURL, transport: transport),
                 microsoft: MicrosoftIdentityClient(configuration: upstream, transport: transport), writer: writer,
+                renderer: ReportRenderer(maxPartBytes: maxPartBytes),
                 limiter: limited ? OneNoteRateLimiter(database: fixture.database) : nil)
             let runtime = WorkerRuntime(queue: services.queue, registry: JobRegistry([handler]),
                                         configuration: WorkerConfiguration(workerId: "pipeline"), logger: silentLogger)
@@ -58,11 +59,14 @@ struct PipelineHarness: Sendable {
         }
     }
 
-    /// Fresh FIT headers for `sandbox-user-1`, with the system token Forge sends.
-    func headers() async throws -> HTTPFields {
+    /// Fresh FIT headers for `sandbox-user-1`, with the system token Forge sends (and, from the UI, the
+    /// user token when `forwardUserToken`).
+    func headers(forwardUserToken: Bool = false) async throws -> HTTPFields {
         let minted = try await sandbox.execute(uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"accountId":"sandbox-user-1"}"#)).json
-        return [.authorization: "Bearer \(minted["fit"] as! String)", .contentType: "application/json",
-                FITMiddleware.systemTokenHeader: minted["systemToken"] as! String]
+        var fields: HTTPFields = [.authorization: "Bearer \(minted["fit"] as! String)", .contentType: "application/json",
+                                  FITMiddleware.systemTokenHeader: minted["systemToken"] as! String]
+        if forwardUserToken { fields[FITMiddleware.userTokenHeader] = minted["userToken"] as? String }
+        return fields
     }
 
     /// The trigger stores the system token; the connect flow goes through the sandbox's consent.
@@ -83,8 +87,8 @@ struct PipelineHarness: Sendable {
     }
 
     /// Run now, then wait for the run to finish; its JSON.
-    func run(_ client: any TestClientProtocol, _ reportId: String) async throws -> [String: Any] {
-        let started = try await client.execute(uri: "/v1/reports/\(reportId)/runs", method: .post, headers: try await headers())
+    func run(_ client: any TestClientProtocol, _ reportId: String, forwardUserToken: Bool = false) async throws -> [String: Any] {
+        let started = try await client.execute(uri: "/v1/reports/\(reportId)/runs", method: .post, headers: try await headers(forwardUserToken: forwardUserToken))
         let runId = try #require(started.json["id"] as? String)
         var last: [String: Any] = [:]
         _ = try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(20)) {
@@ -119,10 +123,17 @@ struct PipelineTests {
             #expect(!html.contains("<script>") && html.contains("&lt;script&gt;"), "hostile text escaped")
             #expect(html.contains("https://sandbox.atlassian.net/browse/OPS-1"), "keys link to the site")
 
-            let second = try await harness.run(client, reportId)
+            // Change an issue in Jira, then Run now from the UI (with the forwarded user token): the same
+            // page shows the change, and no offline token was needed.
+            let graphQLBefore = try await harness.sandbox.execute(uri: "/sandbox/counters", method: .get).json["graphql"] as? Int ?? 0
+            _ = try await harness.sandbox.execute(uri: "/sandbox/issues/OPS-1", method: .post, body: ByteBuffer(string: #"{"summary":"Changed between runs","status":"Done"}"#))
+            let second = try await harness.run(client, reportId, forwardUserToken: true)
             #expect(second["status"] as? String == "succeeded")
             let after = try await harness.pages()
             #expect(after.count == 1 && after.first?["id"] as? String == pages.first?["id"] as? String, "the same page, updated in place")
+            #expect((after.first?["html"] as? String)?.contains("Changed between runs") == true)
+            #expect(try await harness.sandbox.execute(uri: "/sandbox/counters", method: .get).json["graphql"] as? Int ?? 0 == graphQLBefore,
+                    "the forwarded user token was used, not an offline one")
 
             // Microsoft revokes: the next run fails for good with reconnect_required.
             _ = try await harness.sandbox.execute(uri: "/sandbox/revoke", method: .post)
@@ -170,6 +181,19 @@ struct PipelineTests {
             #expect(try await harness.services.queue.stats().running == 0)
             let budget = try await harness.fixture.database.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM onenote_requests") ?? 0 }
             #expect(budget > 0, "OneNote requests drew from the shared budget")
+        }
+    }
+
+    @Test func aFiveThousandIssueReportIsWrittenInParts() async throws {
+        try await PipelineHarness.run(seed: 23, issues: 10_000, maxPartBytes: 400_000) { harness, client in
+            try await harness.installAndConnect(client)
+            let reportId = try await harness.createReport(client, jql: "project = OPS ORDER BY key")
+            let run = try await harness.run(client, reportId)
+            #expect(run["status"] as? String == "succeeded" && run["issueCount"] as? Int == 5000, "\(run)")
+            let html = try #require(try await harness.pages().first?["html"] as? String)
+            #expect(html.components(separatedBy: "data-id=\"jira-report").count - 1 >= 3, "written as several tables")
+            #expect(html.components(separatedBy: "</a></td>").count - 1 == 5000, "every issue once")
+            #expect(html.contains(">OPS-1</a>") && html.contains(">OPS-5000</a>"))
         }
     }
 }
