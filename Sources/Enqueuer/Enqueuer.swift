@@ -8,12 +8,14 @@ struct Enqueuer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enqueuer",
         abstract: "The OneNote Reports API side: the API, the scheduler, migrations, queue administration and keys.",
-        subcommands: [ServeCommand.self, CronCommand.self, Migrate.self, QueueCommand.self, KeysCommand.self]
+        subcommands: [ServeCommand.self, CronCommand.self, Migrate.self, QueueCommand.self, KeysCommand.self,
+                      BackupCommand.self, CheckUpstreamCommand.self]
     )
 
     /// JSON logs for every subcommand; a bad `REPORTS_LOG_LEVEL` is reported by the command itself
     /// when it reads the configuration.
     static func main() async {
+        guard OutboundTLSFloor.install() else { ProcessSupport.fail(program: "enqueuer", "cannot set the outbound TLS 1.2 floor: no writable temporary directory (TMPDIR)") }
         let level = (try? ReportsConfiguration(environment: ProcessInfo.processInfo.environment))?.logLevel ?? .info
         ProcessSupport.bootstrapLogging(level: level)
         await main(nil)

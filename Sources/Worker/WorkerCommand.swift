@@ -12,6 +12,11 @@ struct WorkerCommand: AsyncParsableCommand {
         abstract: "Runs report jobs from the queue. Start as many processes as you like.",
         subcommands: [Run.self]
     )
+
+    static func main() async {
+        guard OutboundTLSFloor.install() else { ProcessSupport.fail(program: "worker", "cannot set the outbound TLS 1.2 floor: no writable temporary directory (TMPDIR)") }
+        await main(nil)
+    }
 }
 
 struct Run: AsyncParsableCommand {

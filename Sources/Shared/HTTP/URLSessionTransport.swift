@@ -34,6 +34,8 @@ public struct URLSessionTransport: HTTPTransport {
             (data, response) = try await session.data(for: urlRequest)
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error as URLError {
+            throw HTTPTransportError.unreachable(request.url.host ?? "?", reason: Self.reason(error))
         } catch {
             throw HTTPTransportError.unreachable(request.url.host ?? "?")
         }
@@ -44,5 +46,24 @@ public struct URLSessionTransport: HTTPTransport {
             if let key = key as? String, let value = value as? String { headers[key] = value }
         }
         return OutboundResponse(status: http.statusCode, headers: headers, body: data)
+    }
+
+    /// Why a request failed, for operators: a fixed phrase for the classes Foundation names, else
+    /// libcurl's own one-line error text (about the connection — TLS alerts, certificate problems —
+    /// never from the upstream's response, which did not arrive), capped.
+    static func reason(_ error: URLError) -> String {
+        switch error.code {
+        case .secureConnectionFailed: return "TLS handshake failed"
+        case .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateHasUnknownRoot,
+             .serverCertificateNotYetValid:
+            return "the server's certificate is not trusted"
+        case .cannotConnectToHost: return "connection refused"
+        case .cannotFindHost, .dnsLookupFailed: return "host name not found"
+        case .timedOut: return "timed out"
+        case .networkConnectionLost: return "connection lost"
+        default:
+            let text = error.localizedDescription.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+            return text.isEmpty ? "network error \(error.code.rawValue)" : String(text.prefix(200))
+        }
     }
 }
