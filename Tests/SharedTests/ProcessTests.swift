@@ -140,6 +140,33 @@ struct ProcessTests {
         #expect(badState.status != 0 && badState.output.contains("--state must be one of"))
     }
 
+    @Test func anOnlineBackupWhileAWorkerWritesIsConsistentAndPrivate() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let env = environment(directory)
+        #expect(try await ChildProcess.run("enqueuer", ["migrate"], environment: env, in: directory).status == 0)
+        _ = try await ChildProcess.run("enqueuer", ["queue", "enqueue-diagnostic", "--count", "2000", "--sleep-ms", "1"], environment: env, in: directory)
+        let worker = try ChildProcess("worker", ["run", "--id", "busy", "--concurrency", "4"], environment: env, outputPath: directory.file("w.log"))
+        defer { worker.signal(SIGTERM); worker.process.waitUntilExit() }
+        let queue = SQLiteJobQueue(database: try ReportsDatabase.open(path: env["REPORTS_DATABASE"]!))
+        #expect(try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(20)) { (try? await queue.stats().succeeded ?? 0) ?? 0 > 50 })
+
+        let target = directory.file("backup.sqlite")
+        let backup = try await ChildProcess.run("enqueuer", ["backup", "--to", target], environment: env, in: directory)
+        #expect(backup.status == 0, "\(backup.output)")
+        #expect(backup.output.contains("integrity ok"))
+        let mode = try FileManager.default.attributesOfItem(atPath: target)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        // The copy is a complete database of this schema version: it opens like the live one.
+        let restored = try await SQLiteJobQueue(database: ReportsDatabase.open(path: target)).stats()
+        #expect(restored.succeeded + restored.available + restored.running == 2000, "every job is in the snapshot")
+
+        let again = try await ChildProcess.run("enqueuer", ["backup", "--to", target], environment: env, in: directory)
+        #expect(again.status == 1 && again.output.contains("already exists"), "\(again.output)")
+        let untouched = try await SQLiteJobQueue(database: ReportsDatabase.open(path: target)).stats()
+        #expect(untouched.succeeded == restored.succeeded && untouched.available == restored.available, "an existing file is never overwritten")
+    }
+
     @Test func serveRefusesAPublicBindWithoutATLSProxyAndNamesMissingSettings() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
