@@ -43,9 +43,12 @@ struct WorkerMetrics: WorkerObserver {
 
     func exposition() -> String { registry.emitToString() }
 
-    /// `/metrics` on 127.0.0.1 (scraped locally; never exposed through nginx).
+    /// `/metrics` and a liveness `/healthz` on 127.0.0.1 (scraped locally; never exposed through nginx).
     func server(port: Int) -> Application<RouterResponder<BasicRequestContext>> {
         let router = Router()
+        router.get("/healthz") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+        }
         router.get("/metrics") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: exposition())))
         }

@@ -61,5 +61,8 @@ struct WorkerMetricsTests {
             return text.contains(#"outcome="succeeded"} 3"#)
         }
         #expect(served, "\(text)\n\(worker.output)")
+        let (health, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: health, as: UTF8.self) == #"{"status":"ok"}"#)
     }
 }
