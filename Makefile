@@ -25,9 +25,11 @@ build: deps
 # Builds everything (the tests start the real `enqueuer` and `worker` binaries), then runs the suite.
 # One test at a time: on two cores, CPU-heavy suites (10,000 FIT verifications) running beside the
 # lease and heartbeat tests would starve their timers; serial costs about 8 s and removes that noise.
+# Then the TLS checks (Tests/tls/run.sh: outbound TLS floor; nginx in front of the API when installed).
 test: deps
 	swift build --build-tests
 	swift test --skip-build --no-parallel
+	Tests/tls/run.sh .build/debug
 
 demo: deps
 	swift build -c release --product enqueuer
