@@ -31,7 +31,9 @@ test: deps
 	swift test --skip-build --no-parallel
 	Tests/tls/run.sh .build/debug
 
+# The whole system end to end against the sandbox (scripts/demo.sh says each step as it goes).
 demo: deps
+	swift build -c release --product sandbox
 	swift build -c release --product enqueuer
 	swift build -c release --product worker
 	scripts/demo.sh .build/release

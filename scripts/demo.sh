@@ -1,52 +1,203 @@
 #!/usr/bin/env bash
-# The end-to-end demo of what exists so far: a fresh database, two worker processes, a burst of
-# diagnostic jobs (some fail and are retried), and a clean SIGTERM shutdown. The full product demo
-# (sandbox, API, OneNote page) arrives with the demo issue.
+# The whole system end to end on this machine (README's first command, `make demo`): the sandbox
+# (local stand-ins for Atlassian and Microsoft), `enqueuer serve`, `enqueuer cron` and two `worker run`
+# as separate processes on a fresh database with fresh keys, driven the way the Forge app drives them.
+# Writes the OneNote page's HTML to demo-output/report.html, stops every process, exits 0.
 set -euo pipefail
-bin=${1:-.build/release}
+cd "$(dirname "$0")/.."
+bin=$(cd "${1:-.build/release}" && pwd)
+out=demo-output
 work=$(mktemp -d "${TMPDIR:-/tmp}/reports-demo-XXXXXX")
-export REPORTS_DATABASE="$work/reports.sqlite"
-export REPORTS_LOG_LEVEL=warning
 pids=()
+names=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
+started=$SECONDS
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$plain"; }
+say() { printf '    %s\n' "$*"; }
+die() {
+  printf '\ndemo failed: %s\n' "$*" >&2
+  for name in "${names[@]}"; do printf -- '--- last lines of %s.log\n' "$name" >&2; tail -5 "$work/$name.log" >&2 || true; done
+  exit 1
+}
+# json EXPR: evaluates a Python expression over the JSON document on stdin, bound to `d`.
+json() { python3 -c "import json, sys; d = json.load(sys.stdin); print($1)"; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+wait_until() { # seconds, description, command… — polls the command until it succeeds
+  local limit=$1 what=$2; shift 2
+  local deadline=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    (( SECONDS <= deadline )) || die "timed out after ${limit}s waiting for $what"
+    sleep 0.05
+  done
+}
+start() { # name, command… — a background process whose output goes to its log
+  local name=$1; shift
+  "$@" >"$work/$name.log" 2>&1 &
+  pids+=($!); names+=("$name")
+}
 
-step() { printf '\n==> %s\n' "$*"; }
+step "A fresh workspace in $work"
+export REPORTS_DATABASE="$work/reports.sqlite" REPORTS_LOG_LEVEL=info
+REPORTS_TOKEN_KEYS=$("$bin/enqueuer" keys generate --id demo-key-1)
+REPORTS_STATE_KEY=$("$bin/enqueuer" keys generate --state)
+export REPORTS_TOKEN_KEYS REPORTS_STATE_KEY
+say "generated a token-encryption key (id demo-key-1) and an OAuth state key; they live only in this run's environment"
 
-step "Creating a fresh database in $work"
-"$bin/enqueuer" migrate
+step "Starting the sandbox: Atlassian (Forge JWKS and FITs, GraphQL, Jira search) and Microsoft (OAuth, OneNote) on loopback"
+start sandbox "$bin/sandbox" serve --port 0 --seed 7
+wait_until 30 "the sandbox" grep -q "sandbox ready:" "$work/sandbox.log"
+line=$(grep "sandbox ready:" "$work/sandbox.log")
+for pair in ${line#sandbox ready: }; do export "${pair?}"; done
+sandbox=${MS_GRAPH_BASE_URL%/}
+say "sandbox at $sandbox (seeded projects OPS and WEB, users sandbox-user-1 and sandbox-user-2)"
 
-step "Starting two worker processes"
+step "Creating the database (enqueuer migrate: the only process that changes the schema)"
+"$bin/enqueuer" migrate | sed 's/^/    /'
+
+api_port=$(free_port)
+api="http://127.0.0.1:$api_port"
+export MS_CLIENT_SECRET=sandbox-secret MS_REDIRECT_URI="$api/oauth/microsoft/callback"
+step "Starting enqueuer serve ($api), enqueuer cron and two workers"
+start api "$bin/enqueuer" serve --port "$api_port"
+start cron "$bin/enqueuer" cron --interval 5
+metrics=()
 for name in demo-worker-1 demo-worker-2; do
-  "$bin/worker" run --id "$name" --concurrency 8 >"$work/$name.log" 2>&1 &
-  pids+=($!)
+  port=$(free_port); metrics+=("$port")
+  start "$name" "$bin/worker" run --id "$name" --metrics-port "$port"
+done
+wait_until 30 "enqueuer serve" curl -sf "$api/healthz"
+for port in "${metrics[@]}"; do wait_until 30 "a worker" curl -sf "http://127.0.0.1:$port/healthz"; done
+say "API healthy: $(curl -s "$api/healthz")"
+say "workers healthy on metrics ports ${metrics[*]}; cron checks for due reports every 5 s"
+
+# Every call carries what Forge sends: a fresh FIT (signed by the sandbox's Forge key, verified by
+# the API against the sandbox JWKS) and the app system token; UI calls also forward the user's token.
+fit_headers=()
+mint() {
+  local minted; minted=$(curl -sf -X POST "$sandbox/sandbox/fit" -d '{"accountId":"sandbox-user-1"}') || die "could not mint a FIT"
+  fit_headers=(-H "Authorization: Bearer $(json "d['fit']" <<<"$minted")"
+               -H "x-forge-oauth-system: $(json "d['systemToken']" <<<"$minted")"
+               -H "x-forge-oauth-user: $(json "d['userToken']" <<<"$minted")"
+               -H "Content-Type: application/json")
+}
+call() { # method, path, [curl args…] — a Forge call to the API; fails the demo on an HTTP error
+  local method=$1 path=$2; shift 2
+  mint
+  local body status
+  body=$(curl -s -w '\n%{http_code}' -X "$method" "${fit_headers[@]}" "$api$path" "$@")
+  status=${body##*$'\n'}; body=${body%$'\n'*}
+  [[ $status == 2* ]] || die "$method $path answered $status: $body"
+  printf '%s' "$body"
+}
+
+step "Forge installs the app: the lifecycle event reaches the API with a FIT and the system token"
+call POST /forge/lifecycle >/dev/null
+say "FIT verified; installation stored with its system token (AES-256-GCM encrypted at rest)"
+
+step "sandbox-user-1 opens the app"
+me=$(call GET /v1/me)
+say "account $(json "d['accountId']" <<<"$me"), Microsoft: $(json "d['microsoft']['status']" <<<"$me")"
+
+step "Connecting Microsoft (OAuth authorization code with PKCE and a signed, single-use state)"
+authorize=$(call POST /v1/microsoft/connect | json "d['authorizeUrl']")
+say "authorize URL: ${authorize%%\?*}?…"
+say "the sandbox's login consents at once and redirects to the API's callback"
+callback=$(curl -s -L "$authorize")
+grep -q "Connected" <<<"$callback" || die "the callback did not confirm the connection"
+me=$(call GET /v1/me)
+say "Microsoft: $(json "d['microsoft']['status']" <<<"$me") as $(json "d['microsoft']['displayName']" <<<"$me")"
+
+step "Choosing a OneNote section"
+sections=$(call GET /v1/onenote/sections)
+section_id=$(json "d['sections'][0]['id']" <<<"$sections")
+say "$(json "len(d['sections'])" <<<"$sections") sections; using \"$(json "d['sections'][0]['notebookName']" <<<"$sections") / $(json "d['sections'][0]['name']" <<<"$sections")\""
+
+step "Creating a report: project OPS, five columns, every weekday at 08:00 Europe/Berlin"
+report=$(call POST /v1/reports -d "{\"name\":\"OPS status\",\"jql\":\"project = OPS ORDER BY key\",\"columns\":[\"key\",\"summary\",\"status\",\"assignee\",\"updated\"],\"sectionId\":\"$section_id\",\"schedule\":{\"cron\":\"0 8 * * 1-5\",\"timeZone\":\"Europe/Berlin\"}}")
+report_id=$(json "d['id']" <<<"$report")
+say "report $report_id; next scheduled run $(json "d['nextRunAt']" <<<"$report") (enqueued by enqueuer cron)"
+
+run_now() { # prints the finished run's JSON
+  local run run_id deadline=$((SECONDS + 120))
+  run=$(call POST "/v1/reports/$report_id/runs")
+  run_id=$(json "d['id']" <<<"$run")
+  say "run $run_id: $(json "d['status']" <<<"$run")" >&2
+  while :; do
+    run=$(call GET "/v1/runs/$run_id")
+    case $(json "d['status']" <<<"$run") in succeeded|failed) break ;; esac
+    (( SECONDS <= deadline )) || die "run $run_id did not finish within 120 s"
+    sleep 0.1
+  done
+  printf '%s' "$run"
+}
+describe_run() {
+  python3 -c '
+import json, sys
+from datetime import datetime
+d = json.load(sys.stdin)
+t = lambda k: datetime.fromisoformat(d[k].replace("Z", "+00:00"))
+print("    outcome:    %s%s" % (d["status"], "" if not d["error"] else " (%s: %s)" % (d["error"]["code"], d["error"]["message"])))
+print("    issues:     %s" % d["issueCount"])
+print("    timings:    queued → started %.0f ms, started → finished %.0f ms" % ((t("startedAt") - t("queuedAt")).total_seconds() * 1000, (t("finishedAt") - t("startedAt")).total_seconds() * 1000))
+print("    page URL:   %s" % d["pageUrl"])'
+}
+
+step "Run now: the API enqueues a job; a worker leases it, mints nothing (the user's forwarded token is fresh), searches Jira, renders and writes the page"
+first=$(run_now)
+describe_run <<<"$first"
+[ "$(json "d['status']" <<<"$first")" = succeeded ] || die "the run failed"
+
+step "The page in OneNote (the sandbox's copy) → $out/report.html"
+mkdir -p "$out"
+pages=$(curl -sf "$sandbox/sandbox/pages")
+page_id=$(json "d[0]['id']" <<<"$pages")
+json "d[0]['html']" <<<"$pages" >"$out/report.html"
+check_page() { # expected issue count → prints the table's keys; fails unless they match
+  python3 - "$out/report.html" "$1" <<'PY'
+import re, sys, html
+text = open(sys.argv[1], encoding="utf-8").read()
+rows = re.findall(r"<tr>(.*?)</tr>", text, re.S)[1:]  # the first row is the header
+keys = [re.sub(r"<[^>]+>", "", re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[0]) for row in rows]
+assert len(keys) == int(sys.argv[2]), "the table has %d rows, the run reported %s issues" % (len(keys), sys.argv[2])
+assert "<script" not in text.lower(), "a raw <script> tag reached the page"
+print("    table: %d issue rows (%s … %s); the seeded hostile summaries arrive as text (%d escaped '<', no raw <script>)" % (len(keys), keys[0], keys[-1], text.count("&lt;")))
+PY
+}
+check_page "$(json "d['issueCount']" <<<"$first")" || die "the page does not hold the seeded issues"
+say "page title: $(python3 -c 'import re,sys; print(re.search(r"<title>(.*?)</title>", open(sys.argv[1]).read()).group(1))' "$out/report.html")"
+
+step "Jira changes; Run now again: the same page is updated in place"
+curl -sf -X POST "$sandbox/sandbox/issues/OPS-2" -d '{"summary":"Renamed during the demo","status":"Done"}' >/dev/null
+say "OPS-2 renamed and moved to Done in the sandbox's Jira"
+second=$(run_now)
+describe_run <<<"$second"
+pages=$(curl -sf "$sandbox/sandbox/pages")
+[ "$(json "len(d)" <<<"$pages")" = 1 ] && [ "$(json "d[0]['id']" <<<"$pages")" = "$page_id" ] || die "expected the same single page"
+json "d[0]['html']" <<<"$pages" >"$out/report.html"
+grep -q "Renamed during the demo" "$out/report.html" || die "the page does not show the change"
+check_page "$(json "d['issueCount']" <<<"$second")" || die "the updated page does not hold the issues"
+say "same page ($page_id), now showing the change"
+
+step "What reached the stand-ins (the sandbox's counters)"
+curl -s "$sandbox/sandbox/counters" | json "'\\n'.join('    %-20s %d' % (k, v) for k, v in sorted(d.items()))"
+say "offline user tokens minted through GraphQL: $(curl -s "$sandbox/sandbox/counters" | json "d.get('graphql', 0)") (Run now uses the user's forwarded token; scheduled runs mint one)"
+
+step "What the workers report (Prometheus, loopback only)"
+for port in "${metrics[@]}"; do
+  say "metrics port $port: $(curl -s "http://127.0.0.1:$port/metrics" | awk '/^reports_worker_job_attempts_total/ && /run-report/ { s += $NF } END { printf "%d run-report attempts", s }')"
 done
 
-step "Enqueueing 200 diagnostic jobs (10 ms each) and 20 that fail once before succeeding"
-"$bin/enqueuer" queue enqueue-diagnostic --count 200 --sleep-ms 10 --record-file "$work/record.txt"
-"$bin/enqueuer" queue enqueue-diagnostic --count 20 --fail-times 1 --record-file "$work/record.txt"
-
-step "Waiting for the queue to drain"
-deadline=$((SECONDS + 120))
-while :; do
-  stats=$("$bin/enqueuer" queue stats --json)
-  if [[ $stats == *'"succeeded":220'* ]]; then break; fi
-  if (( SECONDS > deadline )); then echo "timed out: $stats" >&2; exit 1; fi
-  sleep 0.2
+step "Stopping every process (SIGTERM: workers finish or release their jobs and exit 0)"
+for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+  kill -TERM "${pids[$i]}" 2>/dev/null || true
+  status=0; wait "${pids[$i]}" || status=$?
+  say "${names[$i]} exited with status $status"
 done
-"$bin/enqueuer" queue stats
-
-step "Who ran what (from the jobs' record file)"
-awk '{ by[$3]++ } END { for (w in by) printf "  %s ran %d jobs\n", w, by[w] }' "$work/record.txt" | sort
-echo "  retried jobs (attempt 2): $(awk '$2 == 2' "$work/record.txt" | wc -l)"
-
-step "Stopping the workers with SIGTERM"
-for pid in "${pids[@]}"; do kill -TERM "$pid"; done
-for pid in "${pids[@]}"; do wait "$pid"; echo "  worker $pid exited with status $?"; done
 pids=()
-echo
-echo "demo finished: 220 jobs succeeded across two worker processes"
+step "Done in $((SECONDS - started)) s: open $out/report.html to see the page"
