@@ -57,6 +57,12 @@ struct APIRouterTests {
                 let metrics = try await client.execute(uri: "/metrics", method: .get)
                 #expect(metrics.text.contains("reports_http_requests_total"))
                 #expect(metrics.text.contains(#"reports_enqueued_jobs_total{trigger="manual"} 1"#))
+                // Queue depth is read at scrape time: the one Run now job is waiting, none running.
+                let stats = try await harness.services.queue.stats()
+                #expect(stats.available + stats.discarded + stats.succeeded == 1)
+                #expect(metrics.text.contains(#"reports_queue_jobs{state="available"} \#(stats.available)"#), "\(metrics.text)")
+                #expect(metrics.text.contains(#"reports_queue_jobs{state="running"} 0"#))
+                #expect(metrics.text.contains("reports_queue_oldest_due_age_seconds"))
             }
         }
     }

@@ -11,6 +11,8 @@ struct APIMetrics: Sendable {
     static var latency: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "http_request_duration", unitName: "seconds", helpText: "API request latency by route") }
     static var fitFailures: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "fit_failures", unitName: "total", helpText: "Refused Forge Invocation Tokens by code") }
     static var enqueued: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "enqueued_jobs", unitName: "total", helpText: "Report jobs enqueued by the API, by trigger") }
+    static var queueJobs: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "queue_jobs", helpText: "Jobs in the queue by state, read at scrape time (scheduled = available but not yet due)") }
+    static var queueOldest: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "queue_oldest_due_age", unitName: "seconds", helpText: "How long the longest-waiting due job has waited") }
     static let buckets: [Duration] = [
         .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
@@ -34,6 +36,15 @@ struct APIMetrics: Sendable {
 
     func enqueued(trigger: String) {
         registry.makeCounter(descriptor: Self.enqueued, labels: [("trigger", trigger)]).increment()
+    }
+
+    /// Queue depth by state, set from one `stats()` read per scrape (all workers share the file).
+    func queue(_ stats: QueueStats) {
+        for (state, count) in [("available", stats.available), ("scheduled", stats.scheduled), ("running", stats.running),
+                               ("succeeded", stats.succeeded), ("discarded", stats.discarded)] {
+            registry.makeGauge(descriptor: Self.queueJobs, labels: [("state", state)]).set(Double(count))
+        }
+        registry.makeGauge(descriptor: Self.queueOldest).set(stats.oldestAvailableAgeSeconds)
     }
 
     func exposition() -> String { registry.emitToString() }

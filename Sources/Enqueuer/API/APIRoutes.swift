@@ -16,7 +16,8 @@ enum APIRoutes {
         // authenticates it).
         router.get("/healthz") { _, _ in try await health(services) }
         router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: services.metrics.exposition())))
+            if let stats = try? await services.queue.stats() { services.metrics.queue(stats) }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: services.metrics.exposition())))
         }
         router.get("/oauth/microsoft/callback") { request, context in await microsoftCallback(request, context, services) }
 
