@@ -64,6 +64,48 @@ struct AtlassianClientTests {
         }
     }
 
+    /// Every request the product's Atlassian clients make, seen on the wire side of the real transport.
+    final class Recorder: HTTPTransport, Sendable {
+        let inner: any HTTPTransport
+        private let seen = Mutex<[OutboundRequest]>([])
+        init(_ inner: any HTTPTransport) { self.inner = inner }
+        var requests: [OutboundRequest] { seen.withLock { $0 } }
+        func send(_ request: OutboundRequest) async throws -> OutboundResponse {
+            seen.withLock { $0.append(request) }
+            return try await inner.send(request)
+        }
+    }
+
+    /// DESIGN §5 "Jira is read-only": every method of both Atlassian clients, driven against the
+    /// sandbox, sends only reads — GETs, the search (POST is its documented read form) and the one
+    /// GraphQL mutation that mints a user token.
+    @Test func theAtlassianClientsOnlyRead() async throws {
+        try await Self.withSandbox { state, base, client in
+            let minted = try await client.execute(uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"accountId":"sandbox-user-1"}"#)).json
+            let apiBaseUrl = base.appendingPathComponent("ex/jira/\(state.cloudId)")
+            let recorder = Recorder(URLSessionTransport(policy: .sandbox))
+            let atlassian = AtlassianClient(graphQLURL: base.appendingPathComponent("graphql"), transport: recorder, sleep: { _ in })
+            let user = try await atlassian.offlineUserToken(systemToken: Secret(minted["systemToken"] as! String), cloudId: state.cloudId, accountId: "sandbox-user-1")
+            _ = try await atlassian.search(apiBaseUrl: apiBaseUrl, token: user.token, jql: "project = OPS ORDER BY key", fields: ["summary", "status"], pageSize: 10)
+            _ = try await atlassian.filterJQL(apiBaseUrl: apiBaseUrl, token: user.token, filterId: "10000")
+            _ = try await JiraClient(transport: recorder).filters(apiBaseUrl: apiBaseUrl, userToken: Secret(minted["userToken"] as! String), query: nil)
+
+            let requests = recorder.requests
+            #expect(requests.count >= 6, "token, three search pages, filter, filter list: \(requests.map(\.url.path))")
+            for request in requests {
+                let path = request.url.path
+                switch request.method {
+                case "GET": #expect(path.contains("/rest/api/3/"), "\(path)")
+                case "POST" where path.hasSuffix("/rest/api/3/search/jql"): break
+                case "POST" where path.hasSuffix("/graphql"):
+                    let body = String(decoding: request.body ?? Data(), as: UTF8.self)
+                    #expect(body.contains("offlineUserAuthToken") && body.components(separatedBy: "mutation").count == 2, "only the token mutation")
+                default: Issue.record("a \(request.method) to \(path) is not a read")
+                }
+            }
+        }
+    }
+
     @Test func throttlingFollowsAtlassiansRetryPolicy() async throws {
         try await Self.withSandbox { state, base, client in
             let user = Secret(try await client.execute(uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"accountId":"sandbox-user-1"}"#)).json["userToken"] as! String)
