@@ -60,8 +60,9 @@ public struct HTTPTransportError: Error, Sendable, Equatable, CustomStringConver
     public static func == (lhs: HTTPTransportError, rhs: HTTPTransportError) -> Bool { lhs.code == rhs.code }
 
     public static let insecureURL = HTTPTransportError(.insecureURL, "refused a URL that is not HTTPS (plain HTTP is allowed only to loopback in sandbox mode)")
-    /// `reason` is a fixed phrase chosen by the transport (never upstream text), so an operator can
-    /// tell a refused TLS handshake from an untrusted certificate or a closed port.
+    /// `reason` comes from the transport about the connection (a fixed phrase, or the TLS library's
+    /// one-line error), never from an upstream's response body, so an operator can tell a refused TLS
+    /// handshake from an untrusted certificate or a closed port.
     public static func unreachable(_ host: String, reason: String? = nil) -> HTTPTransportError {
         HTTPTransportError(.unreachable, "could not reach \(host)" + (reason.map { ": \($0)" } ?? ""))
     }

@@ -41,7 +41,7 @@ extension ReportsDatabase {
             }())
             let (integrity, migrations) = try await copy.read { db in
                 (try String.fetchAll(db, sql: "PRAGMA integrity_check"),
-                 try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier"))
+                 try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"))
             }
             try copy.close()
             guard integrity == ["ok"] else {
