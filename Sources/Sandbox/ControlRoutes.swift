@@ -14,6 +14,12 @@ final class FaultPlan: Sendable {
         var remaining: Int?
         let latencyMs: Int
         let retryAfter: Int
+        /// Hold the response this long *after* the request was handled: the upstream did the work
+        /// (a page exists) but the caller has not heard yet — the window in which a killed worker
+        /// loses a create's answer.
+        var holdResponseMs: Int = 0
+        /// Only requests with this method (any when nil): a create and a listing share a path.
+        var method: String? = nil
     }
 
     private let faults = Mutex<[Fault]>([])
@@ -22,9 +28,11 @@ final class FaultPlan: Sendable {
     func clear() { faults.withLock { $0.removeAll() } }
 
     /// The fault that applies to `path`, consuming one of its uses.
-    func take(_ path: String) -> Fault? {
+    func take(_ path: String, method: String) -> Fault? {
         faults.withLock { faults in
-            guard let index = faults.firstIndex(where: { Self.matches($0.pattern, path) && ($0.remaining ?? 1) > 0 }) else { return nil }
+            guard let index = faults.firstIndex(where: {
+                Self.matches($0.pattern, path) && ($0.remaining ?? 1) > 0 && ($0.method.map { $0.uppercased() == method } ?? true)
+            }) else { return nil }
             let fault = faults[index]
             if let remaining = fault.remaining { faults[index].remaining = remaining - 1 }
             return fault
@@ -45,9 +53,13 @@ struct FaultMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
-        guard !path.hasPrefix("/sandbox/"), let fault = plan.take(path) else { return try await next(request, context) }
+        guard !path.hasPrefix("/sandbox/"), let fault = plan.take(path, method: request.method.rawValue) else { return try await next(request, context) }
         if fault.latencyMs > 0 { try await Task.sleep(for: .milliseconds(fault.latencyMs)) }
-        guard let status = fault.status else { return try await next(request, context) }
+        guard let status = fault.status else {
+            let response = try await next(request, context)
+            if fault.holdResponseMs > 0 { try await Task.sleep(for: .milliseconds(fault.holdResponseMs)) }
+            return response
+        }
         if path.contains("/onenote/") {
             if status == 429 { return OneNoteRoutes.error(.tooManyRequests, "20166", "The app has issued too many requests on behalf of this user in a short time period.") }
             return OneNoteRoutes.error(.init(code: status), status == 503 ? "10002" : "10001", "The service is currently unavailable. Please try again later.")
@@ -72,10 +84,11 @@ enum ControlRoutes {
     static func add(to router: Router<BasicRequestContext>, state: SandboxState, store: OneNoteStore, plan: FaultPlan) {
         router.post("/sandbox/faults") { request, _ in
             guard let body = try await SandboxHTTP.jsonObject(request), let pattern = body["route"] as? String, !pattern.isEmpty else {
-                return SandboxHTTP.json(.badRequest, ["error": "send {\"route\": \"/v1.0/me/onenote/*\", \"status\": 503, \"count\": 3, \"latencyMs\": 0}"])
+                return SandboxHTTP.json(.badRequest, ["error": "send {\"route\": \"/v1.0/me/onenote/*\", \"status\": 503, \"count\": 3, \"latencyMs\": 0, \"holdResponseMs\": 0}"])
             }
             plan.add(.init(pattern: pattern, status: body["status"] as? Int, remaining: body["count"] as? Int,
-                           latencyMs: body["latencyMs"] as? Int ?? 0, retryAfter: body["retryAfter"] as? Int ?? 5))
+                           latencyMs: body["latencyMs"] as? Int ?? 0, retryAfter: body["retryAfter"] as? Int ?? 5,
+                           holdResponseMs: body["holdResponseMs"] as? Int ?? 0, method: body["method"] as? String))
             return SandboxHTTP.json(.ok, ["added": true])
         }
         router.delete("/sandbox/faults") { _, _ in

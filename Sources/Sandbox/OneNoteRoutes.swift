@@ -39,6 +39,7 @@ enum OneNoteRoutes {
             }
             var html = String(decoding: data, as: UTF8.self)
             let title = extractTitle(&html)
+            let createdAt = metaCreated(html)
             let document: XElement
             do {
                 document = try XHTML.parse(html)
@@ -50,7 +51,7 @@ enum OneNoteRoutes {
                 if case .element(let element) = node, element.name == "body" { return element }
                 return nil
             }.first
-            switch store.create(sectionId: sectionId, title: title, content: body?.children ?? []) {
+            switch store.create(sectionId: sectionId, title: title, content: body?.children ?? [], createdAt: createdAt) {
             case .sectionFull:
                 // §2.3: the per-section cap (its number is UNCONFIRMED; `--section-page-cap` sets it).
                 return error(.init(code: 507, reasonPhrase: "Insufficient Storage"), "30102", "Exceeded the maximum number of pages allowed per section")
@@ -59,14 +60,45 @@ enum OneNoteRoutes {
                 return SandboxHTTP.json(.created, json, headers: [.location: json["self"] as! String])
             }
         })
+        // §2.4: a section's pages, `$top` 20 by default and at most 100 (20129), newest change first
+        // unless `$orderby=createdDateTime [asc|desc]`; more behind `@odata.nextLink`. `$select` is
+        // accepted and ignored (the sandbox always sends every property). New pages show up only after
+        // the post-create delay, like every other read.
+        router.get("/v1.0/me/onenote/sections/{sectionId}/pages", use: throttled { request, context in
+            state.count("onenote-list-pages")
+            let sectionId = context.parameters.get("sectionId") ?? ""
+            guard Notebooks.all.flatMap(\.sections).contains(where: { $0.id == sectionId }) else {
+                return error(.notFound, "20102", "The specified resource ID does not exist.")
+            }
+            let query = request.uri.queryParameters
+            let top = query.get("$top").map { Int($0) ?? -1 } ?? 20
+            guard (1...100).contains(top) else { return error(.badRequest, "20129", "The $top value must be between 1 and 100.") }
+            let skip = max(query.get("$skip").flatMap { Int($0) } ?? 0, 0)
+            var pages = store.visiblePages(inSection: sectionId)
+            switch query.get("$orderby")?.lowercased().replacingOccurrences(of: "+", with: " ") {
+            case "createddatetime", "createddatetime asc": pages.sort { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
+            case "createddatetime desc": pages.sort { ($0.createdAt, $0.id) > ($1.createdAt, $1.id) }
+            default: pages.sort { ($0.modifiedAt, $0.id) > ($1.modifiedAt, $1.id) }
+            }
+            let origin = state.origin(for: request)
+            let slice = Array(pages.dropFirst(skip).prefix(top))
+            var json: [String: Any] = ["value": slice.map { pageJSON($0, origin: origin) }]
+            if skip + top < pages.count {
+                var components = URLComponents(string: "\(origin)\(request.uri.path)")!
+                components.queryItems = [URLQueryItem(name: "$top", value: "\(top)"), URLQueryItem(name: "$skip", value: "\(skip + top)")]
+                    + (query.get("$orderby").map { [URLQueryItem(name: "$orderby", value: $0)] } ?? [])
+                json["@odata.nextLink"] = components.url!.absoluteString
+            }
+            return SandboxHTTP.json(.ok, json)
+        })
         router.get("/v1.0/me/onenote/pages/{id}", use: throttled { request, context in
             state.count("onenote-get-page")
-            guard let page = store.page(context.parameters.get("id") ?? "") else { return error(.notFound, "20102", "The specified resource ID does not exist.") }
+            guard let page = store.visiblePage(context.parameters.get("id") ?? "") else { return error(.notFound, "20102", "The specified resource ID does not exist.") }
             return SandboxHTTP.json(.ok, pageJSON(page, origin: state.origin(for: request)))
         })
         router.get("/v1.0/me/onenote/pages/{id}/content", use: throttled { request, context in
             state.count("onenote-get-content")
-            guard let page = store.page(context.parameters.get("id") ?? "") else { return error(.notFound, "20102", "The specified resource ID does not exist.") }
+            guard let page = store.visiblePage(context.parameters.get("id") ?? "") else { return error(.notFound, "20102", "The specified resource ID does not exist.") }
             let includeIDs = request.uri.queryParameters.get("includeIDs")?.lowercased() == "true"
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: OneNoteStore.outputHTML(page, includeIDs: includeIDs))))
@@ -107,6 +139,14 @@ enum OneNoteRoutes {
             if case .text(let text) = node { return text }
             return nil
         }.joined()) ?? ""
+    }
+
+    /// §5.10: a page's `createdDateTime` comes from `<meta name="created" content="…">` (ISO 8601).
+    static func metaCreated(_ html: String) -> Int64? {
+        guard let match = html.firstMatch(of: /<meta\s+name="created"\s+content="([^"]+)"/) else { return nil }
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: String(match.1)).map(Timestamp.milliseconds)
     }
 
     static func pageJSON(_ page: OneNoteStore.Page, origin: String) -> [String: Any] {

@@ -14,6 +14,9 @@ final class OneNoteStore: Sendable {
         var content: [XNode]
         /// Changes on every update, and with it every generated id (§2.5: "might change after a page update").
         var version: String
+        /// Until then the page exists but the API does not see it yet: reads, PATCH, DELETE and the
+        /// section listing answer as if it were missing (microsoft.md §5.1, eventual consistency).
+        var visibleAt: Int64 = 0
     }
 
     struct PatchError: Error {
@@ -23,30 +26,58 @@ final class OneNoteStore: Sendable {
     }
 
     let sectionPageCap: Int
+    /// How long a new page stays invisible to the API after its create answered (0: at once).
+    let consistencyDelay: Duration
     private let pages = Mutex<[String: Page]>([:])
     private let order = Mutex<[String]>([])
 
-    init(sectionPageCap: Int) { self.sectionPageCap = sectionPageCap }
+    init(sectionPageCap: Int, consistencyDelay: Duration = .zero) {
+        self.sectionPageCap = sectionPageCap
+        self.consistencyDelay = consistencyDelay
+    }
 
     // MARK: Create, read, delete
 
     enum CreateResult { case created(Page), sectionFull }
 
-    func create(sectionId: String, title: String, content: [XNode]) -> CreateResult {
-        let now = Timestamp.milliseconds(Date()) / 1000 * 1000  // whole seconds (§2.3 COMMUNITY)
+    /// `createdAt`: from the page's `<meta name="created">` when it has one (§5.10), else now.
+    func create(sectionId: String, title: String, content: [XNode], createdAt: Int64? = nil) -> CreateResult {
+        let exact = Timestamp.milliseconds(Date())
+        let now = exact / 1000 * 1000  // whole seconds (§2.3 COMMUNITY)
         return pages.withLock { pages in
             if pages.values.filter({ $0.sectionId == sectionId }).count >= sectionPageCap { return .sectionFull }
             let id = "1-\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())!\(pages.count + 1)-sandbox"
-            let page = Page(id: id, sectionId: sectionId, title: title, createdAt: now, modifiedAt: now, content: content, version: UUID().uuidString.lowercased())
+            let page = Page(id: id, sectionId: sectionId, title: title, createdAt: createdAt.map { $0 / 1000 * 1000 } ?? now, modifiedAt: now, content: content,
+                            version: UUID().uuidString.lowercased(), visibleAt: exact + consistencyDelay.wholeMilliseconds)
             pages[id] = page
             order.withLock { $0.append(id) }
             return .created(page)
         }
     }
 
+    /// The page as the user sees it in OneNote (the sandbox's control routes), visible or not yet.
     func page(_ id: String) -> Page? { pages.withLock { $0[id] } }
 
-    func delete(_ id: String) -> Bool { pages.withLock { $0.removeValue(forKey: id) != nil } }
+    /// The page as the API sees it: missing until its post-create delay has passed.
+    func visiblePage(_ id: String) -> Page? {
+        let now = Timestamp.milliseconds(Date())
+        return pages.withLock { pages in pages[id].flatMap { $0.visibleAt <= now ? $0 : nil } }
+    }
+
+    func delete(_ id: String) -> Bool {
+        let now = Timestamp.milliseconds(Date())
+        return pages.withLock { pages in
+            guard let page = pages[id], page.visibleAt <= now else { return false }
+            pages.removeValue(forKey: id)
+            return true
+        }
+    }
+
+    /// The section's pages the API can see, for `GET …/sections/{id}/pages`.
+    func visiblePages(inSection sectionId: String) -> [Page] {
+        let now = Timestamp.milliseconds(Date())
+        return all.filter { $0.sectionId == sectionId && $0.visibleAt <= now }
+    }
 
     var all: [Page] {
         let ids = order.withLock { $0 }
@@ -107,7 +138,9 @@ final class OneNoteStore: Sendable {
     /// Applies every command or none (COMMUNITY: "The command array is atomic").
     func patch(_ id: String, _ commands: [Command]) throws(PatchError) {
         try pages.withLock { (pages: inout [String: Page]) throws(PatchError) in
-            guard var page = pages[id] else { throw PatchError(status: 404, code: "20102", message: "The specified resource ID does not exist.") }
+            guard var page = pages[id], page.visibleAt <= Timestamp.milliseconds(Date()) else {
+                throw PatchError(status: 404, code: "20102", message: "The specified resource ID does not exist.")
+            }
             guard !commands.isEmpty else { throw PatchError(status: 400, code: "20125", message: "The PATCH request contains no actions.") }
             let ids = Self.generatedIds(page)
             for command in commands {

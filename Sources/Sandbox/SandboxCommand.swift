@@ -21,16 +21,20 @@ struct SandboxCommand: AsyncParsableCommand {
         @Option(name: .customLong("ms-client-secret"), help: "The Microsoft app's client secret.") var msClientSecret = "sandbox-secret"
         @Option(name: .customLong("section-page-cap"), help: "Pages per OneNote section before 507 (Microsoft's number is undocumented).")
         var sectionPageCap = 500
+        @Option(name: .customLong("consistency-delay-ms"),
+                help: "After a page is created, how long the API answers 404/20102 for it (OneNote's eventual consistency; 0 turns it off).")
+        var consistencyDelayMs = 400
 
         func validate() throws {
             guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
             guard (1...100_000).contains(issues) else { throw ValidationError("--issues must be between 1 and 100000") }
+            guard (0...120_000).contains(consistencyDelayMs) else { throw ValidationError("--consistency-delay-ms must be between 0 and 120000") }
         }
 
         func run() async throws {
             let state = try await SandboxState(seed: seed, issues: issues, msClientId: msClientId, msClientSecret: msClientSecret)
             let app = Application(
-                router: SandboxApp.router(state, sectionPageCap: sectionPageCap),
+                router: SandboxApp.router(state, sectionPageCap: sectionPageCap, consistencyDelay: .milliseconds(consistencyDelayMs)),
                 configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "onenote-reports-sandbox"),
                 onServerRunning: { channel in
                     // With --port 0 the system picks the port; print the one really bound.
@@ -46,9 +50,12 @@ struct SandboxCommand: AsyncParsableCommand {
 }
 
 enum SandboxApp {
-    static func router(_ state: SandboxState, sectionPageCap: Int = 500, throttle: OneNoteThrottle = OneNoteThrottle()) -> Router<BasicRequestContext> {
+    /// `consistencyDelay`: the sandbox is as awkward as OneNote by default (§5.1); tests of other
+    /// things may pass `.zero`.
+    static func router(_ state: SandboxState, sectionPageCap: Int = 500, throttle: OneNoteThrottle = OneNoteThrottle(),
+                       consistencyDelay: Duration = .milliseconds(400)) -> Router<BasicRequestContext> {
         let router = Router()
-        let store = OneNoteStore(sectionPageCap: sectionPageCap)
+        let store = OneNoteStore(sectionPageCap: sectionPageCap, consistencyDelay: consistencyDelay)
         let plan = FaultPlan()
         router.add(middleware: FaultMiddleware(plan: plan))
         AtlassianRoutes.add(to: router, state: state)

@@ -60,7 +60,8 @@ struct Run: AsyncParsableCommand {
         let workerId = id ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         let metrics = WorkerMetrics()
         var registry = JobRegistry([DiagnosticJob()])
-        if let handler = Self.reportHandler(database: database, settings: settings, metrics: metrics, logger: logger) { registry.register(handler) }
+        let handler = Self.reportHandler(database: database, settings: settings, metrics: metrics, workerId: workerId, logger: logger)
+        if let handler { registry.register(handler) }
         let runtime = WorkerRuntime(
             queue: SQLiteJobQueue(database: database),
             registry: registry,
@@ -75,6 +76,7 @@ struct Run: AsyncParsableCommand {
             observer: metrics)
         var services: [any Service] = [runtime]
         if let metricsPort { services.append(metrics.server(port: metricsPort)) }
+        if let limiter = handler?.limiter { services.append(OneNoteBudgetKeeper(limiter: limiter, workerId: workerId, logger: logger)) }
         let group = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -84,7 +86,7 @@ struct Run: AsyncParsableCommand {
 
     /// The `run-report` handler, when the worker is configured for it. With none of its variables set
     /// the worker runs diagnostic jobs only (the self-test); with some set, a missing one is an error.
-    static func reportHandler(database: ReportsDatabase, settings: ReportsConfiguration, metrics: WorkerMetrics, logger: Logger) -> RunReportHandler? {
+    static func reportHandler(database: ReportsDatabase, settings: ReportsConfiguration, metrics: WorkerMetrics, workerId: String, logger: Logger) -> RunReportHandler? {
         let environment = ProcessInfo.processInfo.environment
         let names = ["REPORTS_TOKEN_KEYS", "MS_CLIENT_ID", "MS_CLIENT_SECRET"]
         guard names.contains(where: { !(environment[$0] ?? "").isEmpty }) else {
@@ -108,7 +110,8 @@ struct Run: AsyncParsableCommand {
                 microsoft: MicrosoftIdentityClient(configuration: upstream, transport: transport),
                 writer: OneNoteWriter(graphBaseURL: upstream.microsoftGraphBaseURL, transport: transport, sleep: metrics.sleeper(service: "onenote")),
                 issueCap: cap,
-                limiter: OneNoteRateLimiter(database: database, sleep: metrics.sleeper(service: "onenote_budget")))
+                limiter: OneNoteRateLimiter(database: database, holder: "\(workerId):\(UUID().uuidString.lowercased())",
+                                            sleep: metrics.sleeper(service: "onenote_budget")))
         } catch {
             ProcessSupport.fail(program: "worker", "\(error)", exitCode: ProcessSupport.configurationExitCode)
         }

@@ -22,6 +22,7 @@ struct WorkerMetrics: WorkerObserver {
         let label: String = switch outcome {
         case .succeeded: "succeeded"
         case .released: "released"
+        case .deferred: "deferred"
         case .failed(let failure): failure.isRetryable ? "retryable_failure" : "permanent_failure"
         }
         registry.makeCounter(descriptor: Self.attempts, labels: [("kind", kind), ("outcome", label)]).increment()

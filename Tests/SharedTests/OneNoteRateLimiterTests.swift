@@ -54,15 +54,82 @@ struct OneNoteRateLimiterTests {
         #expect(error?.kind == .transient && error?.code == "onenote_budget_exhausted")
     }
 
-    @Test func aCrashedHoldersSlotExpires() async throws {
+    @Test func aCrashedHoldersSlotLapsesWithinItsLeaseNotTheLongestRequest() async throws {
         let fixture = try QueueFixture()
         defer { fixture.remove() }
         let clock = fixture.clock
-        let limiter = OneNoteRateLimiter(database: fixture.database, maxInFlight: 1, slotLifetime: .seconds(120), maxWait: .seconds(300),
-                                         now: { clock.now }, sleep: { clock.advance(by: $0) })
-        _ = try await limiter.acquire(user: "u")  // never released: its worker "died"
-        _ = try await limiter.withSlot(user: "u") { 0 }
-        #expect(clock.now.timeIntervalSince1970 - 1_800_000_000 >= 120, "waited for the dead slot to expire")
+        let dead = OneNoteRateLimiter(database: fixture.database, maxInFlight: 1, slotLease: .seconds(10), slotDeadline: .seconds(70),
+                                      maxWait: .seconds(300), holder: "w-dead:1", now: { clock.now }, sleep: { clock.advance(by: $0) })
+        let alive = OneNoteRateLimiter(database: fixture.database, maxInFlight: 1, slotLease: .seconds(10), slotDeadline: .seconds(70),
+                                       maxWait: .seconds(300), holder: "w-alive:1", now: { clock.now }, sleep: { clock.advance(by: $0) })
+        _ = try await dead.acquire(user: "u")  // never released: its worker "died", nobody renews it
+        _ = try await alive.withSlot(user: "u") { 0 }
+        let waited = clock.now.timeIntervalSince1970 - 1_800_000_000
+        #expect(waited >= 10 && waited < 12, "waited \(waited) s: the dead slot lapsed after its 10 s lease (it was 120 s before)")
+    }
+
+    @Test func aRenewedSlotLivesOnButNeverPastItsDeadline() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        let clock = fixture.clock
+        let holder = OneNoteRateLimiter(database: fixture.database, maxInFlight: 1, slotLease: .seconds(10), slotDeadline: .seconds(70),
+                                        holder: "w-1:a", now: { clock.now }, sleep: { clock.advance(by: $0) })
+        _ = try await holder.acquire(user: "u")
+        func inFlight() async throws -> Int { try await fixture.database.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM onenote_inflight WHERE expires_at >= ?", arguments: [Timestamp.milliseconds(clock.now)]) ?? 0 } }
+        for _ in 0..<6 {  // a long request: the keeper renews every 8 s
+            clock.advance(by: .seconds(8))
+            try await holder.renewSlots()
+            #expect(try await inFlight() == 1)
+        }
+        clock.advance(by: .seconds(8))  // 56 s
+        try await holder.renewSlots()
+        clock.advance(by: .seconds(15))  // 71 s: past request timeout + margin, whatever the renewals
+        #expect(try await inFlight() == 0)
+    }
+
+    @Test func aRestartedWorkerFreesItsPredecessorsSlotsAtOnce() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        let old = OneNoteRateLimiter(database: fixture.database, holder: "w_1:old")
+        let other = OneNoteRateLimiter(database: fixture.database, holder: "w-10:x")
+        let likeTrap = OneNoteRateLimiter(database: fixture.database, holder: "wx1:x")  // `_` must not match any character
+        _ = try await old.acquire(user: "u")
+        _ = try await other.acquire(user: "v")
+        _ = try await likeTrap.acquire(user: "v")
+        let new = OneNoteRateLimiter(database: fixture.database, holder: "w_1:new")
+        #expect(try await new.freeSlotsOfEarlierProcesses(workerId: "w_1") == 1)
+        #expect(try await fixture.database.pool.read { try String.fetchAll($0, sql: "SELECT holder FROM onenote_inflight ORDER BY holder") } == ["w-10:x", "wx1:x"])
+    }
+
+    @Test func aCancelledRequestStillReleasesItsSlot() async throws {
+        let fixture = try QueueFixture(realClock: true)
+        defer { fixture.remove() }
+        let limiter = OneNoteRateLimiter(database: fixture.database, maxInFlight: 1)
+        let entered = AsyncStream.makeStream(of: Void.self)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                _ = try? await limiter.withSlot(user: "u") {
+                    entered.continuation.yield()
+                    try await Task.sleep(for: .seconds(60))  // a slow OneNote request, cancelled at shutdown
+                }
+            }
+            var iterator = entered.stream.makeAsyncIterator()
+            _ = await iterator.next()
+            group.cancelAll()
+        }
+        #expect(try await fixture.database.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM onenote_inflight") } == 0,
+                "the slot was released although the task was cancelled")
+    }
+
+    @Test func waitingOnBusySlotsSaysSoRatherThanBudgetExhausted() async throws {
+        let fixture = try QueueFixture()
+        defer { fixture.remove() }
+        let clock = fixture.clock
+        let busy = OneNoteRateLimiter(database: fixture.database, maxInFlight: 1, slotLease: .seconds(10), maxWait: .seconds(2),
+                                      holder: "w:1", now: { clock.now }, sleep: { clock.advance(by: $0) })
+        _ = try await busy.acquire(user: "u")
+        let error = await #expect(throws: UpstreamError.self) { try await busy.withSlot(user: "u") { 0 } }
+        #expect(error?.code == "onenote_budget_busy")
     }
 }
 

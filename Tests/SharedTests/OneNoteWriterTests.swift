@@ -12,8 +12,8 @@ import Testing
 struct OneNoteWriterTests {
     static let section = SandboxOneNoteTests.section
 
-    static func withSandbox(_ body: @Sendable (URL, Secret, any TestClientProtocol) async throws -> Void) async throws {
-        try await SandboxOneNoteTests.withSandbox { client, auth in
+    static func withSandbox(consistencyDelay: Duration = .zero, _ body: @Sendable (URL, Secret, any TestClientProtocol) async throws -> Void) async throws {
+        try await SandboxOneNoteTests.withSandbox(consistencyDelay: consistencyDelay) { client, auth in
             let token = Secret(String(auth[.authorization]!.dropFirst(7)))
             try await body(URL(string: "http://127.0.0.1:\(client.port!)")!, token, client)
         }

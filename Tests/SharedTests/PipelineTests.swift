@@ -42,6 +42,8 @@ struct PipelineHarness: Sendable {
             if fastWriter {
                 writer.throttleBase = .milliseconds(50)
                 writer.missingGrace = .milliseconds(50)
+                // A page the test deletes right after creating it is taken for gone after 3 s, not 60.
+                writer.consistencyWindow = .seconds(3)
             }
             let handler = RunReportHandler(
                 database: fixture.database, vault: fixture.vault,

@@ -12,10 +12,12 @@ import Testing
 struct SandboxOneNoteTests {
     static let section = "1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B"
 
+    /// `consistencyDelay`: zero for the contract tests of other behaviour; the consistency tests set it.
     static func withSandbox(sectionPageCap: Int = 500, throttle: OneNoteThrottle = OneNoteThrottle(perMinute: 10_000, perHour: 10_000, concurrent: 50),
+                            consistencyDelay: Duration = .zero,
                             _ body: @Sendable (any TestClientProtocol, HTTPFields) async throws -> Void) async throws {
         let state = try await SandboxState(seed: 3, issues: 20, msClientId: "sandbox-client", msClientSecret: "sandbox-secret")
-        let app = Application(router: SandboxApp.router(state, sectionPageCap: sectionPageCap, throttle: throttle),
+        let app = Application(router: SandboxApp.router(state, sectionPageCap: sectionPageCap, throttle: throttle, consistencyDelay: consistencyDelay),
                               configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)
         try await app.test(.live) { client in
             // An access token through the real code flow.

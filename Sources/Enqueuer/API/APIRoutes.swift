@@ -79,9 +79,13 @@ enum APIRoutes {
                 throw APIError.notFound
             case .queued(let run):
                 services.metrics.enqueued(trigger: "manual")
-                return APIError.jsonResponse(status: .accepted, body: JSONView.run(run).merging(["created": true]) { $1 })
-            case .existing(let run):
-                return APIError.jsonResponse(status: .accepted, body: JSONView.run(run).merging(["created": false]) { $1 })
+                return APIError.jsonResponse(status: .accepted, body: JSONView.run(run).merging(["created": true, "disposition": "queued"]) { $1 })
+            case .followUp(let run, let running):
+                services.metrics.enqueued(trigger: "manual")
+                return APIError.jsonResponse(status: .accepted, body: JSONView.run(run).merging(
+                    ["created": true, "disposition": "follow_up", "runningRunId": running.id]) { $1 })
+            case .joined(let run):
+                return APIError.jsonResponse(status: .accepted, body: JSONView.run(run).merging(["created": false, "disposition": "joined"]) { $1 })
             }
         }
         forge.get("/v1/reports/{id}/runs") { request, context in

@@ -4,27 +4,40 @@ import GRDB
 /// OneNote's per-user limits, kept for every worker process through the database (microsoft.md §4.2:
 /// 120 requests a minute, 400 an hour, 5 at once per app and user). A request takes a slot only when
 /// the user has fewer than `maxInFlight` running and the minute and hour windows have room; otherwise
-/// it waits until they do. Slots expire on their own, so a crashed worker cannot hold one for ever.
+/// it waits until they do.
+///
+/// A slot is leased, not owned (issue #11): it lapses `slotLease` after its holder last renewed it, and
+/// never outlives `requestTimeout + margin`. The worker's `OneNoteBudgetKeeper` renews its process's
+/// slots, so a killed worker's slots free up within seconds instead of blocking its user's writes, and
+/// release is written even when the request's task was cancelled.
 public struct OneNoteRateLimiter: Sendable {
     public let database: ReportsDatabase
     public var perMinute: Int
     public var perHour: Int
     public var maxInFlight: Int
-    public var slotLifetime: Duration
+    /// How long a slot lives without renewal by its holder.
+    public var slotLease: Duration
+    /// The longest a slot can live at all: the longest OneNote request (60 s) plus a margin.
+    public var slotDeadline: Duration
     /// Longest a request waits for a slot before the job goes back to the queue.
     public var maxWait: Duration
+    /// Who holds the slots this limiter takes: `<worker id>:<process instance>`.
+    public let holder: String
     private let now: @Sendable () -> Date
     private let sleep: @Sendable (Duration) async throws -> Void
 
     public init(database: ReportsDatabase, perMinute: Int = 120, perHour: Int = 400, maxInFlight: Int = 2,
-                slotLifetime: Duration = .seconds(120), maxWait: Duration = .seconds(120),
+                slotLease: Duration = .seconds(10), slotDeadline: Duration = .seconds(70), maxWait: Duration = .seconds(120),
+                holder: String = "process:\(UUID().uuidString.lowercased())",
                 now: @escaping @Sendable () -> Date = { Date() }, sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
         self.database = database
         self.perMinute = perMinute
         self.perHour = perHour
         self.maxInFlight = maxInFlight
-        self.slotLifetime = slotLifetime
+        self.slotLease = slotLease
+        self.slotDeadline = slotDeadline
         self.maxWait = maxWait
+        self.holder = holder
         self.now = now
         self.sleep = sleep
     }
@@ -32,25 +45,19 @@ public struct OneNoteRateLimiter: Sendable {
     /// Runs `body` holding one of `user`'s slots.
     public func withSlot<T: Sendable>(user: String, _ body: () async throws -> T) async throws -> T {
         let slot = try await acquire(user: user)
-        do {
-            let result = try await body()
-            try? await release(slot)
-            return result
-        } catch {
-            try? await release(slot)
-            throw error
-        }
+        defer { release(slot) }
+        return try await body()
     }
 
     func acquire(user: String) async throws -> String {
         var waited: Duration = .zero
-        // Waiting for a running request to finish: poll often at first, then less (a dead holder's slot
-        // may take `slotLifetime` to expire).
+        // Waiting for a running request to finish: poll often at first, then less.
         var inFlightPoll: Int64 = 25
         while true {
             let nowMs = Timestamp.milliseconds(now())
             let slot = UUID().uuidString
-            let (perMinute, perHour, maxInFlight, lifetime) = (self.perMinute, self.perHour, self.maxInFlight, slotLifetime.wholeMilliseconds)
+            let (perMinute, perHour, maxInFlight, holder) = (self.perMinute, self.perHour, self.maxInFlight, self.holder)
+            let (lease, deadline) = (slotLease.wholeMilliseconds, slotDeadline.wholeMilliseconds)
             let wait = try await database.pool.write { db -> Int64? in
                 try db.execute(sql: "DELETE FROM onenote_inflight WHERE expires_at < ?", arguments: [nowMs])
                 try db.execute(sql: "DELETE FROM onenote_requests WHERE microsoft_user_id = ? AND at < ?", arguments: [user, nowMs - 3_600_000])
@@ -61,7 +68,8 @@ public struct OneNoteRateLimiter: Sendable {
                 if minute.count >= perMinute { return minute[minute.count - perMinute] + 60_000 - nowMs + 1 }
                 if hour.count >= perHour { return hour[0] + 3_600_000 - nowMs + 1 }
                 if inFlight >= maxInFlight { return -1 }
-                try db.execute(sql: "INSERT INTO onenote_inflight (id, microsoft_user_id, expires_at) VALUES (?, ?, ?)", arguments: [slot, user, nowMs + lifetime])
+                try db.execute(sql: "INSERT INTO onenote_inflight (id, microsoft_user_id, expires_at, holder, deadline) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [slot, user, nowMs + min(lease, deadline), holder, nowMs + deadline])
                 try db.execute(sql: "INSERT INTO onenote_requests (microsoft_user_id, at) VALUES (?, ?)", arguments: [user, nowMs])
                 return nil
             }
@@ -73,6 +81,11 @@ public struct OneNoteRateLimiter: Sendable {
             }
             let pause = Duration.milliseconds(max(milliseconds, 1))
             guard waited + pause <= maxWait else {
+                // Say which limit held the request back: the user's rate windows, or requests in flight.
+                if wait < 0 {
+                    throw UpstreamError(kind: .transient, code: "onenote_budget_busy",
+                                        message: "other OneNote requests of this Microsoft user kept every slot busy", retryAfter: pause)
+                }
                 throw UpstreamError(kind: .transient, code: "onenote_budget_exhausted",
                                     message: "this Microsoft user's OneNote request budget is used up for now", retryAfter: pause)
             }
@@ -81,7 +94,33 @@ public struct OneNoteRateLimiter: Sendable {
         }
     }
 
-    func release(_ slot: String) async throws {
-        try await database.pool.write { db in try db.execute(sql: "DELETE FROM onenote_inflight WHERE id = ?", arguments: [slot]) }
+    /// Frees a slot. Synchronous on purpose: it must be written even when the request's task is being
+    /// cancelled (an async database write would refuse to start then), and it is one small delete.
+    func release(_ slot: String) {
+        _ = try? database.pool.write { db in try db.execute(sql: "DELETE FROM onenote_inflight WHERE id = ?", arguments: [slot]) }
+    }
+
+    /// Keeps this holder's slots alive for another `slotLease` (never past their deadline).
+    public func renewSlots() async throws {
+        let nowMs = Timestamp.milliseconds(now())
+        let (holder, lease) = (self.holder, slotLease.wholeMilliseconds)
+        try await database.pool.write { db in
+            try db.execute(sql: "UPDATE onenote_inflight SET expires_at = min(?, deadline) WHERE holder = ?", arguments: [nowMs + lease, holder])
+        }
+    }
+
+    /// Frees, at start, the slots that earlier processes with the same worker id left behind: that
+    /// worker is gone (ids are unique among running workers), so its slots are no one's.
+    public func freeSlotsOfEarlierProcesses(workerId: String) async throws -> Int {
+        let holder = self.holder
+        return try await database.pool.write { db in
+            try db.execute(sql: "DELETE FROM onenote_inflight WHERE holder LIKE ? ESCAPE '\\' AND holder <> ?",
+                           arguments: [Self.likeEscaped(workerId) + ":%", holder])
+            return db.changesCount
+        }
+    }
+
+    static func likeEscaped(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
     }
 }

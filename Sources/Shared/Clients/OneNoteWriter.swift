@@ -5,12 +5,56 @@ public import Foundation
 /// generated ids, found through `data-id` in `GET …/content?includeIDs=true` — and recreates it when the
 /// user deleted it. Every request stays under the 4 MB limit: extra report parts are separate requests.
 /// A 429 (which OneNote sends without `Retry-After`) is retried with exponential backoff and jitter.
+///
+/// Exactly one page per report (issue #11, docs/page-identity.md): the caller is told the page id the
+/// moment it is known (`WriteHooks.pageKnown`), before any append; a create whose answer was lost is
+/// found again by the report's marker and reused, extra copies deleted; every write is preceded by
+/// `WriteHooks.beforeWrite` (the job's lease check); a 404/20102 on a page created less than
+/// `consistencyWindow` ago is OneNote's eventual consistency (§5.1) and is retried with backoff.
 public struct OneNoteWriter: Sendable {
     public struct PageRef: Sendable, Equatable {
         public let id: String
         public let url: String?
         /// True when the page was created (first run, or the old one was gone).
         public let created: Bool
+
+        public init(id: String, url: String?, created: Bool) {
+            self.id = id
+            self.url = url
+            self.created = created
+        }
+    }
+
+    /// What the report row knows about its page.
+    public struct PageState: Sendable, Equatable {
+        public var pageId: String?
+        /// When the stored page was created (for the consistency window).
+        public var pageCreatedAt: Date?
+        /// Set while a create of this report may have succeeded unseen (its answer was lost).
+        public var pendingCreateSince: Date?
+
+        public init(pageId: String? = nil, pageCreatedAt: Date? = nil, pendingCreateSince: Date? = nil) {
+            self.pageId = pageId
+            self.pageCreatedAt = pageCreatedAt
+            self.pendingCreateSince = pendingCreateSince
+        }
+    }
+
+    /// The caller's part in a write: the lease check and the bookkeeping that must happen at once.
+    public struct WriteHooks: Sendable {
+        /// Before every write request (create, PATCH, delete); throws when the job lost its lease.
+        public var beforeWrite: @Sendable () async throws -> Void
+        /// Just before a create is sent: from here on its outcome may become unknown.
+        public var willCreate: @Sendable () async throws -> Void
+        /// The page id is known (created, or found by its marker): store it now, before any append.
+        public var pageKnown: @Sendable (PageRef) async throws -> Void
+
+        public init(beforeWrite: @escaping @Sendable () async throws -> Void = {}, willCreate: @escaping @Sendable () async throws -> Void = {},
+                    pageKnown: @escaping @Sendable (PageRef) async throws -> Void = { _ in }) {
+            self.beforeWrite = beforeWrite
+            self.willCreate = willCreate
+            self.pageKnown = pageKnown
+        }
     }
 
     public let graphBaseURL: URL
@@ -20,9 +64,18 @@ public struct OneNoteWriter: Sendable {
     public var throttleCap: Duration = .seconds(300)
     /// A page just created or moved may answer 404 for a moment (eventual consistency): look twice.
     public var missingGrace: Duration = .seconds(2)
+    /// How long after its create a page's 404/20102 is taken for eventual consistency, not deletion
+    /// (microsoft.md §5.1: "within the first ~30–60 s after create, retry with backoff").
+    public var consistencyWindow: Duration = .seconds(60)
+    /// First pause of the consistency retries; it doubles up to `consistencyBackoffCap`.
+    public var consistencyBackoff: Duration = .milliseconds(250)
+    public var consistencyBackoffCap: Duration = .seconds(5)
+    /// At most this many recently created pages of the section are read when looking for a marker.
+    public var maxMarkerCandidates = 20
     /// The shared per-user budget every request of this writer draws from, if any.
     public var budget: (limiter: OneNoteRateLimiter, user: String)?
-    private let sleep: @Sendable (Duration) async throws -> Void
+    let sleep: @Sendable (Duration) async throws -> Void
+    let now: @Sendable () -> Date
 
     /// This writer, drawing every request from `user`'s budget shared by all workers.
     public func limited(by limiter: OneNoteRateLimiter, user: String) -> OneNoteWriter {
@@ -31,35 +84,67 @@ public struct OneNoteWriter: Sendable {
         return copy
     }
 
-    public init(graphBaseURL: URL, transport: any HTTPTransport, sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+    public init(graphBaseURL: URL, transport: any HTTPTransport, sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
+                now: @escaping @Sendable () -> Date = { Date() }) {
         self.graphBaseURL = graphBaseURL
         self.transport = transport
         self.sleep = sleep
+        self.now = now
     }
 
+    /// Writes without a report behind it (no marker recovery, no bookkeeping): tests and tools.
     public func write(_ output: ReportRenderer.Output, sectionId: String, existingPageId: String?, accessToken: Secret) async throws -> PageRef {
-        if let pageId = existingPageId, let html = try await currentContent(pageId, accessToken: accessToken) {
-            do {
-                try await update(pageId, html: html, output: output, accessToken: accessToken)
-            } catch let error as UpstreamError where error.code == "onenote_target_missing" {
-                // Ids shift after every update: read again and retry once (§2.5 recipe, step 5).
-                guard let fresh = try await currentContent(pageId, accessToken: accessToken) else {
-                    return try await create(output, sectionId: sectionId, accessToken: accessToken)
-                }
-                try await update(pageId, html: fresh, output: output, accessToken: accessToken)
+        try await write(output, sectionId: sectionId, reportId: nil, page: PageState(pageId: existingPageId), accessToken: accessToken, hooks: WriteHooks())
+    }
+
+    public func write(_ output: ReportRenderer.Output, sectionId: String, reportId: String?, page: PageState, accessToken: Secret, hooks: WriteHooks) async throws -> PageRef {
+        let writing = Writing(accessToken: accessToken, hooks: hooks)
+        if let pageId = page.pageId {
+            let settling = page.pageCreatedAt.map { $0.addingTimeInterval(consistencyWindow.seconds) }
+            if let html = try await currentContent(pageId, settlingUntil: settling, writing) {
+                try await updateInPlace(pageId, html: html, output: output, settlingUntil: settling, writing)
+                return PageRef(id: pageId, url: nil, created: false)
             }
-            return PageRef(id: pageId, url: nil, created: false)
         }
-        return try await create(output, sectionId: sectionId, accessToken: accessToken)
+        if let reportId, let since = page.pendingCreateSince {
+            if let found = try await recoverUnconfirmedCreate(sectionId: sectionId, reportId: reportId, since: since, writing) {
+                let settling = since.addingTimeInterval(consistencyWindow.seconds)
+                if let html = try await currentContent(found.id, settlingUntil: settling, writing) {
+                    try await updateInPlace(found.id, html: html, output: output, settlingUntil: settling, writing)
+                    return found
+                }
+            }
+        }
+        return try await create(output, sectionId: sectionId, writing)
+    }
+
+    /// One write's token and hooks, passed down instead of repeating them in every signature.
+    struct Writing: Sendable {
+        let accessToken: Secret
+        let hooks: WriteHooks
+    }
+
+    func updateInPlace(_ pageId: String, html: String, output: ReportRenderer.Output, settlingUntil: Date?, _ writing: Writing) async throws {
+        do {
+            try await update(pageId, html: html, output: output, settlingUntil: settlingUntil, writing)
+        } catch let error as UpstreamError where error.code == "onenote_target_missing" {
+            // Ids shift after every update: read again and retry once (§2.5 recipe, step 5).
+            guard let fresh = try await currentContent(pageId, settlingUntil: settlingUntil, writing) else {
+                throw UpstreamError(kind: .transient, code: "onenote_page_vanished", message: "the report page disappeared while it was being updated")
+            }
+            try await update(pageId, html: fresh, output: output, settlingUntil: settlingUntil, writing)
+        }
     }
 
     // MARK: Create
 
-    private func create(_ output: ReportRenderer.Output, sectionId: String, accessToken: Secret) async throws -> PageRef {
+    private func create(_ output: ReportRenderer.Output, sectionId: String, _ writing: Writing) async throws -> PageRef {
         let url = graphBaseURL.appendingPathComponent("v1.0/me/onenote/sections").appendingPathComponent(sectionId).appendingPathComponent("pages")
+        try await writing.hooks.willCreate()
+        try await writing.hooks.beforeWrite()
         let response = try await send(OutboundRequest(
             method: "POST", url: url, headers: ["Content-Type": "text/html; charset=utf-8"], body: Data(output.page.utf8), timeout: .seconds(60)),
-            accessToken: accessToken)
+            accessToken: writing.accessToken)
         switch response.status {
         case 200...299:
             struct Page: Decodable {
@@ -71,10 +156,14 @@ public struct OneNoteWriter: Sendable {
             guard let page = try? JSONDecoder().decode(Page.self, from: response.body), let id = page.id else {
                 throw UpstreamError(kind: .transient, code: "onenote_no_page", message: "OneNote accepted the page but returned no page id", status: response.status)
             }
+            let ref = PageRef(id: id, url: page.links?.oneNoteWebUrl?.href, created: true)
+            // Stored before any append: a crash from here on updates this page instead of making another.
+            try await writing.hooks.pageKnown(ref)
+            let settling = now().addingTimeInterval(consistencyWindow.seconds)
             for table in output.appendedTables {
-                try await patch(id, [["target": "body", "action": "append", "content": table]], accessToken: accessToken)
+                try await patch(id, [["target": "body", "action": "append", "content": table]], settlingUntil: settling, writing)
             }
-            return PageRef(id: id, url: page.links?.oneNoteWebUrl?.href, created: true)
+            return ref
         case 404:
             throw UpstreamError(kind: .rejected, code: "section_not_found", message: "the OneNote section no longer exists; choose another section for this report", status: 404)
         case 507:
@@ -84,83 +173,9 @@ public struct OneNoteWriter: Sendable {
         }
     }
 
-    // MARK: Update in place
-
-    private func currentContent(_ pageId: String, accessToken: Secret) async throws -> String? {
-        let url = graphBaseURL.appendingPathComponent("v1.0/me/onenote/pages").appendingPathComponent(pageId).appendingPathComponent("content")
-        var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!
-        components.percentEncodedQuery = "includeIDs=true"
-        for look in 0..<2 {
-            let response = try await send(OutboundRequest(url: components.url!, timeout: .seconds(30)), accessToken: accessToken)
-            if response.status == 200 { return String(decoding: response.body, as: UTF8.self) }
-            guard response.status == 404 else { throw Self.failure(response) }
-            if look == 0 { try await sleep(missingGrace) }
-        }
-        return nil  // gone: the caller creates a new page
-    }
-
-    private func update(_ pageId: String, html: String, output: ReportRenderer.Output, accessToken: Secret) async throws {
-        let ids = Self.generatedIds(byDataId: html)
-        var first: [[String: String]] = [["target": "title", "action": "replace", "content": output.title]]
-        if let header = ids[ReportRenderer.headerDataId] {
-            first.append(["target": header, "action": "replace", "content": output.header])
-        } else {
-            first.append(["target": "body", "action": "append", "content": output.header])
-        }
-        if let table = ids[ReportRenderer.tableDataId] {
-            first.append(["target": table, "action": "replace", "content": output.firstTable])
-        } else {
-            first.append(["target": "body", "action": "append", "content": output.firstTable])
-        }
-        // Parts of an earlier, larger report that this run does not fill are emptied.
-        let newParts = output.appendedTables.count
-        for (dataId, id) in ids where dataId.hasPrefix("\(ReportRenderer.tableDataId)-") {
-            if let index = Int(dataId.dropFirst(ReportRenderer.tableDataId.count + 1)), index - 2 >= newParts {
-                first.append(["target": id, "action": "replace", "content": "<p data-id=\"\(dataId)\"></p>"])
-            }
-        }
-        try await patch(pageId, first, accessToken: accessToken)
-        for (offset, table) in output.appendedTables.enumerated() {
-            let dataId = "\(ReportRenderer.tableDataId)-\(offset + 2)"
-            if ids[dataId] != nil {
-                // The id read before the first PATCH is stale now; find the part again.
-                guard let fresh = try await currentContent(pageId, accessToken: accessToken), let current = Self.generatedIds(byDataId: fresh)[dataId] else { continue }
-                try await patch(pageId, [["target": current, "action": "replace", "content": table]], accessToken: accessToken)
-            } else {
-                try await patch(pageId, [["target": "body", "action": "append", "content": table]], accessToken: accessToken)
-            }
-        }
-    }
-
-    private func patch(_ pageId: String, _ commands: [[String: String]], accessToken: Secret) async throws {
-        let url = graphBaseURL.appendingPathComponent("v1.0/me/onenote/pages").appendingPathComponent(pageId).appendingPathComponent("content")
-        let response = try await send(OutboundRequest(
-            method: "PATCH", url: url, headers: ["Content-Type": "application/json"],
-            body: Data(JSONText.serialize(commands, escapeAngleBrackets: false).utf8), timeout: .seconds(60)), accessToken: accessToken)
-        guard (200...299).contains(response.status) else {
-            let code = Self.errorCode(response.body)
-            if code == "20120" || code == "20149" {
-                throw UpstreamError(kind: .transient, code: "onenote_target_missing", message: "the report table moved while it was being updated", status: response.status)
-            }
-            throw Self.failure(response)
-        }
-    }
-
-    /// `data-id` → generated `id` of the elements of an `includeIDs=true` page (attributes in any order).
-    static func generatedIds(byDataId html: String) -> [String: String] {
-        var ids: [String: String] = [:]
-        let tag = /<[a-zA-Z0-9]+\s[^>]*>/
-        for match in html.matches(of: tag) {
-            let text = String(match.output)
-            guard let dataId = text.firstMatch(of: /\sdata-id="([^"]*)"/)?.1, let id = text.firstMatch(of: /\sid="([^"]*)"/)?.1 else { continue }
-            ids[String(dataId)] = String(id)
-        }
-        return ids
-    }
-
     // MARK: Sending, throttling, errors
 
-    private func send(_ request: OutboundRequest, accessToken: Secret) async throws -> OutboundResponse {
+    func send(_ request: OutboundRequest, accessToken: Secret) async throws -> OutboundResponse {
         var request = request
         request.headers["Authorization"] = "Bearer \(accessToken.revealed)"
         request.headers["Accept"] = request.headers["Accept"] ?? "application/json"

@@ -20,3 +20,23 @@ public struct JobFailure: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(code): \(message)" }
 }
+
+/// Thrown by a handler that cannot proceed yet but has done nothing wrong: the job goes back to the
+/// queue, due after `delay`, and the attempt does not count.
+public struct JobDeferral: Error, Sendable, Equatable, CustomStringConvertible {
+    public let code: String
+    public let delay: Duration
+
+    public init(_ code: String, delay: Duration) {
+        self.code = code
+        self.delay = delay
+    }
+
+    public var description: String { "\(code): deferred for \(delay)" }
+}
+
+/// Thrown into a handler whose lease was lost: it must stop at once and write nothing more.
+public struct LeaseLostError: Error, Sendable, Equatable, CustomStringConvertible {
+    public init() {}
+    public var description: String { "lease_lost: another worker owns this job now" }
+}

@@ -17,8 +17,12 @@ public protocol JobQueue: Sendable {
     /// Records outcomes in one transaction. Results are in the order of `settled`.
     func settle(_ settled: [SettledJob]) async throws -> [SettleResult]
 
-    /// Extends the leases still held by `leaseDuration` from now; returns the ids whose lease was lost.
-    func heartbeat(_ leases: [JobLease], leaseDuration: Duration) async throws -> Set<Int64>
+    /// Extends the leases still held by `leaseDuration` from now; returns the leases that were lost.
+    func heartbeat(_ leases: [JobLease], leaseDuration: Duration) async throws -> Set<JobLease>
+
+    /// Whether `lease` is still held and unexpired: checked before each upstream write, so a worker
+    /// that lost its lease (paused, cut off) cannot write over the current run's work.
+    func isHeld(_ lease: JobLease) async throws -> Bool
 
     /// Returns jobs whose lease expired (their worker died or hung) to `available`, or to `discarded`
     /// when their attempts are used up. Returns how many jobs it changed.

@@ -111,6 +111,9 @@ public enum JobOutcome: Sendable, Equatable {
     case failed(JobFailure)
     /// Handed back unfinished (shutdown): the attempt does not count.
     case released
+    /// Handed back to wait: due again after the delay, without counting the attempt (another job of
+    /// the same report is writing, a create's outcome is still settling upstream).
+    case deferred(Duration)
 }
 
 /// An attempt's outcome, with the lease that proves the worker may record it.

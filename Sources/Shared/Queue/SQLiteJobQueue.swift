@@ -172,6 +172,12 @@ public struct SQLiteJobQueue: JobQueue {
                     WHERE id = ? AND state = 'running' AND lease_token = ?
                     RETURNING state
                     """), arguments: [now, failure.description, lease.jobId, lease.token])
+            case .deferred(let delay):
+                row = try Row.fetchOne(db.cachedStatement(sql: """
+                    UPDATE jobs SET state = 'available', attempt = attempt - 1, run_at = ?, lease_until = NULL, worker_id = NULL
+                    WHERE id = ? AND state = 'running' AND lease_token = ?
+                    RETURNING state
+                    """), arguments: [now + max(delay.wholeMilliseconds, 0), lease.jobId, lease.token])
             case .released:
                 // The attempt did not really happen: give it back, keep the job's place in line.
                 row = try Row.fetchOne(db.cachedStatement(sql: """
@@ -185,19 +191,28 @@ public struct SQLiteJobQueue: JobQueue {
         }
     }
 
-    public func heartbeat(_ leases: [JobLease], leaseDuration: Duration) async throws -> Set<Int64> {
+    public func heartbeat(_ leases: [JobLease], leaseDuration: Duration) async throws -> Set<JobLease> {
         if leases.isEmpty { return [] }
         let leaseUntil = nowMilliseconds + max(leaseDuration.wholeMilliseconds, 1)
         return try await writeImmediate { db in
             let statement = try db.cachedStatement(sql: """
                 UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running' AND lease_token = ?
                 """)
-            var lost = Set<Int64>()
+            var lost = Set<JobLease>()
             for lease in leases {
                 try statement.execute(arguments: [leaseUntil, lease.jobId, lease.token])
-                if db.changesCount == 0 { lost.insert(lease.jobId) }
+                if db.changesCount == 0 { lost.insert(lease) }
             }
             return lost
+        }
+    }
+
+    public func isHeld(_ lease: JobLease) async throws -> Bool {
+        let now = nowMilliseconds
+        return try await pool.read { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_token = ? AND lease_until >= ?)
+                """, arguments: [lease.jobId, lease.token, now]) ?? false
         }
     }
 

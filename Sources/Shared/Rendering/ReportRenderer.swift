@@ -12,6 +12,9 @@ public struct ReportRenderer: Sendable {
     public static let tableDataId = "jira-report"
     public static let headerDataId = "report-header"
 
+    /// The `data-id` that marks a page as the page of report `reportId` (ids are UUIDs: no quoting issue).
+    public static func markerDataId(reportId: String) -> String { "onenote-reports-\(reportId)" }
+
     public struct Input: Sendable {
         public var reportName: String
         public var jql: String
@@ -23,8 +26,13 @@ public struct ReportRenderer: Sendable {
         public var siteURL: URL?
         /// Set when more issues matched than the cap allowed: "capped at N".
         public var cappedAt: Int?
+        /// The report's id: written into the page as its marker (`data-id` of a small footer line), so a
+        /// page whose create answer was lost can be found again (docs/page-identity.md).
+        public var reportId: String?
 
-        public init(reportName: String, jql: String, columns: [String], issues: [JiraIssue], runAt: Date, timeZone: TimeZone, siteURL: URL?, cappedAt: Int? = nil) {
+        public init(reportName: String, jql: String, columns: [String], issues: [JiraIssue], runAt: Date, timeZone: TimeZone, siteURL: URL?,
+                    cappedAt: Int? = nil, reportId: String? = nil) {
+            self.reportId = reportId
             self.reportName = reportName
             self.jql = jql
             self.columns = columns
@@ -58,7 +66,10 @@ public struct ReportRenderer: Sendable {
         let title = "\(input.reportName) – Jira report"
         let header = headerParagraph(input)
         let headerRow = "<tr>" + input.columns.map { "<td style=\"background-color:#D9D9D9\"><b>\(Self.escape(Self.label(for: $0)))</b></td>" }.joined() + "</tr>"
-        let documentOverhead = "<!DOCTYPE html><html><head><title>\(Self.escape(title))</title><meta name=\"created\" content=\"\(Self.isoOffset(input.runAt, input.timeZone))\" /></head><body>\(header)</body></html>"
+        let marker = input.reportId.map {
+            "<p data-id=\"\(Self.escape(Self.markerDataId(reportId: $0)))\" style=\"color:#808080;font-size:8pt\">Kept up to date by OneNote Reports for Jira</p>"
+        } ?? ""
+        let documentOverhead = "<!DOCTYPE html><html><head><title>\(Self.escape(title))</title><meta name=\"created\" content=\"\(Self.isoOffset(input.runAt, input.timeZone))\" /></head><body>\(header)\(marker)</body></html>"
 
         var tables: [String] = []
         var rows: [String] = []
@@ -81,7 +92,7 @@ public struct ReportRenderer: Sendable {
             size += row.utf8.count
         }
         flush()
-        let page = "<!DOCTYPE html><html><head><title>\(Self.escape(title))</title><meta name=\"created\" content=\"\(Self.isoOffset(input.runAt, input.timeZone))\" /></head><body>\(header)\(tables[0])</body></html>"
+        let page = "<!DOCTYPE html><html><head><title>\(Self.escape(title))</title><meta name=\"created\" content=\"\(Self.isoOffset(input.runAt, input.timeZone))\" /></head><body>\(header)\(marker)\(tables[0])</body></html>"
         return Output(title: title, page: page, header: header, firstTable: tables[0], appendedTables: Array(tables.dropFirst()))
     }
 

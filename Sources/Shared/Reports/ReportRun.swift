@@ -50,7 +50,4 @@ public struct RunReportJob: Codable, Sendable, Equatable {
     /// (`atl-user|<installationId>|<runId>`), and its expiry in epoch milliseconds.
     public var userToken: String?
     public var userTokenExpiresAt: Int64?
-
-    /// One job per report at a time: a second request while one waits or runs returns the first.
-    public static func uniqueKey(reportId: String) -> String { "report:\(reportId)" }
 }

@@ -4,8 +4,9 @@ public import Logging
 
 /// `enqueuer cron`: enqueues the reports that are due.
 ///
-/// For each enabled report whose `next_run_at` has passed: one `run-report` job with the unique key
-/// `report:<id>` and a run row, then `next_run_at` moves to the first slot after *now* — so slots
+/// For each enabled report whose `next_run_at` has passed: one `run-report` job and a run row (joining
+/// the report's waiting run if it has one, `RunStore.enqueueRun`), then `next_run_at` moves to the
+/// first slot after *now* — so slots
 /// missed during downtime collapse into one run. All of it happens in one `BEGIN IMMEDIATE`
 /// transaction, and `next_run_at` advances only if it still holds the value read (compare-and-set):
 /// two schedulers on one database enqueue each slot once.
@@ -24,7 +25,7 @@ public struct ReportScheduler: Sendable {
 
     public struct Tick: Sendable, Equatable {
         public var enqueued = 0
-        /// Due reports whose previous run was still waiting or running: the slot joined that run.
+        /// Due reports whose previous run was still waiting: the slot joined that run.
         public var joined = 0
         /// Due reports whose schedule no longer parses; they are disabled from scheduling (next_run_at NULL).
         public var invalid = 0
@@ -54,20 +55,12 @@ public struct ReportScheduler: Sendable {
                     try db.execute(sql: "UPDATE reports SET next_run_at = ? WHERE id = ? AND next_run_at = ?",
                                    arguments: [next, report.id, report.nextRunAt])
                     guard db.changesCount == 1 else { continue }
-                    if try RunStore.activeRun(db, reportId: report.id) != nil {
+                    let parameters = RunReportJob(runId: UUID().uuidString.lowercased(), reportId: report.id,
+                                                  installationId: report.installationId, ownerAccountId: report.ownerAccountId)
+                    if case .joined = try RunStore.enqueueRun(db, parameters, trigger: .schedule, queue: queue, now: now) {
                         tick.joined += 1
                         continue
                     }
-                    let runId = UUID().uuidString.lowercased()
-                    let job = try NewJob(
-                        kind: RunReportJob.kind,
-                        parameters: RunReportJob(runId: runId, reportId: report.id, installationId: report.installationId, ownerAccountId: report.ownerAccountId),
-                        uniqueKey: RunReportJob.uniqueKey(reportId: report.id))
-                    let enqueued = try queue.enqueue([job], in: db)[0]
-                    try ReportRun(
-                        id: runId, reportId: report.id, installationId: report.installationId, jobId: enqueued.jobId,
-                        trigger: .schedule, status: .queued, attempt: 0, queuedAt: now
-                    ).insert(db)
                     tick.enqueued += 1
                 }
                 return .commit

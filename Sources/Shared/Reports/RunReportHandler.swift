@@ -40,35 +40,30 @@ public struct RunReportHandler: JobHandler {
         self.now = now
     }
 
+    /// How long a job waits when another job of the same report is writing its page.
+    public var busyReportDelay: Duration = .seconds(2)
+
     public func handle(_ job: JobContext) async throws {
         let parameters: RunReportJob = try job.decodePayload()
-        guard let report = try await database.pool.read({ db in try Report.fetchOne(db, key: parameters.reportId) }) else {
-            throw JobFailure.permanent("report_deleted", "the report was deleted")
-        }
-        try await updateRun(parameters.runId) { run in
-            run.status = .running
-            run.attempt = job.attempt
-            run.startedAt = run.startedAt ?? Timestamp.milliseconds(now())
+        let writes = LeasedRunWrites(database: database, lease: job.lease, reportId: parameters.reportId, runId: parameters.runId, now: now)
+        guard let claim = try await writes.claim(attempt: job.attempt) else {
+            // At most one run of a report writes at a time; this one waits its turn without using an attempt.
+            throw JobDeferral("report_run_in_progress", delay: busyReportDelay)
         }
         do {
-            let result = try await produce(report, parameters, logger: job.logger)
-            try await updateRun(parameters.runId) { run in
-                run.status = .succeeded
-                run.finishedAt = Timestamp.milliseconds(now())
-                run.issueCount = result.issueCount
-                run.pageUrl = result.pageUrl
-                run.errorCode = nil
-                run.errorMessage = nil
-            }
+            let result = try await produce(claim, parameters, job: job, writes: writes)
+            try await writes.succeeded(issueCount: result.issueCount, pageUrl: result.pageUrl)
+        } catch let lost as LeaseLostError {
+            throw lost
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let deferral as JobDeferral {
+            try? await writes.requeued()
+            throw deferral
         } catch {
             let failure = Self.failure(for: error)
             let final = !failure.isRetryable || job.attempt >= job.maxAttempts
-            try? await updateRun(parameters.runId) { run in
-                run.status = final ? .failed : .queued
-                run.errorCode = failure.code
-                run.errorMessage = failure.message
-                if final { run.finishedAt = Timestamp.milliseconds(now()) }
-            }
+            try? await writes.failed(failure, final: final)
             throw failure
         }
     }
@@ -78,7 +73,9 @@ public struct RunReportHandler: JobHandler {
         let pageUrl: String?
     }
 
-    private func produce(_ report: Report, _ parameters: RunReportJob, logger: Logger) async throws -> Result {
+    private func produce(_ claim: LeasedRunWrites.Claim, _ parameters: RunReportJob, job: JobContext, writes: LeasedRunWrites) async throws -> Result {
+        let report = claim.report
+        let logger = job.logger
         let owner = report.owner
         let installations = InstallationStore(database: database, vault: vault, now: now)
         guard let installation = try await installations.installation(report.installationId) else {
@@ -102,16 +99,17 @@ public struct RunReportHandler: JobHandler {
         let zone = report.scheduleTimeZone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
         let output = renderer.render(ReportRenderer.Input(
             reportName: report.name, jql: jql, columns: columns, issues: search.issues, runAt: now(), timeZone: zone,
-            siteURL: installation.siteUrl, cappedAt: search.capped ? issueCap : nil))
+            siteURL: installation.siteUrl, cappedAt: search.capped ? issueCap : nil, reportId: report.id))
         var pageWriter = writer
         if let limiter, let user = try await MicrosoftConnectionStore(database: database, vault: vault, now: now).connection(owner)?.microsoftUserId {
             pageWriter = writer.limited(by: limiter, user: user)
         }
-        let page = try await pageWriter.write(output, sectionId: report.sectionId, existingPageId: report.pageId, accessToken: accessToken)
+        let hooks = OneNoteWriter.WriteHooks(
+            beforeWrite: { try await job.checkLease() },
+            willCreate: { try await writes.createPending() },
+            pageKnown: { try await writes.pageKnown($0) })
+        let page = try await pageWriter.write(output, sectionId: report.sectionId, reportId: report.id, page: claim.page, accessToken: accessToken, hooks: hooks)
         let pageUrl = page.url ?? report.pageUrl
-        try await database.pool.write { db in
-            try db.execute(sql: "UPDATE reports SET page_id = ?, page_url = ? WHERE id = ?", arguments: [page.id, pageUrl, report.id])
-        }
         logger.info("report written", metadata: [
             "report": "\(report.id)", "issues": "\(search.issues.count)", "capped": "\(search.capped)", "page_created": "\(page.created)",
         ])
@@ -158,14 +156,6 @@ public struct RunReportHandler: JobHandler {
         }
     }
 
-    private func updateRun(_ id: String, _ change: @escaping @Sendable (inout ReportRun) -> Void) async throws {
-        try await database.pool.write { db in
-            guard var run = try ReportRun.fetchOne(db, key: id) else { return }
-            change(&run)
-            try run.update(db)
-        }
-    }
-
     /// Upstream errors become queue failures: permanent ones are not retried.
     static func failure(for error: any Error) -> JobFailure {
         switch error {
@@ -178,6 +168,8 @@ public struct RunReportHandler: JobHandler {
             case .appMisconfigured: return .permanent(upstream.code, "the service's Microsoft app is misconfigured; the operators have been alerted")
             case .rejected: return .permanent(upstream.code, upstream.message)
             }
+        case let lost as LeaseLostError:
+            return .retryable("lease_lost", lost.description)
         case is TokenVaultError:
             return .permanent("token_unreadable", "a stored token could not be decrypted with the configured keys")
         default:

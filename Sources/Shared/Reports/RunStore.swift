@@ -16,21 +16,25 @@ public struct RunStore: Sendable {
     }
 
     public enum RequestResult: Sendable, Equatable {
-        /// A new run was queued.
+        /// A new run was queued; nothing of the report was waiting or running.
         case queued(ReportRun)
-        /// A run of this report was already waiting or running; here it is.
-        case existing(ReportRun)
+        /// A new run was queued behind the report's running run (which may have read Jira already),
+        /// so the user's latest change is in the next page; it starts when that run ends.
+        case followUp(ReportRun, running: ReportRun)
+        /// A run of the report was already waiting (not started): it will show the latest data, so the
+        /// request joined it.
+        case joined(ReportRun)
         case reportNotFound
 
         public var run: ReportRun? {
             switch self {
-            case .queued(let run), .existing(let run): run
+            case .queued(let run), .followUp(let run, _), .joined(let run): run
             case .reportNotFound: nil
             }
         }
     }
 
-    /// "Run now": queues a run unless one of the report is waiting or running. The forwarded user token,
+    /// "Run now": at most one run of a report waits and one runs (issue #11). The forwarded user token,
     /// if any, is sealed for this run and travels in the job.
     public func requestRun(_ owner: ReportOwner, reportId: String, userToken: Secret?) async throws -> RequestResult {
         let nowDate = now()
@@ -48,36 +52,41 @@ public struct RunStore: Sendable {
             var result = RequestResult.reportNotFound
             try db.inTransaction(.immediate) {
                 guard try ReportStore.fetch(db, owner, reportId) != nil else { return .rollback }
-                if let active = try Self.activeRun(db, reportId: reportId) {
-                    result = .existing(active)
-                    return .commit
-                }
-                let job = try NewJob(
-                    kind: RunReportJob.kind,
-                    parameters: RunReportJob(runId: runId, reportId: reportId, installationId: owner.installationId, ownerAccountId: owner.accountId, userToken: token, userTokenExpiresAt: expiry),
-                    priority: 10, uniqueKey: RunReportJob.uniqueKey(reportId: reportId))
-                let enqueued = try queue.enqueue([job], in: db)[0]
-                let run = ReportRun(
-                    id: runId, reportId: reportId, installationId: owner.installationId, jobId: enqueued.jobId, trigger: .manual,
-                    status: .queued, attempt: 0, queuedAt: now)
-                try run.insert(db)
-                result = .queued(run)
+                let job = RunReportJob(runId: runId, reportId: reportId, installationId: owner.installationId, ownerAccountId: owner.accountId,
+                                       userToken: token, userTokenExpiresAt: expiry)
+                result = try Self.enqueueRun(db, job, trigger: .manual, queue: queue, now: now)
                 return .commit
             }
             return result
         }
-        if case .queued = result { queue.notifier.notify() }
+        switch result {
+        case .queued, .followUp: queue.notifier.notify()
+        case .joined, .reportNotFound: break
+        }
         return result
     }
 
-    /// The run whose job is still waiting or running, if any (the job's state is the truth: a run
-    /// whose job was discarded without an update is not "active").
-    static func activeRun(_ db: Database, reportId: String) throws -> ReportRun? {
-        try ReportRun.fetchOne(db, sql: """
-            SELECT runs.* FROM runs JOIN jobs ON jobs.id = runs.job_id
+    /// Creates a run and its job in the caller's transaction, unless a run of the report is already
+    /// waiting (then that run is returned: it has not read Jira yet). A report whose run is running gets
+    /// one follow-up. Used by Run now and by the scheduler, so both keep the same rule.
+    static func enqueueRun(_ db: Database, _ parameters: RunReportJob, trigger: ReportRun.Trigger, queue: SQLiteJobQueue, now: Int64) throws -> RequestResult {
+        let rows = try Row.fetchAll(db, sql: """
+            SELECT runs.*, jobs.state AS job_state FROM runs JOIN jobs ON jobs.id = runs.job_id
             WHERE runs.report_id = ? AND jobs.state IN ('available', 'running')
-            ORDER BY runs.queued_at DESC LIMIT 1
-            """, arguments: [reportId])
+            ORDER BY runs.queued_at DESC
+            """, arguments: [parameters.reportId])
+        // A deferred job (waiting behind a running one) is 'available' too: it has not started.
+        if let waiting = rows.first(where: { $0["job_state"] == "available" }) { return .joined(try ReportRun(row: waiting)) }
+        let running = try rows.first.map { try ReportRun(row: $0) }
+        // No unique key: the rule above (in this immediate transaction) is what keeps one run waiting.
+        let job = try NewJob(kind: RunReportJob.kind, parameters: parameters, priority: trigger == .manual ? 10 : 0)
+        let enqueued = try queue.enqueue([job], in: db)[0]
+        let run = ReportRun(
+            id: parameters.runId, reportId: parameters.reportId, installationId: parameters.installationId, jobId: enqueued.jobId, trigger: trigger,
+            status: .queued, attempt: 0, queuedAt: now)
+        try run.insert(db)
+        if let running { return .followUp(run, running: running) }
+        return .queued(run)
     }
 
     public func runs(_ owner: ReportOwner, reportId: String, limit: Int) async throws -> [ReportRun]? {

@@ -11,8 +11,12 @@ public struct JobContext: Sendable {
     public let maxAttempts: Int
     public let workerId: String
     public let logger: Logger
+    /// The lease this attempt runs under: every database write of the handler is conditioned on it.
+    public let lease: JobLease
+    private let leaseCheck: @Sendable () async throws -> Bool
 
-    public init(id: Int64, kind: String, payload: Data, attempt: Int, maxAttempts: Int, workerId: String, logger: Logger) {
+    public init(id: Int64, kind: String, payload: Data, attempt: Int, maxAttempts: Int, workerId: String, logger: Logger,
+                lease: JobLease? = nil, leaseCheck: @escaping @Sendable () async throws -> Bool = { true }) {
         self.id = id
         self.kind = kind
         self.payload = payload
@@ -20,6 +24,15 @@ public struct JobContext: Sendable {
         self.maxAttempts = maxAttempts
         self.workerId = workerId
         self.logger = logger
+        self.lease = lease ?? JobLease(jobId: id, token: 0, attempt: attempt, maxAttempts: maxAttempts)
+        self.leaseCheck = leaseCheck
+    }
+
+    /// Throws unless this attempt still holds its lease: called before every upstream write, so the
+    /// window in which a worker that lost its lease can still write is one request.
+    public func checkLease() async throws {
+        try Task.checkCancellation()
+        guard try await leaseCheck() else { throw LeaseLostError() }
     }
 
     /// Decodes the payload; a payload that does not fit is a permanent failure (retrying cannot fix it).

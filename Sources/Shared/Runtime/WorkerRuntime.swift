@@ -89,9 +89,9 @@ public struct WorkerRuntime: Service {
                     let request = LeaseRequest(workerId: configuration.workerId, limit: work.limit, leaseDuration: configuration.leaseDuration)
                     let (jobs, results) = try await queue.lease(request, settling: work.settling)
                     logSettled(work.settling, results)
-                    state.started(jobs.map(\.lease))
-                    for job in jobs {
-                        handlers.addTask { await execute(job) }
+                    let watches = state.started(jobs.map(\.lease))
+                    for (job, leaseLost) in zip(jobs, watches) {
+                        handlers.addTask { await execute(job, leaseLost: leaseLost) }
                     }
                     if work.limit > 0 && jobs.count == work.limit { continue }
                     if work.limit > 0 {
@@ -110,20 +110,31 @@ public struct WorkerRuntime: Service {
         }
     }
 
-    private func execute(_ job: LeasedJob) async {
+    private func execute(_ job: LeasedJob, leaseLost: AsyncStream<Void>) async {
         let started = ContinuousClock.now
+        let lease = job.lease
         let context = JobContext(
-            id: job.id, kind: job.kind, payload: job.payload, attempt: job.lease.attempt,
-            maxAttempts: job.lease.maxAttempts, workerId: configuration.workerId, logger: logger)
+            id: job.id, kind: job.kind, payload: job.payload, attempt: lease.attempt,
+            maxAttempts: lease.maxAttempts, workerId: configuration.workerId, logger: logger,
+            lease: lease, leaseCheck: { [queue] in try await queue.isHeld(lease) })
         let outcome: JobOutcome
         if let handler = registry.handler(for: job.kind) {
             do {
-                try await handler.handle(context)
+                try await Self.run(handler, context, cancelledWhen: leaseLost)
                 outcome = .succeeded
             } catch {
                 // Cancelled at the end of the grace period: the lease stays held and is released.
                 if Task.isCancelled { return }
-                if let failure = error as? JobFailure {
+                if error is LeaseLostError {
+                    // Another worker owns the job now; this attempt stops here and records nothing.
+                    logger.warning("handler stopped: lease lost", metadata: ["job": "\(job.id)"])
+                    state.abandoned(lease)
+                    wake.signal()
+                    return
+                }
+                if let deferral = error as? JobDeferral {
+                    outcome = .deferred(deferral.delay)
+                } else if let failure = error as? JobFailure {
                     outcome = .failed(failure)
                 } else {
                     outcome = .failed(.retryable("unexpected_error", "the handler threw \(Self.describe(error))"))
@@ -135,6 +146,30 @@ public struct WorkerRuntime: Service {
         state.finished(job.lease, outcome)
         wake.signal()
         observer?.attemptFinished(kind: job.kind, outcome: outcome, duration: ContinuousClock.now - started)
+    }
+
+    /// Runs the handler until it returns or its lease is found lost, whichever comes first; in the
+    /// second case the handler's task is cancelled at once and `LeaseLostError` is thrown.
+    private static func run(_ handler: any JobHandler, _ context: JobContext, cancelledWhen leaseLost: AsyncStream<Void>) async throws {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await handler.handle(context)
+                return true
+            }
+            group.addTask {
+                for await _ in leaseLost {}
+                // The stream ends either because the lease was lost or because this task was cancelled
+                // (shutdown): then the handler is cancelled too and its own outcome is what counts.
+                if !Task.isCancelled { throw LeaseLostError() }
+                return false
+            }
+            while let handlerFinished = try await group.next() {
+                if handlerFinished {
+                    group.cancelAll()
+                    return
+                }
+            }
+        }
     }
 
     // MARK: Shutdown
@@ -197,8 +232,9 @@ public struct WorkerRuntime: Service {
             do {
                 let lost = try await queue.heartbeat(held, leaseDuration: configuration.leaseDuration)
                 if !lost.isEmpty {
-                    // Their handlers still finish, but the queue will refuse their outcomes (fencing).
-                    logger.warning("leases lost", metadata: ["jobs": "\(lost.sorted())"])
+                    // Their handlers are cancelled at once; the queue would refuse their outcomes anyway.
+                    state.leasesLost(lost)
+                    logger.warning("leases lost", metadata: ["jobs": "\(lost.map(\.jobId).sorted())"])
                 }
                 if clock.now >= nextReclaim {
                     nextReclaim = clock.now + configuration.reclaimInterval

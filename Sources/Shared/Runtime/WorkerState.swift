@@ -2,9 +2,13 @@ import Synchronization
 
 /// The worker's shared bookkeeping: leases held by running handlers, outcomes not yet written, and
 /// whether it is stopping. Handlers, the lease loop, the heartbeat and the poller all touch it.
+///
+/// Running handlers are keyed by their whole lease (job id *and* fencing token): a job re-leased to
+/// this worker while an old handler of it still winds down is a different entry, so the old handler
+/// finishing cannot take the new lease out of the heartbeat.
 final class WorkerState: Sendable {
     private struct Inner {
-        var inFlight: [Int64: JobLease] = [:]
+        var inFlight: [JobLease: AsyncStream<Void>.Continuation] = [:]
         var finished: [SettledJob] = []
         var stopping = false
         var wakeAt: ContinuousClock.Instant?
@@ -16,7 +20,7 @@ final class WorkerState: Sendable {
 
     var isStopping: Bool { inner.withLock { $0.stopping } }
     var inFlightCount: Int { inner.withLock { $0.inFlight.count } }
-    var heldLeases: [JobLease] { inner.withLock { Array($0.inFlight.values) } }
+    var heldLeases: [JobLease] { inner.withLock { Array($0.inFlight.keys) } }
 
     func beginStopping() { inner.withLock { $0.stopping = true } }
 
@@ -35,27 +39,43 @@ final class WorkerState: Sendable {
         inner.withLock { $0.finished.insert(contentsOf: settling, at: 0) }
     }
 
-    /// Leases and outcomes were written in one transaction; `leases` are now running.
-    func started(_ leases: [JobLease]) {
+    /// Leases and outcomes were written in one transaction; `leases` are now running. Returns, per
+    /// lease, a stream that ends when the heartbeat finds the lease lost (the handler is then cancelled).
+    func started(_ leases: [JobLease]) -> [AsyncStream<Void>] {
         inner.withLock { state in
             state.leaseCalls += 1
             state.leasedJobs += leases.count
-            for lease in leases { state.inFlight[lease.jobId] = lease }
+            return leases.map { lease in
+                let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
+                state.inFlight[lease] = continuation
+                return stream
+            }
         }
     }
 
     func finished(_ lease: JobLease, _ outcome: JobOutcome) {
         inner.withLock { state in
-            state.inFlight.removeValue(forKey: lease.jobId)
+            state.inFlight.removeValue(forKey: lease)?.finish()
             state.finished.append(SettledJob(lease: lease, outcome: outcome))
         }
+    }
+
+    /// The handler stopped because its lease was lost: nothing to record, the queue would refuse it.
+    func abandoned(_ lease: JobLease) {
+        inner.withLock { state in state.inFlight.removeValue(forKey: lease)?.finish() }
+    }
+
+    /// The heartbeat found these leases lost: their handlers are told at once.
+    func leasesLost(_ leases: Set<JobLease>) {
+        let continuations = inner.withLock { state in leases.compactMap { state.inFlight[$0] } }
+        for continuation in continuations { continuation.finish() }
     }
 
     /// Everything still to write at shutdown: finished outcomes, and leases of handlers that never
     /// finished, which are released (their attempt does not count).
     func drainForShutdown() -> [SettledJob] {
         inner.withLock { state in
-            let released = state.inFlight.values.map { SettledJob(lease: $0, outcome: .released) }
+            let released = state.inFlight.keys.map { SettledJob(lease: $0, outcome: .released) }
             let all = state.finished + released.sorted { $0.lease.jobId < $1.lease.jobId }
             state.finished.removeAll()
             state.inFlight.removeAll()

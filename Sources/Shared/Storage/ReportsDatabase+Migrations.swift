@@ -28,11 +28,62 @@ extension ReportsDatabase {
                 CREATE INDEX onenote_inflight_by_user ON onenote_inflight(microsoft_user_id, expires_at);
                 """)
         }
+        migrator.registerMigration("v4-one-current-page") { db in
+            try db.execute(sql: onePageSchema)
+        }
         return migrator
     }()
 
     /// Identifiers of every migration this binary knows, in order.
     public static var knownMigrations: [String] { migrator.migrations }
+
+    /// Issue #11: exactly one, current page per report.
+    /// - `reports.page_created_at`: when the stored page was created, so a 404 during OneNote's
+    ///   post-create consistency window is retried rather than taken for a deleted page.
+    /// - `reports.pending_create_at`: set (under the job's lease) just before a page create is sent and
+    ///   cleared once its page id is stored; while set, the create's outcome is unknown and the next
+    ///   attempt looks for the page by its marker before creating another (docs/page-identity.md).
+    /// - `reports.active_job_id` / `active_lease_token`: the one job that may write this report's page
+    ///   now; a claim lapses by itself when that lease ends (the job leaves `running` or its token moves).
+    /// - `onenote_inflight.holder` / `deadline`: the worker process holding a budget slot, so its
+    ///   keeper can keep the slot alive (never past `deadline`, the request timeout plus a margin) and a
+    ///   dead process's slots lapse within seconds.
+    /// - Triggers: every terminal job state ends its run, and an operator's retry queues it again.
+    private static let onePageSchema = """
+        ALTER TABLE reports ADD COLUMN page_created_at INTEGER;
+        ALTER TABLE reports ADD COLUMN pending_create_at INTEGER;
+        ALTER TABLE reports ADD COLUMN active_job_id INTEGER;
+        ALTER TABLE reports ADD COLUMN active_lease_token INTEGER;
+        ALTER TABLE onenote_inflight ADD COLUMN holder TEXT NOT NULL DEFAULT '';
+        ALTER TABLE onenote_inflight ADD COLUMN deadline INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX onenote_inflight_by_holder ON onenote_inflight(holder);
+
+        CREATE TRIGGER runs_end_with_their_job AFTER UPDATE OF state ON jobs
+        WHEN NEW.state = 'discarded' AND OLD.state <> 'discarded'
+        BEGIN
+            UPDATE runs SET
+                status = 'failed',
+                finished_at = NEW.finished_at,
+                error_code = CASE
+                    WHEN NEW.last_error LIKE 'lease_expired:%' THEN 'worker_lost'
+                    WHEN NEW.last_error = 'discarded_by_operator' THEN 'cancelled_by_operator'
+                    WHEN instr(coalesce(NEW.last_error, ''), ':') > 1 THEN substr(NEW.last_error, 1, instr(NEW.last_error, ':') - 1)
+                    ELSE 'job_discarded' END,
+                error_message = CASE
+                    WHEN NEW.last_error LIKE 'lease_expired:%' THEN 'the worker running this report stopped and its attempts are used up'
+                    WHEN NEW.last_error = 'discarded_by_operator' THEN 'an operator cancelled this run'
+                    WHEN instr(coalesce(NEW.last_error, ''), ': ') > 1 THEN substr(NEW.last_error, instr(NEW.last_error, ': ') + 2)
+                    ELSE 'the run was ended by the queue' END
+            WHERE job_id = NEW.id AND status IN ('queued', 'running');
+        END;
+
+        CREATE TRIGGER runs_requeue_with_their_job AFTER UPDATE OF state ON jobs
+        WHEN NEW.state = 'available' AND OLD.state = 'discarded'
+        BEGIN
+            UPDATE runs SET status = 'queued', finished_at = NULL, error_code = NULL, error_message = NULL
+            WHERE job_id = NEW.id;
+        END;
+        """
 
     // Times are integer milliseconds since the epoch (see `Timestamp`). Invariants live in the schema so
     // that no code path, present or future, can write an impossible row.
