@@ -160,4 +160,40 @@ struct WorkerRuntimeTests {
             #expect(row.state == .available && row.attempt == 0 && row.workerId == nil, "released, attempt not counted")
         }
     }
+
+    /// A handler that runs until cancelled, recording that it was.
+    final class HangingHandler: JobHandler {
+        let kind = "hang"
+        private let state = Mutex<(started: Int, cancelled: Int)>((0, 0))
+        var started: Int { state.withLock { $0.started } }
+        var cancelled: Int { state.withLock { $0.cancelled } }
+
+        func handle(_ job: JobContext) async throws {
+            state.withLock { $0.started += 1 }
+            do {
+                try await Task.sleep(for: .seconds(3600))
+            } catch {
+                state.withLock { $0.cancelled += 1 }
+                throw error
+            }
+        }
+    }
+
+    @Test func aHandlerWhoseLeaseIsLostIsCancelledAtOnceAndRecordsNothing() async throws {
+        let fixture = try QueueFixture(realClock: true)
+        defer { fixture.remove() }
+        let handler = HangingHandler()
+        let id = try await fixture.queue.enqueue(rawJob("hang")).jobId
+        let runtime = WorkerRuntime(
+            queue: fixture.queue, registry: JobRegistry([handler]),
+            configuration: WorkerConfiguration(workerId: "w1", leaseDuration: .seconds(3), heartbeatInterval: .milliseconds(100)), logger: silentLogger)
+        try await withRuntime(runtime) { () async throws in
+            #expect(try await waitUntil(timeout: .seconds(10)) { handler.started == 1 })
+            // An operator discards the running job: its token moves on, so the worker's lease is gone.
+            #expect(try await fixture.queue.discard(jobId: id) == .changed)
+            #expect(try await waitUntil(timeout: .seconds(5)) { handler.cancelled == 1 }, "the heartbeat cancelled the handler")
+        }
+        let row = try await fixture.row(id)
+        #expect(row.state == .discarded && row.lastError == "discarded_by_operator", "the stopped handler recorded no outcome")
+    }
 }

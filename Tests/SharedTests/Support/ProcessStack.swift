@@ -1,0 +1,148 @@
+import Crypto
+import Foundation
+import GRDB
+@testable import Shared
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The product as separate processes on one SQLite file: the sandbox, `enqueuer serve` and workers,
+/// driven over HTTP as the Forge app would. Every process's log is kept for the secret checks.
+final class ProcessStack: @unchecked Sendable {
+    struct HTTPResult { let status: Int; let json: [String: Any]; let text: String }
+
+    let directory = TemporaryDirectory()
+    private(set) var processes: [ChildProcess] = []
+    private(set) var workers: [String: ChildProcess] = [:]
+    private(set) var env: [String: String] = [:]
+    private(set) var secrets: [String] = []
+    let apiPort = Int.random(in: 20_000...40_000)
+    var apiBase: String { "http://127.0.0.1:\(apiPort)" }
+    var sandboxBase: String { env["MS_GRAPH_BASE_URL"]! }
+
+    static func call(_ method: String, _ url: String, headers: [String: String] = [:], body: String? = nil) async throws -> HTTPResult {
+        var request = URLRequest(url: URL(string: url)!)
+        request.httpMethod = method
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        request.httpBody = body.map { Data($0.utf8) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        return HTTPResult(status: (response as! HTTPURLResponse).statusCode,
+                          json: (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:], text: String(decoding: data, as: UTF8.self))
+    }
+
+    /// Starts the sandbox and the API on a migrated database.
+    init(sandboxArguments: [String] = ["--seed", "31", "--issues", "40"]) async throws {
+        let sandbox = try ChildProcess("sandbox", ["serve", "--port", "0"] + sandboxArguments, environment: [:], outputPath: directory.file("sandbox.log"))
+        processes.append(sandbox)
+        guard try await waitUntil(timeout: .seconds(30), { sandbox.output.contains("sandbox ready:") }),
+              let line = sandbox.output.split(separator: "\n").first(where: { $0.hasPrefix("sandbox ready:") })
+        else { throw ChildProcessError(message: "the sandbox did not start") }
+        for pair in line.dropFirst("sandbox ready: ".count).split(separator: " ") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            env[String(parts[0])] = String(parts[1])
+        }
+        let tokenKey = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
+        secrets = [tokenKey, "sandbox-secret"]
+        env.merge([
+            "REPORTS_DATABASE": directory.file("reports.sqlite"), "REPORTS_LOG_LEVEL": "debug",
+            "REPORTS_TOKEN_KEYS": "k1:\(tokenKey)", "REPORTS_STATE_KEY": SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() },
+            "MS_CLIENT_SECRET": "sandbox-secret", "MS_REDIRECT_URI": "http://127.0.0.1:\(apiPort)/oauth/microsoft/callback",
+        ]) { $1 }
+        guard try await ChildProcess.run("enqueuer", ["migrate"], environment: env, in: directory).status == 0 else {
+            throw ChildProcessError(message: "enqueuer migrate failed")
+        }
+        processes.append(try ChildProcess("enqueuer", ["serve", "--port", "\(apiPort)"], environment: env, outputPath: directory.file("api.log")))
+        let base = apiBase
+        guard try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(50), { (try? await Self.call("GET", "\(base)/healthz"))?.status == 200 }) else {
+            throw ChildProcessError(message: "the API did not start")
+        }
+    }
+
+    @discardableResult
+    func startWorker(_ id: String, leaseSeconds: Double = 3, graceSeconds: Double = 10) throws -> ChildProcess {
+        let worker = try ChildProcess("worker", ["run", "--id", id, "--lease-seconds", "\(leaseSeconds)", "--grace-seconds", "\(graceSeconds)"],
+                                      environment: env, outputPath: directory.file("\(id)-\(processes.count).log"))
+        processes.append(worker)
+        workers[id] = worker
+        return worker
+    }
+
+    lazy var database: ReportsDatabase = try! ReportsDatabase.open(path: env["REPORTS_DATABASE"]!)
+
+    /// FIT headers for `sandbox-user-1`, with the system token Forge sends.
+    func headers() async throws -> [String: String] {
+        let minted = try await Self.call("POST", "\(sandboxBase)/sandbox/fit", body: #"{"accountId":"sandbox-user-1"}"#).json
+        let fit = minted["fit"] as! String, system = minted["systemToken"] as! String, user = minted["userToken"] as! String
+        secrets += [fit, system, user]
+        return ["Authorization": "Bearer \(fit)", "Content-Type": "application/json", "x-forge-oauth-system": system]
+    }
+
+    /// Forge's trigger and the Microsoft connect flow (the sandbox consents at once).
+    func installAndConnect() async throws -> Bool {
+        guard try await Self.call("POST", "\(apiBase)/forge/trigger", headers: try await headers()).status == 200 else { return false }
+        let connect = try await Self.call("POST", "\(apiBase)/v1/microsoft/connect", headers: try await headers())
+        guard let url = connect.json["authorizeUrl"] as? String else { return false }
+        let connected = try await Self.call("GET", url)
+        return connected.status == 200 && connected.text.contains("Connected")
+    }
+
+    func createReport(name: String = "Ops board", jql: String = "project = OPS ORDER BY key") async throws -> String? {
+        let body = #"{"name":"\#(name)","jql":"\#(jql)","columns":["key","summary","status","assignee"],"sectionId":"1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B"}"#
+        return try await Self.call("POST", "\(apiBase)/v1/reports", headers: try await headers(), body: body).json["id"] as? String
+    }
+
+    func runNow(_ reportId: String) async throws -> [String: Any] {
+        try await Self.call("POST", "\(apiBase)/v1/reports/\(reportId)/runs", headers: try await headers()).json
+    }
+
+    func run(_ runId: String) async throws -> [String: Any] {
+        try await Self.call("GET", "\(apiBase)/v1/runs/\(runId)", headers: try await headers()).json
+    }
+
+    /// Waits for a run to end; its last JSON.
+    func waitForRun(_ runId: String, timeout: Duration = .seconds(60)) async throws -> [String: Any] {
+        var last: [String: Any] = [:]
+        _ = try await waitUntil(timeout: timeout, pollEvery: .milliseconds(50)) {
+            last = try await self.run(runId)
+            return ["succeeded", "failed"].contains(last["status"] as? String ?? "")
+        }
+        return last
+    }
+
+    func pages() async throws -> [[String: Any]] {
+        try JSONSerialization.jsonObject(with: Data(try await Self.call("GET", "\(sandboxBase)/sandbox/pages").text.utf8)) as? [[String: Any]] ?? []
+    }
+
+    func fault(_ json: String) async throws { _ = try await Self.call("POST", "\(sandboxBase)/sandbox/faults", body: json) }
+
+    func editIssue(_ key: String, summary: String) async throws {
+        _ = try await Self.call("POST", "\(sandboxBase)/sandbox/issues/\(key)", body: #"{"summary":"\#(summary)"}"#)
+    }
+
+    /// The worker process holding the running job, once one does.
+    func holderOfRunningJob(timeout: Duration = .seconds(30)) async throws -> ChildProcess? {
+        var holder: String?
+        _ = try await waitUntil(timeout: timeout, pollEvery: .milliseconds(20)) {
+            holder = try await self.database.pool.read { try String.fetchOne($0, sql: "SELECT worker_id FROM jobs WHERE state = 'running'") }
+            return holder != nil
+        }
+        return holder.flatMap { workers[$0] }
+    }
+
+    var logs: String { processes.map(\.output).joined(separator: "\n") }
+
+    /// SIGTERM to everything still running, then SIGKILL to what does not stop.
+    func stop() async {
+        for process in processes where process.isRunning { process.signal(SIGCONT); process.signal(SIGTERM) }
+        for process in processes { _ = try? await process.waitForExit(timeout: .seconds(30)) }
+    }
+
+    /// For `defer`: kills whatever still runs (a failed test) and removes the folder.
+    func remove() {
+        for process in processes where process.isRunning {
+            process.signal(SIGKILL)
+            process.process.waitUntilExit()
+        }
+        directory.remove()
+    }
+}
