@@ -50,12 +50,13 @@ export REPORTS_TOKEN_KEYS REPORTS_STATE_KEY
 say "generated a token-encryption key (id demo-key-1) and an OAuth state key; they live only in this run's environment"
 
 step "Starting the sandbox: Atlassian (Forge JWKS and FITs, GraphQL, Jira search) and Microsoft (OAuth, OneNote) on loopback"
-start sandbox "$bin/sandbox" serve --port 0 --seed 7
+start sandbox "$bin/sandbox" serve --port 0 --seed 7 --archive-issues 6000
 wait_until 30 "the sandbox" grep -q "sandbox ready:" "$work/sandbox.log"
 line=$(grep "sandbox ready:" "$work/sandbox.log")
 for pair in ${line#sandbox ready: }; do export "${pair?}"; done
 sandbox=${MS_GRAPH_BASE_URL%/}
-say "sandbox at $sandbox (seeded projects OPS and WEB, users sandbox-user-1 and sandbox-user-2)"
+say "sandbox at $sandbox (seeded projects OPS and WEB, 6,000 long archive issues in ARC, users sandbox-user-1 and sandbox-user-2)"
+say "like OneNote, a new page answers 404 for 400 ms after its create (eventual consistency)"
 
 step "Creating the database (enqueuer migrate: the only process that changes the schema)"
 "$bin/enqueuer" migrate | sed 's/^/    /'
@@ -123,9 +124,9 @@ report=$(call POST /v1/reports -d "{\"name\":\"OPS status\",\"jql\":\"project = 
 report_id=$(json "d['id']" <<<"$report")
 say "report $report_id; next scheduled run $(json "d['nextRunAt']" <<<"$report") (enqueued by enqueuer cron)"
 
-run_now() { # prints the finished run's JSON
+run_now() { # [report id] — prints the finished run's JSON
   local run run_id deadline=$((SECONDS + 120))
-  run=$(call POST "/v1/reports/$report_id/runs")
+  run=$(call POST "/v1/reports/${1:-$report_id}/runs")
   run_id=$(json "d['id']" <<<"$run")
   say "run $run_id: $(json "d['status']" <<<"$run")" >&2
   while :; do
@@ -184,6 +185,27 @@ grep -q "Renamed during the demo" "$out/report.html" || die "the page does not s
 check_page "$(json "d['issueCount']" <<<"$second")" || die "the updated page does not hold the issues"
 say "same page ($page_id), now showing the change"
 
+step "A report too big for one OneNote request: the ARC archive (Graph refuses requests over 4 MB)"
+big=$(call POST /v1/reports -d "{\"name\":\"ARC archive\",\"jql\":\"project = ARC ORDER BY key\",\"columns\":[\"key\",\"summary\",\"status\",\"assignee\",\"updated\"],\"sectionId\":\"$section_id\"}")
+big_id=$(json "d['id']" <<<"$big")
+say "report $big_id: every issue of ARC, capped at the worker's 5,000 (REPORTS_ISSUE_CAP)"
+third=$(run_now "$big_id")
+describe_run <<<"$third"
+[ "$(json "d['status']" <<<"$third")" = succeeded ] || die "the big run failed"
+pages=$(curl -sf "$sandbox/sandbox/pages")
+[ "$(json "len(d)" <<<"$pages")" = 2 ] || die "expected two pages: one per report"
+json "[p for p in d if p['id'] != '$page_id'][0]['html']" <<<"$pages" >"$out/archive.html"
+python3 - "$out/archive.html" "$(json "d['issueCount']" <<<"$third")" <<'PY' || die "the big page is not one complete page"
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+tables = re.findall(r'data-id="(jira-report(?:-[0-9]+)?)"', text)
+keys = re.findall(r">(ARC-[0-9]+)</a>", text)
+assert len(tables) >= 2, "expected the report in several parts, found %d table(s)" % len(tables)
+assert len(keys) == int(sys.argv[2]) == len(set(keys)), "%d keys on the page, %s issues in the run" % (len(keys), sys.argv[2])
+print("    one page of %.1f MB: %d tables (%s), %d issues (%s … %s), each once" % (len(text.encode()) / 1e6, len(tables), ", ".join(tables), len(keys), keys[0], keys[-1]))
+PY
+say "written as one page: the create carried the first part, each further part was appended (its page id stored first)"
+
 step "What reached the stand-ins (the sandbox's counters)"
 curl -s "$sandbox/sandbox/counters" | json "'\\n'.join('    %-20s %d' % (k, v) for k, v in sorted(d.items()))"
 say "offline user tokens minted through GraphQL: $(curl -s "$sandbox/sandbox/counters" | json "d.get('graphql', 0)") (Run now uses the user's forwarded token; scheduled runs mint one)"
@@ -200,4 +222,4 @@ for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
   say "${names[$i]} exited with status $status"
 done
 pids=()
-step "Done in $((SECONDS - started)) s: open $out/report.html to see the page"
+step "Done in $((SECONDS - started)) s: open $out/report.html and $out/archive.html to see the pages"

@@ -71,7 +71,9 @@ struct SeedData: Sendable {
     let filters: [Filter]
     let accounts: [Account]
 
-    init(seed: UInt64, issueCount: Int) {
+    /// `archiveIssues`: that many more issues in project ARC, each with a long summary — a report of
+    /// them is too big for one OneNote request (the demo's multi-part page). OPS and WEB are unchanged.
+    init(seed: UInt64, issueCount: Int, archiveIssues: Int = 0) {
         var random = SeedRandom(seed: seed)
         let accounts = [Self.user1, Self.user2]
         var issues: [Issue] = []
@@ -95,6 +97,15 @@ struct SeedData: Sendable {
                 created: created, updated: created + Int64(random.next(72)) * 3_600_000,
                 labels: index % 4 == 0 ? ["customer", "q\(index % 4 + 1)"] : [],
                 visibleTo: index % 3 == 1 ? [Self.user1.accountId] : nil))
+        }
+        let archiveBase = base - Int64(archiveIssues) * 3_600_000
+        for number in 1...max(archiveIssues, 1) where archiveIssues > 0 {
+            let summary = "Archived decision record \(number): " + String(repeating: "context, options considered, outcome and follow-ups; ", count: 12)
+            let created = archiveBase + Int64(number) * 3_600_000
+            issues.append(Issue(
+                id: 10_000 + issueCount + number, key: "ARC-\(number)", project: "ARC", summary: summary,
+                status: Self.statuses[2], assignee: accounts[number % 2], reporter: accounts[(number + 1) % 2], priority: "Low", issueType: "Task",
+                created: created, updated: created, labels: ["archive"], visibleTo: nil))
         }
         self.issues = issues
         self.accounts = accounts
