@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 APT_PACKAGES := libsqlite3-dev libcurl4-openssl-dev libssl-dev
 
-.PHONY: deps build test demo bench clean
+.PHONY: deps build test demo bench chaos clean
 
 deps:
 	@missing=""; \
@@ -49,6 +49,11 @@ bench: deps
 	swift build -c release --product render-bench
 	.build/release/render-bench
 	Benchmarks/pipeline/run.sh
+
+# Chaos run (issue #11): kills, pauses, restarts and faults for MINUTES (default 10), then checks one
+# page per report with the latest data, no stuck job, every run terminal. Not part of `make test`.
+chaos: deps
+	Benchmarks/chaos/run.sh
 
 clean:
 	rm -rf .build demo-output bench-data
