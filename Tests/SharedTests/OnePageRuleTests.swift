@@ -93,6 +93,17 @@ struct OnePageRuleTests {
         #expect(ended.status == .failed && ended.errorCode == "worker_lost", "\(ended)")
     }
 
+    @Test func aReclaimedLeaseWithAttemptsLeftShowsItsRunWaitingAgain() async throws {
+        let (fixture, report) = try await Self.runFixture()
+        defer { fixture.remove() }
+        let run = try #require(try await fixture.runs.requestRun(fixture.alice, reportId: report.id, userToken: nil).run)
+        _ = try await fixture.base.queue.lease(Self.request(1, lease: .seconds(5)))
+        try await fixture.database.pool.write { try $0.execute(sql: "UPDATE runs SET status = 'running'") }  // as the handler does
+        fixture.clock.advance(by: .seconds(6))
+        #expect(try await fixture.base.queue.reclaimExpiredLeases() == 1)
+        #expect(try await Self.run(fixture, run.id).status == .queued)
+    }
+
     @Test func aJobNoHandlerCouldRunEndsItsRunWithTheQueuesReason() async throws {
         let (fixture, report) = try await Self.runFixture()
         defer { fixture.remove() }

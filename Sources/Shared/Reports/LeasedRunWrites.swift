@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import GRDB
 
 /// Every database write the `run-report` handler makes, each conditioned on the job's lease in the

@@ -48,7 +48,8 @@ extension ReportsDatabase {
     /// - `onenote_inflight.holder` / `deadline`: the worker process holding a budget slot, so its
     ///   keeper can keep the slot alive (never past `deadline`, the request timeout plus a margin) and a
     ///   dead process's slots lapse within seconds.
-    /// - Triggers: every terminal job state ends its run, and an operator's retry queues it again.
+    /// - Triggers: every terminal job state ends its run, an operator's retry queues it again, and a
+    ///   running job handed back to the queue shows its run as waiting.
     private static let onePageSchema = """
         ALTER TABLE reports ADD COLUMN page_created_at INTEGER;
         ALTER TABLE reports ADD COLUMN pending_create_at INTEGER;
@@ -82,6 +83,13 @@ extension ReportsDatabase {
         BEGIN
             UPDATE runs SET status = 'queued', finished_at = NULL, error_code = NULL, error_message = NULL
             WHERE job_id = NEW.id;
+        END;
+
+        -- A running job handed back (lease reclaimed, released at shutdown, deferred) waits again.
+        CREATE TRIGGER runs_wait_with_their_job AFTER UPDATE OF state ON jobs
+        WHEN NEW.state = 'available' AND OLD.state = 'running'
+        BEGIN
+            UPDATE runs SET status = 'queued' WHERE job_id = NEW.id AND status = 'running';
         END;
         """
 
