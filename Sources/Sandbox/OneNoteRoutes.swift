@@ -60,7 +60,7 @@ enum OneNoteRoutes {
                 return SandboxHTTP.json(.created, json, headers: [.location: json["self"] as! String])
             }
         })
-        // §2.4: a section's pages, `$top` 20 by default and at most 100 (20129), newest change first
+        // docs/page-identity.md: a section's pages, `$top` 20 by default and at most 100 (20129), newest change first
         // unless `$orderby=createdDateTime [asc|desc]`; more behind `@odata.nextLink`. `$select` is
         // accepted and ignored (the sandbox always sends every property). New pages show up only after
         // the post-create delay, like every other read.
@@ -141,7 +141,7 @@ enum OneNoteRoutes {
         }.joined()) ?? ""
     }
 
-    /// §5.10: a page's `createdDateTime` comes from `<meta name="created" content="…">` (ISO 8601).
+    /// docs/page-identity.md: a page's `createdDateTime` comes from `<meta name="created" content="…">` (ISO 8601).
     static func metaCreated(_ html: String) -> Int64? {
         guard let match = html.firstMatch(of: /<meta\s+name="created"\s+content="([^"]+)"/) else { return nil }
         let formatter = ISO8601DateFormatter()

@@ -15,7 +15,7 @@ final class OneNoteStore: Sendable {
         /// Changes on every update, and with it every generated id (§2.5: "might change after a page update").
         var version: String
         /// Until then the page exists but the API does not see it yet: reads, PATCH, DELETE and the
-        /// section listing answer as if it were missing (microsoft.md §5.1, eventual consistency).
+        /// section listing answer as if it were missing (docs/page-identity.md, eventual consistency).
         var visibleAt: Int64 = 0
     }
 
@@ -40,7 +40,7 @@ final class OneNoteStore: Sendable {
 
     enum CreateResult { case created(Page), sectionFull }
 
-    /// `createdAt`: from the page's `<meta name="created">` when it has one (§5.10), else now.
+    /// `createdAt`: from the page's `<meta name="created">` when it has one (docs/page-identity.md), else now.
     func create(sectionId: String, title: String, content: [XNode], createdAt: Int64? = nil) -> CreateResult {
         let exact = Timestamp.milliseconds(Date())
         let now = exact / 1000 * 1000  // whole seconds (§2.3 COMMUNITY)

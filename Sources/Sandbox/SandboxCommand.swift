@@ -53,7 +53,7 @@ struct SandboxCommand: AsyncParsableCommand {
 }
 
 enum SandboxApp {
-    /// `consistencyDelay`: the sandbox is as awkward as OneNote by default (§5.1); tests of other
+    /// `consistencyDelay`: the sandbox is as awkward as OneNote by default (docs/page-identity.md); tests of other
     /// things may pass `.zero`.
     static func router(_ state: SandboxState, sectionPageCap: Int = 500, throttle: OneNoteThrottle = OneNoteThrottle(),
                        consistencyDelay: Duration = .milliseconds(400)) -> Router<BasicRequestContext> {

@@ -54,6 +54,24 @@ struct OnePageRuleTests {
         #expect(state.heldLeases.isEmpty)
     }
 
+    @Test func aStaleLeaseCannotStoreARefreshTokenOrMarkAConnection() async throws {
+        let fixture = try ReportFixture()
+        defer { fixture.remove() }
+        try await fixture.addInstallations()
+        let connections = MicrosoftConnectionStore(database: fixture.database, vault: fixture.vault)
+        try await connections.save(fixture.alice, refreshToken: Secret("rt-1"), microsoftUserId: "ms-1", displayName: "Alice")
+        _ = try await fixture.base.queue.enqueue(rawJob())
+        let stale = try #require(try await fixture.base.queue.lease(Self.request(1, lease: .seconds(5))).first).lease
+        fixture.clock.advance(by: .seconds(6))
+        _ = try await fixture.base.queue.reclaimExpiredLeases()
+        let current = try #require(try await fixture.base.queue.lease(Self.request(1)).first).lease
+        await #expect(throws: LeaseLostError.self) { try await connections.updateRefreshToken(fixture.alice, Secret("rt-stale"), lease: stale) }
+        await #expect(throws: LeaseLostError.self) { try await connections.markReconnectRequired(fixture.alice, lease: stale) }
+        #expect(try await connections.refreshToken(fixture.alice) == Secret("rt-1"), "unchanged and still active")
+        try await connections.updateRefreshToken(fixture.alice, Secret("rt-2"), lease: current)
+        #expect(try await connections.refreshToken(fixture.alice) == Secret("rt-2"))
+    }
+
     // MARK: Runs end with their jobs
 
     static func runFixture() async throws -> (ReportFixture, Report) {

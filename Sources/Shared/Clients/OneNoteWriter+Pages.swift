@@ -1,6 +1,6 @@
 import Foundation
 
-// Reading, patching and finding pages (microsoft.md §2.4–§2.6, §5.1), for `OneNoteWriter`.
+// Reading, patching and finding pages (docs/page-identity.md), for `OneNoteWriter`.
 extension OneNoteWriter {
     // MARK: Update in place
 
@@ -113,7 +113,7 @@ extension OneNoteWriter {
         for (order, page) in listing.prefix(maxMarkerCandidates).enumerated() {
             let url = graphBaseURL.appendingPathComponent("v1.0/me/onenote/pages").appendingPathComponent(page.id).appendingPathComponent("content")
             let response = try await send(OutboundRequest(url: url, timeout: .seconds(30)), accessToken: writing.accessToken)
-            if response.status == 404 { unreadable = true; continue }  // listed but not readable yet (§5.1)
+            if response.status == 404 { unreadable = true; continue }  // listed but not readable yet (eventual consistency)
             guard response.status == 200 else { throw Self.failure(response) }
             if String(decoding: response.body, as: UTF8.self).contains(marker) { marked.append((page, order)) }
         }
@@ -144,7 +144,7 @@ extension OneNoteWriter {
         let createdAt: Date
     }
 
-    /// The section's pages created at or after `since`, newest first (§2.4: `$top` ≤ 100, follow
+    /// The section's pages created at or after `since`, newest first (docs/page-identity.md: `$top` ≤ 100, follow
     /// `@odata.nextLink`, order by `createdDateTime` for speed). At most five listing requests.
     func recentPages(sectionId: String, since: Date, _ writing: Writing) async throws -> [ListedPage] {
         struct Listing: Decodable {
@@ -191,7 +191,7 @@ extension OneNoteWriter {
         return formatter.date(from: text)
     }
 
-    /// Deletes an extra copy of the report's page (§2.6); one already gone is fine.
+    /// Deletes an extra copy of the report's page; one already gone is fine.
     func delete(_ pageId: String, _ writing: Writing) async throws {
         try await writing.hooks.beforeWrite()
         let url = graphBaseURL.appendingPathComponent("v1.0/me/onenote/pages").appendingPathComponent(pageId)

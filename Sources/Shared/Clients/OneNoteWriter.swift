@@ -10,7 +10,7 @@ public import Foundation
 /// moment it is known (`WriteHooks.pageKnown`), before any append; a create whose answer was lost is
 /// found again by the report's marker and reused, extra copies deleted; every write is preceded by
 /// `WriteHooks.beforeWrite` (the job's lease check); a 404/20102 on a page created less than
-/// `consistencyWindow` ago is OneNote's eventual consistency (§5.1) and is retried with backoff.
+/// `consistencyWindow` ago is OneNote's eventual consistency and is retried with backoff.
 public struct OneNoteWriter: Sendable {
     public struct PageRef: Sendable, Equatable {
         public let id: String
@@ -65,7 +65,7 @@ public struct OneNoteWriter: Sendable {
     /// A page just created or moved may answer 404 for a moment (eventual consistency): look twice.
     public var missingGrace: Duration = .seconds(2)
     /// How long after its create a page's 404/20102 is taken for eventual consistency, not deletion
-    /// (microsoft.md §5.1: "within the first ~30–60 s after create, retry with backoff").
+    /// (docs/page-identity.md: "retry with backoff during the first ~30–60 s").
     public var consistencyWindow: Duration = .seconds(60)
     /// First pause of the consistency retries; it doubles up to `consistencyBackoffCap`.
     public var consistencyBackoff: Duration = .milliseconds(250)

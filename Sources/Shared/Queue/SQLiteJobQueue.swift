@@ -342,6 +342,17 @@ public struct SQLiteJobQueue: JobQueue {
     }
 }
 
+extension JobLease {
+    /// Throws `LeaseLostError` unless this lease is still the job's, checked inside the caller's write
+    /// transaction so the write that follows is fenced by it (docs/page-identity.md).
+    package func requireHeld(_ db: Database) throws {
+        let held = try Bool.fetchOne(db, sql: """
+            SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_token = ?)
+            """, arguments: [jobId, token]) ?? false
+        guard held else { throw LeaseLostError() }
+    }
+}
+
 /// Watches `PRAGMA data_version` on a connection of its own: the value changes whenever another
 /// connection (in this process or any other) commits, and reading it touches only shared memory.
 struct SQLiteChangeObserver: JobQueueChangeObserver {

@@ -21,10 +21,7 @@ struct LeasedRunWrites: Sendable {
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
         let lease = lease
         return try await database.pool.write { db in
-            let held = try Bool.fetchOne(db, sql: """
-                SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_token = ?)
-                """, arguments: [lease.jobId, lease.token]) ?? false
-            guard held else { throw LeaseLostError() }
+            try lease.requireHeld(db)
             return try body(db)
         }
     }

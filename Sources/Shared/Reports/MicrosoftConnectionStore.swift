@@ -74,11 +74,13 @@ public struct MicrosoftConnectionStore: Sendable {
 }
 
 extension MicrosoftConnectionStore {
-    /// Stores a rotated refresh token at once (it rotates on every use, microsoft.md §1.6).
-    public func updateRefreshToken(_ owner: ReportOwner, _ refreshToken: Secret) async throws {
+    /// Stores a rotated refresh token at once (it rotates on every use, microsoft.md §1.6). A job passes
+    /// its `lease`: the write then happens only while the lease holds (docs/page-identity.md).
+    public func updateRefreshToken(_ owner: ReportOwner, _ refreshToken: Secret, lease: JobLease? = nil) async throws {
         let sealed = try vault.seal(refreshToken, context: .microsoftRefreshToken(installationId: owner.installationId, accountId: owner.accountId))
         let now = Timestamp.milliseconds(now())
         try await database.pool.write { db in
+            try lease?.requireHeld(db)
             try db.execute(sql: """
                 UPDATE microsoft_connections SET refresh_token_ciphertext = ?, refreshed_at = ?
                 WHERE installation_id = ? AND account_id = ? AND status = 'active'
@@ -86,9 +88,11 @@ extension MicrosoftConnectionStore {
         }
     }
 
-    /// Microsoft refused the refresh token for good: the user must connect again.
-    public func markReconnectRequired(_ owner: ReportOwner) async throws {
+    /// Microsoft refused the refresh token for good: the user must connect again (fenced by `lease` when
+    /// a job passes one).
+    public func markReconnectRequired(_ owner: ReportOwner, lease: JobLease? = nil) async throws {
         try await database.pool.write { db in
+            try lease?.requireHeld(db)
             try db.execute(sql: "UPDATE microsoft_connections SET status = 'reconnect_required' WHERE installation_id = ? AND account_id = ?",
                            arguments: [owner.installationId, owner.accountId])
         }

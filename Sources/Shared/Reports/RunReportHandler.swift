@@ -95,7 +95,7 @@ public struct RunReportHandler: JobHandler {
         let fields = columns.filter { $0 != "key" }
         let search = try await atlassian.search(apiBaseUrl: installation.apiBaseUrl, token: jiraToken, jql: jql, fields: fields.isEmpty ? ["key"] : fields, cap: issueCap)
 
-        let accessToken = try await microsoftAccessToken(owner, logger: logger)
+        let accessToken = try await microsoftAccessToken(owner, lease: job.lease, logger: logger)
         let zone = report.scheduleTimeZone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
         let output = renderer.render(ReportRenderer.Input(
             reportName: report.name, jql: jql, columns: columns, issues: search.issues, runAt: now(), timeZone: zone,
@@ -133,22 +133,22 @@ public struct RunReportHandler: JobHandler {
         return minted.token
     }
 
-    private func microsoftAccessToken(_ owner: ReportOwner, logger: Logger) async throws -> Secret {
+    private func microsoftAccessToken(_ owner: ReportOwner, lease: JobLease, logger: Logger) async throws -> Secret {
         let connections = MicrosoftConnectionStore(database: database, vault: vault, now: now)
         guard let stored = try await connections.refreshToken(owner) else {
             throw JobFailure.permanent("reconnect_required", "connect your Microsoft account again in the app")
         }
         do {
             let tokens = try await microsoft.refresh(stored)
-            try await connections.updateRefreshToken(owner, tokens.refreshToken)
+            try await connections.updateRefreshToken(owner, tokens.refreshToken, lease: lease)
             return tokens.accessToken
         } catch let error as UpstreamError where error.kind == .reconnectRequired {
             // Another worker may have rotated it a moment ago: read once more before giving up.
             if let again = try await connections.refreshToken(owner), again != stored, let tokens = try? await microsoft.refresh(again) {
-                try await connections.updateRefreshToken(owner, tokens.refreshToken)
+                try await connections.updateRefreshToken(owner, tokens.refreshToken, lease: lease)
                 return tokens.accessToken
             }
-            try await connections.markReconnectRequired(owner)
+            try await connections.markReconnectRequired(owner, lease: lease)
             throw error
         } catch let error as UpstreamError where error.kind == .appMisconfigured {
             logger.critical("Microsoft app misconfigured", metadata: ["code": "\(error.code)"])
