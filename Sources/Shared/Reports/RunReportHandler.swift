@@ -11,6 +11,11 @@ import Synchronization
 /// again at once; `invalid_grant` re-reads the stored token once, in case another worker rotated it.
 /// Every attempt updates the run row; permanent failures (bad JQL, section gone, reconnect required, no
 /// system token) are not retried.
+///
+/// One current page (issue #11, docs/page-identity.md): the job first claims its report (a second job
+/// of the report is deferred); every database write goes through `LeasedRunWrites` or passes the lease,
+/// so it happens only while the lease holds; every OneNote write is preceded by `JobContext.checkLease()`;
+/// the page id is stored the moment it is known, and a lost create is found again by its marker.
 public struct RunReportHandler: JobHandler {
     public var kind: String { RunReportJob.kind }
 
