@@ -74,9 +74,11 @@ struct Run: AsyncParsableCommand {
                 maxLeaseBatch: leaseBatch),
             logger: logger,
             observer: metrics)
-        var services: [any Service] = [runtime]
-        if let metricsPort { services.append(metrics.server(port: metricsPort)) }
+        // Stopped in reverse order: metrics first, then the runtime (grace period), then the budget keeper.
+        var services: [any Service] = []
         if let limiter = handler?.limiter { services.append(OneNoteBudgetKeeper(limiter: limiter, workerId: workerId, logger: logger)) }
+        services.append(runtime)
+        if let metricsPort { services.append(metrics.server(port: metricsPort)) }
         let group = ServiceGroup(configuration: .init(
             services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],

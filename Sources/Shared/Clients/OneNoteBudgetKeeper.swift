@@ -4,7 +4,9 @@ public import ServiceLifecycle
 /// Keeps a worker process's OneNote budget slots alive while it runs (issue #11): frees the slots an
 /// earlier process with the same worker id left behind, then renews this process's slots every
 /// `interval`. When the process dies, the renewals stop and its slots lapse after the limiter's
-/// `slotLease` (seconds), not after the longest request could last.
+/// `slotLease` (seconds), not after the longest request could last. In a `ServiceGroup` it belongs
+/// *before* the worker runtime, so it is stopped after it: handlers finishing in the grace period keep
+/// their slots alive.
 public struct OneNoteBudgetKeeper: Service {
     public let limiter: OneNoteRateLimiter
     public let workerId: String
@@ -25,14 +27,16 @@ public struct OneNoteBudgetKeeper: Service {
         } catch {
             logger.error("could not free earlier OneNote budget slots", metadata: ["error": "\(type(of: error))"])
         }
-        while !Task.isShuttingDownGracefully {
-            do {
-                try await Task.sleep(for: interval)
-                try await limiter.renewSlots()
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.error("could not renew OneNote budget slots", metadata: ["error": "\(type(of: error))"])
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: interval)
+                    try await limiter.renewSlots()
+                } catch is CancellationError {
+                    return
+                } catch {
+                    logger.error("could not renew OneNote budget slots", metadata: ["error": "\(type(of: error))"])
+                }
             }
         }
     }
