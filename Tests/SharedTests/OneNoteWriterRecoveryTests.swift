@@ -104,4 +104,25 @@ struct OneNoteWriterRecoveryTests {
             #expect(try await OneNoteWriterTests.pages(client).count == 1 && found?.created == false)
         }
     }
+
+    @Test func oneUnauthorizedAnswerRefreshesTheTokenOnceAndTwoInARowMeanReconnect() async throws {
+        try await OneNoteWriterTests.withSandbox { base, token, client in
+            let writer = OneNoteWriter(graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox), sleep: { _ in })
+            let refreshes = Mutex(0)
+            let hooks = OneNoteWriter.WriteHooks(refreshAccessToken: {
+                refreshes.withLock { $0 += 1 }
+                return token
+            })
+            _ = try await client.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":401,"count":1}"#))
+            let page = try await writer.write(Self.output(["OPS-1"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1", page: .init(), accessToken: token, hooks: hooks)
+            #expect(page.created && refreshes.withLock { $0 } == 1, "one 401: refreshed once, then written")
+
+            _ = try await client.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":401,"count":2}"#))
+            let error = await #expect(throws: UpstreamError.self) {
+                try await writer.write(Self.output(["OPS-2"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1",
+                                       page: .init(pageId: page.id), accessToken: token, hooks: hooks)
+            }
+            #expect(error?.kind == .reconnectRequired && refreshes.withLock { $0 } == 2, "a second 401 right after a refresh means reconnect")
+        }
+    }
 }

@@ -186,6 +186,25 @@ struct PipelineTests {
         }
     }
 
+    @Test func oneOneNote401IsRefreshedAwayButTwoInARowAskTheUserToReconnect() async throws {
+        try await PipelineHarness.run(seed: 24, issues: 20, fastWriter: true) { harness, client in
+            try await harness.installAndConnect(client)
+            let reportId = try await harness.createReport(client, jql: "project = OPS ORDER BY key")
+            func microsoftStatus() async throws -> String? {
+                (try await client.execute(uri: "/v1/me", method: .get, headers: try await harness.headers()).json["microsoft"] as? [String: Any])?["status"] as? String
+            }
+            _ = try await harness.sandbox.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":401,"count":1}"#))
+            let once = try await harness.run(client, reportId)
+            #expect(once["status"] as? String == "succeeded", "\(once)")
+            #expect(try await microsoftStatus() == "active")
+
+            _ = try await harness.sandbox.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":401,"count":2}"#))
+            let twice = try await harness.run(client, reportId)
+            #expect(twice["status"] as? String == "failed" && (twice["error"] as? [String: Any])?["code"] as? String == "reconnect_required", "\(twice)")
+            #expect(try await microsoftStatus() == "reconnect_required")
+        }
+    }
+
     @Test func aFiveThousandIssueReportIsWrittenInParts() async throws {
         try await PipelineHarness.run(seed: 23, issues: 10_000, maxPartBytes: 400_000) { harness, client in
             try await harness.installAndConnect(client)

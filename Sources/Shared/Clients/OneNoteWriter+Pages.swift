@@ -13,7 +13,7 @@ extension OneNoteWriter {
         var look = 0
         var pause = consistencyBackoff
         while true {
-            let response = try await send(OutboundRequest(url: components.url!, timeout: .seconds(30)), accessToken: writing.accessToken)
+            let response = try await send(OutboundRequest(url: components.url!, timeout: .seconds(30)), writing)
             if response.status == 200 { return String(decoding: response.body, as: UTF8.self) }
             guard response.status == 404 else { throw Self.failure(response) }
             look += 1
@@ -70,7 +70,7 @@ extension OneNoteWriter {
         while true {
             try await writing.hooks.beforeWrite()
             let response = try await send(OutboundRequest(
-                method: "PATCH", url: url, headers: ["Content-Type": "application/json"], body: body, timeout: .seconds(60)), accessToken: writing.accessToken)
+                method: "PATCH", url: url, headers: ["Content-Type": "application/json"], body: body, timeout: .seconds(60)), writing)
             if (200...299).contains(response.status) { return }
             let code = Self.errorCode(response.body)
             if response.status == 404, let settlingUntil, now() < settlingUntil {
@@ -112,7 +112,7 @@ extension OneNoteWriter {
         var unreadable = false
         for (order, page) in listing.prefix(maxMarkerCandidates).enumerated() {
             let url = graphBaseURL.appendingPathComponent("v1.0/me/onenote/pages").appendingPathComponent(page.id).appendingPathComponent("content")
-            let response = try await send(OutboundRequest(url: url, timeout: .seconds(30)), accessToken: writing.accessToken)
+            let response = try await send(OutboundRequest(url: url, timeout: .seconds(30)), writing)
             if response.status == 404 { unreadable = true; continue }  // listed but not readable yet (eventual consistency)
             guard response.status == 200 else { throw Self.failure(response) }
             if String(decoding: response.body, as: UTF8.self).contains(marker) { marked.append((page, order)) }
@@ -166,7 +166,7 @@ extension OneNoteWriter {
         var pages: [ListedPage] = []
         for _ in 0..<5 {
             guard let url = next else { break }
-            let response = try await send(OutboundRequest(url: url, timeout: .seconds(30)), accessToken: writing.accessToken)
+            let response = try await send(OutboundRequest(url: url, timeout: .seconds(30)), writing)
             guard response.status == 200 else { throw Self.failure(response) }
             guard let listing = try? JSONDecoder().decode(Listing.self, from: response.body) else {
                 throw UpstreamError(kind: .transient, code: "onenote_unexpected_response", message: "OneNote's page listing could not be read", status: 200)
@@ -195,7 +195,7 @@ extension OneNoteWriter {
     func delete(_ pageId: String, _ writing: Writing) async throws {
         try await writing.hooks.beforeWrite()
         let url = graphBaseURL.appendingPathComponent("v1.0/me/onenote/pages").appendingPathComponent(pageId)
-        let response = try await send(OutboundRequest(method: "DELETE", url: url, timeout: .seconds(30)), accessToken: writing.accessToken)
+        let response = try await send(OutboundRequest(method: "DELETE", url: url, timeout: .seconds(30)), writing)
         guard (200...299).contains(response.status) || response.status == 404 else { throw Self.failure(response) }
     }
 }

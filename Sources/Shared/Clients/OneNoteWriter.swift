@@ -1,4 +1,5 @@
 public import Foundation
+import Synchronization
 
 /// Writes a rendered report into OneNote (microsoft.md §2.3–§2.6, §4): creates the page on the first
 /// run, then updates it in place — the header paragraph and report tables are replaced by their
@@ -48,12 +49,17 @@ public struct OneNoteWriter: Sendable {
         public var willCreate: @Sendable () async throws -> Void
         /// The page id is known (created, or found by its marker): store it now, before any append.
         public var pageKnown: @Sendable (PageRef) async throws -> Void
+        /// A fresh access token after OneNote answered 401 (issue #12: one 401 is not a lost connection;
+        /// refresh once, retry once). Nil: a 401 means reconnect required at once.
+        public var refreshAccessToken: (@Sendable () async throws -> Secret)?
 
         public init(beforeWrite: @escaping @Sendable () async throws -> Void = {}, willCreate: @escaping @Sendable () async throws -> Void = {},
-                    pageKnown: @escaping @Sendable (PageRef) async throws -> Void = { _ in }) {
+                    pageKnown: @escaping @Sendable (PageRef) async throws -> Void = { _ in },
+                    refreshAccessToken: (@Sendable () async throws -> Secret)? = nil) {
             self.beforeWrite = beforeWrite
             self.willCreate = willCreate
             self.pageKnown = pageKnown
+            self.refreshAccessToken = refreshAccessToken
         }
     }
 
@@ -98,7 +104,7 @@ public struct OneNoteWriter: Sendable {
     }
 
     public func write(_ output: ReportRenderer.Output, sectionId: String, reportId: String?, page: PageState, accessToken: Secret, hooks: WriteHooks) async throws -> PageRef {
-        let writing = Writing(accessToken: accessToken, hooks: hooks)
+        let writing = Writing(token: AccessTokenHolder(accessToken), hooks: hooks)
         if let pageId = page.pageId {
             let settling = page.pageCreatedAt.map { $0.addingTimeInterval(consistencyWindow.seconds) }
             if let html = try await currentContent(pageId, settlingUntil: settling, writing) {
@@ -120,8 +126,16 @@ public struct OneNoteWriter: Sendable {
 
     /// One write's token and hooks, passed down instead of repeating them in every signature.
     struct Writing: Sendable {
-        let accessToken: Secret
+        let token: AccessTokenHolder
         let hooks: WriteHooks
+    }
+
+    /// The access token of one write: replaced when a 401 made us refresh it.
+    final class AccessTokenHolder: Sendable {
+        private let value: Mutex<Secret>
+        init(_ token: Secret) { value = Mutex(token) }
+        var current: Secret { value.withLock { $0 } }
+        func replace(_ token: Secret) { value.withLock { $0 = token } }
     }
 
     func updateInPlace(_ pageId: String, html: String, output: ReportRenderer.Output, settlingUntil: Date?, _ writing: Writing) async throws {
@@ -144,7 +158,7 @@ public struct OneNoteWriter: Sendable {
         try await writing.hooks.beforeWrite()
         let response = try await send(OutboundRequest(
             method: "POST", url: url, headers: ["Content-Type": "text/html; charset=utf-8"], body: Data(output.page.utf8), timeout: .seconds(60)),
-            accessToken: writing.accessToken)
+            writing)
         switch response.status {
         case 200...299:
             struct Page: Decodable {
@@ -175,7 +189,17 @@ public struct OneNoteWriter: Sendable {
 
     // MARK: Sending, throttling, errors
 
-    func send(_ request: OutboundRequest, accessToken: Secret) async throws -> OutboundResponse {
+    /// Sends one request with the write's token. A 401 refreshes the token once and sends again; a
+    /// second 401 in a row is returned (the caller's `failure` makes it reconnect required).
+    func send(_ request: OutboundRequest, _ writing: Writing) async throws -> OutboundResponse {
+        let first = try await sendThrottled(request, accessToken: writing.token.current)
+        guard first.status == 401, let refresh = writing.hooks.refreshAccessToken else { return first }
+        let fresh = try await refresh()
+        writing.token.replace(fresh)
+        return try await sendThrottled(request, accessToken: fresh)
+    }
+
+    private func sendThrottled(_ request: OutboundRequest, accessToken: Secret) async throws -> OutboundResponse {
         var request = request
         request.headers["Authorization"] = "Bearer \(accessToken.revealed)"
         request.headers["Accept"] = request.headers["Accept"] ?? "application/json"

@@ -112,8 +112,17 @@ public struct RunReportHandler: JobHandler {
         let hooks = OneNoteWriter.WriteHooks(
             beforeWrite: { try await job.checkLease() },
             willCreate: { try await writes.createPending() },
-            pageKnown: { try await writes.pageKnown($0) })
-        let page = try await pageWriter.write(output, sectionId: report.sectionId, reportId: report.id, page: claim.page, accessToken: accessToken, hooks: hooks)
+            pageKnown: { try await writes.pageKnown($0) },
+            // One 401 is not a lost connection: redeem the refresh token again, once (issue #12).
+            refreshAccessToken: { try await microsoftAccessToken(owner, lease: job.lease, logger: logger) })
+        let page: OneNoteWriter.PageRef
+        do {
+            page = try await pageWriter.write(output, sectionId: report.sectionId, reportId: report.id, page: claim.page, accessToken: accessToken, hooks: hooks)
+        } catch let error as UpstreamError where error.kind == .reconnectRequired {
+            // A second 401 in a row, with a token just refreshed: the user must connect again, and /v1/me says so.
+            try await MicrosoftConnectionStore(database: database, vault: vault, now: now).markReconnectRequired(owner, lease: job.lease)
+            throw error
+        }
         let pageUrl = page.url ?? report.pageUrl
         logger.info("report written", metadata: [
             "report": "\(report.id)", "issues": "\(search.issues.count)", "capped": "\(search.capped)", "page_created": "\(page.created)",
