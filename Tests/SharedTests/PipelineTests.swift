@@ -205,6 +205,30 @@ struct PipelineTests {
         }
     }
 
+    @Test func aRunWaitingForItsRetryShowsLastErrorNotError() async throws {
+        try await PipelineHarness.run(seed: 25, issues: 20, fastWriter: true) { harness, client in
+            try await harness.installAndConnect(client)
+            let reportId = try await harness.createReport(client, jql: "project = OPS ORDER BY key")
+            _ = try await harness.sandbox.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":503,"count":1}"#))
+            let started = try await client.execute(uri: "/v1/reports/\(reportId)/runs", method: .post, headers: try await harness.headers())
+            let runId = try #require(started.json["id"] as? String)
+            var waiting: [String: Any] = [:]
+            #expect(try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(5)) {
+                waiting = try await client.execute(uri: "/v1/runs/\(runId)", method: .get, headers: try await harness.headers()).json
+                return waiting["status"] as? String == "queued" && waiting["lastError"] is [String: Any]
+            }, "\(waiting)")
+            #expect(waiting["error"] is NSNull, "a retry is not a failure: \(waiting)")
+            #expect((waiting["lastError"] as? [String: Any])?["code"] as? String == "onenote_unavailable")
+            #expect(waiting["nextAttemptAt"] is String, "when the retry is due: \(waiting)")
+            var finished: [String: Any] = [:]
+            #expect(try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(20)) {
+                finished = try await client.execute(uri: "/v1/runs/\(runId)", method: .get, headers: try await harness.headers()).json
+                return finished["status"] as? String == "succeeded"
+            }, "\(finished)")
+            #expect(finished["error"] is NSNull && finished["lastError"] is NSNull && finished["nextAttemptAt"] is NSNull)
+        }
+    }
+
     @Test func aFiveThousandIssueReportIsWrittenInParts() async throws {
         try await PipelineHarness.run(seed: 23, issues: 10_000, maxPartBytes: 400_000) { harness, client in
             try await harness.installAndConnect(client)

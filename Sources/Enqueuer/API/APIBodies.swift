@@ -82,7 +82,12 @@ enum JSONView {
             "id": run.id, "reportId": run.reportId, "trigger": run.trigger.rawValue, "status": run.status.rawValue,
             "queuedAt": time(run.queuedAt), "startedAt": time(run.startedAt), "finishedAt": time(run.finishedAt),
             "issueCount": run.issueCount ?? NSNull(), "pageUrl": run.pageUrl ?? NSNull(),
-            "error": run.errorCode.map { ["code": $0, "message": run.errorMessage ?? ""] as [String: Any] } ?? NSNull(),
+            // `error` is the final failure only; an attempt that failed and will be retried shows as
+            // `lastError` with `nextAttemptAt` while the run is queued or running (issue #12).
+            "error": run.status == .failed ? run.errorCode.map { ["code": $0, "message": run.errorMessage ?? ""] as [String: Any] } ?? NSNull() : NSNull(),
+            "lastError": run.status != .failed && run.status != .succeeded
+                ? run.errorCode.map { ["code": $0, "message": run.errorMessage ?? ""] as [String: Any] } ?? NSNull() : NSNull(),
+            "nextAttemptAt": time(run.nextAttemptAt),
         ]
     }
 }

@@ -22,6 +22,8 @@ public struct ReportRun: Sendable, Equatable, Codable, FetchableRecord, Persista
     public var pageUrl: String?
     public var errorCode: String?
     public var errorMessage: String?
+    /// Not stored: while a run waits for a retry, when its job is due again (read from the job).
+    public var nextAttemptAt: Int64? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, trigger, status, attempt

@@ -92,18 +92,29 @@ public struct RunStore: Sendable {
     public func runs(_ owner: ReportOwner, reportId: String, limit: Int) async throws -> [ReportRun]? {
         try await database.pool.read { db in
             guard try ReportStore.fetch(db, owner, reportId) != nil else { return nil }
-            return try ReportRun.fetchAll(db, sql: """
-                SELECT * FROM runs WHERE report_id = ? ORDER BY queued_at DESC, id LIMIT ?
-                """, arguments: [reportId, limit])
+            return try Row.fetchAll(db, sql: """
+                SELECT runs.*, \(Self.nextAttemptColumn) FROM runs LEFT JOIN jobs ON jobs.id = runs.job_id
+                WHERE runs.report_id = ? ORDER BY runs.queued_at DESC, runs.id LIMIT ?
+                """, arguments: [reportId, limit]).map(Self.run(from:))
         }
     }
 
     public func run(_ owner: ReportOwner, id: String) async throws -> ReportRun? {
         try await database.pool.read { db in
-            try ReportRun.fetchOne(db, sql: """
-                SELECT runs.* FROM runs JOIN reports ON reports.id = runs.report_id
+            try Row.fetchOne(db, sql: """
+                SELECT runs.*, \(Self.nextAttemptColumn) FROM runs JOIN reports ON reports.id = runs.report_id
+                LEFT JOIN jobs ON jobs.id = runs.job_id
                 WHERE runs.id = ? AND reports.installation_id = ? AND reports.owner_account_id = ?
-                """, arguments: [id, owner.installationId, owner.accountId])
+                """, arguments: [id, owner.installationId, owner.accountId]).map(Self.run(from:))
         }
+    }
+
+    /// When a waiting run's job is due: only for a run that waits on a job that has not started.
+    private static let nextAttemptColumn = "CASE WHEN runs.status = 'queued' AND jobs.state = 'available' THEN jobs.run_at END AS next_attempt_at"
+
+    private static func run(from row: Row) throws -> ReportRun {
+        var run = try ReportRun(row: row)
+        run.nextAttemptAt = row["next_attempt_at"]
+        return run
     }
 }
