@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import Shared
 import UnixSignals
 
@@ -43,6 +44,8 @@ struct ServeCommand: AsyncParsableCommand {
             router: APIRoutes.router(services),
             configuration: .init(address: .hostname(host, port: port), serverName: "onenote-reports"),
             logger: logger)
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        // The budget keeper renews this process's OneNote slots; it stops after the server.
+        let keeper = OneNoteBudgetKeeper(limiter: services.onenoteBudget, workerId: APIServices.processId, logger: logger)
+        try await ServiceGroup(configuration: .init(services: [keeper, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
     }
 }

@@ -6,7 +6,7 @@ import Shared
 
 /// Microsoft identity platform and Graph stand-ins, each behaviour citing `shared/reference/microsoft.md`.
 enum MicrosoftRoutes {
-    static func add(to router: Router<BasicRequestContext>, state: SandboxState) {
+    static func add(to router: Router<BasicRequestContext>, state: SandboxState, throttle: OneNoteThrottle) {
         router.get("/common/oauth2/v2.0/authorize") { request, _ in authorize(request, state) }
         router.post("/common/oauth2/v2.0/token") { request, _ in try await token(request, state) }
         router.post("/sandbox/revoke") { _, _ in
@@ -19,14 +19,13 @@ enum MicrosoftRoutes {
             return SandboxHTTP.json(.ok, ["id": state.microsoftUser.id, "displayName": state.microsoftUser.displayName,
                                           "userPrincipalName": state.microsoftUser.userPrincipalName])
         }
-        router.get("/v1.0/me/onenote/notebooks") { request, _ in
+        // Notebooks and sections are OneNote resources: the same per-user limits as pages (§4.2).
+        router.get("/v1.0/me/onenote/notebooks", use: OneNoteRoutes.throttled(state: state, throttle: throttle) { request, _ in
             state.count("graph-notebooks")
-            guard state.accessTokenIsValid(request.headers[.authorization]) else { return unauthorized() }
             return SandboxHTTP.json(.ok, ["value": Notebooks.all.map { $0.json(origin: state.origin(for: request)) }])
-        }
-        router.get("/v1.0/me/onenote/sections") { request, _ in
+        })
+        router.get("/v1.0/me/onenote/sections", use: OneNoteRoutes.throttled(state: state, throttle: throttle) { request, _ in
             state.count("graph-sections")
-            guard state.accessTokenIsValid(request.headers[.authorization]) else { return unauthorized() }
             // §2.2: every section including nested ones; `parentNotebook` expanded by default.
             let origin = state.origin(for: request)
             return SandboxHTTP.json(.ok, ["value": Notebooks.all.flatMap { notebook in notebook.sections.map { section in [
@@ -34,7 +33,7 @@ enum MicrosoftRoutes {
                 "self": "\(origin)/v1.0/me/onenote/sections/\(section.id)", "pagesUrl": "\(origin)/v1.0/me/onenote/sections/\(section.id)/pages",
                 "parentNotebook": ["id": notebook.id, "displayName": notebook.name, "self": "\(origin)/v1.0/me/onenote/notebooks/\(notebook.id)"],
             ] as [String: Any] } }])
-        }
+        })
     }
 
     /// §4.1-style Graph 401 body.

@@ -8,17 +8,23 @@ import Shared
 enum OneNoteRoutes {
     static let maxRequestBytes = 4 * 1024 * 1024  // §3.7: the Graph request limit
 
-    static func add(to router: Router<BasicRequestContext>, state: SandboxState, store: OneNoteStore, throttle: OneNoteThrottle) {
-        // Every OneNote resource is throttled per user and answers 429 with code 20166 and *no* Retry-After (§4.2).
-        func throttled(_ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) -> @Sendable (Request, BasicRequestContext) async throws -> Response {
-            { request, context in
-                guard state.accessTokenIsValid(request.headers[.authorization]) else { return MicrosoftRoutes.unauthorized() }
-                guard throttle.enter() else {
-                    return error(.tooManyRequests, "20166", "The app has issued too many requests on behalf of this user in a short time period.")
-                }
-                defer { throttle.leave() }
-                return try await handler(request, context)
+    /// Every OneNote resource — pages, sections, notebooks — is throttled per user and answers 429 with
+    /// code 20166 and *no* Retry-After (§4.2: the limits cover all of them).
+    static func throttled(state: SandboxState, throttle: OneNoteThrottle,
+                          _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) -> @Sendable (Request, BasicRequestContext) async throws -> Response {
+        { request, context in
+            guard state.accessTokenIsValid(request.headers[.authorization]) else { return MicrosoftRoutes.unauthorized() }
+            guard throttle.enter() else {
+                return error(.tooManyRequests, "20166", "The app has issued too many requests on behalf of this user in a short time period.")
             }
+            defer { throttle.leave() }
+            return try await handler(request, context)
+        }
+    }
+
+    static func add(to router: Router<BasicRequestContext>, state: SandboxState, store: OneNoteStore, throttle: OneNoteThrottle) {
+        func throttled(_ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) -> @Sendable (Request, BasicRequestContext) async throws -> Response {
+            Self.throttled(state: state, throttle: throttle, handler)
         }
 
         router.post("/v1.0/me/onenote/sections/{sectionId}/pages", use: throttled { request, context in

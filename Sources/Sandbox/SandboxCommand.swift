@@ -62,7 +62,7 @@ enum SandboxApp {
         let plan = FaultPlan()
         router.add(middleware: FaultMiddleware(plan: plan))
         AtlassianRoutes.add(to: router, state: state)
-        MicrosoftRoutes.add(to: router, state: state)
+        MicrosoftRoutes.add(to: router, state: state, throttle: throttle)
         OneNoteRoutes.add(to: router, state: state, store: store, throttle: throttle)
         ControlRoutes.add(to: router, state: state, store: store, plan: plan)
         return router

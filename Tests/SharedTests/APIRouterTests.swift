@@ -222,6 +222,8 @@ struct APIRouterTests {
                 #expect(sections.status == .ok, "\(sections.text)")
                 #expect(((sections.json["sections"] as? [[String: Any]])?.first)?["notebookName"] as? String == "Team")
                 #expect(try await harness.services.connections.refreshToken(owner)?.revealed == "refresh-2", "the rotated refresh token is stored")
+                let budgeted = try await harness.services.database.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM onenote_requests") ?? 0 }
+                #expect(budgeted == 1, "the section listing drew from the user's OneNote budget shared with the workers")
 
                 harness.upstream.revoke()
                 let revoked = try await client.execute(uri: "/v1/onenote/sections", method: .get, headers: try await harness.headers())

@@ -148,6 +148,16 @@ struct SandboxOneNoteTests {
         }
     }
 
+    @Test func sectionsAndNotebooksDrawFromTheSameOneNoteLimits() async throws {
+        try await Self.withSandbox(throttle: OneNoteThrottle(perMinute: 3, perHour: 400, concurrent: 5)) { client, auth in
+            var statuses: [Int] = []
+            for uri in ["/v1.0/me/onenote/sections", "/v1.0/me/onenote/notebooks", "/v1.0/me/onenote/pages/none", "/v1.0/me/onenote/sections", "/v1.0/me/onenote/notebooks"] {
+                statuses.append(Int(try await client.execute(uri: uri, method: .get, headers: auth).status.code))
+            }
+            #expect(statuses == [200, 200, 404, 429, 429], "one budget across every OneNote resource (microsoft.md §4.2)")
+        }
+    }
+
     @Test func faultsAnswerAsTheServiceWouldAndRunOut() async throws {
         let state = try await SandboxState(seed: 3, issues: 20, msClientId: "sandbox-client", msClientSecret: "sandbox-secret")
         let app = Application(router: SandboxApp.router(state), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)

@@ -129,6 +129,8 @@ enum APIRoutes {
     static func upstream(_ error: UpstreamError) -> APIError {
         switch error.kind {
         case .reconnectRequired: APIError(.conflict, error.code, error.message)
+        // The user's OneNote budget (shared with the workers) is spent for now: ours, not an upstream fault.
+        case .transient where error.code.hasPrefix("onenote_budget_"): APIError(.serviceUnavailable, error.code, error.message)
         case .appMisconfigured, .transient: APIError(.badGateway, error.code, error.message)
         case .rejected: APIError(.badGateway, error.code, error.message)
         }
@@ -144,7 +146,7 @@ enum APIRoutes {
             // Refresh tokens rotate on every use: keep the new one.
             let me = try await services.graph.me(accessToken: tokens.accessToken)
             try await services.connections.save(owner, refreshToken: tokens.refreshToken, microsoftUserId: me.id, displayName: me.displayName ?? "")
-            let sections = try await services.graph.sections(accessToken: tokens.accessToken)
+            let sections = try await services.graph.sections(accessToken: tokens.accessToken, budget: (services.onenoteBudget, me.id))
             return APIError.jsonResponse(status: .ok, body: ["sections": sections.map {
                 ["id": $0.id, "name": $0.name, "notebookId": $0.notebookId ?? NSNull(), "notebookName": $0.notebookName ?? NSNull()] as [String: Any]
             }])

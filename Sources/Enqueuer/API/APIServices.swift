@@ -4,6 +4,9 @@ import Shared
 
 /// Everything the routes use, built once at start from the configuration.
 struct APIServices: Sendable {
+    /// This API process's name for its OneNote budget slots.
+    static let processId = "enqueuer-serve-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+
     let database: ReportsDatabase
     let queue: SQLiteJobQueue
     let verifier: FITVerifier
@@ -17,6 +20,9 @@ struct APIServices: Sendable {
     let graph: GraphClient
     let jira: JiraClient
     let metrics: APIMetrics
+    /// The OneNote budget the API's own OneNote calls (section listing) draw from, shared with the
+    /// workers; an API request waits a few seconds for it at most.
+    let onenoteBudget: OneNoteRateLimiter
 
     init(
         database: ReportsDatabase, forge: ForgeConfiguration, security: SecurityConfiguration, upstream: UpstreamConfiguration,
@@ -36,5 +42,6 @@ struct APIServices: Sendable {
         graph = GraphClient(baseURL: upstream.microsoftGraphBaseURL, transport: transport)
         jira = JiraClient(transport: transport)
         self.metrics = metrics
+        onenoteBudget = OneNoteRateLimiter(database: database, maxWait: .seconds(5), holder: "\(Self.processId):\(UUID().uuidString.lowercased())", now: now)
     }
 }

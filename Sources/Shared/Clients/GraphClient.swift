@@ -26,8 +26,10 @@ public struct GraphClient: Sendable {
         try await get("v1.0/me", query: [("$select", "id,displayName")], accessToken: accessToken)
     }
 
-    /// Every section of the user's notebooks, including those in section groups.
-    public func sections(accessToken: Secret) async throws -> [Section] {
+    /// Every section of the user's notebooks, including those in section groups. Sections are a OneNote
+    /// resource (microsoft.md §4.2): with `budget`, the request takes a slot of that Microsoft user's
+    /// budget shared with every worker, like any page request.
+    public func sections(accessToken: Secret, budget: (limiter: OneNoteRateLimiter, user: String)? = nil) async throws -> [Section] {
         struct Page: Decodable {
             struct Item: Decodable {
                 struct Notebook: Decodable { let id: String?; let displayName: String? }
@@ -37,10 +39,18 @@ public struct GraphClient: Sendable {
             }
             let value: [Item]
         }
-        let page: Page = try await get(
-            "v1.0/me/onenote/sections",
-            query: [("$select", "id,displayName"), ("$expand", "parentNotebook($select=id,displayName)"), ("$top", "100")],
-            accessToken: accessToken)
+        let list = { () async throws -> Page in
+            try await get(
+                "v1.0/me/onenote/sections",
+                query: [("$select", "id,displayName"), ("$expand", "parentNotebook($select=id,displayName)"), ("$top", "100")],
+                accessToken: accessToken)
+        }
+        let page: Page
+        if let budget {
+            page = try await budget.limiter.withSlot(user: budget.user, list)
+        } else {
+            page = try await list()
+        }
         return page.value.map { Section(id: $0.id, name: $0.displayName ?? "", notebookId: $0.parentNotebook?.id, notebookName: $0.parentNotebook?.displayName) }
     }
 
