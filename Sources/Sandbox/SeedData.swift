@@ -73,7 +73,8 @@ struct SeedData: Sendable {
 
     /// `archiveIssues`: that many more issues in project ARC, each with a long summary — a report of
     /// them is too big for one OneNote request (the demo's multi-part page). OPS and WEB are unchanged.
-    init(seed: UInt64, issueCount: Int, archiveIssues: Int = 0) {
+    /// `extraFilters`: that many more shared filters ("Team filter N", owned by user 2), for paging.
+    init(seed: UInt64, issueCount: Int, archiveIssues: Int = 0, extraFilters: Int = 0) {
         var random = SeedRandom(seed: seed)
         let accounts = [Self.user1, Self.user2]
         var issues: [Issue] = []
@@ -114,7 +115,10 @@ struct SeedData: Sendable {
             Filter(id: "10001", name: "Web work in progress", jql: "project = WEB AND status = \"In Progress\" ORDER BY updated DESC", owner: Self.user1.accountId, shared: true),
             Filter(id: "10002", name: "All OPS issues", jql: "project = OPS ORDER BY key", owner: Self.user2.accountId, shared: true),
             Filter(id: "10003", name: "User two's private filter", jql: "project = WEB ORDER BY key", owner: Self.user2.accountId, shared: false),
-        ]
+        ] + (0..<max(extraFilters, 0)).map { index in
+            Filter(id: "\(11_000 + index)", name: String(format: "Team filter %04d", index + 1), jql: "project = OPS ORDER BY key",
+                   owner: Self.user2.accountId, shared: true)
+        }
     }
 
     func account(_ accountId: String) -> Account? { accounts.first { $0.accountId == accountId } }

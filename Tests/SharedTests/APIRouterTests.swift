@@ -246,6 +246,7 @@ struct APIRouterTests {
                 let filters = try await client.execute(uri: "/v1/jira/filters?query=Mine", method: .get, headers: headers)
                 #expect(filters.status == .ok, "\(filters.text)")
                 #expect((filters.json["filters"] as? [[String: Any]])?.first?["jql"] as? String == "assignee = currentUser() ORDER BY key")
+                #expect(filters.json["truncated"] as? Bool == false, "the answer says whether the list was cut")
 
                 // A trigger with a system token: stored encrypted; an older token does not replace a newer one.
                 func systemToken(exp: Int) -> String { "h.\(Base64URL.encode(Data(#"{"exp":\#(exp)}"#.utf8))).s" }

@@ -16,8 +16,8 @@ struct AtlassianClientTests {
         func record(_ duration: Duration) { recorded.withLock { $0.append(duration) } }
     }
 
-    static func withSandbox(_ body: @Sendable (SandboxState, URL, any TestClientProtocol) async throws -> Void) async throws {
-        let state = try await SandboxState(seed: 11, issues: 60, msClientId: "sandbox-client", msClientSecret: "sandbox-secret")
+    static func withSandbox(extraFilters: Int = 0, _ body: @Sendable (SandboxState, URL, any TestClientProtocol) async throws -> Void) async throws {
+        let state = try await SandboxState(seed: 11, issues: 60, extraFilters: extraFilters, msClientId: "sandbox-client", msClientSecret: "sandbox-secret")
         let app = Application(router: SandboxApp.router(state), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)
         try await app.test(.live) { client in try await body(state, URL(string: "http://127.0.0.1:\(client.port!)")!, client) }
     }
@@ -79,6 +79,20 @@ struct AtlassianClientTests {
     /// DESIGN §5 "Jira is read-only": every method of both Atlassian clients, driven against the
     /// sandbox, sends only reads — GETs, the search (POST is its documented read form) and the one
     /// GraphQL mutation that mints a user token.
+    @Test func savedFiltersArePagedBeyondJirasFirstPageUpToADocumentedCap() async throws {
+        try await Self.withSandbox(extraFilters: 65) { state, base, client in
+            let minted = try await client.execute(uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"accountId":"sandbox-user-1"}"#)).json
+            let apiBaseUrl = base.appendingPathComponent("ex/jira/\(state.cloudId)")
+            let jira = JiraClient(transport: URLSessionTransport(policy: .sandbox))
+            let token = Secret(minted["userToken"] as! String)
+            let all = try await jira.filters(apiBaseUrl: apiBaseUrl, userToken: token, query: nil)
+            #expect(all.filters.count == 68 && !all.truncated, "own, shared and 65 team filters: \(all.filters.count)")
+            #expect(Set(all.filters.map(\.id)).count == 68, "no filter twice across pages")
+            let capped = try await jira.filters(apiBaseUrl: apiBaseUrl, userToken: token, query: nil, cap: 60)
+            #expect(capped.filters.count == 60 && capped.truncated, "the answer says it was cut")
+        }
+    }
+
     @Test func theAtlassianClientsOnlyRead() async throws {
         try await Self.withSandbox { state, base, client in
             let minted = try await client.execute(uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"accountId":"sandbox-user-1"}"#)).json

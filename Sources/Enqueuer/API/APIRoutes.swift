@@ -165,8 +165,11 @@ enum APIRoutes {
         let query = request.uri.queryParameters.get("query")
         guard (query?.count ?? 0) <= 200 else { throw APIError.badRequest("invalid_parameter", "query must be at most 200 characters") }
         do {
-            let filters = try await services.jira.filters(apiBaseUrl: identity.apiBaseUrl, userToken: token, query: query)
-            return APIError.jsonResponse(status: .ok, body: ["filters": filters.map { ["id": $0.id, "name": $0.name, "jql": $0.jql ?? NSNull()] as [String: Any] }])
+            let found = try await services.jira.filters(apiBaseUrl: identity.apiBaseUrl, userToken: token, query: query)
+            return APIError.jsonResponse(status: .ok, body: [
+                "filters": found.filters.map { ["id": $0.id, "name": $0.name, "jql": $0.jql ?? NSNull()] as [String: Any] },
+                "truncated": found.truncated,
+            ])
         } catch let error as UpstreamError {
             throw upstream(error)
         }
