@@ -169,9 +169,13 @@ final class SandboxState: Sendable {
     }
 
     /// `POST /sandbox/revoke`: every refresh token issued so far stops working.
+    /// The user revoked the app's access: refreshes fail with `invalid_grant`, and Graph refuses the
+    /// access tokens already issued (the strict reading: a revoked user is noticed at the next call, not
+    /// when a cached access token runs out an hour later).
     func revokeRefreshTokens() {
         state.withLock { state in
             state.refreshTokens.removeAll()
+            state.accessTokens.removeAll()
             state.revokedBefore = Date()
         }
     }

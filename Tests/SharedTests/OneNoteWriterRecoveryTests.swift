@@ -109,7 +109,7 @@ struct OneNoteWriterRecoveryTests {
         try await OneNoteWriterTests.withSandbox { base, token, client in
             let writer = OneNoteWriter(graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox), sleep: { _ in })
             let refreshes = Mutex(0)
-            let hooks = OneNoteWriter.WriteHooks(refreshAccessToken: {
+            let hooks = OneNoteWriter.WriteHooks(refreshAccessToken: { _ in
                 refreshes.withLock { $0 += 1 }
                 return token
             })

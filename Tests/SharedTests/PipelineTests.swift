@@ -229,6 +229,42 @@ struct PipelineTests {
         }
     }
 
+    /// Eight runs of one user at once: the refresh token is redeemed once for all of them, and once a
+    /// revoked one came back `invalid_grant`, no other job redeems it again.
+    @Test func tokenRefreshIsSingleFlightPerConnectionAndARevokedTokenIsRedeemedOnce() async throws {
+        try await PipelineHarness.run(seed: 26, issues: 20, fastWriter: true) { harness, client in
+            try await harness.installAndConnect(client)
+            var reports: [String] = []
+            for index in 0..<8 { reports.append(try await harness.createReport(client, name: "R\(index)", jql: "project = OPS ORDER BY key")) }
+            func tokenCalls() async throws -> Int { try await harness.sandbox.execute(uri: "/sandbox/counters", method: .get).json["token"] as? Int ?? 0 }
+            func runAll() async throws -> [[String: Any]] {
+                var ids: [String] = []
+                for report in reports {
+                    ids.append(try #require(try await client.execute(uri: "/v1/reports/\(report)/runs", method: .post, headers: try await harness.headers()).json["id"] as? String))
+                }
+                var finished: [[String: Any]] = []
+                _ = try await waitUntil(timeout: .seconds(60), pollEvery: .milliseconds(50)) {
+                    finished = []
+                    for id in ids { finished.append(try await client.execute(uri: "/v1/runs/\(id)", method: .get, headers: try await harness.headers()).json) }
+                    return finished.allSatisfy { ["succeeded", "failed"].contains($0["status"] as? String ?? "") }
+                }
+                return finished
+            }
+            let before = try await tokenCalls()
+            let fine = try await runAll()
+            #expect(fine.allSatisfy { $0["status"] as? String == "succeeded" }, "\(fine)")
+            #expect(try await tokenCalls() - before == 1, "one redemption; the access token is shared while valid")
+            let cached = try await harness.fixture.database.pool.read { try Data.fetchOne($0, sql: "SELECT access_token_ciphertext FROM microsoft_connections") }
+            #expect(cached != nil && !String(decoding: cached!, as: UTF8.self).contains("sandbox-access-"), "the shared access token is kept encrypted")
+
+            _ = try await harness.sandbox.execute(uri: "/sandbox/revoke", method: .post)
+            let revokedAt = try await tokenCalls()
+            let refused = try await runAll()
+            #expect(refused.allSatisfy { $0["status"] as? String == "failed" && ($0["error"] as? [String: Any])?["code"] as? String == "reconnect_required" }, "\(refused)")
+            #expect(try await tokenCalls() - revokedAt == 1, "the revoked token was redeemed once, not once per job")
+        }
+    }
+
     @Test func aFiveThousandIssueReportIsWrittenInParts() async throws {
         try await PipelineHarness.run(seed: 23, issues: 10_000, maxPartBytes: 400_000) { harness, client in
             try await harness.installAndConnect(client)

@@ -138,21 +138,28 @@ enum APIRoutes {
 
     static func sections(_ context: APIRequestContext, _ services: APIServices) async throws -> Response {
         let owner = try context.owner()
-        guard let refreshToken = try await services.connections.refreshToken(owner) else {
+        guard try await services.connections.refreshToken(owner) != nil else {
             throw APIError(.conflict, "microsoft_not_connected", "connect a Microsoft account first")
         }
+        func list(_ token: Secret) async throws -> [GraphClient.Section] {
+            let me = try await services.graph.me(accessToken: token)
+            return try await services.graph.sections(accessToken: token, budget: (services.onenoteBudget, me.id))
+        }
         do {
-            let tokens = try await services.microsoft.refresh(refreshToken)
-            // Refresh tokens rotate on every use: keep the new one.
-            let me = try await services.graph.me(accessToken: tokens.accessToken)
-            try await services.connections.save(owner, refreshToken: tokens.refreshToken, microsoftUserId: me.id, displayName: me.displayName ?? "")
-            let sections = try await services.graph.sections(accessToken: tokens.accessToken, budget: (services.onenoteBudget, me.id))
+            // The token comes from the broker the workers use: refreshed once for everyone, shared while valid.
+            let token = try await services.tokens.accessToken(owner, logger: context.logger)
+            let sections: [GraphClient.Section]
+            do {
+                sections = try await list(token)
+            } catch let error as UpstreamError where error.kind == .reconnectRequired {
+                // One 401 is not a lost connection: a fresh token, once (issue #12).
+                sections = try await list(try await services.tokens.accessToken(owner, rejected: token, logger: context.logger))
+            }
             return APIError.jsonResponse(status: .ok, body: ["sections": sections.map {
                 ["id": $0.id, "name": $0.name, "notebookId": $0.notebookId ?? NSNull(), "notebookName": $0.notebookName ?? NSNull()] as [String: Any]
             }])
         } catch let error as UpstreamError {
             if error.kind == .reconnectRequired { try? await services.connections.markReconnectRequired(owner) }
-            if error.kind == .appMisconfigured { context.logger.critical("Microsoft app misconfigured", metadata: ["code": "\(error.code)"]) }
             throw upstream(error)
         }
     }

@@ -17,6 +17,8 @@ struct APIServices: Sendable {
     let oauthState: OAuthState
     let nonces: OAuthNonceStore
     let microsoft: MicrosoftIdentityClient
+    /// Access tokens shared with the workers: one refresh at a time per connection.
+    let tokens: MicrosoftTokenBroker
     let graph: GraphClient
     let jira: JiraClient
     let metrics: APIMetrics
@@ -39,6 +41,7 @@ struct APIServices: Sendable {
         oauthState = OAuthState(key: security.stateKey, now: now)
         nonces = OAuthNonceStore(database: database, now: now)
         microsoft = MicrosoftIdentityClient(configuration: upstream, transport: transport)
+        tokens = MicrosoftTokenBroker(database: database, vault: vault, microsoft: microsoft, now: now)
         graph = GraphClient(baseURL: upstream.microsoftGraphBaseURL, transport: transport)
         jira = JiraClient(transport: transport)
         self.metrics = metrics

@@ -51,11 +51,12 @@ public struct OneNoteWriter: Sendable {
         public var pageKnown: @Sendable (PageRef) async throws -> Void
         /// A fresh access token after OneNote answered 401 (issue #12: one 401 is not a lost connection;
         /// refresh once, retry once). Nil: a 401 means reconnect required at once.
-        public var refreshAccessToken: (@Sendable () async throws -> Secret)?
+        /// It is given the token that was refused.
+        public var refreshAccessToken: (@Sendable (Secret) async throws -> Secret)?
 
         public init(beforeWrite: @escaping @Sendable () async throws -> Void = {}, willCreate: @escaping @Sendable () async throws -> Void = {},
                     pageKnown: @escaping @Sendable (PageRef) async throws -> Void = { _ in },
-                    refreshAccessToken: (@Sendable () async throws -> Secret)? = nil) {
+                    refreshAccessToken: (@Sendable (Secret) async throws -> Secret)? = nil) {
             self.beforeWrite = beforeWrite
             self.willCreate = willCreate
             self.pageKnown = pageKnown
@@ -194,7 +195,7 @@ public struct OneNoteWriter: Sendable {
     func send(_ request: OutboundRequest, _ writing: Writing) async throws -> OutboundResponse {
         let first = try await sendThrottled(request, accessToken: writing.token.current)
         guard first.status == 401, let refresh = writing.hooks.refreshAccessToken else { return first }
-        let fresh = try await refresh()
+        let fresh = try await refresh(writing.token.current)
         writing.token.replace(fresh)
         return try await sendThrottled(request, accessToken: fresh)
     }

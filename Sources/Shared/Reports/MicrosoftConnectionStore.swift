@@ -50,7 +50,9 @@ public struct MicrosoftConnectionStore: Sendable {
                 ON CONFLICT (installation_id, account_id) DO UPDATE SET
                     refresh_token_ciphertext = excluded.refresh_token_ciphertext, microsoft_user_id = excluded.microsoft_user_id,
                     display_name = excluded.display_name, status = 'active', connected_at = excluded.connected_at,
-                    refreshed_at = excluded.refreshed_at
+                    refreshed_at = excluded.refreshed_at,
+                    -- A new connection (maybe another Microsoft account): nothing cached from the old one.
+                    access_token_ciphertext = NULL, access_token_expires_at = NULL, refresh_lock_until = NULL, refresh_lock_holder = NULL
                 """, arguments: [owner.installationId, owner.accountId, sealed, microsoftUserId, String(displayName.prefix(200)), now, now])
         }
     }

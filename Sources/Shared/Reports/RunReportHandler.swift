@@ -7,8 +7,9 @@ import Synchronization
 ///
 /// Token for Jira: the user token forwarded with a Run now while it is valid, else an offline user token
 /// for the report's owner minted with the installation's system token (cached per installation and
-/// account until a minute before it expires). Microsoft: the stored refresh token, rotated and stored
-/// again at once; `invalid_grant` re-reads the stored token once, in case another worker rotated it.
+/// account until a minute before it expires). Microsoft: an access token from `MicrosoftTokenBroker`
+/// (one refresh at a time per connection across processes, shared while valid; `invalid_grant` re-reads
+/// the stored token once, in case another process rotated it, then marks the connection).
 /// Every attempt updates the run row; permanent failures (bad JQL, section gone, reconnect required, no
 /// system token) are not retried.
 ///
@@ -29,6 +30,8 @@ public struct RunReportHandler: JobHandler {
     /// OneNote's per-user limits across every worker process (nil: only 429 backoff).
     public let limiter: OneNoteRateLimiter?
     private let tokens = OfflineTokenCache()
+    /// Microsoft access tokens, refreshed by one process at a time and shared while valid.
+    private let tokenBroker: MicrosoftTokenBroker
     private let now: @Sendable () -> Date
 
     public init(database: ReportsDatabase, vault: TokenVault, atlassian: AtlassianClient, microsoft: MicrosoftIdentityClient,
@@ -43,6 +46,7 @@ public struct RunReportHandler: JobHandler {
         self.renderer = renderer
         self.issueCap = issueCap
         self.now = now
+        tokenBroker = MicrosoftTokenBroker(database: database, vault: vault, microsoft: microsoft, now: now)
     }
 
     /// How long a job waits when another job of the same report is writing its page.
@@ -100,7 +104,7 @@ public struct RunReportHandler: JobHandler {
         let fields = columns.filter { $0 != "key" }
         let search = try await atlassian.search(apiBaseUrl: installation.apiBaseUrl, token: jiraToken, jql: jql, fields: fields.isEmpty ? ["key"] : fields, cap: issueCap)
 
-        let accessToken = try await microsoftAccessToken(owner, lease: job.lease, logger: logger)
+        let accessToken = try await tokenBroker.accessToken(owner, lease: job.lease, logger: logger)
         let zone = report.scheduleTimeZone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
         let output = renderer.render(ReportRenderer.Input(
             reportName: report.name, jql: jql, columns: columns, issues: search.issues, runAt: now(), timeZone: zone,
@@ -113,8 +117,8 @@ public struct RunReportHandler: JobHandler {
             beforeWrite: { try await job.checkLease() },
             willCreate: { try await writes.createPending() },
             pageKnown: { try await writes.pageKnown($0) },
-            // One 401 is not a lost connection: redeem the refresh token again, once (issue #12).
-            refreshAccessToken: { try await microsoftAccessToken(owner, lease: job.lease, logger: logger) })
+            // One 401 is not a lost connection: a fresh token (redeemed once for everyone), once (issue #12).
+            refreshAccessToken: { rejected in try await tokenBroker.accessToken(owner, rejected: rejected, lease: job.lease, logger: logger) })
         let page: OneNoteWriter.PageRef
         do {
             page = try await pageWriter.write(output, sectionId: report.sectionId, reportId: report.id, page: claim.page, accessToken: accessToken, hooks: hooks)
@@ -145,29 +149,6 @@ public struct RunReportHandler: JobHandler {
         let minted = try await atlassian.offlineUserToken(systemToken: system.token, cloudId: installation.cloudId, accountId: parameters.ownerAccountId)
         tokens.store(installation.id, parameters.ownerAccountId, minted)
         return minted.token
-    }
-
-    private func microsoftAccessToken(_ owner: ReportOwner, lease: JobLease, logger: Logger) async throws -> Secret {
-        let connections = MicrosoftConnectionStore(database: database, vault: vault, now: now)
-        guard let stored = try await connections.refreshToken(owner) else {
-            throw JobFailure.permanent("reconnect_required", "connect your Microsoft account again in the app")
-        }
-        do {
-            let tokens = try await microsoft.refresh(stored)
-            try await connections.updateRefreshToken(owner, tokens.refreshToken, lease: lease)
-            return tokens.accessToken
-        } catch let error as UpstreamError where error.kind == .reconnectRequired {
-            // Another worker may have rotated it a moment ago: read once more before giving up.
-            if let again = try await connections.refreshToken(owner), again != stored, let tokens = try? await microsoft.refresh(again) {
-                try await connections.updateRefreshToken(owner, tokens.refreshToken, lease: lease)
-                return tokens.accessToken
-            }
-            try await connections.markReconnectRequired(owner, lease: lease)
-            throw error
-        } catch let error as UpstreamError where error.kind == .appMisconfigured {
-            logger.critical("Microsoft app misconfigured", metadata: ["code": "\(error.code)"])
-            throw error
-        }
     }
 
     /// Upstream errors become queue failures: permanent ones are not retried.

@@ -30,6 +30,9 @@ public struct TokenKeyRotation: Sendable {
         SealedColumn(table: "microsoft_connections", keyColumns: ["installation_id", "account_id"], column: "refresh_token_ciphertext") {
             .microsoftRefreshToken(installationId: $0[0], accountId: $0[1])
         },
+        SealedColumn(table: "microsoft_connections", keyColumns: ["installation_id", "account_id"], column: "access_token_ciphertext") {
+            .microsoftAccessToken(installationId: $0[0], accountId: $0[1])
+        },
     ]
 
     public let database: ReportsDatabase

@@ -85,6 +85,11 @@ public struct VaultContext: Sendable, Equatable {
         VaultContext(purpose: "ms-refresh", owner: [installationId, accountId])
     }
 
+    /// A Microsoft access token of one Atlassian account, cached for the processes that share it.
+    public static func microsoftAccessToken(installationId: String, accountId: String) -> VaultContext {
+        VaultContext(purpose: "ms-access", owner: [installationId, accountId])
+    }
+
     /// The app system token of an installation.
     public static func atlassianSystemToken(installationId: String) -> VaultContext {
         VaultContext(purpose: "atl-system", owner: [installationId])

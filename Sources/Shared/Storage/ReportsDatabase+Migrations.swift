@@ -31,6 +31,16 @@ extension ReportsDatabase {
         migrator.registerMigration("v4-one-current-page") { db in
             try db.execute(sql: onePageSchema)
         }
+        // Issue #12: one refresh at a time per Microsoft connection across every process, and the
+        // access token it yields shared (encrypted) while valid. See MicrosoftTokenBroker.
+        migrator.registerMigration("v5-single-flight-refresh") { db in
+            try db.execute(sql: """
+                ALTER TABLE microsoft_connections ADD COLUMN access_token_ciphertext BLOB;
+                ALTER TABLE microsoft_connections ADD COLUMN access_token_expires_at INTEGER;
+                ALTER TABLE microsoft_connections ADD COLUMN refresh_lock_until INTEGER;
+                ALTER TABLE microsoft_connections ADD COLUMN refresh_lock_holder TEXT;
+                """)
+        }
         return migrator
     }()
 

@@ -64,7 +64,9 @@ final class UpstreamStandIn: Sendable {
     private let state = Mutex<(tokenRequests: [[String: String]], refreshGeneration: Int, revoked: Bool)>(([], 0, false))
 
     var tokenRequests: [[String: String]] { state.withLock { $0.tokenRequests } }
+    /// The user revoked the app: refreshes fail with invalid_grant and Graph refuses the tokens it issued.
     func revoke() { state.withLock { $0.revoked = true } }
+    private var revoked: Bool { state.withLock { $0.revoked } }
 
     private func record(_ form: [String: String]) -> (generation: Int, revoked: Bool) {
         state.withLock { state in
@@ -92,12 +94,12 @@ final class UpstreamStandIn: Sendable {
             }
             return Self.json(.ok, #"{"token_type":"Bearer","expires_in":3600,"access_token":"access-\#(generation)","refresh_token":"refresh-\#(generation)"}"#)
         }
-        router.get("/v1.0/me") { request, _ -> Response in
-            guard request.headers[.authorization]?.hasPrefix("Bearer access-") == true else { return Self.json(.unauthorized, #"{"error":{"code":"InvalidAuthenticationToken"}}"#) }
+        router.get("/v1.0/me") { [self] request, _ -> Response in
+            guard request.headers[.authorization]?.hasPrefix("Bearer access-") == true, !revoked else { return Self.json(.unauthorized, #"{"error":{"code":"InvalidAuthenticationToken"}}"#) }
             return Self.json(.ok, #"{"id":"ms-user-1","displayName":"Ada Lovelace"}"#)
         }
-        router.get("/v1.0/me/onenote/sections") { request, _ -> Response in
-            guard request.headers[.authorization]?.hasPrefix("Bearer access-") == true else { return Self.json(.unauthorized, #"{"error":{"code":"InvalidAuthenticationToken"}}"#) }
+        router.get("/v1.0/me/onenote/sections") { [self] request, _ -> Response in
+            guard request.headers[.authorization]?.hasPrefix("Bearer access-") == true, !revoked else { return Self.json(.unauthorized, #"{"error":{"code":"InvalidAuthenticationToken"}}"#) }
             return Self.json(.ok, #"{"value":[{"id":"1-abc!1","displayName":"Reports","parentNotebook":{"id":"nb-1","displayName":"Team"}}]}"#)
         }
         router.get("/ex/jira/{cloud}/rest/api/3/filter/search") { request, _ -> Response in
