@@ -97,7 +97,7 @@ public struct MicrosoftTokenBroker: Sendable {
         let connections = MicrosoftConnectionStore(database: database, vault: vault, now: now)
         do {
             guard let stored = try await connections.refreshToken(owner) else {
-                try await release(owner)
+                release(owner)
                 throw UpstreamError(kind: .reconnectRequired, code: "reconnect_required", message: "connect your Microsoft account again in the app")
             }
             do {
@@ -120,13 +120,13 @@ public struct MicrosoftTokenBroker: Sendable {
                 throw error
             }
         } catch let error as UpstreamError where error.kind == .appMisconfigured {
-            try? await release(owner)
+            release(owner)
             logger.critical("Microsoft app misconfigured", metadata: ["code": "\(error.code)"])
             throw error
         } catch let error as UpstreamError where error.kind == .reconnectRequired {
             throw error
         } catch {
-            try? await release(owner)
+            release(owner)
             throw error
         }
     }
@@ -155,9 +155,11 @@ public struct MicrosoftTokenBroker: Sendable {
         }
     }
 
-    private func release(_ owner: ReportOwner) async throws {
+    /// Lets go of the refresh lock. Synchronous on purpose: it must happen even when the task is being
+    /// cancelled (an async database write would refuse to start), or the others wait out the lease.
+    private func release(_ owner: ReportOwner) {
         let holder = holder
-        try await database.pool.write { db in
+        _ = try? database.pool.write { db in
             try db.execute(sql: """
                 UPDATE microsoft_connections SET refresh_lock_until = NULL, refresh_lock_holder = NULL
                 WHERE installation_id = ? AND account_id = ? AND refresh_lock_holder = ?
