@@ -169,7 +169,7 @@ struct QueueBench: AsyncParsableCommand {
         _ = FileManager.default.createFile(atPath: record, contents: nil)
         let worker = try startWorker(path: path, id: "bench-latency")
         defer { worker.terminate(); worker.waitUntilExit() }
-        let job = try NewJob(kind: DiagnosticJob.kind, parameters: DiagnosticJob.Parameters(recordFile: FileManager.default.currentDirectoryPath + "/" + record))
+        let job = try NewJob(kind: DiagnosticJob.kind, parameters: DiagnosticJob.Parameters(recordFile: record.hasPrefix("/") ? record : FileManager.default.currentDirectoryPath + "/" + record))
         // Let the worker start: the first job's latency includes process start-up and is not sampled.
         _ = try await queue.enqueue(job)
         var lines = 1
