@@ -229,6 +229,9 @@ struct APIRouterTests {
                 let revoked = try await client.execute(uri: "/v1/onenote/sections", method: .get, headers: try await harness.headers())
                 #expect(revoked.status == .conflict && revoked.errorCode == "reconnect_required")
                 #expect(try await harness.services.connections.connection(owner)?.status == .reconnectRequired)
+                // Asked again, the answer uses the same word as /v1/me, not "not connected".
+                let again = try await client.execute(uri: "/v1/onenote/sections", method: .get, headers: try await harness.headers())
+                #expect(again.status == .conflict && again.errorCode == "reconnect_required", "\(again.text)")
 
                 let disconnected = try await client.execute(uri: "/v1/microsoft/connection", method: .delete, headers: try await harness.headers())
                 #expect(disconnected.status == .noContent)

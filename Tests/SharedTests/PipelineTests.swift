@@ -265,6 +265,19 @@ struct PipelineTests {
         }
     }
 
+    @Test func aRunOfAUserWhoNeverConnectedSaysSoInTheWordsOfV1Me() async throws {
+        try await PipelineHarness.run(seed: 27, issues: 10, fastWriter: true) { harness, client in
+            #expect(try await client.execute(uri: "/forge/trigger", method: .post, headers: try await harness.headers()).status == .ok)
+            let reportId = try await harness.createReport(client, jql: "project = OPS ORDER BY key")
+            let run = try await harness.run(client, reportId, forwardUserToken: true)
+            #expect(run["status"] as? String == "failed" && (run["error"] as? [String: Any])?["code"] as? String == "microsoft_not_connected", "\(run)")
+            let me = try await client.execute(uri: "/v1/me", method: .get, headers: try await harness.headers())
+            #expect((me.json["microsoft"] as? [String: Any])?["status"] as? String == "not_connected")
+            let sections = try await client.execute(uri: "/v1/onenote/sections", method: .get, headers: try await harness.headers())
+            #expect(sections.status == .conflict && sections.json["error"].flatMap { ($0 as? [String: Any])?["code"] as? String } == "microsoft_not_connected")
+        }
+    }
+
     @Test func aFiveThousandIssueReportIsWrittenInParts() async throws {
         try await PipelineHarness.run(seed: 23, issues: 10_000, maxPartBytes: 400_000) { harness, client in
             try await harness.installAndConnect(client)

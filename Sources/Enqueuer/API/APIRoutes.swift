@@ -138,8 +138,11 @@ enum APIRoutes {
 
     static func sections(_ context: APIRequestContext, _ services: APIServices) async throws -> Response {
         let owner = try context.owner()
-        guard try await services.connections.refreshToken(owner) != nil else {
-            throw APIError(.conflict, "microsoft_not_connected", "connect a Microsoft account first")
+        // The same words as /v1/me: not connected at all, or connected but to be renewed.
+        switch try await services.connections.connection(owner)?.status {
+        case nil: throw APIError(.conflict, "microsoft_not_connected", "connect a Microsoft account first")
+        case .reconnectRequired: throw APIError(.conflict, "reconnect_required", "connect your Microsoft account again in the app")
+        case .active: break
         }
         func list(_ token: Secret) async throws -> [GraphClient.Section] {
             let me = try await services.graph.me(accessToken: token)
@@ -177,6 +180,9 @@ enum APIRoutes {
                 "filters": found.filters.map { ["id": $0.id, "name": $0.name, "jql": $0.jql ?? NSNull()] as [String: Any] },
                 "truncated": found.truncated,
             ])
+        } catch let error as UpstreamError where error.code == "jira_forbidden" {
+            // Jira refused the token Forge forwarded for this user: the caller's credential, not an outage.
+            throw APIError(.forbidden, error.code, error.message)
         } catch let error as UpstreamError {
             throw upstream(error)
         }

@@ -40,6 +40,7 @@ public struct MicrosoftTokenBroker: Sendable {
         case redeem
         case wait
         case notConnected
+        case reconnectRequired
     }
 
     /// An access token for `owner`. `rejected`: a token Graph just answered 401 to; it is never handed
@@ -55,8 +56,9 @@ public struct MicrosoftTokenBroker: Sendable {
                 guard let row = try Row.fetchOne(db, sql: """
                     SELECT status, access_token_ciphertext, access_token_expires_at, refresh_lock_until FROM microsoft_connections
                     WHERE installation_id = ? AND account_id = ?
-                    """, arguments: [owner.installationId, owner.accountId]), row["status"] == "active"
+                    """, arguments: [owner.installationId, owner.accountId])
                 else { return .notConnected }
+                guard row["status"] == "active" else { return .reconnectRequired }
                 if let sealed: Data = row["access_token_ciphertext"], let expires: Int64 = row["access_token_expires_at"], expires > nowMs + margin {
                     return .cached(sealed)
                 }
@@ -69,6 +71,9 @@ public struct MicrosoftTokenBroker: Sendable {
             }
             switch step {
             case .notConnected:
+                // The same words as /v1/me: never connected (or disconnected) is not "reconnect".
+                throw UpstreamError(kind: .reconnectRequired, code: "microsoft_not_connected", message: "connect a Microsoft account in the app first")
+            case .reconnectRequired:
                 throw UpstreamError(kind: .reconnectRequired, code: "reconnect_required", message: "connect your Microsoft account again in the app")
             case .cached(let sealed):
                 let token = try vault.open(sealed, context: context)

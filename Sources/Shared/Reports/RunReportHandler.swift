@@ -159,6 +159,8 @@ public struct RunReportHandler: JobHandler {
         case let upstream as UpstreamError:
             switch upstream.kind {
             case .transient: return .retryable(upstream.code, upstream.message, retryAfter: upstream.retryAfter)
+            case .reconnectRequired where upstream.code == "microsoft_not_connected":
+                return .permanent("microsoft_not_connected", "connect a Microsoft account in the app first")
             case .reconnectRequired: return .permanent("reconnect_required", "connect your Microsoft account again in the app")
             case .appMisconfigured: return .permanent(upstream.code, "the service's Microsoft app is misconfigured; the operators have been alerted")
             case .rejected: return .permanent(upstream.code, upstream.message)
