@@ -38,4 +38,34 @@ struct ProcessPipelineTests {
         let contents = ["alert('owned')", "Tom & Jerry", "<table data-id", "sandbox-refresh-", "sandbox-access-", "sandbox-code-"]
         for needle in stack.secrets + contents { #expect(!logs.contains(needle), "a log line holds \(needle.prefix(24))…") }
     }
+
+    /// Issue #12 across processes: two workers, eight runs of one user at once. The refresh token is
+    /// redeemed once for all of them; once revoked, it is redeemed once more and never again.
+    @Test func twoWorkerProcessesRefreshOneConnectionOnceAndRedeemARevokedTokenOnce() async throws {
+        let stack = try await ProcessStack()
+        defer { stack.remove() }
+        for id in ["w-a", "w-b"] { try stack.startWorker(id) }
+        #expect(try await stack.installAndConnect())
+        var reports: [String] = []
+        for index in 0..<8 { reports.append(try #require(try await stack.createReport(name: "R\(index)"))) }
+        func tokenCalls() async throws -> Int { try await ProcessStack.call("GET", "\(stack.sandboxBase)/sandbox/counters").json["token"] as? Int ?? 0 }
+        func runAll() async throws -> [[String: Any]] {
+            var ids: [String] = []
+            for report in reports { ids.append(try #require(try await stack.runNow(report)["id"] as? String)) }
+            var finished: [[String: Any]] = []
+            for id in ids { finished.append(try await stack.waitForRun(id)) }
+            return finished
+        }
+        let before = try await tokenCalls()
+        let fine = try await runAll()
+        #expect(fine.allSatisfy { $0["status"] as? String == "succeeded" }, "\(fine)")
+        #expect(try await stack.database.pool.read { try Int.fetchOne($0, sql: "SELECT count(DISTINCT worker_id) FROM jobs") } == 2, "both workers ran jobs")
+        #expect(try await tokenCalls() - before == 1, "one redemption for eight runs in two processes")
+
+        _ = try await ProcessStack.call("POST", "\(stack.sandboxBase)/sandbox/revoke")
+        let revokedAt = try await tokenCalls()
+        let refused = try await runAll()
+        #expect(refused.allSatisfy { ($0["error"] as? [String: Any])?["code"] as? String == "reconnect_required" }, "\(refused)")
+        #expect(try await tokenCalls() - revokedAt == 1, "the revoked token was redeemed once across both processes")
+    }
 }
