@@ -62,7 +62,7 @@ struct FaultMiddleware: RouterMiddleware {
         }
         if path.contains("/onenote/") {
             if status == 429 { return OneNoteRoutes.error(.tooManyRequests, "20166", "The app has issued too many requests on behalf of this user in a short time period.") }
-            // A token Graph refuses for a moment (microsoft.md §4.4, 40001): the client refreshes once and retries.
+            // A token Graph refuses for a moment (docs/microsoft-tokens.md, 40001): the client refreshes once and retries.
             if status == 401 { return OneNoteRoutes.error(.unauthorized, "40001", "The request does not contain a valid authentication token.") }
             return OneNoteRoutes.error(.init(code: status), status == 503 ? "10002" : "10001", "The service is currently unavailable. Please try again later.")
         }

@@ -154,7 +154,7 @@ struct SandboxOneNoteTests {
             for uri in ["/v1.0/me/onenote/sections", "/v1.0/me/onenote/notebooks", "/v1.0/me/onenote/pages/none", "/v1.0/me/onenote/sections", "/v1.0/me/onenote/notebooks"] {
                 statuses.append(Int(try await client.execute(uri: uri, method: .get, headers: auth).status.code))
             }
-            #expect(statuses == [200, 200, 404, 429, 429], "one budget across every OneNote resource (microsoft.md §4.2)")
+            #expect(statuses == [200, 200, 404, 429, 429], "one budget across every OneNote resource (docs/microsoft-tokens.md)")
         }
     }
 

@@ -27,7 +27,7 @@ public struct GraphClient: Sendable {
     }
 
     /// Every section of the user's notebooks, including those in section groups. Sections are a OneNote
-    /// resource (microsoft.md §4.2): with `budget`, the request takes a slot of that Microsoft user's
+    /// resource (docs/microsoft-tokens.md): with `budget`, the request takes a slot of that Microsoft user's
     /// budget shared with every worker, like any page request.
     public func sections(accessToken: Secret, budget: (limiter: OneNoteRateLimiter, user: String)? = nil) async throws -> [Section] {
         struct Page: Decodable {

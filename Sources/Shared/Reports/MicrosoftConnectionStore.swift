@@ -76,7 +76,7 @@ public struct MicrosoftConnectionStore: Sendable {
 }
 
 extension MicrosoftConnectionStore {
-    /// Stores a rotated refresh token at once (it rotates on every use, microsoft.md §1.6). A job passes
+    /// Stores a rotated refresh token at once (it rotates on every use, docs/microsoft-tokens.md). A job passes
     /// its `lease`: the write then happens only while the lease holds (docs/page-identity.md).
     public func updateRefreshToken(_ owner: ReportOwner, _ refreshToken: Secret, lease: JobLease? = nil) async throws {
         let sealed = try vault.seal(refreshToken, context: .microsoftRefreshToken(installationId: owner.installationId, accountId: owner.accountId))

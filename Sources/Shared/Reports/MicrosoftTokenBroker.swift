@@ -11,7 +11,7 @@ public import Logging
 /// stores the rotated refresh token and the new access token and lets go — the others wait for it and
 /// reuse its result. An `invalid_grant` marks the connection `reconnect_required` in the same moment, so
 /// no other job redeems that token again; the one re-read of the stored token (another process may have
-/// rotated it, microsoft.md §1.10) is the only repeat.
+/// rotated it, docs/microsoft-tokens.md) is the only repeat.
 public struct MicrosoftTokenBroker: Sendable {
     public let database: ReportsDatabase
     public let vault: TokenVault
@@ -144,7 +144,7 @@ public struct MicrosoftTokenBroker: Sendable {
         let holder = holder
         try await database.pool.write { db in
             // A job that lost its lease stores nothing (the old refresh token stays valid: Microsoft does
-            // not revoke it on use, §1.6), but always lets go of the lock.
+            // not revoke it on use, docs/microsoft-tokens.md), but always lets go of the lock.
             if let lease, (try? lease.requireHeld(db)) == nil {
                 try db.execute(sql: """
                     UPDATE microsoft_connections SET refresh_lock_until = NULL, refresh_lock_holder = NULL
