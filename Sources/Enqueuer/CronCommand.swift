@@ -22,7 +22,7 @@ struct CronCommand: AsyncParsableCommand {
         let queue = openQueue()
         let scheduler = ReportScheduler(database: queue.database, queue: queue, logger: logger)
         if once {
-            let tick = try await scheduler.tick()
+            let tick = try await scheduler.pass()
             print("enqueued \(tick.enqueued), joined a waiting run \(tick.joined), unscheduled (invalid) \(tick.invalid)")
             return
         }
@@ -31,7 +31,8 @@ struct CronCommand: AsyncParsableCommand {
     }
 }
 
-/// Ticks the scheduler until graceful shutdown; a failed pass is logged and retried next interval.
+/// Runs a scheduler pass (until nothing is due) every interval until graceful shutdown; a failed pass is
+/// logged and retried next interval.
 struct SchedulerService: Service {
     let scheduler: ReportScheduler
     let interval: Duration
@@ -41,7 +42,7 @@ struct SchedulerService: Service {
         logger.info("cron started", metadata: ["interval_ms": "\(interval.wholeMilliseconds)"])
         while !Task.isShuttingDownGracefully {
             do {
-                _ = try await scheduler.tick()
+                _ = try await scheduler.pass()
             } catch {
                 logger.error("scheduler pass failed", metadata: ["error": "\(String(describing: type(of: error)))"])
             }

@@ -71,6 +71,22 @@ struct ReportStoreTests {
         #expect(try await fixture.reports.delete(fixture.alice, id: report.id))
     }
 
+    @Test func aPassEnqueuesEveryDueReportNotJustOneBatch() async throws {
+        let fixture = try ReportFixture()
+        defer { fixture.remove() }
+        try await fixture.addInstallations()
+        for index in 0..<23 {
+            _ = try await fixture.reports.create(fixture.alice, ReportFixture.definition("R\(index)", schedule: .init(cron: "0 * * * *", timeZone: "UTC")))
+        }
+        fixture.clock.advance(by: .seconds(3600))
+        let clock = fixture.clock
+        let scheduler = ReportScheduler(database: fixture.database, queue: fixture.base.queue, logger: silentLogger, now: { clock.now })
+        // Batches of 5: one pass goes on until nothing is due (it was one batch per interval before).
+        #expect(try await scheduler.pass(batch: 5).enqueued == 23)
+        #expect(try await fixture.base.queue.stats().available == 23)
+        #expect(try await scheduler.pass(batch: 5) == .init())
+    }
+
     @Test func runNowReturnsTheWaitingRunAndSealsTheForwardedTokenForThatRun() async throws {
         let fixture = try ReportFixture()
         defer { fixture.remove() }

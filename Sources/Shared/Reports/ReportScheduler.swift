@@ -31,18 +31,40 @@ public struct ReportScheduler: Sendable {
         public var invalid = 0
     }
 
-    /// One pass: enqueues everything due now.
+    /// A whole pass (issue #13): batches of `batch` due reports, each its own bounded transaction, until
+    /// nothing is due — so a burst at the top of the hour is enqueued in one pass, not one batch per
+    /// interval. At most `maxBatches` batches (a guard, never reached by a sane schedule).
+    public func pass(batch: Int = 500, maxBatches: Int = 10_000) async throws -> Tick {
+        var total = Tick()
+        for _ in 0..<maxBatches {
+            let (tick, due) = try await tickCounting(batch: batch)
+            total.enqueued += tick.enqueued
+            total.joined += tick.joined
+            total.invalid += tick.invalid
+            if due < batch { break }
+        }
+        return total
+    }
+
+    /// One batch: enqueues up to `batch` of the reports due now.
     public func tick(batch: Int = 500) async throws -> Tick {
+        try await tickCounting(batch: batch).tick
+    }
+
+    /// One batch, and how many due reports it found.
+    private func tickCounting(batch: Int) async throws -> (tick: Tick, due: Int) {
         let nowDate = now()
         let now = Timestamp.milliseconds(nowDate)
         let queue = queue
-        let tick = try await database.pool.writeWithoutTransaction { db -> Tick in
+        let (tick, dueCount) = try await database.pool.writeWithoutTransaction { db -> (Tick, Int) in
             var tick = Tick()
+            var dueCount = 0
             try db.inTransaction(.immediate) {
                 let due = try Report.fetchAll(db, sql: """
                     SELECT * FROM reports WHERE enabled = 1 AND next_run_at IS NOT NULL AND next_run_at <= ?
                     ORDER BY next_run_at LIMIT ?
                     """, arguments: [now, batch])
+                dueCount = due.count
                 for report in due {
                     guard let cron = report.scheduleCron, let zone = report.scheduleTimeZone,
                           let schedule = try? CronSchedule(cron: cron, timeZone: zone)
@@ -65,13 +87,13 @@ public struct ReportScheduler: Sendable {
                 }
                 return .commit
             }
-            return tick
+            return (tick, dueCount)
         }
         if tick.enqueued > 0 {
             queue.notifier.notify()
             logger.info("scheduled reports enqueued", metadata: ["enqueued": "\(tick.enqueued)", "joined": "\(tick.joined)"])
         }
         if tick.invalid > 0 { logger.warning("reports with an invalid schedule were unscheduled", metadata: ["reports": "\(tick.invalid)"]) }
-        return tick
+        return (tick, dueCount)
     }
 }
