@@ -17,9 +17,7 @@ struct ProcessOnePageTests {
     @Test func aCreateWhoseAnswerDiesWithItsWorkerLeavesOnePageWithTheLatestData() async throws {
         let stack = try await ProcessStack()
         defer { stack.remove() }
-        for id in ["w-a", "w-b"] { try stack.startWorker(id, leaseSeconds: 2) }
-        #expect(try await stack.installAndConnect())
-        let reportId = try #require(try await stack.createReport())
+        let reportId = try #require(try await stack.connectedWithReport(leaseSeconds: 2))
         // OneNote creates the page but holds its answer; the worker is killed before it hears.
         try await stack.fault(#"{"route":"/v1.0/me/onenote/sections/*","method":"POST","holdResponseMs":6000,"count":1}"#)
         let runId = try #require(try await stack.runNow(reportId)["id"] as? String)
@@ -45,9 +43,7 @@ struct ProcessOnePageTests {
     @Test func aWorkerPausedPastItsLeaseCannotWriteStaleDataOverTheCurrentRun() async throws {
         let stack = try await ProcessStack()
         defer { stack.remove() }
-        for id in ["w-a", "w-b"] { try stack.startWorker(id, leaseSeconds: 2) }
-        #expect(try await stack.installAndConnect())
-        let reportId = try #require(try await stack.createReport())
+        let reportId = try #require(try await stack.connectedWithReport(leaseSeconds: 2))
         let first = try await stack.waitForRun(try #require(try await stack.runNow(reportId)["id"] as? String))
         #expect(first["status"] as? String == "succeeded", "\(first)")
 
@@ -81,9 +77,7 @@ struct ProcessOnePageTests {
     @Test func aSigtermWhoseGracePeriodEndsMidCreateLeavesOnePage() async throws {
         let stack = try await ProcessStack()
         defer { stack.remove() }
-        for id in ["w-a", "w-b"] { try stack.startWorker(id, leaseSeconds: 2, graceSeconds: 1) }
-        #expect(try await stack.installAndConnect())
-        let reportId = try #require(try await stack.createReport())
+        let reportId = try #require(try await stack.connectedWithReport(leaseSeconds: 2, graceSeconds: 1))
         try await stack.fault(#"{"route":"/v1.0/me/onenote/sections/*","method":"POST","holdResponseMs":5000,"count":1}"#)
         let runId = try #require(try await stack.runNow(reportId)["id"] as? String)
         let stopping = try #require(try await stack.holderOfRunningJob())
@@ -99,9 +93,7 @@ struct ProcessOnePageTests {
     @Test func aKilledWorkersBudgetSlotIsFreedWhenItRestartsAndItsUserWritesWithinSeconds() async throws {
         let stack = try await ProcessStack()
         defer { stack.remove() }
-        for id in ["w-a", "w-b"] { try stack.startWorker(id, leaseSeconds: 2) }
-        #expect(try await stack.installAndConnect())
-        let reportId = try #require(try await stack.createReport())
+        let reportId = try #require(try await stack.connectedWithReport(leaseSeconds: 2))
         #expect(try await stack.waitForRun(try #require(try await stack.runNow(reportId)["id"] as? String))["status"] as? String == "succeeded")
 
         // A slow OneNote request: its worker holds one of the user's budget slots when it is killed.

@@ -67,6 +67,14 @@ final class ProcessStack: @unchecked Sendable {
         return worker
     }
 
+    /// Two workers (`w-a`, `w-b`), Forge's trigger, the Microsoft connect flow and one report: the
+    /// starting point of the crash tests. Returns the report id, or nil if a step failed.
+    func connectedWithReport(leaseSeconds: Double, graceSeconds: Double = 10) async throws -> String? {
+        for id in ["w-a", "w-b"] { try startWorker(id, leaseSeconds: leaseSeconds, graceSeconds: graceSeconds) }
+        guard try await installAndConnect() else { return nil }
+        return try await createReport()
+    }
+
     lazy var database: ReportsDatabase = try! ReportsDatabase.open(path: env["REPORTS_DATABASE"]!)
 
     /// FIT headers for `sandbox-user-1`, with the system token Forge sends.
