@@ -17,7 +17,7 @@ struct OnePageRuleTests {
         defer { fixture.remove() }
         let id = try await fixture.queue.enqueue(rawJob(maxAttempts: 1)).jobId
         let lease = try #require(try await fixture.queue.lease(Self.request(1)).first).lease
-        #expect(try await fixture.queue.settle([SettledJob(lease: lease, outcome: .deferred(.seconds(5)))]) == [.applied(.available)])
+        #expect(try await fixture.queue.settle([SettledJob(lease: lease, outcome: .deferred(JobDeferral("test", delay: .seconds(5))))]) == [.applied(.available)])
         let row = try await fixture.row(id)
         #expect(row.state == .available && row.attempt == 0 && row.workerId == nil)
         #expect(try await fixture.queue.lease(Self.request(1)).isEmpty, "not due before its delay")

@@ -254,7 +254,7 @@ struct QueueTests {
         _ = try await fixture.queue.enqueue((0..<6).map { _ in rawJob() })
         let firstBatch = try await fixture.queue.lease(request(3))
         let settling = firstBatch.map { SettledJob(lease: $0.lease, outcome: .succeeded) }
-        let (secondBatch, results) = try await fixture.queue.lease(request(3), settling: settling)
+        let (secondBatch, results, _) = try await fixture.queue.lease(request(3), settling: settling)
         #expect(results == Array(repeating: .applied(.succeeded), count: 3))
         #expect(Set(secondBatch.map(\.id)).isDisjoint(with: firstBatch.map(\.id)))
         #expect(secondBatch.count == 3)
@@ -303,7 +303,7 @@ struct QueueTests {
         fixture.clock.advance(by: .seconds(42))
 
         let stats = try await queue.stats()
-        #expect(stats == QueueStats(available: 3, scheduled: 1, running: 1, succeeded: 1, discarded: 1, oldestAvailableAgeSeconds: 42))
+        #expect(stats == QueueStats(available: 3, scheduled: 1, running: 1, succeeded: 1, discarded: 1, oldestAvailableAgeSeconds: 42, keysWaiting: 1))
     }
 
     @Test func badJobsAreRefusedAndNothingIsWritten() async throws {

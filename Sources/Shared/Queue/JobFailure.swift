@@ -26,10 +26,14 @@ public struct JobFailure: Error, Sendable, Equatable, CustomStringConvertible {
 public struct JobDeferral: Error, Sendable, Equatable, CustomStringConvertible {
     public let code: String
     public let delay: Duration
+    /// The wait is the fairness key's, not only this job's (its Microsoft user's OneNote budget is
+    /// spent): the key's other due jobs are moved to the same time, so the lease skips the key.
+    public let holdsKey: Bool
 
-    public init(_ code: String, delay: Duration) {
+    public init(_ code: String, delay: Duration, holdsKey: Bool = false) {
         self.code = code
         self.delay = delay
+        self.holdsKey = holdsKey
     }
 
     public var description: String { "\(code): deferred for \(delay)" }

@@ -10,9 +10,12 @@ public protocol JobQueue: Sendable {
     /// job is not created; its result names the existing job.
     func enqueue(_ jobs: [NewJob]) async throws -> [EnqueueResult]
 
-    /// Records the outcomes in `settling`, then leases up to `request.limit` due jobs, highest priority
-    /// first, then earliest `runAt`, then oldest, all in one transaction.
-    func lease(_ request: LeaseRequest, settling: [SettledJob]) async throws -> (jobs: [LeasedJob], settled: [SettleResult])
+    /// Records the outcomes in `settling`, then leases up to `request.limit` due jobs, all in one
+    /// transaction: highest priority first; within a priority, fairness keys in turn (each up to the
+    /// policy's cap of running jobs), a key's jobs earliest `runAt` first. When fewer than `limit` were
+    /// due, `nextDue` says when the earliest job not yet due at the lease's time becomes due (a due job
+    /// left waiting for its key's turn or cap is not counted: a finishing job wakes the workers).
+    func lease(_ request: LeaseRequest, settling: [SettledJob]) async throws -> (jobs: [LeasedJob], settled: [SettleResult], nextDue: Date?)
 
     /// Records outcomes in one transaction. Results are in the order of `settled`.
     func settle(_ settled: [SettledJob]) async throws -> [SettleResult]
@@ -44,8 +47,12 @@ public protocol JobQueue: Sendable {
     /// Operator action: discards a waiting or running job (a running job's worker then loses its lease).
     func discard(jobId: Int64) async throws -> AdminResult
 
-    /// When the earliest waiting job becomes due, if any waits.
+    /// When the earliest waiting job that is not yet due becomes due, if any.
     func nextDueDate() async throws -> Date?
+
+    /// Promotes jobs that have been due for longer than the fairness policy's aging time to its aged
+    /// priority, so no priority starves (issue #13). Returns how many it promoted.
+    func promoteAgedJobs() async throws -> Int
 
     /// Tells whether anything was committed to the queue, by any process, since the last call.
     func makeChangeObserver() throws -> any JobQueueChangeObserver
@@ -54,9 +61,12 @@ public protocol JobQueue: Sendable {
     var notifier: QueueNotifier { get }
 }
 
-/// Polled by an idle worker; cheap enough to call every few milliseconds.
+/// How an idle worker learns that another process committed: `hasChanged` is cheap enough to call
+/// often; `activity`, when the backend has one, yields when a commit may have happened, so the worker
+/// checks then instead of polling fast.
 public protocol JobQueueChangeObserver: Sendable {
     func hasChanged() async throws -> Bool
+    var activity: AsyncStream<Void>? { get }
 }
 
 extension JobQueue {

@@ -20,6 +20,8 @@ public struct JobRecord: Sendable, Codable, Equatable, FetchableRecord, TableRec
     public var createdAt: Int64
     public var startedAt: Int64?
     public var finishedAt: Int64?
+    public var fairnessKey: String
+    public var waitReason: String?
 
     enum CodingKeys: String, CodingKey {
         case id, kind, priority, state
@@ -34,6 +36,8 @@ public struct JobRecord: Sendable, Codable, Equatable, FetchableRecord, TableRec
         case createdAt = "created_at"
         case startedAt = "started_at"
         case finishedAt = "finished_at"
+        case fairnessKey = "fairness_key"
+        case waitReason = "wait_reason"
     }
 
     /// The columns `list` and `job(id:)` select: everything but the payload.
@@ -49,7 +53,7 @@ extension JobState: DatabaseValueConvertible {}
 extension JobRecord.CodingKeys {
     static var allColumns: String {
         [JobRecord.CodingKeys.id, .kind, .priority, .state, .runAt, .attempt, .maxAttempts, .leaseToken,
-         .leaseUntil, .workerId, .uniqueKey, .lastError, .createdAt, .startedAt, .finishedAt]
+         .leaseUntil, .workerId, .uniqueKey, .lastError, .createdAt, .startedAt, .finishedAt, .fairnessKey, .waitReason]
             .map(\.rawValue).joined(separator: ", ")
     }
 }

@@ -21,6 +21,9 @@ public struct NewJob: Sendable {
     public var maxAttempts: Int
     /// While a job with this key waits or runs, enqueueing another returns the first one instead.
     public var uniqueKey: String?
+    /// Whose turn this job takes (issue #13): the lease serves keys in turn and caps each key's running
+    /// jobs. `""` is the key of jobs that belong to no one (diagnostics); it has no cap.
+    public var fairnessKey: String
 
     public static let defaultMaxAttempts = 20
 
@@ -30,7 +33,8 @@ public struct NewJob: Sendable {
         priority: Int = 0,
         runAt: Date? = nil,
         maxAttempts: Int = NewJob.defaultMaxAttempts,
-        uniqueKey: String? = nil
+        uniqueKey: String? = nil,
+        fairnessKey: String = ""
     ) {
         self.kind = kind
         self.payload = payload
@@ -38,6 +42,7 @@ public struct NewJob: Sendable {
         self.runAt = runAt
         self.maxAttempts = maxAttempts
         self.uniqueKey = uniqueKey
+        self.fairnessKey = fairnessKey
     }
 
     /// Encodes `parameters` as the JSON payload.
@@ -47,13 +52,14 @@ public struct NewJob: Sendable {
         priority: Int = 0,
         runAt: Date? = nil,
         maxAttempts: Int = NewJob.defaultMaxAttempts,
-        uniqueKey: String? = nil
+        uniqueKey: String? = nil,
+        fairnessKey: String = ""
     ) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         try self.init(
             kind: kind, payload: encoder.encode(parameters), priority: priority, runAt: runAt,
-            maxAttempts: maxAttempts, uniqueKey: uniqueKey)
+            maxAttempts: maxAttempts, uniqueKey: uniqueKey, fairnessKey: fairnessKey)
     }
 }
 
@@ -112,8 +118,9 @@ public enum JobOutcome: Sendable, Equatable {
     /// Handed back unfinished (shutdown): the attempt does not count.
     case released
     /// Handed back to wait: due again after the delay, without counting the attempt (another job of
-    /// the same report is writing, a create's outcome is still settling upstream).
-    case deferred(Duration)
+    /// the same report is writing, a create's outcome is still settling upstream, the key's OneNote
+    /// budget is spent — then the key's other due jobs wait too).
+    case deferred(JobDeferral)
 }
 
 /// An attempt's outcome, with the lease that proves the worker may record it.
@@ -158,8 +165,16 @@ public struct QueueStats: Sendable, Codable, Equatable {
     public var discarded: Int
     /// Seconds since the longest-waiting due job became due; 0 when none is due.
     public var oldestAvailableAgeSeconds: Double
+    /// Fairness keys with at least one due job waiting (issue #13).
+    public var keysWaiting: Int
+    /// Waiting jobs handed back without using an attempt, by the code of their deferral (e.g.
+    /// `onenote_budget_exhausted`: their Microsoft user's OneNote budget was spent).
+    public var deferred: [String: Int]
 
-    public init(available: Int = 0, scheduled: Int = 0, running: Int = 0, succeeded: Int = 0, discarded: Int = 0, oldestAvailableAgeSeconds: Double = 0) {
+    public init(available: Int = 0, scheduled: Int = 0, running: Int = 0, succeeded: Int = 0, discarded: Int = 0, oldestAvailableAgeSeconds: Double = 0,
+                keysWaiting: Int = 0, deferred: [String: Int] = [:]) {
+        self.keysWaiting = keysWaiting
+        self.deferred = deferred
         self.available = available
         self.scheduled = scheduled
         self.running = running

@@ -11,17 +11,20 @@ public struct SQLiteJobQueue: JobQueue {
     public let database: ReportsDatabase
     public let retryStrategy: JobRetryStrategy
     public let notifier: QueueNotifier
+    public let fairness: FairnessPolicy
     private let now: @Sendable () -> Date
 
     public init(
         database: ReportsDatabase,
         retryStrategy: JobRetryStrategy = .exponentialJitter(),
         notifier: QueueNotifier = QueueNotifier(),
+        fairness: FairnessPolicy = .standard,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.database = database
         self.retryStrategy = retryStrategy
         self.notifier = notifier
+        self.fairness = fairness
         self.now = now
     }
 
@@ -59,6 +62,7 @@ public struct SQLiteJobQueue: JobQueue {
     private static func validate(_ jobs: [NewJob]) throws -> [(NewJob, String)] {
         try jobs.map { job in
             guard (1...100).contains(job.kind.count) else { throw JobQueueError.invalidKind }
+            guard job.fairnessKey.utf8.count <= 300 else { throw JobQueueError.invalidArgument("a fairness key is at most 300 bytes") }
             guard job.maxAttempts >= 1 else { throw JobQueueError.invalidArgument("maxAttempts must be at least 1") }
             guard let text = String(data: job.payload, encoding: .utf8),
                   (try? JSONSerialization.jsonObject(with: job.payload, options: [.fragmentsAllowed])) != nil
@@ -69,8 +73,8 @@ public struct SQLiteJobQueue: JobQueue {
 
     private static func insert(_ rows: [(NewJob, String)], in db: Database, now created: Int64) throws -> [EnqueueResult] {
         let insert = try db.cachedStatement(sql: """
-            INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, unique_key, created_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, unique_key, created_at, fairness_key)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT DO NOTHING
             RETURNING id
             """)
@@ -80,7 +84,7 @@ public struct SQLiteJobQueue: JobQueue {
         return try rows.map { job, payload in
             let runAt = job.runAt.map(Timestamp.milliseconds) ?? created
             if let id = try Int64.fetchOne(insert, arguments: [
-                job.kind, payload, job.priority, runAt, job.maxAttempts, job.uniqueKey, created,
+                job.kind, payload, job.priority, runAt, job.maxAttempts, job.uniqueKey, created, job.fairnessKey,
             ]) {
                 return EnqueueResult(jobId: id, created: true)
             }
@@ -93,19 +97,9 @@ public struct SQLiteJobQueue: JobQueue {
 
     // MARK: Lease and settle
 
-    /// The claim (arguments: lease until, worker id, now, now, limit). Public so the benchmark's bare
-    /// C API baseline runs exactly this text.
-    public static let leaseSQL = """
-        UPDATE jobs
-        SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
-            lease_until = ?, worker_id = ?, started_at = ?
-        WHERE id IN (
-            SELECT id FROM jobs
-            WHERE state = 'available' AND run_at <= ?
-            ORDER BY priority DESC, run_at, id
-            LIMIT ?)
-        RETURNING id, kind, payload, priority, attempt, max_attempts, lease_token, created_at, run_at
-        """
+    /// One key's claim at one priority (arguments: lease until, worker id, now, priority, key, now,
+    /// limit). Package access so the benchmark's bare C API baseline runs exactly this text.
+    package static let leaseSQL = FairLease.claimSQL
 
     /// The fenced completion (arguments: now, job id, lease token).
     public static let completeSQL = """
@@ -114,31 +108,20 @@ public struct SQLiteJobQueue: JobQueue {
         RETURNING state
         """
 
-    public func lease(_ request: LeaseRequest, settling: [SettledJob]) async throws -> (jobs: [LeasedJob], settled: [SettleResult]) {
+    public func lease(_ request: LeaseRequest, settling: [SettledJob]) async throws -> (jobs: [LeasedJob], settled: [SettleResult], nextDue: Date?) {
         guard request.limit >= 0 else { throw JobQueueError.invalidArgument("lease limit must not be negative") }
         let now = nowMilliseconds
         let leaseUntil = now + max(request.leaseDuration.wholeMilliseconds, 1)
         let strategy = retryStrategy
+        let (workerId, fairness) = (request.workerId, self.fairness)
         return try await writeImmediate { db in
             let settled = try Self.settle(settling, in: db, now: now, strategy: strategy)
-            guard request.limit > 0 else { return ([], settled) }
-            let statement = try db.cachedStatement(sql: Self.leaseSQL)
-            var claimed: [(job: LeasedJob, runAt: Int64)] = []
-            claimed.reserveCapacity(request.limit)
-            let rows = try Row.fetchCursor(statement, arguments: [leaseUntil, request.workerId, now, now, request.limit])
-            while let row = try rows.next() {
-                let job = LeasedJob(
-                    lease: JobLease(jobId: row[0], token: row[6], attempt: row[4], maxAttempts: row[5]),
-                    kind: row[1],
-                    payload: row[2],
-                    priority: row[3],
-                    createdAt: Timestamp.date(milliseconds: row[7]))
-                claimed.append((job, row[8]))
-            }
-            // RETURNING gives no order guarantee; hand jobs out in claim order.
-            claimed.sort { ($0.job.priority, $1.runAt, $1.job.id) > ($1.job.priority, $0.runAt, $0.job.id) }
-            let jobs = claimed.map(\.job)
-            return (jobs, settled)
+            guard request.limit > 0 else { return ([], settled, nil) }
+            let lease = FairLease(db: db, now: now, leaseUntil: leaseUntil, workerId: workerId, policy: fairness)
+            let jobs = try lease.claim(limit: request.limit).map(\.job)
+            // Measured at the lease's own time, so a job that comes due right after is not missed.
+            let nextDue = jobs.count < request.limit ? try Self.nextDue(db, after: now) : nil
+            return (jobs, settled, nextDue)
         }
     }
 
@@ -172,12 +155,17 @@ public struct SQLiteJobQueue: JobQueue {
                     WHERE id = ? AND state = 'running' AND lease_token = ?
                     RETURNING state
                     """), arguments: [now, failure.description, lease.jobId, lease.token])
-            case .deferred(let delay):
+            case .deferred(let deferral):
+                let runAt = now + max(deferral.delay.wholeMilliseconds, 0)
                 row = try Row.fetchOne(db.cachedStatement(sql: """
-                    UPDATE jobs SET state = 'available', attempt = attempt - 1, run_at = ?, lease_until = NULL, worker_id = NULL
+                    UPDATE jobs SET state = 'available', attempt = attempt - 1, run_at = ?, lease_until = NULL, worker_id = NULL,
+                        wait_reason = ?
                     WHERE id = ? AND state = 'running' AND lease_token = ?
-                    RETURNING state
-                    """), arguments: [now + max(delay.wholeMilliseconds, 0), lease.jobId, lease.token])
+                    RETURNING state, fairness_key
+                    """), arguments: [runAt, deferral.code, lease.jobId, lease.token])
+                if deferral.holdsKey, let key: String = row?[1], !key.isEmpty {
+                    try holdKey(key, until: runAt, reason: deferral.code, in: db)
+                }
             case .released:
                 // The attempt did not really happen: give it back, keep the job's place in line.
                 row = try Row.fetchOne(db.cachedStatement(sql: """
@@ -189,6 +177,17 @@ public struct SQLiteJobQueue: JobQueue {
             guard let row, let state = JobState(rawValue: row[0]) else { return .leaseLost }
             return .applied(state)
         }
+    }
+
+    /// Moves every due job of `key` to `until`: the key's budget is spent, so the lease skips it until
+    /// then instead of handing its jobs out one by one to be deferred.
+    private static func holdKey(_ key: String, until: Int64, reason: String, in db: Database) throws {
+        let levels = try FairLease.priorityLevels(in: db)
+        let statement = try db.cachedStatement(sql: """
+            UPDATE jobs SET run_at = ?, wait_reason = ?
+            WHERE state = 'available' AND priority = ? AND fairness_key = ? AND run_at < ?
+            """)
+        for priority in levels { try statement.execute(arguments: [until, reason, priority, key, until]) }
     }
 
     public func heartbeat(_ leases: [JobLease], leaseDuration: Duration) async throws -> Set<JobLease> {
@@ -275,6 +274,15 @@ public struct SQLiteJobQueue: JobQueue {
             if let oldest = try Int64.fetchOne(db, sql: "SELECT min(run_at) FROM jobs WHERE state = 'available'"), oldest <= now {
                 stats.oldestAvailableAgeSeconds = Double(now - oldest) / 1000
             }
+            stats.keysWaiting = try Int.fetchOne(db, sql: """
+                SELECT count(DISTINCT fairness_key) FROM jobs WHERE state = 'available' AND run_at <= ?
+                """, arguments: [now]) ?? 0
+            for row in try Row.fetchAll(db, sql: """
+                SELECT wait_reason, count(*) FROM jobs INDEXED BY jobs_waiting_reason
+                WHERE state = 'available' AND wait_reason IS NOT NULL GROUP BY wait_reason
+                """) {
+                stats.deferred[row[0]] = row[1]
+            }
             return stats
         }
     }
@@ -330,10 +338,27 @@ public struct SQLiteJobQueue: JobQueue {
         }
     }
 
+    /// Only jobs not yet due count: a due job that was not leased waits for a key's turn or room
+    /// under its cap, and what frees those (a job finishing) wakes the workers anyway; counting it
+    /// would make an idle worker spin.
     public func nextDueDate() async throws -> Date? {
-        try await pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT min(run_at) FROM jobs WHERE state = 'available'")
-                .map { Timestamp.date(milliseconds: $0) }
+        let now = nowMilliseconds
+        return try await pool.read { db in try Self.nextDue(db, after: now) }
+    }
+
+    private static func nextDue(_ db: Database, after now: Int64) throws -> Date? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT min(run_at) FROM jobs WHERE state = 'available' AND run_at > ?"), arguments: [now])
+            .map { Timestamp.date(milliseconds: $0) }
+    }
+
+    public func promoteAgedJobs() async throws -> Int {
+        let cutoff = nowMilliseconds - fairness.agingAfter.wholeMilliseconds
+        let priority = fairness.agedPriority
+        return try await writeImmediate { db in
+            try db.execute(sql: """
+                UPDATE jobs SET priority = ? WHERE state = 'available' AND run_at <= ? AND priority < ?
+                """, arguments: [priority, cutoff, priority])
+            return db.changesCount
         }
     }
 
@@ -350,34 +375,5 @@ extension JobLease {
             SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_token = ?)
             """, arguments: [jobId, token]) ?? false
         guard held else { throw LeaseLostError() }
-    }
-}
-
-/// Watches `PRAGMA data_version` on a connection of its own: the value changes whenever another
-/// connection (in this process or any other) commits, and reading it touches only shared memory.
-struct SQLiteChangeObserver: JobQueueChangeObserver {
-    private let connection: DatabaseQueue
-    private let last: LastVersion
-
-    init(path: String) throws {
-        var configuration = ReportsDatabase.makeConfiguration()
-        configuration.readonly = true
-        connection = try DatabaseQueue(path: path, configuration: configuration)
-        last = LastVersion()
-    }
-
-    func hasChanged() async throws -> Bool {
-        let version = try await connection.read { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
-        return last.update(version)
-    }
-}
-
-private final class LastVersion: Sendable {
-    private let value = Mutex<Int64?>(nil)
-    func update(_ version: Int64) -> Bool {
-        value.withLock { last in
-            defer { last = version }
-            return last != nil && last != version
-        }
     }
 }

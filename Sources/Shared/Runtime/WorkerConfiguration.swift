@@ -10,8 +10,11 @@ public struct WorkerConfiguration: Sendable {
     public var heartbeatInterval: Duration
     /// On SIGTERM, how long running handlers may take to finish before they are cancelled and released.
     public var gracePeriod: Duration
-    /// How often an idle worker checks whether another process committed work.
+    /// How often an idle worker checks whether another process committed work, as a fallback: where
+    /// the file system reports writes to the database (inotify), the worker checks at each one.
     public var pollInterval: Duration
+    /// How often jobs waiting past the fairness policy's aging time are promoted.
+    public var agingInterval: Duration
     /// How often expired leases of dead workers are returned to the queue.
     public var reclaimInterval: Duration
     /// How often finished jobs past retention are deleted.
@@ -26,7 +29,8 @@ public struct WorkerConfiguration: Sendable {
         leaseDuration: Duration = .seconds(30),
         heartbeatInterval: Duration? = nil,
         gracePeriod: Duration = .seconds(10),
-        pollInterval: Duration = .milliseconds(2),
+        pollInterval: Duration = .milliseconds(100),
+        agingInterval: Duration = .seconds(5),
         reclaimInterval: Duration = .seconds(1),
         pruneInterval: Duration = .seconds(300),
         retention: RetentionPolicy = .standard,
@@ -38,6 +42,7 @@ public struct WorkerConfiguration: Sendable {
         self.heartbeatInterval = heartbeatInterval ?? leaseDuration / 3
         self.gracePeriod = gracePeriod
         self.pollInterval = pollInterval
+        self.agingInterval = agingInterval
         self.reclaimInterval = reclaimInterval
         self.pruneInterval = pruneInterval
         self.retention = retention

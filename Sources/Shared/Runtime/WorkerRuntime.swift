@@ -12,8 +12,9 @@ public protocol WorkerObserver: Sendable {
 /// One lease loop settles finished jobs and leases new ones in a single transaction per turn, so the
 /// write lock is taken once per batch, not once per job. It sleeps on a wake signal fed by handlers
 /// finishing, enqueues in this process (`QueueNotifier`), commits by other processes (`PRAGMA
-/// data_version`, polled every `pollInterval`) and the due time of the next delayed job. A maintenance
-/// loop heartbeats held leases, reclaims expired ones and prunes old jobs.
+/// data_version`, checked when the file system reports a write to the database and every
+/// `pollInterval` as a fallback) and the due time of the next delayed job. A maintenance loop
+/// heartbeats held leases, reclaims expired ones, promotes aged jobs and prunes old ones.
 ///
 /// On graceful shutdown (SIGTERM) it stops leasing, lets running handlers finish within `gracePeriod`,
 /// cancels the rest and releases their jobs without counting the attempt, then returns.
@@ -57,6 +58,9 @@ public struct WorkerRuntime: Service {
 
         try await withThrowingTaskGroup(of: Void.self) { background in
             background.addTask { try await pollForChanges(observer) }
+            if let activity = observer.activity {
+                background.addTask { try await watchForChanges(observer, activity) }
+            }
             background.addTask { try await maintain() }
 
             var wakeups = wake.stream.makeAsyncIterator()
@@ -87,7 +91,7 @@ public struct WorkerRuntime: Service {
             if work.limit > 0 || !work.settling.isEmpty {
                 do {
                     let request = LeaseRequest(workerId: configuration.workerId, limit: work.limit, leaseDuration: configuration.leaseDuration)
-                    let (jobs, results) = try await queue.lease(request, settling: work.settling)
+                    let (jobs, results, nextDue) = try await queue.lease(request, settling: work.settling)
                     logSettled(work.settling, results)
                     let watches = state.started(jobs.map(\.lease))
                     for (job, leaseLost) in zip(jobs, watches) {
@@ -96,8 +100,7 @@ public struct WorkerRuntime: Service {
                     if work.limit > 0 && jobs.count == work.limit { continue }
                     if work.limit > 0 {
                         // Nothing more is due now; sleep until the next delayed job unless woken earlier.
-                        let next = try await queue.nextDueDate()
-                        state.setWakeAt(next.map { ContinuousClock.now + .milliseconds(max(Int64($0.timeIntervalSinceNow * 1000), 0)) })
+                        state.setWakeAt(nextDue.map { ContinuousClock.now + .milliseconds(max(Int64($0.timeIntervalSinceNow * 1000), 0)) })
                     }
                 } catch {
                     state.putBack(work.settling)
@@ -133,7 +136,7 @@ public struct WorkerRuntime: Service {
                     return
                 }
                 if let deferral = error as? JobDeferral {
-                    outcome = .deferred(deferral.delay)
+                    outcome = .deferred(deferral)
                 } else if let failure = error as? JobFailure {
                     outcome = .failed(failure)
                 } else {
@@ -213,11 +216,21 @@ public struct WorkerRuntime: Service {
 
     // MARK: Background loops
 
+    /// The fallback poll, and the timer for the next delayed job (it sleeps no longer than until then).
     private func pollForChanges(_ observer: any JobQueueChangeObserver) async throws {
         while true {
-            try await Task.sleep(for: configuration.pollInterval)
+            var pause = configuration.pollInterval
+            if let timer = state.nextTimer { pause = max(min(pause, timer - .now), .milliseconds(1)) }
+            try await Task.sleep(for: pause)
             let changed = (try? await observer.hasChanged()) ?? true
             if changed || state.timerFired(now: .now) { wake.signal() }
+        }
+    }
+
+    /// Checks for a commit whenever the file system reports a write to the database.
+    private func watchForChanges(_ observer: any JobQueueChangeObserver, _ activity: AsyncStream<Void>) async throws {
+        for await _ in activity {
+            if (try? await observer.hasChanged()) ?? true { wake.signal() }
         }
     }
 
@@ -225,6 +238,7 @@ public struct WorkerRuntime: Service {
         let clock = ContinuousClock()
         var nextReclaim = clock.now
         var nextPrune = clock.now
+        var nextAging = clock.now
         let tick = min(configuration.heartbeatInterval, configuration.reclaimInterval)
         while true {
             try await Task.sleep(for: tick)
@@ -240,6 +254,11 @@ public struct WorkerRuntime: Service {
                     nextReclaim = clock.now + configuration.reclaimInterval
                     let reclaimed = try await queue.reclaimExpiredLeases()
                     if reclaimed > 0 { logger.notice("reclaimed expired leases", metadata: ["jobs": "\(reclaimed)"]) }
+                }
+                if clock.now >= nextAging {
+                    nextAging = clock.now + configuration.agingInterval
+                    let promoted = try await queue.promoteAgedJobs()
+                    if promoted > 0 { logger.info("promoted long-waiting jobs", metadata: ["jobs": "\(promoted)"]) }
                 }
                 if clock.now >= nextPrune {
                     nextPrune = clock.now + configuration.pruneInterval

@@ -87,6 +87,9 @@ final class WorkerState: Sendable {
 
     func setWakeAt(_ instant: ContinuousClock.Instant?) { inner.withLock { $0.wakeAt = instant } }
 
+    /// When the poller must look next at the latest: the next delayed job's due time.
+    var nextTimer: ContinuousClock.Instant? { inner.withLock { $0.wakeAt } }
+
     /// True when the poller should wake the lease loop even without a database change: a delayed job
     /// came due, or the worker is stopping and watches its grace deadline.
     func timerFired(now: ContinuousClock.Instant) -> Bool {

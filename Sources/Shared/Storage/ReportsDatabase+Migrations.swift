@@ -41,6 +41,10 @@ extension ReportsDatabase {
                 ALTER TABLE microsoft_connections ADD COLUMN refresh_lock_holder TEXT;
                 """)
         }
+        // Issue #13: fair, budget-aware leasing and schedule lateness (ReportsDatabase+FairQueue.swift).
+        migrator.registerMigration("v6-fair-queue") { db in
+            try db.execute(sql: fairQueueSchema)
+        }
         return migrator
     }()
 

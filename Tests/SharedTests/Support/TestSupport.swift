@@ -38,7 +38,7 @@ struct QueueFixture: Sendable {
     let database: ReportsDatabase
     let queue: SQLiteJobQueue
 
-    init(retryStrategy: JobRetryStrategy = .exponentialJitter(), realClock: Bool = false) throws {
+    init(retryStrategy: JobRetryStrategy = .exponentialJitter(), realClock: Bool = false, fairness: FairnessPolicy = .standard) throws {
         let directory = TemporaryDirectory()
         let clock = TestClock()
         self.directory = directory
@@ -48,7 +48,7 @@ struct QueueFixture: Sendable {
         database = try ReportsDatabase.open(path: path)
         let now: @Sendable () -> Date
         if realClock { now = { Date() } } else { now = { clock.now } }
-        queue = SQLiteJobQueue(database: database, retryStrategy: retryStrategy, now: now)
+        queue = SQLiteJobQueue(database: database, retryStrategy: retryStrategy, fairness: fairness, now: now)
     }
 
     func remove() { directory.remove() }
@@ -62,8 +62,9 @@ func diagnostic(_ parameters: DiagnosticJob.Parameters = .init(), priority: Int 
     try NewJob(kind: DiagnosticJob.kind, parameters: parameters, priority: priority, runAt: runAt, maxAttempts: maxAttempts, uniqueKey: uniqueKey)
 }
 
-func rawJob(_ kind: String = "test", payload: String = "{}", priority: Int = 0, runAt: Date? = nil, maxAttempts: Int = 20, uniqueKey: String? = nil) -> NewJob {
-    NewJob(kind: kind, payload: Data(payload.utf8), priority: priority, runAt: runAt, maxAttempts: maxAttempts, uniqueKey: uniqueKey)
+func rawJob(_ kind: String = "test", payload: String = "{}", priority: Int = 0, runAt: Date? = nil, maxAttempts: Int = 20, uniqueKey: String? = nil,
+            key: String = "") -> NewJob {
+    NewJob(kind: kind, payload: Data(payload.utf8), priority: priority, runAt: runAt, maxAttempts: maxAttempts, uniqueKey: uniqueKey, fairnessKey: key)
 }
 
 /// Waits for a condition with a deadline: the only way these tests synchronise with other processes.
