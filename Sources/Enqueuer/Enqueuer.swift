@@ -41,7 +41,7 @@ struct Migrate: AsyncParsableCommand {
 func openQueue() -> SQLiteJobQueue {
     let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
     do {
-        return SQLiteJobQueue(database: try ReportsDatabase.open(path: settings.databasePath))
+        return SQLiteJobQueue(database: try ReportsDatabase.open(path: settings.databasePath), fairness: settings.limits.fairness)
     } catch let error as StoreError {
         ProcessSupport.fail(program: "enqueuer", error.message)
     } catch {

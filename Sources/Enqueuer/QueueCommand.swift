@@ -12,18 +12,42 @@ struct QueueCommand: AsyncParsableCommand {
 
 extension QueueCommand {
     struct Stats: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Jobs per state and the age of the oldest due job.")
+        static let configuration = CommandConfiguration(
+            abstract: "Jobs per state, keys waiting, jobs deferred, the oldest due job's age and how late scheduled runs are.")
 
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() async throws {
-            let stats = try await openQueue().stats()
-            if json { return try printJSON(stats) }
+            let queue = openQueue()
+            let stats = try await queue.stats()
+            let lateness = try await ScheduleLateness.measure(queue.database)
+            if json { return try printJSON(Report(stats: stats, scheduleLateness: lateness)) }
             for state in JobState.allCases {
                 print("\(state.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(stats.count(state))")
             }
             print("scheduled  \(stats.scheduled) (available, not yet due)")
             print("oldest due job waited \(String(format: "%.3f", stats.oldestAvailableAgeSeconds)) s")
+            print("keys waiting \(stats.keysWaiting) (users with a due job)")
+            for (reason, count) in stats.deferred.sorted(by: { $0.key < $1.key }) {
+                print("deferred   \(count) waiting: \(reason)")
+            }
+            for (name, stage) in [("enqueued", lateness.enqueued), ("started", lateness.started)] {
+                print("scheduled runs, slot -> \(name): \(stage.runs) in the last hour, p95 \(String(format: "%.1f", stage.p95Seconds)) s, max \(String(format: "%.1f", stage.maxSeconds)) s")
+            }
+        }
+
+        /// The queue's counts with the schedule's lateness beside them, as one JSON object.
+        struct Report: Encodable {
+            let stats: QueueStats
+            let scheduleLateness: ScheduleLateness
+
+            enum CodingKeys: String, CodingKey { case scheduleLateness }
+
+            func encode(to encoder: any Encoder) throws {
+                try stats.encode(to: encoder)
+                var container = encoder.container(keyedBy: CodingKeys.self)
+                try container.encode(scheduleLateness, forKey: .scheduleLateness)
+            }
         }
     }
 
@@ -48,6 +72,8 @@ extension QueueCommand {
                 var line = "\(job.id) \(job.kind) priority=\(job.priority) attempt=\(job.attempt)/\(job.maxAttempts)"
                 line += " run_at=\(Self.format(job.runAt))"
                 if let worker = job.workerId { line += " worker=\(worker)" }
+                if !job.fairnessKey.isEmpty { line += " key=\(job.fairnessKey)" }
+                if let reason = job.waitReason { line += " waiting_for=\(reason)" }
                 if let error = job.lastError { line += " last_error=\"\(error)\"" }
                 print(line)
             }

@@ -39,7 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "reports.api")
         let services = APIServices(
             database: openQueue().database, forge: forge, security: security, upstream: upstream,
-            transport: URLSessionTransport(policy: settings.outboundPolicy), logger: logger)
+            transport: URLSessionTransport(policy: settings.outboundPolicy), logger: logger, limits: settings.limits)
         let app = Application(
             router: APIRoutes.router(services),
             configuration: .init(address: .hostname(host, port: port), serverName: "onenote-reports"),

@@ -83,7 +83,7 @@ struct FaultMiddleware: RouterMiddleware {
 }
 
 enum ControlRoutes {
-    static func add(to router: Router<BasicRequestContext>, state: SandboxState, store: OneNoteStore, plan: FaultPlan) {
+    static func add(to router: Router<BasicRequestContext>, state: SandboxState, store: OneNoteStore, plan: FaultPlan, throttle: OneNoteThrottle) {
         router.post("/sandbox/faults") { request, _ in
             guard let body = try await SandboxHTTP.jsonObject(request), let pattern = body["route"] as? String, !pattern.isEmpty else {
                 return SandboxHTTP.json(.badRequest, ["error": "send {\"route\": \"/v1.0/me/onenote/*\", \"status\": 503, \"count\": 3, \"latencyMs\": 0, \"holdResponseMs\": 0}"])
@@ -106,6 +106,8 @@ enum ControlRoutes {
             return SandboxHTTP.json(.ok, ["id": page.id, "title": page.title, "sectionId": page.sectionId, "html": OneNoteStore.outputHTML(page, includeIDs: false)])
         }
         router.get("/sandbox/counters") { _, _ in SandboxHTTP.json(.ok, state.counters) }
+        // Per Microsoft user: OneNote requests admitted in the last hour, 429s, longest run of 429s.
+        router.get("/sandbox/onenote-usage") { _, _ in SandboxHTTP.json(.ok, ["users": throttle.report]) }
         // Change an issue between runs: {"summary": "…", "status": "Done"}.
         router.post("/sandbox/issues/{key}") { request, context in
             let body = try await SandboxHTTP.jsonObject(request) ?? [:]

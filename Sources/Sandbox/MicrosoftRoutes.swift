@@ -15,9 +15,8 @@ enum MicrosoftRoutes {
         }
         router.get("/v1.0/me") { request, _ in
             state.count("graph-me")
-            guard state.accessTokenIsValid(request.headers[.authorization]) else { return unauthorized() }
-            return SandboxHTTP.json(.ok, ["id": state.microsoftUser.id, "displayName": state.microsoftUser.displayName,
-                                          "userPrincipalName": state.microsoftUser.userPrincipalName])
+            guard let user = state.accessTokenUser(request.headers[.authorization]) else { return unauthorized() }
+            return SandboxHTTP.json(.ok, ["id": user.id, "displayName": user.displayName, "userPrincipalName": user.userPrincipalName])
         }
         // Notebooks and sections are OneNote resources: the same per-user limits as pages (§4.2).
         router.get("/v1.0/me/onenote/notebooks", use: OneNoteRoutes.throttled(state: state, throttle: throttle) { request, _ in
@@ -59,7 +58,10 @@ enum MicrosoftRoutes {
         guard query.get("response_type") == "code", let challenge = query.get("code_challenge"), query.get("code_challenge_method") == "S256" else {
             return SandboxHTTP.json(.badRequest, error("invalid_request", 9002313, "Invalid request: response_type=code and a code_challenge with method S256 are required."))
         }
-        let code = state.issueCode(redirectURI: redirect, challenge: challenge)
+        // Who signs in: `login_hint` names the account (a real authorize page pre-fills it); without
+        // one, the sandbox's standard user. Each user has OneNote limits of their own (issue #13).
+        let user = MicrosoftUser(loginHint: query.get("login_hint")) ?? state.microsoftUser
+        let code = state.issueCode(redirectURI: redirect, challenge: challenge, user: user)
         var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!
         components.queryItems = (components.queryItems ?? []) + [URLQueryItem(name: "code", value: code), URLQueryItem(name: "state", value: query.get("state") ?? "")]
         return Response(status: .found, headers: [.location: components.url!.absoluteString])
@@ -73,6 +75,7 @@ enum MicrosoftRoutes {
         guard form["client_id"] == state.msClientId, form["client_secret"] == state.msClientSecret else {
             return SandboxHTTP.json(.unauthorized, error("invalid_client", 7000215, "Invalid client secret provided."))
         }
+        let user: MicrosoftUser
         switch form["grant_type"] {
         case "authorization_code":
             guard let code = form["code"], let entry = state.redeemCode(code) else {
@@ -85,14 +88,16 @@ enum MicrosoftRoutes {
             guard Base64URL.encode(Data(SHA256.hash(data: Data(verifier.utf8)))) == entry.challenge else {
                 return SandboxHTTP.json(.badRequest, error("invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request."))
             }
+            user = entry.user
         case "refresh_token":
-            guard let refresh = form["refresh_token"], state.refreshTokenIsValid(refresh) else {
+            guard let refresh = form["refresh_token"], let owner = state.refreshTokenUser(refresh) else {
                 return SandboxHTTP.json(.badRequest, error("invalid_grant", 70000, "The provided value for the input parameter 'refresh_token' or 'assertion' is not valid."))
             }
+            user = owner
         default:
             return SandboxHTTP.json(.badRequest, error("unsupported_grant_type", 70003, "The app requested an unsupported grant type."))
         }
-        let tokens = state.issueMicrosoftTokens()
+        let tokens = state.issueMicrosoftTokens(for: user)
         return SandboxHTTP.json(.ok, [
             "token_type": "Bearer", "scope": "Notes.ReadWrite User.Read", "expires_in": tokens.expiresIn,
             "access_token": tokens.access, "refresh_token": tokens.refresh,

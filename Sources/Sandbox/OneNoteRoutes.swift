@@ -13,11 +13,11 @@ enum OneNoteRoutes {
     static func throttled(state: SandboxState, throttle: OneNoteThrottle,
                           _ handler: @escaping @Sendable (Request, BasicRequestContext) async throws -> Response) -> @Sendable (Request, BasicRequestContext) async throws -> Response {
         { request, context in
-            guard state.accessTokenIsValid(request.headers[.authorization]) else { return MicrosoftRoutes.unauthorized() }
-            guard throttle.enter() else {
+            guard let user = state.accessTokenUser(request.headers[.authorization]) else { return MicrosoftRoutes.unauthorized() }
+            guard throttle.enter(user: user.id) else {
                 return error(.tooManyRequests, "20166", "The app has issued too many requests on behalf of this user in a short time period.")
             }
-            defer { throttle.leave() }
+            defer { throttle.leave(user: user.id) }
             return try await handler(request, context)
         }
     }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Shared
 import Synchronization
@@ -260,9 +261,19 @@ final class OneNoteStore: Sendable {
     }
 }
 
-/// OneNote's per-user limits (§4.2): 120 requests a minute, 400 an hour, 5 at once.
+/// OneNote's per-user limits (§4.2): 120 requests a minute, 400 an hour, 5 at once — for each
+/// Microsoft user on their own. It also keeps, per user, the longest run of 429s in a row, so a test
+/// can check that a client backs off instead of hammering (issue #13).
 final class OneNoteThrottle: Sendable {
-    private let state = Mutex<(recent: [Date], inFlight: Int)>(([], 0))
+    private struct UserState {
+        var recent: [Date] = []
+        var inFlight = 0
+        var refusedInARow = 0
+        var longestRefusedRun = 0
+        var refused = 0
+    }
+
+    private let users = Mutex<[String: UserState]>([:])
     let perMinute: Int
     let perHour: Int
     let concurrent: Int
@@ -273,18 +284,60 @@ final class OneNoteThrottle: Sendable {
         self.concurrent = concurrent
     }
 
-    /// Admits a request (and counts it) or refuses it.
-    func enter() -> Bool {
-        state.withLock { state in
+    /// Admits a request of `user` (and counts it) or refuses it.
+    func enter(user: String) -> Bool {
+        users.withLock { users in
+            var state = users[user] ?? UserState()
+            defer { users[user] = state }
             let now = Date()
             state.recent.removeAll { now.timeIntervalSince($0) > 3600 }
             let lastMinute = state.recent.filter { now.timeIntervalSince($0) <= 60 }.count
-            guard state.inFlight < concurrent, lastMinute < perMinute, state.recent.count < perHour else { return false }
+            guard state.inFlight < concurrent, lastMinute < perMinute, state.recent.count < perHour else {
+                state.refused += 1
+                state.refusedInARow += 1
+                state.longestRefusedRun = max(state.longestRefusedRun, state.refusedInARow)
+                return false
+            }
+            state.refusedInARow = 0
             state.recent.append(now)
             state.inFlight += 1
             return true
         }
     }
 
-    func leave() { state.withLock { $0.inFlight -= 1 } }
+    func leave(user: String) { users.withLock { $0[user]?.inFlight -= 1 } }
+
+    /// Per user: requests admitted in the last hour, 429s, and the longest run of 429s in a row.
+    var report: [String: Any] {
+        users.withLock { users in
+            users.mapValues { state -> [String: Any] in
+                ["admittedLastHour": state.recent.count, "throttled": state.refused, "longestThrottledRun": state.longestRefusedRun]
+            }
+        }
+    }
+}
+
+/// A Microsoft account of the sandbox. `login_hint` at authorize chooses one (issue #13: per-user
+/// OneNote limits need several users); each hint is its own user, with a stable id.
+struct MicrosoftUser: Sendable, Equatable {
+    let id: String
+    let displayName: String
+    let userPrincipalName: String
+
+    static let standard = MicrosoftUser(id: "sandbox-ms-user-1", displayName: "Sandbox Microsoft User", userPrincipalName: "sandbox.user@example.com")
+
+    init(id: String, displayName: String, userPrincipalName: String) {
+        self.id = id
+        self.displayName = displayName
+        self.userPrincipalName = userPrincipalName
+    }
+
+    /// The user a `login_hint` names; nil for none (the standard user signs in).
+    init?(loginHint: String?) {
+        guard let hint = loginHint?.lowercased(), !hint.isEmpty, hint != Self.standard.userPrincipalName else { return nil }
+        guard hint.count <= 100, let at = hint.firstIndex(of: "@"), at != hint.startIndex,
+              hint.allSatisfy({ $0.isLetter || $0.isNumber || "@._-+".contains($0) }) else { return nil }
+        let digest = SHA256.hash(data: Data(hint.utf8)).map { String(format: "%02x", $0) }.joined()
+        self.init(id: "sandbox-ms-" + digest.prefix(16), displayName: "Sandbox " + hint[..<at], userPrincipalName: hint)
+    }
 }

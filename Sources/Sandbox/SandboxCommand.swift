@@ -28,6 +28,10 @@ struct SandboxCommand: AsyncParsableCommand {
         @Option(name: .customLong("consistency-delay-ms"),
                 help: "After a page is created, how long the API answers 404/20102 for it (OneNote's eventual consistency; 0 turns it off).")
         var consistencyDelayMs = 400
+        @Option(name: .customLong("onenote-per-minute"), help: "OneNote requests per Microsoft user and minute (Microsoft: 120; lower for tests).")
+        var onenotePerMinute = 120
+        @Option(name: .customLong("onenote-per-hour"), help: "OneNote requests per Microsoft user and hour (Microsoft: 400; lower for tests).")
+        var onenotePerHour = 400
 
         func validate() throws {
             guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
@@ -35,12 +39,16 @@ struct SandboxCommand: AsyncParsableCommand {
             guard (0...10_000).contains(extraFilters) else { throw ValidationError("--extra-filters must be between 0 and 10000") }
             guard (0...100_000).contains(archiveIssues) else { throw ValidationError("--archive-issues must be between 0 and 100000") }
             guard (0...120_000).contains(consistencyDelayMs) else { throw ValidationError("--consistency-delay-ms must be between 0 and 120000") }
+            guard (1...100_000).contains(onenotePerMinute), (1...1_000_000).contains(onenotePerHour) else {
+                throw ValidationError("--onenote-per-minute must be 1 to 100000 and --onenote-per-hour 1 to 1000000")
+            }
         }
 
         func run() async throws {
             let state = try await SandboxState(seed: seed, issues: issues, archiveIssues: archiveIssues, extraFilters: extraFilters, msClientId: msClientId, msClientSecret: msClientSecret)
             let app = Application(
-                router: SandboxApp.router(state, sectionPageCap: sectionPageCap, consistencyDelay: .milliseconds(consistencyDelayMs)),
+                router: SandboxApp.router(state, sectionPageCap: sectionPageCap, throttle: OneNoteThrottle(perMinute: onenotePerMinute, perHour: onenotePerHour),
+                                          consistencyDelay: .milliseconds(consistencyDelayMs)),
                 configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "onenote-reports-sandbox"),
                 onServerRunning: { channel in
                     // With --port 0 the system picks the port; print the one really bound.
@@ -67,7 +75,7 @@ enum SandboxApp {
         AtlassianRoutes.add(to: router, state: state)
         MicrosoftRoutes.add(to: router, state: state, throttle: throttle)
         OneNoteRoutes.add(to: router, state: state, store: store, throttle: throttle)
-        ControlRoutes.add(to: router, state: state, store: store, plan: plan)
+        ControlRoutes.add(to: router, state: state, store: store, plan: plan, throttle: throttle)
         return router
     }
 }

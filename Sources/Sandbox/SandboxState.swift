@@ -25,6 +25,7 @@ final class SandboxState: Sendable {
     struct AuthorizationCode: Sendable {
         let redirectURI: String
         let challenge: String
+        let user: MicrosoftUser
         let expiresAt: Date
         var used: Bool
     }
@@ -33,9 +34,9 @@ final class SandboxState: Sendable {
         var keys: [SigningKey] = []
         var codes: [String: AuthorizationCode] = [:]
         /// Refresh tokens rotate on every use; old ones stay valid until revoked (microsoft.md §1.6).
-        var refreshTokens: Set<String> = []
+        var refreshTokens: [String: MicrosoftUser] = [:]
         var revokedBefore: Date?
-        var accessTokens: [String: Date] = [:]
+        var accessTokens: [String: (expiresAt: Date, user: MicrosoftUser)] = [:]
         var counters: [String: Int] = [:]
         var random: SeedRandom
     }
@@ -66,7 +67,8 @@ final class SandboxState: Sendable {
     let cloudId: String
     let msClientId: String
     let msClientSecret: String
-    let microsoftUser = (id: "sandbox-ms-user-1", displayName: "Sandbox Microsoft User", userPrincipalName: "sandbox.user@example.com")
+    /// The Microsoft user who signs in when the authorize request names none.
+    let microsoftUser = MicrosoftUser.standard
     private let hmacKey = SymmetricKey(size: .bits256)
     private let state: Mutex<Mutable>
 
@@ -136,9 +138,9 @@ final class SandboxState: Sendable {
 
     // MARK: Microsoft identity (microsoft.md §1)
 
-    func issueCode(redirectURI: String, challenge: String) -> String {
+    func issueCode(redirectURI: String, challenge: String, user: MicrosoftUser) -> String {
         let code = "sandbox-code-" + UUID().uuidString
-        state.withLock { $0.codes[code] = AuthorizationCode(redirectURI: redirectURI, challenge: challenge, expiresAt: Date().addingTimeInterval(600), used: false) }
+        state.withLock { $0.codes[code] = AuthorizationCode(redirectURI: redirectURI, challenge: challenge, user: user, expiresAt: Date().addingTimeInterval(600), used: false) }
         return code
     }
 
@@ -153,19 +155,20 @@ final class SandboxState: Sendable {
     }
 
     /// New access and refresh tokens; `expires_in` between 3,600 and 5,400 s (microsoft.md §1.5: 60–90 min).
-    func issueMicrosoftTokens() -> (access: String, refresh: String, expiresIn: Int) {
+    func issueMicrosoftTokens(for user: MicrosoftUser) -> (access: String, refresh: String, expiresIn: Int) {
         state.withLock { state in
             let expiresIn = 3600 + state.random.next(1801)
             let access = "sandbox-access-" + UUID().uuidString
             let refresh = "sandbox-refresh-" + UUID().uuidString
-            state.accessTokens[access] = Date().addingTimeInterval(TimeInterval(expiresIn))
-            state.refreshTokens.insert(refresh)
+            state.accessTokens[access] = (Date().addingTimeInterval(TimeInterval(expiresIn)), user)
+            state.refreshTokens[refresh] = user
             return (access, refresh, expiresIn)
         }
     }
 
-    func refreshTokenIsValid(_ token: String) -> Bool {
-        state.withLock { $0.refreshTokens.contains(token) }
+    /// The user a refresh token was issued to, while it is valid.
+    func refreshTokenUser(_ token: String) -> MicrosoftUser? {
+        state.withLock { $0.refreshTokens[token] }
     }
 
     /// `POST /sandbox/revoke`: every refresh token issued so far stops working.
@@ -180,10 +183,14 @@ final class SandboxState: Sendable {
         }
     }
 
-    func accessTokenIsValid(_ authorization: String?) -> Bool {
-        guard let authorization, authorization.hasPrefix("Bearer ") else { return false }
+    /// The user behind `Authorization: Bearer …`, if the access token is ours and unexpired.
+    func accessTokenUser(_ authorization: String?) -> MicrosoftUser? {
+        guard let authorization, authorization.hasPrefix("Bearer ") else { return nil }
         let token = String(authorization.dropFirst(7))
-        return state.withLock { ($0.accessTokens[token] ?? .distantPast) > Date() }
+        return state.withLock { state in
+            guard let entry = state.accessTokens[token], entry.expiresAt > Date() else { return nil }
+            return entry.user
+        }
     }
 
     // MARK: Where the sandbox is

@@ -30,8 +30,8 @@ struct Run: AsyncParsableCommand {
     var leaseSeconds: Double = 30
     @Option(name: .customLong("grace-seconds"), help: "On SIGTERM, how long running jobs may take to finish before they are released.")
     var graceSeconds: Double = 10
-    @Option(name: .customLong("poll-ms"), help: "How often an idle worker checks for jobs committed by other processes.")
-    var pollMs: Int = 2
+    @Option(name: .customLong("poll-ms"), help: "Fallback: how often an idle worker checks for jobs committed by other processes (it also checks at every write the file system reports).")
+    var pollMs: Int = 100
     @Option(name: .customLong("lease-batch"), help: "Most jobs leased in one statement.")
     var leaseBatch: Int = 64
     @Option(name: .customLong("metrics-port"), help: "Serve Prometheus /metrics on 127.0.0.1 at this port.")
@@ -63,7 +63,7 @@ struct Run: AsyncParsableCommand {
         let handler = Self.reportHandler(database: database, settings: settings, metrics: metrics, workerId: workerId, logger: logger)
         if let handler { registry.register(handler) }
         let runtime = WorkerRuntime(
-            queue: SQLiteJobQueue(database: database),
+            queue: SQLiteJobQueue(database: database, fairness: settings.limits.fairness),
             registry: registry,
             configuration: WorkerConfiguration(
                 workerId: workerId,
@@ -112,7 +112,8 @@ struct Run: AsyncParsableCommand {
                 microsoft: MicrosoftIdentityClient(configuration: upstream, transport: transport),
                 writer: OneNoteWriter(graphBaseURL: upstream.microsoftGraphBaseURL, transport: transport, sleep: metrics.sleeper(service: "onenote")),
                 issueCap: cap,
-                limiter: OneNoteRateLimiter(database: database, holder: "\(workerId):\(UUID().uuidString.lowercased())",
+                limiter: OneNoteRateLimiter(database: database, perMinute: settings.limits.onenotePerMinute, perHour: settings.limits.onenotePerHour,
+                                            holder: "\(workerId):\(UUID().uuidString.lowercased())",
                                             sleep: metrics.sleeper(service: "onenote_budget")))
         } catch {
             ProcessSupport.fail(program: "worker", "\(error)", exitCode: ProcessSupport.configurationExitCode)

@@ -134,7 +134,8 @@ struct AtlassianClientTests {
 
             // 503 without Retry-After, five times: four retries backing off from 5 s (×0.7–1.3, capped), then back to the queue.
             let backoff = Sleeps()
-            let noHeader = AtlassianClient(graphQLURL: base, transport: NoRetryAfter(inner: URLSessionTransport(policy: .sandbox)), sleep: { backoff.record($0) })
+            var noHeader = AtlassianClient(graphQLURL: base, transport: NoRetryAfter(inner: URLSessionTransport(policy: .sandbox)), sleep: { backoff.record($0) })
+            noHeader.maxInlineWait = nil
             _ = try await client.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/ex/jira/*/search/jql","status":503,"count":5}"#))
             let error = await #expect(throws: UpstreamError.self) {
                 try await noHeader.search(apiBaseUrl: apiBaseUrl, token: user, jql: "project = WEB", fields: ["key"])
@@ -144,6 +145,15 @@ struct AtlassianClientTests {
             #expect(waits.count == 4)
             #expect(waits[0] >= 3.5 && waits[0] <= 6.5, "5 s × 0.7–1.3")
             #expect(waits.allSatisfy { $0 <= 39 }, "capped at 30 s (× jitter)")
+
+            // Issue #13: by default a wait over 5 s is not slept in the worker's slot; the job goes back
+            // to the queue, due no earlier than Atlassian asked.
+            let inline = Sleeps()
+            _ = try await client.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/ex/jira/*/search/jql","status":429,"count":1,"retryAfter":20}"#))
+            let back = await #expect(throws: UpstreamError.self) {
+                try await Self.client(base, sleeps: inline).search(apiBaseUrl: apiBaseUrl, token: user, jql: "project = WEB", fields: ["key"])
+            }
+            #expect(inline.all.isEmpty && back?.kind == .transient && (back?.retryAfter ?? .zero) >= .seconds(20), "\(inline.all)")
         }
     }
 }

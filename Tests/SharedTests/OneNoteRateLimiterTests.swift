@@ -32,26 +32,30 @@ struct OneNoteRateLimiterTests {
         #expect(left == 0, "slots are released")
     }
 
-    @Test func theMinuteWindowMakesTheNextRequestWaitThenGiveUp() async throws {
+    @Test func aSpentMinuteWindowIsReportedAtOnceWithWhenItFreesUpNotWaitedFor() async throws {
         let fixture = try QueueFixture()
         defer { fixture.remove() }
         let clock = fixture.clock
         let waits = Mutex<[Duration]>([])
-        // The sleep moves the test clock, so waiting takes no real time.
+        // The sleep moves the test clock, so waiting would take no real time; it must not happen at all.
         var limiter = OneNoteRateLimiter(database: fixture.database, perMinute: 5, perHour: 400, maxInFlight: 5,
                                          now: { clock.now }, sleep: { duration in waits.withLock { $0.append(duration) }; clock.advance(by: duration) })
+        #expect(try await limiter.budgetWait(user: "u") == nil)
         for _ in 0..<5 { _ = try await limiter.withSlot(user: "u") { 0 } }
-        #expect(waits.withLock { $0 }.isEmpty)
-        _ = try await limiter.withSlot(user: "u") { 0 }
-        let waited = waits.withLock { $0 }
-        #expect(waited.count == 1 && waited[0] >= .seconds(59) && waited[0] <= .seconds(61), "\(waited)")
-
-        // With a short patience the budget error goes back to the queue, retryable.
-        limiter.maxWait = .seconds(1)
-        let impatient = limiter
-        for _ in 0..<4 { _ = try await impatient.withSlot(user: "u") { 0 } }
-        let error = await #expect(throws: UpstreamError.self) { try await impatient.withSlot(user: "u") { 0 } }
+        let freeIn = try #require(try await limiter.budgetWait(user: "u"))
+        #expect(freeIn >= .seconds(59) && freeIn <= .seconds(61), "\(freeIn)")
+        let error = await #expect(throws: UpstreamError.self) { try await limiter.withSlot(user: "u") { 0 } }
         #expect(error?.kind == .transient && error?.code == "onenote_budget_exhausted")
+        let retryAfter = try #require(error?.retryAfter)
+        #expect(retryAfter >= .seconds(59) && retryAfter <= .seconds(61), "the job is due again when the window frees up: \(retryAfter)")
+        #expect(waits.withLock { $0 }.isEmpty, "no request slept in its worker slot")
+        // Another user's budget is untouched.
+        #expect(try await limiter.budgetWait(user: "other") == nil)
+
+        // Where patience is configured (never in a worker), the window is waited for.
+        limiter.maxWindowWait = .seconds(120)
+        _ = try await limiter.withSlot(user: "u") { 0 }
+        #expect(waits.withLock { $0 }.count == 1)
     }
 
     @Test func aCrashedHoldersSlotLapsesWithinItsLeaseNotTheLongestRequest() async throws {

@@ -97,13 +97,30 @@ struct OneNoteWriterTests {
     @Test func a429StormIsRiddenOutWithBackoff() async throws {
         try await Self.withSandbox { base, token, client in
             let sleeps = Sleeps()
-            let writer = OneNoteWriter(graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox), sleep: { sleeps.record($0) })
+            var writer = OneNoteWriter(graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox), sleep: { sleeps.record($0) })
+            writer.maxInlineWait = nil
             _ = try await client.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/sections/","status":429,"count":3}"#))
             let page = try await writer.write(Self.output(["OPS-1"]), sectionId: Self.section, existingPageId: nil, accessToken: token)
             #expect(page.created)
             let waits = sleeps.all.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
             #expect(waits.count == 3)
             #expect(waits[0] >= 1.6 && waits[0] <= 2.4 && waits[1] >= 3.2 && waits[1] <= 4.8 && waits[2] >= 6.4 && waits[2] <= 9.6, "\(waits)")
+        }
+    }
+
+    @Test func aBackoffLongerThanTheInlineLimitGoesBackToTheQueueInsteadOfSleepingInTheSlot() async throws {
+        try await Self.withSandbox { base, token, client in
+            let sleeps = Sleeps()
+            // The default: at most 5 s in place (2 s, then 4 s); the third backoff (~8 s) is the queue's.
+            let writer = OneNoteWriter(graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox), sleep: { sleeps.record($0) })
+            _ = try await client.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/sections/","status":429,"count":3}"#))
+            let error = await #expect(throws: UpstreamError.self) {
+                try await writer.write(Self.output(["OPS-1"]), sectionId: Self.section, existingPageId: nil, accessToken: token)
+            }
+            #expect(error?.code == "onenote_throttled" && error?.kind == .transient)
+            #expect(sleeps.all.allSatisfy { $0 <= .seconds(5) } && sleeps.all.count <= 2, "\(sleeps.all)")
+            let retryAfter = try #require(error?.retryAfter)
+            #expect(retryAfter > .seconds(5), "the job is due again after the backoff it did not sleep: \(retryAfter)")
         }
     }
 }

@@ -215,7 +215,9 @@ struct PipelineTests {
             var waiting: [String: Any] = [:]
             #expect(try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(5)) {
                 waiting = try await client.execute(uri: "/v1/runs/\(runId)", method: .get, headers: try await harness.headers()).json
-                return waiting["status"] as? String == "queued" && waiting["lastError"] is [String: Any]
+                // The run row says "queued" a moment before the worker hands the job back (its next
+                // lease transaction); the retry's due time shows from then on.
+                return waiting["status"] as? String == "queued" && waiting["lastError"] is [String: Any] && waiting["nextAttemptAt"] is String
             }, "\(waiting)")
             #expect(waiting["error"] is NSNull, "a retry is not a failure: \(waiting)")
             #expect((waiting["lastError"] as? [String: Any])?["code"] as? String == "onenote_unavailable")

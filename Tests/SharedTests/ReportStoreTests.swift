@@ -166,7 +166,7 @@ struct ReportStoreTests {
         try await fixture.addInstallations()
         var ids: [String] = []
         for index in 0..<60 {
-            ids.append(try await fixture.reports.create(index % 2 == 0 ? fixture.alice : fixture.eve, ReportFixture.definition("R\(index)", schedule: .init(cron: "*/5 * * * *", timeZone: "UTC"))).id)
+            ids.append(try await fixture.reports.create(index % 2 == 0 ? fixture.alice : fixture.eve, ReportFixture.definition("R\(index)", schedule: .init(cron: "*/15 * * * *", timeZone: "UTC"))).id)
         }
         fixture.clock.advance(by: .seconds(3600))
         let clock = fixture.clock
@@ -223,4 +223,90 @@ func with<T>(_ value: T, _ change: (inout T) -> Void) -> T {
     var copy = value
     change(&copy)
     return copy
+}
+
+/// Issue #13's quotas: refused on new writes with a clear code, existing data keeps working.
+@Suite("Tenant quotas")
+struct QuotaTests {
+    @Test func reportsPerUserAndPerSiteAreCapped() async throws {
+        let fixture = try ReportFixture()
+        defer { fixture.remove() }
+        try await fixture.addInstallations()
+        var limits = TenantLimits()
+        limits.reportsPerUser = 2
+        limits.reportsPerInstallation = 3
+        let clock = fixture.clock
+        let reports = ReportStore(database: fixture.database, limits: limits, now: { clock.now })
+        for _ in 0..<2 { _ = try await reports.create(fixture.alice, ReportFixture.definition()) }
+        let mine = await #expect(throws: ReportValidationError.self) { try await reports.create(fixture.alice, ReportFixture.definition()) }
+        #expect(mine?.code == "report_quota_exceeded" && mine?.message.contains("at most 2") == true)
+        let bobs = try await reports.create(fixture.bob, ReportFixture.definition())
+        let site = await #expect(throws: ReportValidationError.self) { try await reports.create(fixture.bob, ReportFixture.definition()) }
+        #expect(site?.code == "report_quota_exceeded" && site?.message.contains("Jira site") == true)
+        #expect(try await reports.create(fixture.eve, ReportFixture.definition()).installationId == ReportFixture.installationB, "another site has its own")
+        // Over the quota, what exists keeps working: it can be changed and deleted.
+        #expect(try await reports.update(fixture.bob, id: bobs.id, ReportFixture.definition("Renamed"))?.name == "Renamed")
+        #expect(try await reports.delete(fixture.bob, id: bobs.id))
+        #expect(try await reports.create(fixture.bob, ReportFixture.definition()).ownerAccountId == fixture.bob.accountId)
+    }
+
+    @Test func aScheduleMayNotFireMoreOftenThanTheShortestInterval() async throws {
+        let fixture = try ReportFixture()
+        defer { fixture.remove() }
+        try await fixture.addInstallations()
+        let error = await #expect(throws: ReportValidationError.self) {
+            try await fixture.reports.create(fixture.alice, ReportFixture.definition(schedule: .init(cron: "*/5 * * * *", timeZone: "UTC")))
+        }
+        #expect(error?.code == "schedule_too_frequent" && error?.field == "schedule.cron")
+        #expect(error?.message == "runs as often as every 5 minutes; the shortest interval allowed is 15 minutes")
+        let report = try await fixture.reports.create(fixture.alice, ReportFixture.definition(schedule: .init(cron: "*/15 * * * *", timeZone: "UTC")))
+
+        // A report stored before the limit (or under a lower one) keeps its schedule through an edit
+        // that leaves the schedule alone; changing it to another too-frequent one is refused.
+        var lenient = TenantLimits()
+        lenient.minScheduleMinutes = 1
+        let old = try await ReportStore(database: fixture.database, limits: lenient).create(fixture.alice, ReportFixture.definition(schedule: .init(cron: "*/2 * * * *", timeZone: "UTC")))
+        #expect(try await fixture.reports.update(fixture.alice, id: old.id, ReportFixture.definition("Kept", schedule: .init(cron: "*/2 * * * *", timeZone: "UTC")))?.name == "Kept")
+        await #expect(throws: ReportValidationError.self) {
+            try await fixture.reports.update(fixture.alice, id: report.id, ReportFixture.definition(schedule: .init(cron: "*/10 * * * *", timeZone: "UTC")))
+        }
+    }
+
+    @Test func theShortestIntervalIsComputedAcrossHoursAndMidnight() throws {
+        func gap(_ cron: String) throws -> Int? { try CronExpression(cron).shortestIntervalMinutes }
+        #expect(try gap("* * * * *") == 1)
+        #expect(try gap("*/15 * * * *") == 15)
+        #expect(try gap("0,50 * * * *") == 10, "50 → the next hour's 0")
+        #expect(try gap("0 9 * * *") == 1440)
+        #expect(try gap("0 8 * * 1-5") == 1440, "weekdays: one day between Monday and Tuesday")
+        #expect(try gap("55 23 * * *") == 1440)
+        #expect(try gap("0,50 0,23 * * *") == 10, "23:50 to the next day's 00:00")
+        #expect(try gap("0 0 1 * *") == 28 * 1440, "monthly: February is the shortest month")
+        #expect(try gap("59 23 * * 1") == 7 * 1440, "weekly")
+    }
+
+    @Test func runNowIsLimitedPerUserAndMinute() async throws {
+        let fixture = try ReportFixture()
+        defer { fixture.remove() }
+        try await fixture.addInstallations()
+        let clock = fixture.clock
+        let runs = RunStore(database: fixture.database, queue: fixture.base.queue, vault: fixture.vault, runNowPerMinute: 3, now: { clock.now })
+        var ids: [String] = []
+        for index in 0..<5 { ids.append(try await fixture.reports.create(fixture.alice, ReportFixture.definition("R\(index)")).id) }
+        for id in ids.prefix(3) {
+            guard case .queued = try await runs.requestRun(fixture.alice, reportId: id, userToken: nil) else { Issue.record("expected queued"); return }
+            clock.advance(by: .seconds(10))
+        }
+        guard case .rateLimited(let wait) = try await runs.requestRun(fixture.alice, reportId: ids[3], userToken: nil) else {
+            Issue.record("the fourth Run now in a minute is refused"); return
+        }
+        #expect(wait == .seconds(30), "the first of the three leaves the window 60 s after it was queued")
+        // Joining a run that already waits costs nothing, so it is not refused.
+        guard case .joined = try await runs.requestRun(fixture.alice, reportId: ids[0], userToken: nil) else { Issue.record("expected joined"); return }
+        // Another user is not held back by alice.
+        let bobs = try await fixture.reports.create(fixture.bob, ReportFixture.definition())
+        guard case .queued = try await runs.requestRun(fixture.bob, reportId: bobs.id, userToken: nil) else { Issue.record("expected queued"); return }
+        clock.advance(by: .seconds(31))
+        guard case .queued = try await runs.requestRun(fixture.alice, reportId: ids[3], userToken: nil) else { Issue.record("queued again after the window"); return }
+    }
 }

@@ -188,15 +188,31 @@ struct SandboxOneNoteTests {
         }
     }
 
-    @Test func theThrottleAdmitsFiveAtOnceAndCountsTheWindows() {
+    @Test func theThrottleAdmitsFiveAtOnceAndCountsTheWindowsPerUser() throws {
         let throttle = OneNoteThrottle(perMinute: 120, perHour: 400, concurrent: 5)
-        for _ in 0..<5 { #expect(throttle.enter()) }
-        #expect(!throttle.enter(), "a sixth concurrent request is refused")
-        throttle.leave()
-        #expect(throttle.enter())
-        for _ in 0..<5 { throttle.leave() }
+        for _ in 0..<5 { #expect(throttle.enter(user: "a")) }
+        #expect(!throttle.enter(user: "a"), "a sixth concurrent request is refused")
+        #expect(throttle.enter(user: "b"), "another user's requests are their own")
+        throttle.leave(user: "b")
+        throttle.leave(user: "a")
+        #expect(throttle.enter(user: "a"))
+        for _ in 0..<5 { throttle.leave(user: "a") }
         var admitted = 6
-        while throttle.enter() { throttle.leave(); admitted += 1 }
+        while throttle.enter(user: "a") { throttle.leave(user: "a"); admitted += 1 }
         #expect(admitted == 120, "120 requests a minute")
+        #expect(!throttle.enter(user: "a"))
+        let report = try #require(throttle.report["a"] as? [String: Any])
+        #expect(report["longestThrottledRun"] as? Int == 2 && report["throttled"] as? Int == 3, "\(report)")
+        #expect(throttle.enter(user: "b"), "b's budget is untouched by a's minute")
+    }
+
+    @Test func loginHintChoosesTheMicrosoftUser() throws {
+        #expect(MicrosoftUser(loginHint: nil) == nil && MicrosoftUser(loginHint: "") == nil)
+        #expect(MicrosoftUser(loginHint: "sandbox.user@example.com") == nil, "the standard user's own name")
+        #expect(MicrosoftUser(loginHint: "not an address") == nil)
+        let b = try #require(MicrosoftUser(loginHint: "B@example.com"))
+        #expect(b == MicrosoftUser(loginHint: "b@example.com"), "one user per hint, case-insensitively")
+        #expect(b.id != MicrosoftUser.standard.id && b.userPrincipalName == "b@example.com")
+        #expect(b.id != MicrosoftUser(loginHint: "c@example.com")?.id)
     }
 }

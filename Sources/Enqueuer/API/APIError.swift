@@ -9,17 +9,22 @@ struct APIError: HTTPResponseError, CustomStringConvertible {
     let status: HTTPResponse.Status
     let code: String
     let message: String
+    /// Sent as `Retry-After` (a 429 or a 503 that knows when to come back).
+    let retryAfterSeconds: Int?
 
-    init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+    init(_ status: HTTPResponse.Status, _ code: String, _ message: String, retryAfterSeconds: Int? = nil) {
         self.status = status
         self.code = code
         self.message = message
+        self.retryAfterSeconds = retryAfterSeconds
     }
 
     var description: String { "\(status.code) \(code): \(message)" }
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        Self.jsonResponse(status: status, body: ["error": ["code": code, "message": message]])
+        var response = Self.jsonResponse(status: status, body: ["error": ["code": code, "message": message]])
+        if let retryAfterSeconds { response.headers[.retryAfter] = String(max(retryAfterSeconds, 1)) }
+        return response
     }
 
     static func jsonResponse(status: HTTPResponse.Status, body: Any) -> Response {

@@ -13,6 +13,9 @@ struct APIMetrics: Sendable {
     static var enqueued: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "enqueued_jobs", unitName: "total", helpText: "Report jobs enqueued by the API, by trigger") }
     static var queueJobs: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "queue_jobs", helpText: "Jobs in the queue by state, read at scrape time (scheduled = available but not yet due)") }
     static var queueOldest: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "queue_oldest_due_age", unitName: "seconds", helpText: "How long the longest-waiting due job has waited") }
+    static var queueKeys: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "queue_keys_waiting", helpText: "Fairness keys (Microsoft users) with a due job waiting") }
+    static var queueDeferred: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "queue_deferred_jobs", helpText: "Waiting jobs handed back without using an attempt, by reason (onenote_budget_exhausted: their user's OneNote budget is spent)") }
+    static var lateness: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "schedule_lateness", unitName: "seconds", helpText: "How late scheduled runs of the last hour were, from slot to enqueued and to started") }
     static let buckets: [Duration] = [
         .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
@@ -45,6 +48,20 @@ struct APIMetrics: Sendable {
             registry.makeGauge(descriptor: Self.queueJobs, labels: [("state", state)]).set(Double(count))
         }
         registry.makeGauge(descriptor: Self.queueOldest).set(stats.oldestAvailableAgeSeconds)
+        registry.makeGauge(descriptor: Self.queueKeys).set(Double(stats.keysWaiting))
+        // Zeros are data too: the budget reason shows up before the first deferral.
+        var deferred = stats.deferred
+        deferred["onenote_budget_exhausted", default: 0] += 0
+        for (reason, count) in deferred {
+            registry.makeGauge(descriptor: Self.queueDeferred, labels: [("reason", reason)]).set(Double(count))
+        }
+    }
+
+    func lateness(_ lateness: ScheduleLateness) {
+        for (stage, value) in [("enqueued", lateness.enqueued), ("started", lateness.started)] {
+            registry.makeGauge(descriptor: Self.lateness, labels: [("stage", stage), ("quantile", "0.95")]).set(value.p95Seconds)
+            registry.makeGauge(descriptor: Self.lateness, labels: [("stage", stage), ("quantile", "1")]).set(value.maxSeconds)
+        }
     }
 
     func exposition() -> String { registry.emitToString() }

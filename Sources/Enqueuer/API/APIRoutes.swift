@@ -17,6 +17,7 @@ enum APIRoutes {
         router.get("/healthz") { _, _ in try await health(services) }
         router.get("/metrics") { _, _ in
             if let stats = try? await services.queue.stats() { services.metrics.queue(stats) }
+            if let lateness = try? await ScheduleLateness.measure(services.database) { services.metrics.lateness(lateness) }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: services.metrics.exposition())))
         }
         router.get("/oauth/microsoft/callback") { request, context in await microsoftCallback(request, context, services) }
@@ -77,6 +78,10 @@ enum APIRoutes {
             switch result {
             case .reportNotFound:
                 throw APIError.notFound
+            case .rateLimited(let wait):
+                let seconds = Int((Double(wait.wholeMilliseconds) / 1000).rounded(.up))
+                throw APIError(.tooManyRequests, "run_now_rate_limited",
+                               "you started \(services.runs.runNowPerMinute) runs in the last minute; try again in \(seconds) s", retryAfterSeconds: seconds)
             case .queued(let run):
                 services.metrics.enqueued(trigger: "manual")
                 return APIError.jsonResponse(status: .accepted, body: JSONView.run(run).merging(["created": true, "disposition": "queued"]) { $1 })
@@ -113,7 +118,7 @@ enum APIRoutes {
         do {
             return try await body()
         } catch let error as ReportValidationError {
-            throw APIError(.unprocessableContent, "invalid_report", error.description)
+            throw APIError(.unprocessableContent, error.code, error.description)
         }
     }
 
@@ -130,7 +135,9 @@ enum APIRoutes {
         switch error.kind {
         case .reconnectRequired: APIError(.conflict, error.code, error.message)
         // The user's OneNote budget (shared with the workers) is spent for now: ours, not an upstream fault.
-        case .transient where error.code.hasPrefix("onenote_budget_"): APIError(.serviceUnavailable, error.code, error.message)
+        case .transient where error.code.hasPrefix("onenote_budget_"):
+            APIError(.serviceUnavailable, error.code, error.message,
+                     retryAfterSeconds: error.retryAfter.map { Int((Double($0.wholeMilliseconds) / 1000).rounded(.up)) })
         case .appMisconfigured, .transient: APIError(.badGateway, error.code, error.message)
         case .rejected: APIError(.badGateway, error.code, error.message)
         }

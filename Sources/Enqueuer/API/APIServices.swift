@@ -28,15 +28,16 @@ struct APIServices: Sendable {
 
     init(
         database: ReportsDatabase, forge: ForgeConfiguration, security: SecurityConfiguration, upstream: UpstreamConfiguration,
-        transport: any HTTPTransport, logger: Logger, metrics: APIMetrics = APIMetrics(), now: @escaping @Sendable () -> Date = { Date() }
+        transport: any HTTPTransport, logger: Logger, metrics: APIMetrics = APIMetrics(), limits: TenantLimits = TenantLimits(),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         let vault = TokenVault(keys: security.tokenKeys)
         self.database = database
         queue = SQLiteJobQueue(database: database, now: now)
         verifier = FITVerifier(configuration: forge, transport: transport, logger: logger, now: now)
         installations = InstallationStore(database: database, vault: vault, now: now)
-        reports = ReportStore(database: database, now: now)
-        runs = RunStore(database: database, queue: queue, vault: vault, now: now)
+        reports = ReportStore(database: database, limits: limits, now: now)
+        runs = RunStore(database: database, queue: queue, vault: vault, runNowPerMinute: limits.runNowPerMinute, now: now)
         connections = MicrosoftConnectionStore(database: database, vault: vault, now: now)
         oauthState = OAuthState(key: security.stateKey, now: now)
         nonces = OAuthNonceStore(database: database, now: now)
@@ -45,6 +46,6 @@ struct APIServices: Sendable {
         graph = GraphClient(baseURL: upstream.microsoftGraphBaseURL, transport: transport)
         jira = JiraClient(transport: transport)
         self.metrics = metrics
-        onenoteBudget = OneNoteRateLimiter(database: database, maxWait: .seconds(5), holder: "\(Self.processId):\(UUID().uuidString.lowercased())", now: now)
+        onenoteBudget = OneNoteRateLimiter(database: database, perMinute: limits.onenotePerMinute, perHour: limits.onenotePerHour, maxWait: .seconds(5), holder: "\(Self.processId):\(UUID().uuidString.lowercased())", now: now)
     }
 }

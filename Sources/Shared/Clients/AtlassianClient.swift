@@ -7,6 +7,9 @@ public struct AtlassianClient: Sendable {
     public let graphQLURL: URL
     public let transport: any HTTPTransport
     public let retry: AtlassianRetryPolicy
+    /// Waits longer than this are not slept in place: the job goes back to the queue, due after the
+    /// wait (issue #13: a worker slot is not held waiting for an upstream). nil: always wait in place.
+    public var maxInlineWait: Duration? = .seconds(5)
     private let sleep: @Sendable (Duration) async throws -> Void
 
     public init(graphQLURL: URL, transport: any HTTPTransport, retry: AtlassianRetryPolicy = .documented,
@@ -148,7 +151,7 @@ public struct AtlassianClient: Sendable {
             guard response.status == 429 || response.status == 503 else { return response }
             let retryAfter = response.header("Retry-After").flatMap(Double.init).map { Duration.milliseconds(Int64($0 * 1000)) }
             let delay = retry.delay(retryAfter: retryAfter, previous: lastDelay)
-            guard attempt < retry.maxRetries else {
+            guard attempt < retry.maxRetries, maxInlineWait.map({ delay <= $0 }) ?? true else {
                 throw UpstreamError(kind: .transient, code: "\(service)_throttled", message: "\(service == "jira" ? "Jira" : "Atlassian") kept answering HTTP \(response.status)",
                                     status: response.status, retryAfter: delay)
             }

@@ -3,8 +3,10 @@ import GRDB
 
 /// OneNote's per-user limits, kept for every worker process through the database (microsoft.md §4.2:
 /// 120 requests a minute, 400 an hour, 5 at once per app and user). A request takes a slot only when
-/// the user has fewer than `maxInFlight` running and the minute and hour windows have room; otherwise
-/// it waits until they do.
+/// the user has fewer than `maxInFlight` running and the minute and hour windows have room. When a
+/// window is spent it does not wait (issue #13: a worker slot is never held waiting for a budget): it
+/// throws `onenote_budget_exhausted` with the time the budget frees up, and the job goes back to the
+/// queue until then; only a short wait for a busy in-flight slot happens in place.
 ///
 /// A slot is leased, not owned (issue #11): it lapses `slotLease` after its holder last renewed it, and
 /// never outlives `requestTimeout + margin`. The worker's `OneNoteBudgetKeeper` renews its process's
@@ -19,15 +21,17 @@ public struct OneNoteRateLimiter: Sendable {
     public var slotLease: Duration
     /// The longest a slot can live at all: the longest OneNote request (60 s) plus a margin.
     public var slotDeadline: Duration
-    /// Longest a request waits for a slot before the job goes back to the queue.
+    /// Longest a request waits for one of the user's in-flight slots before the job goes back to the queue.
     public var maxWait: Duration
+    /// Longest a request waits in place for a spent minute or hour window (default: not at all).
+    public var maxWindowWait: Duration
     /// Who holds the slots this limiter takes: `<worker id>:<process instance>`.
     public let holder: String
     private let now: @Sendable () -> Date
     private let sleep: @Sendable (Duration) async throws -> Void
 
     public init(database: ReportsDatabase, perMinute: Int = 120, perHour: Int = 400, maxInFlight: Int = 2,
-                slotLease: Duration = .seconds(10), slotDeadline: Duration = .seconds(70), maxWait: Duration = .seconds(120),
+                slotLease: Duration = .seconds(10), slotDeadline: Duration = .seconds(70), maxWait: Duration = .seconds(5), maxWindowWait: Duration = .zero,
                 holder: String = "process:\(UUID().uuidString.lowercased())",
                 now: @escaping @Sendable () -> Date = { Date() }, sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
         self.database = database
@@ -37,6 +41,7 @@ public struct OneNoteRateLimiter: Sendable {
         self.slotLease = slotLease
         self.slotDeadline = slotDeadline
         self.maxWait = maxWait
+        self.maxWindowWait = maxWindowWait
         self.holder = holder
         self.now = now
         self.sleep = sleep
@@ -80,7 +85,7 @@ public struct OneNoteRateLimiter: Sendable {
                 inFlightPoll = min(inFlightPoll * 3 / 2, 1000)
             }
             let pause = Duration.milliseconds(max(milliseconds, 1))
-            guard waited + pause <= maxWait else {
+            guard waited + pause <= (wait < 0 ? maxWait : maxWindowWait) else {
                 // Say which limit held the request back: the user's rate windows, or requests in flight.
                 if wait < 0 {
                     throw UpstreamError(kind: .transient, code: "onenote_budget_busy",
@@ -92,6 +97,24 @@ public struct OneNoteRateLimiter: Sendable {
             waited += pause
             try await sleep(pause)
         }
+    }
+
+    /// How long until `user` may send a request as far as the minute and hour windows go (nil: now).
+    /// A read only: the run-report job asks before it does any work, and goes back to the queue when
+    /// the budget is spent instead of reading Jira for a page it cannot write.
+    public func budgetWait(user: String) async throws -> Duration? {
+        let nowMs = Timestamp.milliseconds(now())
+        let (perMinute, perHour) = (self.perMinute, self.perHour)
+        let wait = try await database.pool.read { db -> Int64? in
+            let minute = try Int64.fetchAll(db, sql: "SELECT at FROM onenote_requests WHERE microsoft_user_id = ? AND at >= ? ORDER BY at",
+                                            arguments: [user, nowMs - 60_000])
+            if minute.count >= perMinute { return minute[minute.count - perMinute] + 60_000 - nowMs + 1 }
+            let hour = try Int64.fetchAll(db, sql: "SELECT at FROM onenote_requests WHERE microsoft_user_id = ? AND at >= ? ORDER BY at",
+                                          arguments: [user, nowMs - 3_600_000])
+            if hour.count >= perHour { return hour[hour.count - perHour] + 3_600_000 - nowMs + 1 }
+            return nil
+        }
+        return wait.map { .milliseconds(max($0, 1)) }
     }
 
     /// Frees a slot. Synchronous on purpose: it must be written even when the request's task is being

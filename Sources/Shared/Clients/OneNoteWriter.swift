@@ -69,6 +69,9 @@ public struct OneNoteWriter: Sendable {
     public var maxThrottleRetries = 5
     public var throttleBase: Duration = .seconds(2)
     public var throttleCap: Duration = .seconds(300)
+    /// Backoffs longer than this are not slept in place: the job goes back to the queue, due after
+    /// the backoff (issue #13). nil: always back off in place.
+    public var maxInlineWait: Duration? = .seconds(5)
     /// A page just created or moved may answer 404 for a moment (eventual consistency): look twice.
     public var missingGrace: Duration = .seconds(2)
     /// How long after its create a page's 404/20102 is taken for eventual consistency, not deletion
@@ -218,12 +221,13 @@ public struct OneNoteWriter: Sendable {
                 throw UpstreamError(kind: .transient, code: "onenote_unreachable", message: error.message)
             }
             guard response.status == 429 else { return response }
-            guard attempt < maxThrottleRetries else {
-                throw UpstreamError(kind: .transient, code: "onenote_throttled", message: "OneNote is throttling this user (\(Self.errorCode(response.body) ?? "429"))",
-                                    status: 429, retryAfter: delay)
-            }
             // §4.2: no Retry-After on OneNote's 429; back off exponentially with jitter.
-            try await sleep(delay * Double.random(in: 0.8...1.2))
+            let pause = delay * Double.random(in: 0.8...1.2)
+            guard attempt < maxThrottleRetries, maxInlineWait.map({ pause <= $0 }) ?? true else {
+                throw UpstreamError(kind: .transient, code: "onenote_throttled", message: "OneNote is throttling this user (\(Self.errorCode(response.body) ?? "429"))",
+                                    status: 429, retryAfter: pause)
+            }
+            try await sleep(pause)
             delay = min(delay * 2, throttleCap)
         }
         throw UpstreamError(kind: .transient, code: "onenote_throttled", message: "OneNote is throttling this user")

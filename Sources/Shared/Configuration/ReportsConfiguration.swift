@@ -12,6 +12,8 @@ public struct ReportsConfiguration: Sendable, Equatable {
     /// `REPORTS_SANDBOX=1` allows plain-HTTP upstreams on loopback addresses (the sandbox);
     /// without it every upstream must be HTTPS.
     public var sandboxMode: Bool
+    /// Quotas and the queue's fairness settings (issue #13).
+    public var limits = TenantLimits()
 
     public static let defaultDatabasePath = "./data/reports.sqlite"
 
@@ -37,6 +39,7 @@ public struct ReportsConfiguration: Sendable, Equatable {
             }
             logLevel = parsed
         }
+        limits = try TenantLimits(environment: environment)
         switch environment["REPORTS_SANDBOX"] {
         case nil, "", "0": sandboxMode = false
         case "1": sandboxMode = true

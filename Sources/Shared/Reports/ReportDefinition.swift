@@ -103,9 +103,12 @@ extension Character {
 public struct ReportValidationError: Error, Sendable, Equatable, CustomStringConvertible {
     public let field: String
     public let message: String
-    init(field: String, _ message: String) {
+    /// The stable code the API answers with (`invalid_report`, or a quota's own code).
+    public let code: String
+    init(field: String, _ message: String, code: String = "invalid_report") {
         self.field = field
         self.message = message
+        self.code = code
     }
     public var description: String { "\(field): \(message)" }
 }

@@ -79,7 +79,7 @@ public struct ReportScheduler: Sendable {
                     guard db.changesCount == 1 else { continue }
                     let parameters = RunReportJob(runId: UUID().uuidString.lowercased(), reportId: report.id,
                                                   installationId: report.installationId, ownerAccountId: report.ownerAccountId)
-                    if case .joined = try RunStore.enqueueRun(db, parameters, trigger: .schedule, queue: queue, now: now) {
+                    if case .joined = try RunStore.enqueueRun(db, parameters, trigger: .schedule, queue: queue, now: now, slotAt: report.nextRunAt) {
                         tick.joined += 1
                         continue
                     }

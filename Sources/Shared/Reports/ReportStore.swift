@@ -5,10 +5,13 @@ import GRDB
 /// found (the API answers 404, never 403, so ids reveal nothing).
 public struct ReportStore: Sendable {
     public let database: ReportsDatabase
+    /// Reports per user and per site, and the shortest schedule interval (issue #13).
+    public let limits: TenantLimits
     private let now: @Sendable () -> Date
 
-    public init(database: ReportsDatabase, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(database: ReportsDatabase, limits: TenantLimits = TenantLimits(), now: @escaping @Sendable () -> Date = { Date() }) {
         self.database = database
+        self.limits = limits
         self.now = now
     }
 
@@ -32,6 +35,7 @@ public struct ReportStore: Sendable {
     /// Creates a report. The installation must be known (it is stored from the first verified FIT).
     public func create(_ owner: ReportOwner, _ definition: ReportDefinition) async throws -> Report {
         let schedule = try definition.validate()
+        try checkInterval(schedule)
         let now = now()
         var report = Report(
             id: UUID().uuidString.lowercased(), installationId: owner.installationId, ownerAccountId: owner.accountId,
@@ -41,14 +45,38 @@ public struct ReportStore: Sendable {
             nextRunAt: nil, createdAt: Timestamp.milliseconds(now), updatedAt: Timestamp.milliseconds(now))
         report.nextRunAt = Self.nextRunAt(schedule, enabled: definition.enabled, after: now)
         let row = report
-        try await database.pool.write { db in try row.insert(db) }
+        let limits = limits
+        try await database.pool.write { db in
+            // Counted in the write transaction, so two creates at once cannot both take the last place.
+            let mine = try Report.filter(Column("installation_id") == owner.installationId && Column("owner_account_id") == owner.accountId).fetchCount(db)
+            guard mine < limits.reportsPerUser else {
+                throw ReportValidationError(field: "reports", "you have \(mine) reports; a user may have at most \(limits.reportsPerUser)", code: "report_quota_exceeded")
+            }
+            let site = try Report.filter(Column("installation_id") == owner.installationId).fetchCount(db)
+            guard site < limits.reportsPerInstallation else {
+                throw ReportValidationError(field: "reports", "this Jira site has \(site) reports; a site may have at most \(limits.reportsPerInstallation)", code: "report_quota_exceeded")
+            }
+            try row.insert(db)
+        }
         return report
+    }
+
+    /// A schedule may not run more often than the shortest interval allowed.
+    private func checkInterval(_ schedule: CronSchedule?) throws(ReportValidationError) {
+        guard let schedule, let gap = schedule.expression.shortestIntervalMinutes, gap < limits.minScheduleMinutes else { return }
+        throw ReportValidationError(
+            field: "schedule.cron",
+            "runs as often as every \(gap) minute\(gap == 1 ? "" : "s"); the shortest interval allowed is \(limits.minScheduleMinutes) minutes",
+            code: "schedule_too_frequent")
     }
 
     /// Replaces a report's definition (the page it writes to stays). Nil when not found for this owner.
     public func update(_ owner: ReportOwner, id: String, _ definition: ReportDefinition) async throws -> Report? {
         let schedule = try definition.validate()
         let now = now()
+        let existing = try await get(owner, id: id)
+        // A schedule kept as it was stays, even if it is more frequent than today's limit allows.
+        if existing?.scheduleCron != definition.schedule?.cron { try checkInterval(schedule) }
         return try await database.pool.write { db -> Report? in
             guard var report = try Self.fetch(db, owner, id) else { return nil }
             report.name = definition.name

@@ -54,6 +54,13 @@ public struct RunReportHandler: JobHandler {
 
     public func handle(_ job: JobContext) async throws {
         let parameters: RunReportJob = try job.decodePayload()
+        let owner = ReportOwner(installationId: parameters.installationId, accountId: parameters.ownerAccountId)
+        if let limiter, let user = try await MicrosoftConnectionStore(database: database, vault: vault, now: now).connection(owner)?.microsoftUserId,
+           let wait = try await limiter.budgetWait(user: user) {
+            // Issue #13: the user's OneNote budget is spent. Back to the queue until it frees up, with
+            // every other due job of the user, before reading Jira for a page that cannot be written.
+            throw JobDeferral("onenote_budget_exhausted", delay: wait, holdsKey: true)
+        }
         let writes = LeasedRunWrites(database: database, lease: job.lease, reportId: parameters.reportId, runId: parameters.runId, now: now)
         guard let claim = try await writes.claim(attempt: job.attempt) else {
             // At most one run of a report writes at a time; this one waits its turn without using an attempt.
@@ -69,6 +76,11 @@ public struct RunReportHandler: JobHandler {
         } catch let deferral as JobDeferral {
             try? await writes.requeued()
             throw deferral
+        } catch let budget as UpstreamError where budget.code.hasPrefix("onenote_budget_") {
+            // Another worker spent the budget since the check above: wait for it in the queue, not here.
+            try? await writes.requeued()
+            let exhausted = budget.code == "onenote_budget_exhausted"
+            throw JobDeferral(budget.code, delay: budget.retryAfter ?? .seconds(exhausted ? 60 : 1), holdsKey: exhausted)
         } catch {
             let failure = Self.failure(for: error)
             let final = !failure.isRetryable || job.attempt >= job.maxAttempts

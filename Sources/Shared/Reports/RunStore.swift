@@ -6,12 +6,16 @@ public struct RunStore: Sendable {
     public let database: ReportsDatabase
     public let queue: SQLiteJobQueue
     public let vault: TokenVault
+    /// Run now requests that create a run, per user and minute (issue #13).
+    public let runNowPerMinute: Int
     private let now: @Sendable () -> Date
 
-    public init(database: ReportsDatabase, queue: SQLiteJobQueue, vault: TokenVault, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(database: ReportsDatabase, queue: SQLiteJobQueue, vault: TokenVault, runNowPerMinute: Int = TenantLimits().runNowPerMinute,
+                now: @escaping @Sendable () -> Date = { Date() }) {
         self.database = database
         self.queue = queue
         self.vault = vault
+        self.runNowPerMinute = runNowPerMinute
         self.now = now
     }
 
@@ -25,11 +29,14 @@ public struct RunStore: Sendable {
         /// request joined it.
         case joined(ReportRun)
         case reportNotFound
+        /// The user made `runNowPerMinute` Run nows that queued a run in the last minute; the next may
+        /// come after `retryAfter`.
+        case rateLimited(retryAfter: Duration)
 
         public var run: ReportRun? {
             switch self {
             case .queued(let run), .followUp(let run, _), .joined(let run): run
-            case .reportNotFound: nil
+            case .reportNotFound, .rateLimited: nil
             }
         }
     }
@@ -48,10 +55,16 @@ public struct RunStore: Sendable {
         }
         let (token, expiry) = (sealedToken, tokenExpiry)
         let queue = queue
+        let perMinute = runNowPerMinute
         let result = try await database.pool.writeWithoutTransaction { db -> RequestResult in
             var result = RequestResult.reportNotFound
             try db.inTransaction(.immediate) {
                 guard try ReportStore.fetch(db, owner, reportId) != nil else { return .rollback }
+                if let wait = try Self.runNowWait(db, owner, perMinute: perMinute, now: now) {
+                    // Joining a waiting run costs nothing, so only a request that would queue one is refused.
+                    if case .joined(let run)? = try Self.waitingRun(db, reportId: reportId) { result = .joined(run) } else { result = .rateLimited(retryAfter: wait) }
+                    return .rollback
+                }
                 let job = RunReportJob(runId: runId, reportId: reportId, installationId: owner.installationId, ownerAccountId: owner.accountId,
                                        userToken: token, userTokenExpiresAt: expiry)
                 result = try Self.enqueueRun(db, job, trigger: .manual, queue: queue, now: now)
@@ -61,15 +74,36 @@ public struct RunStore: Sendable {
         }
         switch result {
         case .queued, .followUp: queue.notifier.notify()
-        case .joined, .reportNotFound: break
+        case .joined, .reportNotFound, .rateLimited: break
         }
         return result
+    }
+
+    /// How long until `owner` may queue another Run now, when the last minute's are used up.
+    static func runNowWait(_ db: Database, _ owner: ReportOwner, perMinute: Int, now: Int64) throws -> Duration? {
+        let recent = try Int64.fetchAll(db, sql: """
+            SELECT runs.queued_at FROM reports JOIN runs ON runs.report_id = reports.id
+            WHERE reports.installation_id = ? AND reports.owner_account_id = ? AND runs.trigger = 'manual' AND runs.queued_at > ?
+            ORDER BY runs.queued_at DESC LIMIT ?
+            """, arguments: [owner.installationId, owner.accountId, now - 60_000, perMinute])
+        guard recent.count >= perMinute, let oldest = recent.last else { return nil }
+        return .milliseconds(max(oldest + 60_000 - now, 1))
+    }
+
+    /// The report's run that waits and has not started, if any (a Run now joins it).
+    static func waitingRun(_ db: Database, reportId: String) throws -> RequestResult? {
+        try Row.fetchOne(db, sql: """
+            SELECT runs.* FROM runs JOIN jobs ON jobs.id = runs.job_id
+            WHERE runs.report_id = ? AND jobs.state = 'available' ORDER BY runs.queued_at DESC LIMIT 1
+            """, arguments: [reportId]).map { .joined(try ReportRun(row: $0)) }
     }
 
     /// Creates a run and its job in the caller's transaction, unless a run of the report is already
     /// waiting (then that run is returned: it has not read Jira yet). A report whose run is running gets
     /// one follow-up. Used by Run now and by the scheduler, so both keep the same rule.
-    static func enqueueRun(_ db: Database, _ parameters: RunReportJob, trigger: ReportRun.Trigger, queue: SQLiteJobQueue, now: Int64) throws -> RequestResult {
+    /// A scheduled run records the slot it is for (`slotAt`), so lateness can be measured.
+    static func enqueueRun(_ db: Database, _ parameters: RunReportJob, trigger: ReportRun.Trigger, queue: SQLiteJobQueue, now: Int64,
+                           slotAt: Int64? = nil) throws -> RequestResult {
         let rows = try Row.fetchAll(db, sql: """
             SELECT runs.*, jobs.state AS job_state FROM runs JOIN jobs ON jobs.id = runs.job_id
             WHERE runs.report_id = ? AND jobs.state IN ('available', 'running')
@@ -79,14 +113,29 @@ public struct RunStore: Sendable {
         if let waiting = rows.first(where: { $0["job_state"] == "available" }) { return .joined(try ReportRun(row: waiting)) }
         let running = try rows.first.map { try ReportRun(row: $0) }
         // No unique key: the rule above (in this immediate transaction) is what keeps one run waiting.
-        let job = try NewJob(kind: RunReportJob.kind, parameters: parameters, priority: trigger == .manual ? 10 : 0)
+        let key = try fairnessKey(db, installationId: parameters.installationId, accountId: parameters.ownerAccountId)
+        let job = try NewJob(kind: RunReportJob.kind, parameters: parameters, priority: trigger == .manual ? 10 : 0, fairnessKey: key)
         let enqueued = try queue.enqueue([job], in: db)[0]
         let run = ReportRun(
             id: parameters.runId, reportId: parameters.reportId, installationId: parameters.installationId, jobId: enqueued.jobId, trigger: trigger,
             status: .queued, attempt: 0, queuedAt: now)
         try run.insert(db)
+        if let slotAt {
+            try db.execute(sql: "UPDATE runs SET slot_at = ? WHERE id = ?", arguments: [slotAt, run.id])
+        }
         if let running { return .followUp(run, running: running) }
         return .queued(run)
+    }
+
+    /// Whose turn a run takes in the queue (issue #13): the Microsoft user whose OneNote budget its
+    /// writes spend, or, before the owner has connected, the owner in Jira.
+    static func fairnessKey(_ db: Database, installationId: String, accountId: String) throws -> String {
+        if let user = try String.fetchOne(db, sql: """
+            SELECT microsoft_user_id FROM microsoft_connections WHERE installation_id = ? AND account_id = ?
+            """, arguments: [installationId, accountId]) {
+            return "ms:\(user)"
+        }
+        return "jira:\(installationId):\(accountId)"
     }
 
     public func runs(_ owner: ReportOwner, reportId: String, limit: Int) async throws -> [ReportRun]? {

@@ -31,7 +31,8 @@ final class ProcessStack: @unchecked Sendable {
     }
 
     /// Starts the sandbox and the API on a migrated database.
-    init(sandboxArguments: [String] = ["--seed", "31", "--issues", "40"]) async throws {
+    /// `environment` is added to every service's (limits a test needs, e.g. the per-key cap).
+    init(sandboxArguments: [String] = ["--seed", "31", "--issues", "40"], environment: [String: String] = [:]) async throws {
         let sandbox = try ChildProcess("sandbox", ["serve", "--port", "0"] + sandboxArguments, environment: [:], outputPath: directory.file("sandbox.log"))
         processes.append(sandbox)
         guard try await waitUntil(timeout: .seconds(30), { sandbox.output.contains("sandbox ready:") }),
@@ -47,7 +48,7 @@ final class ProcessStack: @unchecked Sendable {
             "REPORTS_DATABASE": directory.file("reports.sqlite"), "REPORTS_LOG_LEVEL": "debug",
             "REPORTS_TOKEN_KEYS": "k1:\(tokenKey)", "REPORTS_STATE_KEY": SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() },
             "MS_CLIENT_SECRET": "sandbox-secret", "MS_REDIRECT_URI": "http://127.0.0.1:\(apiPort)/oauth/microsoft/callback",
-        ]) { $1 }
+        ].merging(environment) { $1 }) { $1 }
         guard try await ChildProcess.run("enqueuer", ["migrate"], environment: env, in: directory).status == 0 else {
             throw ChildProcessError(message: "enqueuer migrate failed")
         }
