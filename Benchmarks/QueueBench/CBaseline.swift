@@ -45,9 +45,12 @@ enum CBaseline {
             held.removeAll(keepingCapacity: true)
             sqlite3_bind_int64(lease, 1, now + 30_000)
             _ = worker.withCString { sqlite3_bind_text(lease, 2, $0, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self)) }
+            // One key's claim at priority 0, key '' (the queue's statement for keyless jobs).
             sqlite3_bind_int64(lease, 3, now)
-            sqlite3_bind_int64(lease, 4, now)
-            sqlite3_bind_int64(lease, 5, Int64(batch))
+            sqlite3_bind_int64(lease, 4, 0)
+            _ = "".withCString { sqlite3_bind_text(lease, 5, $0, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self)) }
+            sqlite3_bind_int64(lease, 6, now)
+            sqlite3_bind_int64(lease, 7, Int64(batch))
             while sqlite3_step(lease) == SQLITE_ROW {
                 // Read every returned column, as the queue does.
                 _ = sqlite3_column_text(lease, 1)

@@ -22,6 +22,10 @@ struct QueueBench: AsyncParsableCommand {
     @Option(help: "Pickup-latency samples.") var latencySamples = 300
     @Option(help: "Worker process counts for the drain runs.") var processes: [Int] = [1, 2, 4]
     @Option(help: "Runs per measurement; the median is reported, with the range.") var repeats = 3
+    @Option(help: "Fairness keys of the drain jobs, one drain series each: 0 = no key (the queue before issue #13), 1 = one user, 1000 = a thousand users.")
+    var drainKeys: [Int] = [0, 1, 1000]
+    @Option(help: "The workers' cap on running jobs per key (REPORTS_QUEUE_MAX_RUNNING_PER_KEY) in the drains; high, so the drain measures the fair lease's cost, not the cap.")
+    var keyCap = 1024
 
     func run() async throws {
         try? FileManager.default.removeItem(atPath: dataDir)
@@ -43,11 +47,14 @@ struct QueueBench: AsyncParsableCommand {
         })
         print("baseline (bare C API, 1 process):   \(baseline)")
 
-        for count in processes {
-            var rates: [Double] = []
-            for run in 0..<repeats { rates.append(try await measureDrain(processes: count, run: run)) }
-            let drain = Rates(rates)
-            print("drain, \(count) worker process(es):        \(drain)  = \(String(format: "%.0f", drain.median / baseline.median * 100))% of baseline")
+        for keys in drainKeys {
+            for count in processes {
+                var rates: [Double] = []
+                for run in 0..<repeats { rates.append(try await measureDrain(processes: count, run: run, keys: keys)) }
+                let drain = Rates(rates)
+                let label = keys == 0 ? "no key" : keys == 1 ? "1 key" : "\(keys) keys"
+                print("drain, \(count) worker process(es), \(label.padding(toLength: 9, withPad: " ", startingAt: 0)) \(drain)  = \(String(format: "%.0f", drain.median / baseline.median * 100))% of baseline")
+            }
         }
 
         let inProcess = try await measureInProcessLatency()
@@ -76,11 +83,11 @@ struct QueueBench: AsyncParsableCommand {
 
     /// Jobs are enqueued with a run-at two seconds ahead, the workers start and go idle, and the drain
     /// is timed from that run-at to the last job's finish time as the database recorded it.
-    func measureDrain(processes count: Int, run: Int) async throws -> Double {
-        let path = try freshDatabase("drain-\(count)-\(run)")
+    func measureDrain(processes count: Int, run: Int, keys: Int) async throws -> Double {
+        let path = try freshDatabase("drain-\(count)-\(run)-\(keys)")
         let queue = SQLiteJobQueue(database: try ReportsDatabase.open(path: path))
         let runAt = Date().addingTimeInterval(2 + Double(jobs) / 100_000)
-        try await enqueueNoOps(queue, count: jobs, runAt: runAt)
+        try await enqueueNoOps(queue, count: jobs, runAt: runAt, keys: keys)
         let startedAt = Timestamp.milliseconds(runAt)
         var workers: [Process] = []
         defer { for worker in workers { worker.terminate(); worker.waitUntilExit() } }
@@ -108,12 +115,20 @@ struct QueueBench: AsyncParsableCommand {
         return Double(jobs) / (Double(finished - startedAt) / 1000)
     }
 
-    func enqueueNoOps(_ queue: SQLiteJobQueue, count: Int, runAt: Date?) async throws {
+    /// `keys` > 0 spreads the jobs over that many fairness keys, round robin.
+    func enqueueNoOps(_ queue: SQLiteJobQueue, count: Int, runAt: Date?, keys: Int = 0) async throws {
         let job = try NewJob(kind: DiagnosticJob.kind, parameters: DiagnosticJob.Parameters(), runAt: runAt)
         var remaining = count
+        var index = 0
         while remaining > 0 {
             let size = min(remaining, 5000)
-            _ = try await queue.enqueue(Array(repeating: job, count: size))
+            let batch = (0..<size).map { offset -> NewJob in
+                var keyed = job
+                if keys > 0 { keyed.fairnessKey = "ms:user-\((index + offset) % keys)" }
+                return keyed
+            }
+            _ = try await queue.enqueue(batch)
+            index += size
             remaining -= size
         }
     }
@@ -125,6 +140,7 @@ struct QueueBench: AsyncParsableCommand {
         var environment = ProcessInfo.processInfo.environment
         environment["REPORTS_DATABASE"] = path
         environment["REPORTS_LOG_LEVEL"] = ProcessInfo.processInfo.environment["REPORTS_LOG_LEVEL"] ?? "error"
+        environment["REPORTS_QUEUE_MAX_RUNNING_PER_KEY"] = "\(keyCap)"
         process.environment = environment
         try process.run()
         return process
@@ -173,7 +189,11 @@ struct QueueBench: AsyncParsableCommand {
         // Let the worker start: the first job's latency includes process start-up and is not sampled.
         _ = try await queue.enqueue(job)
         var lines = 1
-        guard try await waitForLines(record, lines, timeout: .seconds(30)) != nil else { throw ValidationError("the worker did not start") }
+        // Ready when it has run that job: a deadline on the condition, not a fixed delay; a worker that
+        // exits instead says so at once.
+        guard try await waitForLines(record, lines, timeout: .seconds(120), while: worker) != nil else {
+            throw ValidationError(worker.isRunning ? "the worker ran no job within 120 s" : "the worker exited (status \(worker.terminationStatus)) before running a job")
+        }
         var samples: [Duration] = []
         for _ in 0..<latencySamples {
             try await Task.sleep(for: .milliseconds(Int.random(in: 3...10)))
@@ -188,9 +208,10 @@ struct QueueBench: AsyncParsableCommand {
         return Percentiles(samples)
     }
 
-    func waitForLines(_ path: String, _ count: Int, timeout: Duration) async throws -> ContinuousClock.Instant? {
+    func waitForLines(_ path: String, _ count: Int, timeout: Duration, while process: Process? = nil) async throws -> ContinuousClock.Instant? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
+            if let process, !process.isRunning { return nil }
             if let data = FileManager.default.contents(atPath: path), data.reduce(0, { $0 + ($1 == 10 ? 1 : 0) }) >= count {
                 return ContinuousClock.now
             }

@@ -21,6 +21,8 @@ struct SandboxCommand: AsyncParsableCommand {
         var archiveIssues = 0
         @Option(name: .customLong("extra-filters"), help: "Extra shared saved filters (for paging through filter/search).")
         var extraFilters = 0
+        @Option(name: .customLong("extra-accounts"), help: "Extra Jira accounts sandbox-user-3, 4, … the app may act as (tests of many users).")
+        var extraAccounts = 0
         @Option(name: .customLong("ms-client-id"), help: "The Microsoft app's client id.") var msClientId = "sandbox-client"
         @Option(name: .customLong("ms-client-secret"), help: "The Microsoft app's client secret.") var msClientSecret = "sandbox-secret"
         @Option(name: .customLong("section-page-cap"), help: "Pages per OneNote section before 507 (Microsoft's number is undocumented).")
@@ -37,6 +39,7 @@ struct SandboxCommand: AsyncParsableCommand {
             guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
             guard (1...100_000).contains(issues) else { throw ValidationError("--issues must be between 1 and 100000") }
             guard (0...10_000).contains(extraFilters) else { throw ValidationError("--extra-filters must be between 0 and 10000") }
+            guard (0...10_000).contains(extraAccounts) else { throw ValidationError("--extra-accounts must be between 0 and 10000") }
             guard (0...100_000).contains(archiveIssues) else { throw ValidationError("--archive-issues must be between 0 and 100000") }
             guard (0...120_000).contains(consistencyDelayMs) else { throw ValidationError("--consistency-delay-ms must be between 0 and 120000") }
             guard (1...100_000).contains(onenotePerMinute), (1...1_000_000).contains(onenotePerHour) else {
@@ -45,7 +48,7 @@ struct SandboxCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let state = try await SandboxState(seed: seed, issues: issues, archiveIssues: archiveIssues, extraFilters: extraFilters, msClientId: msClientId, msClientSecret: msClientSecret)
+            let state = try await SandboxState(seed: seed, issues: issues, archiveIssues: archiveIssues, extraFilters: extraFilters, extraAccounts: extraAccounts, msClientId: msClientId, msClientSecret: msClientSecret)
             let app = Application(
                 router: SandboxApp.router(state, sectionPageCap: sectionPageCap, throttle: OneNoteThrottle(perMinute: onenotePerMinute, perHour: onenotePerHour),
                                           consistencyDelay: .milliseconds(consistencyDelayMs)),

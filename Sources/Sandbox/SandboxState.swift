@@ -72,7 +72,7 @@ final class SandboxState: Sendable {
     private let hmacKey = SymmetricKey(size: .bits256)
     private let state: Mutex<Mutable>
 
-    init(seed: UInt64, issues: Int, archiveIssues: Int = 0, extraFilters: Int = 0, msClientId: String, msClientSecret: String) async throws {
+    init(seed: UInt64, issues: Int, archiveIssues: Int = 0, extraFilters: Int = 0, extraAccounts: Int = 0, msClientId: String, msClientSecret: String) async throws {
         var random = SeedRandom(seed: seed)
         func uuid() -> String {
             let hex = (0..<4).map { _ in String(format: "%08x", UInt32(truncatingIfNeeded: random.nextUInt64())) }.joined()
@@ -82,7 +82,7 @@ final class SandboxState: Sendable {
         appId = "ari:cloud:ecosystem::app/\(uuid())"
         installationId = "ari:cloud:ecosystem::installation/\(uuid())"
         cloudId = uuid()
-        seedData = Mutex(SeedData(seed: seed, issueCount: issues, archiveIssues: archiveIssues, extraFilters: extraFilters))
+        seedData = Mutex(SeedData(seed: seed, issueCount: issues, archiveIssues: archiveIssues, extraFilters: extraFilters, extraAccounts: extraAccounts))
         self.msClientId = msClientId
         self.msClientSecret = msClientSecret
         state = Mutex(Mutable(random: random))

@@ -74,7 +74,9 @@ struct SeedData: Sendable {
     /// `archiveIssues`: that many more issues in project ARC, each with a long summary — a report of
     /// them is too big for one OneNote request (the demo's multi-part page). OPS and WEB are unchanged.
     /// `extraFilters`: that many more shared filters ("Team filter N", owned by user 2), for paging.
-    init(seed: UInt64, issueCount: Int, archiveIssues: Int = 0, extraFilters: Int = 0) {
+    /// `extraAccounts`: that many more Jira accounts (`sandbox-user-3`, …) the app may act as; the
+    /// issues and filters are the same (tests of many users, issue #13).
+    init(seed: UInt64, issueCount: Int, archiveIssues: Int = 0, extraFilters: Int = 0, extraAccounts: Int = 0) {
         var random = SeedRandom(seed: seed)
         let accounts = [Self.user1, Self.user2]
         var issues: [Issue] = []
@@ -109,7 +111,7 @@ struct SeedData: Sendable {
                 created: created, updated: created, labels: ["archive"], visibleTo: nil))
         }
         self.issues = issues
-        self.accounts = accounts
+        self.accounts = accounts + (0..<extraAccounts).map { Account(accountId: "sandbox-user-\($0 + 3)", displayName: "Sandbox User \($0 + 3)") }
         filters = [
             Filter(id: "10000", name: "My open OPS issues", jql: "project = OPS AND assignee = currentUser() ORDER BY key", owner: Self.user1.accountId, shared: false),
             Filter(id: "10001", name: "Web work in progress", jql: "project = WEB AND status = \"In Progress\" ORDER BY updated DESC", owner: Self.user1.accountId, shared: true),

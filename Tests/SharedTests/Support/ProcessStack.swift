@@ -78,41 +78,42 @@ final class ProcessStack: @unchecked Sendable {
 
     lazy var database: ReportsDatabase = try! ReportsDatabase.open(path: env["REPORTS_DATABASE"]!)
 
-    /// FIT headers for `sandbox-user-1`, with the system token Forge sends.
-    func headers() async throws -> [String: String] {
-        let minted = try await Self.call("POST", "\(sandboxBase)/sandbox/fit", body: #"{"accountId":"sandbox-user-1"}"#).json
+    /// FIT headers for `account` (`sandbox-user-1` by default), with the system token Forge sends.
+    func headers(account: String = "sandbox-user-1") async throws -> [String: String] {
+        let minted = try await Self.call("POST", "\(sandboxBase)/sandbox/fit", body: #"{"accountId":"\#(account)"}"#).json
         let fit = minted["fit"] as! String, system = minted["systemToken"] as! String, user = minted["userToken"] as! String
         secrets += [fit, system, user]
         return ["Authorization": "Bearer \(fit)", "Content-Type": "application/json", "x-forge-oauth-system": system]
     }
 
-    /// Forge's trigger and the Microsoft connect flow (the sandbox consents at once).
-    func installAndConnect() async throws -> Bool {
-        guard try await Self.call("POST", "\(apiBase)/forge/trigger", headers: try await headers()).status == 200 else { return false }
-        let connect = try await Self.call("POST", "\(apiBase)/v1/microsoft/connect", headers: try await headers())
+    /// Forge's trigger and the Microsoft connect flow (the sandbox consents at once). `loginHint`
+    /// picks the sandbox's Microsoft user (each hint its own, with its own OneNote limits).
+    func installAndConnect(account: String = "sandbox-user-1", loginHint: String? = nil) async throws -> Bool {
+        guard try await Self.call("POST", "\(apiBase)/forge/trigger", headers: try await headers(account: account)).status == 200 else { return false }
+        let connect = try await Self.call("POST", "\(apiBase)/v1/microsoft/connect", headers: try await headers(account: account))
         guard let url = connect.json["authorizeUrl"] as? String else { return false }
-        let connected = try await Self.call("GET", url)
+        let connected = try await Self.call("GET", url + (loginHint.map { "&login_hint=\($0.replacingOccurrences(of: "@", with: "%40"))" } ?? ""))
         return connected.status == 200 && connected.text.contains("Connected")
     }
 
-    func createReport(name: String = "Ops board", jql: String = "project = OPS ORDER BY key") async throws -> String? {
+    func createReport(name: String = "Ops board", jql: String = "project = OPS ORDER BY key", account: String = "sandbox-user-1") async throws -> String? {
         let body = #"{"name":"\#(name)","jql":"\#(jql)","columns":["key","summary","status","assignee"],"sectionId":"1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B"}"#
-        return try await Self.call("POST", "\(apiBase)/v1/reports", headers: try await headers(), body: body).json["id"] as? String
+        return try await Self.call("POST", "\(apiBase)/v1/reports", headers: try await headers(account: account), body: body).json["id"] as? String
     }
 
-    func runNow(_ reportId: String) async throws -> [String: Any] {
-        try await Self.call("POST", "\(apiBase)/v1/reports/\(reportId)/runs", headers: try await headers()).json
+    func runNow(_ reportId: String, account: String = "sandbox-user-1") async throws -> [String: Any] {
+        try await Self.call("POST", "\(apiBase)/v1/reports/\(reportId)/runs", headers: try await headers(account: account)).json
     }
 
-    func run(_ runId: String) async throws -> [String: Any] {
-        try await Self.call("GET", "\(apiBase)/v1/runs/\(runId)", headers: try await headers()).json
+    func run(_ runId: String, account: String = "sandbox-user-1") async throws -> [String: Any] {
+        try await Self.call("GET", "\(apiBase)/v1/runs/\(runId)", headers: try await headers(account: account)).json
     }
 
     /// Waits for a run to end; its last JSON.
-    func waitForRun(_ runId: String, timeout: Duration = .seconds(60)) async throws -> [String: Any] {
+    func waitForRun(_ runId: String, account: String = "sandbox-user-1", timeout: Duration = .seconds(60), pollEvery: Duration = .milliseconds(50)) async throws -> [String: Any] {
         var last: [String: Any] = [:]
-        _ = try await waitUntil(timeout: timeout, pollEvery: .milliseconds(50)) {
-            last = try await self.run(runId)
+        _ = try await waitUntil(timeout: timeout, pollEvery: pollEvery) {
+            last = try await self.run(runId, account: account)
             return ["succeeded", "failed"].contains(last["status"] as? String ?? "")
         }
         return last
