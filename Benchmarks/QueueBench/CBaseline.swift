@@ -24,9 +24,12 @@ enum CBaseline {
         sqlite3_finalize(insert)
         try exec(db, "COMMIT")
 
+        // The queue's two claim statements for keyless jobs: the due head read from the index, then
+        // the claim of those ids.
+        let head = try prepare(db, FairQueueing.headSQL)
         let lease = try prepare(db, SQLiteJobQueue.leaseSQL)
         let complete = try prepare(db, SQLiteJobQueue.completeSQL)
-        defer { sqlite3_finalize(lease); sqlite3_finalize(complete) }
+        defer { sqlite3_finalize(head); sqlite3_finalize(lease); sqlite3_finalize(complete) }
         let worker = "baseline"
         var held: [(Int64, Int64)] = []
         var done = 0
@@ -43,14 +46,16 @@ enum CBaseline {
             }
             done += held.count
             held.removeAll(keepingCapacity: true)
+            sqlite3_bind_int64(head, 1, now)
+            sqlite3_bind_int64(head, 2, Int64(batch + 16))
+            var ids: [Int64] = []
+            while sqlite3_step(head) == SQLITE_ROW && ids.count < batch { ids.append(sqlite3_column_int64(head, 0)) }
+            sqlite3_reset(head)
+            let list = "[" + ids.map(String.init).joined(separator: ",") + "]"
             sqlite3_bind_int64(lease, 1, now + 30_000)
             _ = worker.withCString { sqlite3_bind_text(lease, 2, $0, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self)) }
-            // One key's claim at priority 0, key '' (the queue's statement for keyless jobs).
             sqlite3_bind_int64(lease, 3, now)
-            sqlite3_bind_int64(lease, 4, 0)
-            _ = "".withCString { sqlite3_bind_text(lease, 5, $0, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self)) }
-            sqlite3_bind_int64(lease, 6, now)
-            sqlite3_bind_int64(lease, 7, Int64(batch))
+            _ = list.withCString { sqlite3_bind_text(lease, 4, $0, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self)) }
             while sqlite3_step(lease) == SQLITE_ROW {
                 // Read every returned column, as the queue does.
                 _ = sqlite3_column_text(lease, 1)

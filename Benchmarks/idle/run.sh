@@ -17,18 +17,22 @@ trap cleanup EXIT
 export REPORTS_DATABASE="$work/reports.sqlite" REPORTS_LOG_LEVEL=error
 "$bin/enqueuer" migrate >/dev/null
 for index in $(seq 1 "$workers"); do
-  "$bin/worker" run --id "idle-$index" --concurrency 8 &
+  REPORTS_LOG_LEVEL=info "$bin/worker" run --id "idle-$index" --concurrency 8 2>"$work/worker-$index.log" &
   pids+=($!)
 done
-# Ready = every worker has run a job (a deadline on that condition, not a fixed delay).
-"$bin/enqueuer" queue enqueue-diagnostic --count $((workers * 4)) --sleep-ms 200 --record-file "$work/ready.txt" >/dev/null
+# Ready = every worker has logged that it started (a deadline on that condition, not a fixed delay),
+# then one round of jobs so each has leased, settled and gone back to sleep.
 deadline=$((SECONDS + 120))
-until [ "$(cut -d' ' -f3 "$work/ready.txt" 2>/dev/null | sort -u | wc -l)" -ge "$workers" ]; do
-  [ $SECONDS -lt $deadline ] || { echo "not every worker ran a job within 120 s" >&2; exit 1; }
+until [ "$(grep -l '"worker started"' "$work"/worker-*.log 2>/dev/null | wc -l)" -ge "$workers" ]; do
+  [ $SECONDS -lt $deadline ] || { echo "not every worker started within 120 s" >&2; exit 1; }
   sleep 0.2
 done
-until python3 -c "import sqlite3,sys; sys.exit(0 if sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM jobs WHERE state IN ('available','running')\").fetchone()[0] == 0 else 1)" "$REPORTS_DATABASE"; do sleep 0.2; done
-sleep 2  # the last settles and heartbeats of the warm-up, so the window below is idle only
+"$bin/enqueuer" queue enqueue-diagnostic --count $((workers * 4)) >/dev/null
+until python3 -c "import sqlite3,sys; sys.exit(0 if sqlite3.connect(sys.argv[1]).execute(\"SELECT count(*) FROM jobs WHERE state IN ('available','running')\").fetchone()[0] == 0 else 1)" "$REPORTS_DATABASE"; do
+  [ $SECONDS -lt $deadline ] || { echo "the warm-up jobs did not finish within 120 s" >&2; exit 1; }
+  sleep 0.2
+done
+sleep 2  # the warm-up's last settles, so the window below is idle only
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 declare -A before
 for pid in "${pids[@]}"; do before[$pid]=$(ticks "$pid"); done

@@ -14,6 +14,39 @@ struct APIRouterTests {
     static let section = "1-6b9f1b3c-2d4e-4f60-8a1b-1c2d3e4f5a6b!31-816F7725BE12893!274"
     static let reportBody = #"{"name":"Open bugs","jql":"project = OPS ORDER BY key","columns":["key","summary","status"],"sectionId":"\#(section)","schedule":{"cron":"0 8 * * 1-5","timeZone":"Europe/Berlin"}}"#
 
+    @Test func quotasAnswerWithStableCodesAndRunNowWithRetryAfter() async throws {
+        var limits = TenantLimits()
+        limits.reportsPerUser = 3
+        limits.runNowPerMinute = 2
+        try await APIHarness.run(limits: limits) { harness in
+            let alice = try await harness.headers()
+            try await harness.test { client in
+                let frequent = Self.reportBody.replacingOccurrences(of: "0 8 * * 1-5", with: "*/5 * * * *")
+                let refused = try await client.execute(uri: "/v1/reports", method: .post, headers: alice, body: ByteBuffer(string: frequent))
+                #expect(refused.status == .unprocessableContent)
+                let error = refused.json["error"] as? [String: Any]
+                #expect(error?["code"] as? String == "schedule_too_frequent", "\(refused.text)")
+                #expect((error?["message"] as? String)?.contains("15 minutes") == true, "\(refused.text)")
+
+                var ids: [String] = []
+                for _ in 0..<3 {
+                    let created = try await client.execute(uri: "/v1/reports", method: .post, headers: alice, body: ByteBuffer(string: Self.reportBody))
+                    ids.append(try #require(created.json["id"] as? String))
+                }
+                let fourth = try await client.execute(uri: "/v1/reports", method: .post, headers: alice, body: ByteBuffer(string: Self.reportBody))
+                #expect(fourth.status == .unprocessableContent && (fourth.json["error"] as? [String: Any])?["code"] as? String == "report_quota_exceeded", "\(fourth.text)")
+
+                for id in ids.prefix(2) {
+                    #expect(try await client.execute(uri: "/v1/reports/\(id)/runs", method: .post, headers: alice).status == .accepted)
+                }
+                let limited = try await client.execute(uri: "/v1/reports/\(ids[2])/runs", method: .post, headers: alice)
+                #expect(limited.status == .tooManyRequests, "\(limited.text)")
+                #expect((limited.json["error"] as? [String: Any])?["code"] as? String == "run_now_rate_limited")
+                #expect(limited.headers[.retryAfter] == "60", "the first Run now leaves the window a minute after it (the test clock stands still)")
+            }
+        }
+    }
+
     @Test func reportsRunsAndMeHappyPath() async throws {
         try await APIHarness.run { harness in
             let alice = try await harness.headers()

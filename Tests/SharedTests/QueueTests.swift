@@ -66,7 +66,9 @@ struct QueueTests {
         #expect(batch[0].created && !batch[1].created && batch[0].jobId == batch[1].jobId)
     }
 
-    @Test func leaseOrderIsPriorityThenRunAtThenId() async throws {
+    /// Within a priority and a key, jobs go in the order they were enqueued (their virtual start
+    /// times, issue #13), whatever their `runAt` — a job merely has to be due.
+    @Test func leaseOrderIsPriorityThenEnqueueOrder() async throws {
         let fixture = try QueueFixture()
         defer { fixture.remove() }
         let now = fixture.clock.now
@@ -77,7 +79,7 @@ struct QueueTests {
         let negative = try await fixture.queue.enqueue(rawJob(priority: -3, runAt: now.addingTimeInterval(-100))).jobId
 
         let batch = try await fixture.queue.lease(request(3)).map(\.id)
-        #expect(batch == [highEarlier, highLater, low])
+        #expect(batch == [highLater, highEarlier, low])
         let rest = try await fixture.queue.lease(request(10)).map(\.id)
         #expect(rest == [lowSecond, negative])
     }

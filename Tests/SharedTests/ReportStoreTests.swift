@@ -87,6 +87,31 @@ struct ReportStoreTests {
         #expect(try await scheduler.pass(batch: 5) == .init())
     }
 
+    @Test func lateSchedulesAreMeasuredFromTheirSlot() async throws {
+        let fixture = try ReportFixture()
+        defer { fixture.remove() }
+        try await fixture.addInstallations()
+        let report = try await fixture.reports.create(fixture.alice, ReportFixture.definition(schedule: .init(cron: "0 * * * *", timeZone: "UTC")))
+        let slot = try #require(report.nextRunAt)
+        // The scheduler runs 90 s after the slot (it was down, or behind a burst).
+        fixture.clock.advance(by: .milliseconds(slot - Timestamp.milliseconds(fixture.clock.now) + 90_000))
+        let clock = fixture.clock
+        let scheduler = ReportScheduler(database: fixture.database, queue: fixture.base.queue, logger: silentLogger, now: { clock.now })
+        #expect(try await scheduler.pass().enqueued == 1)
+        var lateness = try await ScheduleLateness.measure(fixture.database, now: clock.now)
+        #expect(lateness.enqueued == .init(runs: 1, p95Seconds: 90, maxSeconds: 90))
+        #expect(lateness.started.runs == 0, "not started yet")
+        // It starts 30 s later (the worker's claim sets started_at once).
+        clock.advance(by: .seconds(30))
+        let now = Timestamp.milliseconds(clock.now)
+        try await fixture.database.pool.write { db in try db.execute(sql: "UPDATE runs SET started_at = ?", arguments: [now]) }
+        lateness = try await ScheduleLateness.measure(fixture.database, now: clock.now)
+        #expect(lateness.started == .init(runs: 1, p95Seconds: 120, maxSeconds: 120))
+        // A Run now has no slot and does not count.
+        _ = try await fixture.runs.requestRun(fixture.alice, reportId: report.id, userToken: nil)
+        #expect(try await ScheduleLateness.measure(fixture.database, now: clock.now).enqueued.runs == 1)
+    }
+
     @Test func runNowReturnsTheWaitingRunAndSealsTheForwardedTokenForThatRun() async throws {
         let fixture = try ReportFixture()
         defer { fixture.remove() }

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// Who gets the next worker slot (issue #13, docs/queue-fairness.md).
@@ -7,7 +8,7 @@ public struct FairnessPolicy: Sendable {
     /// (`OneNoteRateLimiter.maxInFlight`), so one user cannot fill every slot.
     public var maxRunningPerKey: Int
     /// A job due for this long is promoted to `agedPriority`: higher priorities come first, but a
-    /// scheduled run never waits behind Run nows for longer than this plus its key's turn.
+    /// scheduled run never waits behind Run nows for longer than this plus a round of the keys.
     public var agingAfter: Duration
     public var agedPriority: Int
 
@@ -20,166 +21,149 @@ public struct FairnessPolicy: Sendable {
     }
 }
 
-/// The fair claim. Per priority level, highest first, keys are served in turn starting after the key
-/// served last (`queue_turns`): each key that has a due job and room under its cap gets one job, then
-/// (when slots are left over) more, up to an even share. Every step is an index seek on `jobs_fair` or
-/// `jobs_running_by_key`, so a key's backlog of thousands costs the others nothing.
-struct FairLease {
-    let db: Database
-    let now: Int64
-    let leaseUntil: Int64
-    let workerId: String
-    let policy: FairnessPolicy
-
-    struct Claimed {
-        let job: LeasedJob
-        let runAt: Int64
+/// Start-time fair queuing over fairness keys (after Goyal, Vin & Cheng, SIGCOMM 1996), one queue per
+/// priority. Each job gets a virtual start time when it is enqueued: its key's previous job's plus
+/// one, or the queue's virtual time now, whichever is later. The virtual time now is the earliest
+/// start among the jobs waiting at that priority (the head of the queue), or, with none waiting, the
+/// latest leased job's. Leasing in (priority, virtual time) order then serves the keys waiting in
+/// turn: a key with 200 jobs queued holds 200 consecutive times, and a key that arrives later starts
+/// at the head, behind at most one job of each key waiting there. The claim reads the index in
+/// order, like a first-in-first-out queue, so it costs about the same whatever the number of keys.
+package enum FairQueueing {
+    /// Gives each job its virtual start time, in the caller's write transaction.
+    static func assignVirtualTimes(_ jobs: [NewJob], in db: Database) throws -> [Int64] {
+        var clocks: [Int: Int64] = [:]
+        var next: [Lane: Int64] = [:]
+        var times: [Int64] = []
+        times.reserveCapacity(jobs.count)
+        for job in jobs {
+            let lane = Lane(key: job.fairnessKey, priority: job.priority)
+            let clock = try clocks[job.priority] ?? clock(priority: job.priority, in: db)
+            clocks[job.priority] = clock
+            let last = try next[lane] ?? Int64.fetchOne(db.cachedStatement(sql: """
+                SELECT next_vtime FROM queue_keys WHERE fairness_key = ? AND priority = ?
+                """), arguments: [lane.key, lane.priority]) ?? 0
+            let start = max(clock, last)
+            next[lane] = start + 1
+            times.append(start)
+        }
+        let save = try db.cachedStatement(sql: """
+            INSERT INTO queue_keys (fairness_key, priority, next_vtime) VALUES (?, ?, ?)
+            ON CONFLICT (fairness_key, priority) DO UPDATE SET next_vtime = max(next_vtime, excluded.next_vtime)
+            """)
+        for (lane, vtime) in next { try save.execute(arguments: [lane.key, lane.priority, vtime]) }
+        return times
     }
 
-    func claim(limit: Int) throws -> [Claimed] {
-        var claimed: [Claimed] = []
+    /// The virtual time now at `priority`: the head of its waiting jobs, else the latest leased.
+    static func clock(priority: Int, in db: Database) throws -> Int64 {
+        try Int64.fetchOne(db.cachedStatement(sql: """
+            SELECT coalesce(
+                (SELECT vtime FROM jobs INDEXED BY jobs_fair WHERE state = 'available' AND priority = ?1 ORDER BY priority DESC, vtime LIMIT 1),
+                (SELECT vtime FROM queue_clock WHERE priority = ?1), 0)
+            """), arguments: [priority]) ?? 0
+    }
+
+    /// Moves each priority's clock to the latest virtual time leased.
+    static func advanceClocks(_ leased: [Int: Int64], in db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            INSERT INTO queue_clock (priority, vtime) VALUES (?, ?)
+            ON CONFLICT (priority) DO UPDATE SET vtime = max(vtime, excluded.vtime)
+            """)
+        for (priority, vtime) in leased { try statement.execute(arguments: [priority, vtime]) }
+    }
+
+    /// Forgets keys whose next start is not ahead of the virtual time now: such a key has no job
+    /// waiting (every waiting job starts at or after the head), and its next job would start at the
+    /// virtual time now anyway.
+    static func pruneKeys(in db: Database) throws -> Int {
+        try db.execute(sql: """
+            DELETE FROM queue_keys WHERE next_vtime <= coalesce(
+                (SELECT vtime FROM jobs INDEXED BY jobs_fair WHERE state = 'available' AND priority = queue_keys.priority
+                 ORDER BY priority DESC, vtime LIMIT 1),
+                (SELECT vtime FROM queue_clock WHERE queue_clock.priority = queue_keys.priority), 0)
+            """)
+        return db.changesCount
+    }
+
+    private struct Lane: Hashable {
+        let key: String
+        let priority: Int
+    }
+
+    /// Claims up to `limit` due jobs in (priority, virtual time) order, skipping a job whose key
+    /// already has `cap` jobs running (keyless jobs have no cap). The due jobs are read from the
+    /// `jobs_fair` index alone (it holds the key and `run_at`), the keys' running counts in one query,
+    /// and the chosen jobs claimed in one statement; returns them with their virtual times.
+    static func claim(in db: Database, limit: Int, cap: Int, now: Int64, leaseUntil: Int64, workerId: String) throws -> [(job: LeasedJob, vtime: Int64)] {
+        var chosen: [Int64] = []
         var running: [String: Int] = [:]
-        var level = try nextLevel(below: nil)
-        while let priority = level, claimed.count < limit {
-            // Several rounds only when keys ran out of due jobs before their share was taken.
-            while claimed.count < limit {
-                let got = try serve(priority: priority, limit: limit - claimed.count, running: &running)
-                claimed += got
-                if got.isEmpty { break }
+        var after: (priority: Int, vtime: Int64, id: Int64)?
+        let page = limit + 16
+        while chosen.count < limit {
+            let rows = try Row.fetchAll(db.cachedStatement(sql: after == nil ? headSQL : nextPageSQL), arguments: after.map {
+                [now, $0.priority, $0.vtime, $0.id, page]
+            } ?? [now, page])
+            let keys = Set(rows.map { $0[3] as String }.filter { !$0.isEmpty && running[$0] == nil })
+            if !keys.isEmpty {
+                for key in keys { running[key] = 0 }
+                let list = String(decoding: try JSONEncoder().encode(Array(keys)), as: UTF8.self)
+                for row in try Row.fetchAll(db.cachedStatement(sql: runningSQL), arguments: [list]) { running[row[0]] = row[1] }
             }
-            level = try nextLevel(below: priority)
+            for row in rows where chosen.count < limit {
+                let key: String = row[3]
+                if !key.isEmpty {
+                    guard running[key]! < cap else { continue }
+                    running[key]! += 1
+                }
+                chosen.append(row[0])
+            }
+            guard rows.count == page, let last = rows.last else { break }
+            after = (last[1], last[2], last[0])
+        }
+        guard !chosen.isEmpty else { return [] }
+        let ids = "[" + chosen.map(String.init).joined(separator: ",") + "]"
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: claimSQL), arguments: [leaseUntil, workerId, now, ids])
+        var claimed: [(job: LeasedJob, vtime: Int64)] = []
+        claimed.reserveCapacity(chosen.count)
+        while let row = try rows.next() {
+            claimed.append((LeasedJob(
+                lease: JobLease(jobId: row[0], token: row[6], attempt: row[4], maxAttempts: row[5]),
+                kind: row[1], payload: row[2], priority: row[3], createdAt: Timestamp.date(milliseconds: row[7])), row[8]))
         }
         return claimed
     }
 
-    /// One round at one priority level.
-    private func serve(priority: Int, limit: Int, running: inout [String: Int]) throws -> [Claimed] {
-        let cursor = try String.fetchOne(db, sql: "SELECT last_key FROM queue_turns WHERE priority = ?", arguments: [priority])
-        var eligible: [(key: String, room: Int)] = []
-        var visited = Set<String>()
-        var key = try nextKey(priority: priority, after: cursor)
-        var wrapped = cursor == nil
-        while eligible.count < limit {
-            guard let current = key else {
-                if wrapped { break }
-                wrapped = true
-                key = try nextKey(priority: priority, after: nil)
-                continue
-            }
-            if !visited.insert(current).inserted { break }
-            let room = try self.room(current, running: &running)
-            if room > 0, try hasDueJob(priority: priority, key: current) { eligible.append((current, room)) }
-            key = try nextKey(priority: priority, after: current)
-        }
-        guard !eligible.isEmpty else { return [] }
+    /// The due jobs at the head (arguments: now, count): from the index alone.
+    package static let headSQL = """
+        SELECT id, priority, vtime, fairness_key FROM jobs INDEXED BY jobs_fair
+        WHERE state = 'available' AND run_at <= ?
+        ORDER BY priority DESC, vtime, id LIMIT ?
+        """
 
-        // One job per key in turn; slots left over are shared evenly, within each key's room.
-        var shares = Array(repeating: 0, count: eligible.count)
-        var left = limit
-        while left > 0 {
-            var gave = false
-            for index in eligible.indices where left > 0 && shares[index] < eligible[index].room {
-                shares[index] += 1
-                left -= 1
-                gave = true
-            }
-            if !gave { break }
-        }
-        var claimed: [Claimed] = []
-        var lastServed: String?
-        let statement = try db.cachedStatement(sql: Self.claimSQL)
-        for (index, entry) in eligible.enumerated() where shares[index] > 0 {
-            let rows = try Row.fetchCursor(statement, arguments: [leaseUntil, workerId, now, priority, entry.key, now, shares[index]])
-            var keyJobs: [Claimed] = []
-            while let row = try rows.next() {
-                keyJobs.append(Claimed(job: LeasedJob(
-                    lease: JobLease(jobId: row[0], token: row[6], attempt: row[4], maxAttempts: row[5]),
-                    kind: row[1], payload: row[2], priority: row[3], createdAt: Timestamp.date(milliseconds: row[7])), runAt: row[8]))
-            }
-            // RETURNING gives no order guarantee; hand a key's jobs out in claim order.
-            keyJobs.sort { ($0.runAt, $0.job.id) < ($1.runAt, $1.job.id) }
-            claimed += keyJobs
-            let got = keyJobs.count
-            if got > 0 {
-                running[entry.key, default: 0] += got
-                lastServed = entry.key
-            }
-        }
-        if let lastServed {
-            try db.execute(sql: """
-                INSERT INTO queue_turns (priority, last_key) VALUES (?, ?)
-                ON CONFLICT (priority) DO UPDATE SET last_key = excluded.last_key
-                """, arguments: [priority, lastServed])
-        }
-        return claimed
-    }
+    /// The due jobs after a place in the order (arguments: now, priority, vtime, id, count).
+    static let nextPageSQL = """
+        SELECT id, priority, vtime, fairness_key FROM jobs INDEXED BY jobs_fair
+        WHERE state = 'available' AND run_at <= ?1
+          AND (priority < ?2 OR (priority = ?2 AND (vtime > ?3 OR (vtime = ?3 AND id > ?4))))
+        ORDER BY priority DESC, vtime, id LIMIT ?5
+        """
 
-    /// Claims a key's oldest due jobs at one priority (arguments: lease until, worker id, now,
-    /// priority, key, now, limit).
-    static let claimSQL = """
+    static let runningSQL = """
+        SELECT fairness_key, count(*) FROM jobs INDEXED BY jobs_running_by_key
+        WHERE state = 'running' AND fairness_key <> '' AND fairness_key IN (SELECT value FROM json_each(?))
+        GROUP BY fairness_key
+        """
+
+    /// Claims the chosen jobs (arguments: lease until, worker id, now, ids as a JSON array), still
+    /// `available`: the choice was made in the same write transaction. Package access so the
+    /// benchmark's bare C API baseline runs exactly this text.
+    package static let claimSQL = """
         UPDATE jobs
         SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
             lease_until = ?, worker_id = ?, started_at = ?, wait_reason = NULL
-        WHERE id IN (
-            SELECT id FROM jobs INDEXED BY jobs_fair
-            WHERE state = 'available' AND priority = ? AND fairness_key = ? AND run_at <= ?
-            ORDER BY run_at, id
-            LIMIT ?)
-        RETURNING id, kind, payload, priority, attempt, max_attempts, lease_token, created_at, run_at
+        WHERE id IN (SELECT value FROM json_each(?)) AND state = 'available'
+        RETURNING id, kind, payload, priority, attempt, max_attempts, lease_token, created_at, vtime
         """
 
-    /// The priority levels that have waiting jobs, highest first (a seek per level: there are few).
-    static func priorityLevels(in db: Database) throws -> [Int] {
-        let lease = FairLease(db: db, now: 0, leaseUntil: 0, workerId: "", policy: .standard)
-        var levels: [Int] = []
-        while let level = try lease.nextLevel(below: levels.last) { levels.append(level) }
-        return levels
-    }
-
-    /// The next priority level (highest first) that has waiting jobs.
-    private func nextLevel(below priority: Int?) throws -> Int? {
-        if let priority {
-            return try Int.fetchOne(db.cachedStatement(sql: """
-                SELECT priority FROM jobs INDEXED BY jobs_fair WHERE state = 'available' AND priority < ?
-                ORDER BY priority DESC LIMIT 1
-                """), arguments: [priority])
-        }
-        return try Int.fetchOne(db.cachedStatement(sql: """
-            SELECT priority FROM jobs INDEXED BY jobs_fair WHERE state = 'available' ORDER BY priority DESC LIMIT 1
-            """))
-    }
-
-    private func nextKey(priority: Int, after key: String?) throws -> String? {
-        guard let key else { return try firstKey(priority: priority) }
-        return try String.fetchOne(db.cachedStatement(sql: """
-            SELECT fairness_key FROM jobs INDEXED BY jobs_fair
-            WHERE state = 'available' AND priority = ? AND fairness_key > ?
-            ORDER BY priority DESC, fairness_key LIMIT 1
-            """), arguments: [priority, key])
-    }
-
-    private func firstKey(priority: Int) throws -> String? {
-        try String.fetchOne(db.cachedStatement(sql: """
-            SELECT fairness_key FROM jobs INDEXED BY jobs_fair WHERE state = 'available' AND priority = ?
-            ORDER BY priority DESC, fairness_key LIMIT 1
-            """), arguments: [priority])
-    }
-
-    private func hasDueJob(priority: Int, key: String) throws -> Bool {
-        try Bool.fetchOne(db.cachedStatement(sql: """
-            SELECT EXISTS (SELECT 1 FROM jobs INDEXED BY jobs_fair
-                           WHERE state = 'available' AND priority = ? AND fairness_key = ? AND run_at <= ?)
-            """), arguments: [priority, key, now]) ?? false
-    }
-
-    /// How many more jobs of `key` may run now.
-    private func room(_ key: String, running: inout [String: Int]) throws -> Int {
-        if key.isEmpty { return Int.max }
-        if running[key] == nil {
-            running[key] = try Int.fetchOne(db.cachedStatement(sql: """
-                SELECT count(*) FROM jobs INDEXED BY jobs_running_by_key WHERE state = 'running' AND fairness_key = ?
-                """), arguments: [key]) ?? 0
-        }
-        return max(policy.maxRunningPerKey - running[key]!, 0)
-    }
 }

@@ -73,18 +73,20 @@ public struct SQLiteJobQueue: JobQueue {
 
     private static func insert(_ rows: [(NewJob, String)], in db: Database, now created: Int64) throws -> [EnqueueResult] {
         let insert = try db.cachedStatement(sql: """
-            INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, unique_key, created_at, fairness_key)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, unique_key, created_at, fairness_key, vtime)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT DO NOTHING
             RETURNING id
             """)
         let existing = try db.cachedStatement(sql: """
             SELECT id FROM jobs WHERE unique_key = ? AND state IN ('available', 'running')
             """)
-        return try rows.map { job, payload in
+        let times = try FairQueueing.assignVirtualTimes(rows.map(\.0), in: db)
+        return try zip(rows, times).map { row, vtime in
+            let (job, payload) = row
             let runAt = job.runAt.map(Timestamp.milliseconds) ?? created
             if let id = try Int64.fetchOne(insert, arguments: [
-                job.kind, payload, job.priority, runAt, job.maxAttempts, job.uniqueKey, created, job.fairnessKey,
+                job.kind, payload, job.priority, runAt, job.maxAttempts, job.uniqueKey, created, job.fairnessKey, vtime,
             ]) {
                 return EnqueueResult(jobId: id, created: true)
             }
@@ -97,9 +99,9 @@ public struct SQLiteJobQueue: JobQueue {
 
     // MARK: Lease and settle
 
-    /// One key's claim at one priority (arguments: lease until, worker id, now, priority, key, now,
-    /// limit). Package access so the benchmark's bare C API baseline runs exactly this text.
-    package static let leaseSQL = FairLease.claimSQL
+    /// The claim (FairQueueing.claimSQL). Package access so the benchmark's bare C API baseline runs
+    /// exactly this text.
+    package static let leaseSQL = FairQueueing.claimSQL
 
     /// The fenced completion (arguments: now, job id, lease token).
     public static let completeSQL = """
@@ -113,12 +115,17 @@ public struct SQLiteJobQueue: JobQueue {
         let now = nowMilliseconds
         let leaseUntil = now + max(request.leaseDuration.wholeMilliseconds, 1)
         let strategy = retryStrategy
-        let (workerId, fairness) = (request.workerId, self.fairness)
+        let (workerId, cap) = (request.workerId, fairness.maxRunningPerKey)
         return try await writeImmediate { db in
             let settled = try Self.settle(settling, in: db, now: now, strategy: strategy)
             guard request.limit > 0 else { return ([], settled, nil) }
-            let lease = FairLease(db: db, now: now, leaseUntil: leaseUntil, workerId: workerId, policy: fairness)
-            let jobs = try lease.claim(limit: request.limit).map(\.job)
+            var claimed = try FairQueueing.claim(in: db, limit: request.limit, cap: cap, now: now, leaseUntil: leaseUntil, workerId: workerId)
+            var clocks: [Int: Int64] = [:]
+            for (job, vtime) in claimed { clocks[job.priority] = max(clocks[job.priority] ?? vtime, vtime) }
+            try FairQueueing.advanceClocks(clocks, in: db)
+            // RETURNING gives no order guarantee; hand jobs out in claim order.
+            claimed.sort { ($0.job.priority, $1.vtime, $1.job.id) > ($1.job.priority, $0.vtime, $0.job.id) }
+            let jobs = claimed.map(\.job)
             // Measured at the lease's own time, so a job that comes due right after is not missed.
             let nextDue = jobs.count < request.limit ? try Self.nextDue(db, after: now) : nil
             return (jobs, settled, nextDue)
@@ -180,14 +187,13 @@ public struct SQLiteJobQueue: JobQueue {
     }
 
     /// Moves every due job of `key` to `until`: the key's budget is spent, so the lease skips it until
-    /// then instead of handing its jobs out one by one to be deferred.
+    /// then instead of handing its jobs out one by one to be deferred. Reads the due jobs (holds are
+    /// rare: once per spent budget window and key), not an index per key every job would pay for.
     private static func holdKey(_ key: String, until: Int64, reason: String, in db: Database) throws {
-        let levels = try FairLease.priorityLevels(in: db)
-        let statement = try db.cachedStatement(sql: """
+        try db.execute(sql: """
             UPDATE jobs SET run_at = ?, wait_reason = ?
-            WHERE state = 'available' AND priority = ? AND fairness_key = ? AND run_at < ?
-            """)
-        for priority in levels { try statement.execute(arguments: [until, reason, priority, key, until]) }
+            WHERE state = 'available' AND run_at < ? AND fairness_key = ?
+            """, arguments: [until, reason, until, key])
     }
 
     public func heartbeat(_ leases: [JobLease], leaseDuration: Duration) async throws -> Set<JobLease> {
@@ -238,6 +244,7 @@ public struct SQLiteJobQueue: JobQueue {
     public func prune(_ policy: RetentionPolicy) async throws -> Int {
         let now = nowMilliseconds
         var total = 0
+        _ = try await writeImmediate { db in try FairQueueing.pruneKeys(in: db) }
         for (state, keep) in [(JobState.succeeded, policy.succeeded), (.discarded, policy.discarded)] {
             let cutoff = now - keep.wholeMilliseconds
             // Small batches keep each write lock short, so workers are never held up for long.
@@ -351,13 +358,15 @@ public struct SQLiteJobQueue: JobQueue {
             .map { Timestamp.date(milliseconds: $0) }
     }
 
+    /// Promoted jobs start at the aged priority's virtual time now, so they are served within a round.
     public func promoteAgedJobs() async throws -> Int {
         let cutoff = nowMilliseconds - fairness.agingAfter.wholeMilliseconds
         let priority = fairness.agedPriority
         return try await writeImmediate { db in
+            let clock = try FairQueueing.clock(priority: priority, in: db)
             try db.execute(sql: """
-                UPDATE jobs SET priority = ? WHERE state = 'available' AND run_at <= ? AND priority < ?
-                """, arguments: [priority, cutoff, priority])
+                UPDATE jobs SET priority = ?, vtime = ? WHERE state = 'available' AND run_at <= ? AND priority < ?
+                """, arguments: [priority, clock, cutoff, priority])
             return db.changesCount
         }
     }

@@ -97,6 +97,9 @@ public struct WorkerRuntime: Service {
                     for (job, leaseLost) in zip(jobs, watches) {
                         handlers.addTask { await execute(job, leaseLost: leaseLost) }
                     }
+                    // Only a worker whose last lease came back short waits for other processes' commits;
+                    // one that filled its batch will lease again as its handlers finish.
+                    if work.limit > 0 { state.setWaitingForWork(jobs.count < work.limit) }
                     if work.limit > 0 && jobs.count == work.limit { continue }
                     if work.limit > 0 {
                         // Nothing more is due now; sleep until the next delayed job unless woken earlier.
@@ -227,12 +230,19 @@ public struct WorkerRuntime: Service {
         }
     }
 
-    /// Checks for a commit whenever the file system reports a write to the database.
+    /// Checks for a commit whenever the file system reports a write to the database, while the worker
+    /// waits for work (its last lease came back short), at most once every `minimumCheckSpacing`: an
+    /// idle worker reacts to the first write at once; a busy one, whose handlers wake it anyway, does
+    /// not turn every commit of a busy queue into a check and a lease attempt on the write lock.
     private func watchForChanges(_ observer: any JobQueueChangeObserver, _ activity: AsyncStream<Void>) async throws {
         for await _ in activity {
+            guard state.isWaitingForWork else { continue }
             if (try? await observer.hasChanged()) ?? true { wake.signal() }
+            try await Task.sleep(for: Self.minimumCheckSpacing)
         }
     }
+
+    static let minimumCheckSpacing: Duration = .milliseconds(2)
 
     private func maintain() async throws {
         let clock = ContinuousClock()

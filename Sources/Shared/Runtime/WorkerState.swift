@@ -12,6 +12,8 @@ final class WorkerState: Sendable {
         var finished: [SettledJob] = []
         var stopping = false
         var wakeAt: ContinuousClock.Instant?
+        /// The last lease found fewer due jobs than it had room for.
+        var waitingForWork = true
         var leaseCalls = 0
         var leasedJobs = 0
     }
@@ -86,6 +88,9 @@ final class WorkerState: Sendable {
     var counters: (transactions: Int, jobs: Int) { inner.withLock { ($0.leaseCalls, $0.leasedJobs) } }
 
     func setWakeAt(_ instant: ContinuousClock.Instant?) { inner.withLock { $0.wakeAt = instant } }
+
+    func setWaitingForWork(_ waiting: Bool) { inner.withLock { $0.waitingForWork = waiting } }
+    var isWaitingForWork: Bool { inner.withLock { $0.waitingForWork } }
 
     /// When the poller must look next at the latest: the next delayed job's due time.
     var nextTimer: ContinuousClock.Instant? { inner.withLock { $0.wakeAt } }

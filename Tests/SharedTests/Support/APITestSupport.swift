@@ -125,7 +125,7 @@ struct APIHarness: Sendable {
     let upstreamBase: URL
     let clock: TestClock
 
-    static func run(_ body: @Sendable (APIHarness) async throws -> Void) async throws {
+    static func run(limits: TenantLimits = TenantLimits(), _ body: @Sendable (APIHarness) async throws -> Void) async throws {
         let fixture = try ReportFixture()
         defer { fixture.remove() }
         let minter = try await FITMinter.make()
@@ -143,7 +143,7 @@ struct APIHarness: Sendable {
                     database: fixture.database,
                     forge: ForgeConfiguration(appId: Fixtures.fits.appId, jwksURL: jwksURL, urlPolicy: .sandbox),
                     security: security, upstream: upstreamConfiguration, transport: URLSessionTransport(policy: .sandbox),
-                    logger: silentLogger, now: { clock.now })
+                    logger: silentLogger, limits: limits, now: { clock.now })
                 try await body(APIHarness(fixture: fixture, services: services, minter: minter, upstream: upstream, upstreamBase: base, clock: clock))
             }
         }
