@@ -108,6 +108,27 @@ struct OneNoteWriterTests {
         }
     }
 
+    @Test func aCreateTheBudgetRefusedBeforeSendingLeavesNothingToLookFor() async throws {
+        try await Self.withSandbox { base, token, client in
+            let fixture = try QueueFixture(realClock: true)
+            defer { fixture.remove() }
+            let limiter = OneNoteRateLimiter(database: fixture.database, perMinute: 1)
+            _ = try await limiter.withSlot(user: "u") { 0 }  // the minute is spent
+            let writer = OneNoteWriter(graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox)).limited(by: limiter, user: "u")
+            let events = Mutex<[String]>([])
+            let hooks = OneNoteWriter.WriteHooks(
+                willCreate: { events.withLock { $0.append("willCreate") } },
+                createNotSent: { events.withLock { $0.append("createNotSent") } })
+            let error = await #expect(throws: UpstreamError.self) {
+                try await writer.write(Self.output(["OPS-1"]), sectionId: Self.section, reportId: "r1", page: .init(pageId: nil), accessToken: token, hooks: hooks)
+            }
+            #expect(error?.code == "onenote_budget_exhausted")
+            #expect(events.withLock { $0 } == ["willCreate", "createNotSent"], "a create never sent is not left pending (its next attempt would search for it)")
+            let counters = try await client.execute(uri: "/sandbox/counters", method: .get).json
+            #expect(counters["onenote-create-page"] == nil, "nothing reached OneNote")
+        }
+    }
+
     @Test func aBackoffLongerThanTheInlineLimitGoesBackToTheQueueInsteadOfSleepingInTheSlot() async throws {
         try await Self.withSandbox { base, token, client in
             let sleeps = Sleeps()

@@ -47,6 +47,9 @@ public struct OneNoteWriter: Sendable {
         public var beforeWrite: @Sendable () async throws -> Void
         /// Just before a create is sent: from here on its outcome may become unknown.
         public var willCreate: @Sendable () async throws -> Void
+        /// The create announced by `willCreate` was never sent: the user's OneNote budget refused it
+        /// before it left (issue #13), so no page can exist and nothing needs finding by its marker.
+        public var createNotSent: @Sendable () async throws -> Void
         /// The page id is known (created, or found by its marker): store it now, before any append.
         public var pageKnown: @Sendable (PageRef) async throws -> Void
         /// A fresh access token after OneNote answered 401 (issue #12: one 401 is not a lost connection;
@@ -55,10 +58,12 @@ public struct OneNoteWriter: Sendable {
         public var refreshAccessToken: (@Sendable (Secret) async throws -> Secret)?
 
         public init(beforeWrite: @escaping @Sendable () async throws -> Void = {}, willCreate: @escaping @Sendable () async throws -> Void = {},
+                    createNotSent: @escaping @Sendable () async throws -> Void = {},
                     pageKnown: @escaping @Sendable (PageRef) async throws -> Void = { _ in },
                     refreshAccessToken: (@Sendable (Secret) async throws -> Secret)? = nil) {
             self.beforeWrite = beforeWrite
             self.willCreate = willCreate
+            self.createNotSent = createNotSent
             self.pageKnown = pageKnown
             self.refreshAccessToken = refreshAccessToken
         }
@@ -160,9 +165,17 @@ public struct OneNoteWriter: Sendable {
         let url = graphBaseURL.appendingPathComponent("v1.0/me/onenote/sections").appendingPathComponent(sectionId).appendingPathComponent("pages")
         try await writing.hooks.willCreate()
         try await writing.hooks.beforeWrite()
-        let response = try await send(OutboundRequest(
-            method: "POST", url: url, headers: ["Content-Type": "text/html; charset=utf-8"], body: Data(output.page.utf8), timeout: .seconds(60)),
-            writing)
+        let response: OutboundResponse
+        do {
+            response = try await send(OutboundRequest(
+                method: "POST", url: url, headers: ["Content-Type": "text/html; charset=utf-8"], body: Data(output.page.utf8), timeout: .seconds(60)),
+                writing)
+        } catch let refused as UpstreamError where refused.code.hasPrefix("onenote_budget_") {
+            // The budget refused before sending (after a 429 at most, which creates nothing either):
+            // no page can exist, so the next attempt must not go looking for one (issue #13).
+            try await writing.hooks.createNotSent()
+            throw refused
+        }
         switch response.status {
         case 200...299:
             struct Page: Decodable {

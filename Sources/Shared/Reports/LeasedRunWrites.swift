@@ -62,6 +62,12 @@ struct LeasedRunWrites: Sendable {
         }
     }
 
+    /// The create was refused by the budget before it was sent: nothing is pending.
+    func createNotSent() async throws {
+        let reportId = reportId
+        try await write { db in try db.execute(sql: "UPDATE reports SET pending_create_at = NULL WHERE id = ?", arguments: [reportId]) }
+    }
+
     /// The page id is known: stored at once, before any append, and the pending create is settled.
     func pageKnown(_ page: OneNoteWriter.PageRef) async throws {
         let (reportId, nowMs) = (reportId, Timestamp.milliseconds(now()))

@@ -128,6 +128,7 @@ public struct RunReportHandler: JobHandler {
         let hooks = OneNoteWriter.WriteHooks(
             beforeWrite: { try await job.checkLease() },
             willCreate: { try await writes.createPending() },
+            createNotSent: { try await writes.createNotSent() },
             pageKnown: { try await writes.pageKnown($0) },
             // One 401 is not a lost connection: a fresh token (redeemed once for everyone), once (issue #12).
             refreshAccessToken: { rejected in try await tokenBroker.accessToken(owner, rejected: rejected, lease: job.lease, logger: logger) })
