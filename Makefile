@@ -52,6 +52,8 @@ bench: deps
 	.build/release/render-bench
 	Benchmarks/pipeline/run.sh
 	Benchmarks/scheduler/run.sh
+	Benchmarks/idle/run.sh
+	Benchmarks/fairness/run.sh
 
 # Chaos run (issue #11): kills, pauses, restarts and faults for MINUTES (default 10), then checks one
 # page per report with the latest data, no stuck job, every run terminal. Not part of `make test`.

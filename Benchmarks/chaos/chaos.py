@@ -11,6 +11,8 @@ every run terminal, `PRAGMA integrity_check` ok. Exit 0 only if every check hold
 Usage: chaos.py BIN_DIR [--minutes N] [--seed S]. Not part of `make test` (see README, `make chaos`).
 """
 import argparse, json, os, random, signal, sqlite3, subprocess, sys, tempfile, time, urllib.request
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchlib import free_port, http  # noqa: E402
 
 SECTIONS = ["1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B"]
 REPORTS = [  # (name, jql, schedule); ARC needs several OneNote requests per write
@@ -22,18 +24,6 @@ REPORTS = [  # (name, jql, schedule); ARC needs several OneNote requests per wri
     ("Ops by status", "project = OPS ORDER BY status, key", None),
 ]
 FINAL_EDIT = {"OPS": "OPS-1", "WEB": "WEB-2", "ARC": "ARC-1"}
-
-
-def http(method, url, headers=None, body=None, timeout=30):
-    data = json.dumps(body).encode() if isinstance(body, (dict, list)) else (body.encode() if body else None)
-    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            text = response.read().decode()
-            return response.status, (json.loads(text) if text.startswith(("{", "[")) else text)
-    except urllib.error.HTTPError as error:
-        text = error.read().decode()
-        return error.code, (json.loads(text) if text.startswith(("{", "[")) else text)
 
 
 class Stack:
@@ -162,13 +152,6 @@ class Stack:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_runs(stack, run_ids, limit):

@@ -8,26 +8,10 @@ any user saw in a row. Each user is a Jira account connected to a Microsoft user
 per-user limits); the API and workers from BIN_DIR, so an older build is the baseline.
 """
 import json, os, socket, sqlite3, statistics, subprocess, sys, tempfile, time, urllib.error, urllib.request
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from benchlib import free_port, http  # noqa: E402
 
 SECTION = "1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B"
-
-
-def http(method, url, headers=None, body=None, timeout=30):
-    data = json.dumps(body).encode() if isinstance(body, dict) else None
-    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            text = response.read().decode()
-            return response.status, (json.loads(text) if text.startswith(("{", "[")) else text)
-    except urllib.error.HTTPError as error:
-        text = error.read().decode()
-        return error.code, (json.loads(text) if text.startswith(("{", "[")) else text)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main():
