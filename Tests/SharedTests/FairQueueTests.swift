@@ -61,6 +61,19 @@ struct FairQueueTests {
         #expect(try await fixture.queue.nextDueDate() == nil)
     }
 
+    @Test func aPageOfCappedKeysDoesNotHideADueJobBehindIt() async throws {
+        let fixture = try QueueFixture(fairness: FairnessPolicy(maxRunningPerKey: 1, agingAfter: .seconds(300), agedPriority: 10))
+        defer { fixture.remove() }
+        // Seventeen keys with three jobs each; one of each runs, so every key is at its cap.
+        _ = try await fixture.queue.enqueue((0..<3).flatMap { _ in (0..<17).map { rawJob(key: "ms:k\($0)") } })
+        #expect(try await fixture.queue.lease(request(17)).count == 17)
+        // A newcomer starts at the head's virtual time, behind the seventeen capped jobs there: a lease
+        // of one reads a page of 17 (limit + 16), all capped, and must read on.
+        let z = try await fixture.queue.enqueue(rawJob(key: "ms:z")).jobId
+        #expect(try await fixture.queue.lease(request(1)).map(\.id) == [z])
+        #expect(try await fixture.queue.lease(request(5)).isEmpty, "everyone else is at the cap")
+    }
+
     @Test func keylessJobsHaveNoCap() async throws {
         let fixture = try QueueFixture()
         defer { fixture.remove() }
