@@ -4,7 +4,7 @@ import HTTPTypes
 import JWTKit
 import Shared
 
-/// Forge and Jira Cloud stand-ins. Each behaviour cites the section of `shared/reference/atlassian.md`
+/// Forge and Jira Cloud stand-ins. Each behaviour cites the section of docs/atlassian-apis.md
 /// it follows.
 enum AtlassianRoutes {
     static func add(to router: Router<BasicRequestContext>, state: SandboxState) {

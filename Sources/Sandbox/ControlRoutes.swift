@@ -5,8 +5,8 @@ import Shared
 import Synchronization
 
 /// Fault injection: the next N requests whose path matches a pattern answer a status, and/or take
-/// longer. A 429 on Jira carries `Retry-After` and the rate-limit headers of atlassian.md §6; a 429 on
-/// OneNote carries code 20166 and no `Retry-After` (microsoft.md §4.2).
+/// longer. A 429 on Jira carries `Retry-After` and the rate-limit headers of docs/atlassian-apis.md §6; a 429 on
+/// OneNote carries code 20166 and no `Retry-After` (docs/microsoft-apis.md §4.2).
 final class FaultPlan: Sendable {
     struct Fault: Sendable {
         let pattern: String

@@ -70,7 +70,7 @@ struct JQLQuery: Sendable, Equatable {
             guard order.count <= 7 else { throw .syntax("At most 7 fields may be used in ORDER BY.") }
         }
         guard tokens.isEmpty else { throw .syntax("Unexpected '\(Self.describe(tokens[0]))' at the end of the query.") }
-        // atlassian.md §4: the enhanced search requires a bounded query.
+        // docs/atlassian-apis.md §4: the enhanced search requires a bounded query.
         guard !clauses.isEmpty else { throw .unbounded }
         self.clauses = clauses
         self.order = order

@@ -4,7 +4,7 @@ import Hummingbird
 import HTTPTypes
 import Shared
 
-/// Microsoft identity platform and Graph stand-ins, each behaviour citing `shared/reference/microsoft.md`.
+/// Microsoft identity platform and Graph stand-ins, each behaviour citing docs/microsoft-apis.md.
 enum MicrosoftRoutes {
     static func add(to router: Router<BasicRequestContext>, state: SandboxState, throttle: OneNoteThrottle) {
         router.get("/common/oauth2/v2.0/authorize") { request, _ in authorize(request, state) }
@@ -42,7 +42,7 @@ enum MicrosoftRoutes {
                          headers: [.wwwAuthenticate: #"Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize""#])
     }
 
-    /// §1.1–1.2: the user "consents" at once; the redirect carries `code` and `state`. The sandbox's app
+    /// §1: the user "consents" at once; the redirect carries `code` and `state`. The sandbox's app
     /// accepts any loopback redirect URI (fixed interface).
     static func authorize(_ request: Request, _ state: SandboxState) -> Response {
         state.count("authorize")
@@ -67,7 +67,7 @@ enum MicrosoftRoutes {
         return Response(status: .found, headers: [.location: components.url!.absoluteString])
     }
 
-    /// §1.3–1.8: both grants; rotation on every refresh (old ones stay valid until revoked, §1.6);
+    /// §1: both grants; rotation on every refresh (old ones stay valid until revoked, §1.6);
     /// errors in the documented JSON shape (§1.7).
     static func token(_ request: Request, _ state: SandboxState) async throws -> Response {
         state.count("token")

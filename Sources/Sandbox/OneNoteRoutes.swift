@@ -4,7 +4,7 @@ import HTTPTypes
 import NIOCore
 import Shared
 
-/// OneNote pages through Graph (microsoft.md §2.3–§2.6, §3, §4.2).
+/// OneNote pages through Graph (docs/microsoft-apis.md §2.3–§2.6, §3, §4.2).
 enum OneNoteRoutes {
     static let maxRequestBytes = 4 * 1024 * 1024  // §3.7: the Graph request limit
 

@@ -3,7 +3,7 @@ import Foundation
 import Shared
 import Synchronization
 
-/// OneNote pages as the sandbox keeps them, with the update rules of microsoft.md §2.5.
+/// OneNote pages as the sandbox keeps them, with the update rules of docs/microsoft-apis.md §2.5.
 final class OneNoteStore: Sendable {
     struct Page: Sendable {
         let id: String

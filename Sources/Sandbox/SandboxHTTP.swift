@@ -35,7 +35,7 @@ enum SandboxHTTP {
         "http://\(request.head.authority ?? "127.0.0.1")"
     }
 
-    /// Jira's error body (atlassian.md §4, §5): `{"errorMessages":[…],"errors":{}}`.
+    /// Jira's error body (docs/atlassian-apis.md §4, §5): `{"errorMessages":[…],"errors":{}}`.
     static func jiraError(_ status: HTTPResponse.Status, _ message: String) -> Response {
         json(status, ["errorMessages": [message], "errors": [String: Any]()])
     }

@@ -33,7 +33,7 @@ final class SandboxState: Sendable {
     struct Mutable {
         var keys: [SigningKey] = []
         var codes: [String: AuthorizationCode] = [:]
-        /// Refresh tokens rotate on every use; old ones stay valid until revoked (microsoft.md §1.6).
+        /// Refresh tokens rotate on every use; old ones stay valid until revoked (docs/microsoft-apis.md §1.6).
         var refreshTokens: [String: MicrosoftUser] = [:]
         var revokedBefore: Date?
         var accessTokens: [String: (expiresAt: Date, user: MicrosoftUser)] = [:]
@@ -89,7 +89,7 @@ final class SandboxState: Sendable {
         try await rotateKeys()
     }
 
-    // MARK: Forge signing keys (atlassian.md §1.5)
+    // MARK: Forge signing keys (docs/atlassian-apis.md §1.5)
 
     /// Adds a new RSA key and signs with it from now on; older keys stay in the JWKS.
     @discardableResult
@@ -108,7 +108,7 @@ final class SandboxState: Sendable {
     var jwks: [String: Any] { ["keys": state.withLock { $0.keys.map(\.jwk) }] }
     var currentKey: SigningKey { state.withLock { $0.keys.last! } }
 
-    // MARK: Opaque tokens (system, user, offline user): HS256 JWTs with `exp` (atlassian.md §2)
+    // MARK: Opaque tokens (system, user, offline user): HS256 JWTs with `exp` (docs/atlassian-apis.md §2)
 
     func issueToken(_ kind: IssuedToken.Kind, accountId: String?, installationId: String, ttl: Int) -> (token: String, expiresAt: Date) {
         let expiresAt = Date().addingTimeInterval(TimeInterval(ttl))
@@ -136,7 +136,7 @@ final class SandboxState: Sendable {
         return IssuedToken(kind: kind, accountId: claims["sub"] as? String, installationId: installation, expiresAt: Date(timeIntervalSince1970: exp))
     }
 
-    // MARK: Microsoft identity (microsoft.md §1)
+    // MARK: Microsoft identity (docs/microsoft-apis.md §1)
 
     func issueCode(redirectURI: String, challenge: String, user: MicrosoftUser) -> String {
         let code = "sandbox-code-" + UUID().uuidString
@@ -154,7 +154,7 @@ final class SandboxState: Sendable {
         }
     }
 
-    /// New access and refresh tokens; `expires_in` between 3,600 and 5,400 s (microsoft.md §1.5: 60–90 min).
+    /// New access and refresh tokens; `expires_in` between 3,600 and 5,400 s (docs/microsoft-apis.md §1.5: 60–90 min).
     func issueMicrosoftTokens(for user: MicrosoftUser) -> (access: String, refresh: String, expiresIn: Int) {
         state.withLock { state in
             let expiresIn = 3600 + state.random.next(1801)

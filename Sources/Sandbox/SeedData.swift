@@ -47,7 +47,7 @@ struct SeedData: Sendable {
     static let user2 = Account(accountId: "sandbox-user-2", displayName: "Sandbox User Two")
     static let projects = ["OPS", "WEB"]
 
-    /// Every status category Jira has (atlassian.md §4 sample: new, indeterminate, done; plus the
+    /// Every status category Jira has (docs/atlassian-apis.md §4 sample: new, indeterminate, done; plus the
     /// undefined category).
     static let statuses = [
         StatusValue(id: "10000", name: "To Do", categoryId: 2, categoryKey: "new", colorName: "blue-gray", categoryName: "To Do"),

@@ -3,7 +3,7 @@ import Foundation
 import FoundationXML
 #endif
 
-/// A minimal XHTML tree: enough to check well-formedness (microsoft.md §3.1), find elements by
+/// A minimal XHTML tree: enough to check well-formedness (docs/microsoft-apis.md §3.1), find elements by
 /// `data-id` or generated id, and write the page back out.
 indirect enum XNode: Sendable, Equatable {
     case element(XElement)

@@ -3,7 +3,7 @@ import GRDB
 import Testing
 @testable import Shared
 
-/// Every rule of the queue (DESIGN.md §4), each on a real SQLite file.
+/// Every rule of the queue (docs/design-notes.md §4), each on a real SQLite file.
 @Suite("SQLite job queue")
 struct QueueTests {
     let lease30 = Duration.seconds(30)

@@ -215,7 +215,7 @@ struct SandboxContractTests {
             #expect(((sections.json["value"] as? [[String: Any]])?.first?["parentNotebook"] as? [String: Any])?["displayName"] != nil)
             #expect((try await client.execute(uri: "/v1.0/me/onenote/notebooks", method: .get, headers: Self.bearer(access)).json["value"] as? [Any])?.count == 2)
 
-            // Refresh rotates; the old refresh token stays valid until revoked (microsoft.md §1.6).
+            // Refresh rotates; the old refresh token stays valid until revoked (docs/microsoft-apis.md §1.6).
             let refresh = { (rt: String) in try await token([("client_id", "sandbox-client"), ("client_secret", "sandbox-secret"), ("grant_type", "refresh_token"), ("refresh_token", rt)]) }
             let rotated = try await refresh(firstRefresh)
             let secondRefresh = try #require(rotated.json["refresh_token"] as? String)

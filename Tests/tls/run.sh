@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# TLS, checked with real parts (issue #7; DESIGN.md §5, TLS). Run by `make test`.
+# TLS, checked with real parts (issue #7; docs/design-notes.md §5, TLS). Run by `make test`.
 #
 # Outbound: `enqueuer check-upstream` (the product's own HTTP transport: URLSession → libcurl →
 # OpenSSL, with the process's TLS 1.2 floor) against loopback `openssl s_server`s whose certificate is

@@ -1,7 +1,7 @@
 public import Foundation
 import Synchronization
 
-/// Read-only Atlassian calls of the report pipeline (DESIGN.md §6; atlassian.md §3–§6). There is no
+/// Read-only Atlassian calls of the report pipeline (docs/design-notes.md §6; docs/atlassian-apis.md §3–§6). There is no
 /// method that writes.
 public struct AtlassianClient: Sendable {
     public let graphQLURL: URL
@@ -162,7 +162,7 @@ public struct AtlassianClient: Sendable {
     }
 }
 
-/// atlassian.md §6 "response-handling pseudo-code", read as its Recommendation says: `Retry-After` is the
+/// docs/atlassian-apis.md §6 "response-handling pseudo-code", read as its Recommendation says: `Retry-After` is the
 /// minimum wait; otherwise exponential from 5 s, capped at 30 s; a jitter factor of 0.7–1.3; at most 4
 /// retries inside one attempt.
 public struct AtlassianRetryPolicy: Sendable {

@@ -1,6 +1,6 @@
 public import Foundation
 
-/// Read-only Jira calls: this type has no method that writes (DESIGN.md §5).
+/// Read-only Jira calls: this type has no method that writes (docs/design-notes.md §5).
 public struct JiraClient: Sendable {
     public let transport: any HTTPTransport
 

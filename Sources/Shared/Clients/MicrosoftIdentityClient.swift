@@ -1,7 +1,7 @@
 public import Foundation
 
 /// The Microsoft identity platform v2 on `/common`: the authorize URL, the code exchange and the
-/// refresh (microsoft.md §1). Scopes are exactly `Notes.ReadWrite User.Read offline_access`.
+/// refresh (docs/microsoft-apis.md §1). Scopes are exactly `Notes.ReadWrite User.Read offline_access`.
 public struct MicrosoftIdentityClient: Sendable {
     public static let scopes = "Notes.ReadWrite User.Read offline_access"
 
@@ -78,7 +78,7 @@ public struct MicrosoftIdentityClient: Sendable {
         throw Self.classify(status: response.status, body: response.body, retryAfter: response.header("Retry-After"))
     }
 
-    /// microsoft.md §1.10: reconnect required, app misconfigured, or transient. `error` decides;
+    /// docs/microsoft-apis.md §1.10: reconnect required, app misconfigured, or transient. `error` decides;
     /// `error_codes` refine; `error_description` is never used to decide (nor logged: it can be long).
     static func classify(status: Int, body: Data, retryAfter: String?) -> UpstreamError {
         struct Body: Decodable {

@@ -1,7 +1,7 @@
 public import Foundation
 import GRDB
 
-/// OneNote's per-user limits, kept for every worker process through the database (microsoft.md §4.2:
+/// OneNote's per-user limits, kept for every worker process through the database (docs/microsoft-apis.md §4.2:
 /// 120 requests a minute, 400 an hour, 5 at once per app and user). A request takes a slot only when
 /// the user has fewer than `maxInFlight` running and the minute and hour windows have room. When a
 /// window is spent it does not wait (issue #13: a worker slot is never held waiting for a budget): it

@@ -1,7 +1,7 @@
 public import Foundation
 import Synchronization
 
-/// Writes a rendered report into OneNote (microsoft.md §2.3–§2.6, §4): creates the page on the first
+/// Writes a rendered report into OneNote (docs/microsoft-apis.md §2.3–§2.6, §4): creates the page on the first
 /// run, then updates it in place — the header paragraph and report tables are replaced by their
 /// generated ids, found through `data-id` in `GET …/content?includeIDs=true` — and recreates it when the
 /// user deleted it. Every request stays under the 4 MB limit: extra report parts are separate requests.

@@ -1,4 +1,4 @@
-/// An upstream call failed. `kind` says what to do about it (microsoft.md §1.10); `code` is stable and
+/// An upstream call failed. `kind` says what to do about it (docs/microsoft-apis.md §1.10); `code` is stable and
 /// user-facing; the message never holds a token or content, only the upstream's error word and status.
 public struct UpstreamError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable, Equatable {

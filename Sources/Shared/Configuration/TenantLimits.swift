@@ -13,7 +13,7 @@ public struct TenantLimits: Sendable, Equatable {
     public var maxRunningPerKey = FairnessPolicy.standard.maxRunningPerKey
     /// Seconds a due job waits before it is promoted to Run now's priority (`REPORTS_QUEUE_PRIORITY_AGING_SECONDS`).
     public var priorityAgingSeconds = Int(FairnessPolicy.standard.agingAfter.components.seconds)
-    /// OneNote's per-user limits the workers keep to (microsoft.md §4.2: 120 a minute, 400 an hour).
+    /// OneNote's per-user limits the workers keep to (docs/microsoft-apis.md §4.2: 120 a minute, 400 an hour).
     /// Microsoft's numbers; lower them only to test against a sandbox started with lower ones
     /// (`REPORTS_ONENOTE_PER_MINUTE`, `REPORTS_ONENOTE_PER_HOUR`).
     public var onenotePerMinute = 120

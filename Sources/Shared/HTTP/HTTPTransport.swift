@@ -72,7 +72,7 @@ public struct HTTPTransportError: Error, Sendable, Equatable, CustomStringConver
 }
 
 /// Which upstream URLs a process may call: HTTPS only, except plain HTTP to a loopback address in
-/// sandbox mode (DESIGN.md §5, TLS).
+/// sandbox mode (docs/design-notes.md §5, TLS).
 public struct OutboundURLPolicy: Sendable, Equatable {
     public var allowsLoopbackHTTP: Bool
 

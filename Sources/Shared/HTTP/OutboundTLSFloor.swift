@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 #endif
 
-/// Makes TLS 1.2 the minimum for every outbound connection of this process (DESIGN.md §5, TLS).
+/// Makes TLS 1.2 the minimum for every outbound connection of this process (docs/design-notes.md §5, TLS).
 ///
 /// Why this exists: URLSession on Linux is libcurl over the system OpenSSL 3, and URLSession has no
 /// API for a minimum TLS version there. OpenSSL's default security level does refuse TLS 1.1 with

@@ -1,6 +1,6 @@
 public import Foundation
 
-/// A durable job queue with at-least-once delivery, leases and fencing (DESIGN.md §4).
+/// A durable job queue with at-least-once delivery, leases and fencing (docs/design-notes.md §4).
 ///
 /// Every change to a running job is guarded by its lease (`id`, state `running`, fencing token), so a
 /// worker that lost its lease changes nothing. `SQLiteJobQueue` is the implementation for one host; a

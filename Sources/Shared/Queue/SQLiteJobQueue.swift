@@ -2,7 +2,7 @@ public import Foundation
 import Synchronization
 public import GRDB
 
-/// The job queue on the shared SQLite file (DESIGN.md §4).
+/// The job queue on the shared SQLite file (docs/design-notes.md §4).
 ///
 /// Writes run in `BEGIN IMMEDIATE` transactions so a claim never reads a snapshot and then fails to
 /// upgrade to a write lock; SQLite's single writer makes the claim `UPDATE … WHERE id IN (SELECT …

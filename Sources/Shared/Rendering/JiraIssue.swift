@@ -28,7 +28,7 @@ public indirect enum JiraValue: Sendable, Equatable, Decodable {
     }
 }
 
-/// One issue of a search page (atlassian.md §4 IssueBean, the parts a report shows).
+/// One issue of a search page (docs/atlassian-apis.md §4 IssueBean, the parts a report shows).
 public struct JiraIssue: Sendable, Equatable, Decodable {
     public let id: String
     public let key: String

@@ -1,9 +1,9 @@
 public import Foundation
 
-/// Turns a report's issues into OneNote XHTML (DESIGN.md §7): pure, no I/O.
+/// Turns a report's issues into OneNote XHTML (docs/design-notes.md §7): pure, no I/O.
 ///
 /// A title; a header paragraph (report name, run time, issue count, "capped at N", JQL); one table with a
-/// bold, shaded header row (no `th`, no colspan — microsoft.md §3.2/§3.3), issue keys linked to the
+/// bold, shaded header row (no `th`, no colspan — docs/microsoft-apis.md §3.2/§3.3), issue keys linked to the
 /// site, status cells coloured by status category, empty values blank, dates in the report's time zone.
 /// Every value from Jira is escaped, and characters XML cannot carry are replaced, so the output is
 /// always well-formed. A report too large for one request is split: the page plus further tables
@@ -136,7 +136,7 @@ public struct ReportRenderer: Sendable {
         }
     }
 
-    /// Jira's status category colours (atlassian.md §4: `colorName`), as light cell backgrounds.
+    /// Jira's status category colours (docs/atlassian-apis.md §4: `colorName`), as light cell backgrounds.
     static func statusColour(_ category: String) -> String {
         switch category {
         case "new": "#DFE1E6"            // blue-gray: To Do
@@ -175,7 +175,7 @@ public struct ReportRenderer: Sendable {
         return output
     }
 
-    /// atlassian.md §4: `yyyy-MM-dd'T'HH:mm:ss.SSSZ` with `+0000`-style offsets.
+    /// docs/atlassian-apis.md §4: `yyyy-MM-dd'T'HH:mm:ss.SSSZ` with `+0000`-style offsets.
     static func parseJiraDate(_ text: String) -> Date? {
         let pattern = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?([+-])(\d{2}):?(\d{2})$/
         guard let match = text.wholeMatch(of: pattern) else { return nil }
@@ -198,7 +198,7 @@ public struct ReportRenderer: Sendable {
         return "\(parts.year ?? 0)-\(pad(parts.month))-\(pad(parts.day)) \(pad(parts.hour)):\(pad(parts.minute))"
     }
 
-    /// ISO 8601 with the zone's offset, for `<meta name="created">` (microsoft.md §3.6).
+    /// ISO 8601 with the zone's offset, for `<meta name="created">` (docs/microsoft-apis.md §3.6).
     static func isoOffset(_ date: Date, _ zone: TimeZone) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = zone

@@ -1,7 +1,7 @@
 public import Crypto
 public import Foundation
 
-/// The `state` of the Microsoft connect flow (DESIGN.md §5, OAuth state).
+/// The `state` of the Microsoft connect flow (docs/design-notes.md §5, OAuth state).
 ///
 /// Format: `base64url(payload) "." base64url(HMAC-SHA256(REPORTS_STATE_KEY, payload))`, where payload
 /// is the JSON object `{"accountId","exp","installationId","nonce"}` (keys sorted, no spaces; `exp` in

@@ -1,7 +1,7 @@
 import Crypto
 public import Foundation
 
-/// AES-256-GCM encryption of the tokens we store (DESIGN.md §5, token encryption).
+/// AES-256-GCM encryption of the tokens we store (docs/design-notes.md §5, token encryption).
 ///
 /// Ciphertext format, version 1:
 ///

@@ -12,7 +12,7 @@ extension ReportsDatabase {
         migrator.registerMigration("v2-installation-site-url") { db in
             try db.execute(sql: "ALTER TABLE installations ADD COLUMN site_url TEXT")
         }
-        // OneNote's limits are per Microsoft user across every worker process (microsoft.md §4.2).
+        // OneNote's limits are per Microsoft user across every worker process (docs/microsoft-apis.md §4.2).
         migrator.registerMigration("v3-onenote-rate-limit") { db in
             try db.execute(sql: """
                 CREATE TABLE onenote_requests (

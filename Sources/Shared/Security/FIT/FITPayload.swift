@@ -1,6 +1,6 @@
 import JWTKit
 
-/// The claims of a Forge Invocation Token (atlassian.md §1.3). Checked by `FITVerifier`, not here, so
+/// The claims of a Forge Invocation Token (docs/atlassian-apis.md §1.3). Checked by `FITVerifier`, not here, so
 /// each failure gets its own code.
 struct FITPayload: JWTPayload {
     struct App: Codable, Sendable {

@@ -3,7 +3,7 @@ import JWTKit
 public import Logging
 import Synchronization
 
-/// Verifies Forge Invocation Tokens (DESIGN.md §5, FIT; atlassian.md §1).
+/// Verifies Forge Invocation Tokens (docs/design-notes.md §5, FIT; docs/atlassian-apis.md §1).
 ///
 /// Cheap checks come first and need no crypto: size (16 KB), three base64url parts, a JSON header with
 /// `alg` RS256 and a `kid`. The `kid` must be in the cached JWKS (jwt-kit would otherwise fall back to
