@@ -67,6 +67,14 @@ public protocol JobQueue: Sendable {
 public protocol JobQueueChangeObserver: Sendable {
     func hasChanged() async throws -> Bool
     var activity: AsyncStream<Void>? { get }
+    /// Whether the worker wants `activity` now. A busy worker, whose own handlers wake it, turns the
+    /// reports off: watching a busy database costs a file-system event for every write. Turning them
+    /// on reports once at once, so a commit made while they were off is not missed.
+    func setWatching(_ watching: Bool)
+}
+
+extension JobQueueChangeObserver {
+    public func setWatching(_ watching: Bool) {}
 }
 
 extension JobQueue {

@@ -101,25 +101,22 @@ package enum FairQueueing {
         var after: (priority: Int, vtime: Int64, id: Int64)?
         let page = limit + 16
         while chosen.count < limit {
-            let rows = try Row.fetchAll(db.cachedStatement(sql: after == nil ? headSQL : nextPageSQL), arguments: after.map {
-                [now, $0.priority, $0.vtime, $0.id, page]
-            } ?? [now, page])
-            let keys = Set(rows.map { $0[3] as String }.filter { !$0.isEmpty && running[$0] == nil })
+            let rows = try headPage(in: db, after: after, now: now, count: page)
+            let keys = Set(rows.map(\.key).filter { !$0.isEmpty && running[$0] == nil })
             if !keys.isEmpty {
                 for key in keys { running[key] = 0 }
                 let list = String(decoding: try JSONEncoder().encode(Array(keys)), as: UTF8.self)
                 for row in try Row.fetchAll(db.cachedStatement(sql: runningSQL), arguments: [list]) { running[row[0]] = row[1] }
             }
             for row in rows where chosen.count < limit {
-                let key: String = row[3]
-                if !key.isEmpty {
-                    guard running[key]! < cap else { continue }
-                    running[key]! += 1
+                if !row.key.isEmpty {
+                    guard running[row.key]! < cap else { continue }
+                    running[row.key]! += 1
                 }
-                chosen.append(row[0])
+                chosen.append(row.id)
             }
             guard rows.count == page, let last = rows.last else { break }
-            after = (last[1], last[2], last[0])
+            after = (last.priority, last.vtime, last.id)
         }
         guard !chosen.isEmpty else { return [] }
         let ids = "[" + chosen.map(String.init).joined(separator: ",") + "]"
@@ -132,6 +129,24 @@ package enum FairQueueing {
                 kind: row[1], payload: row[2], priority: row[3], createdAt: Timestamp.date(milliseconds: row[7])), row[8]))
         }
         return claimed
+    }
+
+    private struct HeadRow {
+        let id: Int64
+        let priority: Int
+        let vtime: Int64
+        let key: String
+    }
+
+    /// One page of due jobs in lease order, read through a cursor (no row copies: a lease reads a
+    /// page per transaction, so this is on the queue's hot path).
+    private static func headPage(in db: Database, after: (priority: Int, vtime: Int64, id: Int64)?, now: Int64, count: Int) throws -> [HeadRow] {
+        let arguments: StatementArguments = after.map { [now, $0.priority, $0.vtime, $0.id, count] } ?? [now, count]
+        let cursor = try Row.fetchCursor(db.cachedStatement(sql: after == nil ? headSQL : nextPageSQL), arguments: arguments)
+        var rows: [HeadRow] = []
+        rows.reserveCapacity(count)
+        while let row = try cursor.next() { rows.append(HeadRow(id: row[0], priority: row[1], vtime: row[2], key: row[3])) }
+        return rows
     }
 
     /// The due jobs at the head (arguments: now, count): from the index alone.

@@ -65,7 +65,7 @@ public struct WorkerRuntime: Service {
 
             var wakeups = wake.stream.makeAsyncIterator()
             await withDiscardingTaskGroup { handlers in
-                await leaseLoop(handlers: &handlers, wakeups: &wakeups)
+                await leaseLoop(handlers: &handlers, wakeups: &wakeups, observer: observer)
                 await awaitGracePeriod(wakeups: &wakeups)
                 if state.inFlightCount > 0 {
                     logger.warning("grace period over; cancelling running handlers", metadata: ["running": "\(state.inFlightCount)"])
@@ -81,7 +81,7 @@ public struct WorkerRuntime: Service {
 
     // MARK: Leasing
 
-    private func leaseLoop(handlers: inout DiscardingTaskGroup, wakeups: inout AsyncStream<Void>.Iterator) async {
+    private func leaseLoop(handlers: inout DiscardingTaskGroup, wakeups: inout AsyncStream<Void>.Iterator, observer: any JobQueueChangeObserver) async {
         while !Task.isCancelled {
             let work = state.takeWork(concurrency: configuration.concurrency, maxBatch: configuration.maxLeaseBatch)
             if work.stopping {
@@ -99,7 +99,10 @@ public struct WorkerRuntime: Service {
                     }
                     // Only a worker whose last lease came back short waits for other processes' commits;
                     // one that filled its batch will lease again as its handlers finish.
-                    if work.limit > 0 { state.setWaitingForWork(jobs.count < work.limit) }
+                    if work.limit > 0 {
+                        let waiting = jobs.count < work.limit
+                        if state.setWaitingForWork(waiting) { observer.setWatching(waiting) }
+                    }
                     if work.limit > 0 && jobs.count == work.limit { continue }
                     if work.limit > 0 {
                         // Nothing more is due now; sleep until the next delayed job unless woken earlier.

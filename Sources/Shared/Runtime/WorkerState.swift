@@ -89,7 +89,14 @@ final class WorkerState: Sendable {
 
     func setWakeAt(_ instant: ContinuousClock.Instant?) { inner.withLock { $0.wakeAt = instant } }
 
-    func setWaitingForWork(_ waiting: Bool) { inner.withLock { $0.waitingForWork = waiting } }
+    /// True when this changed it.
+    @discardableResult
+    func setWaitingForWork(_ waiting: Bool) -> Bool {
+        inner.withLock { state in
+            defer { state.waitingForWork = waiting }
+            return state.waitingForWork != waiting
+        }
+    }
     var isWaitingForWork: Bool { inner.withLock { $0.waitingForWork } }
 
     /// When the poller must look next at the latest: the next delayed job's due time.

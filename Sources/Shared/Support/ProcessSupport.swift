@@ -1,5 +1,8 @@
 public import Logging
 public import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Start-up helpers every executable uses, so they fail and log the same way.
 public enum ProcessSupport {
@@ -18,6 +21,25 @@ public enum ProcessSupport {
         } catch {
             fail(program: program, "\(error)", exitCode: configurationExitCode)
         }
+    }
+
+    /// Lets glibc keep freed heap memory instead of handing it back to the kernel after every free
+    /// of more than 128 KiB at the top of a heap (its default `M_TRIM_THRESHOLD`). SQLite allocates
+    /// and frees a page cache for each temporary b-tree (an `IN (…)` list, a `RETURNING` buffer), so a
+    /// busy worker's every lease transaction returned memory with `madvise` and faulted it back in:
+    /// measured with `perf` on a 100,000-job drain, a third of the worker's CPU time was page faults
+    /// and `madvise`, and keeping 32 MiB raised one process's drain from ~11,000 to ~25,000 jobs/s
+    /// (BENCHMARKS.md, "Fair queue"). The cost is at most 32 MiB kept per heap after a burst.
+    @discardableResult
+    public static func keepFreedMemory(upTo bytes: Int32 = 32 << 20) -> Bool {
+        #if canImport(Glibc)
+        // `mallopt` lives in <malloc.h>, which the Glibc module does not import; M_TRIM_THRESHOLD is -1.
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        guard let program = dlopen(nil, RTLD_NOW), let symbol = dlsym(program, "mallopt") else { return false }
+        return unsafeBitCast(symbol, to: Mallopt.self)(-1, bytes) == 1
+        #else
+        return false
+        #endif
     }
 
     /// Prints `program: message` on standard error and exits.
