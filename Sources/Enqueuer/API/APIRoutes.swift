@@ -9,8 +9,10 @@ import Shared
 enum APIRoutes {
     static func router(_ services: APIServices) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
-        router.add(middleware: ErrorMiddleware())
+        // The request log is outermost, so it sees every response, those made from thrown errors
+        // included (a 401 or 404 probe gets its id, log line and metric like any other; issue #14).
         router.add(middleware: RequestLogMiddleware(metrics: services.metrics))
+        router.add(middleware: ErrorMiddleware())
 
         // No FIT: health, metrics (nginx does not expose it), and the OAuth callback (the signed state
         // authenticates it).
@@ -102,7 +104,7 @@ enum APIRoutes {
             return APIError.jsonResponse(status: .ok, body: ["runs": runs.map(JSONView.run)])
         }
         forge.get("/v1/runs/{id}") { _, context in
-            guard let id = context.parameters.get("id"), id.count <= 64, let run = try await services.runs.run(try context.owner(), id: id) else { throw APIError.notFound }
+            guard let id = context.parameters.get("id"), id.unicodeScalars.count <= 64, let run = try await services.runs.run(try context.owner(), id: id) else { throw APIError.notFound }
             return APIError.jsonResponse(status: .ok, body: JSONView.run(run))
         }
         return router
@@ -180,7 +182,7 @@ enum APIRoutes {
             throw APIError(.badRequest, "user_token_required", "Forge did not forward a user token (x-forge-oauth-user)")
         }
         let query = request.uri.queryParameters.get("query")
-        guard (query?.count ?? 0) <= 200 else { throw APIError.badRequest("invalid_parameter", "query must be at most 200 characters") }
+        guard (query?.unicodeScalars.count ?? 0) <= 200 else { throw APIError.badRequest("invalid_parameter", "query must be at most 200 characters") }
         do {
             let found = try await services.jira.filters(apiBaseUrl: identity.apiBaseUrl, userToken: token, query: query)
             return APIError.jsonResponse(status: .ok, body: [

@@ -42,20 +42,28 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
         "duedate", "resolution", "resolutiondate", "labels", "components", "fixVersions", "project", "parent",
     ]
 
+    public static let maxNameLength = 200
+
     /// The first problem found, or nil. Also returns the parsed schedule.
+    ///
+    /// Lengths count Unicode scalars, the unit of the schema's `length()` CHECKs and of JSON Schema's
+    /// `maxLength` in docs/openapi.yaml: counting graphemes let 150 "👍🏽" (300 scalars) past this check
+    /// and into the CHECK, a 500 (issue #14).
     public func validate() throws(ReportValidationError) -> CronSchedule? {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty, name.count <= 200 else { throw .init(field: "name", "must be 1 to 200 characters") }
+        guard !trimmed.isEmpty, name.unicodeScalars.count <= Self.maxNameLength else {
+            throw .init(field: "name", "must be 1 to \(Self.maxNameLength) characters (Unicode code points)")
+        }
         switch (jql, filterId) {
         case (let jql?, nil):
-            guard !jql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, jql.count <= Self.maxJQLLength else {
-                throw .init(field: "jql", "must be 1 to \(Self.maxJQLLength) characters")
+            guard !jql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, jql.unicodeScalars.count <= Self.maxJQLLength else {
+                throw .init(field: "jql", "must be 1 to \(Self.maxJQLLength) characters (Unicode code points)")
             }
             guard !jql.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\t" }) else {
                 throw .init(field: "jql", "must not contain control characters")
             }
         case (nil, let filterId?):
-            guard !filterId.isEmpty, filterId.count <= 20, filterId.allSatisfy(\.isASCIIDigit) else {
+            guard !filterId.isEmpty, filterId.unicodeScalars.count <= 20, filterId.allSatisfy(\.isASCIIDigit) else {
                 throw .init(field: "filterId", "must be a Jira filter id (digits)")
             }
         default:

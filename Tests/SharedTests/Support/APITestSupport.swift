@@ -158,8 +158,8 @@ struct APIHarness: Sendable {
         return fields
     }
 
-    func test(_ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = Application(router: APIRoutes.router(services), logger: silentLogger)
+    func test(logger: Logger = silentLogger, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = Application(router: APIRoutes.router(services), logger: logger)
         try await app.test(.router) { client in try await body(client) }
     }
 }
