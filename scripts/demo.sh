@@ -79,6 +79,7 @@ say "workers healthy on metrics ports ${metrics[*]}; cron checks for due reports
 
 # Every call carries what Forge sends: a fresh FIT (signed by the sandbox's Forge key, verified by
 # the API against the sandbox JWKS) and the app system token; UI calls also forward the user's token.
+# The API keeps the system token only from Forge's own events (FITs without a user), never from a UI call.
 fit_headers=()
 mint() {
   local minted; minted=$(curl -sf -X POST "$sandbox/sandbox/fit" -d '{"accountId":"sandbox-user-1"}') || die "could not mint a FIT"
@@ -86,6 +87,12 @@ mint() {
                -H "x-forge-oauth-system: $(json "d['systemToken']" <<<"$minted")"
                -H "x-forge-oauth-user: $(json "d['userToken']" <<<"$minted")"
                -H "Content-Type: application/json")
+}
+forge_event() { # path — a lifecycle event or scheduled trigger: a FIT without a principal, the system token
+  local minted; minted=$(curl -sf -X POST "$sandbox/sandbox/fit" -d '{"trigger":true}') || die "could not mint a FIT"
+  local status; status=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $(json "d['fit']" <<<"$minted")" \
+    -H "x-forge-oauth-system: $(json "d['systemToken']" <<<"$minted")" -H "Content-Type: application/json" "$api$1")
+  [[ $status == 2* ]] || die "POST $1 answered $status"
 }
 call() { # method, path, [curl args…] — a Forge call to the API; fails the demo on an HTTP error
   local method=$1 path=$2; shift 2
@@ -98,7 +105,7 @@ call() { # method, path, [curl args…] — a Forge call to the API; fails the d
 }
 
 step "Forge installs the app: the lifecycle event reaches the API with a FIT and the system token"
-call POST /forge/lifecycle >/dev/null
+forge_event /forge/lifecycle
 say "FIT verified; installation stored with its system token (AES-256-GCM encrypted at rest)"
 
 step "sandbox-user-1 opens the app"

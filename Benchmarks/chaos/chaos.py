@@ -89,8 +89,13 @@ class Stack:
         _, minted = http("POST", f"{self.sandbox}/sandbox/fit", body={"accountId": "sandbox-user-1"})
         return {"Authorization": f"Bearer {minted['fit']}", "x-forge-oauth-system": minted["systemToken"], "Content-Type": "application/json"}
 
+    def trigger_headers(self):
+        # What Forge sends a scheduled trigger: no principal, the system token (the only source of it).
+        _, minted = http("POST", f"{self.sandbox}/sandbox/fit", body={"trigger": True})
+        return {"Authorization": f"Bearer {minted['fit']}", "x-forge-oauth-system": minted["systemToken"], "Content-Type": "application/json"}
+
     def call(self, method, path, body=None):
-        return http(method, f"{self.api}{path}", self.headers(), body)
+        return http(method, f"{self.api}{path}", self.trigger_headers() if path.startswith("/forge/") else self.headers(), body)
 
     def count(self, event):
         self.events[event] = self.events.get(event, 0) + 1

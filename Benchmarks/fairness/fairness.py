@@ -54,11 +54,12 @@ def main():
             start(name, [f"{bin_dir}/worker", "run", "--id", name], env)
 
         def headers(account):
-            _, minted = http("POST", f"{sandbox}/sandbox/fit", body={"accountId": account})
+            # account None: what Forge sends a scheduled trigger (no principal; the system token's only source)
+            _, minted = http("POST", f"{sandbox}/sandbox/fit", body={"accountId": account} if account else {"trigger": True})
             return {"Authorization": f"Bearer {minted['fit']}", "x-forge-oauth-system": minted["systemToken"], "Content-Type": "application/json"}
 
         users = {user: f"sandbox-user-{index + 1}" for index, user in enumerate("ABCDEF")}
-        status, _ = http("POST", f"{api}/forge/trigger", headers(users["A"]))
+        status, _ = http("POST", f"{api}/forge/trigger", headers(None))
         assert status == 200, status
         for user, account in users.items():
             _, connect = http("POST", f"{api}/v1/microsoft/connect", headers(account))

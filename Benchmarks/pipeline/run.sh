@@ -30,14 +30,15 @@ workers=()
 for name in bench-a bench-b; do $bin/worker run --id $name >"$work/$name.log" 2>&1 & pids+=($!); workers+=($!); done
 for _ in $(seq 1 200); do curl -s -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.05; done
 
-headers() {
-  local minted; minted=$(curl -s -X POST "$sandbox/sandbox/fit" -d '{"accountId":"sandbox-user-1"}')
+headers() { # a user's FIT; with "trigger", what Forge sends a scheduled trigger (the system token's only source)
+  local who='{"accountId":"sandbox-user-1"}'; [ "${1:-}" = trigger ] && who='{"trigger":true}'
+  local minted; minted=$(curl -s -X POST "$sandbox/sandbox/fit" -d "$who")
   printf -- '-H\nAuthorization: Bearer %s\n-H\nx-forge-oauth-system: %s\n-H\nContent-Type: application/json\n' \
     "$(json "['fit']" <<<"$minted")" "$(json "['systemToken']" <<<"$minted")"
 }
 api() { local method=$1 path=$2; shift 2; mapfile -t h < <(headers); curl -s -X "$method" "${h[@]}" "http://127.0.0.1:$port$path" "$@"; }
 
-api POST /forge/trigger >/dev/null
+mapfile -t h < <(headers trigger); curl -s -X POST "${h[@]}" "http://127.0.0.1:$port/forge/trigger" >/dev/null
 authorize=$(api POST /v1/microsoft/connect | json "['authorizeUrl']")
 curl -s -L -o /dev/null "$authorize"
 section='1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B'

@@ -47,11 +47,14 @@ enum AtlassianRoutes {
     }
 
     /// The development aid of the fixed interface: a FIT with exactly the documented claims (§1.3)
-    /// plus matching system and user tokens (§2).
+    /// plus matching system and user tokens (§2). `{"trigger": true}` instead of an account mints what
+    /// Forge sends a scheduled trigger or a lifecycle event: no principal, a system token, no user token.
     static func mintFIT(_ request: Request, _ state: SandboxState) async throws -> Response {
         let body = (try? await SandboxHTTP.jsonObject(request)) ?? nil
-        guard let body, let accountId = body["accountId"] as? String, !accountId.isEmpty else {
-            return SandboxHTTP.json(.badRequest, ["error": "send {\"accountId\": \"sandbox-user-1\"} (optional installationId, ttlSeconds)"])
+        let trigger = body?["trigger"] as? Bool == true
+        let accountId = body?["accountId"] as? String
+        guard let body, trigger != (accountId.map { !$0.isEmpty } ?? false) else {
+            return SandboxHTTP.json(.badRequest, ["error": "send {\"accountId\": \"sandbox-user-1\"} or {\"trigger\": true} (optional installationId, ttlSeconds)"])
         }
         let installationId = body["installationId"] as? String ?? state.installationId
         let ttl = min(max(body["ttlSeconds"] as? Int ?? 25, 1), 3600)
@@ -64,18 +67,20 @@ enum AtlassianRoutes {
                 module: .init(type: "core:endpoint", key: "reports-endpoint"),
                 installation: .init(id: installationId, contexts: [.init(name: "jira", apiBaseUrl: apiBaseUrl)])),
             context: .init(cloudId: state.cloudId, moduleKey: "reports-endpoint", siteUrl: "https://sandbox.atlassian.net"),
-            principal: accountId, aud: state.appId, iss: "forge/invocation-token", iat: now, nbf: now, exp: now + ttl,
+            principal: trigger ? nil : accountId, aud: state.appId, iss: "forge/invocation-token", iat: now, nbf: now, exp: now + ttl,
             jti: UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())
         let key = state.currentKey
         let fit = try await key.collection.sign(claims, kid: JWKIdentifier(string: key.kid))
         // §2 "Expiry and refresh": system tokens from triggers last at least 2 hours.
         let system = state.issueToken(.system, accountId: nil, installationId: installationId, ttl: 4 * 3600)
-        let user = state.issueToken(.user, accountId: accountId, installationId: installationId, ttl: 3600)
         state.count("fit")
-        return SandboxHTTP.json(.ok, [
-            "fit": fit, "systemToken": system.token, "userToken": user.token, "appId": state.appId,
+        var answer: [String: Any] = [
+            "fit": fit, "systemToken": system.token, "appId": state.appId,
             "installationId": installationId, "cloudId": state.cloudId, "apiBaseUrl": apiBaseUrl,
-        ])
+        ]
+        // A user token needs a user in session, so Forge sends none to triggers (§2).
+        if let accountId, !trigger { answer["userToken"] = state.issueToken(.user, accountId: accountId, installationId: installationId, ttl: 3600).token }
+        return SandboxHTTP.json(.ok, answer)
     }
 
     struct FITClaims: JWTPayload {
@@ -99,7 +104,7 @@ enum AtlassianRoutes {
         struct Context: Codable { let cloudId: String; let moduleKey: String; let siteUrl: String }
         let app: App
         let context: Context
-        let principal: String
+        let principal: String?
         let aud: String
         let iss: String
         let iat: Int

@@ -284,16 +284,33 @@ struct APIRouterTests {
                 #expect((filters.json["filters"] as? [[String: Any]])?.first?["jql"] as? String == "assignee = currentUser() ORDER BY key")
                 #expect(filters.json["truncated"] as? Bool == false, "the answer says whether the list was cut")
 
-                // A trigger with a system token: stored encrypted; an older token does not replace a newer one.
+                // A trigger (a FIT without a principal) with a system token: stored encrypted, and the latest to
+                // arrive wins whatever `exp` it claims (issue #14).
                 func systemToken(exp: Int) -> String { "h.\(Base64URL.encode(Data(#"{"exp":\#(exp)}"#.utf8))).s" }
-                let now = Int(harness.clock.now.timeIntervalSince1970)
-                for exp in [now + 7200, now + 3600] {
+                func trigger(_ token: String) async throws {
                     let response = try await client.execute(uri: "/forge/trigger", method: .post,
-                                                            headers: try await harness.headers(nil, extra: [FITMiddleware.systemTokenHeader: systemToken(exp: exp)]))
+                                                            headers: try await harness.headers(nil, extra: [FITMiddleware.systemTokenHeader: token]))
                     #expect(response.status == .ok)
                 }
-                let stored = try #require(try await harness.services.installations.systemToken(installationId: ReportFixture.installationA))
-                #expect(stored.token.revealed == systemToken(exp: now + 7200))
+                func stored() async throws -> (token: Secret, expiresAt: Date) {
+                    try #require(try await harness.services.installations.systemToken(installationId: ReportFixture.installationA))
+                }
+                let now = Int(harness.clock.now.timeIntervalSince1970)
+                for exp in [now + 7200, now + 3600] { try await trigger(systemToken(exp: exp)) }
+                #expect(try await stored().token.revealed == systemToken(exp: now + 3600), "the most recent wins")
+
+                // A user's call cannot plant one: the header is ignored on a FIT with a principal.
+                let forged = systemToken(exp: 4_102_444_800) // 2100
+                let planted = try await client.execute(uri: "/v1/me", method: .get, headers: try await harness.headers(extra: [FITMiddleware.systemTokenHeader: forged]))
+                #expect(planted.status == .ok)
+                #expect(try await stored().token.revealed == systemToken(exp: now + 3600), "a user's header is not stored")
+
+                // Even from a trigger, a far `exp` neither pins the token nor counts beyond 4 hours.
+                try await trigger(forged)
+                #expect(try await stored().token.revealed == forged)
+                #expect(try await stored().expiresAt <= harness.clock.now.addingTimeInterval(4 * 3600), "the claimed expiry is capped")
+                try await trigger(systemToken(exp: now + 3600))
+                #expect(try await stored().token.revealed == systemToken(exp: now + 3600), "the next token replaces it")
                 let raw = try await harness.fixture.database.pool.read { db in
                     try Data.fetchOne(db, sql: "SELECT system_token_ciphertext FROM installations WHERE id = ?", arguments: [ReportFixture.installationA])
                 }

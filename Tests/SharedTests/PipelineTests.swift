@@ -71,9 +71,16 @@ struct PipelineHarness: Sendable {
         return fields
     }
 
+    /// What Forge sends a scheduled trigger: a FIT without a principal, with the system token.
+    func triggerHeaders() async throws -> HTTPFields {
+        let minted = try await sandbox.execute(uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"trigger":true}"#)).json
+        return [.authorization: "Bearer \(minted["fit"] as! String)", .contentType: "application/json",
+                FITMiddleware.systemTokenHeader: minted["systemToken"] as! String]
+    }
+
     /// The trigger stores the system token; the connect flow goes through the sandbox's consent.
     func installAndConnect(_ client: any TestClientProtocol) async throws {
-        #expect(try await client.execute(uri: "/forge/trigger", method: .post, headers: try await headers()).status == .ok)
+        #expect(try await client.execute(uri: "/forge/trigger", method: .post, headers: try await triggerHeaders()).status == .ok)
         let connect = try await client.execute(uri: "/v1/microsoft/connect", method: .post, headers: try await headers())
         let authorize = try #require(URLComponents(string: connect.json["authorizeUrl"] as! String))
         let redirect = try await sandbox.execute(uri: authorize.path + "?" + authorize.percentEncodedQuery!, method: .get)
@@ -269,7 +276,7 @@ struct PipelineTests {
 
     @Test func aRunOfAUserWhoNeverConnectedSaysSoInTheWordsOfV1Me() async throws {
         try await PipelineHarness.run(seed: 27, issues: 10, fastWriter: true) { harness, client in
-            #expect(try await client.execute(uri: "/forge/trigger", method: .post, headers: try await harness.headers()).status == .ok)
+            #expect(try await client.execute(uri: "/forge/trigger", method: .post, headers: try await harness.triggerHeaders()).status == .ok)
             let reportId = try await harness.createReport(client, jql: "project = OPS ORDER BY key")
             let run = try await harness.run(client, reportId, forwardUserToken: true)
             #expect(run["status"] as? String == "failed" && (run["error"] as? [String: Any])?["code"] as? String == "microsoft_not_connected", "\(run)")

@@ -5,8 +5,10 @@ import Logging
 import Shared
 
 /// Verifies the Forge Invocation Token of every request behind it (hummingbird-auth's shape: an
-/// identity or 401). On a verified request that carries `x-forge-oauth-system`, records the
-/// installation and its system token (encrypted, newest kept).
+/// identity or 401) and records the installation. The system token in `x-forge-oauth-system` is taken
+/// only from a FIT without a principal, which Forge signs for its own calls (lifecycle events and
+/// scheduled triggers, docs/atlassian-apis.md §1.3, §2): on a user's call the header is ignored, so a
+/// user cannot plant a token of their own making (issue #14). The latest one arriving wins.
 struct FITMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
 
@@ -30,7 +32,7 @@ struct FITMiddleware: RouterMiddleware {
         context.identity = identity
         context.logger[metadataKey: "installation"] = "\(identity.installationId)"
         if let account = identity.principalAccountId { context.logger[metadataKey: "account"] = "\(account)" }
-        let systemToken = request.headers[Self.systemTokenHeader].map(Secret.init)
+        let systemToken = identity.principalAccountId == nil ? request.headers[Self.systemTokenHeader].map(Secret.init) : nil
         context.forwardedUserToken = request.headers[Self.userTokenHeader].map(Secret.init)
         try await installations.record(identity, systemToken: systemToken)
         return try await next(request, context)

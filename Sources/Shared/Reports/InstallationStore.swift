@@ -17,8 +17,14 @@ public struct InstallationStore: Sendable {
         self.now = now
     }
 
-    /// Records a verified caller's installation and, when given, its system token — only if it expires
-    /// no earlier than the one stored (tokens are treated as opaque; their `exp` is read for this only).
+    /// How long a stored system token is taken to be usable at most, whatever its `exp` claims: Forge's
+    /// tokens live up to 4 hours (docs/atlassian-apis.md §2), and a claimed expiry is unverified.
+    public static let maxSystemTokenLifetime: Int64 = 4 * 3_600_000
+
+    /// Records a verified caller's installation and, when given, its system token. The newest token to
+    /// arrive replaces the stored one whatever `exp` it claims (an unverified claim must not let a
+    /// token pin itself); its expiry, read for scheduling only, is capped at now + 4 hours.
+    /// Call it with a token only for FITs without a principal (Forge's own calls).
     public func record(_ identity: FITIdentity, systemToken: Secret?) async throws {
         let now = Timestamp.milliseconds(now())
         let hasToken = !(systemToken?.isEmpty ?? true)
@@ -27,7 +33,7 @@ public struct InstallationStore: Sendable {
         var expiresAt: Int64?
         if let systemToken, !systemToken.isEmpty {
             sealed = try vault.seal(systemToken, context: .atlassianSystemToken(installationId: identity.installationId))
-            expiresAt = Self.expiry(of: systemToken).map(Timestamp.milliseconds) ?? now + 3_600_000
+            expiresAt = min(Self.expiry(of: systemToken).map(Timestamp.milliseconds) ?? now + 3_600_000, now + Self.maxSystemTokenLifetime)
         }
         let (ciphertext, expiry) = (sealed, expiresAt)
         try await database.pool.write { db in
@@ -39,13 +45,8 @@ public struct InstallationStore: Sendable {
                     api_base_url = excluded.api_base_url,
                     site_url = coalesce(excluded.site_url, installations.site_url),
                     last_seen_at = excluded.last_seen_at,
-                    system_token_ciphertext = CASE
-                        WHEN excluded.system_token_ciphertext IS NOT NULL
-                         AND (installations.system_token_expires_at IS NULL OR excluded.system_token_expires_at >= installations.system_token_expires_at)
-                        THEN excluded.system_token_ciphertext ELSE installations.system_token_ciphertext END,
-                    system_token_expires_at = CASE
-                        WHEN excluded.system_token_ciphertext IS NOT NULL
-                         AND (installations.system_token_expires_at IS NULL OR excluded.system_token_expires_at >= installations.system_token_expires_at)
+                    system_token_ciphertext = coalesce(excluded.system_token_ciphertext, installations.system_token_ciphertext),
+                    system_token_expires_at = CASE WHEN excluded.system_token_ciphertext IS NOT NULL
                         THEN excluded.system_token_expires_at ELSE installations.system_token_expires_at END
                 """, arguments: [identity.installationId, identity.cloudId, identity.apiBaseUrl.absoluteString, ciphertext, expiry, now, now, identity.siteUrl?.absoluteString])
         }
@@ -63,6 +64,23 @@ public struct InstallationStore: Sendable {
         }
         guard let (sealed, expiry) = row else { return nil }
         return (try vault.open(sealed, context: .atlassianSystemToken(installationId: installationId)), Timestamp.date(milliseconds: expiry))
+    }
+
+    /// Forgets the stored system token if it is still `token` (Atlassian refused it; a newer one that
+    /// arrived meanwhile stays). True when it was dropped.
+    @discardableResult
+    public func dropSystemToken(installationId: String, ifStill token: Secret) async throws -> Bool {
+        let vault = vault
+        return try await database.pool.write { db in
+            guard let sealed = try Data.fetchOne(db, sql: "SELECT system_token_ciphertext FROM installations WHERE id = ?", arguments: [installationId]),
+                  let stored = try? vault.open(sealed, context: .atlassianSystemToken(installationId: installationId)),
+                  stored.revealed == token.revealed
+            else { return false }
+            try db.execute(sql: """
+                UPDATE installations SET system_token_ciphertext = NULL, system_token_expires_at = NULL WHERE id = ?
+                """, arguments: [installationId])
+            return true
+        }
     }
 
     public struct Installation: Sendable {

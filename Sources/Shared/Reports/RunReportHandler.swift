@@ -102,7 +102,7 @@ public struct RunReportHandler: JobHandler {
         guard let installation = try await installations.installation(report.installationId) else {
             throw JobFailure.permanent("no_installation", "the Jira site is not known to the service yet")
         }
-        let jiraToken = try await jiraToken(parameters, installation: installation, installations: installations)
+        let jiraToken = try await jiraToken(parameters, installation: installation, installations: installations, logger: logger)
 
         let jql: String
         if let text = report.jql {
@@ -147,7 +147,7 @@ public struct RunReportHandler: JobHandler {
         return Result(issueCount: search.issues.count, pageUrl: pageUrl)
     }
 
-    private func jiraToken(_ parameters: RunReportJob, installation: InstallationStore.Installation, installations: InstallationStore) async throws -> Secret {
+    private func jiraToken(_ parameters: RunReportJob, installation: InstallationStore.Installation, installations: InstallationStore, logger: Logger) async throws -> Secret {
         if let sealed = parameters.userToken, let expiry = parameters.userTokenExpiresAt, expiry > Timestamp.milliseconds(now()) + 60_000,
            let data = Base64URL.decode(sealed) {
             return try vault.open(data, context: .forwardedUserToken(installationId: parameters.installationId, runId: parameters.runId))
@@ -159,7 +159,16 @@ public struct RunReportHandler: JobHandler {
         guard system.expiresAt > now() else {
             throw JobFailure.permanent("system_token_expired", "the app token for this Jira site has expired; a fresh one arrives with the next scheduled trigger")
         }
-        let minted = try await atlassian.offlineUserToken(systemToken: system.token, cloudId: installation.cloudId, accountId: parameters.ownerAccountId)
+        let minted: AtlassianClient.UserToken
+        do {
+            minted = try await atlassian.offlineUserToken(systemToken: system.token, cloudId: installation.cloudId, accountId: parameters.ownerAccountId)
+        } catch let error as UpstreamError where error.status == 401 {
+            // Atlassian does not accept the stored token (expired early, revoked, or not Forge's):
+            // drop it, so it is not tried again, and wait for the next one Forge sends (issue #14).
+            try await installations.dropSystemToken(installationId: installation.id, ifStill: system.token)
+            logger.warning("system token refused by Atlassian; dropped", metadata: ["installation": "\(installation.id)"])
+            throw JobFailure.permanent("system_token_awaited", "Atlassian refused the app token for this Jira site; a fresh one arrives with the next scheduled trigger")
+        }
         tokens.store(installation.id, parameters.ownerAccountId, minted)
         return minted.token
     }

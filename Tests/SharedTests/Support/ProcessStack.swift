@@ -86,10 +86,19 @@ final class ProcessStack: @unchecked Sendable {
         return ["Authorization": "Bearer \(fit)", "Content-Type": "application/json", "x-forge-oauth-system": system]
     }
 
+    /// What Forge sends a scheduled trigger: a FIT without a principal and the app's system token (the
+    /// only call the API takes a system token from).
+    func triggerHeaders() async throws -> [String: String] {
+        let minted = try await Self.call("POST", "\(sandboxBase)/sandbox/fit", body: #"{"trigger":true}"#).json
+        let fit = minted["fit"] as! String, system = minted["systemToken"] as! String
+        secrets += [fit, system]
+        return ["Authorization": "Bearer \(fit)", "Content-Type": "application/json", "x-forge-oauth-system": system]
+    }
+
     /// Forge's trigger and the Microsoft connect flow (the sandbox consents at once). `loginHint`
     /// picks the sandbox's Microsoft user (each hint its own, with its own OneNote limits).
     func installAndConnect(account: String = "sandbox-user-1", loginHint: String? = nil) async throws -> Bool {
-        guard try await Self.call("POST", "\(apiBase)/forge/trigger", headers: try await headers(account: account)).status == 200 else { return false }
+        guard try await Self.call("POST", "\(apiBase)/forge/trigger", headers: try await triggerHeaders()).status == 200 else { return false }
         let connect = try await Self.call("POST", "\(apiBase)/v1/microsoft/connect", headers: try await headers(account: account))
         guard let url = connect.json["authorizeUrl"] as? String else { return false }
         let connected = try await Self.call("GET", url + (loginHint.map { "&login_hint=\($0.replacingOccurrences(of: "@", with: "%40"))" } ?? ""))
