@@ -15,6 +15,7 @@ struct Enqueuer: AsyncParsableCommand {
     /// JSON logs for every subcommand; a bad `REPORTS_LOG_LEVEL` is reported by the command itself
     /// when it reads the configuration.
     static func main() async {
+        ProcessSupport.restrictFileModes()
         guard OutboundTLSFloor.install() else { ProcessSupport.fail(program: "enqueuer", "cannot set the outbound TLS 1.2 floor: no writable temporary directory (TMPDIR)") }
         let level = (try? ReportsConfiguration(environment: ProcessInfo.processInfo.environment))?.logLevel ?? .info
         ProcessSupport.bootstrapLogging(level: level)

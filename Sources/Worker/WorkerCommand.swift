@@ -14,6 +14,7 @@ struct WorkerCommand: AsyncParsableCommand {
     )
 
     static func main() async {
+        ProcessSupport.restrictFileModes()
         ProcessSupport.keepFreedMemory()
         guard OutboundTLSFloor.install() else { ProcessSupport.fail(program: "worker", "cannot set the outbound TLS 1.2 floor: no writable temporary directory (TMPDIR)") }
         await main(nil)

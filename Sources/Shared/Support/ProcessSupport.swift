@@ -23,6 +23,13 @@ public enum ProcessSupport {
         }
     }
 
+    /// Files this process creates are private to its user (umask 077) however it was started: the
+    /// database, its WAL and SHM (SQLite gives them the database's mode), backups, the data folder and
+    /// the TLS floor's configuration file. systemd's `UMask=` did this only for systemd (issue #14).
+    public static func restrictFileModes() {
+        umask(0o077)
+    }
+
     /// Lets glibc keep freed heap memory instead of handing it back to the kernel after every free
     /// of more than 128 KiB at the top of a heap (its default `M_TRIM_THRESHOLD`). SQLite allocates
     /// and frees a page cache for each temporary b-tree (an `IN (…)` list, a `RETURNING` buffer), so a
