@@ -52,6 +52,16 @@ struct AtlassianClientTests {
             let capped = try await atlassian.search(apiBaseUrl: apiBaseUrl, token: one.token, jql: "project = OPS", fields: ["key"], cap: 12, pageSize: 5)
             #expect(capped.issues.count == 12 && capped.capped, "the cap is reported, not silently applied")
 
+            // A run's byte budget over all its pages (issue #14): each page fits, their sum does not.
+            var budgeted = atlassian
+            budgeted.maxSearchBytes = 6_000
+            let overBudget = await #expect(throws: UpstreamError.self) {
+                try await budgeted.search(apiBaseUrl: apiBaseUrl, token: one.token, jql: "project = OPS ORDER BY key", fields: columns, pageSize: 7)
+            }
+            #expect(overBudget?.code == "jira_response_too_large" && overBudget?.kind == .rejected, "\(String(describing: overBudget))")
+            let onePage = try await budgeted.search(apiBaseUrl: apiBaseUrl, token: one.token, jql: "project = OPS ORDER BY key", fields: columns, cap: 6, pageSize: 7)
+            #expect(onePage.issues.count == 6, "one page alone fits the budget; it is the sum that is refused")
+
             let bad = await #expect(throws: UpstreamError.self) {
                 try await atlassian.search(apiBaseUrl: apiBaseUrl, token: one.token, jql: "ORDER BY key", fields: ["key"])
             }

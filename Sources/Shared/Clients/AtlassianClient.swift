@@ -10,6 +10,9 @@ public struct AtlassianClient: Sendable {
     /// Waits longer than this are not slept in place: the job goes back to the queue, due after the
     /// wait (issue #13: a worker slot is not held waiting for an upstream). nil: always wait in place.
     public var maxInlineWait: Duration? = .seconds(5)
+    /// The most bytes of Jira answers one search may read over all its pages (issue #14): each answer
+    /// is capped by the transport, and this caps the sum, so one run's memory stays bounded.
+    public var maxSearchBytes = 64 << 20
     private let sleep: @Sendable (Duration) async throws -> Void
 
     public init(graphQLURL: URL, transport: any HTTPTransport, retry: AtlassianRetryPolicy = .documented,
@@ -76,6 +79,7 @@ public struct AtlassianClient: Sendable {
     /// `nextPageToken` to `isLast`, stopping at `cap`.
     public func search(apiBaseUrl: URL, token: Secret, jql: String, fields: [String], cap: Int = 5000, pageSize: Int = 100) async throws -> SearchResult {
         var issues: [JiraIssue] = []
+        var received = 0
         var nextPageToken: String?
         let url = apiBaseUrl.appendingPathComponent("rest/api/3/search/jql")
         while true {
@@ -85,6 +89,11 @@ public struct AtlassianClient: Sendable {
                 method: "POST", url: url,
                 headers: ["Authorization": "Bearer \(token.revealed)", "Content-Type": "application/json", "Accept": "application/json"],
                 body: Data(JSONText.serialize(body, escapeAngleBrackets: false).utf8), timeout: .seconds(30)), service: "jira")
+            received += response.body.count
+            guard received <= maxSearchBytes else {
+                throw UpstreamError(kind: .rejected, code: "jira_response_too_large",
+                                    message: "Jira's answers for this report passed \(maxSearchBytes >> 20) MB; narrow the query or its columns", status: response.status)
+            }
             switch response.status {
             case 200:
                 break
@@ -145,8 +154,17 @@ public struct AtlassianClient: Sendable {
             let response: OutboundResponse
             do {
                 response = try await transport.send(request)
+            } catch let error as HTTPTransportError where error == .responseTooLarge(0) {
+                // The same request would get the same answer: not worth a retry.
+                throw UpstreamError(kind: .rejected, code: "\(service)_response_too_large", message: error.message)
             } catch let error as HTTPTransportError {
                 throw UpstreamError(kind: .transient, code: "\(service)_unreachable", message: error.message)
+            }
+            // Redirects are not followed (the transport never does): one here means a wrong base URL
+            // or an upstream we should not trust with a token, and asking again will not change it.
+            if (300..<400).contains(response.status) {
+                throw UpstreamError(kind: .rejected, code: "\(service)_redirected",
+                                    message: "\(service == "jira" ? "Jira" : "Atlassian") answered with a redirect (HTTP \(response.status)), which is not followed", status: response.status)
             }
             guard response.status == 429 || response.status == 503 else { return response }
             let retryAfter = response.header("Retry-After").flatMap(Double.init).map { Duration.milliseconds(Int64($0 * 1000)) }
