@@ -74,11 +74,28 @@ struct KeyAndLogTests {
                     """, arguments: [installation, "acct-\(index)", refresh])
             }
         }
+        // 70 Run-now jobs waiting with a forwarded user token sealed into their payload (issue #14: these
+        // were missed, so runs waiting when the old key was dropped failed `token_unreadable`).
+        let jobs = try (0..<70).map { index -> NewJob in
+            let runId = "run-\(index)"
+            let sealed = try oldVault.seal(Secret("user-\(index)"), context: .forwardedUserToken(installationId: "inst-\(index)", runId: runId))
+            let payload = RunReportJob(runId: runId, reportId: "report-\(index)", installationId: "inst-\(index)", ownerAccountId: "acct",
+                                       userToken: Base64URL.encode(sealed), userTokenExpiresAt: 0)
+            return try NewJob(kind: RunReportJob.kind, parameters: payload)
+        }
+        let jobIds = try await fixture.queue.enqueue(jobs).map(\.jobId)
         let rotation = TokenKeyRotation(database: fixture.database, vault: TokenVault(keys: rotatedRing), batchSize: 64, logger: silentLogger)
         let first = try await rotation.run()
-        #expect(first == .init(resealed: 899, alreadyCurrent: 0, failed: 1))
+        #expect(first == .init(resealed: 969, alreadyCurrent: 0, failed: 1))
         let second = try await rotation.run()
-        #expect(second == .init(resealed: 0, alreadyCurrent: 899, failed: 1), "a re-run only re-checks")
+        #expect(second == .init(resealed: 0, alreadyCurrent: 969, failed: 1), "a re-run only re-checks")
+        for (index, id) in jobIds.enumerated() {
+            let text = try await fixture.database.pool.read { try String.fetchOne($0, sql: "SELECT payload FROM jobs WHERE id = ?", arguments: [id]) }
+            let payload = try JSONDecoder().decode(RunReportJob.self, from: Data(try #require(text).utf8))
+            let sealed = try #require(payload.userToken.flatMap(Base64URL.decode))
+            let opened = try TokenVault(keys: TokenKeyRing(keys: [("new", new.key)])).open(sealed, context: .forwardedUserToken(installationId: "inst-\(index)", runId: "run-\(index)"))
+            #expect(opened.revealed == "user-\(index)", "the job's token opens with the new key alone")
+        }
 
         let newOnly = TokenVault(keys: TokenKeyRing(keys: [("new", new.key)]))
         let rows = try await fixture.database.pool.read { db in

@@ -2,7 +2,9 @@ import GRDB
 public import Logging
 import Foundation
 
-/// Re-seals every stored secret under the active key (`enqueuer keys rotate`).
+/// Re-seals every stored secret under the active key (`enqueuer keys rotate`): the token columns and
+/// the forwarded user tokens sealed into `run-report` job payloads (missed before issue #14, so runs
+/// waiting when the old key was dropped failed `token_unreadable`).
 ///
 /// Works in batches, each its own transaction, and updates a row only if its ciphertext is still the
 /// one it read, so it is safe to interrupt, to re-run, and to run while the API and workers write.
@@ -52,6 +54,7 @@ public struct TokenKeyRotation: Sendable {
         for column in Self.columns {
             try await rotate(column, into: &report)
         }
+        try await rotateJobPayloads(into: &report)
         logger.info("key rotation finished", metadata: [
             "active_key": "\(vault.keys.active.id)", "resealed": "\(report.resealed)",
             "already_current": "\(report.alreadyCurrent)", "failed": "\(report.failed)",
@@ -116,6 +119,57 @@ public struct TokenKeyRotation: Sendable {
             }
             report.resealed += written
             // A row changed by someone else meanwhile was sealed by them; a re-run checks it again.
+            if rows.count < batchSize { return }
+        }
+    }
+
+    /// The forwarded user token inside each job payload that holds one (any state: a finished job's
+    /// payload is kept until pruned, and a job can be retried). Bound to its run, so the context comes
+    /// from the payload itself; a payload changed meanwhile is left for a re-run.
+    private func rotateJobPayloads(into report: inout Report) async throws {
+        var after: Int64 = 0
+        while true {
+            let cursor = after
+            let rows = try await database.pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT id, json_extract(payload, '$.userToken'), json_extract(payload, '$.installationId'), json_extract(payload, '$.runId')
+                    FROM jobs WHERE id > ? AND kind = ? AND json_extract(payload, '$.userToken') IS NOT NULL
+                    ORDER BY id LIMIT ?
+                    """, arguments: [cursor, RunReportJob.kind, batchSize])
+                    .map { row in (id: row[0] as Int64, sealed: row[1] as String, installationId: (row[2] as String?) ?? "", runId: (row[3] as String?) ?? "") }
+            }
+            guard let last = rows.last else { return }
+            after = last.id
+            var updates: [(id: Int64, old: String, new: String)] = []
+            for row in rows {
+                do {
+                    guard let sealed = Base64URL.decode(row.sealed) else { throw TokenVaultError.malformed }
+                    if try TokenVault.keyId(of: sealed) == vault.keys.active.id {
+                        report.alreadyCurrent += 1
+                        continue
+                    }
+                    let context = VaultContext.forwardedUserToken(installationId: row.installationId, runId: row.runId)
+                    updates.append((row.id, row.sealed, Base64URL.encode(try vault.seal(try vault.open(sealed, context: context), context: context))))
+                } catch {
+                    report.failed += 1
+                    logger.error("cannot re-seal a stored secret", metadata: [
+                        "table": "jobs", "owner": "job \(row.id)",
+                        "error": "\((error as? TokenVaultError)?.message ?? String(describing: type(of: error)))",
+                    ])
+                }
+            }
+            let pending = updates
+            report.resealed += try await database.pool.write { db -> Int in
+                var written = 0
+                for update in pending {
+                    try db.execute(sql: """
+                        UPDATE jobs SET payload = json_set(payload, '$.userToken', ?)
+                        WHERE id = ? AND json_extract(payload, '$.userToken') = ?
+                        """, arguments: [update.new, update.id, update.old])
+                    written += db.changesCount
+                }
+                return written
+            }
             if rows.count < batchSize { return }
         }
     }
