@@ -103,6 +103,7 @@ else
   export MS_CLIENT_SECRET=tls-test-secret MS_REDIRECT_URI="https://localhost:$https/oauth/microsoft/callback"
   "$bin/enqueuer" migrate >/dev/null
   "$bin/enqueuer" serve --port "$api" >"$work/api.log" 2>&1 &
+  api_pid=$!
   pids+=($!)
   wait_for_port "$api" "enqueuer serve"
 
@@ -175,6 +176,18 @@ CONF
     if grep -q "CANARY" "$work/access.log"; then fail "the access log leaves out query strings" "$(grep CANARY "$work/access.log")"
     elif grep -q "/oauth/microsoft/callback" "$work/access.log"; then pass "the access log leaves out query strings"
     else fail "the access log records requests" "$(cat "$work/access.log")"; fi
+    # With the API down nginx logs every failed proxy attempt, request line and query included: the
+    # callback's location must not (issue #14). A /v1 request shows the error log does get such lines.
+    kill "$api_pid"; wait "$api_pid" 2>/dev/null || true
+    $tls -o /dev/null "https://localhost:$https/v1/reports?probe=ERRORLOG-VISIBLE" || true
+    $tls -o /dev/null "https://localhost:$https/oauth/microsoft/callback?code=CANARY-CODE-43&state=CANARY-STATE-43" || true
+    if ! grep -q "ERRORLOG-VISIBLE" "$work/nginx-error.log"; then
+      fail "nginx's error log records a failed proxy attempt (else the next check proves nothing)" "$(tail -5 "$work/nginx-error.log")"
+    elif grep -q "CANARY" "$work/nginx-error.log" "$work/access.log"; then
+      fail "no nginx log holds the callback's query string" "$(grep -h "CANARY" "$work/nginx-error.log" "$work/access.log")"
+    else
+      pass "no nginx log holds the callback's query string (the API down: errors logged for /v1, none with the callback's code)"
+    fi
   fi
 fi
 
