@@ -26,11 +26,13 @@ build: deps
 # One test at a time: on two cores, CPU-heavy suites (10,000 FIT verifications) running beside the
 # lease and heartbeat tests would starve their timers; serial costs about 8 s and removes that noise.
 # Then the TLS checks (Tests/tls/run.sh: outbound TLS floor; nginx in front of the API when installed),
+# the full-disk checks (Tests/storage/run.sh: the database on a 3 MB tmpfs in a private mount namespace),
 # and schemathesis against the API's OpenAPI document (Tests/api/schemathesis.sh; pip-installs it pinned).
 test: deps
 	swift build --build-tests
 	swift test --skip-build --no-parallel
 	Tests/tls/run.sh .build/debug
+	Tests/storage/run.sh .build/debug
 	Tests/api/schemathesis.sh .build/debug
 
 # The whole system end to end against the sandbox (scripts/demo.sh says each step as it goes).

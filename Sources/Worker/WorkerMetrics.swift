@@ -10,6 +10,7 @@ struct WorkerMetrics: WorkerObserver {
 
     static var attempts: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports_worker", metricName: "job_attempts", unitName: "total", helpText: "Finished job attempts by kind and outcome") }
     static var durations: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports_worker", metricName: "job_duration", unitName: "seconds", helpText: "Job attempt durations by kind") }
+    static var storage: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports_worker", metricName: "storage_unavailable", unitName: "total", helpText: "Queue writes that failed because the store could not be used (disk_full, locked, io_error, cannot_write); the worker backs off and keeps its jobs") }
     static var upstream: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports_worker", metricName: "upstream_calls", unitName: "total", helpText: "Calls to Atlassian and Microsoft by service and status") }
     static var retries: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports_worker", metricName: "upstream_retries", unitName: "total", helpText: "In-place retries after throttling or unavailability, by service") }
     static var waits: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports_worker", metricName: "throttle_wait", unitName: "seconds", helpText: "Time spent waiting before retries, by service") }
@@ -17,6 +18,10 @@ struct WorkerMetrics: WorkerObserver {
                                       .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300)]
 
     init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) { self.registry = registry }
+
+    func storageUnavailable(reason: String) {
+        registry.makeCounter(descriptor: Self.storage, labels: [("reason", reason)]).increment()
+    }
 
     func attemptFinished(kind: String, outcome: JobOutcome, duration: Duration) {
         let label: String = switch outcome {

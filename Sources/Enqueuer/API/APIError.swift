@@ -38,12 +38,33 @@ struct APIError: HTTPResponseError, CustomStringConvertible {
     static func badRequest(_ code: String, _ message: String) -> APIError { APIError(.badRequest, code, message) }
 }
 
-/// Turns every error into the JSON error shape: ours as they are, Hummingbird's by status, anything
-/// else (a bug, never bad input) as a 500 whose detail goes to the log by type name only.
+/// Turns every error into the JSON error shape: ours as they are, Hummingbird's by status, a store
+/// that cannot be used now (a full disk, a lock held too long) as 503 `storage_unavailable` with
+/// `Retry-After`, logged once a minute and counted; anything else (a bug, never bad input) as a 500
+/// whose detail goes to the log by type name only.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: APIMetrics
+    let storageLog: ThrottledLog
+
+    init(metrics: APIMetrics, storageLog: ThrottledLog = ThrottledLog()) {
+        self.metrics = metrics
+        self.storageLog = storageLog
+    }
+
+    static var storageUnavailable: APIError {
+        APIError(.serviceUnavailable, "storage_unavailable", "the service cannot store data right now; try again shortly", retryAfterSeconds: 30)
+    }
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let error where StorageAvailability.isUnavailable(error) {
+            let reason = StorageAvailability.reason(error)
+            metrics.storageUnavailable(reason: reason)
+            if let suppressed = storageLog.admit(reason) {
+                context.logger.error("storage unavailable; answering 503", metadata: ["reason": "\(reason)", "suppressed_since_last": "\(suppressed)"])
+            }
+            return try Self.storageUnavailable.response(from: request, context: context)
         } catch let error as APIError {
             return try error.response(from: request, context: context)
         } catch let error as HTTPError {

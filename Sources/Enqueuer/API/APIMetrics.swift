@@ -15,6 +15,7 @@ struct APIMetrics: Sendable {
     static var queueOldest: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "queue_oldest_due_age", unitName: "seconds", helpText: "How long the longest-waiting due job has waited") }
     static var queueKeys: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "queue_keys_waiting", helpText: "Fairness keys (Microsoft users) with a due job waiting") }
     static var queueDeferred: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "queue_deferred_jobs", helpText: "Waiting jobs handed back without using an attempt, by reason (onenote_budget_exhausted: their user's OneNote budget is spent)") }
+    static var storageUnavailable: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "storage_unavailable", unitName: "total", helpText: "Requests answered 503 storage_unavailable, and skipped incidental writes, by reason (disk_full, locked, io_error, cannot_write)") }
     static var lateness: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports", metricName: "schedule_lateness", unitName: "seconds", helpText: "How late scheduled runs of the last hour were, from slot to enqueued and to started") }
     static let buckets: [Duration] = [
         .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
@@ -31,6 +32,10 @@ struct APIMetrics: Sendable {
     func request(method: String, route: String, status: Int, duration: Duration) {
         registry.makeCounter(descriptor: Self.requests, labels: [("method", method), ("route", route), ("status", "\(status)")]).increment()
         registry.makeDurationHistogram(descriptor: Self.latency, labels: [("route", route)], buckets: Self.buckets).record(duration)
+    }
+
+    func storageUnavailable(reason: String) {
+        registry.makeCounter(descriptor: Self.storageUnavailable, labels: [("reason", reason)]).increment()
     }
 
     func fitFailure(code: String) {

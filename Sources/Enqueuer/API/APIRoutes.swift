@@ -12,7 +12,7 @@ enum APIRoutes {
         // The request log is outermost, so it sees every response, those made from thrown errors
         // included (a 401 or 404 probe gets its id, log line and metric like any other; issue #14).
         router.add(middleware: RequestLogMiddleware(metrics: services.metrics))
-        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: ErrorMiddleware(metrics: services.metrics, storageLog: services.storageLog))
 
         // No FIT: health, metrics (nginx does not expose it), and the OAuth callback (the signed state
         // authenticates it).
@@ -24,7 +24,7 @@ enum APIRoutes {
         }
         router.get("/oauth/microsoft/callback") { request, context in await microsoftCallback(request, context, services) }
 
-        let forge = router.group().add(middleware: FITMiddleware(verifier: services.verifier, installations: services.installations, metrics: services.metrics))
+        let forge = router.group().add(middleware: FITMiddleware(verifier: services.verifier, installations: services.installations, metrics: services.metrics, storageLog: services.storageLog))
         forge.post("/forge/lifecycle") { _, _ in APIError.jsonResponse(status: .ok, body: [String: Any]()) }
         forge.post("/forge/trigger") { _, _ in APIError.jsonResponse(status: .ok, body: [String: Any]()) }
 

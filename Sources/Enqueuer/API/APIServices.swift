@@ -22,6 +22,8 @@ struct APIServices: Sendable {
     let graph: GraphClient
     let jira: JiraClient
     let metrics: APIMetrics
+    /// "Storage unavailable" is logged once a minute per cause, across the API's middlewares.
+    let storageLog = ThrottledLog()
     /// The OneNote budget the API's own OneNote calls (section listing) draw from, shared with the
     /// workers; an API request waits a few seconds for it at most.
     let onenoteBudget: OneNoteRateLimiter

@@ -15,6 +15,7 @@ struct FITMiddleware: RouterMiddleware {
     let verifier: FITVerifier
     let installations: InstallationStore
     let metrics: APIMetrics
+    let storageLog: ThrottledLog
 
     static let systemTokenHeader = HTTPField.Name("x-forge-oauth-system")!
     static let userTokenHeader = HTTPField.Name("x-forge-oauth-user")!
@@ -34,7 +35,17 @@ struct FITMiddleware: RouterMiddleware {
         if let account = identity.principalAccountId { context.logger[metadataKey: "account"] = "\(account)" }
         let systemToken = identity.principalAccountId == nil ? request.headers[Self.systemTokenHeader].map(Secret.init) : nil
         context.forwardedUserToken = request.headers[Self.userTokenHeader].map(Secret.init)
-        try await installations.record(identity, systemToken: systemToken)
+        do {
+            try await installations.record(identity, systemToken: systemToken)
+        } catch let error where StorageAvailability.isUnavailable(error) {
+            // Incidental to the request (a last-seen time, a token Forge sends again with its next
+            // call): a read goes on; a write fails on its own write with 503 (issue #14).
+            let reason = StorageAvailability.reason(error)
+            metrics.storageUnavailable(reason: reason)
+            if let suppressed = storageLog.admit(reason) {
+                context.logger.error("storage unavailable; installation not recorded", metadata: ["reason": "\(reason)", "suppressed_since_last": "\(suppressed)"])
+            }
+        }
         return try await next(request, context)
     }
 }

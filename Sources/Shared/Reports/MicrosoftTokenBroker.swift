@@ -107,7 +107,14 @@ public struct MicrosoftTokenBroker: Sendable {
             }
             do {
                 let tokens = try await microsoft.refresh(stored)
-                try await store(owner, tokens, lease: lease)
+                do {
+                    try await store(owner, tokens, lease: lease)
+                } catch let error where StorageAvailability.isUnavailable(error) {
+                    // Incidental (issue #14): the stored refresh token stays valid (Microsoft does not
+                    // revoke it on use), so the fresh access token serves this call unstored.
+                    release(owner)
+                    logger.warning("storage unavailable; refreshed Microsoft tokens not stored", metadata: ["reason": "\(StorageAvailability.reason(error))"])
+                }
                 return tokens.accessToken
             } catch let error as UpstreamError where error.kind == .reconnectRequired {
                 if let again = try await connections.refreshToken(owner), again != stored, let tokens = try? await microsoft.refresh(again) {

@@ -5,6 +5,12 @@ import Foundation
 /// Hears about each finished attempt; the worker's metrics implement it.
 public protocol WorkerObserver: Sendable {
     func attemptFinished(kind: String, outcome: JobOutcome, duration: Duration)
+    /// A queue write failed because the store cannot be used now (a full disk, a lock held too long).
+    func storageUnavailable(reason: String)
+}
+
+extension WorkerObserver {
+    public func storageUnavailable(reason: String) {}
 }
 
 /// Leases jobs and runs their handlers: the body of `worker run`.
@@ -28,6 +34,8 @@ public struct WorkerRuntime: Service {
 
     private let state = WorkerState()
     private let wake = WakeSignal()
+    /// A full disk is logged once a minute, not at every retry.
+    private let storageLog = ThrottledLog()
 
     public init(queue: any JobQueue, registry: JobRegistry, configuration: WorkerConfiguration, logger: Logger, observer: (any WorkerObserver)? = nil) {
         self.observer = observer
@@ -82,6 +90,7 @@ public struct WorkerRuntime: Service {
     // MARK: Leasing
 
     private func leaseLoop(handlers: inout DiscardingTaskGroup, wakeups: inout AsyncStream<Void>.Iterator, observer: any JobQueueChangeObserver) async {
+        var failures = 0
         while !Task.isCancelled {
             let work = state.takeWork(concurrency: configuration.concurrency, maxBatch: configuration.maxLeaseBatch)
             if work.stopping {
@@ -92,6 +101,7 @@ public struct WorkerRuntime: Service {
                 do {
                     let request = LeaseRequest(workerId: configuration.workerId, limit: work.limit, leaseDuration: configuration.leaseDuration)
                     let (jobs, results, nextDue) = try await queue.lease(request, settling: work.settling)
+                    failures = 0
                     logSettled(work.settling, results)
                     let watches = state.started(jobs.map(\.lease))
                     for (job, leaseLost) in zip(jobs, watches) {
@@ -109,9 +119,12 @@ public struct WorkerRuntime: Service {
                         state.setWakeAt(nextDue.map { ContinuousClock.now + .milliseconds(max(Int64($0.timeIntervalSinceNow * 1000), 0)) })
                     }
                 } catch {
+                    // Finished jobs' outcomes are kept for the next try; leased jobs stay leased and
+                    // heartbeated. Back off (250 ms doubling to 5 s) so a full disk is not hammered.
                     state.putBack(work.settling)
-                    logger.error("queue write failed; retrying", metadata: ["error": "\(Self.describe(error))"])
-                    try? await Task.sleep(for: .milliseconds(250))
+                    failures += 1
+                    noteQueueFailure(error, doing: "lease")
+                    try? await Task.sleep(for: .milliseconds(min(250 << min(failures - 1, 5), 5_000)))
                     continue
                 }
             }
@@ -281,8 +294,22 @@ public struct WorkerRuntime: Service {
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                logger.error("queue maintenance failed", metadata: ["error": "\(Self.describe(error))"])
+                noteQueueFailure(error, doing: "maintenance")
             }
+        }
+    }
+
+    /// A store that cannot be used now is counted and logged once a minute (issue #14); anything else
+    /// is logged every time.
+    private func noteQueueFailure(_ error: any Error, doing what: String) {
+        guard StorageAvailability.isUnavailable(error) else {
+            logger.error("queue \(what) failed; retrying", metadata: ["error": "\(Self.describe(error))"])
+            return
+        }
+        let reason = StorageAvailability.reason(error)
+        self.observer?.storageUnavailable(reason: reason)
+        if let suppressed = storageLog.admit(reason) {
+            logger.error("storage unavailable; backing off", metadata: ["reason": "\(reason)", "doing": "\(what)", "suppressed_since_last": "\(suppressed)"])
         }
     }
 
