@@ -1,6 +1,6 @@
 """What the Python benchmark drivers share (chaos, fairness): JSON over HTTP to the API and the
-sandbox, and a free loopback port."""
-import json, socket, urllib.error, urllib.request
+sandbox, a free loopback port, and a browser's steps through the Microsoft connect flow."""
+import json, re, socket, urllib.error, urllib.parse, urllib.request
 
 
 def http(method, url, headers=None, body=None, timeout=30):
@@ -20,3 +20,39 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_browser = urllib.request.build_opener(_NoRedirect)
+
+
+def _raw(method, url, headers=None, body=None):
+    """(status, headers, text) of one request, redirects not followed (a browser step by step)."""
+    request = urllib.request.Request(url, data=body.encode() if body else None, method=method, headers=headers or {})
+    try:
+        with _browser.open(request, timeout=30) as response:
+            return response.status, response.headers, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers, error.read().decode()
+
+
+def connect_microsoft(start_url, login_hint=None):
+    """The browser's part of the Microsoft connect flow against the sandbox: open the start URL (it
+    sets the connect cookie), consent at the sandbox's Microsoft, land on the callback with the cookie,
+    press Connect on the confirmation page. Returns the final page's text."""
+    _, headers, _ = _raw("GET", start_url)
+    cookie = headers["Set-Cookie"].split(";")[0]
+    authorize = headers["Location"] + (f"&login_hint={urllib.parse.quote(login_hint)}" if login_hint else "")
+    _, headers, _ = _raw("GET", authorize)
+    callback = headers["Location"]
+    _, _, page = _raw("GET", callback, {"Cookie": cookie})
+    token = re.search(r'name="token" value="([^"]+)"', page).group(1)
+    confirm = callback.split("/oauth/")[0] + "/oauth/microsoft/confirm"
+    _, _, page = _raw("POST", confirm, {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+                      urllib.parse.urlencode({"token": token, "decision": "connect"}))
+    return page
+

@@ -12,7 +12,7 @@ Usage: chaos.py BIN_DIR [--minutes N] [--seed S]. Not part of `make test` (see R
 """
 import argparse, json, os, random, signal, sqlite3, subprocess, sys, tempfile, time, urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from benchlib import free_port, http  # noqa: E402
+from benchlib import connect_microsoft, free_port, http  # noqa: E402
 
 SECTIONS = ["1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B"]
 REPORTS = [  # (name, jql, schedule); ARC needs several OneNote requests per write
@@ -184,7 +184,7 @@ def main():
     try:
         assert stack.call("POST", "/forge/trigger")[0] == 200
         _, connect = stack.call("POST", "/v1/microsoft/connect")
-        assert "Connected" in http("GET", connect["authorizeUrl"])[1]
+        assert "Connected" in connect_microsoft(connect["startUrl"])
         reports = []
         for name, jql, cron in REPORTS:
             body = {"name": name, "jql": jql, "columns": ["key", "summary", "status", "assignee", "updated"], "sectionId": SECTIONS[0]}

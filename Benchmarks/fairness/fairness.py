@@ -9,7 +9,7 @@ per-user limits); the API and workers from BIN_DIR, so an older build is the bas
 """
 import json, os, socket, sqlite3, statistics, subprocess, sys, tempfile, time, urllib.error, urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from benchlib import free_port, http  # noqa: E402
+from benchlib import connect_microsoft, free_port, http  # noqa: E402
 
 SECTION = "1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B"
 
@@ -63,9 +63,8 @@ def main():
         assert status == 200, status
         for user, account in users.items():
             _, connect = http("POST", f"{api}/v1/microsoft/connect", headers(account))
-            url = connect["authorizeUrl"] + f"&login_hint={user.lower()}%40example.com"
-            status, page = http("GET", url)
-            assert status == 200 and "Connected" in page, (status, page[:200])
+            page = connect_microsoft(connect["startUrl"], login_hint=f"{user.lower()}@example.com")
+            assert "Connected" in page, page[:200]
         reports = {user: [] for user in users}
         for user, account in users.items():
             count = heavy if user == "A" else 1

@@ -205,48 +205,15 @@ struct APIRouterTests {
         }
     }
 
-    @Test func theMicrosoftConnectFlowStoresOnlyWhatAValidStateAuthorises() async throws {
+    @Test func aConnectedUserListsSectionsUntilTheTokenIsRevokedThenDisconnects() async throws {
         try await APIHarness.run { harness in
-            let alice = try await harness.headers()
             let owner = ReportOwner(installationId: ReportFixture.installationA, accountId: "557058:alice")
             try await harness.test { client in
-                let connect = try await client.execute(uri: "/v1/microsoft/connect", method: .post, headers: alice)
-                let authorize = try #require(URLComponents(string: connect.json["authorizeUrl"] as? String ?? ""))
-                let items = Dictionary(uniqueKeysWithValues: (authorize.queryItems ?? []).map { ($0.name, $0.value ?? "") })
-                #expect(authorize.path == "/common/oauth2/v2.0/authorize")
-                #expect(items["scope"] == "Notes.ReadWrite User.Read offline_access")
-                #expect(items["code_challenge_method"] == "S256" && items["response_type"] == "code")
-                let state = try #require(items["state"])
-                let fields = try harness.services.oauthState.verify(state)
-                #expect(items["code_challenge"] == OAuthState.challenge(for: harness.services.oauthState.codeVerifier(nonce: fields.nonce)))
-
-                // Forged (another key), tampered, and missing states: 400 page, nothing stored, no token request.
-                let forged = OAuthState(key: .init(size: .bits256)).issue(installationId: owner.installationId, accountId: owner.accountId).state
-                for bad in [forged, state + "x", "", "abc.def"] {
-                    let response = try await client.execute(uri: "/oauth/microsoft/callback?code=good-code&state=\(FormEncoding.escape(bad))", method: .get)
-                    #expect(response.status == .badRequest, "\(bad.prefix(20))")
-                    #expect(response.headers[.contentType]?.hasPrefix("text/html") == true)
-                }
-                #expect(harness.upstream.tokenRequests.isEmpty)
-                #expect(try await harness.services.connections.connection(owner) == nil)
-
-                // The real one connects, once.
-                let ok = try await client.execute(uri: "/oauth/microsoft/callback?code=good-code&state=\(FormEncoding.escape(state))", method: .get)
-                #expect(ok.status == .ok, "\(ok.text)")
-                #expect(ok.text.contains("Connected") && ok.text.contains("Ada Lovelace"))
-                #expect(harness.upstream.tokenRequests.first?["code_verifier"] == harness.services.oauthState.codeVerifier(nonce: fields.nonce).revealed)
-                #expect(try await harness.services.connections.connection(owner)?.displayName == "Ada Lovelace")
-                let replay = try await client.execute(uri: "/oauth/microsoft/callback?code=good-code&state=\(FormEncoding.escape(state))", method: .get)
-                #expect(replay.status == .badRequest && replay.text.contains("already used"))
-                #expect(harness.upstream.tokenRequests.count == 1)
-
-                // An expired state is refused too.
-                let late = try await client.execute(uri: "/v1/microsoft/connect", method: .post, headers: alice)
-                let lateState = URLComponents(string: late.json["authorizeUrl"] as! String)!.queryItems!.first { $0.name == "state" }!.value!
-                harness.clock.advance(by: .seconds(601))
-                let expired = try await client.execute(uri: "/oauth/microsoft/callback?code=good-code&state=\(FormEncoding.escape(lateState))", method: .get)
-                #expect(expired.status == .badRequest && expired.text.contains("expired"))
-                #expect(harness.upstream.tokenRequests.count == 1)
+                // Connected through the whole flow (ConnectFlowTests checks each of its steps).
+                let browser = ConnectBrowser.router(client)
+                let (callback, _) = try await ConnectFlowTests.begin(harness, client, browser)
+                let connected = try await browser.confirm(page: try await browser.callback(callback).text)
+                #expect(connected.status == 200, "\(connected.text)")
 
                 // Connected: sections through Graph (rotating the refresh token), then disconnect.
                 let me = try await client.execute(uri: "/v1/me", method: .get, headers: try await harness.headers())

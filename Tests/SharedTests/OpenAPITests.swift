@@ -35,7 +35,7 @@ struct OpenAPITests {
                 "\(route.method.rawValue) \(route.path.description.hasPrefix("/") ? "" : "/")\(route.path)"
             })
             let documented = try Self.documentedRoutes()
-            #expect(documented.count == 18)
+            #expect(documented.count == 20)
             #expect(registered == documented, "only served: \(registered.subtracting(documented).sorted()); only documented: \(documented.subtracting(registered).sorted())")
         }
     }

@@ -82,11 +82,13 @@ struct PipelineHarness: Sendable {
     func installAndConnect(_ client: any TestClientProtocol) async throws {
         #expect(try await client.execute(uri: "/forge/trigger", method: .post, headers: try await triggerHeaders()).status == .ok)
         let connect = try await client.execute(uri: "/v1/microsoft/connect", method: .post, headers: try await headers())
-        let authorize = try #require(URLComponents(string: connect.json["authorizeUrl"] as! String))
-        let redirect = try await sandbox.execute(uri: authorize.path + "?" + authorize.percentEncodedQuery!, method: .get)
-        let callback = try #require(redirect.headers[.location].flatMap(URLComponents.init(string:)))
-        let connected = try await client.execute(uri: "/oauth/microsoft/callback?" + callback.percentEncodedQuery!, method: .get)
-        #expect(connected.status == .ok, "\(connected.text)")
+        let browser = ConnectBrowser.router(client)
+        let started = try await browser.start(try #require(connect.json["startUrl"] as? String, "\(connect.text)"))
+        let authorize = try #require(started.headers["location"])
+        let redirect = try await sandbox.execute(uri: ConnectBrowser.pathAndQuery(authorize), method: .get)
+        let page = try await browser.callback(try #require(redirect.headers[.location]))
+        let connected = try await browser.confirm(page: page.text)
+        #expect(connected.status == 200 && connected.text.contains("Connected"), "\(connected.text)")
     }
 
     func createReport(_ client: any TestClientProtocol, name: String = "R", jql: String, section: String = Notebooks.all[0].sections[0].id) async throws -> String {

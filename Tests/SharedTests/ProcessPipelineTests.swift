@@ -46,10 +46,13 @@ struct ProcessPipelineTests {
         // running jobs (issue #13, default 2) is lifted.
         let stack = try await ProcessStack(environment: ["REPORTS_QUEUE_MAX_RUNNING_PER_KEY": "8"])
         defer { stack.remove() }
-        for id in ["w-a", "w-b"] { try stack.startWorker(id) }
+        // Four slots each, and OneNote slowed, so eight runs at once cannot all fit in one process:
+        // both take part, whichever wakes first.
+        for id in ["w-a", "w-b"] { try stack.startWorker(id, concurrency: 4) }
         #expect(try await stack.installAndConnect())
         var reports: [String] = []
         for index in 0..<8 { reports.append(try #require(try await stack.createReport(name: "R\(index)"))) }
+        try await stack.fault(#"{"route":"/v1.0/me/onenote/","latencyMs":600,"count":8}"#)
         func tokenCalls() async throws -> Int { try await ProcessStack.call("GET", "\(stack.sandboxBase)/sandbox/counters").json["token"] as? Int ?? 0 }
         func runAll() async throws -> [[String: Any]] {
             var ids: [String] = []

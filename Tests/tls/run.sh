@@ -181,12 +181,13 @@ CONF
     kill "$api_pid"; wait "$api_pid" 2>/dev/null || true
     $tls -o /dev/null "https://localhost:$https/v1/reports?probe=ERRORLOG-VISIBLE" || true
     $tls -o /dev/null "https://localhost:$https/oauth/microsoft/callback?code=CANARY-CODE-43&state=CANARY-STATE-43" || true
+    $tls -o /dev/null "https://localhost:$https/oauth/microsoft/start?t=CANARY-START-44" || true
     if ! grep -q "ERRORLOG-VISIBLE" "$work/nginx-error.log"; then
       fail "nginx's error log records a failed proxy attempt (else the next check proves nothing)" "$(tail -5 "$work/nginx-error.log")"
     elif grep -q "CANARY" "$work/nginx-error.log" "$work/access.log"; then
       fail "no nginx log holds the callback's query string" "$(grep -h "CANARY" "$work/nginx-error.log" "$work/access.log")"
     else
-      pass "no nginx log holds the callback's query string (the API down: errors logged for /v1, none with the callback's code)"
+      pass "no nginx log holds the connect flow's query strings (the API down: errors logged for /v1, none with a code, state or start token)"
     fi
   fi
 fi

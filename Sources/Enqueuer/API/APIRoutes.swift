@@ -14,15 +14,14 @@ enum APIRoutes {
         router.add(middleware: RequestLogMiddleware(metrics: services.metrics))
         router.add(middleware: ErrorMiddleware(metrics: services.metrics, storageLog: services.storageLog))
 
-        // No FIT: health, metrics (nginx does not expose it), and the OAuth callback (the signed state
-        // authenticates it).
+        // No FIT: health, metrics (nginx does not expose it), and the browser's steps of the connect flow
+        // (ConnectFlowRoutes: a one-time start token, then the signed state and the browser's cookie).
         router.get("/healthz") { _, _ in try await health(services) }
         router.get("/metrics") { _, _ in
             if let stats = try? await services.queue.stats() { services.metrics.queue(stats) }
             if let lateness = try? await ScheduleLateness.measure(services.database) { services.metrics.lateness(lateness) }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: services.metrics.exposition())))
         }
-        router.get("/oauth/microsoft/callback") { request, context in await microsoftCallback(request, context, services) }
 
         let forge = router.group().add(middleware: FITMiddleware(verifier: services.verifier, installations: services.installations, metrics: services.metrics, storageLog: services.storageLog))
         forge.post("/forge/lifecycle") { _, _ in APIError.jsonResponse(status: .ok, body: [String: Any]()) }
@@ -37,12 +36,7 @@ enum APIRoutes {
             }
             return APIError.jsonResponse(status: .ok, body: ["accountId": owner.accountId, "installationId": owner.installationId, "microsoft": microsoft])
         }
-        forge.post("/v1/microsoft/connect") { _, context in
-            let owner = try context.owner()
-            let issued = services.oauthState.issue(installationId: owner.installationId, accountId: owner.accountId)
-            let url = services.microsoft.authorizeURL(state: issued.state, codeChallenge: issued.codeChallenge)
-            return APIError.jsonResponse(status: .ok, body: ["authorizeUrl": url.absoluteString, "expiresAt": issued.fields.expiresAt.formatted(.iso8601)])
-        }
+        ConnectFlowRoutes.add(to: router, forge: forge, services: services)
         forge.delete("/v1/microsoft/connection") { _, context in
             _ = try await services.connections.delete(try context.owner())
             return Response(status: .noContent)
@@ -195,57 +189,5 @@ enum APIRoutes {
         } catch let error as UpstreamError {
             throw upstream(error)
         }
-    }
-
-    /// The OAuth redirect target. The signed, single-use state is the authentication; nothing is
-    /// stored unless it verifies and the code exchange succeeds.
-    static func microsoftCallback(_ request: Request, _ context: APIRequestContext, _ services: APIServices) async -> Response {
-        let query = request.uri.queryParameters
-        guard let state = query.get("state"), !state.isEmpty else { return page(.badRequest, "Not connected", "The sign-in link is incomplete. Start again from the app.") }
-        let fields: OAuthState.Fields
-        do {
-            fields = try await services.nonces.consume(state, verifier: services.oauthState)
-        } catch let error as OAuthStateError {
-            context.logger.notice("OAuth state refused", metadata: ["code": "\(error.codeName)"])
-            return page(.badRequest, "Not connected", error.message.prefix(1).uppercased() + error.message.dropFirst() + ".")
-        } catch {
-            return page(.internalServerError, "Not connected", "Something went wrong on our side. Start again from the app.")
-        }
-        if let denied = query.get("error") {
-            let reason = denied == "access_denied" ? "You declined the permission request." : "Microsoft did not complete the sign-in."
-            return page(.badRequest, "Not connected", reason + " Start again from the app to connect.")
-        }
-        guard let code = query.get("code"), !code.isEmpty, code.utf8.count <= 4096 else {
-            return page(.badRequest, "Not connected", "Microsoft sent no authorization code. Start again from the app.")
-        }
-        let owner = ReportOwner(installationId: fields.installationId, accountId: fields.accountId)
-        do {
-            let tokens = try await services.microsoft.exchange(code: Secret(code), verifier: services.oauthState.codeVerifier(nonce: fields.nonce))
-            let me = try await services.graph.me(accessToken: tokens.accessToken)
-            try await services.connections.save(owner, refreshToken: tokens.refreshToken, microsoftUserId: me.id, displayName: me.displayName ?? "")
-            return page(.ok, "Connected", "Your Microsoft account\(me.displayName.map { " (\($0))" } ?? "") is connected. You can close this window and return to Jira.")
-        } catch let error as UpstreamError {
-            context.logger.warning("Microsoft connect failed", metadata: ["code": "\(error.code)"])
-            return page(.badGateway, "Not connected", "Microsoft refused the sign-in (\(error.code)). Start again from the app.")
-        } catch {
-            return page(.internalServerError, "Not connected", "Something went wrong on our side. Start again from the app.")
-        }
-    }
-
-    static func page(_ status: HTTPResponse.Status, _ title: String, _ message: String) -> Response {
-        let html = """
-            <!doctype html><html lang="en"><head><meta charset="utf-8"><title>\(escape(title)) – OneNote Reports</title>
-            <meta name="viewport" content="width=device-width, initial-scale=1"></head>
-            <body style="font-family: sans-serif; max-width: 36em; margin: 4em auto"><h1>\(escape(title))</h1><p>\(escape(message))</p></body></html>
-            """
-        return Response(
-            status: status,
-            headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store", .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'"],
-            body: .init(byteBuffer: ByteBuffer(string: html)))
-    }
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }

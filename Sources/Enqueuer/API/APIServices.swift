@@ -15,7 +15,14 @@ struct APIServices: Sendable {
     let runs: RunStore
     let connections: MicrosoftConnectionStore
     let oauthState: OAuthState
+    /// One-time start URLs of the connect flow: the state's format under a derived key, 2 minutes.
+    let startTokens: OAuthState
     let nonces: OAuthNonceStore
+    /// Connections waiting for the user's confirmation.
+    let pending: PendingConnectionStore
+    /// Our own origin, as the redirect URI names it: the start URL lives there, so its cookie reaches
+    /// the callback.
+    let publicBase: URL
     let microsoft: MicrosoftIdentityClient
     /// Access tokens shared with the workers: one refresh at a time per connection.
     let tokens: MicrosoftTokenBroker
@@ -42,7 +49,13 @@ struct APIServices: Sendable {
         runs = RunStore(database: database, queue: queue, vault: vault, runNowPerMinute: limits.runNowPerMinute, now: now)
         connections = MicrosoftConnectionStore(database: database, vault: vault, now: now)
         oauthState = OAuthState(key: security.stateKey, now: now)
+        startTokens = OAuthState(key: ConnectBrowserBinding.startTokenKey(stateKey: security.stateKey), lifetime: ConnectBrowserBinding.startLifetime, now: now)
         nonces = OAuthNonceStore(database: database, now: now)
+        pending = PendingConnectionStore(database: database, vault: vault, now: now)
+        var origin = URLComponents(url: upstream.microsoftRedirectURI, resolvingAgainstBaseURL: false)!
+        origin.path = "/"
+        origin.query = nil
+        publicBase = origin.url!
         microsoft = MicrosoftIdentityClient(configuration: upstream, transport: transport)
         tokens = MicrosoftTokenBroker(database: database, vault: vault, microsoft: microsoft, now: now)
         graph = GraphClient(baseURL: upstream.microsoftGraphBaseURL, transport: transport)

@@ -13,6 +13,8 @@ public struct GraphClient: Sendable {
     public struct Me: Decodable, Sendable, Equatable {
         public let id: String
         public let displayName: String?
+        /// The sign-in name, shown when the user confirms a connection.
+        public let userPrincipalName: String?
     }
 
     public struct Section: Codable, Sendable, Equatable {
@@ -23,7 +25,7 @@ public struct GraphClient: Sendable {
     }
 
     public func me(accessToken: Secret) async throws -> Me {
-        try await get("v1.0/me", query: [("$select", "id,displayName")], accessToken: accessToken)
+        try await get("v1.0/me", query: [("$select", "id,displayName,userPrincipalName")], accessToken: accessToken)
     }
 
     /// Every section of the user's notebooks, including those in section groups. Sections are a OneNote

@@ -4,9 +4,11 @@ public import Foundation
 /// The `state` of the Microsoft connect flow (docs/design-notes.md §5, OAuth state).
 ///
 /// Format: `base64url(payload) "." base64url(HMAC-SHA256(REPORTS_STATE_KEY, payload))`, where payload
-/// is the JSON object `{"accountId","exp","installationId","nonce"}` (keys sorted, no spaces; `exp` in
-/// seconds since the epoch). The MAC is checked over the received bytes in constant time before the
-/// JSON is read. Lifetime 10 minutes; each nonce is accepted once (`OAuthNonceStore`).
+/// is the JSON object `{"accountId","browser","exp","installationId","nonce"}` (keys sorted, no spaces;
+/// `exp` in seconds since the epoch; `browser` is the hash of the connect cookie of the browser that
+/// started the flow, `ConnectBrowserBinding`). The MAC is checked over the received bytes in constant
+/// time before the JSON is read. Lifetime 10 minutes; each nonce is accepted once (`OAuthNonceStore`).
+/// The same format under a derived key and a 2-minute lifetime makes the one-time start tokens.
 ///
 /// The nonce doubles as the PKCE verifier reference: the verifier is
 /// `base64url(HMAC-SHA256(REPORTS_STATE_KEY, "pkce-verifier|" + nonce))`, so nothing is stored until the
@@ -16,6 +18,8 @@ public struct OAuthState: Sendable {
 
     public struct Fields: Sendable, Codable, Equatable {
         public let accountId: String
+        /// `ConnectBrowserBinding.hash` of the browser's connect cookie; absent in start tokens.
+        public let browser: String?
         public let exp: Int64
         public let installationId: String
         public let nonce: String
@@ -33,17 +37,19 @@ public struct OAuthState: Sendable {
     }
 
     private let key: SymmetricKey
+    private let lifetime: Duration
     private let now: @Sendable () -> Date
 
-    public init(key: SymmetricKey, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(key: SymmetricKey, lifetime: Duration = OAuthState.lifetime, now: @escaping @Sendable () -> Date = { Date() }) {
         self.key = key
+        self.lifetime = lifetime
         self.now = now
     }
 
-    public func issue(installationId: String, accountId: String) -> Issued {
+    public func issue(installationId: String, accountId: String, browser: String? = nil) -> Issued {
         let nonce = Base64URL.encode(SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) })
         let fields = Fields(
-            accountId: accountId, exp: Int64(now().timeIntervalSince1970) + Int64(Self.lifetime.components.seconds),
+            accountId: accountId, browser: browser, exp: Int64(now().timeIntervalSince1970) + Int64(lifetime.components.seconds),
             installationId: installationId, nonce: nonce)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -45,6 +45,23 @@ extension ReportsDatabase {
         migrator.registerMigration("v6-fair-queue") { db in
             try db.execute(sql: fairQueueSchema)
         }
+        // Issue #14: a Microsoft connection waits for the user's confirmation (PendingConnectionStore).
+        migrator.registerMigration("v7-connect-confirmation") { db in
+            try db.execute(sql: """
+                CREATE TABLE oauth_pending_connections (
+                    token_hash TEXT PRIMARY KEY NOT NULL,
+                    installation_id TEXT NOT NULL REFERENCES installations(id) ON DELETE CASCADE,
+                    account_id TEXT NOT NULL CHECK (length(account_id) BETWEEN 1 AND 128),
+                    browser TEXT NOT NULL,
+                    refresh_token_ciphertext BLOB NOT NULL,
+                    microsoft_user_id TEXT NOT NULL,
+                    display_name TEXT NOT NULL DEFAULT '',
+                    microsoft_account TEXT NOT NULL DEFAULT '',
+                    expires_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE INDEX oauth_pending_expiry ON oauth_pending_connections(expires_at);
+                """)
+        }
         return migrator
     }()
 

@@ -96,7 +96,7 @@ final class UpstreamStandIn: Sendable {
         }
         router.get("/v1.0/me") { [self] request, _ -> Response in
             guard request.headers[.authorization]?.hasPrefix("Bearer access-") == true, !revoked else { return Self.json(.unauthorized, #"{"error":{"code":"InvalidAuthenticationToken"}}"#) }
-            return Self.json(.ok, #"{"id":"ms-user-1","displayName":"Ada Lovelace"}"#)
+            return Self.json(.ok, #"{"id":"ms-user-1","displayName":"Ada Lovelace","userPrincipalName":"ada@example.com"}"#)
         }
         router.get("/v1.0/me/onenote/sections") { [self] request, _ -> Response in
             guard request.headers[.authorization]?.hasPrefix("Bearer access-") == true, !revoked else { return Self.json(.unauthorized, #"{"error":{"code":"InvalidAuthenticationToken"}}"#) }

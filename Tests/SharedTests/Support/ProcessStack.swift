@@ -60,8 +60,9 @@ final class ProcessStack: @unchecked Sendable {
     }
 
     @discardableResult
-    func startWorker(_ id: String, leaseSeconds: Double = 3, graceSeconds: Double = 10) throws -> ChildProcess {
-        let worker = try ChildProcess("worker", ["run", "--id", id, "--lease-seconds", "\(leaseSeconds)", "--grace-seconds", "\(graceSeconds)"],
+    func startWorker(_ id: String, leaseSeconds: Double = 3, graceSeconds: Double = 10, concurrency: Int = 8) throws -> ChildProcess {
+        let worker = try ChildProcess("worker", ["run", "--id", id, "--lease-seconds", "\(leaseSeconds)", "--grace-seconds", "\(graceSeconds)",
+                                                 "--concurrency", "\(concurrency)"],
                                       environment: env, outputPath: directory.file("\(id)-\(processes.count).log"))
         processes.append(worker)
         workers[id] = worker
@@ -95,14 +96,26 @@ final class ProcessStack: @unchecked Sendable {
         return ["Authorization": "Bearer \(fit)", "Content-Type": "application/json", "x-forge-oauth-system": system]
     }
 
-    /// Forge's trigger and the Microsoft connect flow (the sandbox consents at once). `loginHint`
-    /// picks the sandbox's Microsoft user (each hint its own, with its own OneNote limits).
+    /// Forge's trigger and the Microsoft connect flow in one browser: start URL, the sandbox's consent,
+    /// the callback, Connect on the confirmation page. `loginHint` picks the sandbox's Microsoft user
+    /// (each hint its own, with its own OneNote limits).
     func installAndConnect(account: String = "sandbox-user-1", loginHint: String? = nil) async throws -> Bool {
         guard try await Self.call("POST", "\(apiBase)/forge/trigger", headers: try await triggerHeaders()).status == 200 else { return false }
         let connect = try await Self.call("POST", "\(apiBase)/v1/microsoft/connect", headers: try await headers(account: account))
-        guard let url = connect.json["authorizeUrl"] as? String else { return false }
-        let connected = try await Self.call("GET", url + (loginHint.map { "&login_hint=\($0.replacingOccurrences(of: "@", with: "%40"))" } ?? ""))
+        guard let startUrl = connect.json["startUrl"] as? String else { return false }
+        let browser = ConnectBrowser.http(apiBase)
+        guard let authorize = try await browser.start(startUrl).headers["location"],
+              let callback = try await consent(authorize + (loginHint.map { "&login_hint=\($0.replacingOccurrences(of: "@", with: "%40"))" } ?? ""))
+        else { return false }
+        let page = try await browser.callback(callback)
+        let connected = try await browser.confirm(page: page.text)
         return connected.status == 200 && connected.text.contains("Connected")
+    }
+
+    /// The sandbox's Microsoft consent: where it sends the browser back to (the callback URL).
+    func consent(_ authorizeUrl: String) async throws -> String? {
+        let response = try await URLSessionTransport(policy: .sandbox).send(OutboundRequest(url: URL(string: authorizeUrl)!))
+        return response.header("Location")
     }
 
     func createReport(name: String = "Ops board", jql: String = "project = OPS ORDER BY key", account: String = "sandbox-user-1") async throws -> String? {
