@@ -116,12 +116,12 @@ step "Connecting Microsoft (OAuth code with PKCE, a signed single-use state boun
 start_url=$(call POST /v1/microsoft/connect | json "d['startUrl']")
 say "the app opens a one-time start URL on our host: ${start_url%%\?*}?t=…"
 source scripts/lib/connect-microsoft.sh
-connected=$(connect_microsoft "$start_url") || die "the connect flow did not finish"
+connect_microsoft "$start_url" >"$work/connected.html" || die "the connect flow did not finish"
 say "it set the browser's __Host- connect cookie and sent it to Microsoft: ${CONNECT_AUTHORIZE%%\?*}?…"
 say "the sandbox's login consents at once; the callback checked the state and the cookie, then asked:"
 say "  \"$(sed -e 's/<[^>]*>//g' <<<"$CONNECT_CONFIRMATION" | grep -m1 'Connect this Microsoft account' | sed -E 's/^ +//')…\""
 say "the demo pressed Connect; only now is the refresh token stored"
-grep -q "Connected" <<<"$connected" || die "the confirmation did not connect"
+grep -q "Connected" "$work/connected.html" || die "the confirmation did not connect"
 me=$(call GET /v1/me)
 say "Microsoft: $(json "d['microsoft']['status']" <<<"$me") as $(json "d['microsoft']['displayName']" <<<"$me")"
 

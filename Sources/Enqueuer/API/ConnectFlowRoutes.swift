@@ -96,7 +96,6 @@ enum ConnectFlowRoutes {
     }
 
     static func confirm(_ request: Request, _ context: APIRequestContext, _ services: APIServices) async -> Response {
-        var request = request
         guard let form = try? await request.body.collect(upTo: 4096),
               let fields = URLComponents(string: "?" + String(buffer: form).replacingOccurrences(of: "+", with: "%20"))?.queryItems,
               let token = fields.first(where: { $0.name == "token" })?.value, !token.isEmpty,
