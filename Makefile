@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 APT_PACKAGES := libsqlite3-dev libcurl4-openssl-dev libssl-dev
 
-.PHONY: deps build test demo bench chaos clean
+.PHONY: deps build test demo bench chaos fuzz clean
 
 deps:
 	@missing=""; \
@@ -27,12 +27,13 @@ build: deps
 # lease and heartbeat tests would starve their timers; serial costs about 8 s and removes that noise.
 # Then the TLS checks (Tests/tls/run.sh: outbound TLS floor; nginx in front of the API when installed),
 # the full-disk checks (Tests/storage/run.sh: the database on a 3 MB tmpfs in a private mount namespace),
-# and schemathesis against the API's OpenAPI document (Tests/api/schemathesis.sh; pip-installs it pinned).
+# the committed fuzz inputs replayed through their invariants (Fuzz/replay.sh), and schemathesis against the API's OpenAPI document (Tests/api/schemathesis.sh; pip-installs it pinned).
 test: deps
 	swift build --build-tests
 	swift test --skip-build --no-parallel
 	Tests/tls/run.sh .build/debug
 	Tests/storage/run.sh .build/debug
+	Fuzz/replay.sh .build/debug
 	Tests/api/schemathesis.sh .build/debug
 
 # The whole system end to end against the sandbox (scripts/demo.sh says each step as it goes).
@@ -64,3 +65,10 @@ chaos: deps
 
 clean:
 	rm -rf .build demo-output bench-data
+
+# libFuzzer with AddressSanitizer over the FIT front end, the OAuth state, cron, report bodies and the
+# renderer (Fuzz/run.sh; FUZZ_SECONDS per target, default 600; FUZZ_JOBS at a time, default 2).
+# Not part of `make test`, which replays the committed corpora instead.
+fuzz: deps
+	Fuzz/run.sh
+

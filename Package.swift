@@ -21,6 +21,7 @@ let package = Package(
         .executable(name: "hello-bench", targets: ["HelloBench"]),
         .executable(name: "render-bench", targets: ["RenderBench"]),
         .library(name: "Shared", targets: ["Shared"]),
+        .executable(name: "reports-fuzz", targets: ["ReportsFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -126,6 +127,15 @@ let package = Package(
             name: "HelloBench",
             dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
             path: "Benchmarks/HelloBench",
+            swiftSettings: strictSettings
+        ),
+        // Fuzz targets (issue #14): `make fuzz` builds this with libFuzzer and ASan; a plain build replays
+        // the committed corpora (Fuzz/Corpus) through the same invariants.
+        .target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"),
+        .executableTarget(
+            name: "ReportsFuzz",
+            dependencies: ["Shared", "CFuzzDriver", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Fuzz/ReportsFuzz",
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -43,6 +44,30 @@ struct SystemTokenTests {
             #expect(try await client.execute(uri: "/forge/trigger", method: .post, headers: try await harness.triggerHeaders()).status == .ok)
             let recovered = try await harness.run(client, reportId)
             #expect(recovered["status"] as? String == "succeeded", "\(recovered)")
+        }
+    }
+
+    @Test func aRunWhoseForwardedTokenNoKeyOpensUsesAnOfflineToken() async throws {
+        // Issue #14, point 5: a Run now sealed its forwarded user token under a key that is gone by the
+        // time the job runs (rotated and dropped). The run still succeeds, through the offline token.
+        try await PipelineHarness.run(seed: 32, issues: 10, fastWriter: true) { harness, client in
+            try await harness.installAndConnect(client)
+            let reportId = try await harness.createReport(client, jql: "project = OPS ORDER BY key")
+            let owner = ReportOwner(installationId: harness.state.installationId, accountId: "sandbox-user-1")
+            let dropped = TokenVault(keys: TokenKeyRing(keys: [("dropped-key", SymmetricKey(size: .bits256))]))
+            let sealedElsewhere = RunStore(database: harness.fixture.database, queue: harness.services.queue, vault: dropped)
+            let minted = try await harness.sandbox.execute(uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"accountId":"sandbox-user-1"}"#)).json
+            guard case .queued(let run) = try await sealedElsewhere.requestRun(owner, reportId: reportId, userToken: Secret(minted["userToken"] as! String)) else {
+                Issue.record("the run was not queued"); return
+            }
+            var last: [String: Any] = [:]
+            _ = try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(20)) {
+                last = try await client.execute(uri: "/v1/runs/\(run.id)", method: .get, headers: try await harness.headers()).json
+                return ["succeeded", "failed"].contains(last["status"] as? String ?? "")
+            }
+            #expect(last["status"] as? String == "succeeded", "\(last)")
+            let offline = try await harness.sandbox.execute(uri: "/sandbox/counters", method: .get).json["graphql"] as? Int ?? 0
+            #expect(offline >= 1, "an offline token was minted instead")
         }
     }
 }

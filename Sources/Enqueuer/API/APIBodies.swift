@@ -16,46 +16,11 @@ enum JSONBody {
         } catch is NIOTooManyBytesError {
             throw APIError(.contentTooLarge, "body_too_large", "the request body is larger than 64 KB")
         }
-        let data = Data(buffer.readableBytesView)
-        guard let object = try? JSONSerialization.jsonObject(with: data, options: []) as? [String: Any] else {
-            throw APIError.badRequest("invalid_json", "the body is not a JSON object")
-        }
-        if let unknown = object.keys.sorted().first(where: { !allowedFields.contains($0) }) {
-            throw APIError.badRequest("unknown_field", "unknown field '\(unknown.prefix(60))'")
-        }
         do {
-            return try JSONDecoder().decode(T.self, from: data)
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw APIError.badRequest("invalid_field", "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw APIError.badRequest("missing_field", "field '\(key.stringValue)' is required")
+            return try JSONObjectBody.decode(T.self, from: Data(buffer.readableBytesView), allowedFields: allowedFields)
         } catch {
-            throw APIError.badRequest("invalid_json", "the body does not match the expected shape")
+            throw APIError.badRequest(error.code, error.message)
         }
-    }
-}
-
-/// The report a client sends.
-struct ReportBody: Decodable {
-    static let fields: Set<String> = ["name", "jql", "filterId", "columns", "sectionId", "schedule", "enabled"]
-
-    struct Schedule: Decodable {
-        let cron: String
-        let timeZone: String
-    }
-
-    let name: String
-    let jql: String?
-    let filterId: String?
-    let columns: [String]
-    let sectionId: String
-    let schedule: Schedule?
-    let enabled: Bool?
-
-    var definition: ReportDefinition {
-        ReportDefinition(
-            name: name, jql: jql, filterId: filterId, columns: columns, sectionId: sectionId,
-            schedule: schedule.map { .init(cron: $0.cron, timeZone: $0.timeZone) }, enabled: enabled ?? true)
     }
 }
 

@@ -42,7 +42,22 @@ public struct FITVerifier: Sendable {
 
     public func verify(token: Secret) async throws(FITVerificationError) -> FITIdentity {
         let token = token.revealed
-        // Before any crypto: size, shape, header.
+        let kid = try Self.frontEnd(token)
+        let collection = try await keys.key(for: kid)
+        let payload: FITPayload
+        do {
+            payload = try await collection.verify(token, as: FITPayload.self)
+        } catch let error as JWTError where error.errorType == .signatureVerificationFailed {
+            throw .badSignature
+        } catch {
+            throw .malformed
+        }
+        return try check(payload)
+    }
+
+    /// Everything checked before any crypto: size, shape, header; returns the key id to look up.
+    /// Package access for the fuzz target (Fuzz/).
+    package static func frontEnd(_ token: String) throws(FITVerificationError) -> String {
         guard !token.isEmpty, token.utf8.count <= Self.maxTokenBytes else { throw .malformed }
         // Bytes, not Characters: splitting 2 KB by grapheme cluster costs more than the RSA check.
         let parts = token.utf8.split(separator: UInt8(ascii: "."), maxSplits: 3, omittingEmptySubsequences: false)
@@ -55,17 +70,7 @@ public struct FITVerifier: Sendable {
         guard !parts[1].isEmpty, !parts[2].isEmpty, Base64URL.isCanonical(bytes: parts[1]), Base64URL.isCanonical(bytes: parts[2]) else {
             throw .malformed
         }
-
-        let collection = try await keys.key(for: kid)
-        let payload: FITPayload
-        do {
-            payload = try await collection.verify(token, as: FITPayload.self)
-        } catch let error as JWTError where error.errorType == .signatureVerificationFailed {
-            throw .badSignature
-        } catch {
-            throw .malformed
-        }
-        return try check(payload)
+        return kid
     }
 
     private func check(_ payload: FITPayload) throws(FITVerificationError) -> FITIdentity {
@@ -97,7 +102,7 @@ public struct FITVerifier: Sendable {
     }
 
     /// `…/ex/jira/<cloudId>` (the form Forge gives Jira apps).
-    static func cloudId(from apiBaseUrl: URL) -> String? {
+    package static func cloudId(from apiBaseUrl: URL) -> String? {
         let components = apiBaseUrl.pathComponents
         guard let index = components.firstIndex(of: "ex"), components.count > index + 2 else { return nil }
         return components[index + 2]

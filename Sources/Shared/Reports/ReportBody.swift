@@ -1,0 +1,54 @@
+public import Foundation
+
+/// Why a request body was refused, with the API's stable codes (`invalid_json`, `unknown_field`,
+/// `invalid_field`, `missing_field`). Messages name fields, never values.
+public struct BodyDecodingError: Error, Sendable, Equatable {
+    public let code: String
+    public let message: String
+}
+
+/// Request bodies: a JSON object, no unknown field, every field of the right type. The API checks the
+/// media type and the size first; this is the part that sees the bytes (and the fuzz target's).
+public enum JSONObjectBody {
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data, allowedFields: Set<String>) throws(BodyDecodingError) -> T {
+        guard let object = try? JSONSerialization.jsonObject(with: data, options: []) as? [String: Any] else {
+            throw BodyDecodingError(code: "invalid_json", message: "the body is not a JSON object")
+        }
+        if let unknown = object.keys.sorted().first(where: { !allowedFields.contains($0) }) {
+            throw BodyDecodingError(code: "unknown_field", message: "unknown field '\(unknown.prefix(60))'")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw BodyDecodingError(code: "invalid_field", message: "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw BodyDecodingError(code: "missing_field", message: "field '\(key.stringValue)' is required")
+        } catch {
+            throw BodyDecodingError(code: "invalid_json", message: "the body does not match the expected shape")
+        }
+    }
+}
+
+/// The report a client sends (POST and PUT /v1/reports).
+public struct ReportBody: Decodable, Sendable {
+    public static let fields: Set<String> = ["name", "jql", "filterId", "columns", "sectionId", "schedule", "enabled"]
+
+    public struct Schedule: Decodable, Sendable {
+        public let cron: String
+        public let timeZone: String
+    }
+
+    public let name: String
+    public let jql: String?
+    public let filterId: String?
+    public let columns: [String]
+    public let sectionId: String
+    public let schedule: Schedule?
+    public let enabled: Bool?
+
+    public var definition: ReportDefinition {
+        ReportDefinition(
+            name: name, jql: jql, filterId: filterId, columns: columns, sectionId: sectionId,
+            schedule: schedule.map { .init(cron: $0.cron, timeZone: $0.timeZone) }, enabled: enabled ?? true)
+    }
+}
