@@ -44,17 +44,23 @@ public struct MicrosoftConnectionStore: Sendable {
         let sealed = try vault.seal(refreshToken, context: .microsoftRefreshToken(installationId: owner.installationId, accountId: owner.accountId))
         let now = Timestamp.milliseconds(now())
         try await database.pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO microsoft_connections (installation_id, account_id, refresh_token_ciphertext, microsoft_user_id, display_name, status, connected_at, refreshed_at)
-                VALUES (?, ?, ?, ?, ?, 'active', ?, ?)
-                ON CONFLICT (installation_id, account_id) DO UPDATE SET
-                    refresh_token_ciphertext = excluded.refresh_token_ciphertext, microsoft_user_id = excluded.microsoft_user_id,
-                    display_name = excluded.display_name, status = 'active', connected_at = excluded.connected_at,
-                    refreshed_at = excluded.refreshed_at,
-                    -- A new connection (maybe another Microsoft account): nothing cached from the old one.
-                    access_token_ciphertext = NULL, access_token_expires_at = NULL, refresh_lock_until = NULL, refresh_lock_holder = NULL
-                """, arguments: [owner.installationId, owner.accountId, sealed, microsoftUserId, String(displayName.prefix(200)), now, now])
+            try Self.store(db, owner, sealedRefreshToken: sealed, microsoftUserId: microsoftUserId, displayName: displayName, at: now)
         }
+    }
+
+    /// Stores (or replaces) a connection whose refresh token is already sealed for `owner`, in the
+    /// caller's transaction (also the confirmed end of the connect flow, PendingConnectionStore).
+    static func store(_ db: Database, _ owner: ReportOwner, sealedRefreshToken: Data, microsoftUserId: String, displayName: String, at now: Int64) throws {
+        try db.execute(sql: """
+            INSERT INTO microsoft_connections (installation_id, account_id, refresh_token_ciphertext, microsoft_user_id, display_name, status, connected_at, refreshed_at)
+            VALUES (?, ?, ?, ?, ?, 'active', ?, ?)
+            ON CONFLICT (installation_id, account_id) DO UPDATE SET
+                refresh_token_ciphertext = excluded.refresh_token_ciphertext, microsoft_user_id = excluded.microsoft_user_id,
+                display_name = excluded.display_name, status = 'active', connected_at = excluded.connected_at,
+                refreshed_at = excluded.refreshed_at,
+                -- A new connection (maybe another Microsoft account): nothing cached from the old one.
+                access_token_ciphertext = NULL, access_token_expires_at = NULL, refresh_lock_until = NULL, refresh_lock_holder = NULL
+            """, arguments: [owner.installationId, owner.accountId, sealedRefreshToken, microsoftUserId, String(displayName.prefix(200)), now, now])
     }
 
     /// The refresh token, decrypted at the moment of use.

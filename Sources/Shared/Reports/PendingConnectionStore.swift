@@ -65,7 +65,6 @@ public struct PendingConnectionStore: Sendable {
     /// transaction; without, it is only deleted (declined).
     public func take(token: String, browser: String, confirm: Bool) async throws -> Outcome {
         let nowMs = Timestamp.milliseconds(now())
-        let connectedAt = nowMs
         return try await database.pool.write { db -> Outcome in
             guard let row = try Row.fetchOne(db, sql: """
                 DELETE FROM oauth_pending_connections WHERE token_hash = ? AND browser = ?
@@ -76,15 +75,8 @@ public struct PendingConnectionStore: Sendable {
             let pending = Pending(owner: ReportOwner(installationId: row[0], accountId: row[1]), microsoftUserId: row[3], displayName: row[4], microsoftAccount: row[5])
             guard confirm else { return .taken(pending) }
             // Sealed for this owner already (same associated data), so the ciphertext moves as it is.
-            try db.execute(sql: """
-                INSERT INTO microsoft_connections (installation_id, account_id, refresh_token_ciphertext, microsoft_user_id, display_name, status, connected_at, refreshed_at)
-                VALUES (?, ?, ?, ?, ?, 'active', ?, ?)
-                ON CONFLICT (installation_id, account_id) DO UPDATE SET
-                    refresh_token_ciphertext = excluded.refresh_token_ciphertext, microsoft_user_id = excluded.microsoft_user_id,
-                    display_name = excluded.display_name, status = 'active', connected_at = excluded.connected_at,
-                    refreshed_at = excluded.refreshed_at,
-                    access_token_ciphertext = NULL, access_token_expires_at = NULL, refresh_lock_until = NULL, refresh_lock_holder = NULL
-                """, arguments: [pending.owner.installationId, pending.owner.accountId, row[2] as Data, pending.microsoftUserId, pending.displayName, connectedAt, connectedAt])
+            try MicrosoftConnectionStore.store(db, pending.owner, sealedRefreshToken: row[2], microsoftUserId: pending.microsoftUserId,
+                                               displayName: pending.displayName, at: nowMs)
             return .taken(pending)
         }
     }
