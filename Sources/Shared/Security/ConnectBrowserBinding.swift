@@ -1,5 +1,5 @@
 public import Crypto
-public import Foundation
+import Foundation
 
 /// Binds the Microsoft connect flow to the browser that started it (issue #14: login CSRF). Before,
 /// the signed state bound the flow only to the Jira account that asked for it, so an attacker could
