@@ -167,7 +167,7 @@ public struct AtlassianClient: Sendable {
                                     message: "\(service == "jira" ? "Jira" : "Atlassian") answered with a redirect (HTTP \(response.status)), which is not followed", status: response.status)
             }
             guard response.status == 429 || response.status == 503 else { return response }
-            let retryAfter = response.header("Retry-After").flatMap(Double.init).map { Duration.milliseconds(Int64($0 * 1000)) }
+            let retryAfter = response.retryAfter()
             let delay = retry.delay(retryAfter: retryAfter, previous: lastDelay)
             guard attempt < retry.maxRetries, maxInlineWait.map({ delay <= $0 }) ?? true else {
                 throw UpstreamError(kind: .transient, code: "\(service)_throttled", message: "\(service == "jira" ? "Jira" : "Atlassian") kept answering HTTP \(response.status)",

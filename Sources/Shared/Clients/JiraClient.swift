@@ -52,7 +52,7 @@ public struct JiraClient: Sendable {
             throw UpstreamError(kind: .rejected, code: "jira_forbidden", message: "Jira refused the user's token", status: response.status)
         case 429, 500...:
             throw UpstreamError(kind: .transient, code: "jira_unavailable", message: "Jira is unavailable", status: response.status,
-                                retryAfter: response.header("Retry-After").flatMap(Int.init).map { Duration.seconds($0) })
+                                retryAfter: response.retryAfter())
         default:
             throw UpstreamError(kind: .rejected, code: "jira_rejected", message: "Jira refused the request", status: response.status)
         }

@@ -75,12 +75,12 @@ public struct MicrosoftIdentityClient: Sendable {
             }
             return Tokens(accessToken: body.access_token, refreshToken: refresh, expiresIn: body.expires_in ?? 3600)
         }
-        throw Self.classify(status: response.status, body: response.body, retryAfter: response.header("Retry-After"))
+        throw Self.classify(status: response.status, body: response.body, retryAfter: response.retryAfter())
     }
 
     /// docs/microsoft-apis.md §1.10: reconnect required, app misconfigured, or transient. `error` decides;
     /// `error_codes` refine; `error_description` is never used to decide (nor logged: it can be long).
-    static func classify(status: Int, body: Data, retryAfter: String?) -> UpstreamError {
+    static func classify(status: Int, body: Data, retryAfter: Duration?) -> UpstreamError {
         struct Body: Decodable {
             let error: String?
             let suberror: String?
@@ -89,7 +89,7 @@ public struct MicrosoftIdentityClient: Sendable {
         let parsed = try? JSONDecoder().decode(Body.self, from: body)
         let error = parsed?.error ?? ""
         let codes = Set(parsed?.error_codes ?? [])
-        let wait = retryAfter.flatMap(Int.init).map { Duration.seconds($0) }
+        let wait = retryAfter
         let word = error.isEmpty ? "HTTP \(status)" : error
         let reconnectErrors: Set<String> = ["invalid_grant", "interaction_required", "consent_required", "login_required"]
         let reconnectSuberrors: Set<String> = ["bad_token", "consent_required", "basic_action", "additional_action", "message_only", "user_password_expired"]
