@@ -9,6 +9,15 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
+let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+let allLibraries: [Target.Dependency] = [
+    "ReportsSupport", "Transport", "Security", "Rendering", "Upstream", "JobQueue", "SQLiteStorage", "JobQueueSQLite",
+    "Reports", "ReportsSQLite", "ServiceSetup", "ReportsAPI",
+]
+
 let package = Package(
     name: "onenote-reports",
     platforms: [.macOS(.v15)],
@@ -20,7 +29,6 @@ let package = Package(
         .executable(name: "fit-bench", targets: ["FITBench"]),
         .executable(name: "hello-bench", targets: ["HelloBench"]),
         .executable(name: "render-bench", targets: ["RenderBench"]),
-        .library(name: "Shared", targets: ["Shared"]),
         .executable(name: "reports-fuzz", targets: ["ReportsFuzz"]),
     ],
     dependencies: [
@@ -36,21 +44,65 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
+        // Sources/Shared holds one library target per concern; dependencies point one way (the module
+        // graph is drawn in docs/architecture.md). Executables only parse arguments and wire these up.
+        .target(name: "ReportsSupport", dependencies: [log], path: "Sources/Shared/ReportsSupport", swiftSettings: strictSettings),
+        .target(name: "Transport", dependencies: ["ReportsSupport"], path: "Sources/Shared/Transport", swiftSettings: strictSettings),
         .target(
-            name: "Shared",
+            name: "Security",
+            dependencies: ["ReportsSupport", "Transport", log, crypto, .product(name: "JWTKit", package: "jwt-kit")],
+            path: "Sources/Shared/Security", swiftSettings: strictSettings
+        ),
+        .target(name: "Rendering", path: "Sources/Shared/Rendering", swiftSettings: strictSettings),
+        .target(
+            name: "Upstream", dependencies: ["ReportsSupport", "Transport", "Security", "Rendering"],
+            path: "Sources/Shared/Upstream", swiftSettings: strictSettings
+        ),
+        .target(
+            name: "JobQueue", dependencies: ["ReportsSupport", log, lifecycle],
+            path: "Sources/Shared/JobQueue", swiftSettings: strictSettings
+        ),
+        .target(
+            name: "SQLiteStorage", dependencies: ["ReportsSupport", grdb],
+            path: "Sources/Shared/SQLiteStorage", swiftSettings: strictSettings
+        ),
+        .target(
+            name: "JobQueueSQLite", dependencies: ["JobQueue", "SQLiteStorage", "ReportsSupport", grdb],
+            path: "Sources/Shared/JobQueueSQLite", swiftSettings: strictSettings
+        ),
+        .target(
+            name: "Reports", dependencies: ["ReportsSupport", "JobQueue"],
+            path: "Sources/Shared/Reports", swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ReportsSQLite",
             dependencies: [
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "JWTKit", package: "jwt-kit"),
+                "Reports", "JobQueue", "JobQueueSQLite", "SQLiteStorage", "Security", "Upstream", "Rendering",
+                "ReportsSupport", grdb, log, lifecycle, crypto,
             ],
-            swiftSettings: strictSettings
+            path: "Sources/Shared/ReportsSQLite", swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ServiceSetup", dependencies: ["ReportsSupport", "Transport", "Reports", log],
+            path: "Sources/Shared/ServiceSetup", swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ReportsAPI",
+            dependencies: [
+                "ReportsSQLite", "Reports", "JobQueue", "JobQueueSQLite", "SQLiteStorage", "Security", "Upstream",
+                "Transport", "ReportsSupport", grdb, log,
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            path: "Sources/Shared/ReportsAPI", swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "Enqueuer",
             dependencies: [
-                "Shared",
+                "ReportsAPI", "ReportsSQLite", "Reports", "ServiceSetup", "JobQueue", "JobQueueSQLite", "SQLiteStorage",
+                "Security", "Transport", "Upstream", "ReportsSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -67,7 +119,8 @@ let package = Package(
         .executableTarget(
             name: "Worker",
             dependencies: [
-                "Shared",
+                "ReportsSQLite", "ServiceSetup", "JobQueue", "JobQueueSQLite", "SQLiteStorage", "Security", "Upstream",
+                "Transport", "ReportsSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -81,7 +134,7 @@ let package = Package(
         .executableTarget(
             name: "Sandbox",
             dependencies: [
-                "Shared",
+                "Security", "Transport", "ReportsSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -97,7 +150,7 @@ let package = Package(
         .executableTarget(
             name: "QueueBench",
             dependencies: [
-                "Shared",
+                "JobQueue", "JobQueueSQLite", "SQLiteStorage", "ReportsSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -110,7 +163,7 @@ let package = Package(
         .executableTarget(
             name: "FITBench",
             dependencies: [
-                "Shared",
+                "Security", "Transport", log,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
@@ -119,7 +172,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "RenderBench",
-            dependencies: ["Shared"],
+            dependencies: ["Rendering"],
             path: "Benchmarks/RenderBench",
             swiftSettings: strictSettings
         ),
@@ -134,14 +187,13 @@ let package = Package(
         .target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"),
         .executableTarget(
             name: "ReportsFuzz",
-            dependencies: ["Shared", "CFuzzDriver", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: allLibraries + ["CFuzzDriver", .product(name: "Crypto", package: "swift-crypto")],
             path: "Fuzz/ReportsFuzz",
             swiftSettings: strictSettings
         ),
         .testTarget(
             name: "SharedTests",
-            dependencies: [
-                "Shared",
+            dependencies: allLibraries + [
                 "Enqueuer",
                 "Sandbox",
                 "Worker",

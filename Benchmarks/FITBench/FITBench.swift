@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
-import Shared
+import Security
+import Transport
+import ReportsSupport
 
 /// Forge Invocation Token verifications per second, sequentially in one task (one core at a time; run
 /// it under `taskset -c 0` to pin it). Keys come from the PyJWT fixtures; the JWKS is served from

@@ -1,6 +1,7 @@
 import Foundation
 import GRDBSQLite
-import Shared
+import JobQueueSQLite
+import ReportsSupport
 
 /// The same statements the queue runs, through the bare SQLite C API in one process: per turn, one
 /// `BEGIN IMMEDIATE` transaction that completes the previous batch and leases the next one.

@@ -3,8 +3,11 @@ import Foundation
 import GRDB
 import Logging
 import ServiceLifecycle
-import Shared
 import Synchronization
+import JobQueue
+import JobQueueSQLite
+import ReportsSupport
+import SQLiteStorage
 
 /// Measures the queue on this machine: enqueue rate, drain rate of no-op jobs with 1, 2 and 4 worker
 /// processes, pickup latency on an idle queue, and a baseline running the same SQL statements through

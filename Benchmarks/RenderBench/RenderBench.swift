@@ -1,7 +1,7 @@
 import Foundation
-import Shared
 #if canImport(Glibc)
 import Glibc
+import Rendering
 #endif
 
 /// Renderer throughput and peak memory: 5,000 issues with realistic fields (and one hostile summary in

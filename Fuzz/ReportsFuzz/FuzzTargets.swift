@@ -2,8 +2,10 @@ import Crypto
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
+import Rendering
+import Reports
+import Security
 #endif
-import Shared
 
 /// The parsers that take outside input, each with the invariant it must keep whatever the bytes
 /// (issue #14, point 10). A broken invariant is a crash, which libFuzzer records with its input.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Shared
+import SQLiteStorage
+import ServiceSetup
 
 /// `enqueuer backup --to FILE`: an online, consistent copy of the database while everything runs.
 struct BackupCommand: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import Shared
+import ServiceSetup
+import Transport
 
 /// `enqueuer check-upstream URL`: one GET through the very transport the API and workers use (same
 /// URL policy, same TLS stack), so an operator can see from this host whether Atlassian and Microsoft

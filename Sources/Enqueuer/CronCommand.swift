@@ -2,8 +2,10 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
-import Shared
 import UnixSignals
+import ReportsSQLite
+import ReportsSupport
+import JobQueueSQLite
 
 struct CronCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

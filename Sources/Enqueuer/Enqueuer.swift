@@ -1,7 +1,11 @@
 import ArgumentParser
 import Foundation
 import Logging
-import Shared
+import JobQueueSQLite
+import SQLiteStorage
+import ServiceSetup
+import Transport
+import Reports
 
 @main
 struct Enqueuer: AsyncParsableCommand {

@@ -2,7 +2,10 @@ import ArgumentParser
 import Crypto
 import Foundation
 import Logging
-import Shared
+import ReportsSQLite
+import Security
+import ServiceSetup
+import JobQueueSQLite
 
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,11 @@
 import ArgumentParser
 import Foundation
-import Shared
+import JobQueue
+import Reports
+import ReportsSQLite
+import ReportsSupport
+import ServiceSetup
+import JobQueueSQLite
 
 struct QueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,8 +3,14 @@ import Foundation
 import Hummingbird
 import Logging
 import ServiceLifecycle
-import Shared
 import UnixSignals
+import ReportsAPI
+import ReportsSQLite
+import Security
+import ServiceSetup
+import Transport
+import Upstream
+import JobQueueSQLite
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -2,7 +2,8 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import JWTKit
-import Shared
+import ReportsSupport
+import Security
 
 /// Forge and Jira Cloud stand-ins. Each behaviour cites the section of docs/atlassian-apis.md
 /// it follows.

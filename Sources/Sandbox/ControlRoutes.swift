@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import HTTPTypes
-import Shared
 import Synchronization
+import ReportsSupport
 
 /// Fault injection: the next N requests whose path matches a pattern answer a status, and/or take
 /// longer. A 429 on Jira carries `Retry-After` and the rate-limit headers of docs/atlassian-apis.md §6; a 429 on

@@ -2,7 +2,9 @@ import Crypto
 import Foundation
 import Hummingbird
 import HTTPTypes
-import Shared
+import ReportsSupport
+import Security
+import Transport
 
 /// Microsoft identity platform and Graph stand-ins, each behaviour citing docs/microsoft-apis.md.
 enum MicrosoftRoutes {

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import NIOCore
-import Shared
+import ReportsSupport
 
 /// OneNote pages through Graph (docs/microsoft-apis.md §2.3–§2.6, §3, §4.2).
 enum OneNoteRoutes {

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
-import Shared
 import Synchronization
+import ReportsSupport
 
 /// OneNote pages as the sandbox keeps them, with the update rules of docs/microsoft-apis.md §2.5.
 final class OneNoteStore: Sendable {

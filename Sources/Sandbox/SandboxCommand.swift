@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
-import Shared
 
 @main
 struct SandboxCommand: AsyncParsableCommand {

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import HTTPTypes
 import NIOCore
-import Shared
+import ReportsSupport
 
 /// Small helpers the sandbox's routes share.
 enum SandboxHTTP {

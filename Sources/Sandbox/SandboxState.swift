@@ -3,8 +3,9 @@ import CryptoExtras
 import Foundation
 import Hummingbird
 import JWTKit
-import Shared
 import Synchronization
+import ReportsSupport
+import Security
 
 /// Everything the sandbox remembers. One lock: the sandbox is a development tool, not a hot path.
 final class SandboxState: Sendable {

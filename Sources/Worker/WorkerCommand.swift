@@ -2,8 +2,17 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
-import Shared
 import UnixSignals
+import JobQueue
+import JobQueueSQLite
+import ReportsSQLite
+import ReportsSupport
+import SQLiteStorage
+import Security
+import ServiceSetup
+import Transport
+import Upstream
+import Reports
 
 @main
 struct WorkerCommand: AsyncParsableCommand {

@@ -1,7 +1,8 @@
 import Foundation
 import Hummingbird
 import Prometheus
-import Shared
+import JobQueue
+import Transport
 
 /// The worker's Prometheus metrics (`--metrics-port`): attempts by kind and outcome, their durations,
 /// upstream calls by service and status, in-place retries and the time spent waiting on throttling.

@@ -4,7 +4,9 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 @testable import Enqueuer
-@testable import Shared
+@testable import Reports
+@testable import ReportsAPI
+@testable import ReportsSQLite
 
 /// Length limits count what the schema counts (issue #14, point 7): SQLite's `length()` and JSON
 /// Schema's `maxLength` both count Unicode code points, so a grapheme of several scalars ("👍🏽" is two,

@@ -5,7 +5,13 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 @testable import Enqueuer
-@testable import Shared
+@testable import Reports
+@testable import ReportsAPI
+@testable import Security
+@testable import SQLiteStorage
+@testable import ReportsSQLite
+@testable import JobQueueSQLite
+@testable import JobQueue
 
 /// The API through HummingbirdTesting, with FITs signed by the test key, a JWKS served over loopback
 /// HTTP and Microsoft/Jira stand-ins on loopback.

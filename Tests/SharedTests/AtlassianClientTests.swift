@@ -4,7 +4,10 @@ import HummingbirdTesting
 import Synchronization
 import Testing
 @testable import Sandbox
-@testable import Shared
+@testable import Security
+@testable import Transport
+@testable import Upstream
+@testable import Rendering
 
 /// The product's Atlassian client against the sandbox over real loopback HTTP. Waits are recorded,
 /// not slept, so the retry policy is checked without taking its time.

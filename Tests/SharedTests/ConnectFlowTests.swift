@@ -6,7 +6,12 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 @testable import Enqueuer
-@testable import Shared
+@testable import Reports
+@testable import Security
+@testable import SQLiteStorage
+@testable import ReportsSQLite
+@testable import Upstream
+@testable import ReportsAPI
 
 /// The Microsoft connect flow against login CSRF (issue #14, point 1): bound to the browser that
 /// started it, and confirmed by the user before any token is stored.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Shared
+@testable import Reports
 
 @Suite("Cron schedules")
 struct CronScheduleTests {

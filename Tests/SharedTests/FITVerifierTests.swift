@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Shared
+@testable import Security
 
 /// Forge Invocation Tokens made by PyJWT (Tests/Fixtures), verified against a JWKS served over real HTTP.
 @Suite("FIT verification")

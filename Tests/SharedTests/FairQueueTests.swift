@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
-@testable import Shared
+@testable import JobQueue
+@testable import ReportsSupport
+@testable import JobQueueSQLite
 
 /// Issue #13's queue rules, each on a real SQLite file: keys served in turn, a cap per key, deferral
 /// without an attempt that holds the whole key, aging against starvation.

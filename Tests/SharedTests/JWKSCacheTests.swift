@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Shared
+@testable import Security
 
 /// The key cache against a real HTTP server on loopback.
 @Suite("JWKS cache over loopback HTTP")

@@ -3,7 +3,14 @@ import Foundation
 import GRDB
 import Logging
 import Testing
-@testable import Shared
+@testable import JobQueue
+@testable import Reports
+@testable import ReportsSQLite
+@testable import ReportsSupport
+@testable import Security
+@testable import Transport
+@testable import SQLiteStorage
+@testable import JobQueueSQLite
 
 @Suite("Keys, configuration and logs")
 struct KeyAndLogTests {

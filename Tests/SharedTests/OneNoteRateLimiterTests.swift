@@ -2,7 +2,10 @@ import Foundation
 import GRDB
 import Synchronization
 import Testing
-@testable import Shared
+@testable import ReportsSQLite
+@testable import ReportsSupport
+@testable import SQLiteStorage
+@testable import Upstream
 
 @Suite("OneNote rate limiter shared through the database")
 struct OneNoteRateLimiterTests {

@@ -4,7 +4,9 @@ import HummingbirdTesting
 import Synchronization
 import Testing
 @testable import Sandbox
-@testable import Shared
+@testable import Rendering
+@testable import Transport
+@testable import Upstream
 
 /// Issue #11 in the writer, against the sandbox over real loopback HTTP: the page id is known before
 /// any append, OneNote's post-create consistency delay is waited out, and a create whose answer was
@@ -88,7 +90,7 @@ struct OneNoteWriterRecoveryTests {
             let since = Date()
             _ = try await writer.write(Self.output(["OPS-1"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1", page: .init(), accessToken: token, hooks: .init())
             // Right after: the page exists but OneNote does not list it yet.
-            let deferral = await #expect(throws: JobDeferral.self) {
+            let deferral = await #expect(throws: UpstreamNotYet.self) {
                 try await writer.write(Self.output(["OPS-2"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1",
                                        page: .init(pendingCreateSince: since), accessToken: token, hooks: .init())
             }

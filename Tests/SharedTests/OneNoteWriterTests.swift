@@ -5,7 +5,11 @@ import HummingbirdTesting
 import Synchronization
 import Testing
 @testable import Sandbox
-@testable import Shared
+@testable import Rendering
+@testable import ReportsSQLite
+@testable import Security
+@testable import Transport
+@testable import Upstream
 
 /// The product's OneNote writer against the sandbox over real loopback HTTP; waits are recorded, not slept.
 @Suite("OneNote writer against the sandbox")

@@ -2,7 +2,12 @@ import Foundation
 import GRDB
 import Synchronization
 import Testing
-@testable import Shared
+@testable import JobQueue
+@testable import Reports
+@testable import ReportsSQLite
+@testable import Security
+@testable import SQLiteStorage
+@testable import JobQueueSQLite
 
 /// Issue #11's rules below the pipeline: fencing in the queue and the worker, deferral, and runs that
 /// always tell the truth about their job. Real SQLite files, a hand-moved clock where time matters.

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Testing
 @testable import Enqueuer
+@testable import ReportsAPI
 
 @Suite("OpenAPI document")
 struct OpenAPITests {

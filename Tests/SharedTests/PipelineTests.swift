@@ -9,7 +9,17 @@ import ServiceLifecycle
 import Testing
 @testable import Enqueuer
 @testable import Sandbox
-@testable import Shared
+@testable import JobQueue
+@testable import Rendering
+@testable import Reports
+@testable import ReportsAPI
+@testable import ReportsSQLite
+@testable import ReportsSupport
+@testable import Security
+@testable import Transport
+@testable import Upstream
+@testable import SQLiteStorage
+@testable import JobQueueSQLite
 
 /// A sandbox on loopback, a real SQLite file, the API services pointed at the sandbox, and a worker
 /// runtime with the `run-report` handler.

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Testing
-@testable import Shared
+@testable import SQLiteStorage
 
 /// The login CSRF of the security review, live (issue #14, point 1): real `sandbox` and `enqueuer serve`
 /// processes over HTTP. An attacker starts a Microsoft connect for their own Jira account and sends the

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Testing
-@testable import Shared
+@testable import SQLiteStorage
 
 /// Issue #13 across real processes: a heavy user's backlog neither starves other users nor holds
 /// worker slots while its OneNote budget is spent.

@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-@testable import Shared
 
 /// Every process makes its files private whatever umask it was started with (issue #14, point 8):
 /// real `enqueuer` and `worker` processes started from a shell with umask 022, as a cron job or an

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Testing
-@testable import Shared
+@testable import SQLiteStorage
 
 /// Issue #11 with real processes: workers killed, stopped and paused at the worst moments, and still
 /// exactly one page per report holding the latest data; a paused worker's stale writes are refused.

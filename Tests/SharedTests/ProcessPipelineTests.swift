@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import Testing
-@testable import Shared
+@testable import SQLiteStorage
 
 /// The product as separate processes: the sandbox, `enqueuer serve`, two `worker run`, one SQLite file.
 /// Driven over HTTP as the Forge app would; every process's log is captured and searched for secrets.

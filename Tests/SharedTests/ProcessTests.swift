@@ -4,7 +4,9 @@ import FoundationNetworking
 #endif
 import GRDB
 import Testing
-@testable import Shared
+@testable import JobQueue
+@testable import JobQueueSQLite
+@testable import SQLiteStorage
 
 /// Real `enqueuer` and `worker` processes on a real SQLite file. Serialized: they share the two cores.
 @Suite("Processes", .serialized)

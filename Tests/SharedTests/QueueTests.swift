@@ -1,7 +1,10 @@
 import Foundation
 import GRDB
 import Testing
-@testable import Shared
+@testable import JobQueue
+@testable import ReportsSupport
+@testable import SQLiteStorage
+@testable import JobQueueSQLite
 
 /// Every rule of the queue (docs/design-notes.md §4), each on a real SQLite file.
 @Suite("SQLite job queue")

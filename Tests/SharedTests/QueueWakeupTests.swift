@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import Shared
+@testable import JobQueue
+@testable import JobQueueSQLite
+@testable import SQLiteStorage
+@testable import ServiceSetup
 
 /// How a worker hears of commits made by other connections (issue #13): an inotify watch on the
 /// database's folder, armed only while the worker waits for work.

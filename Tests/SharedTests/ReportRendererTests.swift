@@ -1,7 +1,8 @@
 import Foundation
 import Testing
 @testable import Sandbox
-@testable import Shared
+@testable import Rendering
+@testable import ReportsSupport
 
 /// The renderer on the sandbox's seeded issues (hostile text included), parsed back as XML.
 @Suite("Report renderer")

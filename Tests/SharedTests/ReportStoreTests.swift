@@ -2,7 +2,13 @@ import Crypto
 import Foundation
 import GRDB
 import Testing
-@testable import Shared
+@testable import JobQueue
+@testable import JobQueueSQLite
+@testable import Reports
+@testable import ReportsSQLite
+@testable import ReportsSupport
+@testable import SQLiteStorage
+@testable import Security
 
 /// A migrated database with one or two installations, and the stores over it.
 struct ReportFixture: Sendable {

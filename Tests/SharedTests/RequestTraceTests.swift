@@ -5,7 +5,8 @@ import HummingbirdTesting
 import Logging
 import Testing
 @testable import Enqueuer
-@testable import Shared
+@testable import ReportsSupport
+@testable import ReportsAPI
 
 /// Every response leaves the same trace, error or not (issue #14, point 6): an `x-request-id`
 /// header, one `request` log line with that id, and a count in the request metric by route and status.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import Shared
+@testable import Transport
+@testable import Upstream
 
 /// `Retry-After` is read in one place for every client (issue #15, point 4).
 @Suite("Retry-After")

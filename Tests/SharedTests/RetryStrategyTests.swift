@@ -1,5 +1,6 @@
 import Testing
-@testable import Shared
+@testable import JobQueue
+@testable import ReportsSupport
 
 /// A seeded generator so the bounds are checked over many draws, reproducibly.
 struct SplitMix64: RandomNumberGenerator {

@@ -4,7 +4,11 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 @testable import Sandbox
-@testable import Shared
+@testable import ReportsSQLite
+@testable import ReportsSupport
+@testable import Security
+@testable import Transport
+@testable import Upstream
 
 /// Contract tests of the sandbox over real HTTP (HummingbirdTesting `.live`): raw requests only — the
 /// product's clients are not used, so a bug in a client cannot hide behind the same bug here.

@@ -5,7 +5,9 @@ import HTTPTypes
 import HummingbirdTesting
 import Testing
 @testable import Sandbox
-@testable import Shared
+@testable import ReportsSupport
+@testable import Security
+@testable import Upstream
 
 /// OneNote pages, throttling, faults and inspection of the sandbox, over real HTTP with raw requests.
 @Suite("Sandbox contract (phase 2: OneNote pages, throttling, faults)")

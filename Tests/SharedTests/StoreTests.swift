@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Testing
-@testable import Shared
+@testable import ReportsSupport
+@testable import SQLiteStorage
+@testable import ServiceSetup
 
 @Suite("Store and configuration")
 struct StoreTests {

@@ -6,7 +6,10 @@ import HummingbirdTesting
 import Testing
 @testable import Enqueuer
 @testable import Sandbox
-@testable import Shared
+@testable import Reports
+@testable import ReportsAPI
+@testable import ReportsSQLite
+@testable import Security
 
 /// The app system token against the sandbox's Atlassian, which answers an unknown token with a GraphQL
 /// 401 as Atlassian does (issue #14, point 2).

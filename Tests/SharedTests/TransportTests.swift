@@ -4,7 +4,9 @@ import Hummingbird
 import HummingbirdTesting
 import Synchronization
 import Testing
-@testable import Shared
+@testable import Security
+@testable import Transport
+@testable import Upstream
 
 /// The outbound transport against real loopback servers (issue #14, points 3 and 4).
 @Suite("Outbound transport: redirects and response size")

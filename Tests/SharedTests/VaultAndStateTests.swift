@@ -2,7 +2,9 @@ import Crypto
 import Foundation
 import GRDB
 import Testing
-@testable import Shared
+@testable import ReportsSQLite
+@testable import Security
+@testable import SQLiteStorage
 
 @Suite("Token vault and OAuth state")
 struct VaultAndStateTests {

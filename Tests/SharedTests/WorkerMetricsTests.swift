@@ -1,9 +1,11 @@
 import Foundation
 import Testing
-@testable import Shared
 @testable import Worker
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+@testable import JobQueue
+@testable import Transport
+@testable import JobQueueSQLite
 #endif
 
 @Suite("Worker metrics")

@@ -3,7 +3,8 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import Testing
-@testable import Shared
+@testable import JobQueue
+@testable import JobQueueSQLite
 
 /// Counts how often each job ran; fails or blocks on request.
 final class RecordingHandler: JobHandler {

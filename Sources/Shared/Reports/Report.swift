@@ -1,5 +1,4 @@
 import Foundation
-public import GRDB
 
 /// Who a request acts for: every report query is scoped by both.
 public struct ReportOwner: Sendable, Equatable {
@@ -13,8 +12,7 @@ public struct ReportOwner: Sendable, Equatable {
 }
 
 /// A row of `reports`.
-public struct Report: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "reports"
+public struct Report: Sendable, Equatable, Codable {
 
     public var id: String
     public var installationId: String
@@ -34,7 +32,7 @@ public struct Report: Sendable, Equatable, Codable, FetchableRecord, Persistable
     public var createdAt: Int64
     public var updatedAt: Int64
 
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey {
         case id, name, jql, columns, enabled
         case installationId = "installation_id"
         case ownerAccountId = "owner_account_id"
@@ -59,4 +57,22 @@ public struct Report: Sendable, Equatable, Codable, FetchableRecord, Persistable
     }
 
     public var owner: ReportOwner { ReportOwner(installationId: installationId, accountId: ownerAccountId) }
+    package init(id: String, installationId: String, ownerAccountId: String, name: String, jql: String? = nil, filterId: String? = nil, columns: String, sectionId: String, pageId: String? = nil, pageUrl: String? = nil, scheduleCron: String? = nil, scheduleTimeZone: String? = nil, enabled: Bool, nextRunAt: Int64? = nil, createdAt: Int64, updatedAt: Int64) {
+        self.id = id
+        self.installationId = installationId
+        self.ownerAccountId = ownerAccountId
+        self.name = name
+        self.jql = jql
+        self.filterId = filterId
+        self.columns = columns
+        self.sectionId = sectionId
+        self.pageId = pageId
+        self.pageUrl = pageUrl
+        self.scheduleCron = scheduleCron
+        self.scheduleTimeZone = scheduleTimeZone
+        self.enabled = enabled
+        self.nextRunAt = nextRunAt
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }

@@ -113,7 +113,7 @@ public struct ReportValidationError: Error, Sendable, Equatable, CustomStringCon
     public let message: String
     /// The stable code the API answers with (`invalid_report`, or a quota's own code).
     public let code: String
-    init(field: String, _ message: String, code: String = "invalid_report") {
+    package init(field: String, _ message: String, code: String = "invalid_report") {
         self.field = field
         self.message = message
         self.code = code

@@ -1,9 +1,7 @@
 import Foundation
-public import GRDB
 
 /// A row of `runs`: one request to produce a report, with its outcome. Never issue contents.
-public struct ReportRun: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "runs"
+public struct ReportRun: Sendable, Equatable, Codable {
 
     public enum Trigger: String, Sendable, Codable { case manual, schedule }
     public enum Status: String, Sendable, Codable { case queued, running, succeeded, failed }
@@ -25,7 +23,7 @@ public struct ReportRun: Sendable, Equatable, Codable, FetchableRecord, Persista
     /// Not stored: while a run waits for a retry, when its job is due again (read from the job).
     public var nextAttemptAt: Int64? = nil
 
-    enum CodingKeys: String, CodingKey {
+    package enum CodingKeys: String, CodingKey {
         case id, trigger, status, attempt
         case reportId = "report_id"
         case installationId = "installation_id"
@@ -37,6 +35,23 @@ public struct ReportRun: Sendable, Equatable, Codable, FetchableRecord, Persista
         case pageUrl = "page_url"
         case errorCode = "error_code"
         case errorMessage = "error_message"
+    }
+    package init(id: String, reportId: String, installationId: String, jobId: Int64? = nil, trigger: Trigger, status: Status, attempt: Int, queuedAt: Int64, startedAt: Int64? = nil, finishedAt: Int64? = nil, issueCount: Int? = nil, pageUrl: String? = nil, errorCode: String? = nil, errorMessage: String? = nil, nextAttemptAt: Int64? = nil) {
+        self.id = id
+        self.reportId = reportId
+        self.installationId = installationId
+        self.jobId = jobId
+        self.trigger = trigger
+        self.status = status
+        self.attempt = attempt
+        self.queuedAt = queuedAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.issueCount = issueCount
+        self.pageUrl = pageUrl
+        self.errorCode = errorCode
+        self.errorMessage = errorMessage
+        self.nextAttemptAt = nextAttemptAt
     }
 }
 
@@ -52,4 +67,12 @@ public struct RunReportJob: Codable, Sendable, Equatable {
     /// (`atl-user|<installationId>|<runId>`), and its expiry in epoch milliseconds.
     public var userToken: String?
     public var userTokenExpiresAt: Int64?
+    package init(runId: String, reportId: String, installationId: String, ownerAccountId: String, userToken: String? = nil, userTokenExpiresAt: Int64? = nil) {
+        self.runId = runId
+        self.reportId = reportId
+        self.installationId = installationId
+        self.ownerAccountId = ownerAccountId
+        self.userToken = userToken
+        self.userTokenExpiresAt = userTokenExpiresAt
+    }
 }

@@ -1,5 +1,6 @@
 public import Crypto
 import Foundation
+public import ReportsSupport
 
 /// The keys of the token vault and of the OAuth state, read from the environment and validated.
 ///

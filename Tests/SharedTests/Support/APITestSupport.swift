@@ -6,7 +6,11 @@ import JWTKit
 import Logging
 import Synchronization
 @testable import Enqueuer
-@testable import Shared
+@testable import Reports
+@testable import ReportsAPI
+@testable import Security
+@testable import Transport
+@testable import Upstream
 
 /// Mints Forge Invocation Tokens with the fixtures' test key (the JWKS server publishes its public half).
 struct FITMinter: Sendable {

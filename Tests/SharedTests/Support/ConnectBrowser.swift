@@ -2,7 +2,9 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-@testable import Shared
+@testable import Transport
+@testable import Upstream
+@testable import Security
 
 /// A browser's side of the Microsoft connect flow (issue #14): it keeps the `__Host-` connect cookie
 /// our host sets, follows no redirect by itself, and can be told to leave a step to another browser,

@@ -1,9 +1,10 @@
 import Crypto
 import Foundation
 import GRDB
-@testable import Shared
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+@testable import SQLiteStorage
+@testable import Transport
 #endif
 
 /// The product as separate processes on one SQLite file: the sandbox, `enqueuer serve` and workers,

@@ -3,7 +3,8 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import Synchronization
-@testable import Shared
+@testable import Security
+@testable import Transport
 
 /// The fixtures `Tests/Fixtures/make_fixtures.py` made with Python's `cryptography` and PyJWT.
 enum Fixtures {

@@ -1,6 +1,9 @@
 import Foundation
 import Synchronization
-@testable import Shared
+@testable import JobQueue
+@testable import JobQueueSQLite
+@testable import SQLiteStorage
+@testable import ReportsSupport
 
 /// A fresh directory under the system temp folder; each test removes its own.
 struct TemporaryDirectory: Sendable {

@@ -2,6 +2,8 @@ public import Foundation
 import JWTKit
 public import Logging
 import Synchronization
+public import Transport
+import ReportsSupport
 
 /// Verifies Forge Invocation Tokens (docs/design-notes.md §5, FIT; docs/atlassian-apis.md §1).
 ///

@@ -1,4 +1,6 @@
 public import Foundation
+public import ReportsSupport
+public import Transport
 
 /// How the API checks Forge Invocation Tokens.
 public struct ForgeConfiguration: Sendable {

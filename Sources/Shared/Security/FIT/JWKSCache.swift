@@ -1,6 +1,7 @@
 public import Foundation
 import JWTKit
 public import Logging
+public import Transport
 
 /// Atlassian's signing keys, fetched from `FORGE_JWKS_URL` and cached.
 ///

@@ -1,0 +1,42 @@
+/// One row of the `jobs` table, as operators see it. The payload is left out on purpose: later job
+/// kinds carry encrypted material that has no place on a terminal.
+public struct JobRecord: Sendable, Codable, Equatable {
+    public var id: Int64
+    public var kind: String
+    public var priority: Int
+    public var state: JobState
+    public var runAt: Int64
+    public var attempt: Int
+    public var maxAttempts: Int
+    public var leaseToken: Int64
+    public var leaseUntil: Int64?
+    public var workerId: String?
+    public var uniqueKey: String?
+    public var lastError: String?
+    public var createdAt: Int64
+    public var startedAt: Int64?
+    public var finishedAt: Int64?
+    public var fairnessKey: String
+    public var waitReason: String?
+
+    package enum CodingKeys: String, CodingKey {
+        case id, kind, priority, state
+        case runAt = "run_at"
+        case attempt
+        case maxAttempts = "max_attempts"
+        case leaseToken = "lease_token"
+        case leaseUntil = "lease_until"
+        case workerId = "worker_id"
+        case uniqueKey = "unique_key"
+        case lastError = "last_error"
+        case createdAt = "created_at"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case fairnessKey = "fairness_key"
+        case waitReason = "wait_reason"
+    }
+
+    public var lease: JobLease? {
+        state == .running ? JobLease(jobId: id, token: leaseToken, attempt: attempt, maxAttempts: maxAttempts) : nil
+    }
+}

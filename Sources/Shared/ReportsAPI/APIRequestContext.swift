@@ -1,0 +1,27 @@
+package import Hummingbird
+import Reports
+import Security
+
+/// Per-request state: the verified caller, once the FIT middleware has run.
+package struct APIRequestContext: RequestContext {
+    package var coreContext: CoreRequestContextStorage
+    var identity: FITIdentity?
+    /// The user token Forge forwarded (`x-forge-oauth-user`), for live Jira calls and Run now.
+    var forwardedUserToken: Secret?
+
+    package init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+    }
+
+    /// JSON bodies are small: a report definition is well under 64 KB.
+    package var maxUploadSize: Int { 64 * 1024 }
+
+    /// The verified caller as a report owner; 403 when the FIT names no user (triggers, lifecycle).
+    func owner() throws -> ReportOwner {
+        guard let identity else { throw APIError.unauthorized("missing Forge Invocation Token") }
+        guard let account = identity.principalAccountId, !account.isEmpty else {
+            throw APIError(.forbidden, "user_required", "this call must be made on behalf of a user")
+        }
+        return ReportOwner(installationId: identity.installationId, accountId: account)
+    }
+}

@@ -1,0 +1,135 @@
+public import Foundation
+import GRDB
+import Synchronization
+import ReportsSupport
+public import SQLiteStorage
+public import Security
+
+/// Installations, keyed by the installation id of verified FITs, with the newest app system token.
+public struct InstallationStore: Sendable {
+    public let database: ReportsDatabase
+    public let vault: TokenVault
+    private let now: @Sendable () -> Date
+    /// Installations recorded lately without a token: `last_seen_at` is refreshed at most once a minute
+    /// per installation, so a plain API call costs no write.
+    private let recentlySeen = RecentlySeen()
+
+    public init(database: ReportsDatabase, vault: TokenVault, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.database = database
+        self.vault = vault
+        self.now = now
+    }
+
+    /// How long a stored system token is taken to be usable at most, whatever its `exp` claims: Forge's
+    /// tokens live up to 4 hours (docs/atlassian-apis.md §2), and a claimed expiry is unverified.
+    public static let maxSystemTokenLifetime: Int64 = 4 * 3_600_000
+
+    /// Records a verified caller's installation and, when given, its system token. The newest token to
+    /// arrive replaces the stored one whatever `exp` it claims (an unverified claim must not let a
+    /// token pin itself); its expiry, read for scheduling only, is capped at now + 4 hours.
+    /// Call it with a token only for FITs without a principal (Forge's own calls).
+    public func record(_ identity: FITIdentity, systemToken: Secret?) async throws {
+        let now = Timestamp.milliseconds(now())
+        let hasToken = !(systemToken?.isEmpty ?? true)
+        if !hasToken, recentlySeen.isFresh(identity.installationId, apiBaseUrl: identity.apiBaseUrl, at: now) { return }
+        var sealed: Data?
+        var expiresAt: Int64?
+        if let systemToken, !systemToken.isEmpty {
+            sealed = try vault.seal(systemToken, context: .atlassianSystemToken(installationId: identity.installationId))
+            expiresAt = min(Self.expiry(of: systemToken).map(Timestamp.milliseconds) ?? now + 3_600_000, now + Self.maxSystemTokenLifetime)
+        }
+        let (ciphertext, expiry) = (sealed, expiresAt)
+        try await database.pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO installations (id, cloud_id, api_base_url, system_token_ciphertext, system_token_expires_at, first_seen_at, last_seen_at, site_url)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET
+                    cloud_id = excluded.cloud_id,
+                    api_base_url = excluded.api_base_url,
+                    site_url = coalesce(excluded.site_url, installations.site_url),
+                    last_seen_at = excluded.last_seen_at,
+                    system_token_ciphertext = coalesce(excluded.system_token_ciphertext, installations.system_token_ciphertext),
+                    system_token_expires_at = CASE WHEN excluded.system_token_ciphertext IS NOT NULL
+                        THEN excluded.system_token_expires_at ELSE installations.system_token_expires_at END
+                """, arguments: [identity.installationId, identity.cloudId, identity.apiBaseUrl.absoluteString, ciphertext, expiry, now, now, identity.siteUrl?.absoluteString])
+        }
+        recentlySeen.note(identity.installationId, apiBaseUrl: identity.apiBaseUrl, at: now)
+    }
+
+    /// The stored system token and its expiry, decrypted at the moment of use.
+    public func systemToken(installationId: String) async throws -> (token: Secret, expiresAt: Date)? {
+        let row = try await database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT system_token_ciphertext, system_token_expires_at FROM installations WHERE id = ?", arguments: [installationId])
+                .flatMap { row -> (Data, Int64)? in
+                    guard let data = row[0] as Data?, let expiry = row[1] as Int64? else { return nil }
+                    return (data, expiry)
+                }
+        }
+        guard let (sealed, expiry) = row else { return nil }
+        return (try vault.open(sealed, context: .atlassianSystemToken(installationId: installationId)), Timestamp.date(milliseconds: expiry))
+    }
+
+    /// Forgets the stored system token if it is still `token` (Atlassian refused it; a newer one that
+    /// arrived meanwhile stays). True when it was dropped.
+    @discardableResult
+    public func dropSystemToken(installationId: String, ifStill token: Secret) async throws -> Bool {
+        let vault = vault
+        return try await database.pool.write { db in
+            guard let sealed = try Data.fetchOne(db, sql: "SELECT system_token_ciphertext FROM installations WHERE id = ?", arguments: [installationId]),
+                  let stored = try? vault.open(sealed, context: .atlassianSystemToken(installationId: installationId)),
+                  stored.revealed == token.revealed
+            else { return false }
+            try db.execute(sql: """
+                UPDATE installations SET system_token_ciphertext = NULL, system_token_expires_at = NULL WHERE id = ?
+                """, arguments: [installationId])
+            return true
+        }
+    }
+
+    public struct Installation: Sendable {
+        public let id: String
+        public let cloudId: String
+        public let apiBaseUrl: URL
+        public let siteUrl: URL?
+    }
+
+    public func installation(_ id: String) async throws -> Installation? {
+        try await database.pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT id, cloud_id, api_base_url, site_url FROM installations WHERE id = ?", arguments: [id]).flatMap { row in
+                guard let base = URL(string: row[2]) else { return nil }
+                return Installation(id: row[0], cloudId: row[1], apiBaseUrl: base, siteUrl: (row[3] as String?).flatMap(URL.init(string:)))
+            }
+        }
+    }
+
+    /// The `exp` claim of a JWT-shaped token, read without verifying it (for caching only).
+    public static func expiry(of token: Secret) -> Date? {
+        let parts = token.revealed.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count == 3, let payload = Base64URL.decode(bytes: parts[1]),
+              let object = try? JSONSerialization.jsonObject(with: payload) as? [String: Any],
+              let exp = (object["exp"] as? NSNumber)?.doubleValue
+        else { return nil }
+        return Date(timeIntervalSince1970: exp)
+    }
+}
+
+/// Which installations were written in the last minute, with the base URL then written.
+private final class RecentlySeen: Sendable {
+    private let entries = Mutex<[String: (url: URL, at: Int64)]>([:])
+
+    /// True if `installationId` was written with the same base URL within the last minute.
+    func isFresh(_ installationId: String, apiBaseUrl: URL, at now: Int64) -> Bool {
+        entries.withLock { entries in
+            guard let entry = entries[installationId] else { return false }
+            return entry.url == apiBaseUrl && now - entry.at < 60_000
+        }
+    }
+
+    /// Called after a successful write, so a failed one is tried again on the next request.
+    func note(_ installationId: String, apiBaseUrl: URL, at now: Int64) {
+        entries.withLock { entries in
+            if entries.count > 100_000 { entries.removeAll() }
+            entries[installationId] = (apiBaseUrl, now)
+        }
+    }
+}

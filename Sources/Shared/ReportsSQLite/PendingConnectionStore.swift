@@ -1,0 +1,91 @@
+public import Foundation
+import Crypto
+import GRDB
+public import Reports
+import ReportsSupport
+public import SQLiteStorage
+public import Security
+
+/// Microsoft connections waiting for the user to confirm them (issue #14). The callback exchanges the
+/// code (it would expire otherwise) and parks the result here, sealed exactly as a stored connection
+/// is; nothing becomes a connection until the same browser posts the one-time confirmation token.
+/// Declined, expired or never confirmed rows are deleted, with their tokens.
+public struct PendingConnectionStore: Sendable {
+    public static let lifetime: Duration = .seconds(600)
+
+    public struct Pending: Sendable, Equatable {
+        public let owner: ReportOwner
+        public let microsoftUserId: String
+        public let displayName: String
+        /// The account's sign-in name (user principal name), shown on the confirmation page.
+        public let microsoftAccount: String
+
+        public init(owner: ReportOwner, microsoftUserId: String, displayName: String, microsoftAccount: String) {
+            self.owner = owner
+            self.microsoftUserId = microsoftUserId
+            self.displayName = displayName
+            self.microsoftAccount = microsoftAccount
+        }
+    }
+
+    public enum Outcome: Sendable, Equatable {
+        case taken(Pending)
+        /// No such token, another browser's, or already used.
+        case unknown
+        case expired
+    }
+
+    public let database: ReportsDatabase
+    public let vault: TokenVault
+    private let now: @Sendable () -> Date
+
+    public init(database: ReportsDatabase, vault: TokenVault, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.database = database
+        self.vault = vault
+        self.now = now
+    }
+
+    /// Parks a connection for `browser` (the connect cookie's hash) and returns the one-time token the
+    /// confirmation form carries. Only the token's hash is stored.
+    public func park(_ pending: Pending, refreshToken: Secret, browser: String) async throws -> Secret {
+        let token = Base64URL.encode(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
+        let sealed = try vault.seal(refreshToken, context: .microsoftRefreshToken(installationId: pending.owner.installationId, accountId: pending.owner.accountId))
+        let nowMs = Timestamp.milliseconds(now())
+        try await database.pool.write { db in
+            try db.execute(sql: "DELETE FROM oauth_pending_connections WHERE expires_at < ?", arguments: [nowMs])
+            try db.execute(sql: """
+                INSERT INTO oauth_pending_connections
+                    (token_hash, installation_id, account_id, browser, refresh_token_ciphertext, microsoft_user_id, display_name, microsoft_account, expires_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [Self.hash(token), pending.owner.installationId, pending.owner.accountId, browser, sealed,
+                                 pending.microsoftUserId, String(pending.displayName.prefix(200)), String(pending.microsoftAccount.prefix(200)),
+                                 nowMs + Self.lifetime.wholeMilliseconds])
+        }
+        return Secret(token)
+    }
+
+    /// Takes the pending connection out (single use), if `token` is one and `browser` is the one it was
+    /// parked for. With `confirm`, stores it as the owner's Microsoft connection in the same
+    /// transaction; without, it is only deleted (declined).
+    public func take(token: String, browser: String, confirm: Bool) async throws -> Outcome {
+        let nowMs = Timestamp.milliseconds(now())
+        return try await database.pool.write { db -> Outcome in
+            guard let row = try Row.fetchOne(db, sql: """
+                DELETE FROM oauth_pending_connections WHERE token_hash = ? AND browser = ?
+                RETURNING installation_id, account_id, refresh_token_ciphertext, microsoft_user_id, display_name, microsoft_account, expires_at
+                """, arguments: [Self.hash(token), browser])
+            else { return .unknown }
+            guard (row[6] as Int64) >= nowMs else { return .expired }
+            let pending = Pending(owner: ReportOwner(installationId: row[0], accountId: row[1]), microsoftUserId: row[3], displayName: row[4], microsoftAccount: row[5])
+            guard confirm else { return .taken(pending) }
+            // Sealed for this owner already (same associated data), so the ciphertext moves as it is.
+            try MicrosoftConnectionStore.store(db, pending.owner, sealedRefreshToken: row[2], microsoftUserId: pending.microsoftUserId,
+                                               displayName: pending.displayName, at: nowMs)
+            return .taken(pending)
+        }
+    }
+
+    static func hash(_ token: String) -> String {
+        Base64URL.encode(Data(SHA256.hash(data: Data(token.utf8))))
+    }
+}

@@ -1,0 +1,104 @@
+public import Foundation
+import GRDB
+public import Logging
+public import JobQueueSQLite
+import Reports
+import ReportsSupport
+public import SQLiteStorage
+import JobQueue
+
+/// `enqueuer cron`: enqueues the reports that are due.
+///
+/// For each enabled report whose `next_run_at` has passed: one `run-report` job and a run row (joining
+/// the report's waiting run if it has one, `RunStore.enqueueRun`), then `next_run_at` moves to the
+/// first slot after *now* — so slots
+/// missed during downtime collapse into one run. All of it happens in one `BEGIN IMMEDIATE`
+/// transaction, and `next_run_at` advances only if it still holds the value read (compare-and-set):
+/// two schedulers on one database enqueue each slot once.
+public struct ReportScheduler: Sendable {
+    public let database: ReportsDatabase
+    public let queue: SQLiteJobQueue
+    public let logger: Logger
+    private let now: @Sendable () -> Date
+
+    public init(database: ReportsDatabase, queue: SQLiteJobQueue, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.database = database
+        self.queue = queue
+        self.logger = logger
+        self.now = now
+    }
+
+    public struct Tick: Sendable, Equatable {
+        public var enqueued = 0
+        /// Due reports whose previous run was still waiting: the slot joined that run.
+        public var joined = 0
+        /// Due reports whose schedule no longer parses; they are disabled from scheduling (next_run_at NULL).
+        public var invalid = 0
+    }
+
+    /// A whole pass (issue #13): batches of `batch` due reports, each its own bounded transaction, until
+    /// nothing is due — so a burst at the top of the hour is enqueued in one pass, not one batch per
+    /// interval. At most `maxBatches` batches (a guard, never reached by a sane schedule).
+    public func pass(batch: Int = 500, maxBatches: Int = 10_000) async throws -> Tick {
+        var total = Tick()
+        for _ in 0..<maxBatches {
+            let (tick, due) = try await tickCounting(batch: batch)
+            total.enqueued += tick.enqueued
+            total.joined += tick.joined
+            total.invalid += tick.invalid
+            if due < batch { break }
+        }
+        return total
+    }
+
+    /// One batch: enqueues up to `batch` of the reports due now.
+    public func tick(batch: Int = 500) async throws -> Tick {
+        try await tickCounting(batch: batch).tick
+    }
+
+    /// One batch, and how many due reports it found.
+    private func tickCounting(batch: Int) async throws -> (tick: Tick, due: Int) {
+        let nowDate = now()
+        let now = Timestamp.milliseconds(nowDate)
+        let queue = queue
+        let (tick, dueCount) = try await database.pool.writeWithoutTransaction { db -> (Tick, Int) in
+            var tick = Tick()
+            var dueCount = 0
+            try db.inTransaction(.immediate) {
+                let due = try Report.fetchAll(db, sql: """
+                    SELECT * FROM reports WHERE enabled = 1 AND next_run_at IS NOT NULL AND next_run_at <= ?
+                    ORDER BY next_run_at LIMIT ?
+                    """, arguments: [now, batch])
+                dueCount = due.count
+                for report in due {
+                    guard let cron = report.scheduleCron, let zone = report.scheduleTimeZone,
+                          let schedule = try? CronSchedule(cron: cron, timeZone: zone)
+                    else {
+                        try db.execute(sql: "UPDATE reports SET next_run_at = NULL WHERE id = ?", arguments: [report.id])
+                        tick.invalid += 1
+                        continue
+                    }
+                    let next = schedule.nextRun(after: nowDate).map(Timestamp.milliseconds)
+                    try db.execute(sql: "UPDATE reports SET next_run_at = ? WHERE id = ? AND next_run_at = ?",
+                                   arguments: [next, report.id, report.nextRunAt])
+                    guard db.changesCount == 1 else { continue }
+                    let parameters = RunReportJob(runId: UUID().uuidString.lowercased(), reportId: report.id,
+                                                  installationId: report.installationId, ownerAccountId: report.ownerAccountId)
+                    if case .joined = try RunStore.enqueueRun(db, parameters, trigger: .schedule, queue: queue, now: now, slotAt: report.nextRunAt) {
+                        tick.joined += 1
+                        continue
+                    }
+                    tick.enqueued += 1
+                }
+                return .commit
+            }
+            return (tick, dueCount)
+        }
+        if tick.enqueued > 0 {
+            queue.notifier.notify()
+            logger.info("scheduled reports enqueued", metadata: ["enqueued": "\(tick.enqueued)", "joined": "\(tick.joined)"])
+        }
+        if tick.invalid > 0 { logger.warning("reports with an invalid schedule were unscheduled", metadata: ["reports": "\(tick.invalid)"]) }
+        return (tick, dueCount)
+    }
+}

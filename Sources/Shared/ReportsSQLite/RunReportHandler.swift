@@ -1,0 +1,229 @@
+public import Foundation
+import GRDB
+import Logging
+import Synchronization
+public import JobQueue
+public import Rendering
+import Reports
+import ReportsSupport
+public import SQLiteStorage
+public import Security
+public import Upstream
+
+/// The `run-report` job: from a leased job to an up-to-date OneNote page (issue #6).
+///
+/// Token for Jira: the user token forwarded with a Run now while it is valid, else an offline user token
+/// for the report's owner minted with the installation's system token (cached per installation and
+/// account until a minute before it expires). Microsoft: an access token from `MicrosoftTokenBroker`
+/// (one refresh at a time per connection across processes, shared while valid; `invalid_grant` re-reads
+/// the stored token once, in case another process rotated it, then marks the connection).
+/// Every attempt updates the run row; permanent failures (bad JQL, section gone, reconnect required, no
+/// system token) are not retried.
+///
+/// One current page (issue #11, docs/page-identity.md): the job first claims its report (a second job
+/// of the report is deferred); every database write goes through `LeasedRunWrites` or passes the lease,
+/// so it happens only while the lease holds; every OneNote write is preceded by `JobContext.checkLease()`;
+/// the page id is stored the moment it is known, and a lost create is found again by its marker.
+public struct RunReportHandler: JobHandler {
+    public var kind: String { RunReportJob.kind }
+
+    public let database: ReportsDatabase
+    public let vault: TokenVault
+    public let atlassian: AtlassianClient
+    public let microsoft: MicrosoftIdentityClient
+    public let writer: OneNoteWriter
+    public let renderer: ReportRenderer
+    public let issueCap: Int
+    /// OneNote's per-user limits across every worker process (nil: only 429 backoff).
+    public let limiter: OneNoteRateLimiter?
+    private let tokens = OfflineTokenCache()
+    /// Microsoft access tokens, refreshed by one process at a time and shared while valid.
+    private let tokenBroker: MicrosoftTokenBroker
+    private let now: @Sendable () -> Date
+
+    public init(database: ReportsDatabase, vault: TokenVault, atlassian: AtlassianClient, microsoft: MicrosoftIdentityClient,
+                writer: OneNoteWriter, renderer: ReportRenderer = ReportRenderer(), issueCap: Int = 5000, limiter: OneNoteRateLimiter? = nil,
+                now: @escaping @Sendable () -> Date = { Date() }) {
+        self.limiter = limiter
+        self.database = database
+        self.vault = vault
+        self.atlassian = atlassian
+        self.microsoft = microsoft
+        self.writer = writer
+        self.renderer = renderer
+        self.issueCap = issueCap
+        self.now = now
+        tokenBroker = MicrosoftTokenBroker(database: database, vault: vault, microsoft: microsoft, now: now)
+    }
+
+    /// How long a job waits when another job of the same report is writing its page.
+    public var busyReportDelay: Duration = .seconds(2)
+
+    public func handle(_ job: JobContext) async throws {
+        let parameters: RunReportJob = try job.decodePayload()
+        let owner = ReportOwner(installationId: parameters.installationId, accountId: parameters.ownerAccountId)
+        if let limiter, let user = try await MicrosoftConnectionStore(database: database, vault: vault, now: now).connection(owner)?.microsoftUserId,
+           let wait = try await limiter.budgetWait(user: user) {
+            // Issue #13: the user's OneNote budget is spent. Back to the queue until it frees up, with
+            // every other due job of the user, before reading Jira for a page that cannot be written.
+            throw JobDeferral("onenote_budget_exhausted", delay: wait, holdsKey: true)
+        }
+        let writes = LeasedRunWrites(database: database, lease: job.lease, reportId: parameters.reportId, runId: parameters.runId, now: now)
+        guard let claim = try await writes.claim(attempt: job.attempt) else {
+            // At most one run of a report writes at a time; this one waits its turn without using an attempt.
+            throw JobDeferral("report_run_in_progress", delay: busyReportDelay)
+        }
+        do {
+            let result = try await produce(claim, parameters, job: job, writes: writes)
+            try await writes.succeeded(issueCount: result.issueCount, pageUrl: result.pageUrl)
+        } catch let lost as LeaseLostError {
+            throw lost
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let deferral as JobDeferral {
+            try? await writes.requeued()
+            throw deferral
+        } catch let notYet as UpstreamNotYet {
+            try? await writes.requeued()
+            throw JobDeferral(notYet.code, delay: notYet.delay)
+        } catch let budget as UpstreamError where budget.code.hasPrefix("onenote_budget_") {
+            // Another worker spent the budget since the check above: wait for it in the queue, not here.
+            try? await writes.requeued()
+            let exhausted = budget.code == "onenote_budget_exhausted"
+            throw JobDeferral(budget.code, delay: budget.retryAfter ?? .seconds(exhausted ? 60 : 1), holdsKey: exhausted)
+        } catch {
+            let failure = Self.failure(for: error)
+            let final = !failure.isRetryable || job.attempt >= job.maxAttempts
+            try? await writes.failed(failure, final: final)
+            throw failure
+        }
+    }
+
+    struct Result {
+        let issueCount: Int
+        let pageUrl: String?
+    }
+
+    private func produce(_ claim: LeasedRunWrites.Claim, _ parameters: RunReportJob, job: JobContext, writes: LeasedRunWrites) async throws -> Result {
+        let report = claim.report
+        let logger = job.logger
+        let owner = report.owner
+        let installations = InstallationStore(database: database, vault: vault, now: now)
+        guard let installation = try await installations.installation(report.installationId) else {
+            throw JobFailure.permanent("no_installation", "the Jira site is not known to the service yet")
+        }
+        let jiraToken = try await jiraToken(parameters, installation: installation, installations: installations, logger: logger)
+
+        let jql: String
+        if let text = report.jql {
+            jql = text
+        } else if let filterId = report.filterId {
+            jql = try await atlassian.filterJQL(apiBaseUrl: installation.apiBaseUrl, token: jiraToken, filterId: filterId)
+        } else {
+            throw JobFailure.permanent("invalid_report", "the report has neither JQL nor a saved filter")
+        }
+        let columns = report.definition.columns
+        let fields = columns.filter { $0 != "key" }
+        let search = try await atlassian.search(apiBaseUrl: installation.apiBaseUrl, token: jiraToken, jql: jql, fields: fields.isEmpty ? ["key"] : fields, cap: issueCap)
+
+        let accessToken = try await tokenBroker.accessToken(owner, lease: job.lease, logger: logger)
+        let zone = report.scheduleTimeZone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
+        let output = renderer.render(ReportRenderer.Input(
+            reportName: report.name, jql: jql, columns: columns, issues: search.issues, runAt: now(), timeZone: zone,
+            siteURL: installation.siteUrl, cappedAt: search.capped ? issueCap : nil, reportId: report.id))
+        var pageWriter = writer
+        if let limiter, let user = try await MicrosoftConnectionStore(database: database, vault: vault, now: now).connection(owner)?.microsoftUserId {
+            pageWriter = writer.limited(by: limiter, user: user)
+        }
+        let hooks = OneNoteWriter.WriteHooks(
+            beforeWrite: { try await job.checkLease() },
+            willCreate: { try await writes.createPending() },
+            createNotSent: { try await writes.createNotSent() },
+            pageKnown: { try await writes.pageKnown($0) },
+            // One 401 is not a lost connection: a fresh token (redeemed once for everyone), once (issue #12).
+            refreshAccessToken: { rejected in try await tokenBroker.accessToken(owner, rejected: rejected, lease: job.lease, logger: logger) })
+        let page: OneNoteWriter.PageRef
+        do {
+            page = try await pageWriter.write(output, sectionId: report.sectionId, reportId: report.id, page: claim.page, accessToken: accessToken, hooks: hooks)
+        } catch let error as UpstreamError where error.kind == .reconnectRequired {
+            // A second 401 in a row, with a token just refreshed: the user must connect again, and /v1/me says so.
+            try await MicrosoftConnectionStore(database: database, vault: vault, now: now).markReconnectRequired(owner, lease: job.lease)
+            throw error
+        }
+        let pageUrl = page.url ?? report.pageUrl
+        logger.info("report written", metadata: [
+            "report": "\(report.id)", "issues": "\(search.issues.count)", "capped": "\(search.capped)", "page_created": "\(page.created)",
+        ])
+        return Result(issueCount: search.issues.count, pageUrl: pageUrl)
+    }
+
+    private func jiraToken(_ parameters: RunReportJob, installation: InstallationStore.Installation, installations: InstallationStore, logger: Logger) async throws -> Secret {
+        if let sealed = parameters.userToken, let expiry = parameters.userTokenExpiresAt, expiry > Timestamp.milliseconds(now()) + 60_000,
+           let data = Base64URL.decode(sealed) {
+            do {
+                return try vault.open(data, context: .forwardedUserToken(installationId: parameters.installationId, runId: parameters.runId))
+            } catch {
+                // Sealed under a key since dropped (issue #14): the offline token serves the run as well.
+                logger.warning("forwarded user token unreadable with the configured keys; using an offline token", metadata: ["run": "\(parameters.runId)"])
+            }
+        }
+        if let cached = tokens.token(installation.id, parameters.ownerAccountId, now: now()) { return cached }
+        guard let system = try await installations.systemToken(installationId: installation.id) else {
+            throw JobFailure.permanent("no_system_token", "the service has no app token for this Jira site yet; it arrives with the next scheduled trigger")
+        }
+        guard system.expiresAt > now() else {
+            throw JobFailure.permanent("system_token_expired", "the app token for this Jira site has expired; a fresh one arrives with the next scheduled trigger")
+        }
+        let minted: AtlassianClient.UserToken
+        do {
+            minted = try await atlassian.offlineUserToken(systemToken: system.token, cloudId: installation.cloudId, accountId: parameters.ownerAccountId)
+        } catch let error as UpstreamError where error.status == 401 {
+            // Atlassian does not accept the stored token (expired early, revoked, or not Forge's):
+            // drop it, so it is not tried again, and wait for the next one Forge sends (issue #14).
+            try await installations.dropSystemToken(installationId: installation.id, ifStill: system.token)
+            logger.warning("system token refused by Atlassian; dropped", metadata: ["installation": "\(installation.id)"])
+            throw JobFailure.permanent("system_token_awaited", "Atlassian refused the app token for this Jira site; a fresh one arrives with the next scheduled trigger")
+        }
+        tokens.store(installation.id, parameters.ownerAccountId, minted)
+        return minted.token
+    }
+
+    /// Upstream errors become queue failures: permanent ones are not retried.
+    static func failure(for error: any Error) -> JobFailure {
+        switch error {
+        case let failure as JobFailure:
+            return failure
+        case let upstream as UpstreamError:
+            switch upstream.kind {
+            case .transient: return .retryable(upstream.code, upstream.message, retryAfter: upstream.retryAfter)
+            case .reconnectRequired where upstream.code == "microsoft_not_connected":
+                return .permanent("microsoft_not_connected", "connect a Microsoft account in the app first")
+            case .reconnectRequired: return .permanent("reconnect_required", "connect your Microsoft account again in the app")
+            case .appMisconfigured: return .permanent(upstream.code, "the service's Microsoft app is misconfigured; the operators have been alerted")
+            case .rejected: return .permanent(upstream.code, upstream.message)
+            }
+        case let lost as LeaseLostError:
+            return .retryable("lease_lost", lost.description)
+        case is TokenVaultError:
+            return .permanent("token_unreadable", "a stored token could not be decrypted with the configured keys")
+        default:
+            return .retryable("unexpected_error", "the run failed unexpectedly (\(type(of: error)))")
+        }
+    }
+}
+
+/// Offline user tokens per (installation, account), until a minute before they expire.
+final class OfflineTokenCache: Sendable {
+    private let entries = Mutex<[String: AtlassianClient.UserToken]>([:])
+
+    func token(_ installation: String, _ account: String, now: Date) -> Secret? {
+        entries.withLock { entries in
+            guard let entry = entries["\(installation)|\(account)"], entry.expiresAt.timeIntervalSince(now) > 60 else { return nil }
+            return entry.token
+        }
+    }
+
+    func store(_ installation: String, _ account: String, _ token: AtlassianClient.UserToken) {
+        entries.withLock { $0["\(installation)|\(account)"] = token }
+    }
+}

@@ -1,0 +1,41 @@
+public import Foundation
+import GRDB
+import ReportsSupport
+public import SQLiteStorage
+
+/// How late scheduled runs are (issue #13): from the schedule slot to the run's job being enqueued,
+/// and to its first start, over the scheduled runs queued in a recent window.
+public struct ScheduleLateness: Sendable, Codable, Equatable {
+    public struct Stage: Sendable, Codable, Equatable {
+        public var runs = 0
+        public var p95Seconds = 0.0
+        public var maxSeconds = 0.0
+    }
+
+    public var windowSeconds: Double
+    public var enqueued = Stage()
+    public var started = Stage()
+
+    /// Reads the scheduled runs queued in the last `window`. The `runs_scheduled_recently` index holds
+    /// scheduled runs only, so this reads the window's rows and nothing else.
+    public static func measure(_ database: ReportsDatabase, window: Duration = .seconds(3600), now: Date = Date()) async throws -> ScheduleLateness {
+        let since = Timestamp.milliseconds(now) - window.wholeMilliseconds
+        let rows = try await database.pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT queued_at - slot_at, started_at - slot_at FROM runs INDEXED BY runs_scheduled_recently
+                WHERE slot_at IS NOT NULL AND queued_at >= ?
+                """, arguments: [since])
+        }
+        var lateness = ScheduleLateness(windowSeconds: Double(window.wholeMilliseconds) / 1000)
+        lateness.enqueued = Self.stage(rows.compactMap { $0[0] as Int64? })
+        lateness.started = Self.stage(rows.compactMap { $0[1] as Int64? })
+        return lateness
+    }
+
+    private static func stage(_ milliseconds: [Int64]) -> Stage {
+        guard !milliseconds.isEmpty else { return Stage() }
+        let sorted = milliseconds.map { Double(max($0, 0)) / 1000 }.sorted()
+        let index = min(Int((Double(sorted.count) * 0.95).rounded(.up)) - 1, sorted.count - 1)
+        return Stage(runs: sorted.count, p95Seconds: sorted[max(index, 0)], maxSeconds: sorted[sorted.count - 1])
+    }
+}

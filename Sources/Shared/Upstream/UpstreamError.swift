@@ -1,0 +1,43 @@
+/// An upstream call failed. `kind` says what to do about it (docs/microsoft-apis.md §1.10); `code` is stable and
+/// user-facing; the message never holds a token or content, only the upstream's error word and status.
+public struct UpstreamError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Equatable {
+        /// The user must connect again (refresh token revoked or expired, consent withdrawn).
+        case reconnectRequired
+        /// Our app's registration or credentials are wrong: alert operators, do not blame the user.
+        case appMisconfigured
+        /// Try again later.
+        case transient
+        /// The request cannot succeed as made (bad input, not found, forbidden).
+        case rejected
+    }
+
+    public let kind: Kind
+    public let code: String
+    public let message: String
+    public let status: Int?
+    public let retryAfter: Duration?
+
+    public init(kind: Kind, code: String, message: String, status: Int? = nil, retryAfter: Duration? = nil) {
+        self.kind = kind
+        self.code = code
+        self.message = message
+        self.status = status
+        self.retryAfter = retryAfter
+    }
+
+    public var description: String { "\(code): \(message)" }
+}
+
+/// The upstream has not settled yet (OneNote has not listed a page we may have created): nothing is
+/// wrong, the caller should ask again after `delay`. The run-report handler turns it into a job
+/// deferral, so the attempt does not count; the clients know nothing of jobs.
+public struct UpstreamNotYet: Error, Sendable, Equatable {
+    public let code: String
+    public let delay: Duration
+
+    public init(_ code: String, delay: Duration) {
+        self.code = code
+        self.delay = delay
+    }
+}
