@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 APT_PACKAGES := libsqlite3-dev libcurl4-openssl-dev libssl-dev
 
-.PHONY: deps build test demo bench chaos fuzz clean
+.PHONY: deps build test demo bench chaos fuzz clean format lint
+SERIAL_TESTS := IntegrationTests|ConformanceTests|JobQueueTests|TransportTests
 
 deps:
 	@missing=""; \
@@ -22,15 +23,18 @@ deps:
 build: deps
 	swift build
 
-# Builds everything (the tests start the real `enqueuer` and `worker` binaries), then runs the suite.
-# One test at a time: on two cores, CPU-heavy suites (10,000 FIT verifications) running beside the
-# lease and heartbeat tests would starve their timers; serial costs about 8 s and removes that noise.
+# Builds everything (the tests start the real `enqueuer` and `worker` binaries), then runs the suite in
+# two groups. The unit tests of each module run in parallel. One at a time: the real processes
+# (IntegrationTests), the queue and store conformance suite, the worker runtime's lease, heartbeat and
+# wake-up timers (JobQueueTests) and the transport's peak-memory check: on two cores, CPU-heavy suites
+# (10,000 FIT verifications) running beside them would starve their timers or blur the measurement.
 # Then the TLS checks (Tests/tls/run.sh: outbound TLS floor; nginx in front of the API when installed),
 # the full-disk checks (Tests/storage/run.sh: the database on a 3 MB tmpfs in a private mount namespace),
 # the committed fuzz inputs replayed through their invariants (Fuzz/replay.sh), and schemathesis against the API's OpenAPI document (Tests/api/schemathesis.sh; pip-installs it pinned).
 test: deps
 	swift build --build-tests
-	swift test --skip-build --no-parallel
+	swift test --skip-build --skip '$(SERIAL_TESTS)'
+	swift test --skip-build --no-parallel --filter '$(SERIAL_TESTS)'
 	Tests/tls/run.sh .build/debug
 	Tests/storage/run.sh .build/debug
 	Fuzz/replay.sh .build/debug

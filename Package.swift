@@ -18,6 +18,14 @@ let allLibraries: [Target.Dependency] = [
     "Reports", "ReportsSQLite", "ServiceSetup", "ReportsAPI",
 ]
 
+let testProducts: [Target.Dependency] = [
+    grdb, log, lifecycle, crypto,
+    .product(name: "JWTKit", package: "jwt-kit"),
+    .product(name: "Hummingbird", package: "hummingbird"),
+    .product(name: "HummingbirdTesting", package: "hummingbird"),
+    .product(name: "HTTPTypes", package: "swift-http-types"),
+]
+
 let package = Package(
     name: "onenote-reports",
     platforms: [.macOS(.v15)],
@@ -191,22 +199,34 @@ let package = Package(
             path: "Fuzz/ReportsFuzz",
             swiftSettings: strictSettings
         ),
-        .testTarget(
-            name: "SharedTests",
-            dependencies: allLibraries + [
-                "Enqueuer",
-                "Sandbox",
-                "Worker",
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "JWTKit", package: "jwt-kit"),
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-            ],
-            swiftSettings: strictSettings
+        // Test helpers as a library (like HummingbirdTesting): fixtures, the in-process API harness and
+        // the real-process stack. Only test targets depend on it.
+        .target(
+            name: "ReportsTesting",
+            dependencies: allLibraries + testProducts,
+            path: "Tests/ReportsTesting", swiftSettings: strictSettings
         ),
+        // Unit tests per module (run in parallel), the conformance suite written against the queue and
+        // store operations (serialised: lease and heartbeat timing), and the real-process tests
+        // (serialised). `make test` runs all three groups.
+        testTarget("TransportTests"),
+        testTarget("SecurityTests"),
+        testTarget("ReportsTests"),
+        testTarget("JobQueueTests"),
+        testTarget("UpstreamTests"),
+        testTarget("ReportsSQLiteTests"),
+        testTarget("ReportsAPITests"),
+        testTarget("ConformanceTests"),
+        testTarget("IntegrationTests"),
     ]
 )
+
+/// Every test target sees the libraries, the test helpers and the executables (the in-process sandbox
+/// and the entry points the process tests start).
+func testTarget(_ name: String) -> Target {
+    .testTarget(
+        name: name,
+        dependencies: allLibraries + testProducts + ["ReportsTesting", "Enqueuer", "Sandbox", "Worker"],
+        swiftSettings: strictSettings
+    )
+}
