@@ -79,7 +79,7 @@ let package = Package(
             path: "Sources/Shared/JobQueueSQLite", swiftSettings: strictSettings
         ),
         .target(
-            name: "Reports", dependencies: ["ReportsSupport", "JobQueue"],
+            name: "Reports", dependencies: ["ReportsSupport", "JobQueue", "Security", "Upstream", "Rendering", log],
             path: "Sources/Shared/Reports", swiftSettings: strictSettings
         ),
         .target(

@@ -71,8 +71,8 @@ struct Run: AsyncParsableCommand {
         let workerId = id ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         let metrics = WorkerMetrics()
         var registry = JobRegistry([DiagnosticJob()])
-        let handler = Self.reportHandler(database: database, settings: settings, metrics: metrics, workerId: workerId, logger: logger)
-        if let handler { registry.register(handler) }
+        let reports = Self.reportHandler(database: database, settings: settings, metrics: metrics, workerId: workerId, logger: logger)
+        if let reports { registry.register(reports.handler) }
         let runtime = WorkerRuntime(
             queue: SQLiteJobQueue(database: database, fairness: settings.limits.fairness),
             registry: registry,
@@ -87,7 +87,7 @@ struct Run: AsyncParsableCommand {
             observer: metrics)
         // Stopped in reverse order: metrics first, then the runtime (grace period), then the budget keeper.
         var services: [any Service] = []
-        if let limiter = handler?.limiter { services.append(OneNoteBudgetKeeper(limiter: limiter, workerId: workerId, logger: logger)) }
+        if let limiter = reports?.budget { services.append(OneNoteBudgetKeeper(limiter: limiter, workerId: workerId, logger: logger)) }
         services.append(runtime)
         if let metricsPort { services.append(metrics.server(port: metricsPort)) }
         let group = ServiceGroup(configuration: .init(
@@ -99,7 +99,7 @@ struct Run: AsyncParsableCommand {
 
     /// The `run-report` handler, when the worker is configured for it. With none of its variables set
     /// the worker runs diagnostic jobs only (the self-test); with some set, a missing one is an error.
-    static func reportHandler(database: ReportsDatabase, settings: ReportsConfiguration, metrics: WorkerMetrics, workerId: String, logger: Logger) -> RunReportHandler? {
+    static func reportHandler(database: ReportsDatabase, settings: ReportsConfiguration, metrics: WorkerMetrics, workerId: String, logger: Logger) -> (handler: RunReportHandler, budget: OneNoteRateLimiter)? {
         let environment = ProcessInfo.processInfo.environment
         let names = ["REPORTS_TOKEN_KEYS", "MS_CLIENT_ID", "MS_CLIENT_SECRET"]
         guard names.contains(where: { !(environment[$0] ?? "").isEmpty }) else {
@@ -117,15 +117,16 @@ struct Run: AsyncParsableCommand {
                 cap = value
             }
             let transport = MeteredTransport(inner: URLSessionTransport(policy: settings.outboundPolicy), metrics: metrics)
-            return RunReportHandler(
+            let budget = OneNoteRateLimiter(
+                database: database, perMinute: settings.limits.onenotePerMinute, perHour: settings.limits.onenotePerHour,
+                holder: "\(workerId):\(UUID().uuidString.lowercased())", sleep: metrics.sleeper(service: "onenote_budget"))
+            let handler = RunReportHandler(
                 database: database, vault: TokenVault(keys: keys),
                 atlassian: AtlassianClient(graphQLURL: upstream.atlassianGraphQLURL, transport: transport, sleep: metrics.sleeper(service: "atlassian")),
                 microsoft: MicrosoftIdentityClient(configuration: upstream, transport: transport),
                 writer: OneNoteWriter(graphBaseURL: upstream.microsoftGraphBaseURL, transport: transport, sleep: metrics.sleeper(service: "onenote")),
-                issueCap: cap,
-                limiter: OneNoteRateLimiter(database: database, perMinute: settings.limits.onenotePerMinute, perHour: settings.limits.onenotePerHour,
-                                            holder: "\(workerId):\(UUID().uuidString.lowercased())",
-                                            sleep: metrics.sleeper(service: "onenote_budget")))
+                issueCap: cap, limiter: budget)
+            return (handler, budget)
         } catch {
             ProcessSupport.fail(program: "worker", "\(error)", exitCode: ProcessSupport.configurationExitCode)
         }

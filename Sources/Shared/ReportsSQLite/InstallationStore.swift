@@ -4,6 +4,7 @@ import Synchronization
 import ReportsSupport
 public import SQLiteStorage
 public import Security
+public import Reports
 
 /// Installations, keyed by the installation id of verified FITs, with the newest app system token.
 public struct InstallationStore: Sendable {
@@ -86,12 +87,7 @@ public struct InstallationStore: Sendable {
         }
     }
 
-    public struct Installation: Sendable {
-        public let id: String
-        public let cloudId: String
-        public let apiBaseUrl: URL
-        public let siteUrl: URL?
-    }
+    public typealias Installation = Reports.Installation
 
     public func installation(_ id: String) async throws -> Installation? {
         try await database.pool.read { db in

@@ -10,18 +10,12 @@ import JobQueueSQLite
 /// Every database write the `run-report` handler makes, each conditioned on the job's lease in the
 /// same transaction (issue #11): a worker that lost its lease — paused, cut off, slow — changes no run
 /// row and no page id, whatever it still believes. A refused write throws `LeaseLostError`.
-struct LeasedRunWrites: Sendable {
+struct LeasedRunWrites: LeasedRunRecorder {
     let database: ReportsDatabase
     let lease: JobLease
     let reportId: String
     let runId: String
     let now: @Sendable () -> Date
-
-    /// What the report row knows about its page, read under the claim.
-    struct Claim: Sendable {
-        let report: Report
-        let page: OneNoteWriter.PageState
-    }
 
     /// Runs `body` only while the lease holds, in one write transaction.
     private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -35,9 +29,9 @@ struct LeasedRunWrites: Sendable {
     /// Takes the report for this job: one job writes a report's page at a time. Returns nil when
     /// another job of the report holds a live claim (the caller defers); throws when the report is gone.
     /// Marks the run running in the same transaction.
-    func claim(attempt: Int) async throws -> Claim? {
+    public func claim(attempt: Int) async throws -> RunClaim? {
         let (lease, reportId, runId, nowMs) = (lease, reportId, runId, Timestamp.milliseconds(now()))
-        return try await write { db -> Claim? in
+        return try await write { db -> RunClaim? in
             try db.execute(sql: """
                 UPDATE reports SET active_job_id = ?, active_lease_token = ?
                 WHERE id = ? AND (active_job_id IS NULL OR active_job_id = ? OR NOT EXISTS (
@@ -53,7 +47,7 @@ struct LeasedRunWrites: Sendable {
                 UPDATE runs SET status = 'running', attempt = ?, started_at = coalesce(started_at, ?) WHERE id = ?
                 """, arguments: [attempt, nowMs, runId])
             let created: Int64? = row["page_created_at"], pending: Int64? = row["pending_create_at"]
-            return Claim(report: report, page: OneNoteWriter.PageState(
+            return RunClaim(report: report, page: OneNoteWriter.PageState(
                 pageId: report.pageId, pageCreatedAt: created.map(Timestamp.date(milliseconds:)),
                 pendingCreateSince: pending.map(Timestamp.date(milliseconds:))))
         }
@@ -61,7 +55,7 @@ struct LeasedRunWrites: Sendable {
 
     /// A create is about to be sent: its outcome may be lost from here on. The earliest such moment is
     /// kept until a page id is stored, so every lost create stays within the marker search.
-    func createPending() async throws {
+    public func createPending() async throws {
         let (reportId, nowMs) = (reportId, Timestamp.milliseconds(now()))
         try await write { db in
             try db.execute(sql: "UPDATE reports SET pending_create_at = coalesce(pending_create_at, ?) WHERE id = ?", arguments: [nowMs, reportId])
@@ -69,13 +63,13 @@ struct LeasedRunWrites: Sendable {
     }
 
     /// The create was refused by the budget before it was sent: nothing is pending.
-    func createNotSent() async throws {
+    public func createNotSent() async throws {
         let reportId = reportId
         try await write { db in try db.execute(sql: "UPDATE reports SET pending_create_at = NULL WHERE id = ?", arguments: [reportId]) }
     }
 
     /// The page id is known: stored at once, before any append, and the pending create is settled.
-    func pageKnown(_ page: OneNoteWriter.PageRef) async throws {
+    public func pageKnown(_ page: OneNoteWriter.PageRef) async throws {
         let (reportId, nowMs) = (reportId, Timestamp.milliseconds(now()))
         try await write { db in
             try db.execute(sql: """
@@ -87,7 +81,7 @@ struct LeasedRunWrites: Sendable {
         }
     }
 
-    func succeeded(issueCount: Int, pageUrl: String?) async throws {
+    public func succeeded(issueCount: Int, pageUrl: String?) async throws {
         let (runId, nowMs) = (runId, Timestamp.milliseconds(now()))
         try await write { db in
             try db.execute(sql: """
@@ -98,7 +92,7 @@ struct LeasedRunWrites: Sendable {
     }
 
     /// A failed attempt: `final` ends the run, otherwise it waits for the retry.
-    func failed(_ failure: JobFailure, final: Bool) async throws {
+    public func failed(_ failure: JobFailure, final: Bool) async throws {
         let (runId, nowMs) = (runId, Timestamp.milliseconds(now()))
         try await write { db in
             try db.execute(sql: """
@@ -108,7 +102,7 @@ struct LeasedRunWrites: Sendable {
     }
 
     /// The attempt was handed back without counting (deferred): the run waits again.
-    func requeued() async throws {
+    public func requeued() async throws {
         let runId = runId
         try await write { db in try db.execute(sql: "UPDATE runs SET status = 'queued' WHERE id = ? AND status = 'running'", arguments: [runId]) }
     }

@@ -1,12 +1,9 @@
 public import Foundation
-import GRDB
 import Logging
 import Synchronization
 public import JobQueue
 public import Rendering
-import Reports
 import ReportsSupport
-public import SQLiteStorage
 public import Security
 public import Upstream
 
@@ -14,46 +11,44 @@ public import Upstream
 ///
 /// Token for Jira: the user token forwarded with a Run now while it is valid, else an offline user token
 /// for the report's owner minted with the installation's system token (cached per installation and
-/// account until a minute before it expires). Microsoft: an access token from `MicrosoftTokenBroker`
+/// account until a minute before it expires). Microsoft: an access token from `MicrosoftAccessTokens`
 /// (one refresh at a time per connection across processes, shared while valid; `invalid_grant` re-reads
 /// the stored token once, in case another process rotated it, then marks the connection).
 /// Every attempt updates the run row; permanent failures (bad JQL, section gone, reconnect required, no
 /// system token) are not retried.
 ///
 /// One current page (issue #11, docs/page-identity.md): the job first claims its report (a second job
-/// of the report is deferred); every database write goes through `LeasedRunWrites` or passes the lease,
+/// of the report is deferred); every store write goes through `LeasedRunRecorder` or passes the lease,
 /// so it happens only while the lease holds; every OneNote write is preceded by `JobContext.checkLease()`;
 /// the page id is stored the moment it is known, and a lost create is found again by its marker.
 public struct RunReportHandler: JobHandler {
     public var kind: String { RunReportJob.kind }
 
-    public let database: ReportsDatabase
+    public let stores: any RunReportStores
     public let vault: TokenVault
     public let atlassian: AtlassianClient
-    public let microsoft: MicrosoftIdentityClient
     public let writer: OneNoteWriter
     public let renderer: ReportRenderer
     public let issueCap: Int
     /// OneNote's per-user limits across every worker process (nil: only 429 backoff).
-    public let limiter: OneNoteRateLimiter?
+    public let limiter: (any OneNoteBudgetLedger)?
     private let tokens = OfflineTokenCache()
     /// Microsoft access tokens, refreshed by one process at a time and shared while valid.
-    private let tokenBroker: MicrosoftTokenBroker
+    private let tokenBroker: any MicrosoftAccessTokens
     private let now: @Sendable () -> Date
 
-    public init(database: ReportsDatabase, vault: TokenVault, atlassian: AtlassianClient, microsoft: MicrosoftIdentityClient,
-                writer: OneNoteWriter, renderer: ReportRenderer = ReportRenderer(), issueCap: Int = 5000, limiter: OneNoteRateLimiter? = nil,
+    public init(stores: any RunReportStores, vault: TokenVault, atlassian: AtlassianClient, microsoftTokens: any MicrosoftAccessTokens,
+                writer: OneNoteWriter, renderer: ReportRenderer = ReportRenderer(), issueCap: Int = 5000, limiter: (any OneNoteBudgetLedger)? = nil,
                 now: @escaping @Sendable () -> Date = { Date() }) {
+        self.stores = stores
         self.limiter = limiter
-        self.database = database
         self.vault = vault
         self.atlassian = atlassian
-        self.microsoft = microsoft
         self.writer = writer
         self.renderer = renderer
         self.issueCap = issueCap
         self.now = now
-        tokenBroker = MicrosoftTokenBroker(database: database, vault: vault, microsoft: microsoft, now: now)
+        tokenBroker = microsoftTokens
     }
 
     /// How long a job waits when another job of the same report is writing its page.
@@ -62,13 +57,13 @@ public struct RunReportHandler: JobHandler {
     public func handle(_ job: JobContext) async throws {
         let parameters: RunReportJob = try job.decodePayload()
         let owner = ReportOwner(installationId: parameters.installationId, accountId: parameters.ownerAccountId)
-        if let limiter, let user = try await MicrosoftConnectionStore(database: database, vault: vault, now: now).connection(owner)?.microsoftUserId,
+        if let limiter, let user = try await stores.microsoftUserId(owner),
            let wait = try await limiter.budgetWait(user: user) {
             // Issue #13: the user's OneNote budget is spent. Back to the queue until it frees up, with
             // every other due job of the user, before reading Jira for a page that cannot be written.
             throw JobDeferral("onenote_budget_exhausted", delay: wait, holdsKey: true)
         }
-        let writes = LeasedRunWrites(database: database, lease: job.lease, reportId: parameters.reportId, runId: parameters.runId, now: now)
+        let writes = stores.leasedRun(job.lease, reportId: parameters.reportId, runId: parameters.runId)
         guard let claim = try await writes.claim(attempt: job.attempt) else {
             // At most one run of a report writes at a time; this one waits its turn without using an attempt.
             throw JobDeferral("report_run_in_progress", delay: busyReportDelay)
@@ -104,15 +99,14 @@ public struct RunReportHandler: JobHandler {
         let pageUrl: String?
     }
 
-    private func produce(_ claim: LeasedRunWrites.Claim, _ parameters: RunReportJob, job: JobContext, writes: LeasedRunWrites) async throws -> Result {
+    private func produce(_ claim: RunClaim, _ parameters: RunReportJob, job: JobContext, writes: any LeasedRunRecorder) async throws -> Result {
         let report = claim.report
         let logger = job.logger
         let owner = report.owner
-        let installations = InstallationStore(database: database, vault: vault, now: now)
-        guard let installation = try await installations.installation(report.installationId) else {
+        guard let installation = try await stores.installation(report.installationId) else {
             throw JobFailure.permanent("no_installation", "the Jira site is not known to the service yet")
         }
-        let jiraToken = try await jiraToken(parameters, installation: installation, installations: installations, logger: logger)
+        let jiraToken = try await jiraToken(parameters, installation: installation, logger: logger)
 
         let jql: String
         if let text = report.jql {
@@ -132,7 +126,7 @@ public struct RunReportHandler: JobHandler {
             reportName: report.name, jql: jql, columns: columns, issues: search.issues, runAt: now(), timeZone: zone,
             siteURL: installation.siteUrl, cappedAt: search.capped ? issueCap : nil, reportId: report.id))
         var pageWriter = writer
-        if let limiter, let user = try await MicrosoftConnectionStore(database: database, vault: vault, now: now).connection(owner)?.microsoftUserId {
+        if let limiter, let user = try await stores.microsoftUserId(owner) {
             pageWriter = writer.limited(by: limiter, user: user)
         }
         let hooks = OneNoteWriter.WriteHooks(
@@ -147,7 +141,7 @@ public struct RunReportHandler: JobHandler {
             page = try await pageWriter.write(output, sectionId: report.sectionId, reportId: report.id, page: claim.page, accessToken: accessToken, hooks: hooks)
         } catch let error as UpstreamError where error.kind == .reconnectRequired {
             // A second 401 in a row, with a token just refreshed: the user must connect again, and /v1/me says so.
-            try await MicrosoftConnectionStore(database: database, vault: vault, now: now).markReconnectRequired(owner, lease: job.lease)
+            try await stores.markReconnectRequired(owner, lease: job.lease)
             throw error
         }
         let pageUrl = page.url ?? report.pageUrl
@@ -157,7 +151,7 @@ public struct RunReportHandler: JobHandler {
         return Result(issueCount: search.issues.count, pageUrl: pageUrl)
     }
 
-    private func jiraToken(_ parameters: RunReportJob, installation: InstallationStore.Installation, installations: InstallationStore, logger: Logger) async throws -> Secret {
+    private func jiraToken(_ parameters: RunReportJob, installation: Installation, logger: Logger) async throws -> Secret {
         if let sealed = parameters.userToken, let expiry = parameters.userTokenExpiresAt, expiry > Timestamp.milliseconds(now()) + 60_000,
            let data = Base64URL.decode(sealed) {
             do {
@@ -168,7 +162,7 @@ public struct RunReportHandler: JobHandler {
             }
         }
         if let cached = tokens.token(installation.id, parameters.ownerAccountId, now: now()) { return cached }
-        guard let system = try await installations.systemToken(installationId: installation.id) else {
+        guard let system = try await stores.systemToken(installationId: installation.id) else {
             throw JobFailure.permanent("no_system_token", "the service has no app token for this Jira site yet; it arrives with the next scheduled trigger")
         }
         guard system.expiresAt > now() else {
@@ -180,7 +174,7 @@ public struct RunReportHandler: JobHandler {
         } catch let error as UpstreamError where error.status == 401 {
             // Atlassian does not accept the stored token (expired early, revoked, or not Forge's):
             // drop it, so it is not tried again, and wait for the next one Forge sends (issue #14).
-            try await installations.dropSystemToken(installationId: installation.id, ifStill: system.token)
+            try await stores.dropSystemToken(installationId: installation.id, ifStill: system.token)
             logger.warning("system token refused by Atlassian; dropped", metadata: ["installation": "\(installation.id)"])
             throw JobFailure.permanent("system_token_awaited", "Atlassian refused the app token for this Jira site; a fresh one arrives with the next scheduled trigger")
         }

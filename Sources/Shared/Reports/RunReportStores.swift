@@ -1,0 +1,86 @@
+public import Foundation
+public import JobQueue
+public import Logging
+public import Security
+public import Upstream
+
+/// What the `run-report` handler reads and writes, as domain operations (issue #15). The handler knows
+/// no database: `ReportsSQLite` implements these over the SQLite file, and a second backend implements
+/// the same operations behind the same conformance tests.
+public protocol RunReportStores: Sendable {
+    /// The writes of one leased run; each is refused (`LeaseLostError`) once the lease is lost.
+    func leasedRun(_ lease: JobLease, reportId: String, runId: String) -> any LeasedRunRecorder
+    func installation(_ id: String) async throws -> Installation?
+    /// The newest app system token of an installation with its (capped) expiry.
+    func systemToken(installationId: String) async throws -> (token: Secret, expiresAt: Date)?
+    /// Forgets a system token Atlassian refused, if it is still the stored one.
+    @discardableResult
+    func dropSystemToken(installationId: String, ifStill token: Secret) async throws -> Bool
+    /// The Microsoft user of the owner's connection, if connected (for the OneNote budget).
+    func microsoftUserId(_ owner: ReportOwner) async throws -> String?
+    /// The owner must connect Microsoft again (written only while `lease` holds, when given).
+    func markReconnectRequired(_ owner: ReportOwner, lease: JobLease?) async throws
+}
+
+/// The run's lifecycle, owned by one store: claimed (running), the page's creation bracketed, and
+/// finished, failed or handed back. Every write is conditioned on the job's lease (issue #11).
+public protocol LeasedRunRecorder: Sendable {
+    /// Takes the report for this job (one job writes a report's page at a time) and marks the run
+    /// running. Nil when another job of the report holds a live claim; throws when the report is gone.
+    func claim(attempt: Int) async throws -> RunClaim?
+    /// A page create is about to be sent (a lost answer is then looked for by its marker).
+    func createPending() async throws
+    /// The create was never sent: nothing to look for.
+    func createNotSent() async throws
+    /// The page's id is known: stored at once.
+    func pageKnown(_ page: OneNoteWriter.PageRef) async throws
+    func succeeded(issueCount: Int, pageUrl: String?) async throws
+    func failed(_ failure: JobFailure, final: Bool) async throws
+    /// The job goes back to the queue without using an attempt (a deferral).
+    func requeued() async throws
+}
+
+/// What the report row knows about its page, read under the claim.
+public struct RunClaim: Sendable {
+    public let report: Report
+    public let page: OneNoteWriter.PageState
+
+    public init(report: Report, page: OneNoteWriter.PageState) {
+        self.report = report
+        self.page = page
+    }
+}
+
+/// A Jira site the service has seen a verified Forge call from.
+public struct Installation: Sendable, Equatable {
+    public let id: String
+    public let cloudId: String
+    public let apiBaseUrl: URL
+    public let siteUrl: URL?
+
+    public init(id: String, cloudId: String, apiBaseUrl: URL, siteUrl: URL?) {
+        self.id = id
+        self.cloudId = cloudId
+        self.apiBaseUrl = apiBaseUrl
+        self.siteUrl = siteUrl
+    }
+}
+
+/// Microsoft access tokens for a report's owner: refreshed by one process at a time across every
+/// worker and shared while valid (docs/microsoft-tokens.md). `rejected` is a token Graph just refused.
+public protocol MicrosoftAccessTokens: Sendable {
+    func accessToken(_ owner: ReportOwner, rejected: Secret?, lease: JobLease?, logger: Logger) async throws -> Secret
+}
+
+/// The OneNote budget as the handler sees it: slots for each request, and whether a user's budget is
+/// spent before any Jira work is done (issue #13).
+public protocol OneNoteBudgetLedger: OneNoteBudget {
+    /// How long until `user` may make a OneNote request again; nil when the budget has room.
+    func budgetWait(user: String) async throws -> Duration?
+}
+
+extension MicrosoftAccessTokens {
+    public func accessToken(_ owner: ReportOwner, lease: JobLease?, logger: Logger) async throws -> Secret {
+        try await accessToken(owner, rejected: nil, lease: lease, logger: logger)
+    }
+}
