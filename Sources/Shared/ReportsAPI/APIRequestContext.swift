@@ -16,11 +16,14 @@ package struct APIRequestContext: RequestContext {
     /// JSON bodies are small: a report definition is well under 64 KB.
     package var maxUploadSize: Int { 64 * 1024 }
 
+    /// Typed responses are written as the API always wrote JSON (APIResponseEncoder).
+    package var responseEncoder: APIResponseEncoder { APIResponseEncoder() }
+
     /// The verified caller as a report owner; 403 when the FIT names no user (triggers, lifecycle).
     func owner() throws -> ReportOwner {
         guard let identity else { throw APIError.unauthorized("missing Forge Invocation Token") }
         guard let account = identity.principalAccountId, !account.isEmpty else {
-            throw APIError(.forbidden, "user_required", "this call must be made on behalf of a user")
+            throw APIError(.forbidden, .userRequired, "this call must be made on behalf of a user")
         }
         return ReportOwner(installationId: identity.installationId, accountId: account)
     }

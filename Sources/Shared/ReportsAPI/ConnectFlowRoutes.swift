@@ -25,7 +25,7 @@ enum ConnectFlowRoutes {
             let issued = services.startTokens.issue(installationId: owner.installationId, accountId: owner.accountId)
             var url = URLComponents(url: services.publicBase.appendingPathComponent("oauth/microsoft/start"), resolvingAgainstBaseURL: false)!
             url.queryItems = [URLQueryItem(name: "t", value: issued.state)]
-            return APIError.jsonResponse(status: .ok, body: ["startUrl": url.url!.absoluteString, "expiresAt": issued.fields.expiresAt.formatted(.iso8601)])
+            return ConnectStartResponse(startUrl: url.url!.absoluteString, expiresAt: issued.fields.expiresAt.formatted(.iso8601))
         }
         router.get("/oauth/microsoft/start") { request, context in await start(request, context, services) }
         router.get("/oauth/microsoft/callback") { request, context in await callback(request, context, services) }

@@ -135,3 +135,10 @@ private struct MigrationLock {
         Glibc.close(descriptor)
     }
 }
+
+extension ReportsDatabase {
+    /// Whether the database answers a read now (the API's health check).
+    public func isReadable() async -> Bool {
+        (try? await pool.read { try Int.fetchOne($0, sql: "SELECT 1") }) != nil
+    }
+}

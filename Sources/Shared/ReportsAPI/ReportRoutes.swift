@@ -1,0 +1,44 @@
+import Hummingbird
+import Reports
+import ReportsSQLite
+
+/// Report definitions, scoped to the calling user: list, create, read, replace, delete.
+struct ReportRoutes {
+    let services: APIServices
+
+    func addRoutes(to forge: RouterGroup<APIRequestContext>) {
+        forge.get("/v1/reports") { _, context in
+            ReportListResponse(reports: try await services.reports.list(try context.owner()).map(ReportResponse.init))
+        }
+        forge.post("/v1/reports") { request, context in
+            let owner = try context.owner()
+            let body = try await JSONBody.decode(ReportBody.self, from: request, context: context, allowedFields: ReportBody.fields)
+            let report = try await validated { try await services.reports.create(owner, body.definition) }
+            return EditedResponse(status: .created, response: ReportResponse(report))
+        }
+        forge.get("/v1/reports/{id}") { _, context in
+            guard let report = try await services.reports.get(try context.owner(), id: try APIRoutes.reportId(context)) else { throw APIError.notFound }
+            return ReportResponse(report)
+        }
+        forge.put("/v1/reports/{id}") { request, context in
+            let owner = try context.owner()
+            let id = try APIRoutes.reportId(context)
+            let body = try await JSONBody.decode(ReportBody.self, from: request, context: context, allowedFields: ReportBody.fields)
+            guard let report = try await validated({ try await services.reports.update(owner, id: id, body.definition) }) else { throw APIError.notFound }
+            return ReportResponse(report)
+        }
+        forge.delete("/v1/reports/{id}") { _, context in
+            guard try await services.reports.delete(try context.owner(), id: try APIRoutes.reportId(context)) else { throw APIError.notFound }
+            return Response(status: .noContent)
+        }
+    }
+
+    /// A definition the domain refuses is 422 with the field in the message.
+    private func validated<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as ReportValidationError {
+            throw APIError(.unprocessableContent, error.code, error.description)
+        }
+    }
+}
