@@ -31,7 +31,7 @@ build: deps
 # Then the TLS checks (Tests/tls/run.sh: outbound TLS floor; nginx in front of the API when installed),
 # the full-disk checks (Tests/storage/run.sh: the database on a 3 MB tmpfs in a private mount namespace),
 # the committed fuzz inputs replayed through their invariants (Fuzz/replay.sh), and schemathesis against the API's OpenAPI document (Tests/api/schemathesis.sh; pip-installs it pinned).
-test: deps
+test: deps lint
 	swift build --build-tests
 	swift test --skip-build --skip '$(SERIAL_TESTS)'
 	swift test --skip-build --no-parallel --filter '$(SERIAL_TESTS)'
@@ -39,6 +39,14 @@ test: deps
 	Tests/storage/run.sh .build/debug
 	Fuzz/replay.sh .build/debug
 	Tests/api/schemathesis.sh .build/debug
+
+# Style: swift-format (in the toolchain) with the checked-in .swift-format (120 columns). `make format`
+# rewrites the sources; `make lint` (part of `make test`) fails on any difference.
+FORMAT_PATHS := Sources Tests Benchmarks Fuzz Package.swift
+format:
+	swift format format -i -r --configuration .swift-format $(FORMAT_PATHS)
+lint:
+	swift format lint -r --strict --configuration .swift-format $(FORMAT_PATHS)
 
 # The whole system end to end against the sandbox (scripts/demo.sh says each step as it goes).
 demo: deps

@@ -14,7 +14,8 @@ let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
 let allLibraries: [Target.Dependency] = [
-    "ReportsSupport", "Transport", "Security", "Rendering", "Upstream", "JobQueue", "SQLiteStorage", "JobQueueSQLite",
+    "ReportsSupport", "Transport", "Security", "Rendering", "Upstream", "Atlassian", "Microsoft", "JobQueue",
+    "SQLiteStorage", "JobQueueSQLite",
     "Reports", "ReportsSQLite", "ServiceSetup", "ReportsAPI",
 ]
 
@@ -54,8 +55,12 @@ let package = Package(
     targets: [
         // Sources/Shared holds one library target per concern; dependencies point one way (the module
         // graph is drawn in docs/architecture.md). Executables only parse arguments and wire these up.
-        .target(name: "ReportsSupport", dependencies: [log], path: "Sources/Shared/ReportsSupport", swiftSettings: strictSettings),
-        .target(name: "Transport", dependencies: ["ReportsSupport"], path: "Sources/Shared/Transport", swiftSettings: strictSettings),
+        .target(
+            name: "ReportsSupport", dependencies: [log], path: "Sources/Shared/ReportsSupport",
+            swiftSettings: strictSettings),
+        .target(
+            name: "Transport", dependencies: ["ReportsSupport"], path: "Sources/Shared/Transport",
+            swiftSettings: strictSettings),
         .target(
             name: "Security",
             dependencies: ["ReportsSupport", "Transport", log, crypto, .product(name: "JWTKit", package: "jwt-kit")],
@@ -63,8 +68,16 @@ let package = Package(
         ),
         .target(name: "Rendering", path: "Sources/Shared/Rendering", swiftSettings: strictSettings),
         .target(
-            name: "Upstream", dependencies: ["ReportsSupport", "Transport", "Security", "Rendering"],
+            name: "Upstream", dependencies: ["ReportsSupport", "Transport", "Security"],
             path: "Sources/Shared/Upstream", swiftSettings: strictSettings
+        ),
+        .target(
+            name: "Atlassian", dependencies: ["Upstream", "Transport", "Security", "Rendering", "ReportsSupport"],
+            path: "Sources/Shared/Atlassian", swiftSettings: strictSettings
+        ),
+        .target(
+            name: "Microsoft", dependencies: ["Upstream", "Transport", "Security", "Rendering", "ReportsSupport"],
+            path: "Sources/Shared/Microsoft", swiftSettings: strictSettings
         ),
         .target(
             name: "JobQueue", dependencies: ["ReportsSupport", log, lifecycle],
@@ -79,14 +92,18 @@ let package = Package(
             path: "Sources/Shared/JobQueueSQLite", swiftSettings: strictSettings
         ),
         .target(
-            name: "Reports", dependencies: ["ReportsSupport", "JobQueue", "Security", "Upstream", "Rendering", log],
+            name: "Reports",
+            dependencies: [
+                "ReportsSupport", "JobQueue", "Security", "Upstream", "Atlassian", "Microsoft", "Rendering", log,
+            ],
             path: "Sources/Shared/Reports", swiftSettings: strictSettings
         ),
         .target(
             name: "ReportsSQLite",
             dependencies: [
-                "Reports", "JobQueue", "JobQueueSQLite", "SQLiteStorage", "Security", "Upstream", "Rendering",
-                "ReportsSupport", grdb, log, lifecycle, crypto,
+                "Reports", "JobQueue", "JobQueueSQLite", "SQLiteStorage", "Security", "Upstream", "Atlassian",
+                "Microsoft",
+                "Rendering", "ReportsSupport", grdb, log, lifecycle, crypto,
             ],
             path: "Sources/Shared/ReportsSQLite", swiftSettings: strictSettings
         ),
@@ -98,7 +115,7 @@ let package = Package(
             name: "ReportsAPI",
             dependencies: [
                 "ReportsSQLite", "Reports", "JobQueue", "JobQueueSQLite", "SQLiteStorage", "Security", "Upstream",
-                "Transport", "ReportsSupport", grdb, log,
+                "Atlassian", "Microsoft", "Transport", "ReportsSupport", grdb, log,
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -110,7 +127,7 @@ let package = Package(
             name: "Enqueuer",
             dependencies: [
                 "ReportsAPI", "ReportsSQLite", "Reports", "ServiceSetup", "JobQueue", "JobQueueSQLite", "SQLiteStorage",
-                "Security", "Transport", "Upstream", "ReportsSupport",
+                "Security", "Transport", "Upstream", "Atlassian", "Microsoft", "ReportsSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -128,6 +145,7 @@ let package = Package(
             name: "Worker",
             dependencies: [
                 "ReportsSQLite", "ServiceSetup", "JobQueue", "JobQueueSQLite", "SQLiteStorage", "Security", "Upstream",
+                "Atlassian", "Microsoft",
                 "Transport", "ReportsSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

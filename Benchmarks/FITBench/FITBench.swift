@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ReportsSupport
 import Security
 import Transport
-import ReportsSupport
 
 /// Forge Invocation Token verifications per second, sequentially in one task (one core at a time; run
 /// it under `taskset -c 0` to pin it). Keys come from the PyJWT fixtures; the JWKS is served from
@@ -12,12 +12,16 @@ import ReportsSupport
 struct FITBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "fit-bench", abstract: "Benchmarks FIT verification.")
 
-    @Option(help: "The fixture file made by Tests/Fixtures/make_fixtures.py.") var fixtures = "Tests/Fixtures/forge-fits.json"
+    @Option(help: "The fixture file made by Tests/Fixtures/make_fixtures.py.") var fixtures =
+        "Tests/Fixtures/forge-fits.json"
     @Option(help: "Verifications per measurement.") var count = 20_000
     @Option(help: "Runs per measurement; the median is reported.") var repeats = 3
 
     struct Fixture: Decodable {
-        struct Case: Decodable { let name: String; let token: String }
+        struct Case: Decodable {
+            let name: String
+            let token: String
+        }
         struct JWKS: Codable { let keys: [[String: String]] }
         let appId: String
         let verifyAt: Double

@@ -8,13 +8,21 @@ import ReportsSupport
 enum CBaseline {
     static func drain(path: String, jobs: Int, batch: Int) throws -> Double {
         var db: OpaquePointer?
-        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK, let db else { throw BaselineError("open") }
+        guard sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, nil) == SQLITE_OK, let db else {
+            throw BaselineError("open")
+        }
         defer { sqlite3_close_v2(db) }
-        try exec(db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON")
+        try exec(
+            db,
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON"
+        )
 
         // Fill it the same way the drain runs do (not timed).
         try exec(db, "BEGIN IMMEDIATE")
-        let insert = try prepare(db, "INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, unique_key, created_at) VALUES ('diagnostic', '{}', 0, ?, 20, NULL, ?) ON CONFLICT DO NOTHING RETURNING id")
+        let insert = try prepare(
+            db,
+            "INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, unique_key, created_at) VALUES ('diagnostic', '{}', 0, ?, 20, NULL, ?) ON CONFLICT DO NOTHING RETURNING id"
+        )
         let now = Timestamp.milliseconds(Date())
         for _ in 0..<jobs {
             sqlite3_bind_int64(insert, 1, now)
@@ -30,7 +38,11 @@ enum CBaseline {
         let head = try prepare(db, FairQueueing.headSQL)
         let lease = try prepare(db, SQLiteJobQueue.leaseSQL)
         let complete = try prepare(db, SQLiteJobQueue.completeSQL)
-        defer { sqlite3_finalize(head); sqlite3_finalize(lease); sqlite3_finalize(complete) }
+        defer {
+            sqlite3_finalize(head)
+            sqlite3_finalize(lease)
+            sqlite3_finalize(complete)
+        }
         let worker = "baseline"
         var held: [(Int64, Int64)] = []
         var done = 0
@@ -54,9 +66,13 @@ enum CBaseline {
             sqlite3_reset(head)
             let list = "[" + ids.map(String.init).joined(separator: ",") + "]"
             sqlite3_bind_int64(lease, 1, now + 30_000)
-            _ = worker.withCString { sqlite3_bind_text(lease, 2, $0, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self)) }
+            _ = worker.withCString {
+                sqlite3_bind_text(lease, 2, $0, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+            }
             sqlite3_bind_int64(lease, 3, now)
-            _ = list.withCString { sqlite3_bind_text(lease, 4, $0, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self)) }
+            _ = list.withCString {
+                sqlite3_bind_text(lease, 4, $0, -1, unsafeBitCast(-1, to: sqlite3_destructor_type.self))
+            }
             while sqlite3_step(lease) == SQLITE_ROW {
                 // Read every returned column, as the queue does.
                 _ = sqlite3_column_text(lease, 1)
@@ -73,12 +89,16 @@ enum CBaseline {
     }
 
     private static func exec(_ db: OpaquePointer, _ sql: String) throws {
-        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else { throw BaselineError(String(cString: sqlite3_errmsg(db))) }
+        guard sqlite3_exec(db, sql, nil, nil, nil) == SQLITE_OK else {
+            throw BaselineError(String(cString: sqlite3_errmsg(db)))
+        }
     }
 
     private static func prepare(_ db: OpaquePointer, _ sql: String) throws -> OpaquePointer {
         var statement: OpaquePointer?
-        guard sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil) == SQLITE_OK, let statement else {
+        guard sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil) == SQLITE_OK,
+            let statement
+        else {
             throw BaselineError(String(cString: sqlite3_errmsg(db)))
         }
         return statement

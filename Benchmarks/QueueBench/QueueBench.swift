@@ -1,20 +1,21 @@
 import ArgumentParser
 import Foundation
 import GRDB
-import Logging
-import ServiceLifecycle
-import Synchronization
 import JobQueue
 import JobQueueSQLite
+import Logging
 import ReportsSupport
 import SQLiteStorage
+import ServiceLifecycle
+import Synchronization
 
 /// Measures the queue on this machine: enqueue rate, drain rate of no-op jobs with 1, 2 and 4 worker
 /// processes, pickup latency on an idle queue, and a baseline running the same SQL statements through
 /// the bare SQLite C API in one process, so the drain rate reads as a ratio.
 @main
 struct QueueBench: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "queue-bench", abstract: "Benchmarks the SQLite job queue.")
+    static let configuration = CommandConfiguration(
+        commandName: "queue-bench", abstract: "Benchmarks the SQLite job queue.")
 
     @Option(help: "Folder holding the release `worker` binary.") var binDir = ".build/release"
     @Option(help: "Scratch folder for the benchmark databases.") var dataDir = "bench-data"
@@ -25,15 +26,23 @@ struct QueueBench: AsyncParsableCommand {
     @Option(help: "Pickup-latency samples.") var latencySamples = 300
     @Option(help: "Worker process counts for the drain runs.") var processes: [Int] = [1, 2, 4]
     @Option(help: "Runs per measurement; the median is reported, with the range.") var repeats = 3
-    @Option(help: "Fairness keys of the drain jobs, one drain series each: 0 = no key (the queue before issue #13), 1 = one user, 1000 = a thousand users.")
+    @Option(
+        help:
+            "Fairness keys of the drain jobs, one drain series each: 0 = no key (the queue before issue #13), 1 = one user, 1000 = a thousand users."
+    )
     var drainKeys: [Int] = [0, 1, 1000]
-    @Option(help: "The workers' cap on running jobs per key (REPORTS_QUEUE_MAX_RUNNING_PER_KEY) in the drains; high, so the drain measures the fair lease's cost, not the cap.")
+    @Option(
+        help:
+            "The workers' cap on running jobs per key (REPORTS_QUEUE_MAX_RUNNING_PER_KEY) in the drains; high, so the drain measures the fair lease's cost, not the cap."
+    )
     var keyCap = 1024
 
     func run() async throws {
         try? FileManager.default.removeItem(atPath: dataDir)
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-        print("queue-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(jobs) no-op jobs per drain, batch \(batch), concurrency \(concurrency)")
+        print(
+            "queue-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(jobs) no-op jobs per drain, batch \(batch), concurrency \(concurrency)"
+        )
 
         var single: [Double] = []
         var batched: [Double] = []
@@ -45,9 +54,10 @@ struct QueueBench: AsyncParsableCommand {
         print("enqueue, one job per transaction:   \(Rates(single))")
         print("enqueue, 1000 jobs per transaction: \(Rates(batched))")
 
-        let baseline = Rates(try (0..<repeats).map { run in
-            try CBaseline.drain(path: try freshDatabase("baseline-\(run)"), jobs: jobs, batch: batch)
-        })
+        let baseline = Rates(
+            try (0..<repeats).map { run in
+                try CBaseline.drain(path: try freshDatabase("baseline-\(run)"), jobs: jobs, batch: batch)
+            })
         print("baseline (bare C API, 1 process):   \(baseline)")
 
         for keys in drainKeys {
@@ -56,7 +66,9 @@ struct QueueBench: AsyncParsableCommand {
                 for run in 0..<repeats { rates.append(try await measureDrain(processes: count, run: run, keys: keys)) }
                 let drain = Rates(rates)
                 let label = keys == 0 ? "no key" : keys == 1 ? "1 key" : "\(keys) keys"
-                print("drain, \(count) worker process(es), \(label.padding(toLength: 9, withPad: " ", startingAt: 0)) \(drain)  = \(String(format: "%.0f", drain.median / baseline.median * 100))% of baseline")
+                print(
+                    "drain, \(count) worker process(es), \(label.padding(toLength: 9, withPad: " ", startingAt: 0)) \(drain)  = \(String(format: "%.0f", drain.median / baseline.median * 100))% of baseline"
+                )
             }
         }
 
@@ -93,7 +105,12 @@ struct QueueBench: AsyncParsableCommand {
         try await enqueueNoOps(queue, count: jobs, runAt: runAt, keys: keys)
         let startedAt = Timestamp.milliseconds(runAt)
         var workers: [Process] = []
-        defer { for worker in workers { worker.terminate(); worker.waitUntilExit() } }
+        defer {
+            for worker in workers {
+                worker.terminate()
+                worker.waitUntilExit()
+            }
+        }
         for index in 0..<count {
             workers.append(try startWorker(path: path, id: "bench-\(count)-\(index)"))
         }
@@ -102,17 +119,21 @@ struct QueueBench: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(50))
             // Two index probes, not a count: the poll must not steal a core from the workers.
             let pending = try await queue.database.pool.read { db in
-                try Bool.fetchOne(db, sql: """
-                    SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'available')
-                        OR EXISTS (SELECT 1 FROM jobs WHERE state = 'running')
-                    """) ?? true
+                try Bool.fetchOne(
+                    db,
+                    sql: """
+                        SELECT EXISTS (SELECT 1 FROM jobs WHERE state = 'available')
+                            OR EXISTS (SELECT 1 FROM jobs WHERE state = 'running')
+                        """) ?? true
             }
             if !pending { break }
             if workers.contains(where: { !$0.isRunning }) { throw ValidationError("a worker exited during the drain") }
         }
         let (finished, succeeded) = try await queue.database.pool.read { db in
-            (try Int64.fetchOne(db, sql: "SELECT max(finished_at) FROM jobs") ?? 0,
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE state = 'succeeded'") ?? 0)
+            (
+                try Int64.fetchOne(db, sql: "SELECT max(finished_at) FROM jobs") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE state = 'succeeded'") ?? 0
+            )
         }
         guard succeeded == jobs else { throw ValidationError("only \(succeeded) of \(jobs) jobs succeeded") }
         return Double(jobs) / (Double(finished - startedAt) / 1000)
@@ -169,7 +190,9 @@ struct QueueBench: AsyncParsableCommand {
                 let id = try await queue.enqueue(NewJob(kind: StartRecorder.kind, payload: Data("{}".utf8))).jobId
                 let deadline = before + .seconds(5)
                 while starts.start(of: id) == nil && ContinuousClock.now < deadline { await Task.yield() }
-                guard let start = starts.start(of: id) else { throw ValidationError("job \(id) was not picked up within 5 s") }
+                guard let start = starts.start(of: id) else {
+                    throw ValidationError("job \(id) was not picked up within 5 s")
+                }
                 samples.append(start - before)
             }
             await group.triggerGracefulShutdown()
@@ -187,15 +210,24 @@ struct QueueBench: AsyncParsableCommand {
         let record = dataDir + "/latency-record.txt"
         _ = FileManager.default.createFile(atPath: record, contents: nil)
         let worker = try startWorker(path: path, id: "bench-latency")
-        defer { worker.terminate(); worker.waitUntilExit() }
-        let job = try NewJob(kind: DiagnosticJob.kind, parameters: DiagnosticJob.Parameters(recordFile: record.hasPrefix("/") ? record : FileManager.default.currentDirectoryPath + "/" + record))
+        defer {
+            worker.terminate()
+            worker.waitUntilExit()
+        }
+        let job = try NewJob(
+            kind: DiagnosticJob.kind,
+            parameters: DiagnosticJob.Parameters(
+                recordFile: record.hasPrefix("/") ? record : FileManager.default.currentDirectoryPath + "/" + record))
         // Let the worker start: the first job's latency includes process start-up and is not sampled.
         _ = try await queue.enqueue(job)
         var lines = 1
         // Ready when it has run that job: a deadline on the condition, not a fixed delay; a worker that
         // exits instead says so at once.
         guard try await waitForLines(record, lines, timeout: .seconds(120), while: worker) != nil else {
-            throw ValidationError(worker.isRunning ? "the worker ran no job within 120 s" : "the worker exited (status \(worker.terminationStatus)) before running a job")
+            throw ValidationError(
+                worker.isRunning
+                    ? "the worker ran no job within 120 s"
+                    : "the worker exited (status \(worker.terminationStatus)) before running a job")
         }
         var samples: [Duration] = []
         for _ in 0..<latencySamples {
@@ -211,11 +243,15 @@ struct QueueBench: AsyncParsableCommand {
         return Percentiles(samples)
     }
 
-    func waitForLines(_ path: String, _ count: Int, timeout: Duration, while process: Process? = nil) async throws -> ContinuousClock.Instant? {
+    func waitForLines(_ path: String, _ count: Int, timeout: Duration, while process: Process? = nil) async throws
+        -> ContinuousClock.Instant?
+    {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if let process, !process.isRunning { return nil }
-            if let data = FileManager.default.contents(atPath: path), data.reduce(0, { $0 + ($1 == 10 ? 1 : 0) }) >= count {
+            if let data = FileManager.default.contents(atPath: path),
+                data.reduce(0, { $0 + ($1 == 10 ? 1 : 0) }) >= count
+            {
                 return ContinuousClock.now
             }
             usleep(100)

@@ -6,10 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 duration=${DURATION:-8s}
 connections=${CONNECTIONS:-16}
-bin=.build/release
+# BIN_DIR=<another build's release folder> measures that build's `enqueuer` instead (a baseline in the
+# same run); hello-bench always comes from this checkout's release build.
+bin=${BIN_DIR:-.build/release}
 command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; }
 python3 -c "import jwt" 2>/dev/null || pip install -q pyjwt
-swift build -c release --product enqueuer >/dev/null
+[ -n "${BIN_DIR:-}" ] || swift build -c release --product enqueuer >/dev/null
 swift build -c release --product hello-bench >/dev/null
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/reports-api-bench-XXXXXX")
@@ -30,7 +32,7 @@ export REPORTS_TOKEN_KEYS=$($bin/enqueuer keys generate) REPORTS_STATE_KEY=$($bi
 export MS_CLIENT_ID=00000000-0000-0000-0000-000000000001 MS_CLIENT_SECRET=bench MS_REDIRECT_URI=https://reports.example.com/oauth/microsoft/callback
 $bin/enqueuer migrate >/dev/null
 $bin/enqueuer serve --port 18090 & pids+=($!)
-$bin/hello-bench 18092 >/dev/null 2>&1 & pids+=($!)
+.build/release/hello-bench 18092 >/dev/null 2>&1 & pids+=($!)
 wait_for http://127.0.0.1:18090/healthz
 wait_for http://127.0.0.1:18092/
 wait_for http://127.0.0.1:18091/.well-known/jwks.json

@@ -1,10 +1,11 @@
 import Crypto
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
 import Rendering
 import Reports
 import Security
+
+#if canImport(FoundationXML)
+    import FoundationXML
 #endif
 
 /// The parsers that take outside input, each with the invariant it must keep whatever the bytes
@@ -20,7 +21,9 @@ enum FuzzTargets {
         let token = String(decoding: data, as: UTF8.self)
         if let kid = try? FITVerifier.frontEnd(token) {
             check(token.utf8.count <= FITVerifier.maxTokenBytes, "an oversized token passed the front end")
-            check(token.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).count == 3, "a token without three parts passed")
+            check(
+                token.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).count == 3,
+                "a token without three parts passed")
             check(!kid.isEmpty && kid.utf8.count <= 256, "a bad kid passed")
         }
         if let url = URL(string: token) { _ = FITVerifier.cloudId(from: url) }
@@ -47,7 +50,10 @@ enum FuzzTargets {
     static func cron(_ data: Data) {
         let text = String(decoding: data, as: UTF8.self)
         let parts = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let schedule = try? CronSchedule(cron: String(parts[0]), timeZone: parts.count > 1 ? String(parts[1]) : "UTC") else { return }
+        guard
+            let schedule = try? CronSchedule(
+                cron: String(parts[0]), timeZone: parts.count > 1 ? String(parts[1]) : "UTC")
+        else { return }
         var after = Date(timeIntervalSince1970: 1_800_000_000)
         for _ in 0..<3 {
             guard let next = schedule.nextRun(after: after) else { break }
@@ -63,45 +69,66 @@ enum FuzzTargets {
             let report = try JSONObjectBody.decode(ReportBody.self, from: data, allowedFields: ReportBody.fields)
             _ = try? report.definition.validate()
         } catch {
-            check(["invalid_json", "unknown_field", "invalid_field", "missing_field"].contains(error.code), "unknown code \(error.code)")
+            check(
+                ["invalid_json", "unknown_field", "invalid_field", "missing_field"].contains(error.code),
+                "unknown code \(error.code)")
         }
     }
 
-    static let elements: Set<String> = ["html", "head", "title", "meta", "body", "p", "table", "tr", "td", "b", "i", "a", "br"]
+    static let elements: Set<String> = [
+        "html", "head", "title", "meta", "body", "p", "table", "tr", "td", "b", "i", "a", "br",
+    ]
     static let attributes: Set<String> = ["name", "content", "data-id", "border", "style", "href"]
 
     /// The renderer: whatever the issues hold, the page is well-formed XHTML made only of the
     /// renderer's own elements and attributes; nothing from the input becomes markup.
     static func render(_ data: Data) {
-        let strings = data.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        let strings = data.split(separator: 0, omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self)
+        }
         func text(_ index: Int) -> String { strings.isEmpty ? "" : strings[index % strings.count] }
         let issues = (0..<max(1, min(strings.count / 4, 20))).map { index -> JiraIssue in
             let base = index * 4
-            return JiraIssue(id: "\(10000 + index)", key: text(base).isEmpty ? "OPS-\(index)" : text(base), fields: [
-                "summary": .string(text(base + 1)), "status": .object(["name": .string(text(base + 2))]),
-                "assignee": .object(["displayName": .string(text(base + 3))]), "labels": .array([.string(text(base + 1)), .string(text(base + 2))]),
-                "updated": .string(text(base + 3)), "customfield_10010": .number(Double(index)),
-            ])
+            return JiraIssue(
+                id: "\(10000 + index)", key: text(base).isEmpty ? "OPS-\(index)" : text(base),
+                fields: [
+                    "summary": .string(text(base + 1)), "status": .object(["name": .string(text(base + 2))]),
+                    "assignee": .object(["displayName": .string(text(base + 3))]),
+                    "labels": .array([.string(text(base + 1)), .string(text(base + 2))]),
+                    "updated": .string(text(base + 3)), "customfield_10010": .number(Double(index)),
+                ])
         }
         let input = ReportRenderer.Input(
-            reportName: text(1), jql: text(2), columns: ["key", "summary", "status", "assignee", "labels", "updated", "customfield_10010"],
-            issues: issues, runAt: Date(timeIntervalSince1970: 1_800_000_000), timeZone: TimeZone(identifier: "Europe/Berlin")!,
-            siteURL: URL(string: "https://example.atlassian.net"), cappedAt: strings.count % 2 == 0 ? nil : 5000, reportId: text(3))
+            reportName: text(1), jql: text(2),
+            columns: ["key", "summary", "status", "assignee", "labels", "updated", "customfield_10010"],
+            issues: issues, runAt: Date(timeIntervalSince1970: 1_800_000_000),
+            timeZone: TimeZone(identifier: "Europe/Berlin")!,
+            siteURL: URL(string: "https://example.atlassian.net"), cappedAt: strings.count % 2 == 0 ? nil : 5000,
+            reportId: text(3))
         let output = ReportRenderer(maxPartBytes: 2_000).render(input)
         for document in [output.page, output.header, output.firstTable] + output.appendedTables {
             let markup = MarkupCollector()
             let parser = XMLParser(data: Data(document.replacingOccurrences(of: "<!DOCTYPE html>", with: "").utf8))
             parser.delegate = markup
-            check(parser.parse(), "the renderer wrote markup that does not parse: \(parser.parserError.map { "\($0)" } ?? "?")")
-            check(markup.elements.isSubset(of: elements), "elements from the input: \(markup.elements.subtracting(elements).sorted())")
-            check(markup.attributes.isSubset(of: attributes), "attributes from the input: \(markup.attributes.subtracting(attributes).sorted())")
+            check(
+                parser.parse(),
+                "the renderer wrote markup that does not parse: \(parser.parserError.map { "\($0)" } ?? "?")")
+            check(
+                markup.elements.isSubset(of: elements),
+                "elements from the input: \(markup.elements.subtracting(elements).sorted())")
+            check(
+                markup.attributes.isSubset(of: attributes),
+                "attributes from the input: \(markup.attributes.subtracting(attributes).sorted())")
         }
     }
 
     private final class MarkupCollector: NSObject, XMLParserDelegate {
         var elements: Set<String> = []
         var attributes: Set<String> = []
-        func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+        func parser(
+            _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?, qualifiedName: String?,
+            attributes: [String: String] = [:]
+        ) {
             elements.insert(elementName)
             self.attributes.formUnion(attributes.keys)
         }

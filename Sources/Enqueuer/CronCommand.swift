@@ -1,16 +1,17 @@
 import ArgumentParser
 import Foundation
+import JobQueueSQLite
 import Logging
-import ServiceLifecycle
-import UnixSignals
 import ReportsSQLite
 import ReportsSupport
-import JobQueueSQLite
+import ServiceLifecycle
+import UnixSignals
 
 struct CronCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cron",
-        abstract: "Enqueue scheduled reports that are due, every --interval seconds (or once). Several may run at once.")
+        abstract: "Enqueue scheduled reports that are due, every --interval seconds (or once). Several may run at once."
+    )
 
     @Flag(help: "One pass, then exit.") var once = false
     @Option(help: "Seconds between passes.") var interval: Double = 30
@@ -25,11 +26,15 @@ struct CronCommand: AsyncParsableCommand {
         let scheduler = ReportScheduler(database: queue.database, queue: queue, logger: logger)
         if once {
             let tick = try await scheduler.pass()
-            print("enqueued \(tick.enqueued), joined a waiting run \(tick.joined), unscheduled (invalid) \(tick.invalid)")
+            print(
+                "enqueued \(tick.enqueued), joined a waiting run \(tick.joined), unscheduled (invalid) \(tick.invalid)")
             return
         }
-        let service = SchedulerService(scheduler: scheduler, interval: .milliseconds(Int64(interval * 1000)), logger: logger)
-        try await ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+        let service = SchedulerService(
+            scheduler: scheduler, interval: .milliseconds(Int64(interval * 1000)), logger: logger)
+        try await ServiceGroup(
+            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        ).run()
     }
 }
 

@@ -1,26 +1,31 @@
 import ArgumentParser
 import Foundation
-import Logging
 import JobQueueSQLite
+import Logging
+import Reports
 import SQLiteStorage
 import ServiceSetup
 import Transport
-import Reports
 
 @main
 struct Enqueuer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enqueuer",
         abstract: "The OneNote Reports API side: the API, the scheduler, migrations, queue administration and keys.",
-        subcommands: [ServeCommand.self, CronCommand.self, Migrate.self, QueueCommand.self, KeysCommand.self,
-                      BackupCommand.self, CheckUpstreamCommand.self]
+        subcommands: [
+            ServeCommand.self, CronCommand.self, Migrate.self, QueueCommand.self, KeysCommand.self,
+            BackupCommand.self, CheckUpstreamCommand.self,
+        ]
     )
 
     /// JSON logs for every subcommand; a bad `REPORTS_LOG_LEVEL` is reported by the command itself
     /// when it reads the configuration.
     static func main() async {
         ProcessSupport.restrictFileModes()
-        guard OutboundTLSFloor.install() else { ProcessSupport.fail(program: "enqueuer", "cannot set the outbound TLS 1.2 floor: no writable temporary directory (TMPDIR)") }
+        guard OutboundTLSFloor.install() else {
+            ProcessSupport.fail(
+                program: "enqueuer", "cannot set the outbound TLS 1.2 floor: no writable temporary directory (TMPDIR)")
+        }
         let level = (try? ReportsConfiguration(environment: ProcessInfo.processInfo.environment))?.logLevel ?? .info
         ProcessSupport.bootstrapLogging(level: level)
         await main(nil)
@@ -46,7 +51,8 @@ struct Migrate: AsyncParsableCommand {
 func openQueue() -> SQLiteJobQueue {
     let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
     do {
-        return SQLiteJobQueue(database: try ReportsDatabase.open(path: settings.databasePath), fairness: settings.limits.fairness)
+        return SQLiteJobQueue(
+            database: try ReportsDatabase.open(path: settings.databasePath), fairness: settings.limits.fairness)
     } catch let error as StoreError {
         ProcessSupport.fail(program: "enqueuer", error.message)
     } catch {

@@ -1,11 +1,11 @@
 import ArgumentParser
 import Foundation
 import JobQueue
+import JobQueueSQLite
 import Reports
 import ReportsSQLite
 import ReportsSupport
 import ServiceSetup
-import JobQueueSQLite
 
 struct QueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,7 +18,9 @@ struct QueueCommand: AsyncParsableCommand {
 extension QueueCommand {
     struct Stats: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Jobs per state, keys waiting, jobs deferred, the oldest due job's age and how late scheduled runs are.")
+            abstract:
+                "Jobs per state, keys waiting, jobs deferred, the oldest due job's age and how late scheduled runs are."
+        )
 
         @Flag(help: "Print one JSON object.") var json = false
 
@@ -37,7 +39,9 @@ extension QueueCommand {
                 print("deferred   \(count) waiting: \(reason)")
             }
             for (name, stage) in [("enqueued", lateness.enqueued), ("started", lateness.started)] {
-                print("scheduled runs, slot -> \(name): \(stage.runs) in the last hour, p95 \(String(format: "%.1f", stage.p95Seconds)) s, max \(String(format: "%.1f", stage.maxSeconds)) s")
+                print(
+                    "scheduled runs, slot -> \(name): \(stage.runs) in the last hour, p95 \(String(format: "%.1f", stage.p95Seconds)) s, max \(String(format: "%.1f", stage.maxSeconds)) s"
+                )
             }
         }
 
@@ -57,7 +61,8 @@ extension QueueCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List jobs in one state, oldest first (payloads are not shown).")
+        static let configuration = CommandConfiguration(
+            abstract: "List jobs in one state, oldest first (payloads are not shown).")
 
         @Option(help: "available, running, succeeded or discarded.") var state: String
         @Option(help: "Most jobs to list.") var limit = 50
@@ -66,7 +71,8 @@ extension QueueCommand {
         func validate() throws {
             guard limit >= 1 && limit <= 10_000 else { throw ValidationError("--limit must be between 1 and 10000") }
             guard JobState(rawValue: state) != nil else {
-                throw ValidationError("--state must be one of: \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ValidationError(
+                    "--state must be one of: \(JobState.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         }
 
@@ -90,7 +96,8 @@ extension QueueCommand {
     }
 
     struct Retry: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run a discarded (or waiting) job again now, with a fresh set of attempts.")
+        static let configuration = CommandConfiguration(
+            abstract: "Run a discarded (or waiting) job again now, with a fresh set of attempts.")
 
         @Argument(help: "The job id.") var id: Int64
 
@@ -104,7 +111,8 @@ extension QueueCommand {
     }
 
     struct Discard: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Discard a waiting or running job (a running job's worker loses its lease).")
+        static let configuration = CommandConfiguration(
+            abstract: "Discard a waiting or running job (a running job's worker loses its lease).")
 
         @Argument(help: "The job id.") var id: Int64
 
@@ -120,15 +128,23 @@ extension QueueCommand {
 
         @Option(help: "How many jobs.") var count: Int
         @Option(name: .customLong("sleep-ms"), help: "Each job sleeps this long.") var sleepMs = 0
-        @Option(name: .customLong("fail-times"), help: "Each job fails retryably on its first K attempts.") var failTimes = 0
-        @Option(name: .customLong("record-file"), help: "On success each job appends '<jobId> <attempt> <workerId>' here.") var recordFile: String?
+        @Option(name: .customLong("fail-times"), help: "Each job fails retryably on its first K attempts.")
+        var failTimes = 0
+        @Option(
+            name: .customLong("record-file"), help: "On success each job appends '<jobId> <attempt> <workerId>' here.")
+        var recordFile: String?
         @Option(help: "Higher runs first.") var priority = 0
-        @Option(name: .customLong("max-attempts"), help: "Attempts before a job is discarded.") var maxAttempts = NewJob.defaultMaxAttempts
+        @Option(name: .customLong("max-attempts"), help: "Attempts before a job is discarded.") var maxAttempts = NewJob
+            .defaultMaxAttempts
         @Flag(help: "Print one JSON object.") var json = false
 
         func validate() throws {
-            guard count >= 1 && count <= 10_000_000 else { throw ValidationError("--count must be between 1 and 10000000") }
-            guard sleepMs >= 0 && sleepMs <= 3_600_000 else { throw ValidationError("--sleep-ms must be between 0 and 3600000") }
+            guard count >= 1 && count <= 10_000_000 else {
+                throw ValidationError("--count must be between 1 and 10000000")
+            }
+            guard sleepMs >= 0 && sleepMs <= 3_600_000 else {
+                throw ValidationError("--sleep-ms must be between 0 and 3600000")
+            }
             guard failTimes >= 0 else { throw ValidationError("--fail-times must not be negative") }
             guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
             if let recordFile, recordFile.isEmpty { throw ValidationError("--record-file must not be empty") }
@@ -139,7 +155,8 @@ extension QueueCommand {
             let parameters = DiagnosticJob.Parameters(
                 sleepMs: sleepMs, failTimes: failTimes,
                 recordFile: recordFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
-            let job = try NewJob(kind: DiagnosticJob.kind, parameters: parameters, priority: priority, maxAttempts: maxAttempts)
+            let job = try NewJob(
+                kind: DiagnosticJob.kind, parameters: parameters, priority: priority, maxAttempts: maxAttempts)
             var first: Int64?
             var last: Int64?
             var remaining = count

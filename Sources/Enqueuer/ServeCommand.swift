@@ -1,16 +1,16 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
+import JobQueueSQLite
 import Logging
-import ServiceLifecycle
-import UnixSignals
 import ReportsAPI
 import ReportsSQLite
 import Security
+import ServiceLifecycle
 import ServiceSetup
 import Transport
+import UnixSignals
 import Upstream
-import JobQueueSQLite
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,13 +19,17 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8080
-    @Flag(name: .customLong("behind-tls-proxy"), help: "Required to bind anything but loopback: a TLS proxy (nginx) is in front.")
+    @Flag(
+        name: .customLong("behind-tls-proxy"),
+        help: "Required to bind anything but loopback: a TLS proxy (nginx) is in front.")
     var behindTLSProxy = false
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         if !OutboundURLPolicy.isLoopback(host) && !behindTLSProxy {
-            throw ValidationError("--host \(host) is not a loopback address: the API speaks plain HTTP, so add --behind-tls-proxy only if nginx (or another TLS proxy) is in front")
+            throw ValidationError(
+                "--host \(host) is not a loopback address: the API speaks plain HTTP, so add --behind-tls-proxy only if nginx (or another TLS proxy) is in front"
+            )
         }
     }
 
@@ -51,7 +55,11 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: .init(address: .hostname(host, port: port), serverName: "onenote-reports"),
             logger: logger)
         // The budget keeper renews this process's OneNote slots; it stops after the server.
-        let keeper = OneNoteBudgetKeeper(limiter: services.onenoteBudget, workerId: APIServices.processId, logger: logger)
-        try await ServiceGroup(configuration: .init(services: [keeper, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)).run()
+        let keeper = OneNoteBudgetKeeper(
+            limiter: services.onenoteBudget, workerId: APIServices.processId, logger: logger)
+        try await ServiceGroup(
+            configuration: .init(
+                services: [keeper, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        ).run()
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import JWTKit
 import ReportsSupport
 import Security
@@ -24,24 +24,36 @@ enum AtlassianRoutes {
         let jira = router.group("/ex/jira/{cloudId}/rest/api/3")
         jira.get("/search/jql") { request, context in
             let query = request.uri.queryParameters
-            return try search(request, context, state, parameters: SearchParameters(
-                jql: query.get("jql"), nextPageToken: query.get("nextPageToken"), maxResults: query.get("maxResults").flatMap(Int.init),
-                fields: query.get("fields").map { $0.split(separator: ",").map(String.init) }))
+            return try search(
+                request, context, state,
+                parameters: SearchParameters(
+                    jql: query.get("jql"), nextPageToken: query.get("nextPageToken"),
+                    maxResults: query.get("maxResults").flatMap(Int.init),
+                    fields: query.get("fields").map { $0.split(separator: ",").map(String.init) }))
         }
         jira.post("/search/jql") { request, context in
-            guard let body = try await SandboxHTTP.jsonObject(request) else { return SandboxHTTP.jiraError(.badRequest, "The request body is not valid JSON.") }
-            return try search(request, context, state, parameters: SearchParameters(
-                jql: body["jql"] as? String, nextPageToken: body["nextPageToken"] as? String, maxResults: body["maxResults"] as? Int,
-                fields: body["fields"] as? [String]))
+            guard let body = try await SandboxHTTP.jsonObject(request) else {
+                return SandboxHTTP.jiraError(.badRequest, "The request body is not valid JSON.")
+            }
+            return try search(
+                request, context, state,
+                parameters: SearchParameters(
+                    jql: body["jql"] as? String, nextPageToken: body["nextPageToken"] as? String,
+                    maxResults: body["maxResults"] as? Int,
+                    fields: body["fields"] as? [String]))
         }
         // §4 "What happened to /rest/api/3/search": removed, 410 with this body.
         for method in [HTTPRequest.Method.get, .post] {
             jira.on("/search", method: method) { _, _ in
                 state.count("search-removed")
-                return SandboxHTTP.json(.gone, [
-                    "errorMessages": ["The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"],
-                    "errors": [String: Any](),
-                ])
+                return SandboxHTTP.json(
+                    .gone,
+                    [
+                        "errorMessages": [
+                            "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"
+                        ],
+                        "errors": [String: Any](),
+                    ])
             }
         }
         jira.get("/filter/search") { request, context in try filters(request, context, state) }
@@ -55,7 +67,12 @@ enum AtlassianRoutes {
         let trigger = body?["trigger"] as? Bool == true
         let accountId = body?["accountId"] as? String
         guard let body, trigger != (accountId.map { !$0.isEmpty } ?? false) else {
-            return SandboxHTTP.json(.badRequest, ["error": "send {\"accountId\": \"sandbox-user-1\"} or {\"trigger\": true} (optional installationId, ttlSeconds)"])
+            return SandboxHTTP.json(
+                .badRequest,
+                [
+                    "error":
+                        "send {\"accountId\": \"sandbox-user-1\"} or {\"trigger\": true} (optional installationId, ttlSeconds)"
+                ])
         }
         let installationId = body["installationId"] as? String ?? state.installationId
         let ttl = min(max(body["ttlSeconds"] as? Int ?? 25, 1), 3600)
@@ -63,12 +80,15 @@ enum AtlassianRoutes {
         let now = Int(Date().timeIntervalSince1970)
         let claims = FITClaims(
             app: .init(
-                id: state.appId, version: "1", appVersion: "1.0.0", installationId: installationId, apiBaseUrl: apiBaseUrl,
+                id: state.appId, version: "1", appVersion: "1.0.0", installationId: installationId,
+                apiBaseUrl: apiBaseUrl,
                 environment: .init(type: "DEVELOPMENT", id: "ari:cloud:ecosystem::environment/sandbox/development"),
                 module: .init(type: "core:endpoint", key: "reports-endpoint"),
                 installation: .init(id: installationId, contexts: [.init(name: "jira", apiBaseUrl: apiBaseUrl)])),
-            context: .init(cloudId: state.cloudId, moduleKey: "reports-endpoint", siteUrl: "https://sandbox.atlassian.net"),
-            principal: trigger ? nil : accountId, aud: state.appId, iss: "forge/invocation-token", iat: now, nbf: now, exp: now + ttl,
+            context: .init(
+                cloudId: state.cloudId, moduleKey: "reports-endpoint", siteUrl: "https://sandbox.atlassian.net"),
+            principal: trigger ? nil : accountId, aud: state.appId, iss: "forge/invocation-token", iat: now, nbf: now,
+            exp: now + ttl,
             jti: UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())
         let key = state.currentKey
         let fit = try await key.collection.sign(claims, kid: JWKIdentifier(string: key.kid))
@@ -80,16 +100,28 @@ enum AtlassianRoutes {
             "installationId": installationId, "cloudId": state.cloudId, "apiBaseUrl": apiBaseUrl,
         ]
         // A user token needs a user in session, so Forge sends none to triggers (§2).
-        if let accountId, !trigger { answer["userToken"] = state.issueToken(.user, accountId: accountId, installationId: installationId, ttl: 3600).token }
+        if let accountId, !trigger {
+            answer["userToken"] =
+                state.issueToken(.user, accountId: accountId, installationId: installationId, ttl: 3600).token
+        }
         return SandboxHTTP.json(.ok, answer)
     }
 
     struct FITClaims: JWTPayload {
         struct App: Codable {
-            struct Environment: Codable { let type: String; let id: String }
-            struct Module: Codable { let type: String; let key: String }
+            struct Environment: Codable {
+                let type: String
+                let id: String
+            }
+            struct Module: Codable {
+                let type: String
+                let key: String
+            }
             struct Installation: Codable {
-                struct Context: Codable { let name: String; let apiBaseUrl: String }
+                struct Context: Codable {
+                    let name: String
+                    let apiBaseUrl: String
+                }
                 let id: String
                 let contexts: [Context]
             }
@@ -102,7 +134,11 @@ enum AtlassianRoutes {
             let module: Module
             let installation: Installation
         }
-        struct Context: Codable { let cloudId: String; let moduleKey: String; let siteUrl: String }
+        struct Context: Codable {
+            let cloudId: String
+            let moduleKey: String
+            let siteUrl: String
+        }
         let app: App
         let context: Context
         let principal: String?
@@ -121,33 +157,57 @@ enum AtlassianRoutes {
     static func graphQL(_ request: Request, _ state: SandboxState) async throws -> Response {
         state.count("graphql")
         guard let system = state.verifyToken(request.headers[.authorization], kinds: [.system]) else {
-            return SandboxHTTP.json(.unauthorized, ["errors": [["message": "Unauthorized", "extensions": ["statusCode": 401]]]])
+            return SandboxHTTP.json(
+                .unauthorized, ["errors": [["message": "Unauthorized", "extensions": ["statusCode": 401]]]])
         }
-        guard let body = try await SandboxHTTP.jsonObject(request), let query = body["query"] as? String, query.contains("offlineUserAuthToken") else {
-            return SandboxHTTP.json(.badRequest, ["errors": [["message": "The sandbox knows only the offlineUserAuthToken mutation."]]])
+        guard let body = try await SandboxHTTP.jsonObject(request), let query = body["query"] as? String,
+            query.contains("offlineUserAuthToken")
+        else {
+            return SandboxHTTP.json(
+                .badRequest, ["errors": [["message": "The sandbox knows only the offlineUserAuthToken mutation."]]])
         }
         let input = ((body["variables"] as? [String: Any])?["input"] as? [String: Any]) ?? [:]
         let contextIds = input["contextIds"] as? [String] ?? []
         let userId = input["userId"] as? String ?? ""
         let expectedContext = "ari:cloud:jira:\(state.cloudId):workspace/\(state.cloudId)"
-        let extensions: [String: Any] = ["gateway": ["request_id": UUID().uuidString, "trace_id": UUID().uuidString, "crossRegion": false, "edgeCrossRegion": false]]
+        let extensions: [String: Any] = [
+            "gateway": [
+                "request_id": UUID().uuidString, "trace_id": UUID().uuidString, "crossRegion": false,
+                "edgeCrossRegion": false,
+            ]
+        ]
         guard contextIds.contains(expectedContext), state.seed.account(userId) != nil else {
             // The documented failure shape (§3, community thread).
-            return SandboxHTTP.json(.ok, [
-                "data": ["offlineUserAuthToken": [
-                    "success": false,
-                    "errors": [["message": "Could not load permissions for app user in the provided contextIds of [\(contextIds.joined(separator: ", "))]"]],
-                    "authToken": NSNull(),
-                ]],
-                "extensions": extensions,
-            ])
+            return SandboxHTTP.json(
+                .ok,
+                [
+                    "data": [
+                        "offlineUserAuthToken": [
+                            "success": false,
+                            "errors": [
+                                [
+                                    "message":
+                                        "Could not load permissions for app user in the provided contextIds of [\(contextIds.joined(separator: ", "))]"
+                                ]
+                            ],
+                            "authToken": NSNull(),
+                        ]
+                    ],
+                    "extensions": extensions,
+                ])
         }
         let ttl = 3600  // §3: typical value UNCONFIRMED; a 3P mock uses 3600.
         let token = state.issueToken(.offline, accountId: userId, installationId: system.installationId, ttl: ttl)
-        return SandboxHTTP.json(.ok, [
-            "data": ["offlineUserAuthToken": ["success": true, "errors": [Any](), "authToken": ["token": token.token, "ttl": ttl]]],
-            "extensions": extensions,
-        ])
+        return SandboxHTTP.json(
+            .ok,
+            [
+                "data": [
+                    "offlineUserAuthToken": [
+                        "success": true, "errors": [Any](), "authToken": ["token": token.token, "ttl": ttl],
+                    ]
+                ],
+                "extensions": extensions,
+            ])
     }
 
     struct SearchParameters {
@@ -159,11 +219,18 @@ enum AtlassianRoutes {
 
     /// §4: the enhanced search. User (or offline user) token required; fields default to ids only;
     /// `nextPageToken` paging with `isLast`; no `total`; bounded JQL only.
-    static func search(_ request: Request, _ context: BasicRequestContext, _ state: SandboxState, parameters: SearchParameters) throws -> Response {
+    static func search(
+        _ request: Request, _ context: BasicRequestContext, _ state: SandboxState, parameters: SearchParameters
+    ) throws -> Response {
         state.count("search-jql")
-        guard context.parameters.get("cloudId") == state.cloudId else { return SandboxHTTP.jiraError(.notFound, "No site with that cloud id.") }
-        guard let user = state.verifyToken(request.headers[.authorization], kinds: [.user, .offline]), let accountId = user.accountId else {
-            return SandboxHTTP.jiraError(.unauthorized, "You are not authorized to perform this operation. Please log in.")
+        guard context.parameters.get("cloudId") == state.cloudId else {
+            return SandboxHTTP.jiraError(.notFound, "No site with that cloud id.")
+        }
+        guard let user = state.verifyToken(request.headers[.authorization], kinds: [.user, .offline]),
+            let accountId = user.accountId
+        else {
+            return SandboxHTTP.jiraError(
+                .unauthorized, "You are not authorized to perform this operation. Please log in.")
         }
         let query: JQLQuery
         do {
@@ -176,11 +243,14 @@ enum AtlassianRoutes {
         // "max 5000 issues" with ids only; fewer per page when fields are requested (§4). The sandbox caps at 100.
         let cap = idsOnly ? 5000 : 100
         let maxResults = min(max(parameters.maxResults ?? 50, 1), cap)
-        let visible = state.seed.issues.filter { issue in (issue.visibleTo?.contains(accountId) ?? true) && query.matches(issue, currentUser: accountId) }
+        let visible = state.seed.issues.filter { issue in
+            (issue.visibleTo?.contains(accountId) ?? true) && query.matches(issue, currentUser: accountId)
+        }
         let sorted = query.sorted(visible)
         var offset = 0
         if let token = parameters.nextPageToken {
-            guard let data = Base64URL.decode(token), let value = Int(String(decoding: data, as: UTF8.self)), value >= 0 else {
+            guard let data = Base64URL.decode(token), let value = Int(String(decoding: data, as: UTF8.self)), value >= 0
+            else {
                 return SandboxHTTP.jiraError(.badRequest, "The nextPageToken is invalid.")
             }
             offset = value
@@ -188,7 +258,9 @@ enum AtlassianRoutes {
         let page = Array(sorted.dropFirst(offset).prefix(maxResults))
         let isLast = offset + page.count >= sorted.count
         let origin = "\(state.origin(for: request))/ex/jira/\(state.cloudId)"
-        var body: [String: Any] = ["issues": page.map { IssueJSON.issue($0, fields: fields, origin: origin) }, "isLast": isLast]
+        var body: [String: Any] = [
+            "issues": page.map { IssueJSON.issue($0, fields: fields, origin: origin) }, "isLast": isLast,
+        ]
         if !isLast { body["nextPageToken"] = Base64URL.encode(Data(String(offset + page.count).utf8)) }
         return SandboxHTTP.json(.ok, body)
     }
@@ -196,11 +268,15 @@ enum AtlassianRoutes {
     /// §5: saved filters the caller can see (own or shared), paged; `jql` only with `expand=jql`.
     static func filters(_ request: Request, _ context: BasicRequestContext, _ state: SandboxState) throws -> Response {
         state.count("filter-search")
-        guard let user = state.verifyToken(request.headers[.authorization], kinds: [.user, .offline]), let accountId = user.accountId else {
-            return SandboxHTTP.jiraError(.unauthorized, "You are not authorized to perform this operation. Please log in.")
+        guard let user = state.verifyToken(request.headers[.authorization], kinds: [.user, .offline]),
+            let accountId = user.accountId
+        else {
+            return SandboxHTTP.jiraError(
+                .unauthorized, "You are not authorized to perform this operation. Please log in.")
         }
         let query = request.uri.queryParameters
-        let expand = Set((query.get("expand") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        let expand = Set(
+            (query.get("expand") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         let startAt = max(Int(query.get("startAt") ?? "0") ?? 0, 0)
         let maxResults = min(max(Int(query.get("maxResults") ?? "50") ?? 50, 1), 100)
         let name = query.get("filterName")?.lowercased()
@@ -213,18 +289,25 @@ enum AtlassianRoutes {
             .sorted { $0.name < $1.name }
         let page = Array(visible.dropFirst(startAt).prefix(maxResults))
         let origin = "\(state.origin(for: request))/ex/jira/\(state.cloudId)"
-        return SandboxHTTP.json(.ok, [
-            "self": "\(origin)/rest/api/3/filter/search?startAt=\(startAt)&maxResults=\(maxResults)",
-            "maxResults": maxResults, "startAt": startAt, "total": visible.count, "isLast": startAt + page.count >= visible.count,
-            "values": page.map { filter -> [String: Any] in
-                var value: [String: Any] = [
-                    "id": filter.id, "name": filter.name, "self": "\(origin)/rest/api/3/filter/\(filter.id)",
-                    "owner": ["accountId": filter.owner, "displayName": state.seed.account(filter.owner)?.displayName ?? "", "active": true, "accountType": "atlassian"],
-                ]
-                if expand.contains("jql") { value["jql"] = filter.jql }
-                return value
-            },
-        ])
+        return SandboxHTTP.json(
+            .ok,
+            [
+                "self": "\(origin)/rest/api/3/filter/search?startAt=\(startAt)&maxResults=\(maxResults)",
+                "maxResults": maxResults, "startAt": startAt, "total": visible.count,
+                "isLast": startAt + page.count >= visible.count,
+                "values": page.map { filter -> [String: Any] in
+                    var value: [String: Any] = [
+                        "id": filter.id, "name": filter.name, "self": "\(origin)/rest/api/3/filter/\(filter.id)",
+                        "owner": [
+                            "accountId": filter.owner,
+                            "displayName": state.seed.account(filter.owner)?.displayName ?? "", "active": true,
+                            "accountType": "atlassian",
+                        ],
+                    ]
+                    if expand.contains("jql") { value["jql"] = filter.jql }
+                    return value
+                },
+            ])
     }
 }
 
@@ -240,25 +323,43 @@ enum IssueJSON {
         if include("summary") { fields["summary"] = issue.summary }
         if include("status") {
             fields["status"] = [
-                "name": issue.status.name, "id": issue.status.id, "self": "\(origin)/rest/api/3/status/\(issue.status.id)",
-                "statusCategory": ["id": issue.status.categoryId, "key": issue.status.categoryKey, "colorName": issue.status.colorName, "name": issue.status.categoryName],
+                "name": issue.status.name, "id": issue.status.id,
+                "self": "\(origin)/rest/api/3/status/\(issue.status.id)",
+                "statusCategory": [
+                    "id": issue.status.categoryId, "key": issue.status.categoryKey, "colorName": issue.status.colorName,
+                    "name": issue.status.categoryName,
+                ],
             ]
         }
         if include("assignee") { fields["assignee"] = issue.assignee.map(user) ?? NSNull() }
         if include("reporter") { fields["reporter"] = user(issue.reporter) }
-        if include("priority") { fields["priority"] = ["name": issue.priority, "id": String(["Highest", "High", "Medium", "Low"].firstIndex(of: issue.priority).map { $0 + 1 } ?? 3)] }
-        if include("issuetype") { fields["issuetype"] = ["name": issue.issueType, "id": issue.issueType == "Bug" ? "10004" : "10001", "subtask": false] }
+        if include("priority") {
+            fields["priority"] = [
+                "name": issue.priority,
+                "id": String(["Highest", "High", "Medium", "Low"].firstIndex(of: issue.priority).map { $0 + 1 } ?? 3),
+            ]
+        }
+        if include("issuetype") {
+            fields["issuetype"] = [
+                "name": issue.issueType, "id": issue.issueType == "Bug" ? "10004" : "10001", "subtask": false,
+            ]
+        }
         if include("created") { fields["created"] = jiraDate(issue.created) }
         if include("updated") { fields["updated"] = jiraDate(issue.updated) }
         if include("labels") { fields["labels"] = issue.labels }
-        if include("project") { fields["project"] = ["key": issue.project, "name": issue.project == "OPS" ? "Operations" : "Web"] }
+        if include("project") {
+            fields["project"] = ["key": issue.project, "name": issue.project == "OPS" ? "Operations" : "Web"]
+        }
         if include("duedate") { fields["duedate"] = NSNull() }
         if !fields.isEmpty { body["fields"] = fields }
         return body
     }
 
     static func user(_ account: SeedData.Account) -> [String: Any] {
-        ["accountId": account.accountId, "displayName": account.displayName, "active": true, "accountType": "atlassian", "timeZone": "Europe/Berlin"]
+        [
+            "accountId": account.accountId, "displayName": account.displayName, "active": true,
+            "accountType": "atlassian", "timeZone": "Europe/Berlin",
+        ]
     }
 
     /// §4: `yyyy-MM-dd'T'HH:mm:ss.SSSZ` with a `+0000` offset.

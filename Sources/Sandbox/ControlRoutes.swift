@@ -1,8 +1,8 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
-import Synchronization
+import Hummingbird
 import ReportsSupport
+import Synchronization
 
 /// Fault injection: the next N requests whose path matches a pattern answer a status, and/or take
 /// longer. A 429 on Jira carries `Retry-After` and the rate-limit headers of docs/atlassian-apis.md §6; a 429 on
@@ -30,9 +30,12 @@ final class FaultPlan: Sendable {
     /// The fault that applies to `path`, consuming one of its uses.
     func take(_ path: String, method: String) -> Fault? {
         faults.withLock { faults in
-            guard let index = faults.firstIndex(where: {
-                Self.matches($0.pattern, path) && ($0.remaining ?? 1) > 0 && ($0.method.map { $0.uppercased() == method } ?? true)
-            }) else { return nil }
+            guard
+                let index = faults.firstIndex(where: {
+                    Self.matches($0.pattern, path) && ($0.remaining ?? 1) > 0
+                        && ($0.method.map { $0.uppercased() == method } ?? true)
+                })
+            else { return nil }
             let fault = faults[index]
             if let remaining = fault.remaining { faults[index].remaining = remaining - 1 }
             return fault
@@ -42,7 +45,11 @@ final class FaultPlan: Sendable {
     /// `*` matches any run of characters; otherwise the pattern is a prefix.
     static func matches(_ pattern: String, _ path: String) -> Bool {
         guard pattern.contains("*") else { return path.hasPrefix(pattern) }
-        let regex = "^" + pattern.split(separator: "*", omittingEmptySubsequences: false).map { NSRegularExpression.escapedPattern(for: String($0)) }.joined(separator: ".*")
+        let regex =
+            "^"
+            + pattern.split(separator: "*", omittingEmptySubsequences: false).map {
+                NSRegularExpression.escapedPattern(for: String($0))
+            }.joined(separator: ".*")
         return path.range(of: regex, options: .regularExpression) != nil
     }
 }
@@ -51,9 +58,13 @@ struct FaultMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
     let plan: FaultPlan
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         let path = request.uri.path
-        guard !path.hasPrefix("/sandbox/"), let fault = plan.take(path, method: request.method.rawValue) else { return try await next(request, context) }
+        guard !path.hasPrefix("/sandbox/"), let fault = plan.take(path, method: request.method.rawValue) else {
+            return try await next(request, context)
+        }
         if fault.latencyMs > 0 { try await Task.sleep(for: .milliseconds(fault.latencyMs)) }
         guard let status = fault.status else {
             let response = try await next(request, context)
@@ -61,36 +72,60 @@ struct FaultMiddleware: RouterMiddleware {
             return response
         }
         if path.contains("/onenote/") {
-            if status == 429 { return OneNoteRoutes.error(.tooManyRequests, "20166", "The app has issued too many requests on behalf of this user in a short time period.") }
+            if status == 429 {
+                return OneNoteRoutes.error(
+                    .tooManyRequests, "20166",
+                    "The app has issued too many requests on behalf of this user in a short time period.")
+            }
             // A token Graph refuses for a moment (docs/microsoft-tokens.md, 40001): the client refreshes once and retries.
-            if status == 401 { return OneNoteRoutes.error(.unauthorized, "40001", "The request does not contain a valid authentication token.") }
-            return OneNoteRoutes.error(.init(code: status), status == 503 ? "10002" : "10001", "The service is currently unavailable. Please try again later.")
+            if status == 401 {
+                return OneNoteRoutes.error(
+                    .unauthorized, "40001", "The request does not contain a valid authentication token.")
+            }
+            return OneNoteRoutes.error(
+                .init(code: status), status == 503 ? "10002" : "10001",
+                "The service is currently unavailable. Please try again later.")
         }
         if path.hasPrefix("/ex/jira/") {
             var headers: HTTPFields = [:]
             if status == 429 || status == 503 {
                 headers[.retryAfter] = String(fault.retryAfter)
                 let reset = Date().addingTimeInterval(TimeInterval(fault.retryAfter))
-                headers[HTTPField.Name("X-RateLimit-Reset")!] = String(Timestamp.iso8601(milliseconds: Timestamp.milliseconds(reset)).prefix(16)) + "Z"
+                headers[HTTPField.Name("X-RateLimit-Reset")!] =
+                    String(Timestamp.iso8601(milliseconds: Timestamp.milliseconds(reset)).prefix(16)) + "Z"
                 headers[HTTPField.Name("X-RateLimit-Limit")!] = "100"
                 headers[HTTPField.Name("X-RateLimit-Remaining")!] = "0"
                 headers[HTTPField.Name("RateLimit-Reason")!] = "jira-burst-based"
             }
-            return SandboxHTTP.json(.init(code: status), ["errorMessages": ["Rate limit exceeded."], "errors": [String: Any]()], headers: headers)
+            return SandboxHTTP.json(
+                .init(code: status), ["errorMessages": ["Rate limit exceeded."], "errors": [String: Any]()],
+                headers: headers)
         }
         return SandboxHTTP.json(.init(code: status), ["error": "injected fault"])
     }
 }
 
 enum ControlRoutes {
-    static func add(to router: Router<BasicRequestContext>, state: SandboxState, store: OneNoteStore, plan: FaultPlan, throttle: OneNoteThrottle) {
+    static func add(
+        to router: Router<BasicRequestContext>, state: SandboxState, store: OneNoteStore, plan: FaultPlan,
+        throttle: OneNoteThrottle
+    ) {
         router.post("/sandbox/faults") { request, _ in
-            guard let body = try await SandboxHTTP.jsonObject(request), let pattern = body["route"] as? String, !pattern.isEmpty else {
-                return SandboxHTTP.json(.badRequest, ["error": "send {\"route\": \"/v1.0/me/onenote/*\", \"status\": 503, \"count\": 3, \"latencyMs\": 0, \"holdResponseMs\": 0}"])
+            guard let body = try await SandboxHTTP.jsonObject(request), let pattern = body["route"] as? String,
+                !pattern.isEmpty
+            else {
+                return SandboxHTTP.json(
+                    .badRequest,
+                    [
+                        "error":
+                            "send {\"route\": \"/v1.0/me/onenote/*\", \"status\": 503, \"count\": 3, \"latencyMs\": 0, \"holdResponseMs\": 0}"
+                    ])
             }
-            plan.add(.init(pattern: pattern, status: body["status"] as? Int, remaining: body["count"] as? Int,
-                           latencyMs: body["latencyMs"] as? Int ?? 0, retryAfter: body["retryAfter"] as? Int ?? 5,
-                           holdResponseMs: body["holdResponseMs"] as? Int ?? 0, method: body["method"] as? String))
+            plan.add(
+                .init(
+                    pattern: pattern, status: body["status"] as? Int, remaining: body["count"] as? Int,
+                    latencyMs: body["latencyMs"] as? Int ?? 0, retryAfter: body["retryAfter"] as? Int ?? 5,
+                    holdResponseMs: body["holdResponseMs"] as? Int ?? 0, method: body["method"] as? String))
             return SandboxHTTP.json(.ok, ["added": true])
         }
         router.delete("/sandbox/faults") { _, _ in
@@ -99,11 +134,25 @@ enum ControlRoutes {
         }
         // What a user would see in OneNote (fixed interface: [{"id","title","sectionId","html"}]).
         router.get("/sandbox/pages") { _, _ in
-            SandboxHTTP.json(.ok, store.all.map { ["id": $0.id, "title": $0.title, "sectionId": $0.sectionId, "html": OneNoteStore.outputHTML($0, includeIDs: false)] })
+            SandboxHTTP.json(
+                .ok,
+                store.all.map {
+                    [
+                        "id": $0.id, "title": $0.title, "sectionId": $0.sectionId,
+                        "html": OneNoteStore.outputHTML($0, includeIDs: false),
+                    ]
+                })
         }
         router.get("/sandbox/pages/{id}") { _, context in
-            guard let page = store.page(context.parameters.get("id") ?? "") else { return SandboxHTTP.json(.notFound, ["error": "no such page"]) }
-            return SandboxHTTP.json(.ok, ["id": page.id, "title": page.title, "sectionId": page.sectionId, "html": OneNoteStore.outputHTML(page, includeIDs: false)])
+            guard let page = store.page(context.parameters.get("id") ?? "") else {
+                return SandboxHTTP.json(.notFound, ["error": "no such page"])
+            }
+            return SandboxHTTP.json(
+                .ok,
+                [
+                    "id": page.id, "title": page.title, "sectionId": page.sectionId,
+                    "html": OneNoteStore.outputHTML(page, includeIDs: false),
+                ])
         }
         router.get("/sandbox/counters") { _, _ in SandboxHTTP.json(.ok, state.counters) }
         // Per Microsoft user: OneNote requests admitted in the last hour, 429s, longest run of 429s.
@@ -111,7 +160,11 @@ enum ControlRoutes {
         // Change an issue between runs: {"summary": "…", "status": "Done"}.
         router.post("/sandbox/issues/{key}") { request, context in
             let body = try await SandboxHTTP.jsonObject(request) ?? [:]
-            guard state.editIssue(key: context.parameters.get("key") ?? "", summary: body["summary"] as? String, status: body["status"] as? String) else {
+            guard
+                state.editIssue(
+                    key: context.parameters.get("key") ?? "", summary: body["summary"] as? String,
+                    status: body["status"] as? String)
+            else {
                 return SandboxHTTP.json(.notFound, ["error": "no such issue or status"])
             }
             return SandboxHTTP.json(.ok, ["changed": true])

@@ -26,20 +26,27 @@ struct JQLQuery: Sendable, Equatable {
         var clauses: [Clause] = []
         var order: [Order] = []
         func keyword(_ word: String) -> Bool {
-            if let first = tokens.first, case .word(let value) = first, value.lowercased() == word { tokens.removeFirst(); return true }
+            if let first = tokens.first, case .word(let value) = first, value.lowercased() == word {
+                tokens.removeFirst()
+                return true
+            }
             return false
         }
         while let first = tokens.first {
             if case .word(let value) = first, value.lowercased() == "order" { break }
             if !clauses.isEmpty {
-                guard keyword("and") else { throw .syntax("Expecting 'AND' or 'ORDER BY' but got '\(Self.describe(first))'.") }
+                guard keyword("and") else {
+                    throw .syntax("Expecting 'AND' or 'ORDER BY' but got '\(Self.describe(first))'.")
+                }
             }
             guard case .word(let name)? = tokens.first else { throw .syntax("Expecting a field name.") }
             tokens.removeFirst()
             guard let field = Field(rawValue: name.lowercased()) else {
                 throw .unknownField("Field '\(name)' does not exist or you do not have permission to view it.")
             }
-            guard case .op(let op)? = tokens.first else { throw .syntax("Expecting operator '=' or '!=' after '\(name)'.") }
+            guard case .op(let op)? = tokens.first else {
+                throw .syntax("Expecting operator '=' or '!=' after '\(name)'.")
+            }
             tokens.removeFirst()
             guard let valueToken = tokens.first else { throw .syntax("Expecting a value after '\(name) \(op)'.") }
             tokens.removeFirst()
@@ -76,7 +83,13 @@ struct JQLQuery: Sendable, Equatable {
         self.order = order
     }
 
-    private enum Token: Equatable { case word(String), quoted(String), op(String), function(String), comma }
+    private enum Token: Equatable {
+        case word(String)
+        case quoted(String)
+        case op(String)
+        case function(String)
+        case comma
+    }
 
     private static func describe(_ token: Token) -> String {
         switch token {
@@ -92,10 +105,25 @@ struct JQLQuery: Sendable, Equatable {
         var index = 0
         while index < characters.count {
             let character = characters[index]
-            if character.isWhitespace { index += 1; continue }
-            if character == "," { tokens.append(.comma); index += 1; continue }
-            if character == "=" { tokens.append(.op("=")); index += 1; continue }
-            if character == "!" && index + 1 < characters.count && characters[index + 1] == "=" { tokens.append(.op("!=")); index += 2; continue }
+            if character.isWhitespace {
+                index += 1
+                continue
+            }
+            if character == "," {
+                tokens.append(.comma)
+                index += 1
+                continue
+            }
+            if character == "=" {
+                tokens.append(.op("="))
+                index += 1
+                continue
+            }
+            if character == "!" && index + 1 < characters.count && characters[index + 1] == "=" {
+                tokens.append(.op("!="))
+                index += 2
+                continue
+            }
             if character == "\"" || character == "'" {
                 var end = index + 1
                 while end < characters.count && characters[end] != character { end += 1 }
@@ -104,11 +132,14 @@ struct JQLQuery: Sendable, Equatable {
                 index = end + 1
                 continue
             }
-            guard character.isLetter || character.isNumber || character == "_" || character == "-" || character == "." else {
+            guard character.isLetter || character.isNumber || character == "_" || character == "-" || character == "."
+            else {
                 throw .syntax("The character '\(character)' is a reserved JQL character.")
             }
             var end = index
-            while end < characters.count && (characters[end].isLetter || characters[end].isNumber || "_-.".contains(characters[end])) { end += 1 }
+            while end < characters.count
+                && (characters[end].isLetter || characters[end].isNumber || "_-.".contains(characters[end]))
+            { end += 1 }
             let word = String(characters[index..<end])
             if end + 1 < characters.count && characters[end] == "(" && characters[end + 1] == ")" {
                 tokens.append(.function(word))
@@ -123,11 +154,12 @@ struct JQLQuery: Sendable, Equatable {
 
     func matches(_ issue: SeedData.Issue, currentUser: String) -> Bool {
         clauses.allSatisfy { clause in
-            let equal: Bool = switch clause.field {
-            case .project: issue.project.caseInsensitiveCompare(clause.value ?? "") == .orderedSame
-            case .status: issue.status.name.caseInsensitiveCompare(clause.value ?? "") == .orderedSame
-            case .assignee: issue.assignee?.accountId == currentUser
-            }
+            let equal: Bool =
+                switch clause.field {
+                case .project: issue.project.caseInsensitiveCompare(clause.value ?? "") == .orderedSame
+                case .status: issue.status.name.caseInsensitiveCompare(clause.value ?? "") == .orderedSame
+                case .assignee: issue.assignee?.accountId == currentUser
+                }
             return clause.negated ? !equal : equal
         }
     }
@@ -136,15 +168,16 @@ struct JQLQuery: Sendable, Equatable {
         let priorities = ["Highest": 0, "High": 1, "Medium": 2, "Low": 3]
         return issues.sorted { a, b in
             for order in self.order {
-                let comparison: Int = switch order.field {
-                case "created": a.created == b.created ? 0 : (a.created < b.created ? -1 : 1)
-                case "updated": a.updated == b.updated ? 0 : (a.updated < b.updated ? -1 : 1)
-                case "priority": (priorities[a.priority] ?? 9) - (priorities[b.priority] ?? 9)
-                case "status": a.status.name < b.status.name ? -1 : (a.status.name == b.status.name ? 0 : 1)
-                case "project": a.project < b.project ? -1 : (a.project == b.project ? 0 : 1)
-                case "summary": a.summary < b.summary ? -1 : (a.summary == b.summary ? 0 : 1)
-                default: a.id - b.id  // key: ids grow with keys within a project
-                }
+                let comparison: Int =
+                    switch order.field {
+                    case "created": a.created == b.created ? 0 : (a.created < b.created ? -1 : 1)
+                    case "updated": a.updated == b.updated ? 0 : (a.updated < b.updated ? -1 : 1)
+                    case "priority": (priorities[a.priority] ?? 9) - (priorities[b.priority] ?? 9)
+                    case "status": a.status.name < b.status.name ? -1 : (a.status.name == b.status.name ? 0 : 1)
+                    case "project": a.project < b.project ? -1 : (a.project == b.project ? 0 : 1)
+                    case "summary": a.summary < b.summary ? -1 : (a.summary == b.summary ? 0 : 1)
+                    default: a.id - b.id  // key: ids grow with keys within a project
+                    }
                 if comparison != 0 { return order.descending ? comparison > 0 : comparison < 0 }
             }
             return a.id < b.id

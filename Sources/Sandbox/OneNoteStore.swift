@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
-import Synchronization
 import ReportsSupport
+import Synchronization
 
 /// OneNote pages as the sandbox keeps them, with the update rules of docs/microsoft-apis.md §2.5.
 final class OneNoteStore: Sendable {
@@ -39,7 +39,10 @@ final class OneNoteStore: Sendable {
 
     // MARK: Create, read, delete
 
-    enum CreateResult { case created(Page), sectionFull }
+    enum CreateResult {
+        case created(Page)
+        case sectionFull
+    }
 
     /// `createdAt`: from the page's `<meta name="created">` when it has one (docs/page-identity.md), else now.
     func create(sectionId: String, title: String, content: [XNode], createdAt: Int64? = nil) -> CreateResult {
@@ -47,9 +50,12 @@ final class OneNoteStore: Sendable {
         let now = exact / 1000 * 1000  // whole seconds (§2.3 COMMUNITY)
         return pages.withLock { pages in
             if pages.values.filter({ $0.sectionId == sectionId }).count >= sectionPageCap { return .sectionFull }
-            let id = "1-\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())!\(pages.count + 1)-sandbox"
-            let page = Page(id: id, sectionId: sectionId, title: title, createdAt: createdAt.map { $0 / 1000 * 1000 } ?? now, modifiedAt: now, content: content,
-                            version: UUID().uuidString.lowercased(), visibleAt: exact + consistencyDelay.wholeMilliseconds)
+            let id =
+                "1-\(UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())!\(pages.count + 1)-sandbox"
+            let page = Page(
+                id: id, sectionId: sectionId, title: title, createdAt: createdAt.map { $0 / 1000 * 1000 } ?? now,
+                modifiedAt: now, content: content,
+                version: UUID().uuidString.lowercased(), visibleAt: exact + consistencyDelay.wholeMilliseconds)
             pages[id] = page
             order.withLock { $0.append(id) }
             return .created(page)
@@ -87,7 +93,9 @@ final class OneNoteStore: Sendable {
 
     // MARK: Output HTML
 
-    static let updatable: Set<String> = ["p", "table", "div", "ol", "ul", "li", "h1", "h2", "h3", "h4", "h5", "h6", "img", "object"]
+    static let updatable: Set<String> = [
+        "p", "table", "div", "ol", "ul", "li", "h1", "h2", "h3", "h4", "h5", "h6", "img", "object",
+    ]
 
     /// Generated ids by element path (paths index into `content`), in document order: `table:{guid}{n}`.
     static func generatedIds(_ page: Page) -> [[Int]: String] {
@@ -142,7 +150,9 @@ final class OneNoteStore: Sendable {
             guard var page = pages[id], page.visibleAt <= Timestamp.milliseconds(Date()) else {
                 throw PatchError(status: 404, code: "20102", message: "The specified resource ID does not exist.")
             }
-            guard !commands.isEmpty else { throw PatchError(status: 400, code: "20125", message: "The PATCH request contains no actions.") }
+            guard !commands.isEmpty else {
+                throw PatchError(status: 400, code: "20125", message: "The PATCH request contains no actions.")
+            }
             let ids = Self.generatedIds(page)
             for command in commands {
                 try Self.apply(command, to: &page, ids: ids)
@@ -175,7 +185,11 @@ final class OneNoteStore: Sendable {
         if command.target == "body" {
             // `body` = the first div; only append (§2.5 support matrix).
             guard action == "append" || action == "prepend" else { throw notSupported("BODY", action) }
-            if before || action == "prepend" { page.content.insert(contentsOf: nodes, at: 0) } else { page.content.append(contentsOf: nodes) }
+            if before || action == "prepend" {
+                page.content.insert(contentsOf: nodes, at: 0)
+            } else {
+                page.content.append(contentsOf: nodes)
+            }
             return
         }
         let path: [Int]
@@ -183,18 +197,23 @@ final class OneNoteStore: Sendable {
         if command.target.hasPrefix("#") {
             let dataId = String(command.target.dropFirst())
             guard let found = find(page.content, [], where: { $0.attribute("data-id") == dataId }) else {
-                throw PatchError(status: 400, code: "20149", message: "The target element '\(command.target)' cannot be found.")
+                throw PatchError(
+                    status: 400, code: "20149", message: "The target element '\(command.target)' cannot be found.")
             }
             path = found
             byDataId = true
-        } else if command.target.range(of: #"^[a-z0-9]+:\{[0-9a-f-]+\}\{[0-9]+\}$"#, options: .regularExpression) != nil {
+        } else if command.target.range(of: #"^[a-z0-9]+:\{[0-9a-f-]+\}\{[0-9]+\}$"#, options: .regularExpression) != nil
+        {
             guard let found = ids.first(where: { $0.value == command.target })?.key else {
-                throw PatchError(status: 400, code: "20120", message: "The PATCH target '\(command.target)' can't be located.")
+                throw PatchError(
+                    status: 400, code: "20120", message: "The PATCH target '\(command.target)' can't be located.")
             }
             path = found
             byDataId = false
         } else {
-            throw PatchError(status: 400, code: "20134", message: "The target '\(command.target)' is not a valid target element (a data-id needs a '#').")
+            throw PatchError(
+                status: 400, code: "20134",
+                message: "The target '\(command.target)' is not a valid target element (a data-id needs a '#').")
         }
         guard case .element(let element)? = node(at: path, in: page.content) else {
             throw PatchError(status: 400, code: "20120", message: "The PATCH target can't be located.")
@@ -218,7 +237,8 @@ final class OneNoteStore: Sendable {
     }
 
     private static func notSupported(_ element: String, _ action: String) -> PatchError {
-        PatchError(status: 400, code: "20141", message: "The PATCH target \(element) for action \(action) is not supported.")
+        PatchError(
+            status: 400, code: "20141", message: "The PATCH target \(element) for action \(action) is not supported.")
     }
 
     private static func find(_ nodes: [XNode], _ path: [Int], where predicate: (XElement) -> Bool) -> [Int]? {
@@ -238,7 +258,10 @@ final class OneNoteStore: Sendable {
     }
 
     private static func edit(_ path: [Int], in nodes: inout [XNode], _ change: (inout [XNode], Int) -> Void) {
-        if path.count == 1 { change(&nodes, path[0]); return }
+        if path.count == 1 {
+            change(&nodes, path[0])
+            return
+        }
         guard case .element(var element) = nodes[path[0]] else { return }
         edit(Array(path.dropFirst()), in: &element.children, change)
         nodes[path[0]] = .element(element)
@@ -249,13 +272,19 @@ final class OneNoteStore: Sendable {
     }
 
     private static func insert(_ inserted: [XNode], at path: [Int], in nodes: inout [XNode]) {
-        edit(path, in: &nodes) { siblings, index in siblings.insert(contentsOf: inserted, at: min(index, siblings.count)) }
+        edit(path, in: &nodes) { siblings, index in
+            siblings.insert(contentsOf: inserted, at: min(index, siblings.count))
+        }
     }
 
     private static func appendChildren(at path: [Int], _ children: [XNode], first: Bool, in nodes: inout [XNode]) {
         edit(path, in: &nodes) { siblings, index in
             guard case .element(var element) = siblings[index] else { return }
-            if first { element.children.insert(contentsOf: children, at: 0) } else { element.children.append(contentsOf: children) }
+            if first {
+                element.children.insert(contentsOf: children, at: 0)
+            } else {
+                element.children.append(contentsOf: children)
+            }
             siblings[index] = .element(element)
         }
     }
@@ -311,7 +340,10 @@ final class OneNoteThrottle: Sendable {
     var report: [String: Any] {
         users.withLock { users in
             users.mapValues { state -> [String: Any] in
-                ["admittedLastHour": state.recent.count, "throttled": state.refused, "longestThrottledRun": state.longestRefusedRun]
+                [
+                    "admittedLastHour": state.recent.count, "throttled": state.refused,
+                    "longestThrottledRun": state.longestRefusedRun,
+                ]
             }
         }
     }
@@ -324,7 +356,8 @@ struct MicrosoftUser: Sendable, Equatable {
     let displayName: String
     let userPrincipalName: String
 
-    static let standard = MicrosoftUser(id: "sandbox-ms-user-1", displayName: "Sandbox Microsoft User", userPrincipalName: "sandbox.user@example.com")
+    static let standard = MicrosoftUser(
+        id: "sandbox-ms-user-1", displayName: "Sandbox Microsoft User", userPrincipalName: "sandbox.user@example.com")
 
     init(id: String, displayName: String, userPrincipalName: String) {
         self.id = id
@@ -334,9 +367,12 @@ struct MicrosoftUser: Sendable, Equatable {
 
     /// The user a `login_hint` names; nil for none (the standard user signs in).
     init?(loginHint: String?) {
-        guard let hint = loginHint?.lowercased(), !hint.isEmpty, hint != Self.standard.userPrincipalName else { return nil }
+        guard let hint = loginHint?.lowercased(), !hint.isEmpty, hint != Self.standard.userPrincipalName else {
+            return nil
+        }
         guard hint.count <= 100, let at = hint.firstIndex(of: "@"), at != hint.startIndex,
-              hint.allSatisfy({ $0.isLetter || $0.isNumber || "@._-+".contains($0) }) else { return nil }
+            hint.allSatisfy({ $0.isLetter || $0.isNumber || "@._-+".contains($0) })
+        else { return nil }
         let digest = SHA256.hash(data: Data(hint.utf8)).map { String(format: "%02x", $0) }.joined()
         self.init(id: "sandbox-ms-" + digest.prefix(16), displayName: "Sandbox " + hint[..<at], userPrincipalName: hint)
     }

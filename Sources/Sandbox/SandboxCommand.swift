@@ -16,47 +16,77 @@ struct SandboxCommand: AsyncParsableCommand {
         @Option(help: "Port on 127.0.0.1.") var port = 9900
         @Option(help: "Seed of the generated data (same seed, same data).") var seed: UInt64 = 1
         @Option(help: "How many Jira issues to generate.") var issues = 60
-        @Option(name: .customLong("archive-issues"), help: "Extra issues in project ARC with long summaries (a report of them needs several OneNote requests).")
+        @Option(
+            name: .customLong("archive-issues"),
+            help: "Extra issues in project ARC with long summaries (a report of them needs several OneNote requests).")
         var archiveIssues = 0
-        @Option(name: .customLong("extra-filters"), help: "Extra shared saved filters (for paging through filter/search).")
+        @Option(
+            name: .customLong("extra-filters"), help: "Extra shared saved filters (for paging through filter/search).")
         var extraFilters = 0
-        @Option(name: .customLong("extra-accounts"), help: "Extra Jira accounts sandbox-user-3, 4, … the app may act as (tests of many users).")
+        @Option(
+            name: .customLong("extra-accounts"),
+            help: "Extra Jira accounts sandbox-user-3, 4, … the app may act as (tests of many users).")
         var extraAccounts = 0
-        @Option(name: .customLong("ms-client-id"), help: "The Microsoft app's client id.") var msClientId = "sandbox-client"
-        @Option(name: .customLong("ms-client-secret"), help: "The Microsoft app's client secret.") var msClientSecret = "sandbox-secret"
-        @Option(name: .customLong("section-page-cap"), help: "Pages per OneNote section before 507 (Microsoft's number is undocumented).")
+        @Option(name: .customLong("ms-client-id"), help: "The Microsoft app's client id.") var msClientId =
+            "sandbox-client"
+        @Option(name: .customLong("ms-client-secret"), help: "The Microsoft app's client secret.") var msClientSecret =
+            "sandbox-secret"
+        @Option(
+            name: .customLong("section-page-cap"),
+            help: "Pages per OneNote section before 507 (Microsoft's number is undocumented).")
         var sectionPageCap = 500
-        @Option(name: .customLong("consistency-delay-ms"),
-                help: "After a page is created, how long the API answers 404/20102 for it (OneNote's eventual consistency; 0 turns it off).")
+        @Option(
+            name: .customLong("consistency-delay-ms"),
+            help:
+                "After a page is created, how long the API answers 404/20102 for it (OneNote's eventual consistency; 0 turns it off)."
+        )
         var consistencyDelayMs = 400
-        @Option(name: .customLong("onenote-per-minute"), help: "OneNote requests per Microsoft user and minute (Microsoft: 120; lower for tests).")
+        @Option(
+            name: .customLong("onenote-per-minute"),
+            help: "OneNote requests per Microsoft user and minute (Microsoft: 120; lower for tests).")
         var onenotePerMinute = 120
-        @Option(name: .customLong("onenote-per-hour"), help: "OneNote requests per Microsoft user and hour (Microsoft: 400; lower for tests).")
+        @Option(
+            name: .customLong("onenote-per-hour"),
+            help: "OneNote requests per Microsoft user and hour (Microsoft: 400; lower for tests).")
         var onenotePerHour = 400
 
         func validate() throws {
             guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
             guard (1...100_000).contains(issues) else { throw ValidationError("--issues must be between 1 and 100000") }
-            guard (0...10_000).contains(extraFilters) else { throw ValidationError("--extra-filters must be between 0 and 10000") }
-            guard (0...10_000).contains(extraAccounts) else { throw ValidationError("--extra-accounts must be between 0 and 10000") }
-            guard (0...100_000).contains(archiveIssues) else { throw ValidationError("--archive-issues must be between 0 and 100000") }
-            guard (0...120_000).contains(consistencyDelayMs) else { throw ValidationError("--consistency-delay-ms must be between 0 and 120000") }
+            guard (0...10_000).contains(extraFilters) else {
+                throw ValidationError("--extra-filters must be between 0 and 10000")
+            }
+            guard (0...10_000).contains(extraAccounts) else {
+                throw ValidationError("--extra-accounts must be between 0 and 10000")
+            }
+            guard (0...100_000).contains(archiveIssues) else {
+                throw ValidationError("--archive-issues must be between 0 and 100000")
+            }
+            guard (0...120_000).contains(consistencyDelayMs) else {
+                throw ValidationError("--consistency-delay-ms must be between 0 and 120000")
+            }
             guard (1...100_000).contains(onenotePerMinute), (1...1_000_000).contains(onenotePerHour) else {
                 throw ValidationError("--onenote-per-minute must be 1 to 100000 and --onenote-per-hour 1 to 1000000")
             }
         }
 
         func run() async throws {
-            let state = try await SandboxState(seed: seed, issues: issues, archiveIssues: archiveIssues, extraFilters: extraFilters, extraAccounts: extraAccounts, msClientId: msClientId, msClientSecret: msClientSecret)
+            let state = try await SandboxState(
+                seed: seed, issues: issues, archiveIssues: archiveIssues, extraFilters: extraFilters,
+                extraAccounts: extraAccounts, msClientId: msClientId, msClientSecret: msClientSecret)
             let app = Application(
-                router: SandboxApp.router(state, sectionPageCap: sectionPageCap, throttle: OneNoteThrottle(perMinute: onenotePerMinute, perHour: onenotePerHour),
-                                          consistencyDelay: .milliseconds(consistencyDelayMs)),
-                configuration: .init(address: .hostname("127.0.0.1", port: port), serverName: "onenote-reports-sandbox"),
+                router: SandboxApp.router(
+                    state, sectionPageCap: sectionPageCap,
+                    throttle: OneNoteThrottle(perMinute: onenotePerMinute, perHour: onenotePerHour),
+                    consistencyDelay: .milliseconds(consistencyDelayMs)),
+                configuration: .init(
+                    address: .hostname("127.0.0.1", port: port), serverName: "onenote-reports-sandbox"),
                 onServerRunning: { channel in
                     // With --port 0 the system picks the port; print the one really bound.
                     let base = "http://127.0.0.1:\(channel.localAddress?.port ?? port)"
                     state.setOrigin(base)
-                    let line = "sandbox ready: REPORTS_SANDBOX=1 FORGE_APP_ID=\(state.appId) FORGE_JWKS_URL=\(base)/.well-known/jwks.json ATLASSIAN_GRAPHQL_URL=\(base)/graphql MS_LOGIN_BASE_URL=\(base) MS_GRAPH_BASE_URL=\(base) MS_CLIENT_ID=\(msClientId)\n"
+                    let line =
+                        "sandbox ready: REPORTS_SANDBOX=1 FORGE_APP_ID=\(state.appId) FORGE_JWKS_URL=\(base)/.well-known/jwks.json ATLASSIAN_GRAPHQL_URL=\(base)/graphql MS_LOGIN_BASE_URL=\(base) MS_GRAPH_BASE_URL=\(base) MS_CLIENT_ID=\(msClientId)\n"
                     FileHandle.standardOutput.write(Data(line.utf8))
                 },
                 logger: Logger(label: "sandbox"))
@@ -68,8 +98,10 @@ struct SandboxCommand: AsyncParsableCommand {
 enum SandboxApp {
     /// `consistencyDelay`: the sandbox is as awkward as OneNote by default (docs/page-identity.md); tests of other
     /// things may pass `.zero`.
-    static func router(_ state: SandboxState, sectionPageCap: Int = 500, throttle: OneNoteThrottle = OneNoteThrottle(),
-                       consistencyDelay: Duration = .milliseconds(400)) -> Router<BasicRequestContext> {
+    static func router(
+        _ state: SandboxState, sectionPageCap: Int = 500, throttle: OneNoteThrottle = OneNoteThrottle(),
+        consistencyDelay: Duration = .milliseconds(400)
+    ) -> Router<BasicRequestContext> {
         let router = Router()
         let store = OneNoteStore(sectionPageCap: sectionPageCap, consistencyDelay: consistencyDelay)
         let plan = FaultPlan()

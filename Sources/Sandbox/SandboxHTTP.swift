@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import NIOCore
 import ReportsSupport
 
@@ -9,7 +9,9 @@ enum SandboxHTTP {
     static func json(_ status: HTTPResponse.Status, _ body: Any, headers: HTTPFields = [:]) -> Response {
         var fields: HTTPFields = [.contentType: "application/json"]
         fields.append(contentsOf: headers)
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: JSONText.serialize(body, escapeAngleBrackets: false))))
+        return Response(
+            status: status, headers: fields,
+            body: .init(byteBuffer: ByteBuffer(string: JSONText.serialize(body, escapeAngleBrackets: false))))
     }
 
     static func body(_ request: Request, limit: Int = 8 << 20) async throws -> Data {
@@ -24,7 +26,9 @@ enum SandboxHTTP {
         var form: [String: String] = [:]
         for pair in String(decoding: try await body(request), as: UTF8.self).split(separator: "&") {
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let decode = { (text: Substring) in text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
+            let decode = { (text: Substring) in
+                text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
             form[decode(parts[0])] = parts.count == 2 ? decode(parts[1]) : ""
         }
         return form

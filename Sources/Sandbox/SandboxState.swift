@@ -3,9 +3,9 @@ import CryptoExtras
 import Foundation
 import Hummingbird
 import JWTKit
-import Synchronization
 import ReportsSupport
 import Security
+import Synchronization
 
 /// Everything the sandbox remembers. One lock: the sandbox is a development tool, not a hot path.
 final class SandboxState: Sendable {
@@ -57,7 +57,8 @@ final class SandboxState: Sendable {
             }
             let old = data.issues[index]
             data.issues[index] = SeedData.Issue(
-                id: old.id, key: old.key, project: old.project, summary: summary ?? old.summary, status: statusValue, assignee: old.assignee,
+                id: old.id, key: old.key, project: old.project, summary: summary ?? old.summary, status: statusValue,
+                assignee: old.assignee,
                 reporter: old.reporter, priority: old.priority, issueType: old.issueType, created: old.created,
                 updated: Timestamp.milliseconds(Date()), labels: old.labels, visibleTo: old.visibleTo)
             return true
@@ -73,17 +74,25 @@ final class SandboxState: Sendable {
     private let hmacKey = SymmetricKey(size: .bits256)
     private let state: Mutex<Mutable>
 
-    init(seed: UInt64, issues: Int, archiveIssues: Int = 0, extraFilters: Int = 0, extraAccounts: Int = 0, msClientId: String, msClientSecret: String) async throws {
+    init(
+        seed: UInt64, issues: Int, archiveIssues: Int = 0, extraFilters: Int = 0, extraAccounts: Int = 0,
+        msClientId: String, msClientSecret: String
+    ) async throws {
         var random = SeedRandom(seed: seed)
         func uuid() -> String {
-            let hex = (0..<4).map { _ in String(format: "%08x", UInt32(truncatingIfNeeded: random.nextUInt64())) }.joined()
+            let hex = (0..<4).map { _ in String(format: "%08x", UInt32(truncatingIfNeeded: random.nextUInt64())) }
+                .joined()
             let characters = Array(hex)
-            return "\(String(characters[0..<8]))-\(String(characters[8..<12]))-4\(String(characters[13..<16]))-8\(String(characters[17..<20]))-\(String(characters[20..<32]))"
+            return
+                "\(String(characters[0..<8]))-\(String(characters[8..<12]))-4\(String(characters[13..<16]))-8\(String(characters[17..<20]))-\(String(characters[20..<32]))"
         }
         appId = "ari:cloud:ecosystem::app/\(uuid())"
         installationId = "ari:cloud:ecosystem::installation/\(uuid())"
         cloudId = uuid()
-        seedData = Mutex(SeedData(seed: seed, issueCount: issues, archiveIssues: archiveIssues, extraFilters: extraFilters, extraAccounts: extraAccounts))
+        seedData = Mutex(
+            SeedData(
+                seed: seed, issueCount: issues, archiveIssues: archiveIssues, extraFilters: extraFilters,
+                extraAccounts: extraAccounts))
         self.msClientId = msClientId
         self.msClientSecret = msClientSecret
         state = Mutex(Mutable(random: random))
@@ -96,12 +105,17 @@ final class SandboxState: Sendable {
     @discardableResult
     func rotateKeys() async throws -> String {
         let privateKey = try _RSA.Signing.PrivateKey(keySize: .bits2048)
-        let kid = "forge/invocation-token/wf-sandbox-\(String(format: "%04d", state.withLock { $0.keys.count + 1 }))-\(UUID().uuidString.prefix(8).lowercased())"
+        let kid =
+            "forge/invocation-token/wf-sandbox-\(String(format: "%04d", state.withLock { $0.keys.count + 1 }))-\(UUID().uuidString.prefix(8).lowercased())"
         let collection = JWTKeyCollection()
-        await collection.add(rsa: try Insecure.RSA.PrivateKey(backing: privateKey), digestAlgorithm: .sha256, kid: JWKIdentifier(string: kid))
+        await collection.add(
+            rsa: try Insecure.RSA.PrivateKey(backing: privateKey), digestAlgorithm: .sha256,
+            kid: JWKIdentifier(string: kid))
         let primitives = try privateKey.publicKey.getKeyPrimitives()
-        let jwk = ["kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid,
-                   "n": Base64URL.encode(primitives.modulus), "e": Base64URL.encode(primitives.publicExponent)]
+        let jwk = [
+            "kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid,
+            "n": Base64URL.encode(primitives.modulus), "e": Base64URL.encode(primitives.publicExponent),
+        ]
         state.withLock { $0.keys.append(SigningKey(kid: kid, collection: collection, jwk: jwk)) }
         return kid
     }
@@ -111,10 +125,14 @@ final class SandboxState: Sendable {
 
     // MARK: Opaque tokens (system, user, offline user): HS256 JWTs with `exp` (docs/atlassian-apis.md §2)
 
-    func issueToken(_ kind: IssuedToken.Kind, accountId: String?, installationId: String, ttl: Int) -> (token: String, expiresAt: Date) {
+    func issueToken(_ kind: IssuedToken.Kind, accountId: String?, installationId: String, ttl: Int) -> (
+        token: String, expiresAt: Date
+    ) {
         let expiresAt = Date().addingTimeInterval(TimeInterval(ttl))
-        var claims: [String: Any] = ["kind": kind.rawValue, "installationId": installationId, "exp": Int(expiresAt.timeIntervalSince1970),
-                                     "jti": UUID().uuidString]
+        var claims: [String: Any] = [
+            "kind": kind.rawValue, "installationId": installationId, "exp": Int(expiresAt.timeIntervalSince1970),
+            "jti": UUID().uuidString,
+        ]
         if let accountId { claims["sub"] = accountId }
         let header = Base64URL.encode(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
         let payload = Base64URL.encode(Data(JSONText.serialize(claims).utf8))
@@ -127,21 +145,28 @@ final class SandboxState: Sendable {
         guard let authorization, authorization.hasPrefix("Bearer ") else { return nil }
         let parts = authorization.dropFirst(7).split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let mac = Base64URL.decode(parts[2]),
-              HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: Data("\(parts[0]).\(parts[1])".utf8), using: hmacKey),
-              let payload = Base64URL.decode(parts[1]),
-              let claims = try? JSONSerialization.jsonObject(with: payload) as? [String: Any],
-              let kind = (claims["kind"] as? String).flatMap(IssuedToken.Kind.init), kinds.contains(kind),
-              let exp = (claims["exp"] as? NSNumber)?.doubleValue, exp > Date().timeIntervalSince1970,
-              let installation = claims["installationId"] as? String
+            HMAC<SHA256>.isValidAuthenticationCode(
+                mac, authenticating: Data("\(parts[0]).\(parts[1])".utf8), using: hmacKey),
+            let payload = Base64URL.decode(parts[1]),
+            let claims = try? JSONSerialization.jsonObject(with: payload) as? [String: Any],
+            let kind = (claims["kind"] as? String).flatMap(IssuedToken.Kind.init), kinds.contains(kind),
+            let exp = (claims["exp"] as? NSNumber)?.doubleValue, exp > Date().timeIntervalSince1970,
+            let installation = claims["installationId"] as? String
         else { return nil }
-        return IssuedToken(kind: kind, accountId: claims["sub"] as? String, installationId: installation, expiresAt: Date(timeIntervalSince1970: exp))
+        return IssuedToken(
+            kind: kind, accountId: claims["sub"] as? String, installationId: installation,
+            expiresAt: Date(timeIntervalSince1970: exp))
     }
 
     // MARK: Microsoft identity (docs/microsoft-apis.md §1)
 
     func issueCode(redirectURI: String, challenge: String, user: MicrosoftUser) -> String {
         let code = "sandbox-code-" + UUID().uuidString
-        state.withLock { $0.codes[code] = AuthorizationCode(redirectURI: redirectURI, challenge: challenge, user: user, expiresAt: Date().addingTimeInterval(600), used: false) }
+        state.withLock {
+            $0.codes[code] = AuthorizationCode(
+                redirectURI: redirectURI, challenge: challenge, user: user, expiresAt: Date().addingTimeInterval(600),
+                used: false)
+        }
         return code
     }
 

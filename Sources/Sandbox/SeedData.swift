@@ -50,10 +50,17 @@ struct SeedData: Sendable {
     /// Every status category Jira has (docs/atlassian-apis.md §4 sample: new, indeterminate, done; plus the
     /// undefined category).
     static let statuses = [
-        StatusValue(id: "10000", name: "To Do", categoryId: 2, categoryKey: "new", colorName: "blue-gray", categoryName: "To Do"),
-        StatusValue(id: "3", name: "In Progress", categoryId: 4, categoryKey: "indeterminate", colorName: "yellow", categoryName: "In Progress"),
-        StatusValue(id: "10001", name: "Done", categoryId: 3, categoryKey: "done", colorName: "green", categoryName: "Done"),
-        StatusValue(id: "10002", name: "Triage", categoryId: 1, categoryKey: "undefined", colorName: "medium-gray", categoryName: "No Category"),
+        StatusValue(
+            id: "10000", name: "To Do", categoryId: 2, categoryKey: "new", colorName: "blue-gray", categoryName: "To Do"
+        ),
+        StatusValue(
+            id: "3", name: "In Progress", categoryId: 4, categoryKey: "indeterminate", colorName: "yellow",
+            categoryName: "In Progress"),
+        StatusValue(
+            id: "10001", name: "Done", categoryId: 3, categoryKey: "done", colorName: "green", categoryName: "Done"),
+        StatusValue(
+            id: "10002", name: "Triage", categoryId: 1, categoryKey: "undefined", colorName: "medium-gray",
+            categoryName: "No Category"),
     ]
 
     /// Text a renderer must escape or survive.
@@ -86,41 +93,65 @@ struct SeedData: Sendable {
             let project = Self.projects[index % 2]
             counters[project, default: 0] += 1
             let hostile = index % 5 == 0
-            let summary = hostile
+            let summary =
+                hostile
                 ? Self.hostileSummaries[(index / 5) % Self.hostileSummaries.count]
                 : "\(["Fix", "Add", "Improve", "Remove", "Investigate"][random.next(5)]) \(["login", "report export", "page sync", "search", "settings"][random.next(5)]) (\(project)-\(counters[project]!))"
             let created = base + Int64(index) * 3_600_000
-            issues.append(Issue(
-                id: 10_000 + index, key: "\(project)-\(counters[project]!)", project: project, summary: summary,
-                status: Self.statuses[(index / 2) % Self.statuses.count],
-                assignee: index % 3 == 2 ? nil : accounts[random.next(2)],
-                reporter: accounts[index % 2],
-                priority: ["Highest", "High", "Medium", "Low"][random.next(4)],
-                issueType: ["Bug", "Task", "Story"][random.next(3)],
-                created: created, updated: created + Int64(random.next(72)) * 3_600_000,
-                labels: index % 4 == 0 ? ["customer", "q\(index % 4 + 1)"] : [],
-                visibleTo: index % 3 == 1 ? [Self.user1.accountId] : nil))
+            issues.append(
+                Issue(
+                    id: 10_000 + index, key: "\(project)-\(counters[project]!)", project: project, summary: summary,
+                    status: Self.statuses[(index / 2) % Self.statuses.count],
+                    assignee: index % 3 == 2 ? nil : accounts[random.next(2)],
+                    reporter: accounts[index % 2],
+                    priority: ["Highest", "High", "Medium", "Low"][random.next(4)],
+                    issueType: ["Bug", "Task", "Story"][random.next(3)],
+                    created: created, updated: created + Int64(random.next(72)) * 3_600_000,
+                    labels: index % 4 == 0 ? ["customer", "q\(index % 4 + 1)"] : [],
+                    visibleTo: index % 3 == 1 ? [Self.user1.accountId] : nil))
         }
         let archiveBase = base - Int64(archiveIssues) * 3_600_000
         for number in 1...max(archiveIssues, 1) where archiveIssues > 0 {
-            let summary = "Archived decision record \(number): " + String(repeating: "context, options considered, outcome and follow-ups; ", count: 12)
+            let summary =
+                "Archived decision record \(number): "
+                + String(repeating: "context, options considered, outcome and follow-ups; ", count: 12)
             let created = archiveBase + Int64(number) * 3_600_000
-            issues.append(Issue(
-                id: 10_000 + issueCount + number, key: "ARC-\(number)", project: "ARC", summary: summary,
-                status: Self.statuses[2], assignee: accounts[number % 2], reporter: accounts[(number + 1) % 2], priority: "Low", issueType: "Task",
-                created: created, updated: created, labels: ["archive"], visibleTo: nil))
+            issues.append(
+                Issue(
+                    id: 10_000 + issueCount + number, key: "ARC-\(number)", project: "ARC", summary: summary,
+                    status: Self.statuses[2], assignee: accounts[number % 2], reporter: accounts[(number + 1) % 2],
+                    priority: "Low", issueType: "Task",
+                    created: created, updated: created, labels: ["archive"], visibleTo: nil))
         }
         self.issues = issues
-        self.accounts = accounts + (0..<extraAccounts).map { Account(accountId: "sandbox-user-\($0 + 3)", displayName: "Sandbox User \($0 + 3)") }
-        filters = [
-            Filter(id: "10000", name: "My open OPS issues", jql: "project = OPS AND assignee = currentUser() ORDER BY key", owner: Self.user1.accountId, shared: false),
-            Filter(id: "10001", name: "Web work in progress", jql: "project = WEB AND status = \"In Progress\" ORDER BY updated DESC", owner: Self.user1.accountId, shared: true),
-            Filter(id: "10002", name: "All OPS issues", jql: "project = OPS ORDER BY key", owner: Self.user2.accountId, shared: true),
-            Filter(id: "10003", name: "User two's private filter", jql: "project = WEB ORDER BY key", owner: Self.user2.accountId, shared: false),
-        ] + (0..<max(extraFilters, 0)).map { index in
-            Filter(id: "\(11_000 + index)", name: String(format: "Team filter %04d", index + 1), jql: "project = OPS ORDER BY key",
-                   owner: Self.user2.accountId, shared: true)
-        }
+        self.accounts =
+            accounts
+            + (0..<extraAccounts).map {
+                Account(accountId: "sandbox-user-\($0 + 3)", displayName: "Sandbox User \($0 + 3)")
+            }
+        filters =
+            [
+                Filter(
+                    id: "10000", name: "My open OPS issues",
+                    jql: "project = OPS AND assignee = currentUser() ORDER BY key", owner: Self.user1.accountId,
+                    shared: false),
+                Filter(
+                    id: "10001", name: "Web work in progress",
+                    jql: "project = WEB AND status = \"In Progress\" ORDER BY updated DESC",
+                    owner: Self.user1.accountId, shared: true),
+                Filter(
+                    id: "10002", name: "All OPS issues", jql: "project = OPS ORDER BY key", owner: Self.user2.accountId,
+                    shared: true),
+                Filter(
+                    id: "10003", name: "User two's private filter", jql: "project = WEB ORDER BY key",
+                    owner: Self.user2.accountId, shared: false),
+            ]
+            + (0..<max(extraFilters, 0)).map { index in
+                Filter(
+                    id: "\(11_000 + index)", name: String(format: "Team filter %04d", index + 1),
+                    jql: "project = OPS ORDER BY key",
+                    owner: Self.user2.accountId, shared: true)
+            }
     }
 
     func account(_ accountId: String) -> Account? { accounts.first { $0.accountId == accountId } }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(FoundationXML)
-import FoundationXML
+    import FoundationXML
 #endif
 
 /// A minimal XHTML tree: enough to check well-formedness (docs/microsoft-apis.md §3.1), find elements by
@@ -55,13 +56,16 @@ enum XHTML {
         parser.delegate = delegate
         parser.shouldResolveExternalEntities = false
         guard parser.parse(), let root = delegate.root else {
-            throw ParseError(message: parser.parserError.map { "not well-formed XHTML (\(($0 as NSError).code))" } ?? "not well-formed XHTML")
+            throw ParseError(
+                message: parser.parserError.map { "not well-formed XHTML (\(($0 as NSError).code))" }
+                    ?? "not well-formed XHTML")
         }
         return root
     }
 
     static func escape(_ text: String, attribute: Bool) -> String {
-        var output = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        var output = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;")
         if attribute { output = output.replacingOccurrences(of: "\"", with: "&quot;") }
         return output
     }
@@ -70,8 +74,14 @@ enum XHTML {
         var stack: [XElement] = []
         var root: XElement?
 
-        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String]) {
-            stack.append(XElement(name: name.lowercased(), attributes: attributes.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, children: []))
+        func parser(
+            _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+            attributes: [String: String]
+        ) {
+            stack.append(
+                XElement(
+                    name: name.lowercased(),
+                    attributes: attributes.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, children: []))
         }
 
         func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {

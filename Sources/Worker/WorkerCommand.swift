@@ -1,18 +1,20 @@
 import ArgumentParser
+import Atlassian
 import Foundation
-import Logging
-import ServiceLifecycle
-import UnixSignals
 import JobQueue
 import JobQueueSQLite
+import Logging
+import Microsoft
+import Reports
 import ReportsSQLite
 import ReportsSupport
 import SQLiteStorage
 import Security
+import ServiceLifecycle
 import ServiceSetup
 import Transport
+import UnixSignals
 import Upstream
-import Reports
 
 @main
 struct WorkerCommand: AsyncParsableCommand {
@@ -25,7 +27,10 @@ struct WorkerCommand: AsyncParsableCommand {
     static func main() async {
         ProcessSupport.restrictFileModes()
         ProcessSupport.keepFreedMemory()
-        guard OutboundTLSFloor.install() else { ProcessSupport.fail(program: "worker", "cannot set the outbound TLS 1.2 floor: no writable temporary directory (TMPDIR)") }
+        guard OutboundTLSFloor.install() else {
+            ProcessSupport.fail(
+                program: "worker", "cannot set the outbound TLS 1.2 floor: no writable temporary directory (TMPDIR)")
+        }
         await main(nil)
     }
 }
@@ -35,13 +40,22 @@ struct Run: AsyncParsableCommand {
         abstract: "Lease and run jobs until SIGTERM; then finish or release running jobs and exit 0.")
 
     @Option(help: "Jobs run at once by this process.") var concurrency = 8
-    @Option(help: "This worker's name, recorded on the jobs it leases (default: host-pid). Must be unique among running workers.")
+    @Option(
+        help:
+            "This worker's name, recorded on the jobs it leases (default: host-pid). Must be unique among running workers."
+    )
     var id: String?
     @Option(name: .customLong("lease-seconds"), help: "Lease length; a dead worker's jobs go to others after this.")
     var leaseSeconds: Double = 30
-    @Option(name: .customLong("grace-seconds"), help: "On SIGTERM, how long running jobs may take to finish before they are released.")
+    @Option(
+        name: .customLong("grace-seconds"),
+        help: "On SIGTERM, how long running jobs may take to finish before they are released.")
     var graceSeconds: Double = 10
-    @Option(name: .customLong("poll-ms"), help: "Fallback: how often an idle worker checks for jobs committed by other processes (it also checks at every write the file system reports).")
+    @Option(
+        name: .customLong("poll-ms"),
+        help:
+            "Fallback: how often an idle worker checks for jobs committed by other processes (it also checks at every write the file system reports)."
+    )
     var pollMs: Int = 100
     @Option(name: .customLong("lease-batch"), help: "Most jobs leased in one statement.")
     var leaseBatch: Int = 64
@@ -49,12 +63,20 @@ struct Run: AsyncParsableCommand {
     var metricsPort: Int?
 
     func validate() throws {
-        guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 1024") }
-        guard leaseSeconds >= 0.3 && leaseSeconds <= 86_400 else { throw ValidationError("--lease-seconds must be between 0.3 and 86400") }
-        guard graceSeconds >= 0 && graceSeconds <= 3_600 else { throw ValidationError("--grace-seconds must be between 0 and 3600") }
+        guard (1...1024).contains(concurrency) else {
+            throw ValidationError("--concurrency must be between 1 and 1024")
+        }
+        guard leaseSeconds >= 0.3 && leaseSeconds <= 86_400 else {
+            throw ValidationError("--lease-seconds must be between 0.3 and 86400")
+        }
+        guard graceSeconds >= 0 && graceSeconds <= 3_600 else {
+            throw ValidationError("--grace-seconds must be between 0 and 3600")
+        }
         guard (1...1000).contains(pollMs) else { throw ValidationError("--poll-ms must be between 1 and 1000") }
         guard (1...1000).contains(leaseBatch) else { throw ValidationError("--lease-batch must be between 1 and 1000") }
-        if let metricsPort, !(1...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be between 1 and 65535") }
+        if let metricsPort, !(1...65535).contains(metricsPort) {
+            throw ValidationError("--metrics-port must be between 1 and 65535")
+        }
         if let id, id.isEmpty || id.count > 100 { throw ValidationError("--id must be 1 to 100 characters") }
     }
 
@@ -71,7 +93,8 @@ struct Run: AsyncParsableCommand {
         let workerId = id ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         let metrics = WorkerMetrics()
         var registry = JobRegistry([DiagnosticJob()])
-        let reports = Self.reportHandler(database: database, settings: settings, metrics: metrics, workerId: workerId, logger: logger)
+        let reports = Self.reportHandler(
+            database: database, settings: settings, metrics: metrics, workerId: workerId, logger: logger)
         if let reports { registry.register(reports.handler) }
         let runtime = WorkerRuntime(
             queue: SQLiteJobQueue(database: database, fairness: settings.limits.fairness),
@@ -87,28 +110,37 @@ struct Run: AsyncParsableCommand {
             observer: metrics)
         // Stopped in reverse order: metrics first, then the runtime (grace period), then the budget keeper.
         var services: [any Service] = []
-        if let limiter = reports?.budget { services.append(OneNoteBudgetKeeper(limiter: limiter, workerId: workerId, logger: logger)) }
+        if let limiter = reports?.budget {
+            services.append(OneNoteBudgetKeeper(limiter: limiter, workerId: workerId, logger: logger))
+        }
         services.append(runtime)
         if let metricsPort { services.append(metrics.server(port: metricsPort)) }
-        let group = ServiceGroup(configuration: .init(
-            services: services,
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: services,
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         try await group.run()
     }
 
     /// The `run-report` handler, when the worker is configured for it. With none of its variables set
     /// the worker runs diagnostic jobs only (the self-test); with some set, a missing one is an error.
-    static func reportHandler(database: ReportsDatabase, settings: ReportsConfiguration, metrics: WorkerMetrics, workerId: String, logger: Logger) -> (handler: RunReportHandler, budget: OneNoteRateLimiter)? {
+    static func reportHandler(
+        database: ReportsDatabase, settings: ReportsConfiguration, metrics: WorkerMetrics, workerId: String,
+        logger: Logger
+    ) -> (handler: RunReportHandler, budget: OneNoteRateLimiter)? {
         let environment = ProcessInfo.processInfo.environment
         let names = ["REPORTS_TOKEN_KEYS", "MS_CLIENT_ID", "MS_CLIENT_SECRET"]
         guard names.contains(where: { !(environment[$0] ?? "").isEmpty }) else {
-            logger.notice("report jobs disabled: REPORTS_TOKEN_KEYS, MS_CLIENT_ID and MS_CLIENT_SECRET are not set; running diagnostic jobs only")
+            logger.notice(
+                "report jobs disabled: REPORTS_TOKEN_KEYS, MS_CLIENT_ID and MS_CLIENT_SECRET are not set; running diagnostic jobs only"
+            )
             return nil
         }
         do {
             let keys = try TokenKeyRing(environment: environment)
-            let upstream = try UpstreamConfiguration(environment: environment, policy: settings.outboundPolicy, requireRedirectURI: false)
+            let upstream = try UpstreamConfiguration(
+                environment: environment, policy: settings.outboundPolicy, requireRedirectURI: false)
             var cap = 5000
             if let text = environment["REPORTS_ISSUE_CAP"], !text.isEmpty {
                 guard let value = Int(text), (1...50_000).contains(value) else {
@@ -116,15 +148,22 @@ struct Run: AsyncParsableCommand {
                 }
                 cap = value
             }
-            let transport = MeteredTransport(inner: URLSessionTransport(policy: settings.outboundPolicy), metrics: metrics)
+            let transport = MeteredTransport(
+                inner: URLSessionTransport(policy: settings.outboundPolicy), metrics: metrics)
             let budget = OneNoteRateLimiter(
-                database: database, perMinute: settings.limits.onenotePerMinute, perHour: settings.limits.onenotePerHour,
-                holder: "\(workerId):\(UUID().uuidString.lowercased())", sleep: metrics.sleeper(service: "onenote_budget"))
+                database: database, perMinute: settings.limits.onenotePerMinute,
+                perHour: settings.limits.onenotePerHour,
+                holder: "\(workerId):\(UUID().uuidString.lowercased())",
+                sleep: metrics.sleeper(service: "onenote_budget"))
             let handler = RunReportHandler(
                 database: database, vault: TokenVault(keys: keys),
-                atlassian: AtlassianClient(graphQLURL: upstream.atlassianGraphQLURL, transport: transport, sleep: metrics.sleeper(service: "atlassian")),
+                atlassian: AtlassianClient(
+                    graphQLURL: upstream.atlassianGraphQLURL, transport: transport,
+                    sleep: metrics.sleeper(service: "atlassian")),
                 microsoft: MicrosoftIdentityClient(configuration: upstream, transport: transport),
-                writer: OneNoteWriter(graphBaseURL: upstream.microsoftGraphBaseURL, transport: transport, sleep: metrics.sleeper(service: "onenote")),
+                writer: OneNoteWriter(
+                    graphBaseURL: upstream.microsoftGraphBaseURL, transport: transport,
+                    sleep: metrics.sleeper(service: "onenote")),
                 issueCap: cap, limiter: budget)
             return (handler, budget)
         } catch {

@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
-import Prometheus
 import JobQueue
+import Prometheus
 import Transport
 
 /// The worker's Prometheus metrics (`--metrics-port`): attempts by kind and outcome, their durations,
@@ -9,14 +9,42 @@ import Transport
 struct WorkerMetrics: WorkerObserver {
     let registry: PrometheusCollectorRegistry
 
-    static var attempts: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports_worker", metricName: "job_attempts", unitName: "total", helpText: "Finished job attempts by kind and outcome") }
-    static var durations: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports_worker", metricName: "job_duration", unitName: "seconds", helpText: "Job attempt durations by kind") }
-    static var storage: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports_worker", metricName: "storage_unavailable", unitName: "total", helpText: "Queue writes that failed because the store could not be used (disk_full, locked, io_error, cannot_write); the worker backs off and keeps its jobs") }
-    static var upstream: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports_worker", metricName: "upstream_calls", unitName: "total", helpText: "Calls to Atlassian and Microsoft by service and status") }
-    static var retries: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports_worker", metricName: "upstream_retries", unitName: "total", helpText: "In-place retries after throttling or unavailability, by service") }
-    static var waits: MetricNameDescriptor { MetricNameDescriptor(namespace: "reports_worker", metricName: "throttle_wait", unitName: "seconds", helpText: "Time spent waiting before retries, by service") }
-    static let buckets: [Duration] = [.milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
-                                      .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300)]
+    static var attempts: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "reports_worker", metricName: "job_attempts", unitName: "total",
+            helpText: "Finished job attempts by kind and outcome")
+    }
+    static var durations: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "reports_worker", metricName: "job_duration", unitName: "seconds",
+            helpText: "Job attempt durations by kind")
+    }
+    static var storage: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "reports_worker", metricName: "storage_unavailable", unitName: "total",
+            helpText:
+                "Queue writes that failed because the store could not be used (disk_full, locked, io_error, cannot_write); the worker backs off and keeps its jobs"
+        )
+    }
+    static var upstream: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "reports_worker", metricName: "upstream_calls", unitName: "total",
+            helpText: "Calls to Atlassian and Microsoft by service and status")
+    }
+    static var retries: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "reports_worker", metricName: "upstream_retries", unitName: "total",
+            helpText: "In-place retries after throttling or unavailability, by service")
+    }
+    static var waits: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "reports_worker", metricName: "throttle_wait", unitName: "seconds",
+            helpText: "Time spent waiting before retries, by service")
+    }
+    static let buckets: [Duration] = [
+        .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(300),
+    ]
 
     init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) { self.registry = registry }
 
@@ -25,14 +53,16 @@ struct WorkerMetrics: WorkerObserver {
     }
 
     func attemptFinished(kind: String, outcome: JobOutcome, duration: Duration) {
-        let label: String = switch outcome {
-        case .succeeded: "succeeded"
-        case .released: "released"
-        case .deferred: "deferred"
-        case .failed(let failure): failure.isRetryable ? "retryable_failure" : "permanent_failure"
-        }
+        let label: String =
+            switch outcome {
+            case .succeeded: "succeeded"
+            case .released: "released"
+            case .deferred: "deferred"
+            case .failed(let failure): failure.isRetryable ? "retryable_failure" : "permanent_failure"
+            }
         registry.makeCounter(descriptor: Self.attempts, labels: [("kind", kind), ("outcome", label)]).increment()
-        registry.makeDurationHistogram(descriptor: Self.durations, labels: [("kind", kind)], buckets: Self.buckets).record(duration)
+        registry.makeDurationHistogram(descriptor: Self.durations, labels: [("kind", kind)], buckets: Self.buckets)
+            .record(duration)
     }
 
     func upstreamCall(service: String, status: String) {
@@ -43,7 +73,9 @@ struct WorkerMetrics: WorkerObserver {
     func sleeper(service: String) -> @Sendable (Duration) async throws -> Void {
         { duration in
             registry.makeCounter(descriptor: Self.retries, labels: [("service", service)]).increment()
-            registry.makeDurationHistogram(descriptor: Self.waits, labels: [("service", service)], buckets: Self.buckets).record(duration)
+            registry.makeDurationHistogram(
+                descriptor: Self.waits, labels: [("service", service)], buckets: Self.buckets
+            ).record(duration)
             try await Task.sleep(for: duration)
         }
     }
@@ -54,10 +86,14 @@ struct WorkerMetrics: WorkerObserver {
     func server(port: Int) -> Application<RouterResponder<BasicRequestContext>> {
         let router = Router()
         router.get("/healthz") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
         }
         router.get("/metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: exposition())))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: exposition())))
         }
         return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
     }

@@ -1,10 +1,11 @@
 import Foundation
 import GRDB
-import Testing
-@testable import JobQueue
-@testable import ReportsSupport
-@testable import JobQueueSQLite
 import ReportsTesting
+import Testing
+
+@testable import JobQueue
+@testable import JobQueueSQLite
+@testable import ReportsSupport
 
 /// Issue #13's queue rules, each on a real SQLite file: keys served in turn, a cap per key, deferral
 /// without an attempt that holds the whole key, aging against starvation.
@@ -22,7 +23,8 @@ struct FairQueueTests {
     }
 
     @Test func aBacklogDoesNotDelayAnotherKeysJobByMoreThanOneTurn() async throws {
-        let fixture = try QueueFixture(fairness: FairnessPolicy(maxRunningPerKey: 100, agingAfter: .seconds(300), agedPriority: 10))
+        let fixture = try QueueFixture(
+            fairness: FairnessPolicy(maxRunningPerKey: 100, agingAfter: .seconds(300), agedPriority: 10))
         defer { fixture.remove() }
         _ = try await fixture.queue.enqueue((0..<200).map { _ in rawJob(key: "ms:a") })
         fixture.clock.advance(by: .seconds(1))
@@ -42,21 +44,27 @@ struct FairQueueTests {
         // A batch shares itself among the keys waiting, then gives the rest to whoever has jobs.
         _ = try await fixture.queue.enqueue(["ms:b", "ms:c"].map { rawJob(key: $0) })
         let batch = try await keys(try await fixture.queue.lease(request(6)), fixture)
-        #expect(batch.filter { $0 == "ms:b" }.count == 1 && batch.filter { $0 == "ms:c" }.count == 1 && batch.count == 6, "\(batch)")
+        #expect(
+            batch.filter { $0 == "ms:b" }.count == 1 && batch.filter { $0 == "ms:c" }.count == 1 && batch.count == 6,
+            "\(batch)")
     }
 
     @Test func aKeyNeverRunsMoreThanItsCapAcrossWorkers() async throws {
         let fixture = try QueueFixture()  // the standard cap: 2
         defer { fixture.remove() }
-        _ = try await fixture.queue.enqueue((0..<10).map { _ in rawJob(key: "ms:a") } + [rawJob(key: "ms:b"), rawJob()])
+        _ = try await fixture.queue.enqueue(
+            (0..<10).map { _ in rawJob(key: "ms:a") } + [rawJob(key: "ms:b"), rawJob()])
         let first = try await fixture.queue.lease(request(8, worker: "w1"))
         let second = try await fixture.queue.lease(request(8, worker: "w2"))
         let running = try await keys(first + second, fixture)
         #expect(running.filter { $0 == "ms:a" }.count == 2, "\(running)")
-        #expect(running.filter { $0 == "ms:b" }.count == 1 && running.filter(\.isEmpty).count == 1, "other keys and keyless jobs are served: \(running)")
+        #expect(
+            running.filter { $0 == "ms:b" }.count == 1 && running.filter(\.isEmpty).count == 1,
+            "other keys and keyless jobs are served: \(running)")
         // Nothing more of a until one of its jobs ends; then exactly one more.
         #expect(try await fixture.queue.lease(request(8, worker: "w3")).isEmpty)
-        let aJob = try #require(first.first { job in running[(first + second).firstIndex { $0.id == job.id }!] == "ms:a" })
+        let aJob = try #require(
+            first.first { job in running[(first + second).firstIndex { $0.id == job.id }!] == "ms:a" })
         _ = try await fixture.queue.complete(aJob.lease)
         let next = try await fixture.queue.lease(request(8, worker: "w3"))
         #expect(try await keys(next, fixture) == ["ms:a"])
@@ -65,7 +73,8 @@ struct FairQueueTests {
     }
 
     @Test func aPageOfCappedKeysDoesNotHideADueJobBehindIt() async throws {
-        let fixture = try QueueFixture(fairness: FairnessPolicy(maxRunningPerKey: 1, agingAfter: .seconds(300), agedPriority: 10))
+        let fixture = try QueueFixture(
+            fairness: FairnessPolicy(maxRunningPerKey: 1, agingAfter: .seconds(300), agedPriority: 10))
         defer { fixture.remove() }
         // Seventeen keys with three jobs each; one of each runs, so every key is at its cap.
         _ = try await fixture.queue.enqueue((0..<3).flatMap { _ in (0..<17).map { rawJob(key: "ms:k\($0)") } })
@@ -112,7 +121,10 @@ struct FairQueueTests {
         let job = try #require(leased.first)
         #expect(try await keys(leased, fixture) == ["ms:a"])
         let spent = JobDeferral("onenote_budget_exhausted", delay: .seconds(40), holdsKey: true)
-        #expect(try await fixture.queue.settle([SettledJob(lease: job.lease, outcome: .deferred(spent))]) == [.applied(.available)])
+        #expect(
+            try await fixture.queue.settle([SettledJob(lease: job.lease, outcome: .deferred(spent))]) == [
+                .applied(.available)
+            ])
 
         let row = try await fixture.row(job.id)
         #expect(row.attempt == 0 && row.waitReason == "onenote_budget_exhausted")
@@ -122,7 +134,9 @@ struct FairQueueTests {
         #expect(try await keys(next, fixture) == ["ms:b"])
         let stats = try await fixture.queue.stats()
         #expect(stats.deferred["onenote_budget_exhausted"] == 4 && stats.keysWaiting == 0, "\(stats)")
-        #expect(try await fixture.queue.nextDueDate() == Timestamp.date(milliseconds: row.runAt), "the worker sleeps until the budget frees up")
+        #expect(
+            try await fixture.queue.nextDueDate() == Timestamp.date(milliseconds: row.runAt),
+            "the worker sleeps until the budget frees up")
 
         fixture.clock.advance(by: .seconds(40))
         let freed = try await fixture.queue.lease(request(10))
@@ -132,15 +146,19 @@ struct FairQueueTests {
         // A deferral that is the job's own (another run of its report is writing) holds nothing else.
         _ = try await fixture.queue.enqueue([rawJob(key: "ms:c"), rawJob(key: "ms:c")])
         let c = try #require(try await fixture.queue.lease(request(1)).first)
-        _ = try await fixture.queue.settle([SettledJob(lease: c.lease, outcome: .deferred(JobDeferral("report_run_in_progress", delay: .seconds(2))))])
+        _ = try await fixture.queue.settle([
+            SettledJob(lease: c.lease, outcome: .deferred(JobDeferral("report_run_in_progress", delay: .seconds(2))))
+        ])
         #expect(try await keys(try await fixture.queue.lease(request(10)), fixture) == ["ms:c"])
     }
 
     @Test func statsCountKeysWaiting() async throws {
         let fixture = try QueueFixture()
         defer { fixture.remove() }
-        _ = try await fixture.queue.enqueue([rawJob(key: "ms:a"), rawJob(key: "ms:a"), rawJob(key: "ms:b"),
-                                             rawJob(runAt: fixture.clock.now.addingTimeInterval(60), key: "ms:later")])
+        _ = try await fixture.queue.enqueue([
+            rawJob(key: "ms:a"), rawJob(key: "ms:a"), rawJob(key: "ms:b"),
+            rawJob(runAt: fixture.clock.now.addingTimeInterval(60), key: "ms:later"),
+        ])
         #expect(try await fixture.queue.stats().keysWaiting == 2)
     }
 }

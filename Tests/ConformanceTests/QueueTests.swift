@@ -1,11 +1,12 @@
 import Foundation
 import GRDB
+import ReportsTesting
 import Testing
+
 @testable import JobQueue
+@testable import JobQueueSQLite
 @testable import ReportsSupport
 @testable import SQLiteStorage
-@testable import JobQueueSQLite
-import ReportsTesting
 
 /// Every rule of the queue (docs/design-notes.md §4), each on a real SQLite file.
 @Suite("SQLite job queue")
@@ -167,7 +168,9 @@ struct QueueTests {
             let row = try await fixture.row(id)
             let delay = Double(row.runAt - failedAt) / 1000
             let nominal = min(2 * pow(2, Double(attempt - 1)), 60)
-            #expect(delay >= nominal * 0.5 - 0.001 && delay <= min(nominal * 1.5, 60) + 0.001, "attempt \(attempt): \(delay) s")
+            #expect(
+                delay >= nominal * 0.5 - 0.001 && delay <= min(nominal * 1.5, 60) + 0.001,
+                "attempt \(attempt): \(delay) s")
             #expect(row.lastError == "upstream: 503")
             #expect(try await queue.lease(request(1)).isEmpty, "not before its backoff")
             fixture.clock.advance(by: .seconds(61))
@@ -190,7 +193,8 @@ struct QueueTests {
         defer { fixture.remove() }
         let id = try await fixture.queue.enqueue(rawJob()).jobId
         let lease = try #require(try await fixture.queue.lease(request(1)).first).lease
-        #expect(try await fixture.queue.fail(lease, .permanent("bad_jql", "the JQL is invalid")) == .applied(.discarded))
+        #expect(
+            try await fixture.queue.fail(lease, .permanent("bad_jql", "the JQL is invalid")) == .applied(.discarded))
         let row = try await fixture.row(id)
         #expect(row.state == .discarded)
         #expect(row.attempt == 1)
@@ -199,7 +203,8 @@ struct QueueTests {
     }
 
     @Test func aJobIsDiscardedWhenItsAttemptsAreUsedUp() async throws {
-        let fixture = try QueueFixture(retryStrategy: .exponentialJitter(base: .milliseconds(1), maxBackoff: .milliseconds(1), jitter: 0))
+        let fixture = try QueueFixture(
+            retryStrategy: .exponentialJitter(base: .milliseconds(1), maxBackoff: .milliseconds(1), jitter: 0))
         defer { fixture.remove() }
         let id = try await fixture.queue.enqueue(rawJob(maxAttempts: 3)).jobId
         var states: [SettleResult] = []
@@ -275,7 +280,11 @@ struct QueueTests {
         let oldSucceeded = try await queue.enqueue(rawJob()).jobId
         let oldDiscarded = try await queue.enqueue(rawJob()).jobId
         for job in try await queue.lease(request(2)) {
-            if job.id == oldSucceeded { _ = try await queue.complete(job.lease) } else { _ = try await queue.fail(job.lease, .permanent("x", "y")) }
+            if job.id == oldSucceeded {
+                _ = try await queue.complete(job.lease)
+            } else {
+                _ = try await queue.fail(job.lease, .permanent("x", "y"))
+            }
         }
         fixture.clock.advance(by: .seconds(2 * 3600))
         let recent = try await queue.enqueue(rawJob()).jobId
@@ -309,14 +318,22 @@ struct QueueTests {
         fixture.clock.advance(by: .seconds(42))
 
         let stats = try await queue.stats()
-        #expect(stats == QueueStats(available: 3, scheduled: 1, running: 1, succeeded: 1, discarded: 1, oldestAvailableAgeSeconds: 42, keysWaiting: 1))
+        #expect(
+            stats
+                == QueueStats(
+                    available: 3, scheduled: 1, running: 1, succeeded: 1, discarded: 1, oldestAvailableAgeSeconds: 42,
+                    keysWaiting: 1))
     }
 
     @Test func badJobsAreRefusedAndNothingIsWritten() async throws {
         let fixture = try QueueFixture()
         defer { fixture.remove() }
-        await #expect(throws: JobQueueError.invalidPayload) { try await fixture.queue.enqueue(rawJob(payload: "not json")) }
-        await #expect(throws: JobQueueError.invalidPayload) { try await fixture.queue.enqueue(rawJob(payload: "{\"a\":")) }
+        await #expect(throws: JobQueueError.invalidPayload) {
+            try await fixture.queue.enqueue(rawJob(payload: "not json"))
+        }
+        await #expect(throws: JobQueueError.invalidPayload) {
+            try await fixture.queue.enqueue(rawJob(payload: "{\"a\":"))
+        }
         await #expect(throws: JobQueueError.invalidKind) { try await fixture.queue.enqueue(rawJob("")) }
         // All or nothing: one bad job in a batch refuses the batch.
         await #expect(throws: JobQueueError.invalidPayload) {

@@ -1,7 +1,9 @@
 import Crypto
 import Foundation
 import GRDB
+import ReportsTesting
 import Testing
+
 @testable import JobQueue
 @testable import JobQueueSQLite
 @testable import Reports
@@ -9,7 +11,6 @@ import Testing
 @testable import ReportsSupport
 @testable import SQLiteStorage
 @testable import Security
-import ReportsTesting
 
 @Suite("Reports, runs and the scheduler")
 struct ReportStoreTests {
@@ -23,12 +24,14 @@ struct ReportStoreTests {
         for stranger in [fixture.bob, fixture.eve] {
             #expect(try await fixture.reports.get(stranger, id: report.id) == nil)
             #expect(try await fixture.reports.list(stranger).isEmpty)
-            #expect(try await fixture.reports.update(stranger, id: report.id, ReportFixture.definition("Mine now")) == nil)
+            #expect(
+                try await fixture.reports.update(stranger, id: report.id, ReportFixture.definition("Mine now")) == nil)
             #expect(try await fixture.reports.delete(stranger, id: report.id) == false)
             #expect(try await fixture.runs.requestRun(stranger, reportId: report.id, userToken: nil) == .reportNotFound)
             #expect(try await fixture.runs.runs(stranger, reportId: report.id, limit: 10) == nil)
         }
-        let run = try #require(try await fixture.runs.requestRun(fixture.alice, reportId: report.id, userToken: nil).run)
+        let run = try #require(
+            try await fixture.runs.requestRun(fixture.alice, reportId: report.id, userToken: nil).run)
         for stranger in [fixture.bob, fixture.eve] { #expect(try await fixture.runs.run(stranger, id: run.id) == nil) }
         var waiting = run
         waiting.nextAttemptAt = run.queuedAt  // its job is due at once
@@ -42,11 +45,14 @@ struct ReportStoreTests {
         defer { fixture.remove() }
         try await fixture.addInstallations()
         for index in 0..<23 {
-            _ = try await fixture.reports.create(fixture.alice, ReportFixture.definition("R\(index)", schedule: .init(cron: "0 * * * *", timeZone: "UTC")))
+            _ = try await fixture.reports.create(
+                fixture.alice,
+                ReportFixture.definition("R\(index)", schedule: .init(cron: "0 * * * *", timeZone: "UTC")))
         }
         fixture.clock.advance(by: .seconds(3600))
         let clock = fixture.clock
-        let scheduler = ReportScheduler(database: fixture.database, queue: fixture.base.queue, logger: silentLogger, now: { clock.now })
+        let scheduler = ReportScheduler(
+            database: fixture.database, queue: fixture.base.queue, logger: silentLogger, now: { clock.now })
         // Batches of 5: one pass goes on until nothing is due (it was one batch per interval before).
         #expect(try await scheduler.pass(batch: 5).enqueued == 23)
         #expect(try await fixture.base.queue.stats().available == 23)
@@ -57,12 +63,14 @@ struct ReportStoreTests {
         let fixture = try ReportFixture()
         defer { fixture.remove() }
         try await fixture.addInstallations()
-        let report = try await fixture.reports.create(fixture.alice, ReportFixture.definition(schedule: .init(cron: "0 * * * *", timeZone: "UTC")))
+        let report = try await fixture.reports.create(
+            fixture.alice, ReportFixture.definition(schedule: .init(cron: "0 * * * *", timeZone: "UTC")))
         let slot = try #require(report.nextRunAt)
         // The scheduler runs 90 s after the slot (it was down, or behind a burst).
         fixture.clock.advance(by: .milliseconds(slot - Timestamp.milliseconds(fixture.clock.now) + 90_000))
         let clock = fixture.clock
-        let scheduler = ReportScheduler(database: fixture.database, queue: fixture.base.queue, logger: silentLogger, now: { clock.now })
+        let scheduler = ReportScheduler(
+            database: fixture.database, queue: fixture.base.queue, logger: silentLogger, now: { clock.now })
         #expect(try await scheduler.pass().enqueued == 1)
         var lateness = try await ScheduleLateness.measure(fixture.database, now: clock.now)
         #expect(lateness.enqueued == .init(runs: 1, p95Seconds: 90, maxSeconds: 90))
@@ -70,7 +78,9 @@ struct ReportStoreTests {
         // It starts 30 s later (the worker's claim sets started_at once).
         clock.advance(by: .seconds(30))
         let now = Timestamp.milliseconds(clock.now)
-        try await fixture.database.pool.write { db in try db.execute(sql: "UPDATE runs SET started_at = ?", arguments: [now]) }
+        try await fixture.database.pool.write { db in
+            try db.execute(sql: "UPDATE runs SET started_at = ?", arguments: [now])
+        }
         lateness = try await ScheduleLateness.measure(fixture.database, now: clock.now)
         #expect(lateness.started == .init(runs: 1, p95Seconds: 120, maxSeconds: 120))
         // A Run now has no slot and does not count.
@@ -84,31 +94,55 @@ struct ReportStoreTests {
         try await fixture.addInstallations()
         let report = try await fixture.reports.create(fixture.alice, ReportFixture.definition())
         let userToken = Secret("header.\(Base64URL.encode(Data(#"{"exp":1800003600}"#.utf8))).signature")
-        guard case .queued(let first) = try await fixture.runs.requestRun(fixture.alice, reportId: report.id, userToken: userToken) else {
-            Issue.record("expected a new run"); return
+        guard
+            case .queued(let first) = try await fixture.runs.requestRun(
+                fixture.alice, reportId: report.id, userToken: userToken)
+        else {
+            Issue.record("expected a new run")
+            return
         }
         #expect(try await fixture.runs.requestRun(fixture.alice, reportId: report.id, userToken: nil) == .joined(first))
 
-        let job = try #require(try await fixture.base.queue.lease(LeaseRequest(workerId: "w", limit: 1, leaseDuration: .seconds(30))).first)
+        let job = try #require(
+            try await fixture.base.queue.lease(LeaseRequest(workerId: "w", limit: 1, leaseDuration: .seconds(30))).first
+        )
         #expect(job.kind == RunReportJob.kind)
         let parameters = try JSONDecoder().decode(RunReportJob.self, from: job.payload)
-        #expect(parameters.runId == first.id && parameters.reportId == report.id && parameters.ownerAccountId == "557058:alice")
+        #expect(
+            parameters.runId == first.id && parameters.reportId == report.id
+                && parameters.ownerAccountId == "557058:alice")
         #expect(parameters.userTokenExpiresAt == 1_800_003_600_000)
         let sealed = try #require(parameters.userToken.flatMap { Base64URL.decode($0) })
-        #expect(!String(decoding: job.payload, as: UTF8.self).contains("signature"), "the token is not in the payload in clear")
-        #expect(try fixture.vault.open(sealed, context: .forwardedUserToken(installationId: ReportFixture.installationA, runId: first.id)) == userToken)
-        #expect(throws: TokenVaultError.self) { try fixture.vault.open(sealed, context: .forwardedUserToken(installationId: ReportFixture.installationA, runId: "other")) }
+        #expect(
+            !String(decoding: job.payload, as: UTF8.self).contains("signature"),
+            "the token is not in the payload in clear")
+        #expect(
+            try fixture.vault.open(
+                sealed, context: .forwardedUserToken(installationId: ReportFixture.installationA, runId: first.id))
+                == userToken)
+        #expect(throws: TokenVaultError.self) {
+            try fixture.vault.open(
+                sealed, context: .forwardedUserToken(installationId: ReportFixture.installationA, runId: "other"))
+        }
 
         // While it runs (it may have read Jira already), Run now queues one follow-up behind it; a
         // further Run now joins that follow-up, which has not started (issue #11: one waiting, one running).
-        guard case .followUp(let second, let running) = try await fixture.runs.requestRun(fixture.alice, reportId: report.id, userToken: nil) else {
-            Issue.record("expected a follow-up run"); return
+        guard
+            case .followUp(let second, let running) = try await fixture.runs.requestRun(
+                fixture.alice, reportId: report.id, userToken: nil)
+        else {
+            Issue.record("expected a follow-up run")
+            return
         }
         #expect(running.id == first.id && second.id != first.id)
-        #expect(try await fixture.runs.requestRun(fixture.alice, reportId: report.id, userToken: nil) == .joined(second))
+        #expect(
+            try await fixture.runs.requestRun(fixture.alice, reportId: report.id, userToken: nil) == .joined(second))
         _ = try await fixture.base.queue.complete(job.lease)
-        #expect(try await fixture.runs.requestRun(fixture.alice, reportId: report.id, userToken: nil) == .joined(second))
-        #expect(try await fixture.runs.runs(fixture.alice, reportId: report.id, limit: 10)?.map(\.id).sorted() == [first.id, second.id].sorted())
+        #expect(
+            try await fixture.runs.requestRun(fixture.alice, reportId: report.id, userToken: nil) == .joined(second))
+        #expect(
+            try await fixture.runs.runs(fixture.alice, reportId: report.id, limit: 10)?.map(\.id).sorted()
+                == [first.id, second.id].sorted())
     }
 
     @Test func theSchedulerEnqueuesDueReportsAndCollapsesMissedSlots() async throws {
@@ -116,11 +150,15 @@ struct ReportStoreTests {
         defer { fixture.remove() }
         try await fixture.addInstallations()
         // 2026-03-28 22:30Z: an hourly report in Berlin, across the night the clocks go forward.
-        fixture.clock.advance(by: .seconds(Int64(try Date("2026-03-28T22:30:00Z", strategy: .iso8601).timeIntervalSince(fixture.clock.now))))
-        let report = try await fixture.reports.create(fixture.alice, ReportFixture.definition(schedule: .init(cron: "0 * * * *", timeZone: "Europe/Berlin")))
+        fixture.clock.advance(
+            by: .seconds(
+                Int64(try Date("2026-03-28T22:30:00Z", strategy: .iso8601).timeIntervalSince(fixture.clock.now))))
+        let report = try await fixture.reports.create(
+            fixture.alice, ReportFixture.definition(schedule: .init(cron: "0 * * * *", timeZone: "Europe/Berlin")))
         #expect(report.nextRunAt == Timestamp.milliseconds(try Date("2026-03-28T23:00:00Z", strategy: .iso8601)))
         let clock = fixture.clock
-        let scheduler = ReportScheduler(database: fixture.database, queue: fixture.base.queue, logger: silentLogger, now: { clock.now })
+        let scheduler = ReportScheduler(
+            database: fixture.database, queue: fixture.base.queue, logger: silentLogger, now: { clock.now })
         #expect(try await scheduler.tick() == .init())
 
         var slots: [Int64] = []
@@ -129,13 +167,18 @@ struct ReportStoreTests {
             let before = try await fixture.reports.get(fixture.alice, id: report.id)!.nextRunAt!
             #expect(try await scheduler.tick().enqueued == 1)
             slots.append(before)
-            for job in try await fixture.base.queue.lease(LeaseRequest(workerId: "w", limit: 5, leaseDuration: .seconds(30))) {
+            for job in try await fixture.base.queue.lease(
+                LeaseRequest(workerId: "w", limit: 5, leaseDuration: .seconds(30)))
+            {
                 _ = try await fixture.base.queue.complete(job.lease)
             }
         }
         // One run each real hour, straight through the skipped 02:00 local.
-        #expect(slots.map { Timestamp.date(milliseconds: $0).formatted(.iso8601) } ==
-            ["2026-03-28T23:00:00Z", "2026-03-29T00:00:00Z", "2026-03-29T01:00:00Z", "2026-03-29T02:00:00Z", "2026-03-29T03:00:00Z", "2026-03-29T04:00:00Z"])
+        #expect(
+            slots.map { Timestamp.date(milliseconds: $0).formatted(.iso8601) } == [
+                "2026-03-28T23:00:00Z", "2026-03-29T00:00:00Z", "2026-03-29T01:00:00Z", "2026-03-29T02:00:00Z",
+                "2026-03-29T03:00:00Z", "2026-03-29T04:00:00Z",
+            ])
 
         // Six hours of downtime: one run, and the next slot is in the future.
         fixture.clock.advance(by: .seconds(6 * 3600))
@@ -157,15 +200,22 @@ struct ReportStoreTests {
         try await fixture.addInstallations()
         var ids: [String] = []
         for index in 0..<60 {
-            ids.append(try await fixture.reports.create(index % 2 == 0 ? fixture.alice : fixture.eve, ReportFixture.definition("R\(index)", schedule: .init(cron: "*/15 * * * *", timeZone: "UTC"))).id)
+            ids.append(
+                try await fixture.reports.create(
+                    index % 2 == 0 ? fixture.alice : fixture.eve,
+                    ReportFixture.definition("R\(index)", schedule: .init(cron: "*/15 * * * *", timeZone: "UTC"))
+                ).id)
         }
         fixture.clock.advance(by: .seconds(3600))
         let clock = fixture.clock
         // Two processes' worth: separate connection pools on the same file.
         let other = try ReportsDatabase.open(path: fixture.database.path)
         let schedulers = [
-            ReportScheduler(database: fixture.database, queue: fixture.base.queue, logger: silentLogger, now: { clock.now }),
-            ReportScheduler(database: other, queue: SQLiteJobQueue(database: other, now: { clock.now }), logger: silentLogger, now: { clock.now }),
+            ReportScheduler(
+                database: fixture.database, queue: fixture.base.queue, logger: silentLogger, now: { clock.now }),
+            ReportScheduler(
+                database: other, queue: SQLiteJobQueue(database: other, now: { clock.now }), logger: silentLogger,
+                now: { clock.now }),
         ]
         let ticks = try await withThrowingTaskGroup(of: ReportScheduler.Tick.self) { group in
             for round in 0..<10 {
@@ -192,7 +242,12 @@ struct ReportStoreTests {
             (with(good) { $0.jql = String(repeating: "a", count: 2001) }, "jql"),
             (with(good) { $0.jql = nil }, "jql"),
             (with(good) { $0.filterId = "10001" }, "jql"),
-            (with(good) { $0.jql = nil; $0.filterId = "abc" }, "filterId"),
+            (
+                with(good) {
+                    $0.jql = nil
+                    $0.filterId = "abc"
+                }, "filterId"
+            ),
             (with(good) { $0.columns = [] }, "columns"),
             (with(good) { $0.columns = ["key", "key"] }, "columns"),
             (with(good) { $0.columns = ["summary", "<script>"] }, "columns"),
@@ -206,7 +261,13 @@ struct ReportStoreTests {
             let error = #expect(throws: ReportValidationError.self) { try definition.validate() }
             #expect(error?.field == field, "\(error?.description ?? "no error")")
         }
-        #expect(throws: Never.self) { try with(good) { $0.jql = nil; $0.filterId = "10001"; $0.columns = ["key", "customfield_10010"] }.validate() }
+        #expect(throws: Never.self) {
+            try with(good) {
+                $0.jql = nil
+                $0.filterId = "10001"
+                $0.columns = ["key", "customfield_10010"]
+            }.validate()
+        }
     }
 }
 
@@ -229,16 +290,24 @@ struct QuotaTests {
         let clock = fixture.clock
         let reports = ReportStore(database: fixture.database, limits: limits, now: { clock.now })
         for _ in 0..<2 { _ = try await reports.create(fixture.alice, ReportFixture.definition()) }
-        let mine = await #expect(throws: ReportValidationError.self) { try await reports.create(fixture.alice, ReportFixture.definition()) }
+        let mine = await #expect(throws: ReportValidationError.self) {
+            try await reports.create(fixture.alice, ReportFixture.definition())
+        }
         #expect(mine?.code == "report_quota_exceeded" && mine?.message.contains("at most 2") == true)
         let bobs = try await reports.create(fixture.bob, ReportFixture.definition())
-        let site = await #expect(throws: ReportValidationError.self) { try await reports.create(fixture.bob, ReportFixture.definition()) }
+        let site = await #expect(throws: ReportValidationError.self) {
+            try await reports.create(fixture.bob, ReportFixture.definition())
+        }
         #expect(site?.code == "report_quota_exceeded" && site?.message.contains("Jira site") == true)
-        #expect(try await reports.create(fixture.eve, ReportFixture.definition()).installationId == ReportFixture.installationB, "another site has its own")
+        #expect(
+            try await reports.create(fixture.eve, ReportFixture.definition()).installationId
+                == ReportFixture.installationB, "another site has its own")
         // Over the quota, what exists keeps working: it can be changed and deleted.
-        #expect(try await reports.update(fixture.bob, id: bobs.id, ReportFixture.definition("Renamed"))?.name == "Renamed")
+        #expect(
+            try await reports.update(fixture.bob, id: bobs.id, ReportFixture.definition("Renamed"))?.name == "Renamed")
         #expect(try await reports.delete(fixture.bob, id: bobs.id))
-        #expect(try await reports.create(fixture.bob, ReportFixture.definition()).ownerAccountId == fixture.bob.accountId)
+        #expect(
+            try await reports.create(fixture.bob, ReportFixture.definition()).ownerAccountId == fixture.bob.accountId)
     }
 
     @Test func aScheduleMayNotFireMoreOftenThanTheShortestInterval() async throws {
@@ -246,20 +315,29 @@ struct QuotaTests {
         defer { fixture.remove() }
         try await fixture.addInstallations()
         let error = await #expect(throws: ReportValidationError.self) {
-            try await fixture.reports.create(fixture.alice, ReportFixture.definition(schedule: .init(cron: "*/5 * * * *", timeZone: "UTC")))
+            try await fixture.reports.create(
+                fixture.alice, ReportFixture.definition(schedule: .init(cron: "*/5 * * * *", timeZone: "UTC")))
         }
         #expect(error?.code == "schedule_too_frequent" && error?.field == "schedule.cron")
         #expect(error?.message == "runs as often as every 5 minutes; the shortest interval allowed is 15 minutes")
-        let report = try await fixture.reports.create(fixture.alice, ReportFixture.definition(schedule: .init(cron: "*/15 * * * *", timeZone: "UTC")))
+        let report = try await fixture.reports.create(
+            fixture.alice, ReportFixture.definition(schedule: .init(cron: "*/15 * * * *", timeZone: "UTC")))
 
         // A report stored before the limit (or under a lower one) keeps its schedule through an edit
         // that leaves the schedule alone; changing it to another too-frequent one is refused.
         var lenient = TenantLimits()
         lenient.minScheduleMinutes = 1
-        let old = try await ReportStore(database: fixture.database, limits: lenient).create(fixture.alice, ReportFixture.definition(schedule: .init(cron: "*/2 * * * *", timeZone: "UTC")))
-        #expect(try await fixture.reports.update(fixture.alice, id: old.id, ReportFixture.definition("Kept", schedule: .init(cron: "*/2 * * * *", timeZone: "UTC")))?.name == "Kept")
+        let old = try await ReportStore(database: fixture.database, limits: lenient).create(
+            fixture.alice, ReportFixture.definition(schedule: .init(cron: "*/2 * * * *", timeZone: "UTC")))
+        #expect(
+            try await fixture.reports.update(
+                fixture.alice, id: old.id,
+                ReportFixture.definition("Kept", schedule: .init(cron: "*/2 * * * *", timeZone: "UTC")))?.name == "Kept"
+        )
         await #expect(throws: ReportValidationError.self) {
-            try await fixture.reports.update(fixture.alice, id: report.id, ReportFixture.definition(schedule: .init(cron: "*/10 * * * *", timeZone: "UTC")))
+            try await fixture.reports.update(
+                fixture.alice, id: report.id,
+                ReportFixture.definition(schedule: .init(cron: "*/10 * * * *", timeZone: "UTC")))
         }
     }
 
@@ -281,23 +359,41 @@ struct QuotaTests {
         defer { fixture.remove() }
         try await fixture.addInstallations()
         let clock = fixture.clock
-        let runs = RunStore(database: fixture.database, queue: fixture.base.queue, vault: fixture.vault, runNowPerMinute: 3, now: { clock.now })
+        let runs = RunStore(
+            database: fixture.database, queue: fixture.base.queue, vault: fixture.vault, runNowPerMinute: 3,
+            now: { clock.now })
         var ids: [String] = []
-        for index in 0..<5 { ids.append(try await fixture.reports.create(fixture.alice, ReportFixture.definition("R\(index)")).id) }
+        for index in 0..<5 {
+            ids.append(try await fixture.reports.create(fixture.alice, ReportFixture.definition("R\(index)")).id)
+        }
         for id in ids.prefix(3) {
-            guard case .queued = try await runs.requestRun(fixture.alice, reportId: id, userToken: nil) else { Issue.record("expected queued"); return }
+            guard case .queued = try await runs.requestRun(fixture.alice, reportId: id, userToken: nil) else {
+                Issue.record("expected queued")
+                return
+            }
             clock.advance(by: .seconds(10))
         }
-        guard case .rateLimited(let wait) = try await runs.requestRun(fixture.alice, reportId: ids[3], userToken: nil) else {
-            Issue.record("the fourth Run now in a minute is refused"); return
+        guard case .rateLimited(let wait) = try await runs.requestRun(fixture.alice, reportId: ids[3], userToken: nil)
+        else {
+            Issue.record("the fourth Run now in a minute is refused")
+            return
         }
         #expect(wait == .seconds(30), "the first of the three leaves the window 60 s after it was queued")
         // Joining a run that already waits costs nothing, so it is not refused.
-        guard case .joined = try await runs.requestRun(fixture.alice, reportId: ids[0], userToken: nil) else { Issue.record("expected joined"); return }
+        guard case .joined = try await runs.requestRun(fixture.alice, reportId: ids[0], userToken: nil) else {
+            Issue.record("expected joined")
+            return
+        }
         // Another user is not held back by alice.
         let bobs = try await fixture.reports.create(fixture.bob, ReportFixture.definition())
-        guard case .queued = try await runs.requestRun(fixture.bob, reportId: bobs.id, userToken: nil) else { Issue.record("expected queued"); return }
+        guard case .queued = try await runs.requestRun(fixture.bob, reportId: bobs.id, userToken: nil) else {
+            Issue.record("expected queued")
+            return
+        }
         clock.advance(by: .seconds(31))
-        guard case .queued = try await runs.requestRun(fixture.alice, reportId: ids[3], userToken: nil) else { Issue.record("queued again after the window"); return }
+        guard case .queued = try await runs.requestRun(fixture.alice, reportId: ids[3], userToken: nil) else {
+            Issue.record("queued again after the window")
+            return
+        }
     }
 }

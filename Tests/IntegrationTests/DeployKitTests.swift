@@ -1,12 +1,13 @@
 import Foundation
-import Testing
 import ReportsTesting
+import Testing
 
 /// The operator's kit in `deploy/` says what the code does: the environment template lists exactly the
 /// variables the programs read, the systemd units pass `systemd-analyze verify` against the real
 /// binaries, and the Forge manifest asks for the security page's scopes and routes the API serves.
 @Suite struct DeployKitTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     static func text(_ path: String) throws -> String {
         try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
@@ -19,7 +20,9 @@ import ReportsTesting
         var names: Set<String> = []
         for folder in ["Sources/Shared", "Sources/Enqueuer", "Sources/Worker"] {
             let base = root.appendingPathComponent(folder)
-            let files = FileManager.default.enumerator(at: base, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+            let files =
+                FileManager.default.enumerator(at: base, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL }
+                ?? []
             for file in files where file.pathExtension == "swift" {
                 let source = try String(contentsOf: file, encoding: .utf8)
                 for match in source.matches(of: pattern) { names.insert(String(source[match.range])) }
@@ -29,7 +32,8 @@ import ReportsTesting
     }
 
     @Test func theEnvironmentExampleListsExactlyTheVariablesTheCodeReads() throws {
-        let lines = try Self.text("deploy/reports.env.example").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let lines = try Self.text("deploy/reports.env.example").split(separator: "\n", omittingEmptySubsequences: false)
+            .map(String.init)
         var listed: [String] = []
         for (index, line) in lines.enumerated() where !line.hasPrefix("#") && line.contains("=") {
             let name = String(line.prefix { $0 != "=" })
@@ -39,7 +43,10 @@ import ReportsTesting
         #expect(listed.count == Set(listed).count, "no variable is listed twice")
         let code = try Self.variablesInCode()
         #expect(code.count >= 15, "the scan finds the variables (\(code.sorted()))")
-        #expect(Set(listed) == code, "only in the example: \(Set(listed).subtracting(code).sorted()); only in the code: \(code.subtracting(Set(listed)).sorted())")
+        #expect(
+            Set(listed) == code,
+            "only in the example: \(Set(listed).subtracting(code).sorted()); only in the code: \(code.subtracting(Set(listed)).sorted())"
+        )
         // No real secrets: the key and secret lines hold placeholders.
         for name in ["REPORTS_TOKEN_KEYS", "REPORTS_STATE_KEY", "MS_CLIENT_SECRET"] {
             let value = lines.first { $0.hasPrefix(name + "=") }?.dropFirst(name.count + 1) ?? ""
@@ -47,15 +54,20 @@ import ReportsTesting
         }
     }
 
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"), "systemd-analyze is not installed"))
+    @Test(
+        .enabled(
+            if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze"),
+            "systemd-analyze is not installed"))
     func theSystemdUnitsVerifyAgainstTheRealBinaries() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let units = ["reports-enqueuer.service", "reports-worker@.service", "reports-cron.service"]
         for unit in units {
             let text = try Self.text("deploy/systemd/\(unit)")
-            for option in ["User=onenote-reports", "EnvironmentFile=/etc/onenote-reports/reports.env", "NoNewPrivileges=yes",
-                           "ProtectSystem=strict", "PrivateTmp=yes", "StateDirectory=onenote-reports", "CapabilityBoundingSet=\n"] {
+            for option in [
+                "User=onenote-reports", "EnvironmentFile=/etc/onenote-reports/reports.env", "NoNewPrivileges=yes",
+                "ProtectSystem=strict", "PrivateTmp=yes", "StateDirectory=onenote-reports", "CapabilityBoundingSet=\n",
+            ] {
                 #expect(text.contains(option), "\(unit) sets \(option)")
             }
             #expect(!text.contains("ReadWritePaths"), "\(unit): the state directory is the only writable place")
@@ -64,7 +76,10 @@ import ReportsTesting
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-analyze")
-        process.arguments = ["verify", directory.file("reports-enqueuer.service"), directory.file("reports-cron.service"), directory.file("reports-worker@9101.service")]
+        process.arguments = [
+            "verify", directory.file("reports-enqueuer.service"), directory.file("reports-cron.service"),
+            directory.file("reports-worker@9101.service"),
+        ]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -77,17 +92,28 @@ import ReportsTesting
 
     @Test func theForgeManifestAsksForExactlyTheReadScopesAndRoutesThatExist() throws {
         let manifest = try Self.text("deploy/forge/manifest.yml")
-        let lines = manifest.split(separator: "\n").map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("#") }
+        let lines = manifest.split(separator: "\n").map(String.init).filter {
+            !$0.trimmingCharacters(in: .whitespaces).hasPrefix("#")
+        }
         // The scope map: the keys indented under `permissions:` → `scopes:`.
         let start = try #require(lines.firstIndex(of: "  scopes:"))
         var scopes: [String: [String]] = [:]
         var current: String?
         for line in lines[(start + 1)...] {
-            if line.hasPrefix("      ") { if let current { scopes[current, default: []].append(line.trimmingCharacters(in: .whitespaces)) } }
-            else if line.hasPrefix("    ") { let name = Self.scopeName(line); scopes[name] = []; current = name }
-            else { break }
+            if line.hasPrefix("      ") {
+                if let current { scopes[current, default: []].append(line.trimmingCharacters(in: .whitespaces)) }
+            } else if line.hasPrefix("    ") {
+                let name = Self.scopeName(line)
+                scopes[name] = []
+                current = name
+            } else {
+                break
+            }
         }
-        #expect(Set(scopes.keys) == ["read:jira-work", "read:jira-user", "read:filter:jira", "read:app-system-token", "read:app-user-token"])
+        #expect(
+            Set(scopes.keys) == [
+                "read:jira-work", "read:jira-user", "read:filter:jira", "read:app-system-token", "read:app-user-token",
+            ])
         for product in ["read:jira-work", "read:jira-user", "read:filter:jira"] {
             #expect(scopes[product] == ["allowImpersonation: true"], "\(product) allows offline impersonation")
         }

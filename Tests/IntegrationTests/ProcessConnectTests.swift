@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
-import Testing
-@testable import SQLiteStorage
 import ReportsTesting
+import Testing
+
+@testable import SQLiteStorage
 
 /// The login CSRF of the security review, live (issue #14, point 1): real `sandbox` and `enqueuer serve`
 /// processes over HTTP. An attacker starts a Microsoft connect for their own Jira account and sends the
@@ -14,10 +15,16 @@ struct ProcessConnectTests {
         let stack = try await ProcessStack()
         defer { stack.remove() }
         let attacker = "sandbox-user-2"
-        guard try await ProcessStack.call("POST", "\(stack.apiBase)/forge/trigger", headers: try await stack.triggerHeaders()).status == 200 else {
-            Issue.record("the trigger failed"); return
+        guard
+            try await ProcessStack.call(
+                "POST", "\(stack.apiBase)/forge/trigger", headers: try await stack.triggerHeaders()
+            ).status == 200
+        else {
+            Issue.record("the trigger failed")
+            return
         }
-        let connect = try await ProcessStack.call("POST", "\(stack.apiBase)/v1/microsoft/connect", headers: try await stack.headers(account: attacker))
+        let connect = try await ProcessStack.call(
+            "POST", "\(stack.apiBase)/v1/microsoft/connect", headers: try await stack.headers(account: attacker))
         let startUrl = try #require(connect.json["startUrl"] as? String, "\(connect.text)")
 
         // The attacker opens the start URL and forwards the Microsoft link it leads to.
@@ -34,10 +41,15 @@ struct ProcessConnectTests {
         // The start URL itself, forwarded instead, works once: the attacker's own open used it up.
         #expect(try await victimBrowser.start(startUrl).status == 400)
 
-        let me = try await ProcessStack.call("GET", "\(stack.apiBase)/v1/me", headers: try await stack.headers(account: attacker))
+        let me = try await ProcessStack.call(
+            "GET", "\(stack.apiBase)/v1/me", headers: try await stack.headers(account: attacker))
         #expect((me.json["microsoft"] as? [String: Any])?["status"] as? String == "not_connected", "\(me.text)")
         let stored = try await stack.database.pool.read {
-            try Int.fetchOne($0, sql: "SELECT (SELECT count(*) FROM microsoft_connections) + (SELECT count(*) FROM oauth_pending_connections)")
+            try Int.fetchOne(
+                $0,
+                sql:
+                    "SELECT (SELECT count(*) FROM microsoft_connections) + (SELECT count(*) FROM oauth_pending_connections)"
+            )
         }
         #expect(stored == 0, "no connection and nothing parked")
 

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import ReportsTesting
+import Testing
 
 /// Every process makes its files private whatever umask it was started with (issue #14, point 8):
 /// real `enqueuer` and `worker` processes started from a shell with umask 022, as a cron job or an
@@ -12,10 +12,13 @@ struct ProcessFileModeTests {
     }
 
     /// `/bin/sh -c 'umask 022; exec <bin> <arguments>'`, so the process starts with a permissive umask.
-    private static func start(_ executable: String, _ arguments: [String], environment: [String: String], log: String) throws -> Process {
+    private static func start(_ executable: String, _ arguments: [String], environment: [String: String], log: String)
+        throws -> Process
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        let command = ([ChildProcess.binDirectory + "/" + executable] + arguments).map { "'\($0)'" }.joined(separator: " ")
+        let command = ([ChildProcess.binDirectory + "/" + executable] + arguments).map { "'\($0)'" }.joined(
+            separator: " ")
         process.arguments = ["-c", "umask 022; exec \(command)"]
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         _ = FileManager.default.createFile(atPath: log, contents: nil)
@@ -33,25 +36,39 @@ struct ProcessFileModeTests {
         let database = data + "/reports.sqlite"
         let environment = ["REPORTS_DATABASE": database, "REPORTS_LOG_LEVEL": "error"]
 
-        let migrate = try Self.start("enqueuer", ["migrate"], environment: environment, log: directory.file("migrate.log"))
+        let migrate = try Self.start(
+            "enqueuer", ["migrate"], environment: environment, log: directory.file("migrate.log"))
         migrate.waitUntilExit()
-        #expect(migrate.terminationStatus == 0, "\((try? String(contentsOfFile: directory.file("migrate.log"), encoding: .utf8)) ?? "")")
+        #expect(
+            migrate.terminationStatus == 0,
+            "\((try? String(contentsOfFile: directory.file("migrate.log"), encoding: .utf8)) ?? "")")
         #expect(try Self.mode(data) == 0o700, "data folder")
         #expect(try Self.mode(database) == 0o600, "database")
 
         // A running worker holds the WAL and SHM open.
-        let worker = try Self.start("worker", ["run", "--id", "modes"], environment: environment, log: directory.file("worker.log"))
-        defer { if worker.isRunning { worker.terminate(); worker.waitUntilExit() } }
-        #expect(try await waitUntil(timeout: .seconds(30)) {
-            FileManager.default.fileExists(atPath: database + "-wal") && FileManager.default.fileExists(atPath: database + "-shm")
-        }, "the worker opened the database in WAL mode")
+        let worker = try Self.start(
+            "worker", ["run", "--id", "modes"], environment: environment, log: directory.file("worker.log"))
+        defer {
+            if worker.isRunning {
+                worker.terminate()
+                worker.waitUntilExit()
+            }
+        }
+        #expect(
+            try await waitUntil(timeout: .seconds(30)) {
+                FileManager.default.fileExists(atPath: database + "-wal")
+                    && FileManager.default.fileExists(atPath: database + "-shm")
+            }, "the worker opened the database in WAL mode")
         #expect(try Self.mode(database + "-wal") == 0o600, "WAL")
         #expect(try Self.mode(database + "-shm") == 0o600, "SHM")
 
         let backupPath = directory.file("backup.sqlite")
-        let backup = try Self.start("enqueuer", ["backup", "--to", backupPath], environment: environment, log: directory.file("backup.log"))
+        let backup = try Self.start(
+            "enqueuer", ["backup", "--to", backupPath], environment: environment, log: directory.file("backup.log"))
         backup.waitUntilExit()
-        #expect(backup.terminationStatus == 0, "\((try? String(contentsOfFile: directory.file("backup.log"), encoding: .utf8)) ?? "")")
+        #expect(
+            backup.terminationStatus == 0,
+            "\((try? String(contentsOfFile: directory.file("backup.log"), encoding: .utf8)) ?? "")")
         #expect(try Self.mode(backupPath) == 0o600, "backup")
     }
 }

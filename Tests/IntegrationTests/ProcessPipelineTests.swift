@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
-import Testing
-@testable import SQLiteStorage
 import ReportsTesting
+import Testing
+
+@testable import SQLiteStorage
 
 /// The product as separate processes: the sandbox, `enqueuer serve`, two `worker run`, one SQLite file.
 /// Driven over HTTP as the Forge app would; every process's log is captured and searched for secrets.
@@ -28,16 +29,26 @@ struct ProcessPipelineTests {
         let finished = try await stack.waitForRun(runId)
         #expect(finished["status"] as? String == "succeeded", "\(finished)")
         let after = try await stack.pages()
-        #expect(after.count == 1 && after.first?["id"] as? String == pages.first?["id"] as? String, "still one page, updated in place")
+        #expect(
+            after.count == 1 && after.first?["id"] as? String == pages.first?["id"] as? String,
+            "still one page, updated in place")
         let survivor = try #require(workers.first { $0 !== victim })
-        #expect(try await stack.database.pool.read { try String.fetchOne($0, sql: "SELECT worker_id FROM jobs WHERE state = 'succeeded' ORDER BY id DESC LIMIT 1") } == survivor.process.arguments?[2])
+        #expect(
+            try await stack.database.pool.read {
+                try String.fetchOne(
+                    $0, sql: "SELECT worker_id FROM jobs WHERE state = 'succeeded' ORDER BY id DESC LIMIT 1")
+            } == survivor.process.arguments?[2])
 
         await stack.stop()
         // No process logged a token, a key, a Jira summary or page content.
         let logs = stack.logs
         #expect(logs.contains("report written"), "the logs were captured")
-        let contents = ["alert('owned')", "Tom & Jerry", "<table data-id", "sandbox-refresh-", "sandbox-access-", "sandbox-code-"]
-        for needle in stack.secrets + contents { #expect(!logs.contains(needle), "a log line holds \(needle.prefix(24))…") }
+        let contents = [
+            "alert('owned')", "Tom & Jerry", "<table data-id", "sandbox-refresh-", "sandbox-access-", "sandbox-code-",
+        ]
+        for needle in stack.secrets + contents {
+            #expect(!logs.contains(needle), "a log line holds \(needle.prefix(24))…")
+        }
     }
 
     /// Issue #12 across processes: two workers, eight runs of one user at once. The refresh token is
@@ -54,7 +65,9 @@ struct ProcessPipelineTests {
         var reports: [String] = []
         for index in 0..<8 { reports.append(try #require(try await stack.createReport(name: "R\(index)"))) }
         try await stack.fault(#"{"route":"/v1.0/me/onenote/","latencyMs":600,"count":8}"#)
-        func tokenCalls() async throws -> Int { try await ProcessStack.call("GET", "\(stack.sandboxBase)/sandbox/counters").json["token"] as? Int ?? 0 }
+        func tokenCalls() async throws -> Int {
+            try await ProcessStack.call("GET", "\(stack.sandboxBase)/sandbox/counters").json["token"] as? Int ?? 0
+        }
         func runAll() async throws -> [[String: Any]] {
             var ids: [String] = []
             for report in reports { ids.append(try #require(try await stack.runNow(report)["id"] as? String)) }
@@ -65,13 +78,18 @@ struct ProcessPipelineTests {
         let before = try await tokenCalls()
         let fine = try await runAll()
         #expect(fine.allSatisfy { $0["status"] as? String == "succeeded" }, "\(fine)")
-        #expect(try await stack.database.pool.read { try Int.fetchOne($0, sql: "SELECT count(DISTINCT worker_id) FROM jobs") } == 2, "both workers ran jobs")
+        #expect(
+            try await stack.database.pool.read {
+                try Int.fetchOne($0, sql: "SELECT count(DISTINCT worker_id) FROM jobs")
+            } == 2, "both workers ran jobs")
         #expect(try await tokenCalls() - before == 1, "one redemption for eight runs in two processes")
 
         _ = try await ProcessStack.call("POST", "\(stack.sandboxBase)/sandbox/revoke")
         let revokedAt = try await tokenCalls()
         let refused = try await runAll()
-        #expect(refused.allSatisfy { ($0["error"] as? [String: Any])?["code"] as? String == "reconnect_required" }, "\(refused)")
+        #expect(
+            refused.allSatisfy { ($0["error"] as? [String: Any])?["code"] as? String == "reconnect_required" },
+            "\(refused)")
         #expect(try await tokenCalls() - revokedAt == 1, "the revoked token was redeemed once across both processes")
     }
 }

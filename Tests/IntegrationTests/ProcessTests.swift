@@ -1,13 +1,15 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import GRDB
+import ReportsTesting
 import Testing
+
 @testable import JobQueue
 @testable import JobQueueSQLite
 @testable import SQLiteStorage
-import ReportsTesting
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// Real `enqueuer` and `worker` processes on a real SQLite file. Serialized: they share the two cores.
 @Suite("Processes", .serialized)
@@ -39,7 +41,8 @@ struct ProcessTests {
 
         let queue = SQLiteJobQueue(database: try ReportsDatabase.open(path: env["REPORTS_DATABASE"]!))
         let record = directory.file("record.txt")
-        let jobs = try (0..<2000).map { _ in try diagnostic(.init(sleepMs: Int.random(in: 5...20), recordFile: record)) }
+        let jobs = try (0..<2000).map { _ in try diagnostic(.init(sleepMs: Int.random(in: 5...20), recordFile: record))
+        }
         let ids = Set(try await queue.enqueue(jobs).map(\.jobId))
         #expect(ids.count == 2000)
 
@@ -50,9 +53,10 @@ struct ProcessTests {
         // Kill w2 while it holds leases; what it held at that moment is all that may run twice.
         workers[1].signal(SIGKILL)
         #expect(try await workers[1].waitForExit(timeout: .seconds(10)) != 0)
-        let heldByKilled = Set(try await queue.database.pool.read { db in
-            try Int64.fetchAll(db, sql: "SELECT id FROM jobs WHERE state = 'running' AND worker_id = 'w2'")
-        })
+        let heldByKilled = Set(
+            try await queue.database.pool.read { db in
+                try Int64.fetchAll(db, sql: "SELECT id FROM jobs WHERE state = 'running' AND worker_id = 'w2'")
+            })
         #expect(!heldByKilled.isEmpty, "the kill must land while w2 holds leases")
         workers[1] = try startWorker("w2", in: directory, options)
 
@@ -80,8 +84,12 @@ struct ProcessTests {
         #expect(try await ChildProcess.run("enqueuer", ["migrate"], environment: env, in: directory).status == 0)
         let queue = SQLiteJobQueue(database: try ReportsDatabase.open(path: env["REPORTS_DATABASE"]!))
         let record = directory.file("record.txt")
-        let short = try await queue.enqueue((0..<3).map { _ in try diagnostic(.init(sleepMs: 400, recordFile: record), priority: 1) }).map(\.jobId)
-        let long = try await queue.enqueue((0..<2).map { _ in try diagnostic(.init(sleepMs: 600_000, recordFile: record)) }).map(\.jobId)
+        let short = try await queue.enqueue(
+            (0..<3).map { _ in try diagnostic(.init(sleepMs: 400, recordFile: record), priority: 1) }
+        ).map(\.jobId)
+        let long = try await queue.enqueue(
+            (0..<2).map { _ in try diagnostic(.init(sleepMs: 600_000, recordFile: record)) }
+        ).map(\.jobId)
         let waiting = try await queue.enqueue(try diagnostic(.init(recordFile: record), priority: -1)).jobId
 
         let worker = try startWorker("w-term", in: directory, ["--concurrency", "5", "--grace-seconds", "2"])
@@ -96,7 +104,9 @@ struct ProcessTests {
         }
         for id in long {
             let row = try await queue.job(id: id)!
-            #expect(row.state == .available && row.attempt == 0 && row.leaseUntil == nil, "released without counting an attempt")
+            #expect(
+                row.state == .available && row.attempt == 0 && row.leaseUntil == nil,
+                "released without counting an attempt")
         }
         let untouched = try await queue.job(id: waiting)!
         #expect(untouched.state == .available && untouched.attempt == 0, "no new lease after SIGTERM")
@@ -111,35 +121,44 @@ struct ProcessTests {
         #expect(try await ChildProcess.run("enqueuer", ["migrate"], environment: env, in: directory).status == 0)
 
         let enqueued = try await ChildProcess.run(
-            "enqueuer", ["queue", "enqueue-diagnostic", "--count", "3", "--fail-times", "1", "--priority", "4", "--json"],
+            "enqueuer",
+            ["queue", "enqueue-diagnostic", "--count", "3", "--fail-times", "1", "--priority", "4", "--json"],
             environment: env, in: directory)
         #expect(enqueued.status == 0)
         let summary = try JSONSerialization.jsonObject(with: Data(enqueued.output.utf8)) as? [String: Any]
         #expect(summary?["enqueued"] as? Int == 3)
 
-        let stats = try await ChildProcess.run("enqueuer", ["queue", "stats", "--json"], environment: env, in: directory)
+        let stats = try await ChildProcess.run(
+            "enqueuer", ["queue", "stats", "--json"], environment: env, in: directory)
         let decoded = try JSONDecoder().decode(QueueStats.self, from: Data(stats.output.utf8))
         #expect(decoded.available == 3 && decoded.running == 0)
 
         let queue = SQLiteJobQueue(database: try ReportsDatabase.open(path: env["REPORTS_DATABASE"]!))
-        let lease = try #require(try await queue.lease(LeaseRequest(workerId: "x", limit: 1, leaseDuration: .seconds(30))).first).lease
+        let lease = try #require(
+            try await queue.lease(LeaseRequest(workerId: "x", limit: 1, leaseDuration: .seconds(30))).first
+        ).lease
         _ = try await queue.fail(lease, .permanent("broken", "on purpose"))
 
-        let listed = try await ChildProcess.run("enqueuer", ["queue", "list", "--state", "discarded", "--json"], environment: env, in: directory)
+        let listed = try await ChildProcess.run(
+            "enqueuer", ["queue", "list", "--state", "discarded", "--json"], environment: env, in: directory)
         let list = try JSONSerialization.jsonObject(with: Data(listed.output.utf8)) as? [String: [[String: Any]]]
         #expect(list?["jobs"]?.count == 1)
         #expect(list?["jobs"]?.first?["last_error"] as? String == "broken: on purpose")
         #expect(list?["jobs"]?.first?["payload"] == nil, "payloads are never listed")
 
-        let retried = try await ChildProcess.run("enqueuer", ["queue", "retry", "\(lease.jobId)"], environment: env, in: directory)
+        let retried = try await ChildProcess.run(
+            "enqueuer", ["queue", "retry", "\(lease.jobId)"], environment: env, in: directory)
         #expect(retried.status == 0)
         #expect(try await queue.job(id: lease.jobId)?.state == .available)
-        let discarded = try await ChildProcess.run("enqueuer", ["queue", "discard", "\(lease.jobId)"], environment: env, in: directory)
+        let discarded = try await ChildProcess.run(
+            "enqueuer", ["queue", "discard", "\(lease.jobId)"], environment: env, in: directory)
         #expect(discarded.status == 0)
         #expect(try await queue.job(id: lease.jobId)?.state == .discarded)
-        let missing = try await ChildProcess.run("enqueuer", ["queue", "retry", "424242"], environment: env, in: directory)
+        let missing = try await ChildProcess.run(
+            "enqueuer", ["queue", "retry", "424242"], environment: env, in: directory)
         #expect(missing.status == 1 && missing.output.contains("no such job"))
-        let badState = try await ChildProcess.run("enqueuer", ["queue", "list", "--state", "lost"], environment: env, in: directory)
+        let badState = try await ChildProcess.run(
+            "enqueuer", ["queue", "list", "--state", "lost"], environment: env, in: directory)
         #expect(badState.status != 0 && badState.output.contains("--state must be one of"))
     }
 
@@ -148,14 +167,25 @@ struct ProcessTests {
         defer { directory.remove() }
         let env = environment(directory)
         #expect(try await ChildProcess.run("enqueuer", ["migrate"], environment: env, in: directory).status == 0)
-        _ = try await ChildProcess.run("enqueuer", ["queue", "enqueue-diagnostic", "--count", "2000", "--sleep-ms", "1"], environment: env, in: directory)
-        let worker = try ChildProcess("worker", ["run", "--id", "busy", "--concurrency", "4"], environment: env, outputPath: directory.file("w.log"))
-        defer { worker.signal(SIGTERM); worker.process.waitUntilExit() }
+        _ = try await ChildProcess.run(
+            "enqueuer", ["queue", "enqueue-diagnostic", "--count", "2000", "--sleep-ms", "1"], environment: env,
+            in: directory)
+        let worker = try ChildProcess(
+            "worker", ["run", "--id", "busy", "--concurrency", "4"], environment: env,
+            outputPath: directory.file("w.log"))
+        defer {
+            worker.signal(SIGTERM)
+            worker.process.waitUntilExit()
+        }
         let queue = SQLiteJobQueue(database: try ReportsDatabase.open(path: env["REPORTS_DATABASE"]!))
-        #expect(try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(20)) { (try? await queue.stats().succeeded ?? 0) ?? 0 > 50 })
+        #expect(
+            try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(20)) {
+                (try? await queue.stats().succeeded ?? 0) ?? 0 > 50
+            })
 
         let target = directory.file("backup.sqlite")
-        let backup = try await ChildProcess.run("enqueuer", ["backup", "--to", target], environment: env, in: directory)
+        let backup = try await ChildProcess.run(
+            "enqueuer", ["backup", "--to", target], environment: env, in: directory)
         #expect(backup.status == 0, "\(backup.output)")
         #expect(backup.output.contains("integrity ok"))
         let mode = try FileManager.default.attributesOfItem(atPath: target)[.posixPermissions] as? Int
@@ -167,7 +197,9 @@ struct ProcessTests {
         let again = try await ChildProcess.run("enqueuer", ["backup", "--to", target], environment: env, in: directory)
         #expect(again.status == 1 && again.output.contains("already exists"), "\(again.output)")
         let untouched = try await SQLiteJobQueue(database: ReportsDatabase.open(path: target)).stats()
-        #expect(untouched.succeeded == restored.succeeded && untouched.available == restored.available, "an existing file is never overwritten")
+        #expect(
+            untouched.succeeded == restored.succeeded && untouched.available == restored.available,
+            "an existing file is never overwritten")
     }
 
     @Test func serveRefusesAPublicBindWithoutATLSProxyAndNamesMissingSettings() async throws {
@@ -175,10 +207,13 @@ struct ProcessTests {
         defer { directory.remove() }
         let env = environment(directory)
         #expect(try await ChildProcess.run("enqueuer", ["migrate"], environment: env, in: directory).status == 0)
-        let publicBind = try await ChildProcess.run("enqueuer", ["serve", "--host", "0.0.0.0"], environment: env, in: directory)
+        let publicBind = try await ChildProcess.run(
+            "enqueuer", ["serve", "--host", "0.0.0.0"], environment: env, in: directory)
         #expect(publicBind.status != 0 && publicBind.output.contains("--behind-tls-proxy"), "\(publicBind.output)")
         let noAppId = try await ChildProcess.run("enqueuer", ["serve", "--port", "0"], environment: env, in: directory)
-        #expect(noAppId.status == 78 && noAppId.output.contains("configuration error: FORGE_APP_ID is not set"), "\(noAppId.output)")
+        #expect(
+            noAppId.status == 78 && noAppId.output.contains("configuration error: FORGE_APP_ID is not set"),
+            "\(noAppId.output)")
         var partial = env
         partial["FORGE_APP_ID"] = "ari:cloud:ecosystem::app/x"
         partial["REPORTS_TOKEN_KEYS"] = "k1:" + Data(repeating: 1, count: 32).base64EncodedString()
@@ -186,16 +221,24 @@ struct ProcessTests {
         partial["MS_CLIENT_ID"] = "00000000-0000-0000-0000-000000000001"
         partial["MS_CLIENT_SECRET"] = "s3cr3t-value"
         partial["MS_REDIRECT_URI"] = "http://example.com/callback"
-        let insecure = try await ChildProcess.run("enqueuer", ["serve", "--port", "0"], environment: partial, in: directory)
-        #expect(insecure.status == 78 && insecure.output.contains("MS_REDIRECT_URI must be an https:// URL"), "\(insecure.output)")
+        let insecure = try await ChildProcess.run(
+            "enqueuer", ["serve", "--port", "0"], environment: partial, in: directory)
+        #expect(
+            insecure.status == 78 && insecure.output.contains("MS_REDIRECT_URI must be an https:// URL"),
+            "\(insecure.output)")
         #expect(!insecure.output.contains("s3cr3t-value") && !insecure.output.contains("example.com"))
     }
 
     @Test func theSandboxPrintsTheEnvironmentToUseAndServesIt() async throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        let sandbox = try ChildProcess("sandbox", ["serve", "--port", "0", "--seed", "5"], environment: [:], outputPath: directory.file("sandbox.log"))
-        defer { sandbox.signal(SIGTERM); sandbox.process.waitUntilExit() }
+        let sandbox = try ChildProcess(
+            "sandbox", ["serve", "--port", "0", "--seed", "5"], environment: [:],
+            outputPath: directory.file("sandbox.log"))
+        defer {
+            sandbox.signal(SIGTERM)
+            sandbox.process.waitUntilExit()
+        }
         #expect(try await waitUntil(timeout: .seconds(30)) { sandbox.output.contains("sandbox ready:") })
         let line = try #require(sandbox.output.split(separator: "\n").first { $0.hasPrefix("sandbox ready:") })
         var settings: [String: String] = [:]
@@ -203,7 +246,10 @@ struct ProcessTests {
             let parts = pair.split(separator: "=", maxSplits: 1)
             settings[String(parts[0])] = String(parts[1])
         }
-        for name in ["REPORTS_SANDBOX", "FORGE_APP_ID", "FORGE_JWKS_URL", "ATLASSIAN_GRAPHQL_URL", "MS_LOGIN_BASE_URL", "MS_GRAPH_BASE_URL"] {
+        for name in [
+            "REPORTS_SANDBOX", "FORGE_APP_ID", "FORGE_JWKS_URL", "ATLASSIAN_GRAPHQL_URL", "MS_LOGIN_BASE_URL",
+            "MS_GRAPH_BASE_URL",
+        ] {
             #expect(settings[name] != nil, "\(name)")
         }
         let jwksURL = try #require(settings["FORGE_JWKS_URL"].flatMap(URL.init(string:)))
@@ -219,10 +265,14 @@ struct ProcessTests {
         #expect(try await ChildProcess.run("enqueuer", ["migrate"], environment: env, in: directory).status == 0)
         env["MS_CLIENT_ID"] = "00000000-0000-0000-0000-000000000001"
         let partial = try await ChildProcess.run("worker", ["run"], environment: env, in: directory)
-        #expect(partial.status == 78 && partial.output.contains("configuration error: REPORTS_TOKEN_KEYS is not set"), "\(partial.output)")
+        #expect(
+            partial.status == 78 && partial.output.contains("configuration error: REPORTS_TOKEN_KEYS is not set"),
+            "\(partial.output)")
         env["REPORTS_TOKEN_KEYS"] = "k1:" + Data(repeating: 3, count: 32).base64EncodedString()
         let noSecret = try await ChildProcess.run("worker", ["run"], environment: env, in: directory)
-        #expect(noSecret.status == 78 && noSecret.output.contains("configuration error: MS_CLIENT_SECRET is not set"), "\(noSecret.output)")
+        #expect(
+            noSecret.status == 78 && noSecret.output.contains("configuration error: MS_CLIENT_SECRET is not set"),
+            "\(noSecret.output)")
     }
 
     @Test func badDatabasesAndSettingsStopTheProcessWithOneClearLine() async throws {
@@ -234,15 +284,22 @@ struct ProcessTests {
         _ = FileManager.default.createFile(atPath: plainFile, contents: Data("x".utf8))
 
         let cases: [(String, [String], String, Int32, String)] = [
-            ("enqueuer", ["queue", "stats"], corrupt, 1, "REPORTS_DATABASE: cannot open the database: file is not a database"),
+            (
+                "enqueuer", ["queue", "stats"], corrupt, 1,
+                "REPORTS_DATABASE: cannot open the database: file is not a database"
+            ),
             ("worker", ["run"], corrupt, 1, "REPORTS_DATABASE: cannot open the database: file is not a database"),
             ("enqueuer", ["migrate"], plainFile + "/reports.sqlite", 1, "REPORTS_DATABASE: cannot open the database"),
             ("worker", ["run"], directory.file("never-migrated.sqlite"), 1, "run `enqueuer migrate` first"),
             ("worker", ["run"], "", 78, "configuration error: REPORTS_DATABASE is empty"),
-            ("enqueuer", ["queue", "stats"], directory.path + "/", 78, "configuration error: REPORTS_DATABASE names a directory"),
+            (
+                "enqueuer", ["queue", "stats"], directory.path + "/", 78,
+                "configuration error: REPORTS_DATABASE names a directory"
+            ),
         ]
         for (program, arguments, database, expectedStatus, message) in cases {
-            let result = try await ChildProcess.run(program, arguments, environment: ["REPORTS_DATABASE": database], in: directory, timeout: .seconds(30))
+            let result = try await ChildProcess.run(
+                program, arguments, environment: ["REPORTS_DATABASE": database], in: directory, timeout: .seconds(30))
             #expect(result.status == expectedStatus, "\(program) \(arguments): \(result.output)")
             let lines = result.output.split(separator: "\n")
             #expect(lines.count == 1, "one line: \(result.output)")

@@ -1,10 +1,11 @@
 import Foundation
+import ReportsTesting
 import Testing
+
 @testable import JobQueue
 @testable import JobQueueSQLite
 @testable import SQLiteStorage
 @testable import ServiceSetup
-import ReportsTesting
 
 /// How a worker hears of commits made by other connections (issue #13): an inotify watch on the
 /// database's folder, armed only while the worker waits for work.
@@ -63,14 +64,18 @@ struct QueueWakeupTests {
         _ = try await other.enqueue((0..<12).map { _ in rawJob("record") })
         let runtime = WorkerRuntime(
             queue: fixture.queue, registry: JobRegistry([handler]),
-            configuration: WorkerConfiguration(workerId: "w1", concurrency: 2, pollInterval: .seconds(60), maxLeaseBatch: 2),
+            configuration: WorkerConfiguration(
+                workerId: "w1", concurrency: 2, pollInterval: .seconds(60), maxLeaseBatch: 2),
             logger: silentLogger)
         try await withRuntime(runtime) { () async throws in
             // Settled, so no handler is left to wake the worker: it is idle and must hear the next commit.
             #expect(try await waitUntil(timeout: .seconds(20)) { try await fixture.queue.stats().succeeded == 12 })
             for round in 1...3 {
                 _ = try await other.enqueue(rawJob("record"))
-                #expect(try await waitUntil(timeout: .seconds(20)) { try await fixture.queue.stats().succeeded == 12 + round })
+                #expect(
+                    try await waitUntil(timeout: .seconds(20)) {
+                        try await fixture.queue.stats().succeeded == 12 + round
+                    })
             }
         }
     }

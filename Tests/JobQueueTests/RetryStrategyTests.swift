@@ -1,7 +1,8 @@
+import ReportsTesting
 import Testing
+
 @testable import JobQueue
 @testable import ReportsSupport
-import ReportsTesting
 
 @Suite("Retry backoff")
 struct RetryStrategyTests {

@@ -1,11 +1,12 @@
 import Foundation
 import Logging
+import ReportsTesting
 import ServiceLifecycle
 import Synchronization
 import Testing
+
 @testable import JobQueue
 @testable import JobQueueSQLite
-import ReportsTesting
 
 /// Counts how often each job ran; fails or blocks on request.
 final class RecordingHandler: JobHandler {
@@ -63,16 +64,18 @@ struct WorkerRuntimeTests {
         let fixture = try QueueFixture(realClock: true)
         defer { fixture.remove() }
         let unknown = try await fixture.queue.enqueue(rawJob("no-such-kind")).jobId
-        let badPayload = try await fixture.queue.enqueue(rawJob(DiagnosticJob.kind, payload: #"{"sleepMs":"soon"}"#)).jobId
+        let badPayload = try await fixture.queue.enqueue(rawJob(DiagnosticJob.kind, payload: #"{"sleepMs":"soon"}"#))
+            .jobId
         let good = try await fixture.queue.enqueue((0..<5).map { _ in try diagnostic() }).map(\.jobId)
         let runtime = WorkerRuntime(
             queue: fixture.queue, registry: JobRegistry([DiagnosticJob()]),
             configuration: WorkerConfiguration(workerId: "w1"), logger: silentLogger)
         try await withRuntime(runtime) { () async throws in
-            #expect(try await waitUntil(timeout: .seconds(30)) {
-                let stats = try await fixture.queue.stats()
-                return stats.succeeded == 5 && stats.discarded == 2
-            })
+            #expect(
+                try await waitUntil(timeout: .seconds(30)) {
+                    let stats = try await fixture.queue.stats()
+                    return stats.succeeded == 5 && stats.discarded == 2
+                })
             // Still alive: a job enqueued afterwards runs too.
             let later = try await fixture.queue.enqueue(try diagnostic()).jobId
             #expect(try await waitUntil(timeout: .seconds(30)) { try await fixture.row(later).state == .succeeded })
@@ -86,7 +89,8 @@ struct WorkerRuntimeTests {
     }
 
     @Test func retryableFailuresRunAgainAfterTheirBackoff() async throws {
-        let fixture = try QueueFixture(retryStrategy: .exponentialJitter(base: .milliseconds(50), maxBackoff: .milliseconds(200)), realClock: true)
+        let fixture = try QueueFixture(
+            retryStrategy: .exponentialJitter(base: .milliseconds(50), maxBackoff: .milliseconds(200)), realClock: true)
         defer { fixture.remove() }
         let directory = fixture.directory
         let record = directory.file("record.txt")
@@ -111,8 +115,12 @@ struct WorkerRuntimeTests {
         let configuration = { (name: String) in
             WorkerConfiguration(workerId: name, leaseDuration: .milliseconds(1200), reclaimInterval: .milliseconds(50))
         }
-        let first = WorkerRuntime(queue: fixture.queue, registry: JobRegistry([handler]), configuration: configuration("w1"), logger: silentLogger)
-        let second = WorkerRuntime(queue: fixture.queue, registry: JobRegistry([handler]), configuration: configuration("w2"), logger: silentLogger)
+        let first = WorkerRuntime(
+            queue: fixture.queue, registry: JobRegistry([handler]), configuration: configuration("w1"),
+            logger: silentLogger)
+        let second = WorkerRuntime(
+            queue: fixture.queue, registry: JobRegistry([handler]), configuration: configuration("w2"),
+            logger: silentLogger)
         try await withRuntime(first) { () async throws in
             try await withRuntime(second) { () async throws in
                 #expect(try await waitUntil(timeout: .seconds(30)) { try await fixture.row(id).state == .succeeded })
@@ -131,7 +139,8 @@ struct WorkerRuntimeTests {
         let stuckIds = try await fixture.queue.enqueue((0..<2).map { _ in rawJob("stuck") }).map(\.jobId)
         let runtime = WorkerRuntime(
             queue: fixture.queue, registry: JobRegistry([quick, stuck]),
-            configuration: WorkerConfiguration(workerId: "w1", concurrency: 5, gracePeriod: .seconds(2)), logger: silentLogger)
+            configuration: WorkerConfiguration(workerId: "w1", concurrency: 5, gracePeriod: .seconds(2)),
+            logger: silentLogger)
         try await withRuntime(runtime) { () async throws in
             #expect(try await waitUntil(timeout: .seconds(30)) { stuck.counts.count == 2 && quick.counts.count == 3 })
         }
@@ -170,14 +179,20 @@ struct WorkerRuntimeTests {
         let id = try await fixture.queue.enqueue(rawJob("hang")).jobId
         let runtime = WorkerRuntime(
             queue: fixture.queue, registry: JobRegistry([handler]),
-            configuration: WorkerConfiguration(workerId: "w1", leaseDuration: .seconds(3), heartbeatInterval: .milliseconds(100)), logger: silentLogger)
+            configuration: WorkerConfiguration(
+                workerId: "w1", leaseDuration: .seconds(3), heartbeatInterval: .milliseconds(100)), logger: silentLogger
+        )
         try await withRuntime(runtime) { () async throws in
             #expect(try await waitUntil(timeout: .seconds(10)) { handler.started == 1 })
             // An operator discards the running job: its token moves on, so the worker's lease is gone.
             #expect(try await fixture.queue.discard(jobId: id) == .changed)
-            #expect(try await waitUntil(timeout: .seconds(5)) { handler.cancelled == 1 }, "the heartbeat cancelled the handler")
+            #expect(
+                try await waitUntil(timeout: .seconds(5)) { handler.cancelled == 1 },
+                "the heartbeat cancelled the handler")
         }
         let row = try await fixture.row(id)
-        #expect(row.state == .discarded && row.lastError == "discarded_by_operator", "the stopped handler recorded no outcome")
+        #expect(
+            row.state == .discarded && row.lastError == "discarded_by_operator",
+            "the stopped handler recorded no outcome")
     }
 }

@@ -2,12 +2,13 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import ReportsTesting
 import Testing
+
 @testable import Enqueuer
 @testable import Reports
 @testable import ReportsAPI
 @testable import ReportsSQLite
-import ReportsTesting
 
 /// Length limits count what the schema counts (issue #14, point 7): SQLite's `length()` and JSON
 /// Schema's `maxLength` both count Unicode code points, so a grapheme of several scalars ("👍🏽" is two,
@@ -15,8 +16,8 @@ import ReportsTesting
 /// CHECK constraint and answers 500.
 @Suite("API input lengths with multi-scalar graphemes")
 struct APIInputLengthTests {
-    static let thumbs = "👍🏽"          // U+1F44D U+1F3FD: one grapheme, two scalars
-    static let decomposed = "e\u{301}" // e + combining acute: one grapheme, two scalars
+    static let thumbs = "👍🏽"  // U+1F44D U+1F3FD: one grapheme, two scalars
+    static let decomposed = "e\u{301}"  // e + combining acute: one grapheme, two scalars
 
     static func body(name: String = "Open bugs", jql: String = "project = OPS") -> String {
         #"{"name":"\#(name)","jql":"\#(jql)","columns":["key"],"sectionId":"\#(APIRouterTests.section)"}"#
@@ -29,36 +30,49 @@ struct APIInputLengthTests {
             try await harness.test { client in
                 // (body, expected status): at the limit is stored, one grapheme over is a 422, never a 500.
                 let cases: [(String, HTTPResponse.Status)] = [
-                    (Self.body(name: String(repeating: Self.thumbs, count: 100)), .created),       // 200 scalars
+                    (Self.body(name: String(repeating: Self.thumbs, count: 100)), .created),  // 200 scalars
                     (Self.body(name: String(repeating: Self.thumbs, count: 101)), .unprocessableContent),
-                    (Self.body(name: String(repeating: Self.thumbs, count: 150)), .unprocessableContent), // the report's case
+                    // the report's case
+                    (Self.body(name: String(repeating: Self.thumbs, count: 150)), .unprocessableContent),
                     (Self.body(name: String(repeating: Self.decomposed, count: 101)), .unprocessableContent),
                     (Self.body(jql: "summary ~ " + String(repeating: Self.decomposed, count: 995)), .created),  // 2000
-                    (Self.body(jql: "summary ~ " + String(repeating: Self.decomposed, count: 996)), .unprocessableContent),
+                    (
+                        Self.body(jql: "summary ~ " + String(repeating: Self.decomposed, count: 996)),
+                        .unprocessableContent
+                    ),
                 ]
                 for (body, status) in cases {
-                    let response = try await client.execute(uri: "/v1/reports", method: .post, headers: alice, body: ByteBuffer(string: body))
-                    #expect(response.status == status, "\(body.unicodeScalars.count) scalars: \(response.status) \(response.text.prefix(160))")
+                    let response = try await client.execute(
+                        uri: "/v1/reports", method: .post, headers: alice, body: ByteBuffer(string: body))
+                    #expect(
+                        response.status == status,
+                        "\(body.unicodeScalars.count) scalars: \(response.status) \(response.text.prefix(160))")
                     if status != .created { #expect(response.errorCode == "invalid_report") }
                 }
                 // The same rule on a PUT of an existing report.
-                let created = try await client.execute(uri: "/v1/reports", method: .post, headers: alice, body: ByteBuffer(string: Self.body()))
+                let created = try await client.execute(
+                    uri: "/v1/reports", method: .post, headers: alice, body: ByteBuffer(string: Self.body()))
                 let id = try #require(created.json["id"] as? String)
-                let put = try await client.execute(uri: "/v1/reports/\(id)", method: .put, headers: alice,
-                                                   body: ByteBuffer(string: Self.body(name: String(repeating: Self.thumbs, count: 150))))
+                let put = try await client.execute(
+                    uri: "/v1/reports/\(id)", method: .put, headers: alice,
+                    body: ByteBuffer(string: Self.body(name: String(repeating: Self.thumbs, count: 150))))
                 #expect(put.status == .unprocessableContent && put.errorCode == "invalid_report", "\(put.status)")
 
                 // Query and path parameters: too long is a 400 or a 404, never a 500.
                 let userToken = try await harness.headers(extra: [FITMiddleware.userTokenHeader: "user-token-1"])
-                let query = String(repeating: Self.thumbs, count: 101).addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed)!
-                let filters = try await client.execute(uri: "/v1/jira/filters?query=\(query)", method: .get, headers: userToken)
+                let query = String(repeating: Self.thumbs, count: 101).addingPercentEncoding(
+                    withAllowedCharacters: .urlQueryAllowed)!
+                let filters = try await client.execute(
+                    uri: "/v1/jira/filters?query=\(query)", method: .get, headers: userToken)
                 #expect(filters.status == .badRequest && filters.errorCode == "invalid_parameter", "\(filters.status)")
-                let runId = String(repeating: Self.thumbs, count: 40).addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)!
+                let runId = String(repeating: Self.thumbs, count: 40).addingPercentEncoding(
+                    withAllowedCharacters: .urlPathAllowed)!
                 let run = try await client.execute(uri: "/v1/runs/\(runId)", method: .get, headers: alice)
                 #expect(run.status == .notFound, "\(run.status)")
             }
             // Only the two reports at the limit and the one for the PUT were stored.
-            let stored = try await harness.fixture.reports.list(ReportOwner(installationId: ReportFixture.installationA, accountId: "557058:alice"))
+            let stored = try await harness.fixture.reports.list(
+                ReportOwner(installationId: ReportFixture.installationA, accountId: "557058:alice"))
             #expect(stored.count == 3)
             #expect(stored.contains { $0.name == String(repeating: Self.thumbs, count: 100) })
         }

@@ -4,15 +4,17 @@ import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import Testing
-@testable import Enqueuer
-@testable import Reports
-@testable import Security
-@testable import SQLiteStorage
-@testable import ReportsSQLite
-@testable import Upstream
-@testable import ReportsAPI
 import ReportsTesting
+import Testing
+
+@testable import Enqueuer
+@testable import Microsoft
+@testable import Reports
+@testable import ReportsAPI
+@testable import ReportsSQLite
+@testable import SQLiteStorage
+@testable import Security
+@testable import Upstream
 
 /// The Microsoft connect flow against login CSRF (issue #14, point 1): bound to the browser that
 /// started it, and confirmed by the user before any token is stored.
@@ -21,8 +23,11 @@ struct ConnectFlowTests {
     static let owner = ReportOwner(installationId: ReportFixture.installationA, accountId: "557058:alice")
 
     /// Connect → start URL → (Microsoft) → the callback URL Microsoft would send the browser to.
-    static func begin(_ harness: APIHarness, _ client: any TestClientProtocol, _ browser: ConnectBrowser) async throws -> (callback: String, authorize: URLComponents) {
-        let connect = try await client.execute(uri: "/v1/microsoft/connect", method: .post, headers: try await harness.headers())
+    static func begin(_ harness: APIHarness, _ client: any TestClientProtocol, _ browser: ConnectBrowser) async throws
+        -> (callback: String, authorize: URLComponents)
+    {
+        let connect = try await client.execute(
+            uri: "/v1/microsoft/connect", method: .post, headers: try await harness.headers())
         let started = try await browser.start(try #require(connect.json["startUrl"] as? String, "\(connect.text)"))
         let authorize = try #require(started.headers["location"].flatMap(URLComponents.init(string:)))
         let state = try #require(authorize.queryItems?.first { $0.name == "state" }?.value)
@@ -30,14 +35,17 @@ struct ConnectFlowTests {
     }
 
     static func pendingRows(_ harness: APIHarness) async throws -> Int {
-        try await harness.fixture.database.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM oauth_pending_connections") ?? 0 }
+        try await harness.fixture.database.pool.read {
+            try Int.fetchOne($0, sql: "SELECT count(*) FROM oauth_pending_connections") ?? 0
+        }
     }
 
     @Test func theFlowIsBoundToTheBrowserThatStartedItAndConfirmedBeforeAnythingIsStored() async throws {
         try await APIHarness.run { harness in
             try await harness.test { client in
                 // The app gets a one-time start URL on our host (the redirect URI's origin), not Microsoft's.
-                let connect = try await client.execute(uri: "/v1/microsoft/connect", method: .post, headers: try await harness.headers())
+                let connect = try await client.execute(
+                    uri: "/v1/microsoft/connect", method: .post, headers: try await harness.headers())
                 let startUrl = try #require(connect.json["startUrl"] as? String)
                 #expect(startUrl.hasPrefix("https://reports.example.com/oauth/microsoft/start?t="))
                 #expect(connect.json["authorizeUrl"] == nil, "no authorize link leaves the API any more")
@@ -47,25 +55,35 @@ struct ConnectFlowTests {
                 let started = try await browser.start(startUrl)
                 #expect(started.status == 302)
                 let setCookie = try #require(started.headers["set-cookie"])
-                for attribute in ["__Host-reports-connect=", "Secure", "HttpOnly", "SameSite=Lax", "Path=/"] { #expect(setCookie.contains(attribute), "\(attribute)") }
+                for attribute in ["__Host-reports-connect=", "Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+                    #expect(setCookie.contains(attribute), "\(attribute)")
+                }
                 #expect(!setCookie.contains("Domain"))
                 #expect(started.headers["cache-control"] == "no-store")
                 let authorize = try #require(started.headers["location"].flatMap(URLComponents.init(string:)))
-                let items = Dictionary(uniqueKeysWithValues: (authorize.queryItems ?? []).map { ($0.name, $0.value ?? "") })
+                let items = Dictionary(
+                    uniqueKeysWithValues: (authorize.queryItems ?? []).map { ($0.name, $0.value ?? "") })
                 #expect(authorize.path == "/common/oauth2/v2.0/authorize")
                 #expect(items["scope"] == "Notes.ReadWrite User.Read offline_access")
                 #expect(items["code_challenge_method"] == "S256" && items["response_type"] == "code")
                 let state = try #require(items["state"])
                 let fields = try harness.services.oauthState.verify(state)
                 #expect(fields.browser == ConnectBrowserBinding.hash(of: try #require(browser.cookie)))
-                #expect(items["code_challenge"] == OAuthState.challenge(for: harness.services.oauthState.codeVerifier(nonce: fields.nonce)))
+                #expect(
+                    items["code_challenge"]
+                        == OAuthState.challenge(for: harness.services.oauthState.codeVerifier(nonce: fields.nonce)))
                 #expect(try await browser.start(startUrl).status == 400, "a start URL works once")
 
                 // Forged (another key), tampered and missing states: 400, no token request.
-                let forged = OAuthState(key: .init(size: .bits256)).issue(installationId: Self.owner.installationId, accountId: Self.owner.accountId, browser: fields.browser).state
+                let forged = OAuthState(key: .init(size: .bits256)).issue(
+                    installationId: Self.owner.installationId, accountId: Self.owner.accountId, browser: fields.browser
+                ).state
                 for bad in [forged, state + "x", "", "abc.def"] {
-                    let response = try await browser.callback("/oauth/microsoft/callback?code=good-code&state=\(FormEncoding.escape(bad))")
-                    #expect(response.status == 400 && response.headers["content-type"]?.hasPrefix("text/html") == true, "\(bad.prefix(20))")
+                    let response = try await browser.callback(
+                        "/oauth/microsoft/callback?code=good-code&state=\(FormEncoding.escape(bad))")
+                    #expect(
+                        response.status == 400 && response.headers["content-type"]?.hasPrefix("text/html") == true,
+                        "\(bad.prefix(20))")
                 }
 
                 // The attack: the link reaches a victim's browser, which has no cookie. Refused before any
@@ -73,8 +91,10 @@ struct ConnectFlowTests {
                 let victim = ConnectBrowser.router(client)
                 let callback = "/oauth/microsoft/callback?code=good-code&state=\(FormEncoding.escape(state))"
                 let refused = try await victim.callback(callback)
-                #expect(refused.status == 400 && refused.text.contains("not started in this browser"), "\(refused.text)")
-                #expect(try await browser.callback(callback).status == 400, "the state was used up by the refused attempt")
+                #expect(
+                    refused.status == 400 && refused.text.contains("not started in this browser"), "\(refused.text)")
+                #expect(
+                    try await browser.callback(callback).status == 400, "the state was used up by the refused attempt")
                 // A browser with a cookie of its own flow is no better.
                 let other = ConnectBrowser.router(client)
                 _ = try await Self.begin(harness, client, other)
@@ -89,14 +109,22 @@ struct ConnectFlowTests {
                 let (goodCallback, _) = try await Self.begin(harness, client, browser)
                 let page = try await browser.callback(goodCallback)
                 #expect(page.status == 200, "\(page.text)")
-                for shown in ["Ada Lovelace", "ada@example.com", "557058:alice", "Connect", "Cancel"] { #expect(page.text.contains(shown), "\(shown)") }
-                #expect(page.text.contains(URL(string: harness.apiBaseUrl)!.host!) || page.text.contains(harness.apiBaseUrl))
+                for shown in ["Ada Lovelace", "ada@example.com", "557058:alice", "Connect", "Cancel"] {
+                    #expect(page.text.contains(shown), "\(shown)")
+                }
+                #expect(
+                    page.text.contains(URL(string: harness.apiBaseUrl)!.host!) || page.text.contains(harness.apiBaseUrl)
+                )
                 #expect(page.headers["cache-control"] == "no-store")
                 let csp = try #require(page.headers["content-security-policy"])
-                for directive in ["default-src 'none'", "form-action 'self'", "frame-ancestors 'none'"] { #expect(csp.contains(directive), "\(directive)") }
+                for directive in ["default-src 'none'", "form-action 'self'", "frame-ancestors 'none'"] {
+                    #expect(csp.contains(directive), "\(directive)")
+                }
                 #expect(harness.upstream.tokenRequests.count == 1)
                 #expect(harness.upstream.tokenRequests.first?["code_verifier"] != nil)
-                #expect(try await harness.services.connections.connection(Self.owner) == nil, "nothing stored before the user confirms")
+                #expect(
+                    try await harness.services.connections.connection(Self.owner) == nil,
+                    "nothing stored before the user confirms")
                 #expect(try await Self.pendingRows(harness) == 1)
 
                 // The confirmation needs the same browser: without the cookie, or with another's, refused.
@@ -122,7 +150,8 @@ struct ConnectFlowTests {
                 let browser = ConnectBrowser.router(client)
                 // Cancel: nothing stored, the parked tokens gone.
                 let (callback, _) = try await Self.begin(harness, client, browser)
-                let declined = try await browser.confirm(page: try await browser.callback(callback).text, decision: "cancel")
+                let declined = try await browser.confirm(
+                    page: try await browser.callback(callback).text, decision: "cancel")
                 #expect(declined.status == 200 && declined.text.contains("Nothing was connected"), "\(declined.text)")
                 #expect(try await harness.services.connections.connection(Self.owner) == nil)
                 #expect(try await Self.pendingRows(harness) == 0)
@@ -137,7 +166,8 @@ struct ConnectFlowTests {
                 #expect(try await Self.pendingRows(harness) == 0)
 
                 // A start URL lasts two minutes; a state ten.
-                let connect = try await client.execute(uri: "/v1/microsoft/connect", method: .post, headers: try await harness.headers())
+                let connect = try await client.execute(
+                    uri: "/v1/microsoft/connect", method: .post, headers: try await harness.headers())
                 harness.clock.advance(by: .seconds(121))
                 #expect(try await browser.start(try #require(connect.json["startUrl"] as? String)).status == 400)
                 let (slow, _) = try await Self.begin(harness, client, browser)

@@ -3,11 +3,12 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import Testing
-@testable import Enqueuer
-@testable import ReportsSupport
-@testable import ReportsAPI
 import ReportsTesting
+import Testing
+
+@testable import Enqueuer
+@testable import ReportsAPI
+@testable import ReportsSupport
 
 /// Every response leaves the same trace, error or not (issue #14, point 6): an `x-request-id`
 /// header, one `request` log line with that id, and a count in the request metric by route and status.
@@ -21,18 +22,20 @@ struct RequestTraceTests {
             let alice = try await harness.headers()
             try await harness.test(logger: logger) { client in
                 let probes: [(String, HTTPRequest.Method, HTTPFields, String?, HTTPResponse.Status)] = [
-                    ("/v1/me", .get, [:], nil, .unauthorized),                                     // no FIT
-                    ("/v1/me", .get, [.authorization: "Bearer not-a-jwt"], nil, .unauthorized),     // a bad FIT
-                    ("/v1/nowhere", .get, alice, nil, .notFound),                                  // no such route
-                    ("/v1/reports", .post, alice, "not json", .badRequest),                        // a bad body
-                    ("/v1/reports/\(UUID().uuidString)", .get, alice, nil, .notFound),             // not theirs
+                    ("/v1/me", .get, [:], nil, .unauthorized),  // no FIT
+                    ("/v1/me", .get, [.authorization: "Bearer not-a-jwt"], nil, .unauthorized),  // a bad FIT
+                    ("/v1/nowhere", .get, alice, nil, .notFound),  // no such route
+                    ("/v1/reports", .post, alice, "not json", .badRequest),  // a bad body
+                    ("/v1/reports/\(UUID().uuidString)", .get, alice, nil, .notFound),  // not theirs
                     ("/v1/me", .get, alice, nil, .ok),
                 ]
                 for (uri, method, headers, body, status) in probes {
                     let before = sink.lines.count
-                    let response = try await client.execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+                    let response = try await client.execute(
+                        uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
                     #expect(response.status == status, "\(uri)")
-                    let id = try #require(response.headers[HTTPField.Name("x-request-id")!], "\(uri) \(status): no x-request-id")
+                    let id = try #require(
+                        response.headers[HTTPField.Name("x-request-id")!], "\(uri) \(status): no x-request-id")
                     let lines = sink.lines.dropFirst(before).compactMap { line in
                         (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
                     }.filter { $0["message"] as? String == "request" }
@@ -44,9 +47,10 @@ struct RequestTraceTests {
             }
             let exposition = harness.services.metrics.exposition()
             for status in ["401", "404", "400", "200"] {
-                #expect(exposition.split(separator: "\n").contains {
-                    $0.hasPrefix("reports_http_requests_total{") && $0.contains("status=\"\(status)\"")
-                }, "no request metric with status \(status)")
+                #expect(
+                    exposition.split(separator: "\n").contains {
+                        $0.hasPrefix("reports_http_requests_total{") && $0.contains("status=\"\(status)\"")
+                    }, "no request metric with status \(status)")
             }
         }
     }

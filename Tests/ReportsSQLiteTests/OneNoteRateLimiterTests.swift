@@ -1,12 +1,13 @@
 import Foundation
 import GRDB
+import ReportsTesting
 import Synchronization
 import Testing
+
 @testable import ReportsSQLite
 @testable import ReportsSupport
 @testable import SQLiteStorage
 @testable import Upstream
-import ReportsTesting
 
 @Suite("OneNote rate limiter shared through the database")
 struct OneNoteRateLimiterTests {
@@ -15,7 +16,10 @@ struct OneNoteRateLimiterTests {
         defer { fixture.remove() }
         // Two connection pools on one file: what two worker processes see.
         let other = try ReportsDatabase.open(path: fixture.database.path)
-        let limiters = [OneNoteRateLimiter(database: fixture.database, maxInFlight: 2), OneNoteRateLimiter(database: other, maxInFlight: 2)]
+        let limiters = [
+            OneNoteRateLimiter(database: fixture.database, maxInFlight: 2),
+            OneNoteRateLimiter(database: other, maxInFlight: 2),
+        ]
         let held = Held()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<12 {
@@ -32,7 +36,9 @@ struct OneNoteRateLimiterTests {
         #expect(held.maximum == 2, "never more than 2 at once across both")
         // Another user is not held up by the first one's slots.
         _ = try await limiters[0].withSlot(user: "ms-user-2") { 1 }
-        let left = try await fixture.database.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM onenote_inflight") }
+        let left = try await fixture.database.pool.read {
+            try Int.fetchOne($0, sql: "SELECT count(*) FROM onenote_inflight")
+        }
         #expect(left == 0, "slots are released")
     }
 
@@ -42,8 +48,13 @@ struct OneNoteRateLimiterTests {
         let clock = fixture.clock
         let waits = Mutex<[Duration]>([])
         // The sleep moves the test clock, so waiting would take no real time; it must not happen at all.
-        var limiter = OneNoteRateLimiter(database: fixture.database, perMinute: 5, perHour: 400, maxInFlight: 5,
-                                         now: { clock.now }, sleep: { duration in waits.withLock { $0.append(duration) }; clock.advance(by: duration) })
+        var limiter = OneNoteRateLimiter(
+            database: fixture.database, perMinute: 5, perHour: 400, maxInFlight: 5,
+            now: { clock.now },
+            sleep: { duration in
+                waits.withLock { $0.append(duration) }
+                clock.advance(by: duration)
+            })
         #expect(try await limiter.budgetWait(user: "u") == nil)
         for _ in 0..<5 { _ = try await limiter.withSlot(user: "u") { 0 } }
         let freeIn = try #require(try await limiter.budgetWait(user: "u"))
@@ -51,7 +62,9 @@ struct OneNoteRateLimiterTests {
         let error = await #expect(throws: UpstreamError.self) { try await limiter.withSlot(user: "u") { 0 } }
         #expect(error?.kind == .transient && error?.code == "onenote_budget_exhausted")
         let retryAfter = try #require(error?.retryAfter)
-        #expect(retryAfter >= .seconds(59) && retryAfter <= .seconds(61), "the job is due again when the window frees up: \(retryAfter)")
+        #expect(
+            retryAfter >= .seconds(59) && retryAfter <= .seconds(61),
+            "the job is due again when the window frees up: \(retryAfter)")
         #expect(waits.withLock { $0 }.isEmpty, "no request slept in its worker slot")
         // Another user's budget is untouched.
         #expect(try await limiter.budgetWait(user: "other") == nil)
@@ -66,24 +79,35 @@ struct OneNoteRateLimiterTests {
         let fixture = try QueueFixture()
         defer { fixture.remove() }
         let clock = fixture.clock
-        let dead = OneNoteRateLimiter(database: fixture.database, maxInFlight: 1, slotLease: .seconds(10), slotDeadline: .seconds(70),
-                                      maxWait: .seconds(300), holder: "w-dead:1", now: { clock.now }, sleep: { clock.advance(by: $0) })
-        let alive = OneNoteRateLimiter(database: fixture.database, maxInFlight: 1, slotLease: .seconds(10), slotDeadline: .seconds(70),
-                                       maxWait: .seconds(300), holder: "w-alive:1", now: { clock.now }, sleep: { clock.advance(by: $0) })
+        let dead = OneNoteRateLimiter(
+            database: fixture.database, maxInFlight: 1, slotLease: .seconds(10), slotDeadline: .seconds(70),
+            maxWait: .seconds(300), holder: "w-dead:1", now: { clock.now }, sleep: { clock.advance(by: $0) })
+        let alive = OneNoteRateLimiter(
+            database: fixture.database, maxInFlight: 1, slotLease: .seconds(10), slotDeadline: .seconds(70),
+            maxWait: .seconds(300), holder: "w-alive:1", now: { clock.now }, sleep: { clock.advance(by: $0) })
         _ = try await dead.acquire(user: "u")  // never released: its worker "died", nobody renews it
         _ = try await alive.withSlot(user: "u") { 0 }
         let waited = clock.now.timeIntervalSince1970 - 1_800_000_000
-        #expect(waited >= 10 && waited < 12, "waited \(waited) s: the dead slot lapsed after its 10 s lease (it was 120 s before)")
+        #expect(
+            waited >= 10 && waited < 12,
+            "waited \(waited) s: the dead slot lapsed after its 10 s lease (it was 120 s before)")
     }
 
     @Test func aRenewedSlotLivesOnButNeverPastItsDeadline() async throws {
         let fixture = try QueueFixture()
         defer { fixture.remove() }
         let clock = fixture.clock
-        let holder = OneNoteRateLimiter(database: fixture.database, maxInFlight: 1, slotLease: .seconds(10), slotDeadline: .seconds(70),
-                                        holder: "w-1:a", now: { clock.now }, sleep: { clock.advance(by: $0) })
+        let holder = OneNoteRateLimiter(
+            database: fixture.database, maxInFlight: 1, slotLease: .seconds(10), slotDeadline: .seconds(70),
+            holder: "w-1:a", now: { clock.now }, sleep: { clock.advance(by: $0) })
         _ = try await holder.acquire(user: "u")
-        func inFlight() async throws -> Int { try await fixture.database.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM onenote_inflight WHERE expires_at >= ?", arguments: [Timestamp.milliseconds(clock.now)]) ?? 0 } }
+        func inFlight() async throws -> Int {
+            try await fixture.database.pool.read {
+                try Int.fetchOne(
+                    $0, sql: "SELECT count(*) FROM onenote_inflight WHERE expires_at >= ?",
+                    arguments: [Timestamp.milliseconds(clock.now)]) ?? 0
+            }
+        }
         for _ in 0..<6 {  // a long request: the keeper renews every 8 s
             clock.advance(by: .seconds(8))
             try await holder.renewSlots()
@@ -100,13 +124,17 @@ struct OneNoteRateLimiterTests {
         defer { fixture.remove() }
         let old = OneNoteRateLimiter(database: fixture.database, holder: "w_1:old")
         let other = OneNoteRateLimiter(database: fixture.database, holder: "w-10:x")
-        let likeTrap = OneNoteRateLimiter(database: fixture.database, holder: "wx1:x")  // `_` must not match any character
+        // `_` must not match any character
+        let likeTrap = OneNoteRateLimiter(database: fixture.database, holder: "wx1:x")
         _ = try await old.acquire(user: "u")
         _ = try await other.acquire(user: "v")
         _ = try await likeTrap.acquire(user: "v")
         let new = OneNoteRateLimiter(database: fixture.database, holder: "w_1:new")
         #expect(try await new.freeSlotsOfEarlierProcesses(workerId: "w_1") == 1)
-        #expect(try await fixture.database.pool.read { try String.fetchAll($0, sql: "SELECT holder FROM onenote_inflight ORDER BY holder") } == ["w-10:x", "wx1:x"])
+        #expect(
+            try await fixture.database.pool.read {
+                try String.fetchAll($0, sql: "SELECT holder FROM onenote_inflight ORDER BY holder")
+            } == ["w-10:x", "wx1:x"])
     }
 
     @Test func aCancelledRequestStillReleasesItsSlot() async throws {
@@ -125,16 +153,19 @@ struct OneNoteRateLimiterTests {
             _ = await iterator.next()
             group.cancelAll()
         }
-        #expect(try await fixture.database.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM onenote_inflight") } == 0,
-                "the slot was released although the task was cancelled")
+        #expect(
+            try await fixture.database.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM onenote_inflight") }
+                == 0,
+            "the slot was released although the task was cancelled")
     }
 
     @Test func waitingOnBusySlotsSaysSoRatherThanBudgetExhausted() async throws {
         let fixture = try QueueFixture()
         defer { fixture.remove() }
         let clock = fixture.clock
-        let busy = OneNoteRateLimiter(database: fixture.database, maxInFlight: 1, slotLease: .seconds(10), maxWait: .seconds(2),
-                                      holder: "w:1", now: { clock.now }, sleep: { clock.advance(by: $0) })
+        let busy = OneNoteRateLimiter(
+            database: fixture.database, maxInFlight: 1, slotLease: .seconds(10), maxWait: .seconds(2),
+            holder: "w:1", now: { clock.now }, sleep: { clock.advance(by: $0) })
         _ = try await busy.acquire(user: "u")
         let error = await #expect(throws: UpstreamError.self) { try await busy.withSlot(user: "u") { 0 } }
         #expect(error?.code == "onenote_budget_busy")
@@ -144,7 +175,12 @@ struct OneNoteRateLimiterTests {
 /// How many slots are held right now, and the most ever held at once.
 final class Held: Sendable {
     private let state = Mutex<(now: Int, max: Int)>((0, 0))
-    func enter() { state.withLock { $0.now += 1; $0.max = max($0.max, $0.now) } }
+    func enter() {
+        state.withLock {
+            $0.now += 1
+            $0.max = max($0.max, $0.now)
+        }
+    }
     func leave() { state.withLock { $0.now -= 1 } }
     var maximum: Int { state.withLock { $0.max } }
 }

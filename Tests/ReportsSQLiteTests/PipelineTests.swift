@@ -1,26 +1,29 @@
 import Crypto
 import Foundation
 import GRDB
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import HTTPTypes
 import Logging
+import ReportsTesting
 import ServiceLifecycle
 import Testing
+
+@testable import Atlassian
 @testable import Enqueuer
-@testable import Sandbox
 @testable import JobQueue
+@testable import JobQueueSQLite
+@testable import Microsoft
 @testable import Rendering
 @testable import Reports
 @testable import ReportsAPI
 @testable import ReportsSQLite
 @testable import ReportsSupport
+@testable import SQLiteStorage
+@testable import Sandbox
 @testable import Security
 @testable import Transport
 @testable import Upstream
-@testable import SQLiteStorage
-@testable import JobQueueSQLite
-import ReportsTesting
 
 /// A sandbox on loopback, a real SQLite file, the API services pointed at the sandbox, and a worker
 /// runtime with the `run-report` handler.
@@ -30,10 +33,15 @@ struct PipelineHarness: Sendable {
     let fixture: ReportFixture
     let services: APIServices
 
-    static func run(seed: UInt64, issues: Int, limited: Bool = false, fastWriter: Bool = false, maxPartBytes: Int = 3_500_000,
-                    _ body: @Sendable (PipelineHarness, any TestClientProtocol) async throws -> Void) async throws {
-        let state = try await SandboxState(seed: seed, issues: issues, msClientId: "sandbox-client", msClientSecret: "sandbox-secret")
-        let sandboxApp = Application(router: SandboxApp.router(state), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)
+    static func run(
+        seed: UInt64, issues: Int, limited: Bool = false, fastWriter: Bool = false, maxPartBytes: Int = 3_500_000,
+        _ body: @Sendable (PipelineHarness, any TestClientProtocol) async throws -> Void
+    ) async throws {
+        let state = try await SandboxState(
+            seed: seed, issues: issues, msClientId: "sandbox-client", msClientSecret: "sandbox-secret")
+        let sandboxApp = Application(
+            router: SandboxApp.router(state), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: silentLogger)
         try await sandboxApp.test(.live) { sandbox in
             let base = URL(string: "http://127.0.0.1:\(sandbox.port!)")!
             state.setOrigin(base.absoluteString)
@@ -43,10 +51,13 @@ struct PipelineHarness: Sendable {
             let upstream = UpstreamConfiguration(
                 microsoftClientId: "sandbox-client", microsoftClientSecret: Secret("sandbox-secret"),
                 microsoftRedirectURI: URL(string: "http://127.0.0.1:1/oauth/microsoft/callback")!,
-                microsoftLoginBaseURL: base, microsoftGraphBaseURL: base, atlassianGraphQLURL: base.appendingPathComponent("graphql"), policy: .sandbox)
+                microsoftLoginBaseURL: base, microsoftGraphBaseURL: base,
+                atlassianGraphQLURL: base.appendingPathComponent("graphql"), policy: .sandbox)
             let services = APIServices(
                 database: fixture.database,
-                forge: ForgeConfiguration(appId: state.appId, jwksURL: base.appendingPathComponent(".well-known/jwks.json"), urlPolicy: .sandbox),
+                forge: ForgeConfiguration(
+                    appId: state.appId, jwksURL: base.appendingPathComponent(".well-known/jwks.json"),
+                    urlPolicy: .sandbox),
                 security: SecurityConfiguration(tokenKeys: fixture.vault.keys, stateKey: SymmetricKey(size: .bits256)),
                 upstream: upstream, transport: transport, logger: silentLogger)
             var writer = OneNoteWriter(graphBaseURL: base, transport: transport)
@@ -62,8 +73,9 @@ struct PipelineHarness: Sendable {
                 microsoft: MicrosoftIdentityClient(configuration: upstream, transport: transport), writer: writer,
                 renderer: ReportRenderer(maxPartBytes: maxPartBytes),
                 limiter: limited ? OneNoteRateLimiter(database: fixture.database) : nil)
-            let runtime = WorkerRuntime(queue: services.queue, registry: JobRegistry([handler]),
-                                        configuration: WorkerConfiguration(workerId: "pipeline"), logger: silentLogger)
+            let runtime = WorkerRuntime(
+                queue: services.queue, registry: JobRegistry([handler]),
+                configuration: WorkerConfiguration(workerId: "pipeline"), logger: silentLogger)
             let harness = PipelineHarness(state: state, sandbox: sandbox, fixture: fixture, services: services)
             try await withRuntime(runtime) { () async throws in
                 let api = Application(router: APIRoutes.router(services), logger: silentLogger)
@@ -75,24 +87,35 @@ struct PipelineHarness: Sendable {
     /// Fresh FIT headers for `sandbox-user-1`, with the system token Forge sends (and, from the UI, the
     /// user token when `forwardUserToken`).
     func headers(forwardUserToken: Bool = false) async throws -> HTTPFields {
-        let minted = try await sandbox.execute(uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"accountId":"sandbox-user-1"}"#)).json
-        var fields: HTTPFields = [.authorization: "Bearer \(minted["fit"] as! String)", .contentType: "application/json",
-                                  FITMiddleware.systemTokenHeader: minted["systemToken"] as! String]
+        let minted = try await sandbox.execute(
+            uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"accountId":"sandbox-user-1"}"#)
+        ).json
+        var fields: HTTPFields = [
+            .authorization: "Bearer \(minted["fit"] as! String)", .contentType: "application/json",
+            FITMiddleware.systemTokenHeader: minted["systemToken"] as! String,
+        ]
         if forwardUserToken { fields[FITMiddleware.userTokenHeader] = minted["userToken"] as? String }
         return fields
     }
 
     /// What Forge sends a scheduled trigger: a FIT without a principal, with the system token.
     func triggerHeaders() async throws -> HTTPFields {
-        let minted = try await sandbox.execute(uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"trigger":true}"#)).json
-        return [.authorization: "Bearer \(minted["fit"] as! String)", .contentType: "application/json",
-                FITMiddleware.systemTokenHeader: minted["systemToken"] as! String]
+        let minted = try await sandbox.execute(
+            uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"trigger":true}"#)
+        ).json
+        return [
+            .authorization: "Bearer \(minted["fit"] as! String)", .contentType: "application/json",
+            FITMiddleware.systemTokenHeader: minted["systemToken"] as! String,
+        ]
     }
 
     /// The trigger stores the system token; the connect flow goes through the sandbox's consent.
     func installAndConnect(_ client: any TestClientProtocol) async throws {
-        #expect(try await client.execute(uri: "/forge/trigger", method: .post, headers: try await triggerHeaders()).status == .ok)
-        let connect = try await client.execute(uri: "/v1/microsoft/connect", method: .post, headers: try await headers())
+        #expect(
+            try await client.execute(uri: "/forge/trigger", method: .post, headers: try await triggerHeaders()).status
+                == .ok)
+        let connect = try await client.execute(
+            uri: "/v1/microsoft/connect", method: .post, headers: try await headers())
         let browser = ConnectBrowser.router(client)
         let started = try await browser.start(try #require(connect.json["startUrl"] as? String, "\(connect.text)"))
         let authorize = try #require(started.headers["location"])
@@ -102,15 +125,25 @@ struct PipelineHarness: Sendable {
         #expect(connected.status == 200 && connected.text.contains("Connected"), "\(connected.text)")
     }
 
-    func createReport(_ client: any TestClientProtocol, name: String = "R", jql: String, section: String = Notebooks.all[0].sections[0].id) async throws -> String {
-        let body = JSONText.serialize(["name": name, "jql": jql, "columns": ["key", "summary", "status", "assignee"], "sectionId": section], escapeAngleBrackets: false)
-        let created = try await client.execute(uri: "/v1/reports", method: .post, headers: try await headers(), body: ByteBuffer(string: body))
+    func createReport(
+        _ client: any TestClientProtocol, name: String = "R", jql: String,
+        section: String = Notebooks.all[0].sections[0].id
+    ) async throws -> String {
+        let body = JSONText.serialize(
+            ["name": name, "jql": jql, "columns": ["key", "summary", "status", "assignee"], "sectionId": section],
+            escapeAngleBrackets: false)
+        let created = try await client.execute(
+            uri: "/v1/reports", method: .post, headers: try await headers(), body: ByteBuffer(string: body))
         return try #require(created.json["id"] as? String, "\(created.text)")
     }
 
     /// Run now, then wait for the run to finish; its JSON.
-    func run(_ client: any TestClientProtocol, _ reportId: String, forwardUserToken: Bool = false) async throws -> [String: Any] {
-        let started = try await client.execute(uri: "/v1/reports/\(reportId)/runs", method: .post, headers: try await headers(forwardUserToken: forwardUserToken))
+    func run(_ client: any TestClientProtocol, _ reportId: String, forwardUserToken: Bool = false) async throws
+        -> [String: Any]
+    {
+        let started = try await client.execute(
+            uri: "/v1/reports/\(reportId)/runs", method: .post,
+            headers: try await headers(forwardUserToken: forwardUserToken))
         let runId = try #require(started.json["id"] as? String)
         var last: [String: Any] = [:]
         _ = try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(20)) {
@@ -121,7 +154,9 @@ struct PipelineHarness: Sendable {
     }
 
     func pages() async throws -> [[String: Any]] {
-        try JSONSerialization.jsonObject(with: Data(try await sandbox.execute(uri: "/sandbox/pages", method: .get).text.utf8)) as? [[String: Any]] ?? []
+        try JSONSerialization.jsonObject(
+            with: Data(try await sandbox.execute(uri: "/sandbox/pages", method: .get).text.utf8)) as? [[String: Any]]
+            ?? []
     }
 }
 
@@ -133,34 +168,46 @@ struct PipelineTests {
     @Test func runNowWritesThePageAndARerunUpdatesItInPlace() async throws {
         try await PipelineHarness.run(seed: 21, issues: 40) { harness, client in
             try await harness.installAndConnect(client)
-            let reportId = try await harness.createReport(client, name: "OPS <b>board</b>", jql: "project = OPS ORDER BY key")
+            let reportId = try await harness.createReport(
+                client, name: "OPS <b>board</b>", jql: "project = OPS ORDER BY key")
             let first = try await harness.run(client, reportId)
             #expect(first["status"] as? String == "succeeded", "\(first)")
             #expect(first["issueCount"] as? Int == 20)
             let pages = try await harness.pages()
             #expect(pages.count == 1)
             let html = try #require(pages.first?["html"] as? String)
-            let visible = harness.state.seed.issues.filter { $0.project == "OPS" && ($0.visibleTo?.contains("sandbox-user-1") ?? true) }
+            let visible = harness.state.seed.issues.filter {
+                $0.project == "OPS" && ($0.visibleTo?.contains("sandbox-user-1") ?? true)
+            }
             #expect(visible.allSatisfy { html.contains(">\($0.key)</a>") }, "every issue the owner can see")
             #expect(!html.contains("<script>") && html.contains("&lt;script&gt;"), "hostile text escaped")
             #expect(html.contains("https://sandbox.atlassian.net/browse/OPS-1"), "keys link to the site")
 
             // Change an issue in Jira, then Run now from the UI (with the forwarded user token): the same
             // page shows the change, and no offline token was needed.
-            let graphQLBefore = try await harness.sandbox.execute(uri: "/sandbox/counters", method: .get).json["graphql"] as? Int ?? 0
-            _ = try await harness.sandbox.execute(uri: "/sandbox/issues/OPS-1", method: .post, body: ByteBuffer(string: #"{"summary":"Changed between runs","status":"Done"}"#))
+            let graphQLBefore =
+                try await harness.sandbox.execute(uri: "/sandbox/counters", method: .get).json["graphql"] as? Int ?? 0
+            _ = try await harness.sandbox.execute(
+                uri: "/sandbox/issues/OPS-1", method: .post,
+                body: ByteBuffer(string: #"{"summary":"Changed between runs","status":"Done"}"#))
             let second = try await harness.run(client, reportId, forwardUserToken: true)
             #expect(second["status"] as? String == "succeeded")
             let after = try await harness.pages()
-            #expect(after.count == 1 && after.first?["id"] as? String == pages.first?["id"] as? String, "the same page, updated in place")
+            #expect(
+                after.count == 1 && after.first?["id"] as? String == pages.first?["id"] as? String,
+                "the same page, updated in place")
             #expect((after.first?["html"] as? String)?.contains("Changed between runs") == true)
-            #expect(try await harness.sandbox.execute(uri: "/sandbox/counters", method: .get).json["graphql"] as? Int ?? 0 == graphQLBefore,
-                    "the forwarded user token was used, not an offline one")
+            #expect(
+                try await harness.sandbox.execute(uri: "/sandbox/counters", method: .get).json["graphql"] as? Int ?? 0
+                    == graphQLBefore,
+                "the forwarded user token was used, not an offline one")
 
             // Microsoft revokes: the next run fails for good with reconnect_required.
             _ = try await harness.sandbox.execute(uri: "/sandbox/revoke", method: .post)
             let third = try await harness.run(client, reportId)
-            #expect(third["status"] as? String == "failed" && (third["error"] as? [String: Any])?["code"] as? String == "reconnect_required", "\(third)")
+            #expect(
+                third["status"] as? String == "failed"
+                    && (third["error"] as? [String: Any])?["code"] as? String == "reconnect_required", "\(third)")
             let me = try await client.execute(uri: "/v1/me", method: .get, headers: try await harness.headers())
             #expect((me.json["microsoft"] as? [String: Any])?["status"] as? String == "reconnect_required")
         }
@@ -175,16 +222,25 @@ struct PipelineTests {
             let badJQL = try await harness.run(client, try await harness.createReport(client, jql: "priority = High"))
             #expect(badJQL["status"] as? String == "failed" && errorCode(badJQL) == "invalid_jql", "\(badJQL)")
             // A section that does not exist: permanent.
-            let noSection = try await harness.run(client, try await harness.createReport(client, jql: "project = WEB", section: "1-deleted-section!9"))
-            #expect(noSection["status"] as? String == "failed" && errorCode(noSection) == "section_not_found", "\(noSection)")
+            let noSection = try await harness.run(
+                client, try await harness.createReport(client, jql: "project = WEB", section: "1-deleted-section!9"))
+            #expect(
+                noSection["status"] as? String == "failed" && errorCode(noSection) == "section_not_found",
+                "\(noSection)")
 
             // Jira 429 with Retry-After, then OneNote 429s and a 503: the run still completes.
             let reportId = try await harness.createReport(client, jql: "project = WEB ORDER BY key")
-            _ = try await harness.sandbox.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/ex/jira/*/search/jql","status":429,"count":1,"retryAfter":1}"#))
-            _ = try await harness.sandbox.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":429,"count":3}"#))
+            _ = try await harness.sandbox.execute(
+                uri: "/sandbox/faults", method: .post,
+                body: ByteBuffer(string: #"{"route":"/ex/jira/*/search/jql","status":429,"count":1,"retryAfter":1}"#))
+            _ = try await harness.sandbox.execute(
+                uri: "/sandbox/faults", method: .post,
+                body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":429,"count":3}"#))
             let throttled = try await harness.run(client, reportId)
             #expect(throttled["status"] as? String == "succeeded", "\(throttled)")
-            _ = try await harness.sandbox.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":503,"count":1}"#))
+            _ = try await harness.sandbox.execute(
+                uri: "/sandbox/faults", method: .post,
+                body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":503,"count":1}"#))
             let afterOutage = try await harness.run(client, reportId)
             #expect(afterOutage["status"] as? String == "succeeded", "a 503 is retried by the queue: \(afterOutage)")
 
@@ -195,13 +251,21 @@ struct PipelineTests {
             let stored = try #require(try await harness.services.connections.refreshToken(owner))
             let access = try await harness.services.microsoft.refresh(stored)
             try await harness.services.connections.updateRefreshToken(owner, access.refreshToken)
-            #expect(try await harness.sandbox.execute(uri: "/v1.0/me/onenote/pages/\(pageId)", method: .delete, headers: [.authorization: "Bearer \(access.accessToken.revealed)"]).status == .noContent)
+            #expect(
+                try await harness.sandbox.execute(
+                    uri: "/v1.0/me/onenote/pages/\(pageId)", method: .delete,
+                    headers: [.authorization: "Bearer \(access.accessToken.revealed)"]
+                ).status == .noContent)
             let recreated = try await harness.run(client, reportId)
             #expect(recreated["status"] as? String == "succeeded")
             let now = try await harness.pages()
-            #expect(now.count == pages.count && !now.contains { $0["id"] as? String == pageId }, "a new page replaced the deleted one")
+            #expect(
+                now.count == pages.count && !now.contains { $0["id"] as? String == pageId },
+                "a new page replaced the deleted one")
             #expect(try await harness.services.queue.stats().running == 0)
-            let budget = try await harness.fixture.database.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM onenote_requests") ?? 0 }
+            let budget = try await harness.fixture.database.pool.read {
+                try Int.fetchOne($0, sql: "SELECT count(*) FROM onenote_requests") ?? 0
+            }
             #expect(budget > 0, "OneNote requests drew from the shared budget")
         }
     }
@@ -211,16 +275,23 @@ struct PipelineTests {
             try await harness.installAndConnect(client)
             let reportId = try await harness.createReport(client, jql: "project = OPS ORDER BY key")
             func microsoftStatus() async throws -> String? {
-                (try await client.execute(uri: "/v1/me", method: .get, headers: try await harness.headers()).json["microsoft"] as? [String: Any])?["status"] as? String
+                (try await client.execute(uri: "/v1/me", method: .get, headers: try await harness.headers()).json[
+                    "microsoft"] as? [String: Any])?["status"] as? String
             }
-            _ = try await harness.sandbox.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":401,"count":1}"#))
+            _ = try await harness.sandbox.execute(
+                uri: "/sandbox/faults", method: .post,
+                body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":401,"count":1}"#))
             let once = try await harness.run(client, reportId)
             #expect(once["status"] as? String == "succeeded", "\(once)")
             #expect(try await microsoftStatus() == "active")
 
-            _ = try await harness.sandbox.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":401,"count":2}"#))
+            _ = try await harness.sandbox.execute(
+                uri: "/sandbox/faults", method: .post,
+                body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":401,"count":2}"#))
             let twice = try await harness.run(client, reportId)
-            #expect(twice["status"] as? String == "failed" && (twice["error"] as? [String: Any])?["code"] as? String == "reconnect_required", "\(twice)")
+            #expect(
+                twice["status"] as? String == "failed"
+                    && (twice["error"] as? [String: Any])?["code"] as? String == "reconnect_required", "\(twice)")
             #expect(try await microsoftStatus() == "reconnect_required")
         }
     }
@@ -229,25 +300,36 @@ struct PipelineTests {
         try await PipelineHarness.run(seed: 25, issues: 20, fastWriter: true) { harness, client in
             try await harness.installAndConnect(client)
             let reportId = try await harness.createReport(client, jql: "project = OPS ORDER BY key")
-            _ = try await harness.sandbox.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":503,"count":1}"#))
-            let started = try await client.execute(uri: "/v1/reports/\(reportId)/runs", method: .post, headers: try await harness.headers())
+            _ = try await harness.sandbox.execute(
+                uri: "/sandbox/faults", method: .post,
+                body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":503,"count":1}"#))
+            let started = try await client.execute(
+                uri: "/v1/reports/\(reportId)/runs", method: .post, headers: try await harness.headers())
             let runId = try #require(started.json["id"] as? String)
             var waiting: [String: Any] = [:]
-            #expect(try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(5)) {
-                waiting = try await client.execute(uri: "/v1/runs/\(runId)", method: .get, headers: try await harness.headers()).json
-                // The run row says "queued" a moment before the worker hands the job back (its next
-                // lease transaction); the retry's due time shows from then on.
-                return waiting["status"] as? String == "queued" && waiting["lastError"] is [String: Any] && waiting["nextAttemptAt"] is String
-            }, "\(waiting)")
+            #expect(
+                try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(5)) {
+                    waiting = try await client.execute(
+                        uri: "/v1/runs/\(runId)", method: .get, headers: try await harness.headers()
+                    ).json
+                    // The run row says "queued" a moment before the worker hands the job back (its next
+                    // lease transaction); the retry's due time shows from then on.
+                    return waiting["status"] as? String == "queued" && waiting["lastError"] is [String: Any]
+                        && waiting["nextAttemptAt"] is String
+                }, "\(waiting)")
             #expect(waiting["error"] is NSNull, "a retry is not a failure: \(waiting)")
             #expect((waiting["lastError"] as? [String: Any])?["code"] as? String == "onenote_unavailable")
             #expect(waiting["nextAttemptAt"] is String, "when the retry is due: \(waiting)")
             var finished: [String: Any] = [:]
-            #expect(try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(20)) {
-                finished = try await client.execute(uri: "/v1/runs/\(runId)", method: .get, headers: try await harness.headers()).json
-                return finished["status"] as? String == "succeeded"
-            }, "\(finished)")
-            #expect(finished["error"] is NSNull && finished["lastError"] is NSNull && finished["nextAttemptAt"] is NSNull)
+            #expect(
+                try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(20)) {
+                    finished = try await client.execute(
+                        uri: "/v1/runs/\(runId)", method: .get, headers: try await harness.headers()
+                    ).json
+                    return finished["status"] as? String == "succeeded"
+                }, "\(finished)")
+            #expect(
+                finished["error"] is NSNull && finished["lastError"] is NSNull && finished["nextAttemptAt"] is NSNull)
         }
     }
 
@@ -257,17 +339,31 @@ struct PipelineTests {
         try await PipelineHarness.run(seed: 26, issues: 20, fastWriter: true) { harness, client in
             try await harness.installAndConnect(client)
             var reports: [String] = []
-            for index in 0..<8 { reports.append(try await harness.createReport(client, name: "R\(index)", jql: "project = OPS ORDER BY key")) }
-            func tokenCalls() async throws -> Int { try await harness.sandbox.execute(uri: "/sandbox/counters", method: .get).json["token"] as? Int ?? 0 }
+            for index in 0..<8 {
+                reports.append(
+                    try await harness.createReport(client, name: "R\(index)", jql: "project = OPS ORDER BY key"))
+            }
+            func tokenCalls() async throws -> Int {
+                try await harness.sandbox.execute(uri: "/sandbox/counters", method: .get).json["token"] as? Int ?? 0
+            }
             func runAll() async throws -> [[String: Any]] {
                 var ids: [String] = []
                 for report in reports {
-                    ids.append(try #require(try await client.execute(uri: "/v1/reports/\(report)/runs", method: .post, headers: try await harness.headers()).json["id"] as? String))
+                    ids.append(
+                        try #require(
+                            try await client.execute(
+                                uri: "/v1/reports/\(report)/runs", method: .post, headers: try await harness.headers()
+                            ).json["id"] as? String))
                 }
                 var finished: [[String: Any]] = []
                 _ = try await waitUntil(timeout: .seconds(60), pollEvery: .milliseconds(50)) {
                     finished = []
-                    for id in ids { finished.append(try await client.execute(uri: "/v1/runs/\(id)", method: .get, headers: try await harness.headers()).json) }
+                    for id in ids {
+                        finished.append(
+                            try await client.execute(
+                                uri: "/v1/runs/\(id)", method: .get, headers: try await harness.headers()
+                            ).json)
+                    }
                     return finished.allSatisfy { ["succeeded", "failed"].contains($0["status"] as? String ?? "") }
                 }
                 return finished
@@ -276,27 +372,45 @@ struct PipelineTests {
             let fine = try await runAll()
             #expect(fine.allSatisfy { $0["status"] as? String == "succeeded" }, "\(fine)")
             #expect(try await tokenCalls() - before == 1, "one redemption; the access token is shared while valid")
-            let cached = try await harness.fixture.database.pool.read { try Data.fetchOne($0, sql: "SELECT access_token_ciphertext FROM microsoft_connections") }
-            #expect(cached != nil && !String(decoding: cached!, as: UTF8.self).contains("sandbox-access-"), "the shared access token is kept encrypted")
+            let cached = try await harness.fixture.database.pool.read {
+                try Data.fetchOne($0, sql: "SELECT access_token_ciphertext FROM microsoft_connections")
+            }
+            #expect(
+                cached != nil && !String(decoding: cached!, as: UTF8.self).contains("sandbox-access-"),
+                "the shared access token is kept encrypted")
 
             _ = try await harness.sandbox.execute(uri: "/sandbox/revoke", method: .post)
             let revokedAt = try await tokenCalls()
             let refused = try await runAll()
-            #expect(refused.allSatisfy { $0["status"] as? String == "failed" && ($0["error"] as? [String: Any])?["code"] as? String == "reconnect_required" }, "\(refused)")
+            #expect(
+                refused.allSatisfy {
+                    $0["status"] as? String == "failed"
+                        && ($0["error"] as? [String: Any])?["code"] as? String == "reconnect_required"
+                }, "\(refused)")
             #expect(try await tokenCalls() - revokedAt == 1, "the revoked token was redeemed once, not once per job")
         }
     }
 
     @Test func aRunOfAUserWhoNeverConnectedSaysSoInTheWordsOfV1Me() async throws {
         try await PipelineHarness.run(seed: 27, issues: 10, fastWriter: true) { harness, client in
-            #expect(try await client.execute(uri: "/forge/trigger", method: .post, headers: try await harness.triggerHeaders()).status == .ok)
+            #expect(
+                try await client.execute(
+                    uri: "/forge/trigger", method: .post, headers: try await harness.triggerHeaders()
+                ).status == .ok)
             let reportId = try await harness.createReport(client, jql: "project = OPS ORDER BY key")
             let run = try await harness.run(client, reportId, forwardUserToken: true)
-            #expect(run["status"] as? String == "failed" && (run["error"] as? [String: Any])?["code"] as? String == "microsoft_not_connected", "\(run)")
+            #expect(
+                run["status"] as? String == "failed"
+                    && (run["error"] as? [String: Any])?["code"] as? String == "microsoft_not_connected", "\(run)")
             let me = try await client.execute(uri: "/v1/me", method: .get, headers: try await harness.headers())
             #expect((me.json["microsoft"] as? [String: Any])?["status"] as? String == "not_connected")
-            let sections = try await client.execute(uri: "/v1/onenote/sections", method: .get, headers: try await harness.headers())
-            #expect(sections.status == .conflict && sections.json["error"].flatMap { ($0 as? [String: Any])?["code"] as? String } == "microsoft_not_connected")
+            let sections = try await client.execute(
+                uri: "/v1/onenote/sections", method: .get, headers: try await harness.headers())
+            #expect(
+                sections.status == .conflict
+                    && sections.json["error"].flatMap { ($0 as? [String: Any])?["code"] as? String }
+                        == "microsoft_not_connected"
+            )
         }
     }
 

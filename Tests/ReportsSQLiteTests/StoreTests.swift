@@ -1,10 +1,11 @@
 import Foundation
 import GRDB
+import ReportsTesting
 import Testing
+
 @testable import ReportsSupport
 @testable import SQLiteStorage
 @testable import ServiceSetup
-import ReportsTesting
 
 @Suite("Store and configuration")
 struct StoreTests {
@@ -23,7 +24,9 @@ struct StoreTests {
             }
             return (Set(tables), pragmas)
         }
-        #expect(tables.isSuperset(of: ["installations", "microsoft_connections", "reports", "jobs", "runs", "oauth_nonces"]))
+        #expect(
+            tables.isSuperset(of: ["installations", "microsoft_connections", "reports", "jobs", "runs", "oauth_nonces"])
+        )
         #expect(pragmas == ["wal", "1", "1", "10000"], "WAL, synchronous=NORMAL, foreign keys, 10 s busy timeout")
     }
 
@@ -78,7 +81,9 @@ struct StoreTests {
         let aFile = directory.file("plain-file")
         _ = FileManager.default.createFile(atPath: aFile, contents: Data("x".utf8))
         #expect(throws: StoreError.cannotOpen("")) { try ReportsDatabase.migrate(path: aFile + "/reports.sqlite") }
-        #expect(throws: StoreError.cannotOpen("")) { try ReportsDatabase.migrate(path: aFile + "/deeper/reports.sqlite") }
+        #expect(throws: StoreError.cannotOpen("")) {
+            try ReportsDatabase.migrate(path: aFile + "/deeper/reports.sqlite")
+        }
     }
 
     @Test func concurrentMigratorsTakeTurns() async throws {
@@ -91,15 +96,21 @@ struct StoreTests {
             for try await result in group { all.append(result) }
             return all
         }
-        #expect(applied.filter { !$0.isEmpty } == [ReportsDatabase.knownMigrations], "exactly one migrator applied the schema")
+        #expect(
+            applied.filter { !$0.isEmpty } == [ReportsDatabase.knownMigrations],
+            "exactly one migrator applied the schema")
         _ = try ReportsDatabase.open(path: path)
     }
 
     @Test func configurationDefaultsAndValidation() throws {
         #expect(try ReportsConfiguration(environment: [:]).databasePath == "./data/reports.sqlite")
-        #expect(try ReportsConfiguration(environment: ["REPORTS_DATABASE": "/var/lib/reports/r.sqlite"]).databasePath == "/var/lib/reports/r.sqlite")
+        #expect(
+            try ReportsConfiguration(environment: ["REPORTS_DATABASE": "/var/lib/reports/r.sqlite"]).databasePath
+                == "/var/lib/reports/r.sqlite")
         for bad in ["", "/var/lib/reports/", ":memory:", "a\u{0}b", String(repeating: "x", count: 5000)] {
-            let error = #expect(throws: ConfigurationError.self) { try ReportsConfiguration(environment: ["REPORTS_DATABASE": bad]) }
+            let error = #expect(throws: ConfigurationError.self) {
+                try ReportsConfiguration(environment: ["REPORTS_DATABASE": bad])
+            }
             #expect(error?.variable == "REPORTS_DATABASE")
             #expect(error?.description.hasPrefix("configuration error: REPORTS_DATABASE ") == true)
             if !bad.isEmpty { #expect(error?.description.contains(bad) == false, "the value is never printed") }
@@ -129,14 +140,17 @@ struct TimestampTests {
 struct JSONTextTests {
     @Test func roundTripsThroughFoundationsParser() throws {
         let value: [String: Any] = [
-            "b": [1, 2.5, true, NSNull(), "x"], "a": ["nested": "quote \" backslash \\ newline \n tab \t <script> \u{01} é 漢 🎉"],
+            "b": [1, 2.5, true, NSNull(), "x"],
+            "a": ["nested": "quote \" backslash \\ newline \n tab \t <script> \u{01} é 漢 🎉"],
             "n": -42, "big": Int64(9_000_000_000_000), "empty": [String: Any](), "list": [Any](),
         ]
         let text = JSONText.serialize(value)
         #expect(text.hasPrefix(#"{"a":"#), "keys sorted")
         #expect(!text.contains("<"), "no raw angle bracket")
         let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-        #expect((parsed["a"] as? [String: String])?["nested"] == "quote \" backslash \\ newline \n tab \t <script> \u{01} é 漢 🎉")
+        #expect(
+            (parsed["a"] as? [String: String])?["nested"]
+                == "quote \" backslash \\ newline \n tab \t <script> \u{01} é 漢 🎉")
         #expect((parsed["b"] as? [Any])?.count == 5)
         #expect(parsed["n"] as? Int == -42 && parsed["big"] as? Int64 == 9_000_000_000_000)
     }

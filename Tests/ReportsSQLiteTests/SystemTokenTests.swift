@@ -3,14 +3,15 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import ReportsTesting
 import Testing
+
 @testable import Enqueuer
-@testable import Sandbox
 @testable import Reports
 @testable import ReportsAPI
 @testable import ReportsSQLite
+@testable import Sandbox
 @testable import Security
-import ReportsTesting
 
 /// The app system token against the sandbox's Atlassian, which answers an unknown token with a GraphQL
 /// 401 as Atlassian does (issue #14, point 2).
@@ -45,7 +46,10 @@ struct SystemTokenTests {
             #expect(try await stored() == nil, "the refused token is gone")
 
             // The next trigger brings a good one, and runs work again.
-            #expect(try await client.execute(uri: "/forge/trigger", method: .post, headers: try await harness.triggerHeaders()).status == .ok)
+            #expect(
+                try await client.execute(
+                    uri: "/forge/trigger", method: .post, headers: try await harness.triggerHeaders()
+                ).status == .ok)
             let recovered = try await harness.run(client, reportId)
             #expect(recovered["status"] as? String == "succeeded", "\(recovered)")
         }
@@ -59,18 +63,28 @@ struct SystemTokenTests {
             let reportId = try await harness.createReport(client, jql: "project = OPS ORDER BY key")
             let owner = ReportOwner(installationId: harness.state.installationId, accountId: "sandbox-user-1")
             let dropped = TokenVault(keys: TokenKeyRing(keys: [("dropped-key", SymmetricKey(size: .bits256))]))
-            let sealedElsewhere = RunStore(database: harness.fixture.database, queue: harness.services.queue, vault: dropped)
-            let minted = try await harness.sandbox.execute(uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"accountId":"sandbox-user-1"}"#)).json
-            guard case .queued(let run) = try await sealedElsewhere.requestRun(owner, reportId: reportId, userToken: Secret(minted["userToken"] as! String)) else {
-                Issue.record("the run was not queued"); return
+            let sealedElsewhere = RunStore(
+                database: harness.fixture.database, queue: harness.services.queue, vault: dropped)
+            let minted = try await harness.sandbox.execute(
+                uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"accountId":"sandbox-user-1"}"#)
+            ).json
+            guard
+                case .queued(let run) = try await sealedElsewhere.requestRun(
+                    owner, reportId: reportId, userToken: Secret(minted["userToken"] as! String))
+            else {
+                Issue.record("the run was not queued")
+                return
             }
             var last: [String: Any] = [:]
             _ = try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(20)) {
-                last = try await client.execute(uri: "/v1/runs/\(run.id)", method: .get, headers: try await harness.headers()).json
+                last = try await client.execute(
+                    uri: "/v1/runs/\(run.id)", method: .get, headers: try await harness.headers()
+                ).json
                 return ["succeeded", "failed"].contains(last["status"] as? String ?? "")
             }
             #expect(last["status"] as? String == "succeeded", "\(last)")
-            let offline = try await harness.sandbox.execute(uri: "/sandbox/counters", method: .get).json["graphql"] as? Int ?? 0
+            let offline =
+                try await harness.sandbox.execute(uri: "/sandbox/counters", method: .get).json["graphql"] as? Int ?? 0
             #expect(offline >= 1, "an offline token was minted instead")
         }
     }

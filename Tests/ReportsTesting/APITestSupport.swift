@@ -1,16 +1,15 @@
-package import Crypto
+import Crypto
 package import Foundation
 package import Hummingbird
 package import HummingbirdTesting
 package import JWTKit
 package import Logging
-package import Synchronization
-
 package import Reports
 package import ReportsAPI
-package import Security
-package import Transport
-package import Upstream
+import Security
+import Synchronization
+import Transport
+import Upstream
 
 /// Mints Forge Invocation Tokens with the fixtures' test key (the JWKS server publishes its public half).
 package struct FITMinter: Sendable {
@@ -21,14 +20,22 @@ package struct FITMinter: Sendable {
         let fits = Fixtures.fits
         let kid = fits.jwks.keys[0]["kid"]!
         let keys = JWTKeyCollection()
-        await keys.add(rsa: try Insecure.RSA.PrivateKey(pem: fits.privateKeyPEM), digestAlgorithm: .sha256, kid: JWKIdentifier(string: kid))
+        await keys.add(
+            rsa: try Insecure.RSA.PrivateKey(pem: fits.privateKeyPEM), digestAlgorithm: .sha256,
+            kid: JWKIdentifier(string: kid))
         return FITMinter(keys: keys, kid: kid)
     }
 
     package struct Claims: JWTPayload {
         package struct App: Codable {
-            package struct Environment: Codable { package let type: String; package let id: String }
-            package struct Module: Codable { package let type: String; package let key: String }
+            package struct Environment: Codable {
+                package let type: String
+                package let id: String
+            }
+            package struct Module: Codable {
+                package let type: String
+                package let key: String
+            }
             package let id: String
             package let installationId: String
             package let apiBaseUrl: String
@@ -49,14 +56,18 @@ package struct FITMinter: Sendable {
     }
 
     /// A FIT for `account` (nil: a trigger) in `installation`, issued `now`, whose product API is `apiBaseUrl`.
-    package func token(installation: String, account: String?, apiBaseUrl: String, now: Date, audience: String? = nil) async throws -> String {
+    package func token(installation: String, account: String?, apiBaseUrl: String, now: Date, audience: String? = nil)
+        async throws -> String
+    {
         let appId = Fixtures.fits.appId
         let issued = Int(now.timeIntervalSince1970)
         let claims = Claims(
-            iss: "forge/invocation-token", aud: audience ?? appId, iat: issued, nbf: issued, exp: issued + 25, jti: UUID().uuidString,
-            app: .init(id: appId, installationId: installation, apiBaseUrl: apiBaseUrl,
-                       environment: .init(type: "DEVELOPMENT", id: "ari:cloud:ecosystem::environment/x/y"),
-                       module: .init(type: account == nil ? "core:trigger" : "core:endpoint", key: "reports")),
+            iss: "forge/invocation-token", aud: audience ?? appId, iat: issued, nbf: issued, exp: issued + 25,
+            jti: UUID().uuidString,
+            app: .init(
+                id: appId, installationId: installation, apiBaseUrl: apiBaseUrl,
+                environment: .init(type: "DEVELOPMENT", id: "ari:cloud:ecosystem::environment/x/y"),
+                module: .init(type: account == nil ? "core:trigger" : "core:endpoint", key: "reports")),
             context: .init(cloudId: "cloud-1"), principal: account)
         return try await keys.sign(claims, kid: JWKIdentifier(string: kid))
     }
@@ -65,7 +76,8 @@ package struct FITMinter: Sendable {
 /// Microsoft's token endpoint and Graph, and Jira's filter search, as small stand-ins on loopback
 /// (the full sandbox comes with issue #5). They check what the real services check that matters here.
 package final class UpstreamStandIn: Sendable {
-    private let state = Mutex<(tokenRequests: [[String: String]], refreshGeneration: Int, revoked: Bool)>(([], 0, false))
+    private let state = Mutex<(tokenRequests: [[String: String]], refreshGeneration: Int, revoked: Bool)>(
+        ([], 0, false))
 
     package var tokenRequests: [[String: String]] { state.withLock { $0.tokenRequests } }
     /// The user revoked the app: refreshes fail with invalid_grant and Graph refuses the tokens it issued.
@@ -90,33 +102,61 @@ package final class UpstreamStandIn: Sendable {
                 if parts.count == 2 { form[parts[0]] = parts[1] }
             }
             let (generation, revoked) = self.record(form)
-            let ok = form["client_secret"] == "test-client-secret" && form["client_id"] == "00000000-0000-0000-0000-00000000c11e"
-                && (form["grant_type"] == "authorization_code" ? form["code"] == "good-code" && (form["code_verifier"]?.count ?? 0) >= 43
-                    : form["grant_type"] == "refresh_token" && !revoked && (form["refresh_token"]?.hasPrefix("refresh-") ?? false))
+            let ok =
+                form["client_secret"] == "test-client-secret"
+                && form["client_id"] == "00000000-0000-0000-0000-00000000c11e"
+                && (form["grant_type"] == "authorization_code"
+                    ? form["code"] == "good-code" && (form["code_verifier"]?.count ?? 0) >= 43
+                    : form["grant_type"] == "refresh_token" && !revoked
+                        && (form["refresh_token"]?.hasPrefix("refresh-") ?? false))
             guard ok else {
-                return Self.json(.badRequest, #"{"error":"invalid_grant","error_description":"AADSTS70000: The provided grant is invalid.","error_codes":[70000]}"#)
+                return Self.json(
+                    .badRequest,
+                    #"{"error":"invalid_grant","error_description":"AADSTS70000: The provided grant is invalid.","error_codes":[70000]}"#
+                )
             }
-            return Self.json(.ok, #"{"token_type":"Bearer","expires_in":3600,"access_token":"access-\#(generation)","refresh_token":"refresh-\#(generation)"}"#)
+            return Self.json(
+                .ok,
+                #"{"token_type":"Bearer","expires_in":3600,"access_token":"access-\#(generation)","refresh_token":"refresh-\#(generation)"}"#
+            )
         }
         router.get("/v1.0/me") { [self] request, _ -> Response in
-            guard request.headers[.authorization]?.hasPrefix("Bearer access-") == true, !revoked else { return Self.json(.unauthorized, #"{"error":{"code":"InvalidAuthenticationToken"}}"#) }
-            return Self.json(.ok, #"{"id":"ms-user-1","displayName":"Ada Lovelace","userPrincipalName":"ada@example.com"}"#)
+            guard request.headers[.authorization]?.hasPrefix("Bearer access-") == true, !revoked else {
+                return Self.json(.unauthorized, #"{"error":{"code":"InvalidAuthenticationToken"}}"#)
+            }
+            return Self.json(
+                .ok, #"{"id":"ms-user-1","displayName":"Ada Lovelace","userPrincipalName":"ada@example.com"}"#)
         }
         router.get("/v1.0/me/onenote/sections") { [self] request, _ -> Response in
-            guard request.headers[.authorization]?.hasPrefix("Bearer access-") == true, !revoked else { return Self.json(.unauthorized, #"{"error":{"code":"InvalidAuthenticationToken"}}"#) }
-            return Self.json(.ok, #"{"value":[{"id":"1-abc!1","displayName":"Reports","parentNotebook":{"id":"nb-1","displayName":"Team"}}]}"#)
+            guard request.headers[.authorization]?.hasPrefix("Bearer access-") == true, !revoked else {
+                return Self.json(.unauthorized, #"{"error":{"code":"InvalidAuthenticationToken"}}"#)
+            }
+            return Self.json(
+                .ok,
+                #"{"value":[{"id":"1-abc!1","displayName":"Reports","parentNotebook":{"id":"nb-1","displayName":"Team"}}]}"#
+            )
         }
         router.get("/ex/jira/{cloud}/rest/api/3/filter/search") { request, _ -> Response in
-            guard request.headers[.authorization] == "Bearer user-token-1" else { return Self.json(.unauthorized, #"{"errorMessages":["no"]}"#) }
-            guard request.uri.queryParameters.get("expand") == "jql" else { return Self.json(.ok, #"{"values":[{"id":"10000","name":"Mine"}]}"#) }
-            return Self.json(.ok, #"{"isLast":true,"values":[{"id":"10000","name":"Mine","jql":"assignee = currentUser() ORDER BY key"}]}"#)
+            guard request.headers[.authorization] == "Bearer user-token-1" else {
+                return Self.json(.unauthorized, #"{"errorMessages":["no"]}"#)
+            }
+            guard request.uri.queryParameters.get("expand") == "jql" else {
+                return Self.json(.ok, #"{"values":[{"id":"10000","name":"Mine"}]}"#)
+            }
+            return Self.json(
+                .ok,
+                #"{"isLast":true,"values":[{"id":"10000","name":"Mine","jql":"assignee = currentUser() ORDER BY key"}]}"#
+            )
         }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)
         return try await app.test(.live) { client in try await body(URL(string: "http://127.0.0.1:\(client.port!)")!) }
     }
 
     package static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {
-        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 }
 
@@ -129,7 +169,9 @@ package struct APIHarness: Sendable {
     package let upstreamBase: URL
     package let clock: TestClock
 
-    package static func run(limits: TenantLimits = TenantLimits(), _ body: @Sendable (APIHarness) async throws -> Void) async throws {
+    package static func run(limits: TenantLimits = TenantLimits(), _ body: @Sendable (APIHarness) async throws -> Void)
+        async throws
+    {
         let fixture = try ReportFixture()
         defer { fixture.remove() }
         let minter = try await FITMinter.make()
@@ -138,38 +180,52 @@ package struct APIHarness: Sendable {
         try await jwks.run { jwksURL in
             try await upstream.run { base in
                 let clock = fixture.clock
-                let security = SecurityConfiguration(tokenKeys: fixture.vault.keys, stateKey: SymmetricKey(size: .bits256))
+                let security = SecurityConfiguration(
+                    tokenKeys: fixture.vault.keys, stateKey: SymmetricKey(size: .bits256))
                 let upstreamConfiguration = UpstreamConfiguration(
-                    microsoftClientId: "00000000-0000-0000-0000-00000000c11e", microsoftClientSecret: Secret("test-client-secret"),
+                    microsoftClientId: "00000000-0000-0000-0000-00000000c11e",
+                    microsoftClientSecret: Secret("test-client-secret"),
                     microsoftRedirectURI: URL(string: "https://reports.example.com/oauth/microsoft/callback")!,
-                    microsoftLoginBaseURL: base, microsoftGraphBaseURL: base, atlassianGraphQLURL: base.appendingPathComponent("graphql"), policy: .sandbox)
+                    microsoftLoginBaseURL: base, microsoftGraphBaseURL: base,
+                    atlassianGraphQLURL: base.appendingPathComponent("graphql"), policy: .sandbox)
                 let services = APIServices(
                     database: fixture.database,
                     forge: ForgeConfiguration(appId: Fixtures.fits.appId, jwksURL: jwksURL, urlPolicy: .sandbox),
-                    security: security, upstream: upstreamConfiguration, transport: URLSessionTransport(policy: .sandbox),
+                    security: security, upstream: upstreamConfiguration,
+                    transport: URLSessionTransport(policy: .sandbox),
                     logger: silentLogger, limits: limits, now: { clock.now })
-                try await body(APIHarness(fixture: fixture, services: services, minter: minter, upstream: upstream, upstreamBase: base, clock: clock))
+                try await body(
+                    APIHarness(
+                        fixture: fixture, services: services, minter: minter, upstream: upstream, upstreamBase: base,
+                        clock: clock))
             }
         }
     }
 
     package var apiBaseUrl: String { upstreamBase.appendingPathComponent("ex/jira/cloud-1").absoluteString }
 
-    package func headers(_ account: String? = "557058:alice", installation: String = ReportFixture.installationA, extra: HTTPFields = [:]) async throws -> HTTPFields {
-        let token = try await minter.token(installation: installation, account: account, apiBaseUrl: apiBaseUrl, now: clock.now)
+    package func headers(
+        _ account: String? = "557058:alice", installation: String = ReportFixture.installationA, extra: HTTPFields = [:]
+    ) async throws -> HTTPFields {
+        let token = try await minter.token(
+            installation: installation, account: account, apiBaseUrl: apiBaseUrl, now: clock.now)
         var fields: HTTPFields = [.authorization: "Bearer \(token)", .contentType: "application/json"]
         fields.append(contentsOf: extra)
         return fields
     }
 
-    package func test(logger: Logger = silentLogger, _ body: @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+    package func test(logger: Logger = silentLogger, _ body: @Sendable (any TestClientProtocol) async throws -> Void)
+        async throws
+    {
         let app = Application(router: APIRoutes.router(services), logger: logger)
         try await app.test(.router) { client in try await body(client) }
     }
 }
 
 extension TestResponse {
-    package var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:] }
+    package var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:]
+    }
     package var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
     package var text: String { String(buffer: body) }
 }

@@ -8,7 +8,8 @@ package final class ChildProcess: @unchecked Sendable {
     /// The folder holding the built executables: the test bundle's own folder, or `REPORTS_BIN_DIR`.
     package static let binDirectory: String = {
         if let override = ProcessInfo.processInfo.environment["REPORTS_BIN_DIR"] { return override }
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var url = URL(fileURLWithPath: exe).deletingLastPathComponent()
         // On some toolchains the test binary sits inside a .xctest bundle folder.
         while !FileManager.default.fileExists(atPath: url.appendingPathComponent("worker").path) && url.path != "/" {
@@ -17,7 +18,8 @@ package final class ChildProcess: @unchecked Sendable {
         return url.path
     }()
 
-    package init(_ executable: String, _ arguments: [String], environment: [String: String], outputPath: String) throws {
+    package init(_ executable: String, _ arguments: [String], environment: [String: String], outputPath: String) throws
+    {
         let path = Self.binDirectory + "/" + executable
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw ChildProcessError(message: "\(path) is missing: run `swift build` before `swift test`")
@@ -56,8 +58,12 @@ package final class ChildProcess: @unchecked Sendable {
     package var output: String { (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? "" }
 
     /// Runs a command to completion and returns its status and combined output.
-    package static func run(_ executable: String, _ arguments: [String], environment: [String: String], in directory: TemporaryDirectory, timeout: Duration = .seconds(60)) async throws -> (status: Int32?, output: String) {
-        let child = try ChildProcess(executable, arguments, environment: environment, outputPath: directory.file("out-\(UUID().uuidString).log"))
+    package static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String], in directory: TemporaryDirectory,
+        timeout: Duration = .seconds(60)
+    ) async throws -> (status: Int32?, output: String) {
+        let child = try ChildProcess(
+            executable, arguments, environment: environment, outputPath: directory.file("out-\(UUID().uuidString).log"))
         let status = try await child.waitForExit(timeout: timeout)
         return (status, child.output)
     }

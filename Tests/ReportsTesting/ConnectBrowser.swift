@@ -1,10 +1,11 @@
-package import Foundation
-package import HTTPTypes
-package import Hummingbird
+import Foundation
+import HTTPTypes
+import Hummingbird
 package import HummingbirdTesting
-package import Transport
-package import Upstream
-package import Security
+import Microsoft
+import Security
+import Transport
+import Upstream
 
 /// A browser's side of the Microsoft connect flow (issue #14): it keeps the `__Host-` connect cookie
 /// our host sets, follows no redirect by itself, and can be told to leave a step to another browser,
@@ -30,7 +31,9 @@ package final class ConnectBrowser: @unchecked Sendable {
         ConnectBrowser { method, path, headers, body in
             var fields = HTTPFields()
             for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
-            let response = try await client.execute(uri: path, method: HTTPRequest.Method(method)!, headers: fields, body: body.map { ByteBuffer(string: $0) })
+            let response = try await client.execute(
+                uri: path, method: HTTPRequest.Method(method)!, headers: fields,
+                body: body.map { ByteBuffer(string: $0) })
             var names: [String: String] = [:]
             for field in response.headers { names[field.name.canonicalName] = field.value }
             return Response(status: Int(response.status.code), headers: names, text: String(buffer: response.body))
@@ -41,9 +44,13 @@ package final class ConnectBrowser: @unchecked Sendable {
     package static func http(_ base: String) -> ConnectBrowser {
         let transport = URLSessionTransport(policy: .sandbox)
         return ConnectBrowser { method, path, headers, body in
-            let response = try await transport.send(OutboundRequest(method: method, url: URL(string: base + path)!, headers: headers, body: body.map { Data($0.utf8) }))
-            return Response(status: response.status, headers: Dictionary(response.headers.map { ($0.key.lowercased(), $0.value) }) { $1 },
-                            text: String(decoding: response.body, as: UTF8.self))
+            let response = try await transport.send(
+                OutboundRequest(
+                    method: method, url: URL(string: base + path)!, headers: headers, body: body.map { Data($0.utf8) }))
+            return Response(
+                status: response.status,
+                headers: Dictionary(response.headers.map { ($0.key.lowercased(), $0.value) }) { $1 },
+                text: String(decoding: response.body, as: UTF8.self))
         }
     }
 
@@ -67,11 +74,14 @@ package final class ConnectBrowser: @unchecked Sendable {
     }
 
     /// Answers the confirmation page; `token` defaults to the one in `page`.
-    package func confirm(page: String? = nil, token: String? = nil, decision: String = "connect") async throws -> Response {
+    package func confirm(page: String? = nil, token: String? = nil, decision: String = "connect") async throws
+        -> Response
+    {
         let token = token ?? page.flatMap(Self.confirmationToken) ?? ""
         var headers = cookieHeader
         headers["Content-Type"] = "application/x-www-form-urlencoded"
-        return try await api("POST", "/oauth/microsoft/confirm", headers, "token=\(FormEncoding.escape(token))&decision=\(decision)")
+        return try await api(
+            "POST", "/oauth/microsoft/confirm", headers, "token=\(FormEncoding.escape(token))&decision=\(decision)")
     }
 
     private var cookieHeader: [String: String] {

@@ -1,16 +1,21 @@
-package import Crypto
-package import Foundation
-package import GRDB
-#if canImport(FoundationNetworking)
-package import FoundationNetworking
+import Crypto
+import Foundation
+import GRDB
 package import SQLiteStorage
-package import Transport
+import Transport
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
 #endif
 
 /// The product as separate processes on one SQLite file: the sandbox, `enqueuer serve` and workers,
 /// driven over HTTP as the Forge app would. Every process's log is kept for the secret checks.
 package final class ProcessStack: @unchecked Sendable {
-    package struct HTTPResult { package let status: Int; package let json: [String: Any]; package let text: String }
+    package struct HTTPResult {
+        package let status: Int
+        package let json: [String: Any]
+        package let text: String
+    }
 
     package let directory = TemporaryDirectory()
     package private(set) var processes: [ChildProcess] = []
@@ -21,23 +26,31 @@ package final class ProcessStack: @unchecked Sendable {
     package var apiBase: String { "http://127.0.0.1:\(apiPort)" }
     package var sandboxBase: String { env["MS_GRAPH_BASE_URL"]! }
 
-    package static func call(_ method: String, _ url: String, headers: [String: String] = [:], body: String? = nil) async throws -> HTTPResult {
+    package static func call(_ method: String, _ url: String, headers: [String: String] = [:], body: String? = nil)
+        async throws -> HTTPResult
+    {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.httpBody = body.map { Data($0.utf8) }
         let (data, response) = try await URLSession.shared.data(for: request)
-        return HTTPResult(status: (response as! HTTPURLResponse).statusCode,
-                          json: (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:], text: String(decoding: data, as: UTF8.self))
+        return HTTPResult(
+            status: (response as! HTTPURLResponse).statusCode,
+            json: (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:],
+            text: String(decoding: data, as: UTF8.self))
     }
 
     /// Starts the sandbox and the API on a migrated database.
     /// `environment` is added to every service's (limits a test needs, e.g. the per-key cap).
-    package init(sandboxArguments: [String] = ["--seed", "31", "--issues", "40"], environment: [String: String] = [:]) async throws {
-        let sandbox = try ChildProcess("sandbox", ["serve", "--port", "0"] + sandboxArguments, environment: [:], outputPath: directory.file("sandbox.log"))
+    package init(sandboxArguments: [String] = ["--seed", "31", "--issues", "40"], environment: [String: String] = [:])
+        async throws
+    {
+        let sandbox = try ChildProcess(
+            "sandbox", ["serve", "--port", "0"] + sandboxArguments, environment: [:],
+            outputPath: directory.file("sandbox.log"))
         processes.append(sandbox)
         guard try await waitUntil(timeout: .seconds(30), { sandbox.output.contains("sandbox ready:") }),
-              let line = sandbox.output.split(separator: "\n").first(where: { $0.hasPrefix("sandbox ready:") })
+            let line = sandbox.output.split(separator: "\n").first(where: { $0.hasPrefix("sandbox ready:") })
         else { throw ChildProcessError(message: "the sandbox did not start") }
         for pair in line.dropFirst("sandbox ready: ".count).split(separator: " ") {
             let parts = pair.split(separator: "=", maxSplits: 1)
@@ -45,26 +58,42 @@ package final class ProcessStack: @unchecked Sendable {
         }
         let tokenKey = SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() }
         secrets = [tokenKey, "sandbox-secret"]
-        env.merge([
-            "REPORTS_DATABASE": directory.file("reports.sqlite"), "REPORTS_LOG_LEVEL": "debug",
-            "REPORTS_TOKEN_KEYS": "k1:\(tokenKey)", "REPORTS_STATE_KEY": SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() },
-            "MS_CLIENT_SECRET": "sandbox-secret", "MS_REDIRECT_URI": "http://127.0.0.1:\(apiPort)/oauth/microsoft/callback",
-        ].merging(environment) { $1 }) { $1 }
+        env.merge(
+            [
+                "REPORTS_DATABASE": directory.file("reports.sqlite"), "REPORTS_LOG_LEVEL": "debug",
+                "REPORTS_TOKEN_KEYS": "k1:\(tokenKey)",
+                "REPORTS_STATE_KEY": SymmetricKey(size: .bits256).withUnsafeBytes { Data($0).base64EncodedString() },
+                "MS_CLIENT_SECRET": "sandbox-secret",
+                "MS_REDIRECT_URI": "http://127.0.0.1:\(apiPort)/oauth/microsoft/callback",
+            ].merging(environment) { $1 }
+        ) { $1 }
         guard try await ChildProcess.run("enqueuer", ["migrate"], environment: env, in: directory).status == 0 else {
             throw ChildProcessError(message: "enqueuer migrate failed")
         }
-        processes.append(try ChildProcess("enqueuer", ["serve", "--port", "\(apiPort)"], environment: env, outputPath: directory.file("api.log")))
+        processes.append(
+            try ChildProcess(
+                "enqueuer", ["serve", "--port", "\(apiPort)"], environment: env, outputPath: directory.file("api.log")))
         let base = apiBase
-        guard try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(50), { (try? await Self.call("GET", "\(base)/healthz"))?.status == 200 }) else {
+        guard
+            try await waitUntil(
+                timeout: .seconds(30), pollEvery: .milliseconds(50),
+                { (try? await Self.call("GET", "\(base)/healthz"))?.status == 200 })
+        else {
             throw ChildProcessError(message: "the API did not start")
         }
     }
 
     @discardableResult
-    package func startWorker(_ id: String, leaseSeconds: Double = 3, graceSeconds: Double = 10, concurrency: Int = 8) throws -> ChildProcess {
-        let worker = try ChildProcess("worker", ["run", "--id", id, "--lease-seconds", "\(leaseSeconds)", "--grace-seconds", "\(graceSeconds)",
-                                                 "--concurrency", "\(concurrency)"],
-                                      environment: env, outputPath: directory.file("\(id)-\(processes.count).log"))
+    package func startWorker(_ id: String, leaseSeconds: Double = 3, graceSeconds: Double = 10, concurrency: Int = 8)
+        throws -> ChildProcess
+    {
+        let worker = try ChildProcess(
+            "worker",
+            [
+                "run", "--id", id, "--lease-seconds", "\(leaseSeconds)", "--grace-seconds", "\(graceSeconds)",
+                "--concurrency", "\(concurrency)",
+            ],
+            environment: env, outputPath: directory.file("\(id)-\(processes.count).log"))
         processes.append(worker)
         workers[id] = worker
         return worker
@@ -82,8 +111,11 @@ package final class ProcessStack: @unchecked Sendable {
 
     /// FIT headers for `account` (`sandbox-user-1` by default), with the system token Forge sends.
     package func headers(account: String = "sandbox-user-1") async throws -> [String: String] {
-        let minted = try await Self.call("POST", "\(sandboxBase)/sandbox/fit", body: #"{"accountId":"\#(account)"}"#).json
-        let fit = minted["fit"] as! String, system = minted["systemToken"] as! String, user = minted["userToken"] as! String
+        let minted = try await Self.call("POST", "\(sandboxBase)/sandbox/fit", body: #"{"accountId":"\#(account)"}"#)
+            .json
+        let fit = minted["fit"] as! String
+        let system = minted["systemToken"] as! String
+        let user = minted["userToken"] as! String
         secrets += [fit, system, user]
         return ["Authorization": "Bearer \(fit)", "Content-Type": "application/json", "x-forge-oauth-system": system]
     }
@@ -92,7 +124,8 @@ package final class ProcessStack: @unchecked Sendable {
     /// only call the API takes a system token from).
     package func triggerHeaders() async throws -> [String: String] {
         let minted = try await Self.call("POST", "\(sandboxBase)/sandbox/fit", body: #"{"trigger":true}"#).json
-        let fit = minted["fit"] as! String, system = minted["systemToken"] as! String
+        let fit = minted["fit"] as! String
+        let system = minted["systemToken"] as! String
         secrets += [fit, system]
         return ["Authorization": "Bearer \(fit)", "Content-Type": "application/json", "x-forge-oauth-system": system]
     }
@@ -101,12 +134,15 @@ package final class ProcessStack: @unchecked Sendable {
     /// the callback, Connect on the confirmation page. `loginHint` picks the sandbox's Microsoft user
     /// (each hint its own, with its own OneNote limits).
     package func installAndConnect(account: String = "sandbox-user-1", loginHint: String? = nil) async throws -> Bool {
-        guard try await Self.call("POST", "\(apiBase)/forge/trigger", headers: try await triggerHeaders()).status == 200 else { return false }
-        let connect = try await Self.call("POST", "\(apiBase)/v1/microsoft/connect", headers: try await headers(account: account))
+        guard try await Self.call("POST", "\(apiBase)/forge/trigger", headers: try await triggerHeaders()).status == 200
+        else { return false }
+        let connect = try await Self.call(
+            "POST", "\(apiBase)/v1/microsoft/connect", headers: try await headers(account: account))
         guard let startUrl = connect.json["startUrl"] as? String else { return false }
         let browser = ConnectBrowser.http(apiBase)
         guard let authorize = try await browser.start(startUrl).headers["location"],
-              let callback = try await consent(authorize + (loginHint.map { "&login_hint=\($0.replacingOccurrences(of: "@", with: "%40"))" } ?? ""))
+            let callback = try await consent(
+                authorize + (loginHint.map { "&login_hint=\($0.replacingOccurrences(of: "@", with: "%40"))" } ?? ""))
         else { return false }
         let page = try await browser.callback(callback)
         let connected = try await browser.confirm(page: page.text)
@@ -115,17 +151,25 @@ package final class ProcessStack: @unchecked Sendable {
 
     /// The sandbox's Microsoft consent: where it sends the browser back to (the callback URL).
     package func consent(_ authorizeUrl: String) async throws -> String? {
-        let response = try await URLSessionTransport(policy: .sandbox).send(OutboundRequest(url: URL(string: authorizeUrl)!))
+        let response = try await URLSessionTransport(policy: .sandbox).send(
+            OutboundRequest(url: URL(string: authorizeUrl)!))
         return response.header("Location")
     }
 
-    package func createReport(name: String = "Ops board", jql: String = "project = OPS ORDER BY key", account: String = "sandbox-user-1") async throws -> String? {
-        let body = #"{"name":"\#(name)","jql":"\#(jql)","columns":["key","summary","status","assignee"],"sectionId":"1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B"}"#
-        return try await Self.call("POST", "\(apiBase)/v1/reports", headers: try await headers(account: account), body: body).json["id"] as? String
+    package func createReport(
+        name: String = "Ops board", jql: String = "project = OPS ORDER BY key", account: String = "sandbox-user-1"
+    ) async throws -> String? {
+        let body =
+            #"{"name":"\#(name)","jql":"\#(jql)","columns":["key","summary","status","assignee"],"sectionId":"1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B"}"#
+        return try await Self.call(
+            "POST", "\(apiBase)/v1/reports", headers: try await headers(account: account), body: body
+        ).json["id"] as? String
     }
 
     package func runNow(_ reportId: String, account: String = "sandbox-user-1") async throws -> [String: Any] {
-        try await Self.call("POST", "\(apiBase)/v1/reports/\(reportId)/runs", headers: try await headers(account: account)).json
+        try await Self.call(
+            "POST", "\(apiBase)/v1/reports/\(reportId)/runs", headers: try await headers(account: account)
+        ).json
     }
 
     package func run(_ runId: String, account: String = "sandbox-user-1") async throws -> [String: Any] {
@@ -133,7 +177,10 @@ package final class ProcessStack: @unchecked Sendable {
     }
 
     /// Waits for a run to end; its last JSON.
-    package func waitForRun(_ runId: String, account: String = "sandbox-user-1", timeout: Duration = .seconds(60), pollEvery: Duration = .milliseconds(50)) async throws -> [String: Any] {
+    package func waitForRun(
+        _ runId: String, account: String = "sandbox-user-1", timeout: Duration = .seconds(60),
+        pollEvery: Duration = .milliseconds(50)
+    ) async throws -> [String: Any] {
         var last: [String: Any] = [:]
         _ = try await waitUntil(timeout: timeout, pollEvery: pollEvery) {
             last = try await self.run(runId, account: account)
@@ -143,10 +190,13 @@ package final class ProcessStack: @unchecked Sendable {
     }
 
     package func pages() async throws -> [[String: Any]] {
-        try JSONSerialization.jsonObject(with: Data(try await Self.call("GET", "\(sandboxBase)/sandbox/pages").text.utf8)) as? [[String: Any]] ?? []
+        try JSONSerialization.jsonObject(
+            with: Data(try await Self.call("GET", "\(sandboxBase)/sandbox/pages").text.utf8)) as? [[String: Any]] ?? []
     }
 
-    package func fault(_ json: String) async throws { _ = try await Self.call("POST", "\(sandboxBase)/sandbox/faults", body: json) }
+    package func fault(_ json: String) async throws {
+        _ = try await Self.call("POST", "\(sandboxBase)/sandbox/faults", body: json)
+    }
 
     package func editIssue(_ key: String, summary: String) async throws {
         _ = try await Self.call("POST", "\(sandboxBase)/sandbox/issues/\(key)", body: #"{"summary":"\#(summary)"}"#)
@@ -156,7 +206,9 @@ package final class ProcessStack: @unchecked Sendable {
     package func holderOfRunningJob(timeout: Duration = .seconds(30)) async throws -> ChildProcess? {
         var holder: String?
         _ = try await waitUntil(timeout: timeout, pollEvery: .milliseconds(20)) {
-            holder = try await self.database.pool.read { try String.fetchOne($0, sql: "SELECT worker_id FROM jobs WHERE state = 'running'") }
+            holder = try await self.database.pool.read {
+                try String.fetchOne($0, sql: "SELECT worker_id FROM jobs WHERE state = 'running'")
+            }
             return holder != nil
         }
         return holder.flatMap { workers[$0] }
@@ -166,7 +218,10 @@ package final class ProcessStack: @unchecked Sendable {
 
     /// SIGTERM to everything still running, then SIGKILL to what does not stop.
     package func stop() async {
-        for process in processes where process.isRunning { process.signal(SIGCONT); process.signal(SIGTERM) }
+        for process in processes where process.isRunning {
+            process.signal(SIGCONT)
+            process.signal(SIGTERM)
+        }
         for process in processes { _ = try? await process.waitForExit(timeout: .seconds(30)) }
     }
 

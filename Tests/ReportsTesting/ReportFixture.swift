@@ -1,14 +1,14 @@
-package import Crypto
-package import Foundation
-package import GRDB
-package import Testing
-package import JobQueue
-package import JobQueueSQLite
+import Crypto
+import Foundation
+import GRDB
+import JobQueue
+import JobQueueSQLite
 package import Reports
 package import ReportsSQLite
-package import ReportsSupport
+import ReportsSupport
 package import SQLiteStorage
 package import Security
+import Testing
 
 /// A migrated database with one or two installations, and the stores over it.
 package struct ReportFixture: Sendable {
@@ -26,8 +26,14 @@ package struct ReportFixture: Sendable {
 
     package var clock: TestClock { base.clock }
     package var database: ReportsDatabase { base.database }
-    package var reports: ReportStore { let clock = clock; return ReportStore(database: database, now: { clock.now }) }
-    package var runs: RunStore { let clock = clock; return RunStore(database: database, queue: base.queue, vault: vault, now: { clock.now }) }
+    package var reports: ReportStore {
+        let clock = clock
+        return ReportStore(database: database, now: { clock.now })
+    }
+    package var runs: RunStore {
+        let clock = clock
+        return RunStore(database: database, queue: base.queue, vault: vault, now: { clock.now })
+    }
 
     package func addInstallations() async throws {
         let installations = InstallationStore(database: database, vault: vault)
@@ -38,14 +44,19 @@ package struct ReportFixture: Sendable {
 
     package func identity(_ installation: String) -> FITIdentity {
         FITIdentity(
-            installationId: installation, appId: "ari:cloud:ecosystem::app/x", apiBaseUrl: URL(string: "https://api.atlassian.com/ex/jira/cloud-1")!,
-            cloudId: "cloud-1", environmentType: "PRODUCTION", environmentId: nil, moduleType: "core:endpoint", moduleKey: "k",
+            installationId: installation, appId: "ari:cloud:ecosystem::app/x",
+            apiBaseUrl: URL(string: "https://api.atlassian.com/ex/jira/cloud-1")!,
+            cloudId: "cloud-1", environmentType: "PRODUCTION", environmentId: nil, moduleType: "core:endpoint",
+            moduleKey: "k",
             principalAccountId: nil, tokenId: nil, expiresAt: Date())
     }
 
-    package static func definition(_ name: String = "Open bugs", schedule: ReportDefinition.Schedule? = nil) -> ReportDefinition {
-        ReportDefinition(name: name, jql: "project = OPS AND status != Done ORDER BY key", columns: ["key", "summary", "status"],
-                         sectionId: "1-6b9f1b3c-2d4e-4f60-8a1b-1c2d3e4f5a6b!31-816F7725BE12893!274", schedule: schedule)
+    package static func definition(_ name: String = "Open bugs", schedule: ReportDefinition.Schedule? = nil)
+        -> ReportDefinition
+    {
+        ReportDefinition(
+            name: name, jql: "project = OPS AND status != Done ORDER BY key", columns: ["key", "summary", "status"],
+            sectionId: "1-6b9f1b3c-2d4e-4f60-8a1b-1c2d3e4f5a6b!31-816F7725BE12893!274", schedule: schedule)
     }
 
     package func remove() { base.remove() }

@@ -1,10 +1,10 @@
 package import Foundation
-package import Hummingbird
-package import HummingbirdTesting
+import Hummingbird
+import HummingbirdTesting
 package import Logging
-package import Synchronization
 package import Security
-package import Transport
+import Synchronization
+import Transport
 
 /// The fixtures `Tests/Fixtures/make_fixtures.py` made with Python's `cryptography` and PyJWT.
 package enum Fixtures {
@@ -14,10 +14,14 @@ package enum Fixtures {
 
     package static func load<T: Decodable>(_ name: String, as type: T.Type = T.self) throws -> T {
         try JSONDecoder().decode(T.self, from: Data(contentsOf: directory.appendingPathComponent(name)))
-   }
+    }
 
     package struct ForgeFITs: Decodable {
-        package struct Case: Decodable { package let name: String; package let token: String; package let expect: String }
+        package struct Case: Decodable {
+            package let name: String
+            package let token: String
+            package let expect: String
+        }
         package struct JWKS: Codable { package let keys: [[String: String]] }
         package let appId: String
         package let installationId: String
@@ -35,21 +39,32 @@ package enum Fixtures {
         package var jwksJSON: String { String(decoding: try! JSONEncoder().encode(jwks), as: UTF8.self) }
         package var rotatedJWKSJSON: String {
             String(decoding: try! JSONEncoder().encode(JWKS(keys: jwks.keys + [rotatedJWK])), as: UTF8.self)
-       }
-   }
+        }
+    }
 
     package struct Vault: Decodable {
-        package struct Case: Decodable { package let name: String; package let ciphertext: String; package let context: String; package let expect: String; package let plaintext: String? }
+        package struct Case: Decodable {
+            package let name: String
+            package let ciphertext: String
+            package let context: String
+            package let expect: String
+            package let plaintext: String?
+        }
         package let keys: String
         package let cases: [Case]
-   }
+    }
 
     package struct OAuthStates: Decodable {
-        package struct Case: Decodable { package let name: String; package let state: String; package let expect: String; package let fields: OAuthState.Fields? }
+        package struct Case: Decodable {
+            package let name: String
+            package let state: String
+            package let expect: String
+            package let fields: OAuthState.Fields?
+        }
         package let stateKey: String
         package let verifyAt: Double
         package let cases: [Case]
-   }
+    }
 
     package static let fits: ForgeFITs = try! load("forge-fits.json")
 }
@@ -61,14 +76,19 @@ package final class JWKSServer: Sendable {
     package init(body: String) { state = Mutex((body, 200, 0)) }
 
     package var hits: Int { state.withLock { $0.hits } }
-    package func serve(_ body: String, status: Int = 200) { state.withLock { $0.body = body; $0.status = status } }
+    package func serve(_ body: String, status: Int = 200) {
+        state.withLock {
+            $0.body = body
+            $0.status = status
+        }
+    }
 
     private func nextResponse() -> (String, Int) {
         state.withLock { state in
             state.hits += 1
             return (state.body, state.status)
-       }
-   }
+        }
+    }
 
     /// Runs `body` with the server listening; `url` is its JWKS address.
     package func run<T: Sendable>(_ body: @Sendable (_ url: URL) async throws -> T) async throws -> T {
@@ -78,12 +98,13 @@ package final class JWKSServer: Sendable {
             return Response(
                 status: .init(code: status), headers: [.contentType: "application/json"],
                 body: .init(byteBuffer: ByteBuffer(string: text)))
-       }
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)
+        }
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)
         return try await app.test(.live) { client in
             try await body(URL(string: "http://127.0.0.1:\(client.port!)/.well-known/jwks.json")!)
-       }
-   }
+        }
+    }
 }
 
 /// A verifier for the fixtures' app, at the fixtures' time, reading keys from `url` over real HTTP.
@@ -92,10 +113,13 @@ package func fixtureVerifier(
     clock: MonotonicTestClock? = nil
 ) -> FITVerifier {
     let fits = Fixtures.fits
-    let configuration = ForgeConfiguration(appId: fits.appId, jwksURL: url, rejectReplayedTokens: rejectReplayed, urlPolicy: .sandbox)
+    let configuration = ForgeConfiguration(
+        appId: fits.appId, jwksURL: url, rejectReplayedTokens: rejectReplayed, urlPolicy: .sandbox)
     let now: @Sendable () -> ContinuousClock.Instant
     if let clock { now = { clock.now } } else { now = { .now } }
-    let keys = JWKSCache(url: url, transport: URLSessionTransport(policy: .sandbox), refetchInterval: refetchInterval, logger: logger, now: now)
+    let keys = JWKSCache(
+        url: url, transport: URLSessionTransport(policy: .sandbox), refetchInterval: refetchInterval, logger: logger,
+        now: now)
     let at = fits.verifyAt
     return FITVerifier(configuration: configuration, keys: keys, now: { Date(timeIntervalSince1970: at) })
 }

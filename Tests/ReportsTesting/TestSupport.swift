@@ -1,11 +1,11 @@
 package import Foundation
-package import ServiceLifecycle
-package import Logging
-package import Synchronization
 package import JobQueue
 package import JobQueueSQLite
+package import Logging
+import ReportsSupport
 package import SQLiteStorage
-package import ReportsSupport
+import ServiceLifecycle
+import Synchronization
 
 /// A fresh directory under the system temp folder; each test removes its own.
 package struct TemporaryDirectory: Sendable {
@@ -43,7 +43,10 @@ package struct QueueFixture: Sendable {
     package let database: ReportsDatabase
     package let queue: SQLiteJobQueue
 
-    package init(retryStrategy: JobRetryStrategy = .exponentialJitter(), realClock: Bool = false, fairness: FairnessPolicy = .standard) throws {
+    package init(
+        retryStrategy: JobRetryStrategy = .exponentialJitter(), realClock: Bool = false,
+        fairness: FairnessPolicy = .standard
+    ) throws {
         let directory = TemporaryDirectory()
         let clock = TestClock()
         self.directory = directory
@@ -63,17 +66,29 @@ package struct QueueFixture: Sendable {
     }
 }
 
-package func diagnostic(_ parameters: DiagnosticJob.Parameters = .init(), priority: Int = 0, runAt: Date? = nil, maxAttempts: Int = 20, uniqueKey: String? = nil) throws -> NewJob {
-    try NewJob(kind: DiagnosticJob.kind, parameters: parameters, priority: priority, runAt: runAt, maxAttempts: maxAttempts, uniqueKey: uniqueKey)
+package func diagnostic(
+    _ parameters: DiagnosticJob.Parameters = .init(), priority: Int = 0, runAt: Date? = nil, maxAttempts: Int = 20,
+    uniqueKey: String? = nil
+) throws -> NewJob {
+    try NewJob(
+        kind: DiagnosticJob.kind, parameters: parameters, priority: priority, runAt: runAt, maxAttempts: maxAttempts,
+        uniqueKey: uniqueKey)
 }
 
-package func rawJob(_ kind: String = "test", payload: String = "{}", priority: Int = 0, runAt: Date? = nil, maxAttempts: Int = 20, uniqueKey: String? = nil,
-            key: String = "") -> NewJob {
-    NewJob(kind: kind, payload: Data(payload.utf8), priority: priority, runAt: runAt, maxAttempts: maxAttempts, uniqueKey: uniqueKey, fairnessKey: key)
+package func rawJob(
+    _ kind: String = "test", payload: String = "{}", priority: Int = 0, runAt: Date? = nil, maxAttempts: Int = 20,
+    uniqueKey: String? = nil,
+    key: String = ""
+) -> NewJob {
+    NewJob(
+        kind: kind, payload: Data(payload.utf8), priority: priority, runAt: runAt, maxAttempts: maxAttempts,
+        uniqueKey: uniqueKey, fairnessKey: key)
 }
 
 /// Waits for a condition with a deadline: the only way these tests synchronise with other processes.
-package func waitUntil(timeout: Duration, pollEvery: Duration = .milliseconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
+package func waitUntil(timeout: Duration, pollEvery: Duration = .milliseconds(10), _ condition: () async throws -> Bool)
+    async throws -> Bool
+{
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return true }

@@ -1,9 +1,10 @@
 import Foundation
+import ReportsTesting
 import Testing
-@testable import Sandbox
+
 @testable import Rendering
 @testable import ReportsSupport
-import ReportsTesting
+@testable import Sandbox
 
 /// The renderer on the sandbox's seeded issues (hostile text included), parsed back as XML.
 @Suite("Report renderer")
@@ -13,13 +14,17 @@ struct ReportRendererTests {
     /// Issues as Jira's search would return them, from the sandbox's seed data.
     static func issues(_ count: Int = 60) throws -> [JiraIssue] {
         let seed = SeedData(seed: 9, issueCount: count)
-        let json = seed.issues.map { IssueJSON.issue($0, fields: columns, origin: "https://api.atlassian.com/ex/jira/c") }
+        let json = seed.issues.map {
+            IssueJSON.issue($0, fields: columns, origin: "https://api.atlassian.com/ex/jira/c")
+        }
         return try JSONDecoder().decode([JiraIssue].self, from: Data(JSONText.serialize(json).utf8))
     }
 
-    static func input(_ issues: [JiraIssue], zone: String = "Europe/Berlin", capped: Int? = nil) -> ReportRenderer.Input {
+    static func input(_ issues: [JiraIssue], zone: String = "Europe/Berlin", capped: Int? = nil) -> ReportRenderer.Input
+    {
         ReportRenderer.Input(
-            reportName: "Ops & Web <weekly>", jql: "project = OPS AND status != \"Done\" ORDER BY key", columns: columns, issues: issues,
+            reportName: "Ops & Web <weekly>", jql: "project = OPS AND status != \"Done\" ORDER BY key",
+            columns: columns, issues: issues,
             runAt: Date(timeIntervalSince1970: 1_798_000_000), timeZone: TimeZone(identifier: zone)!,
             siteURL: URL(string: "https://example.atlassian.net")!, cappedAt: capped)
     }
@@ -42,38 +47,59 @@ struct ReportRendererTests {
         let issues = try Self.issues()
         let output = ReportRenderer().render(Self.input(issues))
         let document = try XHTML.parse(output.page)
-        #expect(Self.text(.element(try #require(Self.elements(document, named: "title").first))) == "Ops & Web <weekly> – Jira report")
+        #expect(
+            Self.text(.element(try #require(Self.elements(document, named: "title").first)))
+                == "Ops & Web <weekly> – Jira report")
         let table = try #require(Self.elements(document, named: "table").first)
         #expect(table.attribute("data-id") == "jira-report" && table.attribute("border") == "1")
         #expect(Self.elements(document, named: "th").isEmpty)
         let rows = Self.elements(table, named: "tr")
         #expect(rows.count == issues.count + 1)
         let headerCells = Self.elements(rows[0], named: "td")
-        #expect(headerCells.map { Self.text(.element($0)) } == ["Key", "Summary", "Status", "Assignee", "Priority", "Updated", "Labels"])
-        #expect(headerCells.allSatisfy { $0.attribute("style")?.contains("background-color") == true && !Self.elements($0, named: "b").isEmpty })
+        #expect(
+            headerCells.map { Self.text(.element($0)) } == [
+                "Key", "Summary", "Status", "Assignee", "Priority", "Updated", "Labels",
+            ])
+        #expect(
+            headerCells.allSatisfy {
+                $0.attribute("style")?.contains("background-color") == true && !Self.elements($0, named: "b").isEmpty
+            })
 
         for (issue, row) in zip(issues, rows.dropFirst()) {
             let cells = Self.elements(row, named: "td")
             #expect(cells.count == Self.columns.count)
-            #expect(Self.text(.element(cells[1])) == issue.fields["summary"]?.string, "the summary survives escaping exactly")
+            #expect(
+                Self.text(.element(cells[1])) == issue.fields["summary"]?.string,
+                "the summary survives escaping exactly")
             let link = try #require(Self.elements(cells[0], named: "a").first)
-            #expect(link.attribute("href") == "https://example.atlassian.net/browse/\(issue.key)" && Self.text(.element(link)) == issue.key)
+            #expect(
+                link.attribute("href") == "https://example.atlassian.net/browse/\(issue.key)"
+                    && Self.text(.element(link)) == issue.key)
             let category = issue.fields["status"]?["statusCategory"]?["key"]?.string ?? ""
             #expect(cells[2].attribute("style") == "background-color:\(ReportRenderer.statusColour(category))")
-            if issue.fields["assignee"] == .null { #expect(Self.text(.element(cells[3])).isEmpty, "a null assignee is blank") }
+            if issue.fields["assignee"] == .null {
+                #expect(Self.text(.element(cells[3])).isEmpty, "a null assignee is blank")
+            }
         }
         #expect(!output.page.contains("<script>") && output.page.contains("&lt;script&gt;"))
         #expect(output.page.contains("🎉") && output.page.contains("نص عربي"))
         #expect(output.appendedTables.isEmpty)
-        let header = try #require(Self.elements(document, named: "p").first { $0.attribute("data-id") == "report-header" })
-        #expect(Self.text(.element(header)).contains("\(issues.count) issues") && Self.text(.element(header)).contains("JQL: project = OPS AND status != \"Done\""))
+        let header = try #require(
+            Self.elements(document, named: "p").first { $0.attribute("data-id") == "report-header" })
+        #expect(
+            Self.text(.element(header)).contains("\(issues.count) issues")
+                && Self.text(.element(header)).contains("JQL: project = OPS AND status != \"Done\""))
     }
 
     @Test func datesFollowTheReportsTimeZoneAndTheCapIsReported() throws {
-        let issue = JiraIssue(id: "1", key: "OPS-1", fields: [
-            "summary": .string("x\u{01}y"), "updated": .string("2026-03-29T00:30:00.000+0000"), "labels": .array([.string("a"), .string("b")]),
-            "status": .object(["name": .string("Done"), "statusCategory": .object(["key": .string("done")])]), "assignee": .null, "priority": .object(["name": .string("High")]),
-        ])
+        let issue = JiraIssue(
+            id: "1", key: "OPS-1",
+            fields: [
+                "summary": .string("x\u{01}y"), "updated": .string("2026-03-29T00:30:00.000+0000"),
+                "labels": .array([.string("a"), .string("b")]),
+                "status": .object(["name": .string("Done"), "statusCategory": .object(["key": .string("done")])]),
+                "assignee": .null, "priority": .object(["name": .string("High")]),
+            ])
         let berlin = ReportRenderer().render(Self.input([issue], capped: 5000))
         #expect(berlin.page.contains("<td>2026-03-29 01:30</td>"), "CET before the 01:00Z change")
         #expect(berlin.page.contains("(capped at 5000)"))
@@ -88,10 +114,15 @@ struct ReportRendererTests {
     @Test func aLargeReportIsSplitIntoPartsUnderTheLimit() throws {
         var issues: [JiraIssue] = []
         for index in 0..<5000 {
-            issues.append(JiraIssue(id: "\(index)", key: "OPS-\(index)", fields: [
-                "summary": .string("\(index) <&> " + String(repeating: "wide text ", count: 100)),
-                "status": .object(["name": .string("To Do"), "statusCategory": .object(["key": .string("new")])]),
-            ]))
+            issues.append(
+                JiraIssue(
+                    id: "\(index)", key: "OPS-\(index)",
+                    fields: [
+                        "summary": .string("\(index) <&> " + String(repeating: "wide text ", count: 100)),
+                        "status": .object([
+                            "name": .string("To Do"), "statusCategory": .object(["key": .string("new")]),
+                        ]),
+                    ]))
         }
         let limit = 400_000
         let output = ReportRenderer(maxPartBytes: limit).render(Self.input(issues))

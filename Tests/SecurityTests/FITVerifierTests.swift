@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import Security
 import ReportsTesting
+import Testing
+
+@testable import Security
 
 /// Forge Invocation Tokens made by PyJWT (Tests/Fixtures), verified against a JWKS served over real HTTP.
 @Suite("FIT verification")
@@ -37,7 +38,8 @@ struct FITVerifierTests {
             #expect(user.environmentType == "PRODUCTION")
             #expect(user.moduleType == "core:endpoint")
             #expect(user.expiresAt == Date(timeIntervalSince1970: fits.verifyAt + 20))
-            let trigger = try await verifier.verify(token: Secret(fits.cases.first { $0.name == "scheduled trigger without principal" }!.token))
+            let trigger = try await verifier.verify(
+                token: Secret(fits.cases.first { $0.name == "scheduled trigger without principal" }!.token))
             #expect(trigger.principalAccountId == nil)
             #expect(trigger.moduleType == "core:trigger")
         }
@@ -49,7 +51,9 @@ struct FITVerifierTests {
         try await server.run { url in
             let verifier = fixtureVerifier(url: url)
             for header in [nil, "", "Bearer", "Bearer ", "Basic " + fits.validToken, fits.validToken] as [String?] {
-                await #expect(throws: FITVerificationError.malformed) { try await verifier.verify(authorization: header.map(Secret.init)) }
+                await #expect(throws: FITVerificationError.malformed) {
+                    try await verifier.verify(authorization: header.map(Secret.init))
+                }
             }
             _ = try await verifier.verify(authorization: Secret("bearer " + fits.validToken))
             #expect(server.hits == 1)
@@ -66,7 +70,9 @@ struct FITVerifierTests {
 
             let strict = fixtureVerifier(url: url, rejectReplayed: true)
             _ = try await strict.verify(token: Secret(fits.validToken))
-            await #expect(throws: FITVerificationError.replayed) { try await strict.verify(token: Secret(fits.validToken)) }
+            await #expect(throws: FITVerificationError.replayed) {
+                try await strict.verify(token: Secret(fits.validToken))
+            }
         }
     }
 
@@ -76,18 +82,22 @@ struct FITVerifierTests {
         let server = JWKSServer(body: fits.jwksJSON)
         try await server.run { url in
             let verifier = fixtureVerifier(url: url)
-            var generator = SplitMix64(state: 20261129)
+            var generator = SplitMix64(state: 20_261_129)
             let valid = Array(fits.validToken.utf8)
             let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ {}\"".utf8)
             var codes: [String: Int] = [:]
             for round in 0..<10_000 {
                 var bytes: [UInt8]
                 switch round % 5 {
-                case 0: // random bytes of random length
-                    bytes = (0..<Int.random(in: 0...600, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
-                case 1: // random characters from the token alphabet, with dots
-                    bytes = (0..<Int.random(in: 0...2000, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! }
-                case 2: // the valid token with 1-4 bytes replaced
+                case 0:  // random bytes of random length
+                    bytes = (0..<Int.random(in: 0...600, using: &generator)).map { _ in
+                        UInt8.random(in: 0...255, using: &generator)
+                    }
+                case 1:  // random characters from the token alphabet, with dots
+                    bytes = (0..<Int.random(in: 0...2000, using: &generator)).map { _ in
+                        alphabet.randomElement(using: &generator)!
+                    }
+                case 2:  // the valid token with 1-4 bytes replaced
                     bytes = valid
                     for _ in 0..<Int.random(in: 1...4, using: &generator) {
                         let index = Int.random(in: 0..<bytes.count, using: &generator)
@@ -95,10 +105,14 @@ struct FITVerifierTests {
                         while replacement == bytes[index] { replacement = alphabet.randomElement(using: &generator)! }
                         bytes[index] = replacement
                     }
-                case 3: // the valid token truncated or extended
+                case 3:  // the valid token truncated or extended
                     bytes = Array(valid.prefix(Int.random(in: 0..<valid.count, using: &generator)))
-                    if Bool.random(using: &generator) { bytes += (0..<Int.random(in: 1...40, using: &generator)).map { _ in alphabet.randomElement(using: &generator)! } }
-                default: // parts of the valid token shuffled or duplicated
+                    if Bool.random(using: &generator) {
+                        bytes += (0..<Int.random(in: 1...40, using: &generator)).map { _ in
+                            alphabet.randomElement(using: &generator)!
+                        }
+                    }
+                default:  // parts of the valid token shuffled or duplicated
                     var parts = fits.validToken.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
                     parts.shuffle(using: &generator)
                     if Bool.random(using: &generator) { parts.append(parts[0]) }

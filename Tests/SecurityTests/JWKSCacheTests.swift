@@ -1,7 +1,8 @@
 import Foundation
-import Testing
-@testable import Security
 import ReportsTesting
+import Testing
+
+@testable import Security
 
 /// The key cache against a real HTTP server on loopback.
 @Suite("JWKS cache over loopback HTTP")
@@ -40,9 +41,12 @@ struct JWKSCacheTests {
             // A key Atlassian withdraws stops verifying after the next refetch.
             server.serve(#"{"keys":[\#(String(decoding: try JSONEncoder().encode(fits.rotatedJWK), as: UTF8.self))]}"#)
             await #expect(throws: FITVerificationError.unknownKey) {
-                try await verifier.verify(token: Secret(withKid("forge/invocation-token/wf-never-seen", fits.validToken)))
+                try await verifier.verify(
+                    token: Secret(withKid("forge/invocation-token/wf-never-seen", fits.validToken)))
             }
-            await #expect(throws: FITVerificationError.unknownKey) { try await verifier.verify(token: Secret(fits.validToken)) }
+            await #expect(throws: FITVerificationError.unknownKey) {
+                try await verifier.verify(token: Secret(fits.validToken))
+            }
         }
     }
 
@@ -74,19 +78,20 @@ struct JWKSCacheTests {
 
     func flood(_ verifier: FITVerifier, count: Int, token: String) async -> [String: Int] {
         await withTaskGroup(of: String.self) { group in
-                for index in 0..<count {
-                    group.addTask {
-                        do {
-                            _ = try await verifier.verify(token: Secret(withKid("forge/invocation-token/wf-flood-\(index)", token)))
-                            return "accepted"
-                        } catch {
-                            return (error as? FITVerificationError)?.code ?? "\(error)"
-                        }
+            for index in 0..<count {
+                group.addTask {
+                    do {
+                        _ = try await verifier.verify(
+                            token: Secret(withKid("forge/invocation-token/wf-flood-\(index)", token)))
+                        return "accepted"
+                    } catch {
+                        return (error as? FITVerificationError)?.code ?? "\(error)"
                     }
                 }
-                var codes: [String: Int] = [:]
-                for await code in group { codes[code, default: 0] += 1 }
-                return codes
+            }
+            var codes: [String: Int] = [:]
+            for await code in group { codes[code, default: 0] += 1 }
+            return codes
         }
     }
 
@@ -95,15 +100,21 @@ struct JWKSCacheTests {
         // A port nobody listens on: bind a server, note its port, stop it.
         let deadURL = try await JWKSServer(body: "").run { url in url }
         let verifier = fixtureVerifier(url: deadURL)
-        await #expect(throws: FITVerificationError.jwksUnavailable) { try await verifier.verify(token: Secret(fits.validToken)) }
+        await #expect(throws: FITVerificationError.jwksUnavailable) {
+            try await verifier.verify(token: Secret(fits.validToken))
+        }
 
         // A server that answers with an error or garbage is no better.
         let broken = JWKSServer(body: "not json")
         try await broken.run { url in
             let verifier = fixtureVerifier(url: url)
-            await #expect(throws: FITVerificationError.jwksUnavailable) { try await verifier.verify(token: Secret(fits.validToken)) }
+            await #expect(throws: FITVerificationError.jwksUnavailable) {
+                try await verifier.verify(token: Secret(fits.validToken))
+            }
             broken.serve(fits.jwksJSON, status: 503)
-            await #expect(throws: FITVerificationError.jwksUnavailable) { try await verifier.verify(token: Secret(fits.validToken)) }
+            await #expect(throws: FITVerificationError.jwksUnavailable) {
+                try await verifier.verify(token: Secret(fits.validToken))
+            }
         }
     }
 

@@ -1,11 +1,12 @@
 import Crypto
 import Foundation
 import GRDB
-import Testing
-@testable import ReportsSQLite
-@testable import Security
-@testable import SQLiteStorage
 import ReportsTesting
+import Testing
+
+@testable import ReportsSQLite
+@testable import SQLiteStorage
+@testable import Security
 
 @Suite("Token vault and OAuth state")
 struct VaultAndStateTests {
@@ -57,20 +58,26 @@ struct VaultAndStateTests {
     @Test func nistAESGCMKnownAnswers() throws {
         struct Vector { let key, iv, plaintext, aad, ciphertext, tag: String }
         let vectors = [
-            Vector(key: String(repeating: "00", count: 32), iv: String(repeating: "00", count: 12), plaintext: "", aad: "",
-                   ciphertext: "", tag: "530f8afbc74536b9a963b4f1c4cb738b"),
-            Vector(key: String(repeating: "00", count: 32), iv: String(repeating: "00", count: 12),
-                   plaintext: String(repeating: "00", count: 16), aad: "",
-                   ciphertext: "cea7403d4d606b6e074ec5d3baf39d18", tag: "d0d1c8a799996bf0265b98b5d48ab919"),
-            Vector(key: "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308", iv: "cafebabefacedbaddecaf888",
-                   plaintext: "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
-                   aad: "feedfacedeadbeeffeedfacedeadbeefabaddad2",
-                   ciphertext: "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
-                   tag: "76fc6ece0f4e1768cddf8853bb2d551b"),
+            Vector(
+                key: String(repeating: "00", count: 32), iv: String(repeating: "00", count: 12), plaintext: "", aad: "",
+                ciphertext: "", tag: "530f8afbc74536b9a963b4f1c4cb738b"),
+            Vector(
+                key: String(repeating: "00", count: 32), iv: String(repeating: "00", count: 12),
+                plaintext: String(repeating: "00", count: 16), aad: "",
+                ciphertext: "cea7403d4d606b6e074ec5d3baf39d18", tag: "d0d1c8a799996bf0265b98b5d48ab919"),
+            Vector(
+                key: "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308", iv: "cafebabefacedbaddecaf888",
+                plaintext:
+                    "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
+                aad: "feedfacedeadbeeffeedfacedeadbeefabaddad2",
+                ciphertext:
+                    "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
+                tag: "76fc6ece0f4e1768cddf8853bb2d551b"),
         ]
         for vector in vectors {
             let sealed = try TokenVault.aesGCMSeal(
-                hex(vector.plaintext), key: SymmetricKey(data: hex(vector.key)), nonce: AES.GCM.Nonce(data: hex(vector.iv)),
+                hex(vector.plaintext), key: SymmetricKey(data: hex(vector.key)),
+                nonce: AES.GCM.Nonce(data: hex(vector.iv)),
                 associatedData: hex(vector.aad))
             #expect(sealed == hex(vector.iv) + hex(vector.ciphertext) + hex(vector.tag))
         }
@@ -78,7 +85,9 @@ struct VaultAndStateTests {
 
     @Test func statesMadeByPythonVerifyOrFailAsExpected() throws {
         let fixture: Fixtures.OAuthStates = try Fixtures.load("oauth-state.json")
-        let verifier = OAuthState(key: SymmetricKey(data: Data(base64Encoded: fixture.stateKey)!), now: { Date(timeIntervalSince1970: fixture.verifyAt) })
+        let verifier = OAuthState(
+            key: SymmetricKey(data: Data(base64Encoded: fixture.stateKey)!),
+            now: { Date(timeIntervalSince1970: fixture.verifyAt) })
         for item in fixture.cases {
             switch item.expect {
             case "ok": #expect(try verifier.verify(item.state) == item.fields, "\(item.name)")
@@ -106,15 +115,20 @@ struct VaultAndStateTests {
         clock.advance(by: .seconds(600))
         await #expect(throws: OAuthStateError.expired) { try await nonces.consume(later.state, verifier: state) }
         // A state made with another key is refused, whatever it says.
-        let forged = OAuthState(key: SymmetricKey(size: .bits256), now: { clock.now }).issue(installationId: "i", accountId: "a")
+        let forged = OAuthState(key: SymmetricKey(size: .bits256), now: { clock.now }).issue(
+            installationId: "i", accountId: "a")
         await #expect(throws: OAuthStateError.invalid) { try await nonces.consume(forged.state, verifier: state) }
         // Nothing but the one consumed nonce was stored, and expired ones are swept.
-        let stored = try await fixture.database.pool.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM oauth_nonces") }
+        let stored = try await fixture.database.pool.read {
+            try Int.fetchOne($0, sql: "SELECT count(*) FROM oauth_nonces")
+        }
         #expect(stored == 1)
         clock.advance(by: .seconds(1))
         let again = state.issue(installationId: "i", accountId: "a")
         _ = try await nonces.consume(again.state, verifier: state)
-        let remaining = try await fixture.database.pool.read { try String.fetchAll($0, sql: "SELECT nonce FROM oauth_nonces") }
+        let remaining = try await fixture.database.pool.read {
+            try String.fetchAll($0, sql: "SELECT nonce FROM oauth_nonces")
+        }
         #expect(remaining == [again.fields.nonce])
     }
 

@@ -1,13 +1,15 @@
 import Foundation
+import ReportsTesting
 import Testing
+
+@testable import Microsoft
 @testable import Transport
 @testable import Upstream
-import ReportsTesting
 
 /// `Retry-After` is read in one place for every client (issue #15, point 4).
 @Suite("Retry-After")
 struct RetryAfterTests {
-    static let now = Date(timeIntervalSince1970: 1_800_000_000) // 2027-01-15T08:00:00Z
+    static let now = Date(timeIntervalSince1970: 1_800_000_000)  // 2027-01-15T08:00:00Z
 
     static func wait(_ value: String?) -> Duration? {
         OutboundResponse(status: 429, headers: value.map { ["retry-after": $0] } ?? [:]).retryAfter(now: now)
@@ -34,7 +36,9 @@ struct RetryAfterTests {
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
         let inAMinute = formatter.string(from: Date().addingTimeInterval(60))
         let graph = GraphClient.classify(OutboundResponse(status: 503, headers: ["Retry-After": inAMinute]))
-        #expect(graph.kind == .transient && (graph.retryAfter ?? .zero) > .seconds(50), "\(String(describing: graph.retryAfter))")
+        #expect(
+            graph.kind == .transient && (graph.retryAfter ?? .zero) > .seconds(50),
+            "\(String(describing: graph.retryAfter))")
         let decimal = GraphClient.classify(OutboundResponse(status: 429, headers: ["Retry-After": "2.5"]))
         #expect(decimal.retryAfter == .milliseconds(2500), "Graph read only whole seconds before")
     }

@@ -2,19 +2,24 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import ReportsTesting
 import Synchronization
 import Testing
+
+@testable import Atlassian
 @testable import Security
 @testable import Transport
 @testable import Upstream
-import ReportsTesting
 
 /// The outbound transport against real loopback servers (issue #14, points 3 and 4).
 @Suite("Outbound transport: redirects and response size")
 struct TransportTests {
     /// Runs a live loopback server with `router` and hands its base URL to `body`.
-    private static func serve<T: Sendable>(_ router: Router<BasicRequestContext>, _ body: @Sendable (URL) async throws -> T) async throws -> T {
-        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)
+    private static func serve<T: Sendable>(
+        _ router: Router<BasicRequestContext>, _ body: @Sendable (URL) async throws -> T
+    ) async throws -> T {
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)
         return try await app.test(.live) { client in try await body(URL(string: "http://127.0.0.1:\(client.port!)")!) }
     }
 
@@ -27,15 +32,21 @@ struct TransportTests {
         }
         try await Self.serve(target) { targetBase in
             let redirector = Router()
-            for status in [HTTPResponse.Status.movedPermanently, .found, .seeOther, .temporaryRedirect, .permanentRedirect] {
+            for status in [
+                HTTPResponse.Status.movedPermanently, .found, .seeOther, .temporaryRedirect, .permanentRedirect,
+            ] {
                 redirector.get("/\(status.code)") { _, _ in
-                    Response(status: status, headers: [.location: targetBase.appendingPathComponent("steal").absoluteString])
+                    Response(
+                        status: status, headers: [.location: targetBase.appendingPathComponent("steal").absoluteString])
                 }
             }
             try await Self.serve(redirector) { base in
                 let transport = URLSessionTransport(policy: .sandbox)
                 for code in [301, 302, 303, 307, 308] {
-                    let response = try await transport.send(OutboundRequest(url: base.appendingPathComponent("\(code)"), headers: ["Authorization": "Bearer canary-token"]))
+                    let response = try await transport.send(
+                        OutboundRequest(
+                            url: base.appendingPathComponent("\(code)"),
+                            headers: ["Authorization": "Bearer canary-token"]))
                     #expect(response.status == code, "the \(code) comes back to the caller")
                 }
             }
@@ -44,11 +55,16 @@ struct TransportTests {
 
         // The Atlassian client classifies one: permanent, with a code that says what happened.
         let redirector = Router()
-        redirector.post("/graphql") { _, _ in Response(status: .temporaryRedirect, headers: [.location: "http://127.0.0.1:1/elsewhere"]) }
+        redirector.post("/graphql") { _, _ in
+            Response(status: .temporaryRedirect, headers: [.location: "http://127.0.0.1:1/elsewhere"])
+        }
         try await Self.serve(redirector) { base in
-            let atlassian = AtlassianClient(graphQLURL: base.appendingPathComponent("graphql"), transport: URLSessionTransport(policy: .sandbox), sleep: { _ in })
+            let atlassian = AtlassianClient(
+                graphQLURL: base.appendingPathComponent("graphql"), transport: URLSessionTransport(policy: .sandbox),
+                sleep: { _ in })
             do {
-                _ = try await atlassian.offlineUserToken(systemToken: Secret("system"), cloudId: "cloud-1", accountId: "557058:alice")
+                _ = try await atlassian.offlineUserToken(
+                    systemToken: Secret("system"), cloudId: "cloud-1", accountId: "557058:alice")
                 Issue.record("a redirect was taken for an answer")
             } catch let error as UpstreamError {
                 #expect(error.code == "atlassian_graphql_redirected" && error.kind == .rejected, "\(error)")
@@ -69,18 +85,25 @@ struct TransportTests {
         // 600 MB as fast as loopback goes (the size the security review sent), with no length announced
         // (chunked), and the same announced up front.
         router.get("/chunked") { _, _ in
-            Response(status: .ok, body: ResponseBody { writer in
-                for _ in 0..<600 { try await writer.write(chunk) }
-                try await writer.finish(nil)
-            })
+            Response(
+                status: .ok,
+                body: ResponseBody { writer in
+                    for _ in 0..<600 { try await writer.write(chunk) }
+                    try await writer.finish(nil)
+                })
         }
         router.get("/declared") { _, _ in
-            Response(status: .ok, body: ResponseBody(contentLength: 600 << 20) { writer in
-                for _ in 0..<600 { try await writer.write(chunk) }
-                try await writer.finish(nil)
-            })
+            Response(
+                status: .ok,
+                body: ResponseBody(contentLength: 600 << 20) { writer in
+                    for _ in 0..<600 { try await writer.write(chunk) }
+                    try await writer.finish(nil)
+                })
         }
-        router.get("/small") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(repeating: UInt8(ascii: "y"), count: (4 << 20) - 1))) }
+        router.get("/small") { _, _ in
+            Response(
+                status: .ok, body: .init(byteBuffer: ByteBuffer(repeating: UInt8(ascii: "y"), count: (4 << 20) - 1)))
+        }
         try await Self.serve(router) { base in
             let transport = URLSessionTransport(policy: .sandbox, maxResponseBytes: 4 << 20)
             let small = try await transport.send(OutboundRequest(url: base.appendingPathComponent("small")))
@@ -91,7 +114,8 @@ struct TransportTests {
             let before = try Self.peakResident()
             for path in ["chunked", "declared"] {
                 do {
-                    _ = try await transport.send(OutboundRequest(url: base.appendingPathComponent(path), timeout: .seconds(60)))
+                    _ = try await transport.send(
+                        OutboundRequest(url: base.appendingPathComponent(path), timeout: .seconds(60)))
                     Issue.record("\(path): a 600 MB answer was accepted under a 4 MB cap")
                 } catch let error as HTTPTransportError {
                     #expect(error == .responseTooLarge(0), "\(path): \(error)")

@@ -1,13 +1,15 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import ReportsTesting
 import Synchronization
 import Testing
-@testable import Sandbox
+
+@testable import Microsoft
 @testable import Rendering
+@testable import Sandbox
 @testable import Transport
 @testable import Upstream
-import ReportsTesting
 
 /// Issue #11 in the writer, against the sandbox over real loopback HTTP: the page id is known before
 /// any append, OneNote's post-create consistency delay is waited out, and a create whose answer was
@@ -18,9 +20,11 @@ struct OneNoteWriterRecoveryTests {
 
     static func output(_ keys: [String], reportId: String?, maxPartBytes: Int = 3_500_000) -> ReportRenderer.Output {
         let issues = keys.map { JiraIssue(id: $0, key: $0, fields: ["summary": .string("Summary of \($0)")]) }
-        return ReportRenderer(maxPartBytes: maxPartBytes).render(ReportRenderer.Input(
-            reportName: "Weekly", jql: "project = OPS", columns: ["key", "summary"], issues: issues, runAt: Date(),
-            timeZone: TimeZone(identifier: "UTC")!, siteURL: URL(string: "https://example.atlassian.net"), reportId: reportId))
+        return ReportRenderer(maxPartBytes: maxPartBytes).render(
+            ReportRenderer.Input(
+                reportName: "Weekly", jql: "project = OPS", columns: ["key", "summary"], issues: issues, runAt: Date(),
+                timeZone: TimeZone(identifier: "UTC")!, siteURL: URL(string: "https://example.atlassian.net"),
+                reportId: reportId))
     }
 
     /// What the hooks saw, in order: "pending", "write", "known:<id>".
@@ -29,7 +33,9 @@ struct OneNoteWriterRecoveryTests {
         var all: [String] { recorded.withLock { $0 } }
         func add(_ event: String) { recorded.withLock { $0.append(event) } }
         var hooks: OneNoteWriter.WriteHooks {
-            OneNoteWriter.WriteHooks(beforeWrite: { self.add("write") }, willCreate: { self.add("pending") }, pageKnown: { self.add("known:\($0.id)") })
+            OneNoteWriter.WriteHooks(
+                beforeWrite: { self.add("write") }, willCreate: { self.add("pending") },
+                pageKnown: { self.add("known:\($0.id)") })
         }
     }
 
@@ -40,23 +46,32 @@ struct OneNoteWriterRecoveryTests {
             let output = Self.output(keys, reportId: "r-1", maxPartBytes: 12_000)
             #expect(output.appendedTables.count >= 2)
             // The first append lands while the new page still answers 404/20102.
-            let page = try await writer.write(output, sectionId: Self.section, reportId: "r-1", page: .init(), accessToken: token, hooks: .init())
+            let page = try await writer.write(
+                output, sectionId: Self.section, reportId: "r-1", page: .init(), accessToken: token, hooks: .init())
             let pages = try await OneNoteWriterTests.pages(client)
             let html = try #require(pages.first?["html"] as? String)
             #expect(pages.count == 1 && pages.first?["id"] as? String == page.id)
-            #expect(keys.allSatisfy { html.contains(">\($0)</a>") } && html.components(separatedBy: ">OPS-300</a>").count == 2, "every part once")
+            #expect(
+                keys.allSatisfy { html.contains(">\($0)</a>") }
+                    && html.components(separatedBy: ">OPS-300</a>").count == 2, "every part once")
         }
     }
 
     @Test func thePageIdIsStoredBeforeAnyAppend() async throws {
         try await OneNoteWriterTests.withSandbox { base, token, client in
-            let writer = OneNoteWriter(graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox), sleep: { _ in })
+            let writer = OneNoteWriter(
+                graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox), sleep: { _ in })
             // Every append fails: the write fails after the create, as a crash there would.
-            _ = try await client.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/pages/","status":400,"method":"PATCH","count":100}"#))
+            _ = try await client.execute(
+                uri: "/sandbox/faults", method: .post,
+                body: ByteBuffer(
+                    string: #"{"route":"/v1.0/me/onenote/pages/","status":400,"method":"PATCH","count":100}"#))
             let events = Events()
             let output = Self.output((1...200).map { "OPS-\($0)" }, reportId: "r-1", maxPartBytes: 12_000)
             await #expect(throws: UpstreamError.self) {
-                try await writer.write(output, sectionId: Self.section, reportId: "r-1", page: .init(), accessToken: token, hooks: events.hooks)
+                try await writer.write(
+                    output, sectionId: Self.section, reportId: "r-1", page: .init(), accessToken: token,
+                    hooks: events.hooks)
             }
             let created = try #require(try await OneNoteWriterTests.pages(client).first?["id"] as? String)
             #expect(Array(events.all.prefix(4)) == ["pending", "write", "known:\(created)", "write"], "\(events.all)")
@@ -65,23 +80,29 @@ struct OneNoteWriterRecoveryTests {
 
     @Test func aLostCreateIsFoundByItsMarkerReusedAndItsExtraCopiesDeleted() async throws {
         try await OneNoteWriterTests.withSandbox { base, token, client in
-            let writer = OneNoteWriter(graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox), sleep: { _ in })
+            let writer = OneNoteWriter(
+                graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox), sleep: { _ in })
             let since = Date().addingTimeInterval(-5)
             // Two creates of report r-1 whose answers were "lost", and a page of another report.
             for report in ["r-1", "r-1", "r-2"] {
-                _ = try await writer.write(Self.output(["OPS-1"], reportId: report), sectionId: Self.section, reportId: report, page: .init(), accessToken: token, hooks: .init())
+                _ = try await writer.write(
+                    Self.output(["OPS-1"], reportId: report), sectionId: Self.section, reportId: report, page: .init(),
+                    accessToken: token, hooks: .init())
             }
             #expect(try await OneNoteWriterTests.pages(client).count == 3)
             let events = Events()
-            let page = try await writer.write(Self.output(["OPS-2"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1",
-                                              page: .init(pendingCreateSince: since), accessToken: token, hooks: events.hooks)
+            let page = try await writer.write(
+                Self.output(["OPS-2"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1",
+                page: .init(pendingCreateSince: since), accessToken: token, hooks: events.hooks)
             #expect(!page.created)
             let pages = try await OneNoteWriterTests.pages(client)
             let mine = pages.filter { ($0["html"] as? String)?.contains("onenote-reports-r-1") == true }
             #expect(mine.count == 1 && mine.first?["id"] as? String == page.id, "one page of r-1 is left")
             #expect((mine.first?["html"] as? String)?.contains(">OPS-2</a>") == true, "and it shows this run's data")
             #expect(pages.count == 2, "the other report's page is untouched")
-            #expect(events.all.contains("known:\(page.id)") && !events.all.contains("pending"), "no new create: \(events.all)")
+            #expect(
+                events.all.contains("known:\(page.id)") && !events.all.contains("pending"),
+                "no new create: \(events.all)")
         }
     }
 
@@ -89,43 +110,58 @@ struct OneNoteWriterRecoveryTests {
         try await OneNoteWriterTests.withSandbox(consistencyDelay: .milliseconds(1500)) { base, token, client in
             let writer = OneNoteWriter(graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox))
             let since = Date()
-            _ = try await writer.write(Self.output(["OPS-1"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1", page: .init(), accessToken: token, hooks: .init())
+            _ = try await writer.write(
+                Self.output(["OPS-1"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1", page: .init(),
+                accessToken: token, hooks: .init())
             // Right after: the page exists but OneNote does not list it yet.
             let deferral = await #expect(throws: UpstreamNotYet.self) {
-                try await writer.write(Self.output(["OPS-2"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1",
-                                       page: .init(pendingCreateSince: since), accessToken: token, hooks: .init())
+                try await writer.write(
+                    Self.output(["OPS-2"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1",
+                    page: .init(pendingCreateSince: since), accessToken: token, hooks: .init())
             }
             #expect(deferral?.code == "onenote_create_unconfirmed")
             #expect(try await OneNoteWriterTests.pages(client).count == 1)
             // Once it is listed, the next attempt finds it.
             var found: OneNoteWriter.PageRef?
-            #expect(try await waitUntil(timeout: .seconds(10), pollEvery: .milliseconds(200)) {
-                found = try? await writer.write(Self.output(["OPS-2"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1",
-                                                page: .init(pendingCreateSince: since), accessToken: token, hooks: .init())
-                return found != nil
-            })
+            #expect(
+                try await waitUntil(timeout: .seconds(10), pollEvery: .milliseconds(200)) {
+                    found = try? await writer.write(
+                        Self.output(["OPS-2"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1",
+                        page: .init(pendingCreateSince: since), accessToken: token, hooks: .init())
+                    return found != nil
+                })
             #expect(try await OneNoteWriterTests.pages(client).count == 1 && found?.created == false)
         }
     }
 
     @Test func oneUnauthorizedAnswerRefreshesTheTokenOnceAndTwoInARowMeanReconnect() async throws {
         try await OneNoteWriterTests.withSandbox { base, token, client in
-            let writer = OneNoteWriter(graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox), sleep: { _ in })
+            let writer = OneNoteWriter(
+                graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox), sleep: { _ in })
             let refreshes = Mutex(0)
             let hooks = OneNoteWriter.WriteHooks(refreshAccessToken: { _ in
                 refreshes.withLock { $0 += 1 }
                 return token
             })
-            _ = try await client.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":401,"count":1}"#))
-            let page = try await writer.write(Self.output(["OPS-1"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1", page: .init(), accessToken: token, hooks: hooks)
+            _ = try await client.execute(
+                uri: "/sandbox/faults", method: .post,
+                body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":401,"count":1}"#))
+            let page = try await writer.write(
+                Self.output(["OPS-1"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1", page: .init(),
+                accessToken: token, hooks: hooks)
             #expect(page.created && refreshes.withLock { $0 } == 1, "one 401: refreshed once, then written")
 
-            _ = try await client.execute(uri: "/sandbox/faults", method: .post, body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":401,"count":2}"#))
+            _ = try await client.execute(
+                uri: "/sandbox/faults", method: .post,
+                body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/","status":401,"count":2}"#))
             let error = await #expect(throws: UpstreamError.self) {
-                try await writer.write(Self.output(["OPS-2"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1",
-                                       page: .init(pageId: page.id), accessToken: token, hooks: hooks)
+                try await writer.write(
+                    Self.output(["OPS-2"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1",
+                    page: .init(pageId: page.id), accessToken: token, hooks: hooks)
             }
-            #expect(error?.kind == .reconnectRequired && refreshes.withLock { $0 } == 2, "a second 401 right after a refresh means reconnect")
+            #expect(
+                error?.kind == .reconnectRequired && refreshes.withLock { $0 } == 2,
+                "a second 401 right after a refresh means reconnect")
         }
     }
 }

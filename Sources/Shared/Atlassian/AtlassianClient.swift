@@ -1,9 +1,10 @@
 public import Foundation
-import Synchronization
 public import Rendering
 import ReportsSupport
 public import Security
+import Synchronization
 public import Transport
+import Upstream
 
 /// Read-only Atlassian calls of the report pipeline (docs/design-notes.md §6; docs/atlassian-apis.md §3–§6). There is no
 /// method that writes.
@@ -19,8 +20,10 @@ public struct AtlassianClient: Sendable {
     public var maxSearchBytes = 64 << 20
     private let sleep: @Sendable (Duration) async throws -> Void
 
-    public init(graphQLURL: URL, transport: any HTTPTransport, retry: AtlassianRetryPolicy = .documented,
-                sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+    public init(
+        graphQLURL: URL, transport: any HTTPTransport, retry: AtlassianRetryPolicy = .documented,
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    ) {
         self.graphQLURL = graphQLURL
         self.transport = transport
         self.retry = retry
@@ -37,23 +40,37 @@ public struct AtlassianClient: Sendable {
     /// `offlineUserAuthToken` with the installation's system token, for `accountId`, in the workspace-ARI
     /// context form (the reference's recommended reading; `contextForm` could make it configurable).
     public func offlineUserToken(systemToken: Secret, cloudId: String, accountId: String) async throws -> UserToken {
-        let mutation = "mutation forge_remote_offlineUserAuthToken($input: OfflineUserAuthTokenInput!) { offlineUserAuthToken(input: $input) { success errors { message } authToken { token ttl } } }"
-        let body = JSONText.serialize([
-            "query": mutation,
-            "variables": ["input": ["contextIds": ["ari:cloud:jira:\(cloudId):workspace/\(cloudId)"], "userId": accountId]],
-        ], escapeAngleBrackets: false)
-        let response = try await send(OutboundRequest(
-            method: "POST", url: graphQLURL,
-            headers: ["Authorization": "Bearer \(systemToken.revealed)", "Content-Type": "application/json", "Accept": "application/json"],
-            body: Data(body.utf8), timeout: .seconds(20)), service: "atlassian_graphql")
+        let mutation =
+            "mutation forge_remote_offlineUserAuthToken($input: OfflineUserAuthTokenInput!) { offlineUserAuthToken(input: $input) { success errors { message } authToken { token ttl } } }"
+        let body = JSONText.serialize(
+            [
+                "query": mutation,
+                "variables": [
+                    "input": ["contextIds": ["ari:cloud:jira:\(cloudId):workspace/\(cloudId)"], "userId": accountId]
+                ],
+            ], escapeAngleBrackets: false)
+        let response = try await send(
+            OutboundRequest(
+                method: "POST", url: graphQLURL,
+                headers: [
+                    "Authorization": "Bearer \(systemToken.revealed)", "Content-Type": "application/json",
+                    "Accept": "application/json",
+                ],
+                body: Data(body.utf8), timeout: .seconds(20)), service: "atlassian_graphql")
         guard response.status == 200 else {
-            throw UpstreamError(kind: response.status == 401 || response.status == 403 ? .rejected : .transient,
-                                code: "offline_token_failed", message: "Atlassian refused the offline user token request (HTTP \(response.status))", status: response.status)
+            throw UpstreamError(
+                kind: response.status == 401 || response.status == 403 ? .rejected : .transient,
+                code: "offline_token_failed",
+                message: "Atlassian refused the offline user token request (HTTP \(response.status))",
+                status: response.status)
         }
         struct Envelope: Decodable {
             struct Data: Decodable {
                 struct Result: Decodable {
-                    struct AuthToken: Decodable { let token: Secret; let ttl: Int }
+                    struct AuthToken: Decodable {
+                        let token: Secret
+                        let ttl: Int
+                    }
                     let success: Bool
                     let authToken: AuthToken?
                 }
@@ -61,12 +78,19 @@ public struct AtlassianClient: Sendable {
             }
             let data: Data?
         }
-        guard let result = (try? JSONDecoder().decode(Envelope.self, from: response.body))?.data?.offlineUserAuthToken else {
-            throw UpstreamError(kind: .transient, code: "offline_token_failed", message: "Atlassian sent an unexpected GraphQL response", status: 200)
+        guard let result = (try? JSONDecoder().decode(Envelope.self, from: response.body))?.data?.offlineUserAuthToken
+        else {
+            throw UpstreamError(
+                kind: .transient, code: "offline_token_failed",
+                message: "Atlassian sent an unexpected GraphQL response", status: 200)
         }
         guard result.success, let token = result.authToken else {
             // Its message names context ids, never a token; still, keep ours generic.
-            throw UpstreamError(kind: .rejected, code: "impersonation_refused", message: "Atlassian would not act as the report's owner (was the app given access, and is the user still active?)", status: 200)
+            throw UpstreamError(
+                kind: .rejected, code: "impersonation_refused",
+                message:
+                    "Atlassian would not act as the report's owner (was the app given access, and is the user still active?)",
+                status: 200)
         }
         return UserToken(token: token.token, expiresAt: Date().addingTimeInterval(TimeInterval(token.ttl)))
     }
@@ -81,22 +105,34 @@ public struct AtlassianClient: Sendable {
 
     /// Every issue the token's user can see for `jql`, with exactly `fields`, paging with
     /// `nextPageToken` to `isLast`, stopping at `cap`.
-    public func search(apiBaseUrl: URL, token: Secret, jql: String, fields: [String], cap: Int = 5000, pageSize: Int = 100) async throws -> SearchResult {
+    public func search(
+        apiBaseUrl: URL, token: Secret, jql: String, fields: [String], cap: Int = 5000, pageSize: Int = 100
+    ) async throws -> SearchResult {
         var issues: [JiraIssue] = []
         var received = 0
         var nextPageToken: String?
         let url = apiBaseUrl.appendingPathComponent("rest/api/3/search/jql")
         while true {
-            var body: [String: Any] = ["jql": jql, "fields": fields, "maxResults": min(pageSize, cap - issues.count + 1)]
+            var body: [String: Any] = [
+                "jql": jql, "fields": fields, "maxResults": min(pageSize, cap - issues.count + 1),
+            ]
             if let nextPageToken { body["nextPageToken"] = nextPageToken }
-            let response = try await send(OutboundRequest(
-                method: "POST", url: url,
-                headers: ["Authorization": "Bearer \(token.revealed)", "Content-Type": "application/json", "Accept": "application/json"],
-                body: Data(JSONText.serialize(body, escapeAngleBrackets: false).utf8), timeout: .seconds(30)), service: "jira")
+            let response = try await send(
+                OutboundRequest(
+                    method: "POST", url: url,
+                    headers: [
+                        "Authorization": "Bearer \(token.revealed)", "Content-Type": "application/json",
+                        "Accept": "application/json",
+                    ],
+                    body: Data(JSONText.serialize(body, escapeAngleBrackets: false).utf8), timeout: .seconds(30)),
+                service: "jira")
             received += response.body.count
             guard received <= maxSearchBytes else {
-                throw UpstreamError(kind: .rejected, code: "jira_response_too_large",
-                                    message: "Jira's answers for this report passed \(maxSearchBytes >> 20) MB; narrow the query or its columns", status: response.status)
+                throw UpstreamError(
+                    kind: .rejected, code: "jira_response_too_large",
+                    message:
+                        "Jira's answers for this report passed \(maxSearchBytes >> 20) MB; narrow the query or its columns",
+                    status: response.status)
             }
             switch response.status {
             case 200:
@@ -104,13 +140,21 @@ public struct AtlassianClient: Sendable {
             case 400:
                 struct Errors: Decodable { let errorMessages: [String]? }
                 let messages = (try? JSONDecoder().decode(Errors.self, from: response.body))?.errorMessages ?? []
-                throw UpstreamError(kind: .rejected, code: "invalid_jql", message: "Jira refused the query: \(messages.joined(separator: " ").prefix(300))", status: 400)
+                throw UpstreamError(
+                    kind: .rejected, code: "invalid_jql",
+                    message: "Jira refused the query: \(messages.joined(separator: " ").prefix(300))", status: 400)
             case 401, 403:
-                throw UpstreamError(kind: .rejected, code: "jira_forbidden", message: "Jira refused the report owner's token", status: response.status)
+                throw UpstreamError(
+                    kind: .rejected, code: "jira_forbidden", message: "Jira refused the report owner's token",
+                    status: response.status)
             case 404:
-                throw UpstreamError(kind: .rejected, code: "jira_site_not_found", message: "Jira does not know this site any more (was the app uninstalled?)", status: 404)
+                throw UpstreamError(
+                    kind: .rejected, code: "jira_site_not_found",
+                    message: "Jira does not know this site any more (was the app uninstalled?)", status: 404)
             default:
-                throw UpstreamError(kind: .transient, code: "jira_unavailable", message: "Jira answered HTTP \(response.status)", status: response.status)
+                throw UpstreamError(
+                    kind: .transient, code: "jira_unavailable", message: "Jira answered HTTP \(response.status)",
+                    status: response.status)
             }
             struct Page: Decodable {
                 let issues: [JiraIssue]
@@ -118,7 +162,9 @@ public struct AtlassianClient: Sendable {
                 let isLast: Bool?
             }
             guard let page = try? JSONDecoder().decode(Page.self, from: response.body) else {
-                throw UpstreamError(kind: .transient, code: "jira_bad_response", message: "Jira sent an unexpected search response", status: 200)
+                throw UpstreamError(
+                    kind: .transient, code: "jira_bad_response", message: "Jira sent an unexpected search response",
+                    status: 200)
             }
             issues += page.issues
             if issues.count > cap { return SearchResult(issues: Array(issues.prefix(cap)), capped: true) }
@@ -132,17 +178,30 @@ public struct AtlassianClient: Sendable {
 
     /// A saved filter's JQL, fetched at run time (§5: `jql` only with `expand=jql`).
     public func filterJQL(apiBaseUrl: URL, token: Secret, filterId: String) async throws -> String {
-        var components = URLComponents(url: apiBaseUrl.appendingPathComponent("rest/api/3/filter/search"), resolvingAgainstBaseURL: false)!
+        var components = URLComponents(
+            url: apiBaseUrl.appendingPathComponent("rest/api/3/filter/search"), resolvingAgainstBaseURL: false)!
         components.percentEncodedQuery = "id=\(FormEncoding.escape(filterId))&expand=jql&maxResults=1"
-        let response = try await send(OutboundRequest(
-            url: components.url!, headers: ["Authorization": "Bearer \(token.revealed)", "Accept": "application/json"], timeout: .seconds(20)), service: "jira")
-        struct Page: Decodable { struct Filter: Decodable { let id: String; let jql: String? }; let values: [Filter] }
+        let response = try await send(
+            OutboundRequest(
+                url: components.url!,
+                headers: ["Authorization": "Bearer \(token.revealed)", "Accept": "application/json"],
+                timeout: .seconds(20)), service: "jira")
+        struct Page: Decodable {
+            struct Filter: Decodable {
+                let id: String
+                let jql: String?
+            }
+            let values: [Filter]
+        }
         guard response.status == 200, let page = try? JSONDecoder().decode(Page.self, from: response.body) else {
-            throw UpstreamError(kind: response.status >= 500 ? .transient : .rejected, code: "filter_unavailable",
-                                message: "Jira did not return the saved filter (HTTP \(response.status))", status: response.status)
+            throw UpstreamError(
+                kind: response.status >= 500 ? .transient : .rejected, code: "filter_unavailable",
+                message: "Jira did not return the saved filter (HTTP \(response.status))", status: response.status)
         }
         guard let jql = page.values.first(where: { $0.id == filterId })?.jql else {
-            throw UpstreamError(kind: .rejected, code: "filter_not_found", message: "the saved filter no longer exists or is not shared with the report's owner", status: 200)
+            throw UpstreamError(
+                kind: .rejected, code: "filter_not_found",
+                message: "the saved filter no longer exists or is not shared with the report's owner", status: 200)
         }
         return jql
     }
@@ -167,15 +226,20 @@ public struct AtlassianClient: Sendable {
             // Redirects are not followed (the transport never does): one here means a wrong base URL
             // or an upstream we should not trust with a token, and asking again will not change it.
             if (300..<400).contains(response.status) {
-                throw UpstreamError(kind: .rejected, code: "\(service)_redirected",
-                                    message: "\(service == "jira" ? "Jira" : "Atlassian") answered with a redirect (HTTP \(response.status)), which is not followed", status: response.status)
+                throw UpstreamError(
+                    kind: .rejected, code: "\(service)_redirected",
+                    message:
+                        "\(service == "jira" ? "Jira" : "Atlassian") answered with a redirect (HTTP \(response.status)), which is not followed",
+                    status: response.status)
             }
             guard response.status == 429 || response.status == 503 else { return response }
             let retryAfter = response.retryAfter()
             let delay = retry.delay(retryAfter: retryAfter, previous: lastDelay)
             guard attempt < retry.maxRetries, maxInlineWait.map({ delay <= $0 }) ?? true else {
-                throw UpstreamError(kind: .transient, code: "\(service)_throttled", message: "\(service == "jira" ? "Jira" : "Atlassian") kept answering HTTP \(response.status)",
-                                    status: response.status, retryAfter: delay)
+                throw UpstreamError(
+                    kind: .transient, code: "\(service)_throttled",
+                    message: "\(service == "jira" ? "Jira" : "Atlassian") kept answering HTTP \(response.status)",
+                    status: response.status, retryAfter: delay)
             }
             attempt += 1
             lastDelay = delay
@@ -193,7 +257,8 @@ public struct AtlassianRetryPolicy: Sendable {
     public var maxDelay: Duration
     public var jitter: ClosedRange<Double>
 
-    public static let documented = AtlassianRetryPolicy(maxRetries: 4, initialDelay: .seconds(5), maxDelay: .seconds(30), jitter: 0.7...1.3)
+    public static let documented = AtlassianRetryPolicy(
+        maxRetries: 4, initialDelay: .seconds(5), maxDelay: .seconds(30), jitter: 0.7...1.3)
 
     public func delay(retryAfter: Duration?, previous: Duration?) -> Duration {
         if let retryAfter {

@@ -1,6 +1,7 @@
 public import Foundation
 public import Security
 public import Transport
+import Upstream
 
 /// Read-only Jira calls: this type has no method that writes (docs/design-notes.md §5).
 public struct JiraClient: Sendable {
@@ -16,7 +17,9 @@ public struct JiraClient: Sendable {
 
     /// The caller's saved filters with their JQL (`GET /rest/api/3/filter/search?expand=jql`), paged by
     /// `startAt` until `isLast`, at most `cap` filters; `truncated` says when more exist.
-    public func filters(apiBaseUrl: URL, userToken: Secret, query: String?, pageSize: Int = 50, cap: Int = 500) async throws -> (filters: [Filter], truncated: Bool) {
+    public func filters(apiBaseUrl: URL, userToken: Secret, query: String?, pageSize: Int = 50, cap: Int = 500)
+        async throws -> (filters: [Filter], truncated: Bool)
+    {
         struct Page: Decodable {
             let values: [Filter]
             let isLast: Bool?
@@ -24,13 +27,19 @@ public struct JiraClient: Sendable {
         }
         var filters: [Filter] = []
         while filters.count < cap {
-            var components = URLComponents(url: apiBaseUrl.appendingPathComponent("rest/api/3/filter/search"), resolvingAgainstBaseURL: false)!
-            var items = [("expand", "jql"), ("startAt", "\(filters.count)"), ("maxResults", "\(min(pageSize, cap - filters.count))"), ("orderBy", "name")]
+            var components = URLComponents(
+                url: apiBaseUrl.appendingPathComponent("rest/api/3/filter/search"), resolvingAgainstBaseURL: false)!
+            var items = [
+                ("expand", "jql"), ("startAt", "\(filters.count)"),
+                ("maxResults", "\(min(pageSize, cap - filters.count))"), ("orderBy", "name"),
+            ]
             if let query, !query.isEmpty { items.append(("filterName", query)) }
             components.percentEncodedQuery = items.map { "\($0.0)=\(FormEncoding.escape($0.1))" }.joined(separator: "&")
             let response = try await send(components.url!, userToken: userToken)
             guard let page = try? JSONDecoder().decode(Page.self, from: response.body) else {
-                throw UpstreamError(kind: .transient, code: "jira_bad_response", message: "Jira sent an unexpected response", status: 200)
+                throw UpstreamError(
+                    kind: .transient, code: "jira_bad_response", message: "Jira sent an unexpected response",
+                    status: 200)
             }
             filters += page.values
             // `isLast` ends it; an empty page too, so a Jira that omits `isLast` cannot loop us.
@@ -42,8 +51,10 @@ public struct JiraClient: Sendable {
     private func send(_ url: URL, userToken: Secret) async throws -> OutboundResponse {
         let response: OutboundResponse
         do {
-            response = try await transport.send(OutboundRequest(
-                url: url, headers: ["Authorization": "Bearer \(userToken.revealed)", "Accept": "application/json"], timeout: .seconds(20)))
+            response = try await transport.send(
+                OutboundRequest(
+                    url: url, headers: ["Authorization": "Bearer \(userToken.revealed)", "Accept": "application/json"],
+                    timeout: .seconds(20)))
         } catch let error as HTTPTransportError {
             throw UpstreamError(kind: .transient, code: "jira_unreachable", message: error.message)
         }
@@ -51,12 +62,16 @@ public struct JiraClient: Sendable {
         case 200:
             return response
         case 401, 403:
-            throw UpstreamError(kind: .rejected, code: "jira_forbidden", message: "Jira refused the user's token", status: response.status)
+            throw UpstreamError(
+                kind: .rejected, code: "jira_forbidden", message: "Jira refused the user's token",
+                status: response.status)
         case 429, 500...:
-            throw UpstreamError(kind: .transient, code: "jira_unavailable", message: "Jira is unavailable", status: response.status,
-                                retryAfter: response.retryAfter())
+            throw UpstreamError(
+                kind: .transient, code: "jira_unavailable", message: "Jira is unavailable", status: response.status,
+                retryAfter: response.retryAfter())
         default:
-            throw UpstreamError(kind: .rejected, code: "jira_rejected", message: "Jira refused the request", status: response.status)
+            throw UpstreamError(
+                kind: .rejected, code: "jira_rejected", message: "Jira refused the request", status: response.status)
         }
     }
 }

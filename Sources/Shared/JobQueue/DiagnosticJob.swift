@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The operators' self-test and the benchmarks' load: sleeps `sleepMs`, fails retryably on the first

@@ -15,8 +15,10 @@ public struct JobContext: Sendable {
     public let lease: JobLease
     private let leaseCheck: @Sendable () async throws -> Bool
 
-    public init(id: Int64, kind: String, payload: Data, attempt: Int, maxAttempts: Int, workerId: String, logger: Logger,
-                lease: JobLease? = nil, leaseCheck: @escaping @Sendable () async throws -> Bool = { true }) {
+    public init(
+        id: Int64, kind: String, payload: Data, attempt: Int, maxAttempts: Int, workerId: String, logger: Logger,
+        lease: JobLease? = nil, leaseCheck: @escaping @Sendable () async throws -> Bool = { true }
+    ) {
         self.id = id
         self.kind = kind
         self.payload = payload
@@ -40,7 +42,8 @@ public struct JobContext: Sendable {
         do {
             return try JSONDecoder().decode(Parameters.self, from: payload)
         } catch {
-            throw JobFailure.permanent("invalid_payload", "the payload does not match the parameters of job kind '\(kind)'")
+            throw JobFailure.permanent(
+                "invalid_payload", "the payload does not match the parameters of job kind '\(kind)'")
         }
     }
 }

@@ -15,7 +15,9 @@ public protocol JobQueue: Sendable {
     /// policy's cap of running jobs), a key's jobs earliest `runAt` first. When fewer than `limit` were
     /// due, `nextDue` says when the earliest job not yet due at the lease's time becomes due (a due job
     /// left waiting for its key's turn or cap is not counted: a finishing job wakes the workers).
-    func lease(_ request: LeaseRequest, settling: [SettledJob]) async throws -> (jobs: [LeasedJob], settled: [SettleResult], nextDue: Date?)
+    func lease(_ request: LeaseRequest, settling: [SettledJob]) async throws -> (
+        jobs: [LeasedJob], settled: [SettleResult], nextDue: Date?
+    )
 
     /// Records outcomes in one transaction. Results are in the order of `settled`.
     func settle(_ settled: [SettledJob]) async throws -> [SettleResult]

@@ -25,7 +25,9 @@ public struct JobRetryStrategy: Sendable {
         return delay(afterAttempt: attempt, retryAfter: retryAfter, using: &generator)
     }
 
-    public func delay<G: RandomNumberGenerator>(afterAttempt attempt: Int, retryAfter: Duration?, using generator: inout G) -> Duration {
+    public func delay<G: RandomNumberGenerator>(
+        afterAttempt attempt: Int, retryAfter: Duration?, using generator: inout G
+    ) -> Duration {
         let exponent = Double(min(max(attempt, 1) - 1, 62))
         let cap = maxBackoff.timeInterval
         let raw = min(base.timeInterval * pow(2, exponent), cap)

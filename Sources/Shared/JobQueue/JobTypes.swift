@@ -171,8 +171,11 @@ public struct QueueStats: Sendable, Codable, Equatable {
     /// `onenote_budget_exhausted`: their Microsoft user's OneNote budget was spent).
     public var deferred: [String: Int]
 
-    public init(available: Int = 0, scheduled: Int = 0, running: Int = 0, succeeded: Int = 0, discarded: Int = 0, oldestAvailableAgeSeconds: Double = 0,
-                keysWaiting: Int = 0, deferred: [String: Int] = [:]) {
+    public init(
+        available: Int = 0, scheduled: Int = 0, running: Int = 0, succeeded: Int = 0, discarded: Int = 0,
+        oldestAvailableAgeSeconds: Double = 0,
+        keysWaiting: Int = 0, deferred: [String: Int] = [:]
+    ) {
         self.keysWaiting = keysWaiting
         self.deferred = deferred
         self.available = available

@@ -1,7 +1,7 @@
-public import Logging
-public import ServiceLifecycle
 import Foundation
+public import Logging
 import ReportsSupport
+public import ServiceLifecycle
 
 /// Hears about each finished attempt; the worker's metrics implement it.
 public protocol WorkerObserver: Sendable {
@@ -38,7 +38,10 @@ public struct WorkerRuntime: Service {
     /// A full disk is logged once a minute, not at every retry.
     private let storageLog = ThrottledLog()
 
-    public init(queue: any JobQueue, registry: JobRegistry, configuration: WorkerConfiguration, logger: Logger, observer: (any WorkerObserver)? = nil) {
+    public init(
+        queue: any JobQueue, registry: JobRegistry, configuration: WorkerConfiguration, logger: Logger,
+        observer: (any WorkerObserver)? = nil
+    ) {
         self.observer = observer
         self.queue = queue
         self.registry = registry
@@ -61,9 +64,11 @@ public struct WorkerRuntime: Service {
         let observer = try queue.makeChangeObserver()
         let observation = queue.notifier.observe { [wake] in wake.signal() }
         defer { queue.notifier.removeObserver(observation) }
-        logger.info("worker started", metadata: [
-            "concurrency": "\(configuration.concurrency)", "kinds": "\(registry.kinds.joined(separator: ","))",
-        ])
+        logger.info(
+            "worker started",
+            metadata: [
+                "concurrency": "\(configuration.concurrency)", "kinds": "\(registry.kinds.joined(separator: ","))",
+            ])
 
         try await withThrowingTaskGroup(of: Void.self) { background in
             background.addTask { try await pollForChanges(observer) }
@@ -77,7 +82,9 @@ public struct WorkerRuntime: Service {
                 await leaseLoop(handlers: &handlers, wakeups: &wakeups, observer: observer)
                 await awaitGracePeriod(wakeups: &wakeups)
                 if state.inFlightCount > 0 {
-                    logger.warning("grace period over; cancelling running handlers", metadata: ["running": "\(state.inFlightCount)"])
+                    logger.warning(
+                        "grace period over; cancelling running handlers",
+                        metadata: ["running": "\(state.inFlightCount)"])
                     handlers.cancelAll()
                 }
             }
@@ -85,12 +92,17 @@ public struct WorkerRuntime: Service {
             background.cancelAll()
         }
         let counters = state.counters
-        logger.info("worker stopped", metadata: ["leased_jobs": "\(counters.jobs)", "lease_transactions": "\(counters.transactions)"])
+        logger.info(
+            "worker stopped",
+            metadata: ["leased_jobs": "\(counters.jobs)", "lease_transactions": "\(counters.transactions)"])
     }
 
     // MARK: Leasing
 
-    private func leaseLoop(handlers: inout DiscardingTaskGroup, wakeups: inout AsyncStream<Void>.Iterator, observer: any JobQueueChangeObserver) async {
+    private func leaseLoop(
+        handlers: inout DiscardingTaskGroup, wakeups: inout AsyncStream<Void>.Iterator,
+        observer: any JobQueueChangeObserver
+    ) async {
         var failures = 0
         while !Task.isCancelled {
             let work = state.takeWork(concurrency: configuration.concurrency, maxBatch: configuration.maxLeaseBatch)
@@ -100,7 +112,8 @@ public struct WorkerRuntime: Service {
             }
             if work.limit > 0 || !work.settling.isEmpty {
                 do {
-                    let request = LeaseRequest(workerId: configuration.workerId, limit: work.limit, leaseDuration: configuration.leaseDuration)
+                    let request = LeaseRequest(
+                        workerId: configuration.workerId, limit: work.limit, leaseDuration: configuration.leaseDuration)
                     let (jobs, results, nextDue) = try await queue.lease(request, settling: work.settling)
                     failures = 0
                     logSettled(work.settling, results)
@@ -117,7 +130,10 @@ public struct WorkerRuntime: Service {
                     if work.limit > 0 && jobs.count == work.limit { continue }
                     if work.limit > 0 {
                         // Nothing more is due now; sleep until the next delayed job unless woken earlier.
-                        state.setWakeAt(nextDue.map { ContinuousClock.now + .milliseconds(max(Int64($0.timeIntervalSinceNow * 1000), 0)) })
+                        state.setWakeAt(
+                            nextDue.map {
+                                ContinuousClock.now + .milliseconds(max(Int64($0.timeIntervalSinceNow * 1000), 0))
+                            })
                     }
                 } catch {
                     // Finished jobs' outcomes are kept for the next try; leased jobs stay leased and
@@ -173,7 +189,9 @@ public struct WorkerRuntime: Service {
 
     /// Runs the handler until it returns or its lease is found lost, whichever comes first; in the
     /// second case the handler's task is cancelled at once and `LeaseLostError` is thrown.
-    private static func run(_ handler: any JobHandler, _ context: JobContext, cancelledWhen leaseLost: AsyncStream<Void>) async throws {
+    private static func run(
+        _ handler: any JobHandler, _ context: JobContext, cancelledWhen leaseLost: AsyncStream<Void>
+    ) async throws {
         try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
                 try await handler.handle(context)
@@ -223,7 +241,9 @@ public struct WorkerRuntime: Service {
                 let results = try await queue.settle(remaining)
                 logSettled(remaining, results)
                 let released = remaining.filter { $0.outcome == .released }.count
-                logger.info("settled at shutdown", metadata: ["finished": "\(remaining.count - released)", "released": "\(released)"])
+                logger.info(
+                    "settled at shutdown",
+                    metadata: ["finished": "\(remaining.count - released)", "released": "\(released)"])
                 return
             } catch {
                 attempt += 1
@@ -309,7 +329,9 @@ public struct WorkerRuntime: Service {
         }
         self.observer?.storageUnavailable(reason: reason)
         if let suppressed = storageLog.admit(reason) {
-            logger.error("storage unavailable; backing off", metadata: ["reason": "\(reason)", "doing": "\(what)", "suppressed_since_last": "\(suppressed)"])
+            logger.error(
+                "storage unavailable; backing off",
+                metadata: ["reason": "\(reason)", "doing": "\(what)", "suppressed_since_last": "\(suppressed)"])
         }
     }
 
@@ -319,10 +341,12 @@ public struct WorkerRuntime: Service {
             case (_, .leaseLost):
                 logger.warning("outcome refused: lease lost", metadata: ["job": "\(item.lease.jobId)"])
             case (.failed(let failure), .applied(let newState)):
-                logger.warning("job failed", metadata: [
-                    "job": "\(item.lease.jobId)", "attempt": "\(item.lease.attempt)",
-                    "code": "\(failure.code)", "error": "\(failure.message)", "state": "\(newState.rawValue)",
-                ])
+                logger.warning(
+                    "job failed",
+                    metadata: [
+                        "job": "\(item.lease.jobId)", "attempt": "\(item.lease.attempt)",
+                        "code": "\(failure.code)", "error": "\(failure.message)", "state": "\(newState.rawValue)",
+                    ])
             default:
                 break
             }

@@ -14,8 +14,11 @@ extension JobState: DatabaseValueConvertible {}
 
 extension JobRecord.CodingKeys {
     static var allColumns: String {
-        [JobRecord.CodingKeys.id, .kind, .priority, .state, .runAt, .attempt, .maxAttempts, .leaseToken,
-         .leaseUntil, .workerId, .uniqueKey, .lastError, .createdAt, .startedAt, .finishedAt, .fairnessKey, .waitReason]
-            .map(\.rawValue).joined(separator: ", ")
+        [
+            JobRecord.CodingKeys.id, .kind, .priority, .state, .runAt, .attempt, .maxAttempts, .leaseToken,
+            .leaseUntil, .workerId, .uniqueKey, .lastError, .createdAt, .startedAt, .finishedAt, .fairnessKey,
+            .waitReason,
+        ]
+        .map(\.rawValue).joined(separator: ", ")
     }
 }

@@ -1,11 +1,12 @@
 import Dispatch
 import Foundation
 import GRDB
-import Synchronization
-#if canImport(Glibc)
-import Glibc
 import JobQueue
 import SQLiteStorage
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
 #endif
 
 /// Tells an idle worker that another connection (in this process or any other) committed to the
@@ -64,29 +65,32 @@ final class FileActivityWatch: Sendable {
 
     init?(directory: String, namePrefix: String) {
         #if canImport(Glibc)
-        let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
-        guard descriptor >= 0 else { return nil }
-        let mask = UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE)
-        let folder = directory.isEmpty ? "." : directory
-        let watch = inotify_add_watch(descriptor, folder, mask)
-        guard watch >= 0 else {
-            close(descriptor)
-            return nil
-        }
-        let (events, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        self.events = events
-        arming = Arming(descriptor: descriptor, folder: folder, mask: mask, watch: watch, continuation: continuation)
-        let source = ReadSource(DispatchSource.makeReadSource(fileDescriptor: descriptor, queue: DispatchQueue(label: "reports.queue-watch")))
-        let prefix = Array(namePrefix.utf8)
-        source.source.setEventHandler {
-            if Self.drain(descriptor, prefix: prefix) { continuation.yield() }
-        }
-        source.source.setCancelHandler { close(descriptor) }
-        self.source = source
-        continuation.onTermination = { _ in source.cancel() }
-        source.source.resume()
+            let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
+            guard descriptor >= 0 else { return nil }
+            let mask = UInt32(IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE)
+            let folder = directory.isEmpty ? "." : directory
+            let watch = inotify_add_watch(descriptor, folder, mask)
+            guard watch >= 0 else {
+                close(descriptor)
+                return nil
+            }
+            let (events, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+            self.events = events
+            arming = Arming(
+                descriptor: descriptor, folder: folder, mask: mask, watch: watch, continuation: continuation)
+            let source = ReadSource(
+                DispatchSource.makeReadSource(
+                    fileDescriptor: descriptor, queue: DispatchQueue(label: "reports.queue-watch")))
+            let prefix = Array(namePrefix.utf8)
+            source.source.setEventHandler {
+                if Self.drain(descriptor, prefix: prefix) { continuation.yield() }
+            }
+            source.source.setCancelHandler { close(descriptor) }
+            self.source = source
+            continuation.onTermination = { _ in source.cancel() }
+            source.source.resume()
         #else
-        return nil
+            return nil
         #endif
     }
 
@@ -102,22 +106,24 @@ final class FileActivityWatch: Sendable {
         let continuation: AsyncStream<Void>.Continuation
         let watch: Mutex<Int32>
 
-        init(descriptor: Int32, folder: String, mask: UInt32, watch: Int32, continuation: AsyncStream<Void>.Continuation) {
+        init(
+            descriptor: Int32, folder: String, mask: UInt32, watch: Int32, continuation: AsyncStream<Void>.Continuation
+        ) {
             (self.descriptor, self.folder, self.mask, self.continuation) = (descriptor, folder, mask, continuation)
             self.watch = Mutex(watch)
         }
 
         func set(_ armed: Bool) {
             #if canImport(Glibc)
-            watch.withLock { watch in
-                if armed && watch < 0 {
-                    watch = inotify_add_watch(descriptor, folder, mask)
-                    continuation.yield()
-                } else if !armed && watch >= 0 {
-                    inotify_rm_watch(descriptor, watch)
-                    watch = -1
+                watch.withLock { watch in
+                    if armed && watch < 0 {
+                        watch = inotify_add_watch(descriptor, folder, mask)
+                        continuation.yield()
+                    } else if !armed && watch >= 0 {
+                        inotify_rm_watch(descriptor, watch)
+                        watch = -1
+                    }
                 }
-            }
             #endif
         }
     }
@@ -131,26 +137,26 @@ final class FileActivityWatch: Sendable {
     }
 
     #if canImport(Glibc)
-    /// Reads every pending event; true when one concerns a file of the database.
-    private static func drain(_ descriptor: Int32, prefix: [UInt8]) -> Bool {
-        var relevant = false
-        let size = 64 * 1024
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
-        defer { buffer.deallocate() }
-        while true {
-            let count = read(descriptor, buffer.baseAddress, size)
-            guard count > 0 else { break }
-            var offset = 0
-            let header = MemoryLayout<inotify_event>.size
-            while offset + header <= count {
-                let event = buffer.loadUnaligned(fromByteOffset: offset, as: inotify_event.self)
-                let nameLength = Int(event.len)
-                let name = buffer[(offset + header)..<min(offset + header + nameLength, count)]
-                if name.starts(with: prefix) { relevant = true }
-                offset += header + nameLength
+        /// Reads every pending event; true when one concerns a file of the database.
+        private static func drain(_ descriptor: Int32, prefix: [UInt8]) -> Bool {
+            var relevant = false
+            let size = 64 * 1024
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 8)
+            defer { buffer.deallocate() }
+            while true {
+                let count = read(descriptor, buffer.baseAddress, size)
+                guard count > 0 else { break }
+                var offset = 0
+                let header = MemoryLayout<inotify_event>.size
+                while offset + header <= count {
+                    let event = buffer.loadUnaligned(fromByteOffset: offset, as: inotify_event.self)
+                    let nameLength = Int(event.len)
+                    let name = buffer[(offset + header)..<min(offset + header + nameLength, count)]
+                    if name.starts(with: prefix) { relevant = true }
+                    offset += header + nameLength
+                }
             }
+            return relevant
         }
-        return relevant
-    }
     #endif
 }

@@ -22,36 +22,43 @@ package enum FairQueueing {
             let lane = Lane(key: job.fairnessKey, priority: job.priority)
             let clock = try clocks[job.priority] ?? clock(priority: job.priority, in: db)
             clocks[job.priority] = clock
-            let last = try next[lane] ?? Int64.fetchOne(db.cachedStatement(sql: """
-                SELECT next_vtime FROM queue_keys WHERE fairness_key = ? AND priority = ?
-                """), arguments: [lane.key, lane.priority]) ?? 0
+            let last =
+                try next[lane] ?? Int64.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT next_vtime FROM queue_keys WHERE fairness_key = ? AND priority = ?
+                            """), arguments: [lane.key, lane.priority]) ?? 0
             let start = max(clock, last)
             next[lane] = start + 1
             times.append(start)
         }
-        let save = try db.cachedStatement(sql: """
-            INSERT INTO queue_keys (fairness_key, priority, next_vtime) VALUES (?, ?, ?)
-            ON CONFLICT (fairness_key, priority) DO UPDATE SET next_vtime = max(next_vtime, excluded.next_vtime)
-            """)
+        let save = try db.cachedStatement(
+            sql: """
+                INSERT INTO queue_keys (fairness_key, priority, next_vtime) VALUES (?, ?, ?)
+                ON CONFLICT (fairness_key, priority) DO UPDATE SET next_vtime = max(next_vtime, excluded.next_vtime)
+                """)
         for (lane, vtime) in next { try save.execute(arguments: [lane.key, lane.priority, vtime]) }
         return times
     }
 
     /// The virtual time now at `priority`: the head of its waiting jobs, else the latest leased.
     static func clock(priority: Int, in db: Database) throws -> Int64 {
-        try Int64.fetchOne(db.cachedStatement(sql: """
-            SELECT coalesce(
-                (SELECT vtime FROM jobs INDEXED BY jobs_fair WHERE state = 'available' AND priority = ?1 ORDER BY priority DESC, vtime LIMIT 1),
-                (SELECT vtime FROM queue_clock WHERE priority = ?1), 0)
-            """), arguments: [priority]) ?? 0
+        try Int64.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT coalesce(
+                        (SELECT vtime FROM jobs INDEXED BY jobs_fair WHERE state = 'available' AND priority = ?1 ORDER BY priority DESC, vtime LIMIT 1),
+                        (SELECT vtime FROM queue_clock WHERE priority = ?1), 0)
+                    """), arguments: [priority]) ?? 0
     }
 
     /// Moves each priority's clock to the latest virtual time leased.
     static func advanceClocks(_ leased: [Int: Int64], in db: Database) throws {
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO queue_clock (priority, vtime) VALUES (?, ?)
-            ON CONFLICT (priority) DO UPDATE SET vtime = max(vtime, excluded.vtime)
-            """)
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO queue_clock (priority, vtime) VALUES (?, ?)
+                ON CONFLICT (priority) DO UPDATE SET vtime = max(vtime, excluded.vtime)
+                """)
         for (priority, vtime) in leased { try statement.execute(arguments: [priority, vtime]) }
     }
 
@@ -59,12 +66,13 @@ package enum FairQueueing {
     /// waiting (every waiting job starts at or after the head), and its next job would start at the
     /// virtual time now anyway.
     static func pruneKeys(in db: Database) throws -> Int {
-        try db.execute(sql: """
-            DELETE FROM queue_keys WHERE next_vtime <= coalesce(
-                (SELECT vtime FROM jobs INDEXED BY jobs_fair WHERE state = 'available' AND priority = queue_keys.priority
-                 ORDER BY priority DESC, vtime LIMIT 1),
-                (SELECT vtime FROM queue_clock WHERE queue_clock.priority = queue_keys.priority), 0)
-            """)
+        try db.execute(
+            sql: """
+                DELETE FROM queue_keys WHERE next_vtime <= coalesce(
+                    (SELECT vtime FROM jobs INDEXED BY jobs_fair WHERE state = 'available' AND priority = queue_keys.priority
+                     ORDER BY priority DESC, vtime LIMIT 1),
+                    (SELECT vtime FROM queue_clock WHERE queue_clock.priority = queue_keys.priority), 0)
+                """)
         return db.changesCount
     }
 
@@ -77,7 +85,9 @@ package enum FairQueueing {
     /// already has `cap` jobs running (keyless jobs have no cap). The due jobs are read from the
     /// `jobs_fair` index alone (it holds the key and `run_at`), the keys' running counts in one query,
     /// and the chosen jobs claimed in one statement; returns them with their virtual times.
-    static func claim(in db: Database, limit: Int, cap: Int, now: Int64, leaseUntil: Int64, workerId: String) throws -> [(job: LeasedJob, vtime: Int64)] {
+    static func claim(in db: Database, limit: Int, cap: Int, now: Int64, leaseUntil: Int64, workerId: String) throws
+        -> [(job: LeasedJob, vtime: Int64)]
+    {
         var chosen: [Int64] = []
         var running: [String: Int] = [:]
         var after: (priority: Int, vtime: Int64, id: Int64)?
@@ -88,7 +98,9 @@ package enum FairQueueing {
             if !keys.isEmpty {
                 for key in keys { running[key] = 0 }
                 let list = String(decoding: try JSONEncoder().encode(Array(keys)), as: UTF8.self)
-                for row in try Row.fetchAll(db.cachedStatement(sql: runningSQL), arguments: [list]) { running[row[0]] = row[1] }
+                for row in try Row.fetchAll(db.cachedStatement(sql: runningSQL), arguments: [list]) {
+                    running[row[0]] = row[1]
+                }
             }
             for row in rows where chosen.count < limit {
                 if !row.key.isEmpty {
@@ -106,9 +118,13 @@ package enum FairQueueing {
         var claimed: [(job: LeasedJob, vtime: Int64)] = []
         claimed.reserveCapacity(chosen.count)
         while let row = try rows.next() {
-            claimed.append((LeasedJob(
-                lease: JobLease(jobId: row[0], token: row[6], attempt: row[4], maxAttempts: row[5]),
-                kind: row[1], payload: row[2], priority: row[3], createdAt: Timestamp.date(milliseconds: row[7])), row[8]))
+            claimed.append(
+                (
+                    LeasedJob(
+                        lease: JobLease(jobId: row[0], token: row[6], attempt: row[4], maxAttempts: row[5]),
+                        kind: row[1], payload: row[2], priority: row[3], createdAt: Timestamp.date(milliseconds: row[7])
+                    ), row[8]
+                ))
         }
         return claimed
     }
@@ -122,12 +138,17 @@ package enum FairQueueing {
 
     /// One page of due jobs in lease order, read through a cursor (no row copies: a lease reads a
     /// page per transaction, so this is on the queue's hot path).
-    private static func headPage(in db: Database, after: (priority: Int, vtime: Int64, id: Int64)?, now: Int64, count: Int) throws -> [HeadRow] {
+    private static func headPage(
+        in db: Database, after: (priority: Int, vtime: Int64, id: Int64)?, now: Int64, count: Int
+    ) throws -> [HeadRow] {
         let arguments: StatementArguments = after.map { [now, $0.priority, $0.vtime, $0.id, count] } ?? [now, count]
-        let cursor = try Row.fetchCursor(db.cachedStatement(sql: after == nil ? headSQL : nextPageSQL), arguments: arguments)
+        let cursor = try Row.fetchCursor(
+            db.cachedStatement(sql: after == nil ? headSQL : nextPageSQL), arguments: arguments)
         var rows: [HeadRow] = []
         rows.reserveCapacity(count)
-        while let row = try cursor.next() { rows.append(HeadRow(id: row[0], priority: row[1], vtime: row[2], key: row[3])) }
+        while let row = try cursor.next() {
+            rows.append(HeadRow(id: row[0], priority: row[1], vtime: row[2], key: row[3]))
+        }
         return rows
     }
 

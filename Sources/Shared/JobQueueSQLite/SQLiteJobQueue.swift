@@ -1,9 +1,9 @@
 public import Foundation
-import Synchronization
 public import GRDB
 public import JobQueue
 import ReportsSupport
 public import SQLiteStorage
+import Synchronization
 
 /// The job queue on the shared SQLite file (docs/design-notes.md §4).
 ///
@@ -69,32 +69,42 @@ public struct SQLiteJobQueue: JobQueue {
     private static func validate(_ jobs: [NewJob]) throws -> [(NewJob, String)] {
         try jobs.map { job in
             guard (1...100).contains(job.kind.count) else { throw JobQueueError.invalidKind }
-            guard job.fairnessKey.utf8.count <= 300 else { throw JobQueueError.invalidArgument("a fairness key is at most 300 bytes") }
+            guard job.fairnessKey.utf8.count <= 300 else {
+                throw JobQueueError.invalidArgument("a fairness key is at most 300 bytes")
+            }
             guard job.maxAttempts >= 1 else { throw JobQueueError.invalidArgument("maxAttempts must be at least 1") }
             guard let text = String(data: job.payload, encoding: .utf8),
-                  (try? JSONSerialization.jsonObject(with: job.payload, options: [.fragmentsAllowed])) != nil
+                (try? JSONSerialization.jsonObject(with: job.payload, options: [.fragmentsAllowed])) != nil
             else { throw JobQueueError.invalidPayload }
             return (job, text)
         }
     }
 
-    private static func insert(_ rows: [(NewJob, String)], in db: Database, now created: Int64) throws -> [EnqueueResult] {
-        let insert = try db.cachedStatement(sql: """
-            INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, unique_key, created_at, fairness_key, vtime)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT DO NOTHING
-            RETURNING id
-            """)
-        let existing = try db.cachedStatement(sql: """
-            SELECT id FROM jobs WHERE unique_key = ? AND state IN ('available', 'running')
-            """)
+    private static func insert(_ rows: [(NewJob, String)], in db: Database, now created: Int64) throws
+        -> [EnqueueResult]
+    {
+        let insert = try db.cachedStatement(
+            sql: """
+                INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, unique_key, created_at, fairness_key, vtime)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO NOTHING
+                RETURNING id
+                """)
+        let existing = try db.cachedStatement(
+            sql: """
+                SELECT id FROM jobs WHERE unique_key = ? AND state IN ('available', 'running')
+                """)
         let times = try FairQueueing.assignVirtualTimes(rows.map(\.0), in: db)
         return try zip(rows, times).map { row, vtime in
             let (job, payload) = row
             let runAt = job.runAt.map(Timestamp.milliseconds) ?? created
-            if let id = try Int64.fetchOne(insert, arguments: [
-                job.kind, payload, job.priority, runAt, job.maxAttempts, job.uniqueKey, created, job.fairnessKey, vtime,
-            ]) {
+            if let id = try Int64.fetchOne(
+                insert,
+                arguments: [
+                    job.kind, payload, job.priority, runAt, job.maxAttempts, job.uniqueKey, created, job.fairnessKey,
+                    vtime,
+                ])
+            {
                 return EnqueueResult(jobId: id, created: true)
             }
             guard let key = job.uniqueKey, let id = try Int64.fetchOne(existing, arguments: [key]) else {
@@ -117,7 +127,9 @@ public struct SQLiteJobQueue: JobQueue {
         RETURNING state
         """
 
-    public func lease(_ request: LeaseRequest, settling: [SettledJob]) async throws -> (jobs: [LeasedJob], settled: [SettleResult], nextDue: Date?) {
+    public func lease(_ request: LeaseRequest, settling: [SettledJob]) async throws -> (
+        jobs: [LeasedJob], settled: [SettleResult], nextDue: Date?
+    ) {
         guard request.limit >= 0 else { throw JobQueueError.invalidArgument("lease limit must not be negative") }
         let now = nowMilliseconds
         let leaseUntil = now + max(request.leaseDuration.wholeMilliseconds, 1)
@@ -126,7 +138,8 @@ public struct SQLiteJobQueue: JobQueue {
         return try await writeImmediate { db in
             let settled = try Self.settle(settling, in: db, now: now, strategy: strategy)
             guard request.limit > 0 else { return ([], settled, nil) }
-            var claimed = try FairQueueing.claim(in: db, limit: request.limit, cap: cap, now: now, leaseUntil: leaseUntil, workerId: workerId)
+            var claimed = try FairQueueing.claim(
+                in: db, limit: request.limit, cap: cap, now: now, leaseUntil: leaseUntil, workerId: workerId)
             var clocks: [Int: Int64] = [:]
             for (job, vtime) in claimed { clocks[job.priority] = max(clocks[job.priority] ?? vtime, vtime) }
             try FairQueueing.advanceClocks(clocks, in: db)
@@ -146,47 +159,59 @@ public struct SQLiteJobQueue: JobQueue {
         return try await writeImmediate { db in try Self.settle(settled, in: db, now: now, strategy: strategy) }
     }
 
-    private static func settle(_ settled: [SettledJob], in db: Database, now: Int64, strategy: JobRetryStrategy) throws -> [SettleResult] {
+    private static func settle(_ settled: [SettledJob], in db: Database, now: Int64, strategy: JobRetryStrategy) throws
+        -> [SettleResult]
+    {
         try settled.map { item in
             let lease = item.lease
             let row: Row?
             switch item.outcome {
             case .succeeded:
-                row = try Row.fetchOne(db.cachedStatement(sql: completeSQL), arguments: [now, lease.jobId, lease.token])
+                row = try Row.fetchOne(
+                    db.cachedStatement(sql: completeSQL), arguments: [now, lease.jobId, lease.token])
             case .failed(let failure) where failure.isRetryable:
                 let delay = strategy.delay(afterAttempt: lease.attempt, retryAfter: failure.retryAfter)
-                row = try Row.fetchOne(db.cachedStatement(sql: """
-                    UPDATE jobs
-                    SET state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'available' END,
-                        finished_at = CASE WHEN attempt >= max_attempts THEN ? END,
-                        run_at = ?, lease_until = NULL, last_error = ?
-                    WHERE id = ? AND state = 'running' AND lease_token = ?
-                    RETURNING state
-                    """), arguments: [now, now + delay.wholeMilliseconds, failure.description, lease.jobId, lease.token])
+                row = try Row.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            UPDATE jobs
+                            SET state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'available' END,
+                                finished_at = CASE WHEN attempt >= max_attempts THEN ? END,
+                                run_at = ?, lease_until = NULL, last_error = ?
+                            WHERE id = ? AND state = 'running' AND lease_token = ?
+                            RETURNING state
+                            """),
+                    arguments: [now, now + delay.wholeMilliseconds, failure.description, lease.jobId, lease.token])
             case .failed(let failure):
-                row = try Row.fetchOne(db.cachedStatement(sql: """
-                    UPDATE jobs SET state = 'discarded', finished_at = ?, lease_until = NULL, last_error = ?
-                    WHERE id = ? AND state = 'running' AND lease_token = ?
-                    RETURNING state
-                    """), arguments: [now, failure.description, lease.jobId, lease.token])
+                row = try Row.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            UPDATE jobs SET state = 'discarded', finished_at = ?, lease_until = NULL, last_error = ?
+                            WHERE id = ? AND state = 'running' AND lease_token = ?
+                            RETURNING state
+                            """), arguments: [now, failure.description, lease.jobId, lease.token])
             case .deferred(let deferral):
                 let runAt = now + max(deferral.delay.wholeMilliseconds, 0)
-                row = try Row.fetchOne(db.cachedStatement(sql: """
-                    UPDATE jobs SET state = 'available', attempt = attempt - 1, run_at = ?, lease_until = NULL, worker_id = NULL,
-                        wait_reason = ?
-                    WHERE id = ? AND state = 'running' AND lease_token = ?
-                    RETURNING state, fairness_key
-                    """), arguments: [runAt, deferral.code, lease.jobId, lease.token])
+                row = try Row.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            UPDATE jobs SET state = 'available', attempt = attempt - 1, run_at = ?, lease_until = NULL, worker_id = NULL,
+                                wait_reason = ?
+                            WHERE id = ? AND state = 'running' AND lease_token = ?
+                            RETURNING state, fairness_key
+                            """), arguments: [runAt, deferral.code, lease.jobId, lease.token])
                 if deferral.holdsKey, let key: String = row?[1], !key.isEmpty {
                     try holdKey(key, until: runAt, reason: deferral.code, in: db)
                 }
             case .released:
                 // The attempt did not really happen: give it back, keep the job's place in line.
-                row = try Row.fetchOne(db.cachedStatement(sql: """
-                    UPDATE jobs SET state = 'available', attempt = attempt - 1, lease_until = NULL, worker_id = NULL
-                    WHERE id = ? AND state = 'running' AND lease_token = ?
-                    RETURNING state
-                    """), arguments: [lease.jobId, lease.token])
+                row = try Row.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            UPDATE jobs SET state = 'available', attempt = attempt - 1, lease_until = NULL, worker_id = NULL
+                            WHERE id = ? AND state = 'running' AND lease_token = ?
+                            RETURNING state
+                            """), arguments: [lease.jobId, lease.token])
             }
             guard let row, let state = JobState(rawValue: row[0]) else { return .leaseLost }
             return .applied(state)
@@ -197,19 +222,21 @@ public struct SQLiteJobQueue: JobQueue {
     /// then instead of handing its jobs out one by one to be deferred. Reads the due jobs (holds are
     /// rare: once per spent budget window and key), not an index per key every job would pay for.
     private static func holdKey(_ key: String, until: Int64, reason: String, in db: Database) throws {
-        try db.execute(sql: """
-            UPDATE jobs SET run_at = ?, wait_reason = ?
-            WHERE state = 'available' AND run_at < ? AND fairness_key = ?
-            """, arguments: [until, reason, until, key])
+        try db.execute(
+            sql: """
+                UPDATE jobs SET run_at = ?, wait_reason = ?
+                WHERE state = 'available' AND run_at < ? AND fairness_key = ?
+                """, arguments: [until, reason, until, key])
     }
 
     public func heartbeat(_ leases: [JobLease], leaseDuration: Duration) async throws -> Set<JobLease> {
         if leases.isEmpty { return [] }
         let leaseUntil = nowMilliseconds + max(leaseDuration.wholeMilliseconds, 1)
         return try await writeImmediate { db in
-            let statement = try db.cachedStatement(sql: """
-                UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running' AND lease_token = ?
-                """)
+            let statement = try db.cachedStatement(
+                sql: """
+                    UPDATE jobs SET lease_until = ? WHERE id = ? AND state = 'running' AND lease_token = ?
+                    """)
             var lost = Set<JobLease>()
             for lease in leases {
                 try statement.execute(arguments: [leaseUntil, lease.jobId, lease.token])
@@ -222,9 +249,11 @@ public struct SQLiteJobQueue: JobQueue {
     public func isHeld(_ lease: JobLease) async throws -> Bool {
         let now = nowMilliseconds
         return try await pool.read { db in
-            try Bool.fetchOne(db, sql: """
-                SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_token = ? AND lease_until >= ?)
-                """, arguments: [lease.jobId, lease.token, now]) ?? false
+            try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_token = ? AND lease_until >= ?)
+                    """, arguments: [lease.jobId, lease.token, now]) ?? false
         }
     }
 
@@ -232,14 +261,15 @@ public struct SQLiteJobQueue: JobQueue {
         let now = nowMilliseconds
         let changed = try await writeImmediate { db -> Int in
             // The token moves on too, so the dead worker's lease can never match again.
-            try db.execute(sql: """
-                UPDATE jobs
-                SET state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'available' END,
-                    finished_at = CASE WHEN attempt >= max_attempts THEN ? END,
-                    lease_until = NULL, lease_token = lease_token + 1,
-                    last_error = 'lease_expired: worker ' || coalesce(worker_id, '?') || ' stopped heartbeating'
-                WHERE state = 'running' AND lease_until < ?
-                """, arguments: [now, now])
+            try db.execute(
+                sql: """
+                    UPDATE jobs
+                    SET state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'available' END,
+                        finished_at = CASE WHEN attempt >= max_attempts THEN ? END,
+                        lease_until = NULL, lease_token = lease_token + 1,
+                        last_error = 'lease_expired: worker ' || coalesce(worker_id, '?') || ' stopped heartbeating'
+                    WHERE state = 'running' AND lease_until < ?
+                    """, arguments: [now, now])
             return db.changesCount
         }
         if changed > 0 { notifier.notify() }
@@ -257,10 +287,11 @@ public struct SQLiteJobQueue: JobQueue {
             // Small batches keep each write lock short, so workers are never held up for long.
             while true {
                 let deleted = try await writeImmediate { db -> Int in
-                    try db.execute(sql: """
-                        DELETE FROM jobs WHERE id IN (
-                            SELECT id FROM jobs WHERE state = ? AND finished_at < ? LIMIT 2000)
-                        """, arguments: [state, cutoff])
+                    try db.execute(
+                        sql: """
+                            DELETE FROM jobs WHERE id IN (
+                                SELECT id FROM jobs WHERE state = ? AND finished_at < ? LIMIT 2000)
+                            """, arguments: [state, cutoff])
                     return db.changesCount
                 }
                 total += deleted
@@ -284,17 +315,28 @@ public struct SQLiteJobQueue: JobQueue {
                 case nil: break
                 }
             }
-            stats.scheduled = try Int.fetchOne(db, sql: "SELECT count(*) FROM jobs WHERE state = 'available' AND run_at > ?", arguments: [now]) ?? 0
-            if let oldest = try Int64.fetchOne(db, sql: "SELECT min(run_at) FROM jobs WHERE state = 'available'"), oldest <= now {
+            stats.scheduled =
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM jobs WHERE state = 'available' AND run_at > ?", arguments: [now])
+                ?? 0
+            if let oldest = try Int64.fetchOne(db, sql: "SELECT min(run_at) FROM jobs WHERE state = 'available'"),
+                oldest <= now
+            {
                 stats.oldestAvailableAgeSeconds = Double(now - oldest) / 1000
             }
-            stats.keysWaiting = try Int.fetchOne(db, sql: """
-                SELECT count(DISTINCT fairness_key) FROM jobs WHERE state = 'available' AND run_at <= ?
-                """, arguments: [now]) ?? 0
-            for row in try Row.fetchAll(db, sql: """
-                SELECT wait_reason, count(*) FROM jobs INDEXED BY jobs_waiting_reason
-                WHERE state = 'available' AND wait_reason IS NOT NULL GROUP BY wait_reason
-                """) {
+            stats.keysWaiting =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT count(DISTINCT fairness_key) FROM jobs WHERE state = 'available' AND run_at <= ?
+                        """, arguments: [now]) ?? 0
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT wait_reason, count(*) FROM jobs INDEXED BY jobs_waiting_reason
+                    WHERE state = 'available' AND wait_reason IS NOT NULL GROUP BY wait_reason
+                    """)
+            {
                 stats.deferred[row[0]] = row[1]
             }
             return stats
@@ -303,9 +345,11 @@ public struct SQLiteJobQueue: JobQueue {
 
     public func list(state: JobState, limit: Int) async throws -> [JobRecord] {
         try await pool.read { db in
-            try JobRecord.fetchAll(db, sql: """
-                SELECT \(JobRecord.listColumns) FROM jobs WHERE state = ? ORDER BY id LIMIT ?
-                """, arguments: [state, max(limit, 0)])
+            try JobRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT \(JobRecord.listColumns) FROM jobs WHERE state = ? ORDER BY id LIMIT ?
+                    """, arguments: [state, max(limit, 0)])
         }
     }
 
@@ -318,15 +362,17 @@ public struct SQLiteJobQueue: JobQueue {
     public func retry(jobId: Int64) async throws -> AdminResult {
         let now = nowMilliseconds
         let result = try await writeImmediate { db -> AdminResult in
-            guard let state = try JobState.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [jobId]) else {
+            guard let state = try JobState.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [jobId])
+            else {
                 return .notFound
             }
             guard state == .discarded || state == .available else { return .notApplicable(state) }
             do {
-                try db.execute(sql: """
-                    UPDATE jobs SET state = 'available', attempt = 0, run_at = ?, finished_at = NULL, worker_id = NULL
-                    WHERE id = ?
-                    """, arguments: [now, jobId])
+                try db.execute(
+                    sql: """
+                        UPDATE jobs SET state = 'available', attempt = 0, run_at = ?, finished_at = NULL, worker_id = NULL
+                        WHERE id = ?
+                        """, arguments: [now, jobId])
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
                 throw JobQueueError.uniqueKeyTaken
             }
@@ -339,15 +385,17 @@ public struct SQLiteJobQueue: JobQueue {
     public func discard(jobId: Int64) async throws -> AdminResult {
         let now = nowMilliseconds
         return try await writeImmediate { db -> AdminResult in
-            guard let state = try JobState.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [jobId]) else {
+            guard let state = try JobState.fetchOne(db, sql: "SELECT state FROM jobs WHERE id = ?", arguments: [jobId])
+            else {
                 return .notFound
             }
             guard state == .available || state == .running else { return .notApplicable(state) }
-            try db.execute(sql: """
-                UPDATE jobs SET state = 'discarded', finished_at = ?, lease_until = NULL,
-                    lease_token = lease_token + 1, last_error = 'discarded_by_operator'
-                WHERE id = ?
-                """, arguments: [now, jobId])
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET state = 'discarded', finished_at = ?, lease_until = NULL,
+                        lease_token = lease_token + 1, last_error = 'discarded_by_operator'
+                    WHERE id = ?
+                    """, arguments: [now, jobId])
             return .changed
         }
     }
@@ -361,8 +409,11 @@ public struct SQLiteJobQueue: JobQueue {
     }
 
     private static func nextDue(_ db: Database, after now: Int64) throws -> Date? {
-        try Int64.fetchOne(db.cachedStatement(sql: "SELECT min(run_at) FROM jobs WHERE state = 'available' AND run_at > ?"), arguments: [now])
-            .map { Timestamp.date(milliseconds: $0) }
+        try Int64.fetchOne(
+            db.cachedStatement(sql: "SELECT min(run_at) FROM jobs WHERE state = 'available' AND run_at > ?"),
+            arguments: [now]
+        )
+        .map { Timestamp.date(milliseconds: $0) }
     }
 
     /// Promoted jobs start at the aged priority's virtual time now, so they are served within a round.
@@ -371,9 +422,10 @@ public struct SQLiteJobQueue: JobQueue {
         let priority = fairness.agedPriority
         return try await writeImmediate { db in
             let clock = try FairQueueing.clock(priority: priority, in: db)
-            try db.execute(sql: """
-                UPDATE jobs SET priority = ?, vtime = ? WHERE state = 'available' AND run_at <= ? AND priority < ?
-                """, arguments: [priority, clock, cutoff, priority])
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET priority = ?, vtime = ? WHERE state = 'available' AND run_at <= ? AND priority < ?
+                    """, arguments: [priority, clock, cutoff, priority])
             return db.changesCount
         }
     }
@@ -387,9 +439,12 @@ extension JobLease {
     /// Throws `LeaseLostError` unless this lease is still the job's, checked inside the caller's write
     /// transaction so the write that follows is fenced by it (docs/page-identity.md).
     package func requireHeld(_ db: Database) throws {
-        let held = try Bool.fetchOne(db, sql: """
-            SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_token = ?)
-            """, arguments: [jobId, token]) ?? false
+        let held =
+            try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_token = ?)
+                    """, arguments: [jobId, token]) ?? false
         guard held else { throw LeaseLostError() }
     }
 }

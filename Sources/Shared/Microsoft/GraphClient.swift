@@ -1,6 +1,7 @@
 public import Foundation
 public import Security
 public import Transport
+import Upstream
 
 /// Microsoft Graph calls the API needs: who the user is, and their OneNote sections.
 public struct GraphClient: Sendable {
@@ -33,10 +34,15 @@ public struct GraphClient: Sendable {
     /// Every section of the user's notebooks, including those in section groups. Sections are a OneNote
     /// resource (docs/microsoft-tokens.md): with `budget`, the request takes a slot of that Microsoft user's
     /// budget shared with every worker, like any page request.
-    public func sections(accessToken: Secret, budget: (limiter: any OneNoteBudget, user: String)? = nil) async throws -> [Section] {
+    public func sections(accessToken: Secret, budget: (limiter: any OneNoteBudget, user: String)? = nil) async throws
+        -> [Section]
+    {
         struct Page: Decodable {
             struct Item: Decodable {
-                struct Notebook: Decodable { let id: String?; let displayName: String? }
+                struct Notebook: Decodable {
+                    let id: String?
+                    let displayName: String?
+                }
                 let id: String
                 let displayName: String?
                 let parentNotebook: Notebook?
@@ -46,7 +52,10 @@ public struct GraphClient: Sendable {
         let list = { () async throws -> Page in
             try await get(
                 "v1.0/me/onenote/sections",
-                query: [("$select", "id,displayName"), ("$expand", "parentNotebook($select=id,displayName)"), ("$top", "100")],
+                query: [
+                    ("$select", "id,displayName"), ("$expand", "parentNotebook($select=id,displayName)"),
+                    ("$top", "100"),
+                ],
                 accessToken: accessToken)
         }
         let page: Page
@@ -55,7 +64,11 @@ public struct GraphClient: Sendable {
         } else {
             page = try await list()
         }
-        return page.value.map { Section(id: $0.id, name: $0.displayName ?? "", notebookId: $0.parentNotebook?.id, notebookName: $0.parentNotebook?.displayName) }
+        return page.value.map {
+            Section(
+                id: $0.id, name: $0.displayName ?? "", notebookId: $0.parentNotebook?.id,
+                notebookName: $0.parentNotebook?.displayName)
+        }
     }
 
     private func get<T: Decodable>(_ path: String, query: [(String, String)], accessToken: Secret) async throws -> T {
@@ -63,26 +76,43 @@ public struct GraphClient: Sendable {
         components.percentEncodedQuery = query.map { "\($0.0)=\(FormEncoding.escape($0.1))" }.joined(separator: "&")
         let response: OutboundResponse
         do {
-            response = try await transport.send(OutboundRequest(
-                url: components.url!, headers: ["Authorization": "Bearer \(accessToken.revealed)", "Accept": "application/json"], timeout: .seconds(20)))
+            response = try await transport.send(
+                OutboundRequest(
+                    url: components.url!,
+                    headers: ["Authorization": "Bearer \(accessToken.revealed)", "Accept": "application/json"],
+                    timeout: .seconds(20)))
         } catch let error as HTTPTransportError {
             throw UpstreamError(kind: .transient, code: "graph_unreachable", message: error.message)
         }
         guard response.status == 200 else { throw Self.classify(response) }
         guard let decoded = try? JSONDecoder().decode(T.self, from: response.body) else {
-            throw UpstreamError(kind: .transient, code: "graph_bad_response", message: "Microsoft Graph sent an unexpected response", status: 200)
+            throw UpstreamError(
+                kind: .transient, code: "graph_bad_response", message: "Microsoft Graph sent an unexpected response",
+                status: 200)
         }
         return decoded
     }
 
     static func classify(_ response: OutboundResponse) -> UpstreamError {
-        struct Body: Decodable { struct Inner: Decodable { let code: String? }; let error: Inner? }
+        struct Body: Decodable {
+            struct Inner: Decodable { let code: String? }
+            let error: Inner?
+        }
         let code = (try? JSONDecoder().decode(Body.self, from: response.body))?.error?.code ?? "HTTP \(response.status)"
         let wait = response.retryAfter()
         switch response.status {
-        case 401: return UpstreamError(kind: .reconnectRequired, code: "reconnect_required", message: "Microsoft refused the access token (\(code))", status: 401)
-        case 429, 500...: return UpstreamError(kind: .transient, code: "graph_unavailable", message: "Microsoft Graph is unavailable (\(code))", status: response.status, retryAfter: wait)
-        default: return UpstreamError(kind: .rejected, code: "graph_rejected", message: "Microsoft Graph refused the request (\(code))", status: response.status)
+        case 401:
+            return UpstreamError(
+                kind: .reconnectRequired, code: "reconnect_required",
+                message: "Microsoft refused the access token (\(code))", status: 401)
+        case 429, 500...:
+            return UpstreamError(
+                kind: .transient, code: "graph_unavailable", message: "Microsoft Graph is unavailable (\(code))",
+                status: response.status, retryAfter: wait)
+        default:
+            return UpstreamError(
+                kind: .rejected, code: "graph_rejected", message: "Microsoft Graph refused the request (\(code))",
+                status: response.status)
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Rendering
 import ReportsSupport
 import Transport
+import Upstream
 
 // Reading, patching and finding pages (docs/page-identity.md), for `OneNoteWriter`.
 extension OneNoteWriter {
@@ -10,7 +11,8 @@ extension OneNoteWriter {
     /// The page's output HTML with generated ids, or nil when it is gone. A 404 while the page is
     /// settling (created less than the consistency window ago) is retried with backoff.
     func currentContent(_ pageId: String, settlingUntil: Date?, _ writing: Writing) async throws -> String? {
-        let url = graphBaseURL.appendingPathComponent("v1.0/me/onenote/pages").appendingPathComponent(pageId).appendingPathComponent("content")
+        let url = graphBaseURL.appendingPathComponent("v1.0/me/onenote/pages").appendingPathComponent(pageId)
+            .appendingPathComponent("content")
         var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!
         components.percentEncodedQuery = "includeIDs=true"
         var look = 0
@@ -31,7 +33,9 @@ extension OneNoteWriter {
         }
     }
 
-    func update(_ pageId: String, html: String, output: ReportRenderer.Output, settlingUntil: Date?, _ writing: Writing) async throws {
+    func update(_ pageId: String, html: String, output: ReportRenderer.Output, settlingUntil: Date?, _ writing: Writing)
+        async throws
+    {
         let ids = Self.generatedIds(byDataId: html)
         var first: [[String: String]] = [["target": "title", "action": "replace", "content": output.title]]
         if let header = ids[ReportRenderer.headerDataId] {
@@ -57,23 +61,32 @@ extension OneNoteWriter {
             if ids[dataId] != nil {
                 // The id read before the first PATCH is stale now; find the part again.
                 guard let fresh = try await currentContent(pageId, settlingUntil: settlingUntil, writing),
-                      let current = Self.generatedIds(byDataId: fresh)[dataId] else { continue }
-                try await patch(pageId, [["target": current, "action": "replace", "content": table]], settlingUntil: settlingUntil, writing)
+                    let current = Self.generatedIds(byDataId: fresh)[dataId]
+                else { continue }
+                try await patch(
+                    pageId, [["target": current, "action": "replace", "content": table]], settlingUntil: settlingUntil,
+                    writing)
             } else {
-                try await patch(pageId, [["target": "body", "action": "append", "content": table]], settlingUntil: settlingUntil, writing)
+                try await patch(
+                    pageId, [["target": "body", "action": "append", "content": table]], settlingUntil: settlingUntil,
+                    writing)
             }
         }
     }
 
     /// One PATCH, after the lease check; a 404 while the page is settling is retried with backoff.
-    func patch(_ pageId: String, _ commands: [[String: String]], settlingUntil: Date?, _ writing: Writing) async throws {
-        let url = graphBaseURL.appendingPathComponent("v1.0/me/onenote/pages").appendingPathComponent(pageId).appendingPathComponent("content")
+    func patch(_ pageId: String, _ commands: [[String: String]], settlingUntil: Date?, _ writing: Writing) async throws
+    {
+        let url = graphBaseURL.appendingPathComponent("v1.0/me/onenote/pages").appendingPathComponent(pageId)
+            .appendingPathComponent("content")
         let body = Data(JSONText.serialize(commands, escapeAngleBrackets: false).utf8)
         var pause = consistencyBackoff
         while true {
             try await writing.hooks.beforeWrite()
-            let response = try await send(OutboundRequest(
-                method: "PATCH", url: url, headers: ["Content-Type": "application/json"], body: body, timeout: .seconds(60)), writing)
+            let response = try await send(
+                OutboundRequest(
+                    method: "PATCH", url: url, headers: ["Content-Type": "application/json"], body: body,
+                    timeout: .seconds(60)), writing)
             if (200...299).contains(response.status) { return }
             let code = Self.errorCode(response.body)
             if response.status == 404, let settlingUntil, now() < settlingUntil {
@@ -82,10 +95,14 @@ extension OneNoteWriter {
                 continue
             }
             if code == "20120" || code == "20149" {
-                throw UpstreamError(kind: .transient, code: "onenote_target_missing", message: "the report table moved while it was being updated", status: response.status)
+                throw UpstreamError(
+                    kind: .transient, code: "onenote_target_missing",
+                    message: "the report table moved while it was being updated", status: response.status)
             }
             if response.status == 404 {
-                throw UpstreamError(kind: .transient, code: "onenote_page_vanished", message: "the report page disappeared while it was being updated", status: 404)
+                throw UpstreamError(
+                    kind: .transient, code: "onenote_page_vanished",
+                    message: "the report page disappeared while it was being updated", status: 404)
             }
             throw Self.failure(response)
         }
@@ -97,7 +114,9 @@ extension OneNoteWriter {
         let tag = /<[a-zA-Z0-9]+\s[^>]*>/
         for match in html.matches(of: tag) {
             let text = String(match.output)
-            guard let dataId = text.firstMatch(of: /\sdata-id="([^"]*)"/)?.1, let id = text.firstMatch(of: /\sid="([^"]*)"/)?.1 else { continue }
+            guard let dataId = text.firstMatch(of: /\sdata-id="([^"]*)"/)?.1,
+                let id = text.firstMatch(of: /\sid="([^"]*)"/)?.1
+            else { continue }
             ids[String(dataId)] = String(id)
         }
         return ids
@@ -108,15 +127,22 @@ extension OneNoteWriter {
     /// Looks for the pages this report created since `since` by their marker; keeps the oldest (told to
     /// `pageKnown` at once), deletes the others, and returns it. Returns nil when none exists and the
     /// create is old enough for OneNote to list it; throws `UpstreamNotYet` while it may still appear.
-    func recoverUnconfirmedCreate(sectionId: String, reportId: String, since: Date, _ writing: Writing) async throws -> PageRef? {
-        let listing = try await recentPages(sectionId: sectionId, since: since.addingTimeInterval(-Self.createdClockMargin), writing)
+    func recoverUnconfirmedCreate(sectionId: String, reportId: String, since: Date, _ writing: Writing) async throws
+        -> PageRef?
+    {
+        let listing = try await recentPages(
+            sectionId: sectionId, since: since.addingTimeInterval(-Self.createdClockMargin), writing)
         let marker = "data-id=\"\(ReportRenderer.markerDataId(reportId: reportId))\""
         var marked: [(page: ListedPage, order: Int)] = []
         var unreadable = false
         for (order, page) in listing.prefix(maxMarkerCandidates).enumerated() {
-            let url = graphBaseURL.appendingPathComponent("v1.0/me/onenote/pages").appendingPathComponent(page.id).appendingPathComponent("content")
+            let url = graphBaseURL.appendingPathComponent("v1.0/me/onenote/pages").appendingPathComponent(page.id)
+                .appendingPathComponent("content")
             let response = try await send(OutboundRequest(url: url, timeout: .seconds(30)), writing)
-            if response.status == 404 { unreadable = true; continue }  // listed but not readable yet (eventual consistency)
+            if response.status == 404 {
+                unreadable = true
+                continue
+            }  // listed but not readable yet (eventual consistency)
             guard response.status == 200 else { throw Self.failure(response) }
             if String(decoding: response.body, as: UTF8.self).contains(marker) { marked.append((page, order)) }
         }
@@ -131,7 +157,8 @@ extension OneNoteWriter {
         let settledAt = since.addingTimeInterval(consistencyWindow.seconds)
         // Listed pages whose content cannot be read yet get one more window, then count as not ours.
         if now() < settledAt || (unreadable && now() < settledAt.addingTimeInterval(consistencyWindow.seconds)) {
-            let wait = max(min(settledAt.timeIntervalSince(now()), consistencyBackoffCap.seconds), consistencyBackoff.seconds)
+            let wait = max(
+                min(settledAt.timeIntervalSince(now()), consistencyBackoffCap.seconds), consistencyBackoff.seconds)
             throw UpstreamNotYet("onenote_create_unconfirmed", delay: .milliseconds(Int64(wait * 1000)))
         }
         return nil
@@ -152,19 +179,28 @@ extension OneNoteWriter {
     func recentPages(sectionId: String, since: Date, _ writing: Writing) async throws -> [ListedPage] {
         struct Listing: Decodable {
             struct Page: Decodable {
-                struct Links: Decodable { struct Link: Decodable { let href: String? }; let oneNoteWebUrl: Link? }
+                struct Links: Decodable {
+                    struct Link: Decodable { let href: String? }
+                    let oneNoteWebUrl: Link?
+                }
                 let id: String
                 let createdDateTime: String?
                 let links: Links?
             }
             let value: [Page]
             let nextLink: String?
-            enum CodingKeys: String, CodingKey { case value; case nextLink = "@odata.nextLink" }
+            enum CodingKeys: String, CodingKey {
+                case value
+                case nextLink = "@odata.nextLink"
+            }
         }
-        let base = graphBaseURL.appendingPathComponent("v1.0/me/onenote/sections").appendingPathComponent(sectionId).appendingPathComponent("pages")
+        let base = graphBaseURL.appendingPathComponent("v1.0/me/onenote/sections").appendingPathComponent(sectionId)
+            .appendingPathComponent("pages")
         var components = URLComponents(url: base, resolvingAgainstBaseURL: false)!
-        components.queryItems = [URLQueryItem(name: "$select", value: "id,title,createdDateTime,links"),
-                                 URLQueryItem(name: "$orderby", value: "createdDateTime desc"), URLQueryItem(name: "$top", value: "100")]
+        components.queryItems = [
+            URLQueryItem(name: "$select", value: "id,title,createdDateTime,links"),
+            URLQueryItem(name: "$orderby", value: "createdDateTime desc"), URLQueryItem(name: "$top", value: "100"),
+        ]
         var next = components.url
         var pages: [ListedPage] = []
         for _ in 0..<5 {
@@ -172,12 +208,17 @@ extension OneNoteWriter {
             let response = try await send(OutboundRequest(url: url, timeout: .seconds(30)), writing)
             guard response.status == 200 else { throw Self.failure(response) }
             guard let listing = try? JSONDecoder().decode(Listing.self, from: response.body) else {
-                throw UpstreamError(kind: .transient, code: "onenote_unexpected_response", message: "OneNote's page listing could not be read", status: 200)
+                throw UpstreamError(
+                    kind: .transient, code: "onenote_unexpected_response",
+                    message: "OneNote's page listing could not be read", status: 200)
             }
             var older = false
             for page in listing.value {
                 guard let created = page.createdDateTime.flatMap(Self.parseDate) else { continue }
-                if created < since { older = true; continue }
+                if created < since {
+                    older = true
+                    continue
+                }
                 pages.append(ListedPage(id: page.id, url: page.links?.oneNoteWebUrl?.href, createdAt: created))
             }
             // Newest first: once a page older than `since` shows up, no later listing page can matter.

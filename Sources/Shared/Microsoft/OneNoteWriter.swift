@@ -1,8 +1,9 @@
 public import Foundation
-import Synchronization
 public import Rendering
 public import Security
+import Synchronization
 public import Transport
+import Upstream
 
 /// Writes a rendered report into OneNote (docs/microsoft-apis.md §2.3–§2.6, §4): creates the page on the first
 /// run, then updates it in place — the header paragraph and report tables are replaced by their
@@ -60,10 +61,13 @@ public struct OneNoteWriter: Sendable {
         /// It is given the token that was refused.
         public var refreshAccessToken: (@Sendable (Secret) async throws -> Secret)?
 
-        public init(beforeWrite: @escaping @Sendable () async throws -> Void = {}, willCreate: @escaping @Sendable () async throws -> Void = {},
-                    createNotSent: @escaping @Sendable () async throws -> Void = {},
-                    pageKnown: @escaping @Sendable (PageRef) async throws -> Void = { _ in },
-                    refreshAccessToken: (@Sendable (Secret) async throws -> Secret)? = nil) {
+        public init(
+            beforeWrite: @escaping @Sendable () async throws -> Void = {},
+            willCreate: @escaping @Sendable () async throws -> Void = {},
+            createNotSent: @escaping @Sendable () async throws -> Void = {},
+            pageKnown: @escaping @Sendable (PageRef) async throws -> Void = { _ in },
+            refreshAccessToken: (@Sendable (Secret) async throws -> Secret)? = nil
+        ) {
             self.beforeWrite = beforeWrite
             self.willCreate = willCreate
             self.createNotSent = createNotSent
@@ -102,8 +106,11 @@ public struct OneNoteWriter: Sendable {
         return copy
     }
 
-    public init(graphBaseURL: URL, transport: any HTTPTransport, sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
-                now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        graphBaseURL: URL, transport: any HTTPTransport,
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.graphBaseURL = graphBaseURL
         self.transport = transport
         self.sleep = sleep
@@ -111,11 +118,18 @@ public struct OneNoteWriter: Sendable {
     }
 
     /// Writes without a report behind it (no marker recovery, no bookkeeping): tests and tools.
-    public func write(_ output: ReportRenderer.Output, sectionId: String, existingPageId: String?, accessToken: Secret) async throws -> PageRef {
-        try await write(output, sectionId: sectionId, reportId: nil, page: PageState(pageId: existingPageId), accessToken: accessToken, hooks: WriteHooks())
+    public func write(_ output: ReportRenderer.Output, sectionId: String, existingPageId: String?, accessToken: Secret)
+        async throws -> PageRef
+    {
+        try await write(
+            output, sectionId: sectionId, reportId: nil, page: PageState(pageId: existingPageId),
+            accessToken: accessToken, hooks: WriteHooks())
     }
 
-    public func write(_ output: ReportRenderer.Output, sectionId: String, reportId: String?, page: PageState, accessToken: Secret, hooks: WriteHooks) async throws -> PageRef {
+    public func write(
+        _ output: ReportRenderer.Output, sectionId: String, reportId: String?, page: PageState, accessToken: Secret,
+        hooks: WriteHooks
+    ) async throws -> PageRef {
         let writing = Writing(token: AccessTokenHolder(accessToken), hooks: hooks)
         if let pageId = page.pageId {
             let settling = page.pageCreatedAt.map { $0.addingTimeInterval(consistencyWindow.seconds) }
@@ -125,7 +139,9 @@ public struct OneNoteWriter: Sendable {
             }
         }
         if let reportId, let since = page.pendingCreateSince {
-            if let found = try await recoverUnconfirmedCreate(sectionId: sectionId, reportId: reportId, since: since, writing) {
+            if let found = try await recoverUnconfirmedCreate(
+                sectionId: sectionId, reportId: reportId, since: since, writing)
+            {
                 let settling = since.addingTimeInterval(consistencyWindow.seconds)
                 if let html = try await currentContent(found.id, settlingUntil: settling, writing) {
                     try await updateInPlace(found.id, html: html, output: output, settlingUntil: settling, writing)
@@ -150,13 +166,17 @@ public struct OneNoteWriter: Sendable {
         func replace(_ token: Secret) { value.withLock { $0 = token } }
     }
 
-    func updateInPlace(_ pageId: String, html: String, output: ReportRenderer.Output, settlingUntil: Date?, _ writing: Writing) async throws {
+    func updateInPlace(
+        _ pageId: String, html: String, output: ReportRenderer.Output, settlingUntil: Date?, _ writing: Writing
+    ) async throws {
         do {
             try await update(pageId, html: html, output: output, settlingUntil: settlingUntil, writing)
         } catch let error as UpstreamError where error.code == "onenote_target_missing" {
             // Ids shift after every update: read again and retry once (§2.5 recipe, step 5).
             guard let fresh = try await currentContent(pageId, settlingUntil: settlingUntil, writing) else {
-                throw UpstreamError(kind: .transient, code: "onenote_page_vanished", message: "the report page disappeared while it was being updated")
+                throw UpstreamError(
+                    kind: .transient, code: "onenote_page_vanished",
+                    message: "the report page disappeared while it was being updated")
             }
             try await update(pageId, html: fresh, output: output, settlingUntil: settlingUntil, writing)
         }
@@ -164,14 +184,18 @@ public struct OneNoteWriter: Sendable {
 
     // MARK: Create
 
-    private func create(_ output: ReportRenderer.Output, sectionId: String, _ writing: Writing) async throws -> PageRef {
-        let url = graphBaseURL.appendingPathComponent("v1.0/me/onenote/sections").appendingPathComponent(sectionId).appendingPathComponent("pages")
+    private func create(_ output: ReportRenderer.Output, sectionId: String, _ writing: Writing) async throws -> PageRef
+    {
+        let url = graphBaseURL.appendingPathComponent("v1.0/me/onenote/sections").appendingPathComponent(sectionId)
+            .appendingPathComponent("pages")
         try await writing.hooks.willCreate()
         try await writing.hooks.beforeWrite()
         let response: OutboundResponse
         do {
-            response = try await send(OutboundRequest(
-                method: "POST", url: url, headers: ["Content-Type": "text/html; charset=utf-8"], body: Data(output.page.utf8), timeout: .seconds(60)),
+            response = try await send(
+                OutboundRequest(
+                    method: "POST", url: url, headers: ["Content-Type": "text/html; charset=utf-8"],
+                    body: Data(output.page.utf8), timeout: .seconds(60)),
                 writing)
         } catch let refused as UpstreamError where refused.code.hasPrefix("onenote_budget_") {
             // The budget refused before sending (after a 429 at most, which creates nothing either):
@@ -182,26 +206,36 @@ public struct OneNoteWriter: Sendable {
         switch response.status {
         case 200...299:
             struct Page: Decodable {
-                struct Links: Decodable { struct Link: Decodable { let href: String? }; let oneNoteWebUrl: Link? }
+                struct Links: Decodable {
+                    struct Link: Decodable { let href: String? }
+                    let oneNoteWebUrl: Link?
+                }
                 let id: String?
                 let links: Links?
             }
             // §3.7 (COMMUNITY): a 2xx without a page id is a failure.
             guard let page = try? JSONDecoder().decode(Page.self, from: response.body), let id = page.id else {
-                throw UpstreamError(kind: .transient, code: "onenote_no_page", message: "OneNote accepted the page but returned no page id", status: response.status)
+                throw UpstreamError(
+                    kind: .transient, code: "onenote_no_page",
+                    message: "OneNote accepted the page but returned no page id", status: response.status)
             }
             let ref = PageRef(id: id, url: page.links?.oneNoteWebUrl?.href, created: true)
             // Stored before any append: a crash from here on updates this page instead of making another.
             try await writing.hooks.pageKnown(ref)
             let settling = now().addingTimeInterval(consistencyWindow.seconds)
             for table in output.appendedTables {
-                try await patch(id, [["target": "body", "action": "append", "content": table]], settlingUntil: settling, writing)
+                try await patch(
+                    id, [["target": "body", "action": "append", "content": table]], settlingUntil: settling, writing)
             }
             return ref
         case 404:
-            throw UpstreamError(kind: .rejected, code: "section_not_found", message: "the OneNote section no longer exists; choose another section for this report", status: 404)
+            throw UpstreamError(
+                kind: .rejected, code: "section_not_found",
+                message: "the OneNote section no longer exists; choose another section for this report", status: 404)
         case 507:
-            throw UpstreamError(kind: .rejected, code: "section_full", message: "the OneNote section has reached its page limit; choose another section", status: 507)
+            throw UpstreamError(
+                kind: .rejected, code: "section_full",
+                message: "the OneNote section has reached its page limit; choose another section", status: 507)
         default:
             throw Self.failure(response)
         }
@@ -229,7 +263,9 @@ public struct OneNoteWriter: Sendable {
             do {
                 let request = request
                 if let budget {
-                    response = try await budget.limiter.withSlot(user: budget.user) { try await transport.send(request) }
+                    response = try await budget.limiter.withSlot(user: budget.user) {
+                        try await transport.send(request)
+                    }
                 } else {
                     response = try await transport.send(request)
                 }
@@ -240,8 +276,10 @@ public struct OneNoteWriter: Sendable {
             // §4.2: no Retry-After on OneNote's 429; back off exponentially with jitter.
             let pause = delay * Double.random(in: 0.8...1.2)
             guard attempt < maxThrottleRetries, maxInlineWait.map({ pause <= $0 }) ?? true else {
-                throw UpstreamError(kind: .transient, code: "onenote_throttled", message: "OneNote is throttling this user (\(Self.errorCode(response.body) ?? "429"))",
-                                    status: 429, retryAfter: pause)
+                throw UpstreamError(
+                    kind: .transient, code: "onenote_throttled",
+                    message: "OneNote is throttling this user (\(Self.errorCode(response.body) ?? "429"))",
+                    status: 429, retryAfter: pause)
             }
             try await sleep(pause)
             delay = min(delay * 2, throttleCap)
@@ -250,18 +288,36 @@ public struct OneNoteWriter: Sendable {
     }
 
     static func errorCode(_ body: Data) -> String? {
-        struct Body: Decodable { struct Inner: Decodable { let code: String? }; let error: Inner? }
+        struct Body: Decodable {
+            struct Inner: Decodable { let code: String? }
+            let error: Inner?
+        }
         return (try? JSONDecoder().decode(Body.self, from: body))?.error?.code
     }
 
     static func failure(_ response: OutboundResponse) -> UpstreamError {
         let code = errorCode(response.body) ?? "HTTP \(response.status)"
         switch response.status {
-        case 401: return UpstreamError(kind: .reconnectRequired, code: "reconnect_required", message: "Microsoft refused the access token (\(code))", status: 401)
-        case 403: return UpstreamError(kind: .rejected, code: "onenote_forbidden", message: "OneNote refused access to the section (\(code))", status: 403)
-        case 413: return UpstreamError(kind: .rejected, code: "onenote_too_large", message: "the page request was too large for OneNote", status: 413)
-        case 500...: return UpstreamError(kind: .transient, code: "onenote_unavailable", message: "OneNote is unavailable (\(code))", status: response.status)
-        default: return UpstreamError(kind: .rejected, code: "onenote_rejected", message: "OneNote refused the request (\(code))", status: response.status)
+        case 401:
+            return UpstreamError(
+                kind: .reconnectRequired, code: "reconnect_required",
+                message: "Microsoft refused the access token (\(code))", status: 401)
+        case 403:
+            return UpstreamError(
+                kind: .rejected, code: "onenote_forbidden", message: "OneNote refused access to the section (\(code))",
+                status: 403)
+        case 413:
+            return UpstreamError(
+                kind: .rejected, code: "onenote_too_large", message: "the page request was too large for OneNote",
+                status: 413)
+        case 500...:
+            return UpstreamError(
+                kind: .transient, code: "onenote_unavailable", message: "OneNote is unavailable (\(code))",
+                status: response.status)
+        default:
+            return UpstreamError(
+                kind: .rejected, code: "onenote_rejected", message: "OneNote refused the request (\(code))",
+                status: response.status)
         }
     }
 }

@@ -9,12 +9,19 @@ public indirect enum JiraValue: Sendable, Equatable, Decodable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JiraValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JiraValue].self)) }
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JiraValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JiraValue].self))
+        }
     }
 
     public subscript(key: String) -> JiraValue? {

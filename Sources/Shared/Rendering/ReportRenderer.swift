@@ -30,8 +30,11 @@ public struct ReportRenderer: Sendable {
         /// page whose create answer was lost can be found again (docs/page-identity.md).
         public var reportId: String?
 
-        public init(reportName: String, jql: String, columns: [String], issues: [JiraIssue], runAt: Date, timeZone: TimeZone, siteURL: URL?,
-                    cappedAt: Int? = nil, reportId: String? = nil) {
+        public init(
+            reportName: String, jql: String, columns: [String], issues: [JiraIssue], runAt: Date, timeZone: TimeZone,
+            siteURL: URL?,
+            cappedAt: Int? = nil, reportId: String? = nil
+        ) {
             self.reportId = reportId
             self.reportName = reportName
             self.jql = jql
@@ -65,11 +68,17 @@ public struct ReportRenderer: Sendable {
     public func render(_ input: Input) -> Output {
         let title = "\(input.reportName) – Jira report"
         let header = headerParagraph(input)
-        let headerRow = "<tr>" + input.columns.map { "<td style=\"background-color:#D9D9D9\"><b>\(Self.escape(Self.label(for: $0)))</b></td>" }.joined() + "</tr>"
-        let marker = input.reportId.map {
-            "<p data-id=\"\(Self.escape(Self.markerDataId(reportId: $0)))\" style=\"color:#808080;font-size:8pt\">Kept up to date by OneNote Reports for Jira</p>"
-        } ?? ""
-        let documentOverhead = "<!DOCTYPE html><html><head><title>\(Self.escape(title))</title><meta name=\"created\" content=\"\(Self.isoOffset(input.runAt, input.timeZone))\" /></head><body>\(header)\(marker)</body></html>"
+        let headerRow =
+            "<tr>"
+            + input.columns.map {
+                "<td style=\"background-color:#D9D9D9\"><b>\(Self.escape(Self.label(for: $0)))</b></td>"
+            }.joined() + "</tr>"
+        let marker =
+            input.reportId.map {
+                "<p data-id=\"\(Self.escape(Self.markerDataId(reportId: $0)))\" style=\"color:#808080;font-size:8pt\">Kept up to date by OneNote Reports for Jira</p>"
+            } ?? ""
+        let documentOverhead =
+            "<!DOCTYPE html><html><head><title>\(Self.escape(title))</title><meta name=\"created\" content=\"\(Self.isoOffset(input.runAt, input.timeZone))\" /></head><body>\(header)\(marker)</body></html>"
 
         var tables: [String] = []
         var rows: [String] = []
@@ -92,8 +101,10 @@ public struct ReportRenderer: Sendable {
             size += row.utf8.count
         }
         flush()
-        let page = "<!DOCTYPE html><html><head><title>\(Self.escape(title))</title><meta name=\"created\" content=\"\(Self.isoOffset(input.runAt, input.timeZone))\" /></head><body>\(header)\(marker)\(tables[0])</body></html>"
-        return Output(title: title, page: page, header: header, firstTable: tables[0], appendedTables: Array(tables.dropFirst()))
+        let page =
+            "<!DOCTYPE html><html><head><title>\(Self.escape(title))</title><meta name=\"created\" content=\"\(Self.isoOffset(input.runAt, input.timeZone))\" /></head><body>\(header)\(marker)\(tables[0])</body></html>"
+        return Output(
+            title: title, page: page, header: header, firstTable: tables[0], appendedTables: Array(tables.dropFirst()))
     }
 
     func headerParagraph(_ input: Input) -> String {
@@ -111,7 +122,8 @@ public struct ReportRenderer: Sendable {
         }
         let value = issue.fields[column] ?? .null
         if column == "status", let category = value["statusCategory"]?["key"]?.string {
-            return "<td style=\"background-color:\(Self.statusColour(category))\">\(Self.escape(value["name"]?.string ?? ""))</td>"
+            return
+                "<td style=\"background-color:\(Self.statusColour(category))\">\(Self.escape(value["name"]?.string ?? ""))</td>"
         }
         return "<td>\(Self.escape(text(value, column: column, timeZone: input.timeZone)))</td>"
     }
@@ -121,13 +133,16 @@ public struct ReportRenderer: Sendable {
         switch value {
         case .null: return ""
         case .bool(let flag): return flag ? "Yes" : "No"
-        case .number(let number): return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
+        case .number(let number):
+            return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
         case .string(let string):
             if ["created", "updated", "resolutiondate"].contains(column), let date = Self.parseJiraDate(string) {
                 return Self.displayDate(date, timeZone)
             }
             return string
-        case .array(let values): return values.map { text($0, column: column, timeZone: timeZone) }.filter { !$0.isEmpty }.joined(separator: ", ")
+        case .array(let values):
+            return values.map { text($0, column: column, timeZone: timeZone) }.filter { !$0.isEmpty }.joined(
+                separator: ", ")
         case .object(let object):
             for key in ["displayName", "name", "value", "key"] {
                 if let string = object[key]?.string { return string }
@@ -139,10 +154,10 @@ public struct ReportRenderer: Sendable {
     /// Jira's status category colours (docs/atlassian-apis.md §4: `colorName`), as light cell backgrounds.
     static func statusColour(_ category: String) -> String {
         switch category {
-        case "new": "#DFE1E6"            // blue-gray: To Do
+        case "new": "#DFE1E6"  // blue-gray: To Do
         case "indeterminate": "#DEEBFF"  // in progress
-        case "done": "#E3FCEF"           // green
-        default: "#F4F5F7"               // undefined / no category
+        case "done": "#E3FCEF"  // green
+        default: "#F4F5F7"  // undefined / no category
         }
     }
 
@@ -168,7 +183,8 @@ public struct ReportRenderer: Sendable {
             case "\t", "\n", "\r": output.unicodeScalars.append(scalar)
             default:
                 let value = scalar.value
-                let allowed = (value >= 0x20 && value <= 0xD7FF) || (value >= 0xE000 && value <= 0xFFFD) || value >= 0x10000
+                let allowed =
+                    (value >= 0x20 && value <= 0xD7FF) || (value >= 0xE000 && value <= 0xFFFD) || value >= 0x10000
                 output.unicodeScalars.append(allowed ? scalar : "\u{FFFD}")
             }
         }
@@ -181,8 +197,11 @@ public struct ReportRenderer: Sendable {
         guard let match = text.wholeMatch(of: pattern) else { return nil }
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
-        guard let base = calendar.date(from: DateComponents(
-            year: Int(match.1), month: Int(match.2), day: Int(match.3), hour: Int(match.4), minute: Int(match.5), second: Int(match.6)))
+        guard
+            let base = calendar.date(
+                from: DateComponents(
+                    year: Int(match.1), month: Int(match.2), day: Int(match.3), hour: Int(match.4),
+                    minute: Int(match.5), second: Int(match.6)))
         else { return nil }
         let offset = (Int(match.9)! * 3600 + Int(match.10)! * 60) * (match.8 == "-" ? -1 : 1)
         let millis = match.7.map { Double("0.\($0)") ?? 0 } ?? 0
@@ -206,6 +225,7 @@ public struct ReportRenderer: Sendable {
         let offset = zone.secondsFromGMT(for: date)
         func pad(_ value: Int?) -> String { String(format: "%02d", value ?? 0) }
         let sign = offset < 0 ? "-" : "+"
-        return "\(parts.year ?? 0)-\(pad(parts.month))-\(pad(parts.day))T\(pad(parts.hour)):\(pad(parts.minute)):\(pad(parts.second))\(sign)\(pad(abs(offset) / 3600)):\(pad(abs(offset) % 3600 / 60))"
+        return
+            "\(parts.year ?? 0)-\(pad(parts.month))-\(pad(parts.day))T\(pad(parts.hour)):\(pad(parts.minute)):\(pad(parts.second))\(sign)\(pad(abs(offset) / 3600)):\(pad(abs(offset) % 3600 / 60))"
     }
 }

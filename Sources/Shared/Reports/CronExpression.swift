@@ -19,7 +19,9 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
     public init(_ text: String) throws(CronExpressionError) {
         guard text.utf8.count <= 200 else { throw .init("is longer than 200 characters") }
         let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
-        guard fields.count == 5 else { throw .init("must have 5 fields (minute hour day-of-month month day-of-week), not \(fields.count)") }
+        guard fields.count == 5 else {
+            throw .init("must have 5 fields (minute hour day-of-month month day-of-week), not \(fields.count)")
+        }
         minutes = try Self.parse(fields[0], name: "minute", range: 0...59, names: [:])
         hours = try Self.parse(fields[1], name: "hour", range: 0...23, names: [:])
         daysOfMonth = try Self.parse(fields[2], name: "day-of-month", range: 1...31, names: [:])
@@ -43,10 +45,15 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    private static let monthNames = ["JAN": 1, "FEB": 2, "MAR": 3, "APR": 4, "MAY": 5, "JUN": 6, "JUL": 7, "AUG": 8, "SEP": 9, "OCT": 10, "NOV": 11, "DEC": 12]
+    private static let monthNames = [
+        "JAN": 1, "FEB": 2, "MAR": 3, "APR": 4, "MAY": 5, "JUN": 6, "JUL": 7, "AUG": 8, "SEP": 9, "OCT": 10, "NOV": 11,
+        "DEC": 12,
+    ]
     private static let dayNames = ["SUN": 0, "MON": 1, "TUE": 2, "WED": 3, "THU": 4, "FRI": 5, "SAT": 6]
 
-    private static func parse(_ field: Substring, name: String, range: ClosedRange<Int>, names: [String: Int]) throws(CronExpressionError) -> Set<Int> {
+    private static func parse(_ field: Substring, name: String, range: ClosedRange<Int>, names: [String: Int])
+        throws(CronExpressionError) -> Set<Int>
+    {
         var values = Set<Int>()
         for item in field.split(separator: ",", omittingEmptySubsequences: false) {
             let stepParts = item.split(separator: "/", omittingEmptySubsequences: false)
@@ -54,7 +61,8 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
             var step = 1
             if stepParts.count == 2 {
                 guard let parsed = Int(stepParts[1]), parsed >= 1, parsed <= range.upperBound else {
-                    throw .init("has a bad \(name) field: the step in '\(item)' must be a number from 1 to \(range.upperBound)")
+                    throw .init(
+                        "has a bad \(name) field: the step in '\(item)' must be a number from 1 to \(range.upperBound)")
                 }
                 step = parsed
             }
@@ -66,7 +74,10 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
                 let ends = base.split(separator: "-", omittingEmptySubsequences: false)
                 guard ends.count <= 2 else { throw .init("has a bad \(name) field: '\(item)' is not a value or range") }
                 let low = try value(ends[0], name: name, range: range, names: names)
-                let high = ends.count == 2 ? try value(ends[1], name: name, range: range, names: names) : (stepParts.count == 2 ? range.upperBound : low)
+                let high =
+                    ends.count == 2
+                    ? try value(ends[1], name: name, range: range, names: names)
+                    : (stepParts.count == 2 ? range.upperBound : low)
                 guard low <= high else { throw .init("has a bad \(name) field: the range '\(base)' runs backwards") }
                 bounds = low...high
             }
@@ -75,7 +86,9 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
         return values
     }
 
-    private static func value(_ text: Substring, name: String, range: ClosedRange<Int>, names: [String: Int]) throws(CronExpressionError) -> Int {
+    private static func value(_ text: Substring, name: String, range: ClosedRange<Int>, names: [String: Int])
+        throws(CronExpressionError) -> Int
+    {
         if let number = Int(text), range.contains(number) { return number }
         if let named = names[text.uppercased()] { return named }
         throw .init("has a bad \(name) field: '\(text)' is not a value from \(range.lowerBound) to \(range.upperBound)")

@@ -16,7 +16,9 @@ public struct CronSchedule: Sendable, Equatable {
     }
 
     public init(cron: String, timeZone identifier: String) throws(CronExpressionError) {
-        guard identifier.utf8.count <= 64, Self.looksLikeIANAName(identifier), let zone = TimeZone(identifier: identifier) else {
+        guard identifier.utf8.count <= 64, Self.looksLikeIANAName(identifier),
+            let zone = TimeZone(identifier: identifier)
+        else {
             throw CronExpressionError(message: "the time zone must be an IANA name such as Europe/Berlin or UTC")
         }
         self.init(expression: try CronExpression(cron), timeZone: zone)
@@ -30,8 +32,10 @@ public struct CronSchedule: Sendable, Equatable {
         guard parts.count >= 2, parts.allSatisfy({ !$0.isEmpty && $0 != ".." && $0 != "." }) else { return false }
         return identifier.utf8.allSatisfy { byte in
             switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "_"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "/"): true
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "_"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "/"):
+                true
             default: false
             }
         }
@@ -48,7 +52,8 @@ public struct CronSchedule: Sendable, Equatable {
         for _ in 0..<(8 * 366 + 2) {
             let parts = calendar.dateComponents([.year, .month, .day, .weekday], from: day)
             if let year = parts.year, let month = parts.month, let dayOfMonth = parts.day, let weekday = parts.weekday,
-               expression.matches(month: month, day: dayOfMonth, weekday: weekday - 1) {
+                expression.matches(month: month, day: dayOfMonth, weekday: weekday - 1)
+            {
                 var instants: [Date] = []
                 for hour in sortedHours {
                     for minute in sortedMinutes {
@@ -68,7 +73,8 @@ public struct CronSchedule: Sendable, Equatable {
     private func resolve(year: Int, month: Int, day: Int, hour: Int, minute: Int) -> [Date] {
         var utc = Calendar(identifier: .gregorian)
         utc.timeZone = TimeZone(identifier: "UTC")!
-        guard let asUTC = utc.date(from: DateComponents(year: year, month: month, day: day, hour: hour, minute: minute)) else { return [] }
+        guard let asUTC = utc.date(from: DateComponents(year: year, month: month, day: day, hour: hour, minute: minute))
+        else { return [] }
         let local = asUTC.timeIntervalSince1970
         // Offsets in force a day either side; a time zone changes offset at most once in between.
         let before = TimeInterval(timeZone.secondsFromGMT(for: Date(timeIntervalSince1970: local - 86_400)))
@@ -78,10 +84,10 @@ public struct CronSchedule: Sendable, Equatable {
         }.map { Date(timeIntervalSince1970: local - $0) }.sorted()
         if valid.isEmpty {
             // In the gap: the clocks jump at the transition, which lies after `local - after`.
-            let jump = timeZone.nextDaylightSavingTimeTransition(after: Date(timeIntervalSince1970: local - max(before, after)))
+            let jump = timeZone.nextDaylightSavingTimeTransition(
+                after: Date(timeIntervalSince1970: local - max(before, after)))
             return [jump ?? Date(timeIntervalSince1970: local - before)]
         }
         return expression.everyHour ? valid : [valid[0]]
     }
 }
-

@@ -57,7 +57,12 @@ public struct Report: Sendable, Equatable, Codable {
     }
 
     public var owner: ReportOwner { ReportOwner(installationId: installationId, accountId: ownerAccountId) }
-    package init(id: String, installationId: String, ownerAccountId: String, name: String, jql: String? = nil, filterId: String? = nil, columns: String, sectionId: String, pageId: String? = nil, pageUrl: String? = nil, scheduleCron: String? = nil, scheduleTimeZone: String? = nil, enabled: Bool, nextRunAt: Int64? = nil, createdAt: Int64, updatedAt: Int64) {
+    package init(
+        id: String, installationId: String, ownerAccountId: String, name: String, jql: String? = nil,
+        filterId: String? = nil, columns: String, sectionId: String, pageId: String? = nil, pageUrl: String? = nil,
+        scheduleCron: String? = nil, scheduleTimeZone: String? = nil, enabled: Bool, nextRunAt: Int64? = nil,
+        createdAt: Int64, updatedAt: Int64
+    ) {
         self.id = id
         self.installationId = installationId
         self.ownerAccountId = ownerAccountId

@@ -10,7 +10,9 @@ public struct BodyDecodingError: Error, Sendable, Equatable {
 /// Request bodies: a JSON object, no unknown field, every field of the right type. The API checks the
 /// media type and the size first; this is the part that sees the bytes (and the fuzz target's).
 public enum JSONObjectBody {
-    public static func decode<T: Decodable>(_ type: T.Type, from data: Data, allowedFields: Set<String>) throws(BodyDecodingError) -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, from data: Data, allowedFields: Set<String>)
+        throws(BodyDecodingError) -> T
+    {
         guard let object = try? JSONSerialization.jsonObject(with: data, options: []) as? [String: Any] else {
             throw BodyDecodingError(code: "invalid_json", message: "the body is not a JSON object")
         }
@@ -20,7 +22,9 @@ public enum JSONObjectBody {
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw BodyDecodingError(code: "invalid_field", message: "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
+            throw BodyDecodingError(
+                code: "invalid_field",
+                message: "field '\(context.codingPath.map(\.stringValue).joined(separator: "."))' has the wrong type")
         } catch let DecodingError.keyNotFound(key, _) {
             throw BodyDecodingError(code: "missing_field", message: "field '\(key.stringValue)' is required")
         } catch {

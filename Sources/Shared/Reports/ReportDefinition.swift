@@ -24,7 +24,10 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
         }
     }
 
-    public init(name: String, jql: String? = nil, filterId: String? = nil, columns: [String], sectionId: String, schedule: Schedule? = nil, enabled: Bool = true) {
+    public init(
+        name: String, jql: String? = nil, filterId: String? = nil, columns: [String], sectionId: String,
+        schedule: Schedule? = nil, enabled: Bool = true
+    ) {
         self.name = name
         self.jql = jql
         self.filterId = filterId
@@ -56,7 +59,9 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
         }
         switch (jql, filterId) {
         case (let jql?, nil):
-            guard !jql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, jql.unicodeScalars.count <= Self.maxJQLLength else {
+            guard !jql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
+                jql.unicodeScalars.count <= Self.maxJQLLength
+            else {
                 throw .init(field: "jql", "must be 1 to \(Self.maxJQLLength) characters (Unicode code points)")
             }
             guard !jql.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\t" }) else {
@@ -69,17 +74,22 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
         default:
             throw .init(field: "jql", "give exactly one of jql and filterId")
         }
-        guard (1...Self.maxColumns).contains(columns.count) else { throw .init(field: "columns", "must list 1 to \(Self.maxColumns) columns") }
+        guard (1...Self.maxColumns).contains(columns.count) else {
+            throw .init(field: "columns", "must list 1 to \(Self.maxColumns) columns")
+        }
         guard Set(columns).count == columns.count else { throw .init(field: "columns", "must not repeat a column") }
         for column in columns where !Self.isColumnId(column) {
-            throw .init(field: "columns", "'\(column.prefix(40))' is not a Jira field id (use e.g. key, summary, status or customfield_10010)")
+            throw .init(
+                field: "columns",
+                "'\(column.prefix(40))' is not a Jira field id (use e.g. key, summary, status or customfield_10010)")
         }
         guard Self.isSectionId(sectionId) else { throw .init(field: "sectionId", "is not a OneNote section id") }
         guard let schedule else { return nil }
         do {
             return try CronSchedule(cron: schedule.cron, timeZone: schedule.timeZone)
         } catch {
-            throw .init(field: error.message.hasPrefix("the time zone") ? "schedule.timeZone" : "schedule.cron", error.message)
+            throw .init(
+                field: error.message.hasPrefix("the time zone") ? "schedule.timeZone" : "schedule.cron", error.message)
         }
     }
 
@@ -93,11 +103,15 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
     /// OneNote section ids look like `1-<guid>` or `0-<hex>!<n>`: a digit, a dash, then letters, digits, `!`, `.`, `_`, `-`.
     static func isSectionId(_ id: String) -> Bool {
         let bytes = Array(id.utf8)
-        guard (3...256).contains(bytes.count), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[0]), bytes[1] == UInt8(ascii: "-") else { return false }
+        guard (3...256).contains(bytes.count), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[0]),
+            bytes[1] == UInt8(ascii: "-")
+        else { return false }
         return bytes.dropFirst(2).allSatisfy { byte in
             switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "!"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"): true
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "!"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                true
             default: false
             }
         }

@@ -36,7 +36,11 @@ public struct ReportRun: Sendable, Equatable, Codable {
         case errorCode = "error_code"
         case errorMessage = "error_message"
     }
-    package init(id: String, reportId: String, installationId: String, jobId: Int64? = nil, trigger: Trigger, status: Status, attempt: Int, queuedAt: Int64, startedAt: Int64? = nil, finishedAt: Int64? = nil, issueCount: Int? = nil, pageUrl: String? = nil, errorCode: String? = nil, errorMessage: String? = nil, nextAttemptAt: Int64? = nil) {
+    package init(
+        id: String, reportId: String, installationId: String, jobId: Int64? = nil, trigger: Trigger, status: Status,
+        attempt: Int, queuedAt: Int64, startedAt: Int64? = nil, finishedAt: Int64? = nil, issueCount: Int? = nil,
+        pageUrl: String? = nil, errorCode: String? = nil, errorMessage: String? = nil, nextAttemptAt: Int64? = nil
+    ) {
         self.id = id
         self.reportId = reportId
         self.installationId = installationId
@@ -67,7 +71,10 @@ public struct RunReportJob: Codable, Sendable, Equatable {
     /// (`atl-user|<installationId>|<runId>`), and its expiry in epoch milliseconds.
     public var userToken: String?
     public var userTokenExpiresAt: Int64?
-    package init(runId: String, reportId: String, installationId: String, ownerAccountId: String, userToken: String? = nil, userTokenExpiresAt: Int64? = nil) {
+    package init(
+        runId: String, reportId: String, installationId: String, ownerAccountId: String, userToken: String? = nil,
+        userTokenExpiresAt: Int64? = nil
+    ) {
         self.runId = runId
         self.reportId = reportId
         self.installationId = installationId

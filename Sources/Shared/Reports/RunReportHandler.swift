@@ -1,11 +1,13 @@
+public import Atlassian
 public import Foundation
-import Logging
-import Synchronization
 public import JobQueue
+import Logging
+public import Microsoft
 public import Rendering
 import ReportsSupport
 public import Security
-public import Upstream
+import Synchronization
+import Upstream
 
 /// The `run-report` job: from a leased job to an up-to-date OneNote page (issue #6).
 ///
@@ -37,9 +39,13 @@ public struct RunReportHandler: JobHandler {
     private let tokenBroker: any MicrosoftAccessTokens
     private let now: @Sendable () -> Date
 
-    public init(stores: any RunReportStores, vault: TokenVault, atlassian: AtlassianClient, microsoftTokens: any MicrosoftAccessTokens,
-                writer: OneNoteWriter, renderer: ReportRenderer = ReportRenderer(), issueCap: Int = 5000, limiter: (any OneNoteBudgetLedger)? = nil,
-                now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        stores: any RunReportStores, vault: TokenVault, atlassian: AtlassianClient,
+        microsoftTokens: any MicrosoftAccessTokens,
+        writer: OneNoteWriter, renderer: ReportRenderer = ReportRenderer(), issueCap: Int = 5000,
+        limiter: (any OneNoteBudgetLedger)? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.stores = stores
         self.limiter = limiter
         self.vault = vault
@@ -58,7 +64,8 @@ public struct RunReportHandler: JobHandler {
         let parameters: RunReportJob = try job.decodePayload()
         let owner = ReportOwner(installationId: parameters.installationId, accountId: parameters.ownerAccountId)
         if let limiter, let user = try await stores.microsoftUserId(owner),
-           let wait = try await limiter.budgetWait(user: user) {
+            let wait = try await limiter.budgetWait(user: user)
+        {
             // Issue #13: the user's OneNote budget is spent. Back to the queue until it frees up, with
             // every other due job of the user, before reading Jira for a page that cannot be written.
             throw JobDeferral("onenote_budget_exhausted", delay: wait, holdsKey: true)
@@ -85,7 +92,8 @@ public struct RunReportHandler: JobHandler {
             // Another worker spent the budget since the check above: wait for it in the queue, not here.
             try? await writes.requeued()
             let exhausted = budget.code == "onenote_budget_exhausted"
-            throw JobDeferral(budget.code, delay: budget.retryAfter ?? .seconds(exhausted ? 60 : 1), holdsKey: exhausted)
+            throw JobDeferral(
+                budget.code, delay: budget.retryAfter ?? .seconds(exhausted ? 60 : 1), holdsKey: exhausted)
         } catch {
             let failure = Self.failure(for: error)
             let final = !failure.isRetryable || job.attempt >= job.maxAttempts
@@ -99,7 +107,9 @@ public struct RunReportHandler: JobHandler {
         let pageUrl: String?
     }
 
-    private func produce(_ claim: RunClaim, _ parameters: RunReportJob, job: JobContext, writes: any LeasedRunRecorder) async throws -> Result {
+    private func produce(_ claim: RunClaim, _ parameters: RunReportJob, job: JobContext, writes: any LeasedRunRecorder)
+        async throws -> Result
+    {
         let report = claim.report
         let logger = job.logger
         let owner = report.owner
@@ -112,19 +122,24 @@ public struct RunReportHandler: JobHandler {
         if let text = report.jql {
             jql = text
         } else if let filterId = report.filterId {
-            jql = try await atlassian.filterJQL(apiBaseUrl: installation.apiBaseUrl, token: jiraToken, filterId: filterId)
+            jql = try await atlassian.filterJQL(
+                apiBaseUrl: installation.apiBaseUrl, token: jiraToken, filterId: filterId)
         } else {
             throw JobFailure.permanent("invalid_report", "the report has neither JQL nor a saved filter")
         }
         let columns = report.definition.columns
         let fields = columns.filter { $0 != "key" }
-        let search = try await atlassian.search(apiBaseUrl: installation.apiBaseUrl, token: jiraToken, jql: jql, fields: fields.isEmpty ? ["key"] : fields, cap: issueCap)
+        let search = try await atlassian.search(
+            apiBaseUrl: installation.apiBaseUrl, token: jiraToken, jql: jql, fields: fields.isEmpty ? ["key"] : fields,
+            cap: issueCap)
 
         let accessToken = try await tokenBroker.accessToken(owner, lease: job.lease, logger: logger)
         let zone = report.scheduleTimeZone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
-        let output = renderer.render(ReportRenderer.Input(
-            reportName: report.name, jql: jql, columns: columns, issues: search.issues, runAt: now(), timeZone: zone,
-            siteURL: installation.siteUrl, cappedAt: search.capped ? issueCap : nil, reportId: report.id))
+        let output = renderer.render(
+            ReportRenderer.Input(
+                reportName: report.name, jql: jql, columns: columns, issues: search.issues, runAt: now(),
+                timeZone: zone,
+                siteURL: installation.siteUrl, cappedAt: search.capped ? issueCap : nil, reportId: report.id))
         var pageWriter = writer
         if let limiter, let user = try await stores.microsoftUserId(owner) {
             pageWriter = writer.limited(by: limiter, user: user)
@@ -135,48 +150,72 @@ public struct RunReportHandler: JobHandler {
             createNotSent: { try await writes.createNotSent() },
             pageKnown: { try await writes.pageKnown($0) },
             // One 401 is not a lost connection: a fresh token (redeemed once for everyone), once (issue #12).
-            refreshAccessToken: { rejected in try await tokenBroker.accessToken(owner, rejected: rejected, lease: job.lease, logger: logger) })
+            refreshAccessToken: { rejected in
+                try await tokenBroker.accessToken(owner, rejected: rejected, lease: job.lease, logger: logger)
+            })
         let page: OneNoteWriter.PageRef
         do {
-            page = try await pageWriter.write(output, sectionId: report.sectionId, reportId: report.id, page: claim.page, accessToken: accessToken, hooks: hooks)
+            page = try await pageWriter.write(
+                output, sectionId: report.sectionId, reportId: report.id, page: claim.page, accessToken: accessToken,
+                hooks: hooks)
         } catch let error as UpstreamError where error.kind == .reconnectRequired {
             // A second 401 in a row, with a token just refreshed: the user must connect again, and /v1/me says so.
             try await stores.markReconnectRequired(owner, lease: job.lease)
             throw error
         }
         let pageUrl = page.url ?? report.pageUrl
-        logger.info("report written", metadata: [
-            "report": "\(report.id)", "issues": "\(search.issues.count)", "capped": "\(search.capped)", "page_created": "\(page.created)",
-        ])
+        logger.info(
+            "report written",
+            metadata: [
+                "report": "\(report.id)", "issues": "\(search.issues.count)", "capped": "\(search.capped)",
+                "page_created": "\(page.created)",
+            ])
         return Result(issueCount: search.issues.count, pageUrl: pageUrl)
     }
 
-    private func jiraToken(_ parameters: RunReportJob, installation: Installation, logger: Logger) async throws -> Secret {
-        if let sealed = parameters.userToken, let expiry = parameters.userTokenExpiresAt, expiry > Timestamp.milliseconds(now()) + 60_000,
-           let data = Base64URL.decode(sealed) {
+    private func jiraToken(_ parameters: RunReportJob, installation: Installation, logger: Logger) async throws
+        -> Secret
+    {
+        if let sealed = parameters.userToken, let expiry = parameters.userTokenExpiresAt,
+            expiry > Timestamp.milliseconds(now()) + 60_000,
+            let data = Base64URL.decode(sealed)
+        {
             do {
-                return try vault.open(data, context: .forwardedUserToken(installationId: parameters.installationId, runId: parameters.runId))
+                return try vault.open(
+                    data,
+                    context: .forwardedUserToken(installationId: parameters.installationId, runId: parameters.runId))
             } catch {
                 // Sealed under a key since dropped (issue #14): the offline token serves the run as well.
-                logger.warning("forwarded user token unreadable with the configured keys; using an offline token", metadata: ["run": "\(parameters.runId)"])
+                logger.warning(
+                    "forwarded user token unreadable with the configured keys; using an offline token",
+                    metadata: ["run": "\(parameters.runId)"])
             }
         }
         if let cached = tokens.token(installation.id, parameters.ownerAccountId, now: now()) { return cached }
         guard let system = try await stores.systemToken(installationId: installation.id) else {
-            throw JobFailure.permanent("no_system_token", "the service has no app token for this Jira site yet; it arrives with the next scheduled trigger")
+            throw JobFailure.permanent(
+                "no_system_token",
+                "the service has no app token for this Jira site yet; it arrives with the next scheduled trigger")
         }
         guard system.expiresAt > now() else {
-            throw JobFailure.permanent("system_token_expired", "the app token for this Jira site has expired; a fresh one arrives with the next scheduled trigger")
+            throw JobFailure.permanent(
+                "system_token_expired",
+                "the app token for this Jira site has expired; a fresh one arrives with the next scheduled trigger")
         }
         let minted: AtlassianClient.UserToken
         do {
-            minted = try await atlassian.offlineUserToken(systemToken: system.token, cloudId: installation.cloudId, accountId: parameters.ownerAccountId)
+            minted = try await atlassian.offlineUserToken(
+                systemToken: system.token, cloudId: installation.cloudId, accountId: parameters.ownerAccountId)
         } catch let error as UpstreamError where error.status == 401 {
             // Atlassian does not accept the stored token (expired early, revoked, or not Forge's):
             // drop it, so it is not tried again, and wait for the next one Forge sends (issue #14).
             try await stores.dropSystemToken(installationId: installation.id, ifStill: system.token)
-            logger.warning("system token refused by Atlassian; dropped", metadata: ["installation": "\(installation.id)"])
-            throw JobFailure.permanent("system_token_awaited", "Atlassian refused the app token for this Jira site; a fresh one arrives with the next scheduled trigger")
+            logger.warning(
+                "system token refused by Atlassian; dropped", metadata: ["installation": "\(installation.id)"])
+            throw JobFailure.permanent(
+                "system_token_awaited",
+                "Atlassian refused the app token for this Jira site; a fresh one arrives with the next scheduled trigger"
+            )
         }
         tokens.store(installation.id, parameters.ownerAccountId, minted)
         return minted.token
@@ -192,8 +231,11 @@ public struct RunReportHandler: JobHandler {
             case .transient: return .retryable(upstream.code, upstream.message, retryAfter: upstream.retryAfter)
             case .reconnectRequired where upstream.code == "microsoft_not_connected":
                 return .permanent("microsoft_not_connected", "connect a Microsoft account in the app first")
-            case .reconnectRequired: return .permanent("reconnect_required", "connect your Microsoft account again in the app")
-            case .appMisconfigured: return .permanent(upstream.code, "the service's Microsoft app is misconfigured; the operators have been alerted")
+            case .reconnectRequired:
+                return .permanent("reconnect_required", "connect your Microsoft account again in the app")
+            case .appMisconfigured:
+                return .permanent(
+                    upstream.code, "the service's Microsoft app is misconfigured; the operators have been alerted")
             case .rejected: return .permanent(upstream.code, upstream.message)
             }
         case let lost as LeaseLostError:
@@ -212,7 +254,9 @@ final class OfflineTokenCache: Sendable {
 
     func token(_ installation: String, _ account: String, now: Date) -> Secret? {
         entries.withLock { entries in
-            guard let entry = entries["\(installation)|\(account)"], entry.expiresAt.timeIntervalSince(now) > 60 else { return nil }
+            guard let entry = entries["\(installation)|\(account)"], entry.expiresAt.timeIntervalSince(now) > 60 else {
+                return nil
+            }
             return entry.token
         }
     }

@@ -1,8 +1,9 @@
 public import Foundation
 public import JobQueue
 public import Logging
+public import Microsoft
 public import Security
-public import Upstream
+import Upstream
 
 /// What the `run-report` handler reads and writes, as domain operations (issue #15). The handler knows
 /// no database: `ReportsSQLite` implements these over the SQLite file, and a second backend implements

@@ -26,24 +26,32 @@ public struct TenantLimits: Sendable, Equatable {
 
     public init(environment: [String: String]) throws(ConfigurationError) {
         reportsPerUser = try Self.number(environment, "REPORTS_MAX_REPORTS_PER_USER", reportsPerUser, 1...1_000_000)
-        reportsPerInstallation = try Self.number(environment, "REPORTS_MAX_REPORTS_PER_INSTALLATION", reportsPerInstallation, 1...10_000_000)
+        reportsPerInstallation = try Self.number(
+            environment, "REPORTS_MAX_REPORTS_PER_INSTALLATION", reportsPerInstallation, 1...10_000_000)
         minScheduleMinutes = try Self.number(environment, "REPORTS_MIN_SCHEDULE_MINUTES", minScheduleMinutes, 1...1_440)
         runNowPerMinute = try Self.number(environment, "REPORTS_RUN_NOW_PER_MINUTE", runNowPerMinute, 1...10_000)
-        maxRunningPerKey = try Self.number(environment, "REPORTS_QUEUE_MAX_RUNNING_PER_KEY", maxRunningPerKey, 1...1_024)
-        priorityAgingSeconds = try Self.number(environment, "REPORTS_QUEUE_PRIORITY_AGING_SECONDS", priorityAgingSeconds, 1...86_400)
+        maxRunningPerKey = try Self.number(
+            environment, "REPORTS_QUEUE_MAX_RUNNING_PER_KEY", maxRunningPerKey, 1...1_024)
+        priorityAgingSeconds = try Self.number(
+            environment, "REPORTS_QUEUE_PRIORITY_AGING_SECONDS", priorityAgingSeconds, 1...86_400)
         onenotePerMinute = try Self.number(environment, "REPORTS_ONENOTE_PER_MINUTE", onenotePerMinute, 1...120)
         onenotePerHour = try Self.number(environment, "REPORTS_ONENOTE_PER_HOUR", onenotePerHour, 1...400)
     }
 
     /// The queue's fairness policy these limits describe.
     public var fairness: FairnessPolicy {
-        FairnessPolicy(maxRunningPerKey: maxRunningPerKey, agingAfter: .seconds(priorityAgingSeconds), agedPriority: FairnessPolicy.standard.agedPriority)
+        FairnessPolicy(
+            maxRunningPerKey: maxRunningPerKey, agingAfter: .seconds(priorityAgingSeconds),
+            agedPriority: FairnessPolicy.standard.agedPriority)
     }
 
-    private static func number(_ environment: [String: String], _ name: String, _ fallback: Int, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int {
+    private static func number(
+        _ environment: [String: String], _ name: String, _ fallback: Int, _ range: ClosedRange<Int>
+    ) throws(ConfigurationError) -> Int {
         guard let text = environment[name], !text.isEmpty else { return fallback }
         guard let value = Int(text), range.contains(value) else {
-            throw ConfigurationError(variable: name, problem: "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            throw ConfigurationError(
+                variable: name, problem: "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return value
     }

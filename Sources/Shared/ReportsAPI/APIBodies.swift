@@ -6,7 +6,9 @@ import ReportsSupport
 
 /// Request bodies: JSON objects only, at most 64 KB, no unknown fields, every field of the right type.
 enum JSONBody {
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request, context: APIRequestContext, allowedFields: Set<String>) async throws -> T {
+    static func decode<T: Decodable>(
+        _ type: T.Type, from request: Request, context: APIRequestContext, allowedFields: Set<String>
+    ) async throws -> T {
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix("application/json") else {
             throw APIError(.unsupportedMediaType, .unsupportedMediaType, "send the body as application/json")

@@ -1,14 +1,12 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 
 /// The stable machine-readable codes of the API's error answers (docs/openapi.yaml, `Error.code`).
 /// Codes of upstream refusals, report validation and body decoding pass through from the layer that
 /// knows them (`UpstreamError.code`, `ReportValidationError.code`, `BodyDecodingError.code`).
 struct APIErrorCode: RawRepresentable, Hashable, Sendable {
     let rawValue: String
-
-    init(rawValue: String) { self.rawValue = rawValue }
 
     static let unauthorized = APIErrorCode(rawValue: "unauthorized")
     static let userRequired = APIErrorCode(rawValue: "user_required")

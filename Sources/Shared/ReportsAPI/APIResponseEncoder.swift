@@ -1,6 +1,6 @@
 import Foundation
-package import Hummingbird
 import HTTPTypes
+package import Hummingbird
 import NIOCore
 import ReportsSupport
 
@@ -9,7 +9,8 @@ import ReportsSupport
 package struct APIResponseEncoder: ResponseEncoder {
     package init() {}
 
-    package func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response {
+    package func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response
+    {
         try Self.response(.ok, value)
     }
 

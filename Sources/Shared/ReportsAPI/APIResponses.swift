@@ -1,4 +1,5 @@
 import Foundation
+import Microsoft
 import Reports
 import ReportsSupport
 import Upstream

@@ -1,6 +1,6 @@
 import Foundation
-package import Hummingbird
 import HTTPTypes
+package import Hummingbird
 import Logging
 import Reports
 import ReportsSupport
@@ -18,8 +18,10 @@ package enum APIRoutes {
         router.add(middleware: ErrorMiddleware(metrics: services.metrics, storageLog: services.storageLog))
         ServiceRoutes(services: services).addRoutes(to: router)
 
-        let forge = router.group().add(middleware: FITMiddleware(
-            verifier: services.verifier, installations: services.installations, metrics: services.metrics, storageLog: services.storageLog))
+        let forge = router.group().add(
+            middleware: FITMiddleware(
+                verifier: services.verifier, installations: services.installations, metrics: services.metrics,
+                storageLog: services.storageLog))
         ForgeEventRoutes().addRoutes(to: forge)
         MicrosoftRoutes(services: services).addRoutes(to: forge)
         ConnectFlowRoutes.add(to: router, forge: forge, services: services)
@@ -31,7 +33,9 @@ package enum APIRoutes {
 
     /// A report id from the path: a UUID, else 404 (not 400: an id is an address, not input).
     static func reportId(_ context: APIRequestContext) throws -> String {
-        guard let id = context.parameters.get("id"), id.count == 36, UUID(uuidString: id) != nil else { throw APIError.notFound }
+        guard let id = context.parameters.get("id"), id.count == 36, UUID(uuidString: id) != nil else {
+            throw APIError.notFound
+        }
         return id.lowercased()
     }
 
@@ -41,8 +45,9 @@ package enum APIRoutes {
         case .reconnectRequired: APIError(.conflict, error.code, error.message)
         // The user's OneNote budget (shared with the workers) is spent for now: ours, not an upstream fault.
         case .transient where error.code.hasPrefix("onenote_budget_"):
-            APIError(.serviceUnavailable, error.code, error.message,
-                     retryAfterSeconds: error.retryAfter.map { Int((Double($0.wholeMilliseconds) / 1000).rounded(.up)) })
+            APIError(
+                .serviceUnavailable, error.code, error.message,
+                retryAfterSeconds: error.retryAfter.map { Int((Double($0.wholeMilliseconds) / 1000).rounded(.up)) })
         case .appMisconfigured, .transient: APIError(.badGateway, error.code, error.message)
         case .rejected: APIError(.badGateway, error.code, error.message)
         }

@@ -1,6 +1,8 @@
+import Atlassian
 package import Foundation
-package import Logging
 import JobQueueSQLite
+package import Logging
+import Microsoft
 package import Reports
 package import ReportsSQLite
 import ReportsSupport
@@ -12,7 +14,8 @@ package import Upstream
 /// Everything the routes use, built once at start from the configuration.
 package struct APIServices: Sendable {
     /// This API process's name for its OneNote budget slots.
-    package static let processId = "enqueuer-serve-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    package static let processId =
+        "enqueuer-serve-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
 
     let database: ReportsDatabase
     let queue: SQLiteJobQueue
@@ -43,8 +46,10 @@ package struct APIServices: Sendable {
     package let onenoteBudget: OneNoteRateLimiter
 
     package init(
-        database: ReportsDatabase, forge: ForgeConfiguration, security: SecurityConfiguration, upstream: UpstreamConfiguration,
-        transport: any HTTPTransport, logger: Logger, metrics: APIMetrics = APIMetrics(), limits: TenantLimits = TenantLimits(),
+        database: ReportsDatabase, forge: ForgeConfiguration, security: SecurityConfiguration,
+        upstream: UpstreamConfiguration,
+        transport: any HTTPTransport, logger: Logger, metrics: APIMetrics = APIMetrics(),
+        limits: TenantLimits = TenantLimits(),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         let vault = TokenVault(keys: security.tokenKeys)
@@ -53,10 +58,13 @@ package struct APIServices: Sendable {
         verifier = FITVerifier(configuration: forge, transport: transport, logger: logger, now: now)
         installations = InstallationStore(database: database, vault: vault, now: now)
         reports = ReportStore(database: database, limits: limits, now: now)
-        runs = RunStore(database: database, queue: queue, vault: vault, runNowPerMinute: limits.runNowPerMinute, now: now)
+        runs = RunStore(
+            database: database, queue: queue, vault: vault, runNowPerMinute: limits.runNowPerMinute, now: now)
         connections = MicrosoftConnectionStore(database: database, vault: vault, now: now)
         oauthState = OAuthState(key: security.stateKey, now: now)
-        startTokens = OAuthState(key: ConnectBrowserBinding.startTokenKey(stateKey: security.stateKey), lifetime: ConnectBrowserBinding.startLifetime, now: now)
+        startTokens = OAuthState(
+            key: ConnectBrowserBinding.startTokenKey(stateKey: security.stateKey),
+            lifetime: ConnectBrowserBinding.startLifetime, now: now)
         nonces = OAuthNonceStore(database: database, now: now)
         pending = PendingConnectionStore(database: database, vault: vault, now: now)
         var origin = URLComponents(url: upstream.microsoftRedirectURI, resolvingAgainstBaseURL: false)!
@@ -68,6 +76,8 @@ package struct APIServices: Sendable {
         graph = GraphClient(baseURL: upstream.microsoftGraphBaseURL, transport: transport)
         jira = JiraClient(transport: transport)
         self.metrics = metrics
-        onenoteBudget = OneNoteRateLimiter(database: database, perMinute: limits.onenotePerMinute, perHour: limits.onenotePerHour, maxWait: .seconds(5), holder: "\(Self.processId):\(UUID().uuidString.lowercased())", now: now)
+        onenoteBudget = OneNoteRateLimiter(
+            database: database, perMinute: limits.onenotePerMinute, perHour: limits.onenotePerHour,
+            maxWait: .seconds(5), holder: "\(Self.processId):\(UUID().uuidString.lowercased())", now: now)
     }
 }

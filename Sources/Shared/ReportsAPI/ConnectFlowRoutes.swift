@@ -1,7 +1,8 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import Logging
+import Microsoft
 import Reports
 import ReportsSQLite
 import Security
@@ -19,13 +20,17 @@ import Upstream
 /// 4. `POST /oauth/microsoft/confirm`: the page's one-time token, from the same browser: Connect
 ///    stores the connection, Cancel (or ten minutes without an answer) stores nothing.
 enum ConnectFlowRoutes {
-    static func add(to router: Router<APIRequestContext>, forge: RouterGroup<APIRequestContext>, services: APIServices) {
+    static func add(to router: Router<APIRequestContext>, forge: RouterGroup<APIRequestContext>, services: APIServices)
+    {
         forge.post("/v1/microsoft/connect") { _, context in
             let owner = try context.owner()
             let issued = services.startTokens.issue(installationId: owner.installationId, accountId: owner.accountId)
-            var url = URLComponents(url: services.publicBase.appendingPathComponent("oauth/microsoft/start"), resolvingAgainstBaseURL: false)!
+            var url = URLComponents(
+                url: services.publicBase.appendingPathComponent("oauth/microsoft/start"), resolvingAgainstBaseURL: false
+            )!
             url.queryItems = [URLQueryItem(name: "t", value: issued.state)]
-            return ConnectStartResponse(startUrl: url.url!.absoluteString, expiresAt: issued.fields.expiresAt.formatted(.iso8601))
+            return ConnectStartResponse(
+                startUrl: url.url!.absoluteString, expiresAt: issued.fields.expiresAt.formatted(.iso8601))
         }
         router.get("/oauth/microsoft/start") { request, context in await start(request, context, services) }
         router.get("/oauth/microsoft/callback") { request, context in await callback(request, context, services) }
@@ -34,65 +39,89 @@ enum ConnectFlowRoutes {
 
     static func start(_ request: Request, _ context: APIRequestContext, _ services: APIServices) async -> Response {
         guard let token = request.uri.queryParameters.get("t"), !token.isEmpty else {
-            return ConnectPages.message(.badRequest, "Not connected", "The connect link is incomplete. Start again from the app.")
+            return ConnectPages.message(
+                .badRequest, "Not connected", "The connect link is incomplete. Start again from the app.")
         }
         let fields: OAuthState.Fields
         do {
             fields = try await services.nonces.consume(token, verifier: services.startTokens)
         } catch let error as OAuthStateError {
             context.logger.notice("connect start refused", metadata: ["code": "\(error.codeName)"])
-            return ConnectPages.message(.badRequest, "Not connected", "This connect link has expired or was already used. Start again from the app.")
+            return ConnectPages.message(
+                .badRequest, "Not connected",
+                "This connect link has expired or was already used. Start again from the app.")
         } catch {
             return ConnectPages.failure(error, context, services)
         }
         let secret = ConnectBrowserBinding.makeSecret()
-        let issued = services.oauthState.issue(installationId: fields.installationId, accountId: fields.accountId, browser: ConnectBrowserBinding.hash(of: secret))
+        let issued = services.oauthState.issue(
+            installationId: fields.installationId, accountId: fields.accountId,
+            browser: ConnectBrowserBinding.hash(of: secret))
         let authorize = services.microsoft.authorizeURL(state: issued.state, codeChallenge: issued.codeChallenge)
-        return Response(status: .found, headers: [
-            .location: authorize.absoluteString, .setCookie: ConnectBrowserBinding.setCookie(secret),
-            .cacheControl: "no-store", HTTPField.Name("Referrer-Policy")!: "no-referrer",
-        ])
+        return Response(
+            status: .found,
+            headers: [
+                .location: authorize.absoluteString, .setCookie: ConnectBrowserBinding.setCookie(secret),
+                .cacheControl: "no-store", HTTPField.Name("Referrer-Policy")!: "no-referrer",
+            ])
     }
 
     /// The OAuth redirect target. The signed, single-use state and the browser's connect cookie are
     /// the authentication; nothing is stored here, the result waits for the user's confirmation.
     static func callback(_ request: Request, _ context: APIRequestContext, _ services: APIServices) async -> Response {
         let query = request.uri.queryParameters
-        guard let state = query.get("state"), !state.isEmpty else { return ConnectPages.message(.badRequest, "Not connected", "The sign-in link is incomplete. Start again from the app.") }
+        guard let state = query.get("state"), !state.isEmpty else {
+            return ConnectPages.message(
+                .badRequest, "Not connected", "The sign-in link is incomplete. Start again from the app.")
+        }
         let fields: OAuthState.Fields
         do {
             // Consumed before the cookie is checked: a flow that reached another browser is burnt.
             fields = try await services.nonces.consume(state, verifier: services.oauthState)
         } catch let error as OAuthStateError {
             context.logger.notice("OAuth state refused", metadata: ["code": "\(error.codeName)"])
-            return ConnectPages.message(.badRequest, "Not connected", error.message.prefix(1).uppercased() + error.message.dropFirst() + ".")
+            return ConnectPages.message(
+                .badRequest, "Not connected", error.message.prefix(1).uppercased() + error.message.dropFirst() + ".")
         } catch {
             return ConnectPages.failure(error, context, services)
         }
         let cookie = ConnectBrowserBinding.cookie(in: request.headers[.cookie])
         guard ConnectBrowserBinding.matches(cookie: cookie, expected: fields.browser), let cookie else {
             context.logger.notice("OAuth callback refused", metadata: ["code": "browser_mismatch"])
-            return ConnectPages.message(.badRequest, "Not connected", "This sign-in was not started in this browser, so it cannot finish here. "
-                + "If someone sent you this link, do not use it. To connect your own account, start from the app.")
+            return ConnectPages.message(
+                .badRequest, "Not connected",
+                "This sign-in was not started in this browser, so it cannot finish here. "
+                    + "If someone sent you this link, do not use it. To connect your own account, start from the app.")
         }
         if let denied = query.get("error") {
-            let reason = denied == "access_denied" ? "You declined the permission request." : "Microsoft did not complete the sign-in."
+            let reason =
+                denied == "access_denied"
+                ? "You declined the permission request." : "Microsoft did not complete the sign-in."
             return ConnectPages.message(.badRequest, "Not connected", reason + " Start again from the app to connect.")
         }
         guard let code = query.get("code"), !code.isEmpty, code.utf8.count <= 4096 else {
-            return ConnectPages.message(.badRequest, "Not connected", "Microsoft sent no authorization code. Start again from the app.")
+            return ConnectPages.message(
+                .badRequest, "Not connected", "Microsoft sent no authorization code. Start again from the app.")
         }
         let owner = ReportOwner(installationId: fields.installationId, accountId: fields.accountId)
         do {
-            let tokens = try await services.microsoft.exchange(code: Secret(code), verifier: services.oauthState.codeVerifier(nonce: fields.nonce))
+            let tokens = try await services.microsoft.exchange(
+                code: Secret(code), verifier: services.oauthState.codeVerifier(nonce: fields.nonce))
             let me = try await services.graph.me(accessToken: tokens.accessToken)
-            let pending = PendingConnectionStore.Pending(owner: owner, microsoftUserId: me.id, displayName: me.displayName ?? "", microsoftAccount: me.userPrincipalName ?? "")
-            let confirmation = try await services.pending.park(pending, refreshToken: tokens.refreshToken, browser: ConnectBrowserBinding.hash(of: cookie))
+            let pending = PendingConnectionStore.Pending(
+                owner: owner, microsoftUserId: me.id, displayName: me.displayName ?? "",
+                microsoftAccount: me.userPrincipalName ?? "")
+            let confirmation = try await services.pending.park(
+                pending, refreshToken: tokens.refreshToken, browser: ConnectBrowserBinding.hash(of: cookie))
             let site = try await services.installations.installation(owner.installationId)
-            return ConnectPages.confirmation(pending, site: site?.siteUrl?.host ?? site?.apiBaseUrl.absoluteString ?? owner.installationId, token: confirmation)
+            return ConnectPages.confirmation(
+                pending, site: site?.siteUrl?.host ?? site?.apiBaseUrl.absoluteString ?? owner.installationId,
+                token: confirmation)
         } catch let error as UpstreamError {
             context.logger.warning("Microsoft connect failed", metadata: ["code": "\(error.code)"])
-            return ConnectPages.message(.badGateway, "Not connected", "Microsoft refused the sign-in (\(error.code)). Start again from the app.")
+            return ConnectPages.message(
+                .badGateway, "Not connected", "Microsoft refused the sign-in (\(error.code)). Start again from the app."
+            )
         } catch {
             return ConnectPages.failure(error, context, services)
         }
@@ -100,24 +129,43 @@ enum ConnectFlowRoutes {
 
     static func confirm(_ request: Request, _ context: APIRequestContext, _ services: APIServices) async -> Response {
         guard let form = try? await request.body.collect(upTo: 4096),
-              let fields = URLComponents(string: "?" + String(buffer: form).replacingOccurrences(of: "+", with: "%20"))?.queryItems,
-              let token = fields.first(where: { $0.name == "token" })?.value, !token.isEmpty,
-              let decision = fields.first(where: { $0.name == "decision" })?.value, ["connect", "cancel"].contains(decision)
-        else { return ConnectPages.message(.badRequest, "Not connected", "The confirmation was incomplete. Start again from the app.") }
+            let fields = URLComponents(string: "?" + String(buffer: form).replacingOccurrences(of: "+", with: "%20"))?
+                .queryItems,
+            let token = fields.first(where: { $0.name == "token" })?.value, !token.isEmpty,
+            let decision = fields.first(where: { $0.name == "decision" })?.value,
+            ["connect", "cancel"].contains(decision)
+        else {
+            return ConnectPages.message(
+                .badRequest, "Not connected", "The confirmation was incomplete. Start again from the app.")
+        }
         guard let cookie = ConnectBrowserBinding.cookie(in: request.headers[.cookie]) else {
-            return ConnectPages.message(.badRequest, "Not connected", "This confirmation did not come from the browser that signed in. Start again from the app.")
+            return ConnectPages.message(
+                .badRequest, "Not connected",
+                "This confirmation did not come from the browser that signed in. Start again from the app.")
         }
         do {
-            switch try await services.pending.take(token: token, browser: ConnectBrowserBinding.hash(of: cookie), confirm: decision == "connect") {
+            switch try await services.pending.take(
+                token: token, browser: ConnectBrowserBinding.hash(of: cookie), confirm: decision == "connect")
+            {
             case .taken(let pending) where decision == "connect":
                 context.logger.info("Microsoft connected", metadata: ["account": "\(pending.owner.accountId)"])
-                return ConnectPages.message(.ok, "Connected", "Your Microsoft account\(pending.displayName.isEmpty ? "" : " (\(pending.displayName))") is connected. You can close this window and return to Jira.", clearCookie: true)
+                return ConnectPages.message(
+                    .ok, "Connected",
+                    "Your Microsoft account\(pending.displayName.isEmpty ? "" : " (\(pending.displayName))") is connected. You can close this window and return to Jira.",
+                    clearCookie: true)
             case .taken:
-                return ConnectPages.message(.ok, "Not connected", "Nothing was connected and nothing was stored. You can close this window.", clearCookie: true)
+                return ConnectPages.message(
+                    .ok, "Not connected", "Nothing was connected and nothing was stored. You can close this window.",
+                    clearCookie: true)
             case .expired:
-                return ConnectPages.message(.badRequest, "Not connected", "This confirmation expired, so nothing was stored. Start again from the app.", clearCookie: true)
+                return ConnectPages.message(
+                    .badRequest, "Not connected",
+                    "This confirmation expired, so nothing was stored. Start again from the app.", clearCookie: true)
             case .unknown:
-                return ConnectPages.message(.badRequest, "Not connected", "This confirmation is not valid here (already answered, or from another browser). Start again from the app.")
+                return ConnectPages.message(
+                    .badRequest, "Not connected",
+                    "This confirmation is not valid here (already answered, or from another browser). Start again from the app."
+                )
             }
         } catch {
             return ConnectPages.failure(error, context, services)

@@ -1,20 +1,23 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import Logging
+import Reports
 import ReportsSQLite
 import SQLiteStorage
 import Security
-import Reports
 
 /// The HTML pages of the connect flow: plain, never cached, never framed, no script, forms only to
 /// our own origin.
 enum ConnectPages {
     /// `default-src 'none'`: the pages load nothing; `form-action 'self'`: the confirmation posts only
     /// to us; `frame-ancestors 'none'`: no one can frame the Connect button and trick a click.
-    static let contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    static let contentSecurityPolicy =
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-    static func message(_ status: HTTPResponse.Status, _ title: String, _ message: String, clearCookie: Bool = false) -> Response {
+    static func message(_ status: HTTPResponse.Status, _ title: String, _ message: String, clearCookie: Bool = false)
+        -> Response
+    {
         page(status, title, "<p>\(escape(message))</p>", clearCookie: clearCookie)
     }
 
@@ -43,22 +46,27 @@ enum ConnectPages {
     static func failure(_ error: any Error, _ context: APIRequestContext, _ services: APIServices) -> Response {
         if StorageAvailability.isUnavailable(error) {
             services.metrics.storageUnavailable(reason: StorageAvailability.reason(error))
-            var response = message(.serviceUnavailable, "Not connected", "The service cannot store data right now. Try again in a minute.")
+            var response = message(
+                .serviceUnavailable, "Not connected", "The service cannot store data right now. Try again in a minute.")
             response.headers[.retryAfter] = "60"
             return response
         }
         context.logger.error("connect flow failed", metadata: ["error": "\(String(describing: type(of: error)))"])
-        return message(.internalServerError, "Not connected", "Something went wrong on our side. Start again from the app.")
+        return message(
+            .internalServerError, "Not connected", "Something went wrong on our side. Start again from the app.")
     }
 
-    private static func page(_ status: HTTPResponse.Status, _ title: String, _ body: String, clearCookie: Bool) -> Response {
+    private static func page(_ status: HTTPResponse.Status, _ title: String, _ body: String, clearCookie: Bool)
+        -> Response
+    {
         let html = """
             <!doctype html><html lang="en"><head><meta charset="utf-8"><title>\(escape(title)) – OneNote Reports</title>
             <meta name="viewport" content="width=device-width, initial-scale=1"></head>
             <body style="font-family: sans-serif; max-width: 36em; margin: 4em auto"><h1>\(escape(title))</h1>\(body)</body></html>
             """
         var headers: HTTPFields = [
-            .contentType: "text/html; charset=utf-8", .cacheControl: "no-store", .contentSecurityPolicy: contentSecurityPolicy,
+            .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+            .contentSecurityPolicy: contentSecurityPolicy,
             HTTPField.Name("X-Frame-Options")!: "DENY", HTTPField.Name("Referrer-Policy")!: "no-referrer",
         ]
         if clearCookie { headers[.setCookie] = ConnectBrowserBinding.clearCookie }

@@ -1,5 +1,5 @@
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import Logging
 import ReportsSupport
 import SQLiteStorage
@@ -21,33 +21,41 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     static var storageUnavailable: APIError {
-        APIError(.serviceUnavailable, .storageUnavailable, "the service cannot store data right now; try again shortly", retryAfterSeconds: 30)
+        APIError(
+            .serviceUnavailable, .storageUnavailable, "the service cannot store data right now; try again shortly",
+            retryAfterSeconds: 30)
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         do {
             return try await next(request, context)
         } catch let error where StorageAvailability.isUnavailable(error) {
             let reason = StorageAvailability.reason(error)
             metrics.storageUnavailable(reason: reason)
             if let suppressed = storageLog.admit(reason) {
-                context.logger.error("storage unavailable; answering 503", metadata: ["reason": "\(reason)", "suppressed_since_last": "\(suppressed)"])
+                context.logger.error(
+                    "storage unavailable; answering 503",
+                    metadata: ["reason": "\(reason)", "suppressed_since_last": "\(suppressed)"])
             }
             return try Self.storageUnavailable.response(from: request, context: context)
         } catch let error as APIError {
             return try error.response(from: request, context: context)
         } catch let error as HTTPError {
-            let (code, message): (APIErrorCode, String) = switch error.status {
-            case .notFound: (.notFound, "no such resource")
-            case .methodNotAllowed: (.methodNotAllowed, "this resource does not take that method")
-            case .contentTooLarge: (.bodyTooLarge, "the request body is larger than 64 KB")
-            case .badRequest: (.badRequest, "the request is malformed")
-            default: (APIErrorCode(rawValue: "http_\(error.status.code)"), error.status.reasonPhrase)
-            }
+            let (code, message): (APIErrorCode, String) =
+                switch error.status {
+                case .notFound: (.notFound, "no such resource")
+                case .methodNotAllowed: (.methodNotAllowed, "this resource does not take that method")
+                case .contentTooLarge: (.bodyTooLarge, "the request body is larger than 64 KB")
+                case .badRequest: (.badRequest, "the request is malformed")
+                default: (APIErrorCode(rawValue: "http_\(error.status.code)"), error.status.reasonPhrase)
+                }
             return try APIError(error.status, code, message).response(from: request, context: context)
         } catch {
             context.logger.error("unhandled error", metadata: ["error": "\(String(describing: type(of: error)))"])
-            return try APIError(.internalServerError, .internal, "something went wrong on our side").response(from: request, context: context)
+            return try APIError(.internalServerError, .internal, "something went wrong on our side").response(
+                from: request, context: context)
         }
     }
 }

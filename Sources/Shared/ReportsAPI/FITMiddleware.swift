@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import Logging
 import ReportsSQLite
 import ReportsSupport
@@ -23,7 +23,9 @@ struct FITMiddleware: RouterMiddleware {
     static let systemTokenHeader = HTTPField.Name("x-forge-oauth-system")!
     static let userTokenHeader = HTTPField.Name("x-forge-oauth-user")!
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         let identity: FITIdentity
         do {
             identity = try await verifier.verify(authorization: request.headers[.authorization].map(Secret.init))
@@ -36,7 +38,8 @@ struct FITMiddleware: RouterMiddleware {
         context.identity = identity
         context.logger[metadataKey: "installation"] = "\(identity.installationId)"
         if let account = identity.principalAccountId { context.logger[metadataKey: "account"] = "\(account)" }
-        let systemToken = identity.principalAccountId == nil ? request.headers[Self.systemTokenHeader].map(Secret.init) : nil
+        let systemToken =
+            identity.principalAccountId == nil ? request.headers[Self.systemTokenHeader].map(Secret.init) : nil
         context.forwardedUserToken = request.headers[Self.userTokenHeader].map(Secret.init)
         do {
             try await installations.record(identity, systemToken: systemToken)
@@ -46,7 +49,9 @@ struct FITMiddleware: RouterMiddleware {
             let reason = StorageAvailability.reason(error)
             metrics.storageUnavailable(reason: reason)
             if let suppressed = storageLog.admit(reason) {
-                context.logger.error("storage unavailable; installation not recorded", metadata: ["reason": "\(reason)", "suppressed_since_last": "\(suppressed)"])
+                context.logger.error(
+                    "storage unavailable; installation not recorded",
+                    metadata: ["reason": "\(reason)", "suppressed_since_last": "\(suppressed)"])
             }
         }
         return try await next(request, context)

@@ -1,3 +1,4 @@
+import Atlassian
 import Hummingbird
 import Security
 import Upstream
@@ -17,7 +18,9 @@ struct JiraRoutes {
             throw APIError(.badRequest, .userTokenRequired, "Forge did not forward a user token (x-forge-oauth-user)")
         }
         let query = request.uri.queryParameters.get("query")
-        guard (query?.unicodeScalars.count ?? 0) <= 200 else { throw APIError.badRequest(.invalidParameter, "query must be at most 200 characters") }
+        guard (query?.unicodeScalars.count ?? 0) <= 200 else {
+            throw APIError.badRequest(.invalidParameter, "query must be at most 200 characters")
+        }
         do {
             let found = try await services.jira.filters(apiBaseUrl: identity.apiBaseUrl, userToken: token, query: query)
             return FilterListResponse(

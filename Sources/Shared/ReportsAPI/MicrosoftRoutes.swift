@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Microsoft
 import Reports
 import ReportsSQLite
 import Security
@@ -21,9 +22,12 @@ struct MicrosoftRoutes {
 
     private func me(_ context: APIRequestContext) async throws -> MeResponse {
         let owner = try context.owner()
-        let microsoft = try await services.connections.connection(owner).map {
-            MeResponse.Microsoft(status: $0.status.rawValue, displayName: $0.displayName, connectedAt: $0.connectedAt.formatted(.iso8601))
-        } ?? MeResponse.Microsoft(status: "not_connected", displayName: nil, connectedAt: nil)
+        let microsoft =
+            try await services.connections.connection(owner).map {
+                MeResponse.Microsoft(
+                    status: $0.status.rawValue, displayName: $0.displayName,
+                    connectedAt: $0.connectedAt.formatted(.iso8601))
+            } ?? MeResponse.Microsoft(status: "not_connected", displayName: nil, connectedAt: nil)
         return MeResponse(accountId: owner.accountId, installationId: owner.installationId, microsoft: microsoft)
     }
 
@@ -32,7 +36,8 @@ struct MicrosoftRoutes {
         // The same words as /v1/me: not connected at all, or connected but to be renewed.
         switch try await services.connections.connection(owner)?.status {
         case nil: throw APIError(.conflict, .microsoftNotConnected, "connect a Microsoft account first")
-        case .reconnectRequired: throw APIError(.conflict, .reconnectRequired, "connect your Microsoft account again in the app")
+        case .reconnectRequired:
+            throw APIError(.conflict, .reconnectRequired, "connect your Microsoft account again in the app")
         case .active: break
         }
         func list(_ token: Secret) async throws -> [GraphClient.Section] {
@@ -47,7 +52,8 @@ struct MicrosoftRoutes {
                 sections = try await list(token)
             } catch let error as UpstreamError where error.kind == .reconnectRequired {
                 // One 401 is not a lost connection: a fresh token, once (issue #12).
-                sections = try await list(try await services.tokens.accessToken(owner, rejected: token, logger: context.logger))
+                sections = try await list(
+                    try await services.tokens.accessToken(owner, rejected: token, logger: context.logger))
             }
             return SectionListResponse(sections: sections.map(SectionListResponse.Section.init))
         } catch let error as UpstreamError {

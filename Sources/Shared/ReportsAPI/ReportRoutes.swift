@@ -12,23 +12,30 @@ struct ReportRoutes {
         }
         forge.post("/v1/reports") { request, context in
             let owner = try context.owner()
-            let body = try await JSONBody.decode(ReportBody.self, from: request, context: context, allowedFields: ReportBody.fields)
+            let body = try await JSONBody.decode(
+                ReportBody.self, from: request, context: context, allowedFields: ReportBody.fields)
             let report = try await validated { try await services.reports.create(owner, body.definition) }
             return EditedResponse(status: .created, response: ReportResponse(report))
         }
         forge.get("/v1/reports/{id}") { _, context in
-            guard let report = try await services.reports.get(try context.owner(), id: try APIRoutes.reportId(context)) else { throw APIError.notFound }
+            guard let report = try await services.reports.get(try context.owner(), id: try APIRoutes.reportId(context))
+            else { throw APIError.notFound }
             return ReportResponse(report)
         }
         forge.put("/v1/reports/{id}") { request, context in
             let owner = try context.owner()
             let id = try APIRoutes.reportId(context)
-            let body = try await JSONBody.decode(ReportBody.self, from: request, context: context, allowedFields: ReportBody.fields)
-            guard let report = try await validated({ try await services.reports.update(owner, id: id, body.definition) }) else { throw APIError.notFound }
+            let body = try await JSONBody.decode(
+                ReportBody.self, from: request, context: context, allowedFields: ReportBody.fields)
+            guard
+                let report = try await validated({ try await services.reports.update(owner, id: id, body.definition) })
+            else { throw APIError.notFound }
             return ReportResponse(report)
         }
         forge.delete("/v1/reports/{id}") { _, context in
-            guard try await services.reports.delete(try context.owner(), id: try APIRoutes.reportId(context)) else { throw APIError.notFound }
+            guard try await services.reports.delete(try context.owner(), id: try APIRoutes.reportId(context)) else {
+                throw APIError.notFound
+            }
             return Response(status: .noContent)
         }
     }

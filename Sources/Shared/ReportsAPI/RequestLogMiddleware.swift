@@ -1,6 +1,6 @@
 import Foundation
-import Hummingbird
 import HTTPTypes
+import Hummingbird
 import Logging
 import ReportsSQLite
 import ReportsSupport
@@ -12,7 +12,9 @@ import Security
 struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: APIMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
         let start = ContinuousClock.now
         // Our own id: Hummingbird's lives in logger metadata, which a no-op log handler does not keep.
         let requestId = String(UInt64.random(in: 0...UInt64.max), radix: 16)
@@ -21,12 +23,15 @@ struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
         var response = try await next(request, context)
         let elapsed = ContinuousClock.now - start
         let route = context.endpointPath ?? "unmatched"
-        metrics.request(method: request.method.rawValue, route: route, status: Int(response.status.code), duration: elapsed)
+        metrics.request(
+            method: request.method.rawValue, route: route, status: Int(response.status.code), duration: elapsed)
         response.headers[.init("x-request-id")!] = requestId
-        context.logger.info("request", metadata: [
-            "method": "\(request.method.rawValue)", "route": "\(route)", "status": "\(response.status.code)",
-            "ms": "\(String(format: "%.2f", elapsed.timeInterval * 1000))",
-        ])
+        context.logger.info(
+            "request",
+            metadata: [
+                "method": "\(request.method.rawValue)", "route": "\(route)", "status": "\(response.status.code)",
+                "ms": "\(String(format: "%.2f", elapsed.timeInterval * 1000))",
+            ])
         return response
     }
 }

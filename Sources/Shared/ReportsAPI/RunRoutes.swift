@@ -16,13 +16,18 @@ struct RunRoutes {
             guard let limit = Int(limitText), (1...100).contains(limit) else {
                 throw APIError.badRequest(.invalidParameter, "limit must be a number from 1 to 100")
             }
-            guard let runs = try await services.runs.runs(try context.owner(), reportId: try APIRoutes.reportId(context), limit: limit) else {
+            guard
+                let runs = try await services.runs.runs(
+                    try context.owner(), reportId: try APIRoutes.reportId(context), limit: limit)
+            else {
                 throw APIError.notFound
             }
             return RunListResponse(runs: runs.map(RunResponse.init))
         }
         forge.get("/v1/runs/{id}") { _, context in
-            guard let id = context.parameters.get("id"), id.unicodeScalars.count <= 64, let run = try await services.runs.run(try context.owner(), id: id) else {
+            guard let id = context.parameters.get("id"), id.unicodeScalars.count <= 64,
+                let run = try await services.runs.run(try context.owner(), id: id)
+            else {
                 throw APIError.notFound
             }
             return RunResponse(run)
@@ -30,21 +35,25 @@ struct RunRoutes {
     }
 
     private func requestRun(_ context: APIRequestContext) async throws -> EditedResponse<RunRequestResponse> {
-        let result = try await services.runs.requestRun(try context.owner(), reportId: try APIRoutes.reportId(context), userToken: context.forwardedUserToken)
+        let result = try await services.runs.requestRun(
+            try context.owner(), reportId: try APIRoutes.reportId(context), userToken: context.forwardedUserToken)
         let answer: RunRequestResponse
         switch result {
         case .reportNotFound:
             throw APIError.notFound
         case .rateLimited(let wait):
             let seconds = Int((Double(wait.wholeMilliseconds) / 1000).rounded(.up))
-            throw APIError(.tooManyRequests, .runNowRateLimited,
-                           "you started \(services.runs.runNowPerMinute) runs in the last minute; try again in \(seconds) s", retryAfterSeconds: seconds)
+            throw APIError(
+                .tooManyRequests, .runNowRateLimited,
+                "you started \(services.runs.runNowPerMinute) runs in the last minute; try again in \(seconds) s",
+                retryAfterSeconds: seconds)
         case .queued(let run):
             services.metrics.enqueued(trigger: "manual")
             answer = RunRequestResponse(run: RunResponse(run), created: true, disposition: .queued, runningRunId: nil)
         case .followUp(let run, let running):
             services.metrics.enqueued(trigger: "manual")
-            answer = RunRequestResponse(run: RunResponse(run), created: true, disposition: .followUp, runningRunId: running.id)
+            answer = RunRequestResponse(
+                run: RunResponse(run), created: true, disposition: .followUp, runningRunId: running.id)
         case .joined(let run):
             answer = RunRequestResponse(run: RunResponse(run), created: false, disposition: .joined, runningRunId: nil)
         }

@@ -1,8 +1,8 @@
 import Hummingbird
+import JobQueueSQLite
 import NIOCore
 import ReportsSQLite
 import SQLiteStorage
-import JobQueueSQLite
 
 /// What operators and load balancers call, without a FIT: health and Prometheus metrics (nginx does
 /// not expose `/metrics`).
@@ -13,7 +13,9 @@ struct ServiceRoutes {
         router.get("/healthz") { _, _ in try await health() }
         router.get("/metrics") { _, _ in
             if let stats = try? await services.queue.stats() { services.metrics.queue(stats) }
-            if let lateness = try? await ScheduleLateness.measure(services.database) { services.metrics.lateness(lateness) }
+            if let lateness = try? await ScheduleLateness.measure(services.database) {
+                services.metrics.lateness(lateness)
+            }
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(string: services.metrics.exposition())))

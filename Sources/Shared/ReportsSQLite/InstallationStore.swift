@@ -1,10 +1,10 @@
 public import Foundation
 import GRDB
-import Synchronization
+public import Reports
 import ReportsSupport
 public import SQLiteStorage
 public import Security
-public import Reports
+import Synchronization
 
 /// Installations, keyed by the installation id of verified FITs, with the newest app system token.
 public struct InstallationStore: Sendable {
@@ -36,23 +36,31 @@ public struct InstallationStore: Sendable {
         var sealed: Data?
         var expiresAt: Int64?
         if let systemToken, !systemToken.isEmpty {
-            sealed = try vault.seal(systemToken, context: .atlassianSystemToken(installationId: identity.installationId))
-            expiresAt = min(Self.expiry(of: systemToken).map(Timestamp.milliseconds) ?? now + 3_600_000, now + Self.maxSystemTokenLifetime)
+            sealed = try vault.seal(
+                systemToken, context: .atlassianSystemToken(installationId: identity.installationId))
+            expiresAt = min(
+                Self.expiry(of: systemToken).map(Timestamp.milliseconds) ?? now + 3_600_000,
+                now + Self.maxSystemTokenLifetime)
         }
         let (ciphertext, expiry) = (sealed, expiresAt)
         try await database.pool.write { db in
-            try db.execute(sql: """
-                INSERT INTO installations (id, cloud_id, api_base_url, system_token_ciphertext, system_token_expires_at, first_seen_at, last_seen_at, site_url)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (id) DO UPDATE SET
-                    cloud_id = excluded.cloud_id,
-                    api_base_url = excluded.api_base_url,
-                    site_url = coalesce(excluded.site_url, installations.site_url),
-                    last_seen_at = excluded.last_seen_at,
-                    system_token_ciphertext = coalesce(excluded.system_token_ciphertext, installations.system_token_ciphertext),
-                    system_token_expires_at = CASE WHEN excluded.system_token_ciphertext IS NOT NULL
-                        THEN excluded.system_token_expires_at ELSE installations.system_token_expires_at END
-                """, arguments: [identity.installationId, identity.cloudId, identity.apiBaseUrl.absoluteString, ciphertext, expiry, now, now, identity.siteUrl?.absoluteString])
+            try db.execute(
+                sql: """
+                    INSERT INTO installations (id, cloud_id, api_base_url, system_token_ciphertext, system_token_expires_at, first_seen_at, last_seen_at, site_url)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET
+                        cloud_id = excluded.cloud_id,
+                        api_base_url = excluded.api_base_url,
+                        site_url = coalesce(excluded.site_url, installations.site_url),
+                        last_seen_at = excluded.last_seen_at,
+                        system_token_ciphertext = coalesce(excluded.system_token_ciphertext, installations.system_token_ciphertext),
+                        system_token_expires_at = CASE WHEN excluded.system_token_ciphertext IS NOT NULL
+                            THEN excluded.system_token_expires_at ELSE installations.system_token_expires_at END
+                    """,
+                arguments: [
+                    identity.installationId, identity.cloudId, identity.apiBaseUrl.absoluteString, ciphertext, expiry,
+                    now, now, identity.siteUrl?.absoluteString,
+                ])
         }
         recentlySeen.note(identity.installationId, apiBaseUrl: identity.apiBaseUrl, at: now)
     }
@@ -60,14 +68,20 @@ public struct InstallationStore: Sendable {
     /// The stored system token and its expiry, decrypted at the moment of use.
     public func systemToken(installationId: String) async throws -> (token: Secret, expiresAt: Date)? {
         let row = try await database.pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT system_token_ciphertext, system_token_expires_at FROM installations WHERE id = ?", arguments: [installationId])
-                .flatMap { row -> (Data, Int64)? in
-                    guard let data = row[0] as Data?, let expiry = row[1] as Int64? else { return nil }
-                    return (data, expiry)
-                }
+            try Row.fetchOne(
+                db, sql: "SELECT system_token_ciphertext, system_token_expires_at FROM installations WHERE id = ?",
+                arguments: [installationId]
+            )
+            .flatMap { row -> (Data, Int64)? in
+                guard let data = row[0] as Data?, let expiry = row[1] as Int64? else { return nil }
+                return (data, expiry)
+            }
         }
         guard let (sealed, expiry) = row else { return nil }
-        return (try vault.open(sealed, context: .atlassianSystemToken(installationId: installationId)), Timestamp.date(milliseconds: expiry))
+        return (
+            try vault.open(sealed, context: .atlassianSystemToken(installationId: installationId)),
+            Timestamp.date(milliseconds: expiry)
+        )
     }
 
     /// Forgets the stored system token if it is still `token` (Atlassian refused it; a newer one that
@@ -76,13 +90,17 @@ public struct InstallationStore: Sendable {
     public func dropSystemToken(installationId: String, ifStill token: Secret) async throws -> Bool {
         let vault = vault
         return try await database.pool.write { db in
-            guard let sealed = try Data.fetchOne(db, sql: "SELECT system_token_ciphertext FROM installations WHERE id = ?", arguments: [installationId]),
-                  let stored = try? vault.open(sealed, context: .atlassianSystemToken(installationId: installationId)),
-                  stored.revealed == token.revealed
+            guard
+                let sealed = try Data.fetchOne(
+                    db, sql: "SELECT system_token_ciphertext FROM installations WHERE id = ?",
+                    arguments: [installationId]),
+                let stored = try? vault.open(sealed, context: .atlassianSystemToken(installationId: installationId)),
+                stored.revealed == token.revealed
             else { return false }
-            try db.execute(sql: """
-                UPDATE installations SET system_token_ciphertext = NULL, system_token_expires_at = NULL WHERE id = ?
-                """, arguments: [installationId])
+            try db.execute(
+                sql: """
+                    UPDATE installations SET system_token_ciphertext = NULL, system_token_expires_at = NULL WHERE id = ?
+                    """, arguments: [installationId])
             return true
         }
     }
@@ -91,9 +109,13 @@ public struct InstallationStore: Sendable {
 
     public func installation(_ id: String) async throws -> Installation? {
         try await database.pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT id, cloud_id, api_base_url, site_url FROM installations WHERE id = ?", arguments: [id]).flatMap { row in
+            try Row.fetchOne(
+                db, sql: "SELECT id, cloud_id, api_base_url, site_url FROM installations WHERE id = ?", arguments: [id]
+            ).flatMap { row in
                 guard let base = URL(string: row[2]) else { return nil }
-                return Installation(id: row[0], cloudId: row[1], apiBaseUrl: base, siteUrl: (row[3] as String?).flatMap(URL.init(string:)))
+                return Installation(
+                    id: row[0], cloudId: row[1], apiBaseUrl: base,
+                    siteUrl: (row[3] as String?).flatMap(URL.init(string:)))
             }
         }
     }
@@ -102,8 +124,8 @@ public struct InstallationStore: Sendable {
     public static func expiry(of token: Secret) -> Date? {
         let parts = token.revealed.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard parts.count == 3, let payload = Base64URL.decode(bytes: parts[1]),
-              let object = try? JSONSerialization.jsonObject(with: payload) as? [String: Any],
-              let exp = (object["exp"] as? NSNumber)?.doubleValue
+            let object = try? JSONSerialization.jsonObject(with: payload) as? [String: Any],
+            let exp = (object["exp"] as? NSNumber)?.doubleValue
         else { return nil }
         return Date(timeIntervalSince1970: exp)
     }

@@ -1,11 +1,12 @@
 import Foundation
 import GRDB
 import JobQueue
+import JobQueueSQLite
+import Microsoft
 import Reports
 import ReportsSupport
 import SQLiteStorage
 import Upstream
-import JobQueueSQLite
 
 /// Every database write the `run-report` handler makes, each conditioned on the job's lease in the
 /// same transaction (issue #11): a worker that lost its lease — paused, cut off, slow — changes no run
@@ -32,24 +33,32 @@ struct LeasedRunWrites: LeasedRunRecorder {
     public func claim(attempt: Int) async throws -> RunClaim? {
         let (lease, reportId, runId, nowMs) = (lease, reportId, runId, Timestamp.milliseconds(now()))
         return try await write { db -> RunClaim? in
-            try db.execute(sql: """
-                UPDATE reports SET active_job_id = ?, active_lease_token = ?
-                WHERE id = ? AND (active_job_id IS NULL OR active_job_id = ? OR NOT EXISTS (
-                    SELECT 1 FROM jobs WHERE jobs.id = reports.active_job_id AND jobs.state = 'running'
-                        AND jobs.lease_token = reports.active_lease_token))
-                """, arguments: [lease.jobId, lease.token, reportId, lease.jobId])
+            try db.execute(
+                sql: """
+                    UPDATE reports SET active_job_id = ?, active_lease_token = ?
+                    WHERE id = ? AND (active_job_id IS NULL OR active_job_id = ? OR NOT EXISTS (
+                        SELECT 1 FROM jobs WHERE jobs.id = reports.active_job_id AND jobs.state = 'running'
+                            AND jobs.lease_token = reports.active_lease_token))
+                    """, arguments: [lease.jobId, lease.token, reportId, lease.jobId])
             let claimed = db.changesCount == 1
-            guard let row = try Row.fetchOne(db, sql: "SELECT page_created_at, pending_create_at FROM reports WHERE id = ?", arguments: [reportId]),
-                  let report = try Report.fetchOne(db, key: reportId)
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT page_created_at, pending_create_at FROM reports WHERE id = ?",
+                    arguments: [reportId]),
+                let report = try Report.fetchOne(db, key: reportId)
             else { throw JobFailure.permanent("report_deleted", "the report was deleted") }
             guard claimed else { return nil }
-            try db.execute(sql: """
-                UPDATE runs SET status = 'running', attempt = ?, started_at = coalesce(started_at, ?) WHERE id = ?
-                """, arguments: [attempt, nowMs, runId])
-            let created: Int64? = row["page_created_at"], pending: Int64? = row["pending_create_at"]
-            return RunClaim(report: report, page: OneNoteWriter.PageState(
-                pageId: report.pageId, pageCreatedAt: created.map(Timestamp.date(milliseconds:)),
-                pendingCreateSince: pending.map(Timestamp.date(milliseconds:))))
+            try db.execute(
+                sql: """
+                    UPDATE runs SET status = 'running', attempt = ?, started_at = coalesce(started_at, ?) WHERE id = ?
+                    """, arguments: [attempt, nowMs, runId])
+            let created: Int64? = row["page_created_at"]
+            let pending: Int64? = row["pending_create_at"]
+            return RunClaim(
+                report: report,
+                page: OneNoteWriter.PageState(
+                    pageId: report.pageId, pageCreatedAt: created.map(Timestamp.date(milliseconds:)),
+                    pendingCreateSince: pending.map(Timestamp.date(milliseconds:))))
         }
     }
 
@@ -58,36 +67,42 @@ struct LeasedRunWrites: LeasedRunRecorder {
     public func createPending() async throws {
         let (reportId, nowMs) = (reportId, Timestamp.milliseconds(now()))
         try await write { db in
-            try db.execute(sql: "UPDATE reports SET pending_create_at = coalesce(pending_create_at, ?) WHERE id = ?", arguments: [nowMs, reportId])
+            try db.execute(
+                sql: "UPDATE reports SET pending_create_at = coalesce(pending_create_at, ?) WHERE id = ?",
+                arguments: [nowMs, reportId])
         }
     }
 
     /// The create was refused by the budget before it was sent: nothing is pending.
     public func createNotSent() async throws {
         let reportId = reportId
-        try await write { db in try db.execute(sql: "UPDATE reports SET pending_create_at = NULL WHERE id = ?", arguments: [reportId]) }
+        try await write { db in
+            try db.execute(sql: "UPDATE reports SET pending_create_at = NULL WHERE id = ?", arguments: [reportId])
+        }
     }
 
     /// The page id is known: stored at once, before any append, and the pending create is settled.
     public func pageKnown(_ page: OneNoteWriter.PageRef) async throws {
         let (reportId, nowMs) = (reportId, Timestamp.milliseconds(now()))
         try await write { db in
-            try db.execute(sql: """
-                UPDATE reports SET page_id = ?, page_url = coalesce(?, page_url),
-                    page_created_at = CASE WHEN ? THEN ? ELSE coalesce(pending_create_at, page_created_at) END,
-                    pending_create_at = NULL
-                WHERE id = ?
-                """, arguments: [page.id, page.url, page.created, nowMs, reportId])
+            try db.execute(
+                sql: """
+                    UPDATE reports SET page_id = ?, page_url = coalesce(?, page_url),
+                        page_created_at = CASE WHEN ? THEN ? ELSE coalesce(pending_create_at, page_created_at) END,
+                        pending_create_at = NULL
+                    WHERE id = ?
+                    """, arguments: [page.id, page.url, page.created, nowMs, reportId])
         }
     }
 
     public func succeeded(issueCount: Int, pageUrl: String?) async throws {
         let (runId, nowMs) = (runId, Timestamp.milliseconds(now()))
         try await write { db in
-            try db.execute(sql: """
-                UPDATE runs SET status = 'succeeded', finished_at = ?, issue_count = ?, page_url = ?, error_code = NULL, error_message = NULL
-                WHERE id = ?
-                """, arguments: [nowMs, issueCount, pageUrl, runId])
+            try db.execute(
+                sql: """
+                    UPDATE runs SET status = 'succeeded', finished_at = ?, issue_count = ?, page_url = ?, error_code = NULL, error_message = NULL
+                    WHERE id = ?
+                    """, arguments: [nowMs, issueCount, pageUrl, runId])
         }
     }
 
@@ -95,15 +110,19 @@ struct LeasedRunWrites: LeasedRunRecorder {
     public func failed(_ failure: JobFailure, final: Bool) async throws {
         let (runId, nowMs) = (runId, Timestamp.milliseconds(now()))
         try await write { db in
-            try db.execute(sql: """
-                UPDATE runs SET status = ?, error_code = ?, error_message = ?, finished_at = CASE WHEN ? THEN ? END WHERE id = ?
-                """, arguments: [final ? "failed" : "queued", failure.code, failure.message, final, nowMs, runId])
+            try db.execute(
+                sql: """
+                    UPDATE runs SET status = ?, error_code = ?, error_message = ?, finished_at = CASE WHEN ? THEN ? END WHERE id = ?
+                    """, arguments: [final ? "failed" : "queued", failure.code, failure.message, final, nowMs, runId])
         }
     }
 
     /// The attempt was handed back without counting (deferred): the run waits again.
     public func requeued() async throws {
         let runId = runId
-        try await write { db in try db.execute(sql: "UPDATE runs SET status = 'queued' WHERE id = ? AND status = 'running'", arguments: [runId]) }
+        try await write { db in
+            try db.execute(
+                sql: "UPDATE runs SET status = 'queued' WHERE id = ? AND status = 'running'", arguments: [runId])
+        }
     }
 }

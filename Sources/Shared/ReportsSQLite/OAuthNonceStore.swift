@@ -1,5 +1,5 @@
-import GRDB
 public import Foundation
+import GRDB
 import ReportsSupport
 public import SQLiteStorage
 public import Security
@@ -21,9 +21,10 @@ public struct OAuthNonceStore: Sendable {
         let fresh = try await database.pool.write { db -> Bool in
             // Nonces past their state's lifetime can never be presented again; drop them on the way.
             try db.execute(sql: "DELETE FROM oauth_nonces WHERE expires_at < ?", arguments: [nowMs])
-            try db.execute(sql: """
-                INSERT INTO oauth_nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING
-                """, arguments: [fields.nonce, fields.exp * 1000])
+            try db.execute(
+                sql: """
+                    INSERT INTO oauth_nonces (nonce, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING
+                    """, arguments: [fields.nonce, fields.exp * 1000])
             return db.changesCount == 1
         }
         guard fresh else { throw OAuthStateError.replayed }

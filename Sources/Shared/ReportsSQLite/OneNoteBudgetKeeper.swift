@@ -23,7 +23,10 @@ public struct OneNoteBudgetKeeper: Service {
     public func run() async throws {
         do {
             let freed = try await limiter.freeSlotsOfEarlierProcesses(workerId: workerId)
-            if freed > 0 { logger.notice("freed OneNote budget slots of an earlier process of this worker", metadata: ["slots": "\(freed)"]) }
+            if freed > 0 {
+                logger.notice(
+                    "freed OneNote budget slots of an earlier process of this worker", metadata: ["slots": "\(freed)"])
+            }
         } catch {
             logger.error("could not free earlier OneNote budget slots", metadata: ["error": "\(type(of: error))"])
         }

@@ -1,8 +1,9 @@
 public import Foundation
 import GRDB
+public import Microsoft
 import ReportsSupport
 public import SQLiteStorage
-public import Upstream
+import Upstream
 
 /// OneNote's per-user limits, kept for every worker process through the database (docs/microsoft-apis.md §4.2:
 /// 120 requests a minute, 400 an hour, 5 at once per app and user). A request takes a slot only when
@@ -33,10 +34,14 @@ public struct OneNoteRateLimiter: OneNoteBudget {
     private let now: @Sendable () -> Date
     private let sleep: @Sendable (Duration) async throws -> Void
 
-    public init(database: ReportsDatabase, perMinute: Int = 120, perHour: Int = 400, maxInFlight: Int = 2,
-                slotLease: Duration = .seconds(10), slotDeadline: Duration = .seconds(70), maxWait: Duration = .seconds(5), maxWindowWait: Duration = .zero,
-                holder: String = "process:\(UUID().uuidString.lowercased())",
-                now: @escaping @Sendable () -> Date = { Date() }, sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }) {
+    public init(
+        database: ReportsDatabase, perMinute: Int = 120, perHour: Int = 400, maxInFlight: Int = 2,
+        slotLease: Duration = .seconds(10), slotDeadline: Duration = .seconds(70), maxWait: Duration = .seconds(5),
+        maxWindowWait: Duration = .zero,
+        holder: String = "process:\(UUID().uuidString.lowercased())",
+        now: @escaping @Sendable () -> Date = { Date() },
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    ) {
         self.database = database
         self.perMinute = perMinute
         self.perHour = perHour
@@ -64,21 +69,34 @@ public struct OneNoteRateLimiter: OneNoteBudget {
         while true {
             let nowMs = Timestamp.milliseconds(now())
             let slot = UUID().uuidString
-            let (perMinute, perHour, maxInFlight, holder) = (self.perMinute, self.perHour, self.maxInFlight, self.holder)
+            let (perMinute, perHour, maxInFlight, holder) = (
+                self.perMinute, self.perHour, self.maxInFlight, self.holder
+            )
             let (lease, deadline) = (slotLease.wholeMilliseconds, slotDeadline.wholeMilliseconds)
             let wait = try await database.pool.write { db -> Int64? in
                 try db.execute(sql: "DELETE FROM onenote_inflight WHERE expires_at < ?", arguments: [nowMs])
-                try db.execute(sql: "DELETE FROM onenote_requests WHERE microsoft_user_id = ? AND at < ?", arguments: [user, nowMs - 3_600_000])
-                let inFlight = try Int.fetchOne(db, sql: "SELECT count(*) FROM onenote_inflight WHERE microsoft_user_id = ?", arguments: [user]) ?? 0
-                let minute = try Int64.fetchAll(db, sql: "SELECT at FROM onenote_requests WHERE microsoft_user_id = ? AND at >= ? ORDER BY at",
-                                                arguments: [user, nowMs - 60_000])
-                let hour = try Int64.fetchAll(db, sql: "SELECT at FROM onenote_requests WHERE microsoft_user_id = ? ORDER BY at LIMIT ?", arguments: [user, max(perHour, 1)])
+                try db.execute(
+                    sql: "DELETE FROM onenote_requests WHERE microsoft_user_id = ? AND at < ?",
+                    arguments: [user, nowMs - 3_600_000])
+                let inFlight =
+                    try Int.fetchOne(
+                        db, sql: "SELECT count(*) FROM onenote_inflight WHERE microsoft_user_id = ?", arguments: [user])
+                    ?? 0
+                let minute = try Int64.fetchAll(
+                    db, sql: "SELECT at FROM onenote_requests WHERE microsoft_user_id = ? AND at >= ? ORDER BY at",
+                    arguments: [user, nowMs - 60_000])
+                let hour = try Int64.fetchAll(
+                    db, sql: "SELECT at FROM onenote_requests WHERE microsoft_user_id = ? ORDER BY at LIMIT ?",
+                    arguments: [user, max(perHour, 1)])
                 if minute.count >= perMinute { return minute[minute.count - perMinute] + 60_000 - nowMs + 1 }
                 if hour.count >= perHour { return hour[0] + 3_600_000 - nowMs + 1 }
                 if inFlight >= maxInFlight { return -1 }
-                try db.execute(sql: "INSERT INTO onenote_inflight (id, microsoft_user_id, expires_at, holder, deadline) VALUES (?, ?, ?, ?, ?)",
-                               arguments: [slot, user, nowMs + min(lease, deadline), holder, nowMs + deadline])
-                try db.execute(sql: "INSERT INTO onenote_requests (microsoft_user_id, at) VALUES (?, ?)", arguments: [user, nowMs])
+                try db.execute(
+                    sql:
+                        "INSERT INTO onenote_inflight (id, microsoft_user_id, expires_at, holder, deadline) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [slot, user, nowMs + min(lease, deadline), holder, nowMs + deadline])
+                try db.execute(
+                    sql: "INSERT INTO onenote_requests (microsoft_user_id, at) VALUES (?, ?)", arguments: [user, nowMs])
                 return nil
             }
             guard let wait else { return slot }
@@ -91,11 +109,14 @@ public struct OneNoteRateLimiter: OneNoteBudget {
             guard waited + pause <= (wait < 0 ? maxWait : maxWindowWait) else {
                 // Say which limit held the request back: the user's rate windows, or requests in flight.
                 if wait < 0 {
-                    throw UpstreamError(kind: .transient, code: "onenote_budget_busy",
-                                        message: "other OneNote requests of this Microsoft user kept every slot busy", retryAfter: pause)
+                    throw UpstreamError(
+                        kind: .transient, code: "onenote_budget_busy",
+                        message: "other OneNote requests of this Microsoft user kept every slot busy", retryAfter: pause
+                    )
                 }
-                throw UpstreamError(kind: .transient, code: "onenote_budget_exhausted",
-                                    message: "this Microsoft user's OneNote request budget is used up for now", retryAfter: pause)
+                throw UpstreamError(
+                    kind: .transient, code: "onenote_budget_exhausted",
+                    message: "this Microsoft user's OneNote request budget is used up for now", retryAfter: pause)
             }
             waited += pause
             try await sleep(pause)
@@ -109,11 +130,13 @@ public struct OneNoteRateLimiter: OneNoteBudget {
         let nowMs = Timestamp.milliseconds(now())
         let (perMinute, perHour) = (self.perMinute, self.perHour)
         let wait = try await database.pool.read { db -> Int64? in
-            let minute = try Int64.fetchAll(db, sql: "SELECT at FROM onenote_requests WHERE microsoft_user_id = ? AND at >= ? ORDER BY at",
-                                            arguments: [user, nowMs - 60_000])
+            let minute = try Int64.fetchAll(
+                db, sql: "SELECT at FROM onenote_requests WHERE microsoft_user_id = ? AND at >= ? ORDER BY at",
+                arguments: [user, nowMs - 60_000])
             if minute.count >= perMinute { return minute[minute.count - perMinute] + 60_000 - nowMs + 1 }
-            let hour = try Int64.fetchAll(db, sql: "SELECT at FROM onenote_requests WHERE microsoft_user_id = ? AND at >= ? ORDER BY at",
-                                          arguments: [user, nowMs - 3_600_000])
+            let hour = try Int64.fetchAll(
+                db, sql: "SELECT at FROM onenote_requests WHERE microsoft_user_id = ? AND at >= ? ORDER BY at",
+                arguments: [user, nowMs - 3_600_000])
             if hour.count >= perHour { return hour[hour.count - perHour] + 3_600_000 - nowMs + 1 }
             return nil
         }
@@ -123,7 +146,9 @@ public struct OneNoteRateLimiter: OneNoteBudget {
     /// Frees a slot. Synchronous on purpose: it must be written even when the request's task is being
     /// cancelled (an async database write would refuse to start then), and it is one small delete.
     func release(_ slot: String) {
-        _ = try? database.pool.write { db in try db.execute(sql: "DELETE FROM onenote_inflight WHERE id = ?", arguments: [slot]) }
+        _ = try? database.pool.write { db in
+            try db.execute(sql: "DELETE FROM onenote_inflight WHERE id = ?", arguments: [slot])
+        }
     }
 
     /// Keeps this holder's slots alive for another `slotLease` (never past their deadline).
@@ -131,7 +156,9 @@ public struct OneNoteRateLimiter: OneNoteBudget {
         let nowMs = Timestamp.milliseconds(now())
         let (holder, lease) = (self.holder, slotLease.wholeMilliseconds)
         try await database.pool.write { db in
-            try db.execute(sql: "UPDATE onenote_inflight SET expires_at = min(?, deadline) WHERE holder = ?", arguments: [nowMs + lease, holder])
+            try db.execute(
+                sql: "UPDATE onenote_inflight SET expires_at = min(?, deadline) WHERE holder = ?",
+                arguments: [nowMs + lease, holder])
         }
     }
 
@@ -140,13 +167,15 @@ public struct OneNoteRateLimiter: OneNoteBudget {
     public func freeSlotsOfEarlierProcesses(workerId: String) async throws -> Int {
         let holder = self.holder
         return try await database.pool.write { db in
-            try db.execute(sql: "DELETE FROM onenote_inflight WHERE holder LIKE ? ESCAPE '\\' AND holder <> ?",
-                           arguments: [Self.likeEscaped(workerId) + ":%", holder])
+            try db.execute(
+                sql: "DELETE FROM onenote_inflight WHERE holder LIKE ? ESCAPE '\\' AND holder <> ?",
+                arguments: [Self.likeEscaped(workerId) + ":%", holder])
             return db.changesCount
         }
     }
 
     static func likeEscaped(_ text: String) -> String {
-        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_")
     }
 }

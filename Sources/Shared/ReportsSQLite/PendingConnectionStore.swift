@@ -1,5 +1,5 @@
-public import Foundation
 import Crypto
+public import Foundation
 import GRDB
 public import Reports
 import ReportsSupport
@@ -49,17 +49,25 @@ public struct PendingConnectionStore: Sendable {
     /// confirmation form carries. Only the token's hash is stored.
     public func park(_ pending: Pending, refreshToken: Secret, browser: String) async throws -> Secret {
         let token = Base64URL.encode(SymmetricKey(size: .bits256).withUnsafeBytes { Data($0) })
-        let sealed = try vault.seal(refreshToken, context: .microsoftRefreshToken(installationId: pending.owner.installationId, accountId: pending.owner.accountId))
+        let sealed = try vault.seal(
+            refreshToken,
+            context: .microsoftRefreshToken(
+                installationId: pending.owner.installationId, accountId: pending.owner.accountId))
         let nowMs = Timestamp.milliseconds(now())
         try await database.pool.write { db in
             try db.execute(sql: "DELETE FROM oauth_pending_connections WHERE expires_at < ?", arguments: [nowMs])
-            try db.execute(sql: """
-                INSERT INTO oauth_pending_connections
-                    (token_hash, installation_id, account_id, browser, refresh_token_ciphertext, microsoft_user_id, display_name, microsoft_account, expires_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [Self.hash(token), pending.owner.installationId, pending.owner.accountId, browser, sealed,
-                                 pending.microsoftUserId, String(pending.displayName.prefix(200)), String(pending.microsoftAccount.prefix(200)),
-                                 nowMs + Self.lifetime.wholeMilliseconds])
+            try db.execute(
+                sql: """
+                    INSERT INTO oauth_pending_connections
+                        (token_hash, installation_id, account_id, browser, refresh_token_ciphertext, microsoft_user_id, display_name, microsoft_account, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    Self.hash(token), pending.owner.installationId, pending.owner.accountId, browser, sealed,
+                    pending.microsoftUserId, String(pending.displayName.prefix(200)),
+                    String(pending.microsoftAccount.prefix(200)),
+                    nowMs + Self.lifetime.wholeMilliseconds,
+                ])
         }
         return Secret(token)
     }
@@ -70,17 +78,23 @@ public struct PendingConnectionStore: Sendable {
     public func take(token: String, browser: String, confirm: Bool) async throws -> Outcome {
         let nowMs = Timestamp.milliseconds(now())
         return try await database.pool.write { db -> Outcome in
-            guard let row = try Row.fetchOne(db, sql: """
-                DELETE FROM oauth_pending_connections WHERE token_hash = ? AND browser = ?
-                RETURNING installation_id, account_id, refresh_token_ciphertext, microsoft_user_id, display_name, microsoft_account, expires_at
-                """, arguments: [Self.hash(token), browser])
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        DELETE FROM oauth_pending_connections WHERE token_hash = ? AND browser = ?
+                        RETURNING installation_id, account_id, refresh_token_ciphertext, microsoft_user_id, display_name, microsoft_account, expires_at
+                        """, arguments: [Self.hash(token), browser])
             else { return .unknown }
             guard (row[6] as Int64) >= nowMs else { return .expired }
-            let pending = Pending(owner: ReportOwner(installationId: row[0], accountId: row[1]), microsoftUserId: row[3], displayName: row[4], microsoftAccount: row[5])
+            let pending = Pending(
+                owner: ReportOwner(installationId: row[0], accountId: row[1]), microsoftUserId: row[3],
+                displayName: row[4], microsoftAccount: row[5])
             guard confirm else { return .taken(pending) }
             // Sealed for this owner already (same associated data), so the ciphertext moves as it is.
-            try MicrosoftConnectionStore.store(db, pending.owner, sealedRefreshToken: row[2], microsoftUserId: pending.microsoftUserId,
-                                               displayName: pending.displayName, at: nowMs)
+            try MicrosoftConnectionStore.store(
+                db, pending.owner, sealedRefreshToken: row[2], microsoftUserId: pending.microsoftUserId,
+                displayName: pending.displayName, at: nowMs)
             return .taken(pending)
         }
     }

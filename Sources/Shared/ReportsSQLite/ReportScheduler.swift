@@ -1,11 +1,11 @@
 public import Foundation
 import GRDB
-public import Logging
+import JobQueue
 public import JobQueueSQLite
+public import Logging
 import Reports
 import ReportsSupport
 public import SQLiteStorage
-import JobQueue
 
 /// `enqueuer cron`: enqueues the reports that are due.
 ///
@@ -21,7 +21,10 @@ public struct ReportScheduler: Sendable {
     public let logger: Logger
     private let now: @Sendable () -> Date
 
-    public init(database: ReportsDatabase, queue: SQLiteJobQueue, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        database: ReportsDatabase, queue: SQLiteJobQueue, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.database = database
         self.queue = queue
         self.logger = logger
@@ -65,26 +68,33 @@ public struct ReportScheduler: Sendable {
             var tick = Tick()
             var dueCount = 0
             try db.inTransaction(.immediate) {
-                let due = try Report.fetchAll(db, sql: """
-                    SELECT * FROM reports WHERE enabled = 1 AND next_run_at IS NOT NULL AND next_run_at <= ?
-                    ORDER BY next_run_at LIMIT ?
-                    """, arguments: [now, batch])
+                let due = try Report.fetchAll(
+                    db,
+                    sql: """
+                        SELECT * FROM reports WHERE enabled = 1 AND next_run_at IS NOT NULL AND next_run_at <= ?
+                        ORDER BY next_run_at LIMIT ?
+                        """, arguments: [now, batch])
                 dueCount = due.count
                 for report in due {
                     guard let cron = report.scheduleCron, let zone = report.scheduleTimeZone,
-                          let schedule = try? CronSchedule(cron: cron, timeZone: zone)
+                        let schedule = try? CronSchedule(cron: cron, timeZone: zone)
                     else {
-                        try db.execute(sql: "UPDATE reports SET next_run_at = NULL WHERE id = ?", arguments: [report.id])
+                        try db.execute(
+                            sql: "UPDATE reports SET next_run_at = NULL WHERE id = ?", arguments: [report.id])
                         tick.invalid += 1
                         continue
                     }
                     let next = schedule.nextRun(after: nowDate).map(Timestamp.milliseconds)
-                    try db.execute(sql: "UPDATE reports SET next_run_at = ? WHERE id = ? AND next_run_at = ?",
-                                   arguments: [next, report.id, report.nextRunAt])
+                    try db.execute(
+                        sql: "UPDATE reports SET next_run_at = ? WHERE id = ? AND next_run_at = ?",
+                        arguments: [next, report.id, report.nextRunAt])
                     guard db.changesCount == 1 else { continue }
-                    let parameters = RunReportJob(runId: UUID().uuidString.lowercased(), reportId: report.id,
-                                                  installationId: report.installationId, ownerAccountId: report.ownerAccountId)
-                    if case .joined = try RunStore.enqueueRun(db, parameters, trigger: .schedule, queue: queue, now: now, slotAt: report.nextRunAt) {
+                    let parameters = RunReportJob(
+                        runId: UUID().uuidString.lowercased(), reportId: report.id,
+                        installationId: report.installationId, ownerAccountId: report.ownerAccountId)
+                    if case .joined = try RunStore.enqueueRun(
+                        db, parameters, trigger: .schedule, queue: queue, now: now, slotAt: report.nextRunAt)
+                    {
                         tick.joined += 1
                         continue
                     }
@@ -96,9 +106,13 @@ public struct ReportScheduler: Sendable {
         }
         if tick.enqueued > 0 {
             queue.notifier.notify()
-            logger.info("scheduled reports enqueued", metadata: ["enqueued": "\(tick.enqueued)", "joined": "\(tick.joined)"])
+            logger.info(
+                "scheduled reports enqueued", metadata: ["enqueued": "\(tick.enqueued)", "joined": "\(tick.joined)"])
         }
-        if tick.invalid > 0 { logger.warning("reports with an invalid schedule were unscheduled", metadata: ["reports": "\(tick.invalid)"]) }
+        if tick.invalid > 0 {
+            logger.warning(
+                "reports with an invalid schedule were unscheduled", metadata: ["reports": "\(tick.invalid)"])
+        }
         return (tick, dueCount)
     }
 }

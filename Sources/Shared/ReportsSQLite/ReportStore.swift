@@ -12,7 +12,10 @@ public struct ReportStore: Sendable {
     public let limits: TenantLimits
     private let now: @Sendable () -> Date
 
-    public init(database: ReportsDatabase, limits: TenantLimits = TenantLimits(), now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        database: ReportsDatabase, limits: TenantLimits = TenantLimits(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.database = database
         self.limits = limits
         self.now = now
@@ -20,9 +23,11 @@ public struct ReportStore: Sendable {
 
     public func list(_ owner: ReportOwner) async throws -> [Report] {
         try await database.pool.read { db in
-            try Report.filter(Column("installation_id") == owner.installationId && Column("owner_account_id") == owner.accountId)
-                .order(Column("created_at"), Column("id"))
-                .fetchAll(db)
+            try Report.filter(
+                Column("installation_id") == owner.installationId && Column("owner_account_id") == owner.accountId
+            )
+            .order(Column("created_at"), Column("id"))
+            .fetchAll(db)
         }
     }
 
@@ -31,8 +36,11 @@ public struct ReportStore: Sendable {
     }
 
     static func fetch(_ db: Database, _ owner: ReportOwner, _ id: String) throws -> Report? {
-        try Report.filter(Column("id") == id && Column("installation_id") == owner.installationId && Column("owner_account_id") == owner.accountId)
-            .fetchOne(db)
+        try Report.filter(
+            Column("id") == id && Column("installation_id") == owner.installationId
+                && Column("owner_account_id") == owner.accountId
+        )
+        .fetchOne(db)
     }
 
     /// Creates a report. The installation must be known (it is stored from the first verified FIT).
@@ -44,20 +52,28 @@ public struct ReportStore: Sendable {
             id: UUID().uuidString.lowercased(), installationId: owner.installationId, ownerAccountId: owner.accountId,
             name: definition.name, jql: definition.jql, filterId: definition.filterId,
             columns: Self.encode(definition.columns), sectionId: definition.sectionId, pageId: nil, pageUrl: nil,
-            scheduleCron: definition.schedule?.cron, scheduleTimeZone: definition.schedule?.timeZone, enabled: definition.enabled,
+            scheduleCron: definition.schedule?.cron, scheduleTimeZone: definition.schedule?.timeZone,
+            enabled: definition.enabled,
             nextRunAt: nil, createdAt: Timestamp.milliseconds(now), updatedAt: Timestamp.milliseconds(now))
         report.nextRunAt = Self.nextRunAt(schedule, enabled: definition.enabled, after: now)
         let row = report
         let limits = limits
         try await database.pool.write { db in
             // Counted in the write transaction, so two creates at once cannot both take the last place.
-            let mine = try Report.filter(Column("installation_id") == owner.installationId && Column("owner_account_id") == owner.accountId).fetchCount(db)
+            let mine = try Report.filter(
+                Column("installation_id") == owner.installationId && Column("owner_account_id") == owner.accountId
+            ).fetchCount(db)
             guard mine < limits.reportsPerUser else {
-                throw ReportValidationError(field: "reports", "you have \(mine) reports; a user may have at most \(limits.reportsPerUser)", code: "report_quota_exceeded")
+                throw ReportValidationError(
+                    field: "reports", "you have \(mine) reports; a user may have at most \(limits.reportsPerUser)",
+                    code: "report_quota_exceeded")
             }
             let site = try Report.filter(Column("installation_id") == owner.installationId).fetchCount(db)
             guard site < limits.reportsPerInstallation else {
-                throw ReportValidationError(field: "reports", "this Jira site has \(site) reports; a site may have at most \(limits.reportsPerInstallation)", code: "report_quota_exceeded")
+                throw ReportValidationError(
+                    field: "reports",
+                    "this Jira site has \(site) reports; a site may have at most \(limits.reportsPerInstallation)",
+                    code: "report_quota_exceeded")
             }
             try row.insert(db)
         }
@@ -66,7 +82,8 @@ public struct ReportStore: Sendable {
 
     /// A schedule may not run more often than the shortest interval allowed.
     private func checkInterval(_ schedule: CronSchedule?) throws(ReportValidationError) {
-        guard let schedule, let gap = schedule.expression.shortestIntervalMinutes, gap < limits.minScheduleMinutes else { return }
+        guard let schedule, let gap = schedule.expression.shortestIntervalMinutes, gap < limits.minScheduleMinutes
+        else { return }
         throw ReportValidationError(
             field: "schedule.cron",
             "runs as often as every \(gap) minute\(gap == 1 ? "" : "s"); the shortest interval allowed is \(limits.minScheduleMinutes) minutes",
@@ -99,8 +116,11 @@ public struct ReportStore: Sendable {
 
     public func delete(_ owner: ReportOwner, id: String) async throws -> Bool {
         try await database.pool.write { db in
-            try Report.filter(Column("id") == id && Column("installation_id") == owner.installationId && Column("owner_account_id") == owner.accountId)
-                .deleteAll(db) > 0
+            try Report.filter(
+                Column("id") == id && Column("installation_id") == owner.installationId
+                    && Column("owner_account_id") == owner.accountId
+            )
+            .deleteAll(db) > 0
         }
     }
 

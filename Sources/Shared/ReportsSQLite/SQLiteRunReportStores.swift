@@ -1,10 +1,12 @@
+public import Atlassian
 public import Foundation
 public import JobQueue
+public import Microsoft
+public import Rendering
 public import Reports
 public import SQLiteStorage
 public import Security
-public import Upstream
-public import Rendering
+import Upstream
 
 /// The run-report handler's store operations over the SQLite file: the installation and connection
 /// stores, and `LeasedRunWrites` for the run's lifecycle.
@@ -51,11 +53,15 @@ extension OneNoteRateLimiter: OneNoteBudgetLedger {}
 
 extension RunReportHandler {
     /// The handler over the SQLite stores: what `worker run` and the in-process tests use.
-    public init(database: ReportsDatabase, vault: TokenVault, atlassian: AtlassianClient, microsoft: MicrosoftIdentityClient,
-                writer: OneNoteWriter, renderer: ReportRenderer = ReportRenderer(), issueCap: Int = 5000, limiter: OneNoteRateLimiter? = nil,
-                now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        database: ReportsDatabase, vault: TokenVault, atlassian: AtlassianClient, microsoft: MicrosoftIdentityClient,
+        writer: OneNoteWriter, renderer: ReportRenderer = ReportRenderer(), issueCap: Int = 5000,
+        limiter: OneNoteRateLimiter? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.init(
-            stores: SQLiteRunReportStores(database: database, vault: vault, now: now), vault: vault, atlassian: atlassian,
+            stores: SQLiteRunReportStores(database: database, vault: vault, now: now), vault: vault,
+            atlassian: atlassian,
             microsoftTokens: MicrosoftTokenBroker(database: database, vault: vault, microsoft: microsoft, now: now),
             writer: writer, renderer: renderer, issueCap: issueCap, limiter: limiter, now: now)
     }

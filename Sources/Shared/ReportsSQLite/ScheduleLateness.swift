@@ -18,13 +18,17 @@ public struct ScheduleLateness: Sendable, Codable, Equatable {
 
     /// Reads the scheduled runs queued in the last `window`. The `runs_scheduled_recently` index holds
     /// scheduled runs only, so this reads the window's rows and nothing else.
-    public static func measure(_ database: ReportsDatabase, window: Duration = .seconds(3600), now: Date = Date()) async throws -> ScheduleLateness {
+    public static func measure(_ database: ReportsDatabase, window: Duration = .seconds(3600), now: Date = Date())
+        async throws -> ScheduleLateness
+    {
         let since = Timestamp.milliseconds(now) - window.wholeMilliseconds
         let rows = try await database.pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT queued_at - slot_at, started_at - slot_at FROM runs INDEXED BY runs_scheduled_recently
-                WHERE slot_at IS NOT NULL AND queued_at >= ?
-                """, arguments: [since])
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT queued_at - slot_at, started_at - slot_at FROM runs INDEXED BY runs_scheduled_recently
+                    WHERE slot_at IS NOT NULL AND queued_at >= ?
+                    """, arguments: [since])
         }
         var lateness = ScheduleLateness(windowSeconds: Double(window.wholeMilliseconds) / 1000)
         lateness.enqueued = Self.stage(rows.compactMap { $0[0] as Int64? })

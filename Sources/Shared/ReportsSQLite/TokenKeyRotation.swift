@@ -1,6 +1,6 @@
+import Foundation
 import GRDB
 public import Logging
-import Foundation
 import Reports
 public import SQLiteStorage
 public import Security
@@ -32,10 +32,16 @@ public struct TokenKeyRotation: Sendable {
         SealedColumn(table: "installations", keyColumns: ["id"], column: "system_token_ciphertext") {
             .atlassianSystemToken(installationId: $0[0])
         },
-        SealedColumn(table: "microsoft_connections", keyColumns: ["installation_id", "account_id"], column: "refresh_token_ciphertext") {
+        SealedColumn(
+            table: "microsoft_connections", keyColumns: ["installation_id", "account_id"],
+            column: "refresh_token_ciphertext"
+        ) {
             .microsoftRefreshToken(installationId: $0[0], accountId: $0[1])
         },
-        SealedColumn(table: "microsoft_connections", keyColumns: ["installation_id", "account_id"], column: "access_token_ciphertext") {
+        SealedColumn(
+            table: "microsoft_connections", keyColumns: ["installation_id", "account_id"],
+            column: "access_token_ciphertext"
+        ) {
             .microsoftAccessToken(installationId: $0[0], accountId: $0[1])
         },
     ]
@@ -58,17 +64,20 @@ public struct TokenKeyRotation: Sendable {
             try await rotate(column, into: &report)
         }
         try await rotateJobPayloads(into: &report)
-        logger.info("key rotation finished", metadata: [
-            "active_key": "\(vault.keys.active.id)", "resealed": "\(report.resealed)",
-            "already_current": "\(report.alreadyCurrent)", "failed": "\(report.failed)",
-        ])
+        logger.info(
+            "key rotation finished",
+            metadata: [
+                "active_key": "\(vault.keys.active.id)", "resealed": "\(report.resealed)",
+                "already_current": "\(report.alreadyCurrent)", "failed": "\(report.failed)",
+            ])
         return report
     }
 
     private func rotate(_ column: SealedColumn, into report: inout Report) async throws {
         let keys = column.keyColumns.joined(separator: ", ")
         let tuple = column.keyColumns.count == 1 ? column.keyColumns[0] : "(\(keys))"
-        let placeholders = column.keyColumns.count == 1 ? "?" : "(\(column.keyColumns.map { _ in "?" }.joined(separator: ", ")))"
+        let placeholders =
+            column.keyColumns.count == 1 ? "?" : "(\(column.keyColumns.map { _ in "?" }.joined(separator: ", ")))"
         var after: [String]?
         while true {
             let cursor = after
@@ -96,13 +105,16 @@ public struct TokenKeyRotation: Sendable {
                         continue
                     }
                     let context = column.context(owner)
-                    updates.append((owner, sealed, try vault.seal(try vault.open(sealed, context: context), context: context)))
+                    updates.append(
+                        (owner, sealed, try vault.seal(try vault.open(sealed, context: context), context: context)))
                 } catch {
                     report.failed += 1
-                    logger.error("cannot re-seal a stored secret", metadata: [
-                        "table": "\(column.table)", "owner": "\(owner.joined(separator: "|"))",
-                        "error": "\((error as? TokenVaultError)?.message ?? String(describing: type(of: error)))",
-                    ])
+                    logger.error(
+                        "cannot re-seal a stored secret",
+                        metadata: [
+                            "table": "\(column.table)", "owner": "\(owner.joined(separator: "|"))",
+                            "error": "\((error as? TokenVaultError)?.message ?? String(describing: type(of: error)))",
+                        ])
                 }
             }
             let pending = updates
@@ -114,7 +126,8 @@ public struct TokenKeyRotation: Sendable {
                     values += owner.map { $0 }
                     values.append(old)
                     try db.execute(
-                        sql: "UPDATE \(column.table) SET \(column.column) = ? WHERE \(conditions) AND \(column.column) = ?",
+                        sql:
+                            "UPDATE \(column.table) SET \(column.column) = ? WHERE \(conditions) AND \(column.column) = ?",
                         arguments: StatementArguments(values))
                     written += db.changesCount
                 }
@@ -134,12 +147,20 @@ public struct TokenKeyRotation: Sendable {
         while true {
             let cursor = after
             let rows = try await database.pool.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT id, json_extract(payload, '$.userToken'), json_extract(payload, '$.installationId'), json_extract(payload, '$.runId')
-                    FROM jobs WHERE id > ? AND kind = ? AND json_extract(payload, '$.userToken') IS NOT NULL
-                    ORDER BY id LIMIT ?
-                    """, arguments: [cursor, RunReportJob.kind, batchSize])
-                    .map { row in (id: row[0] as Int64, sealed: row[1] as String, installationId: (row[2] as String?) ?? "", runId: (row[3] as String?) ?? "") }
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT id, json_extract(payload, '$.userToken'), json_extract(payload, '$.installationId'), json_extract(payload, '$.runId')
+                        FROM jobs WHERE id > ? AND kind = ? AND json_extract(payload, '$.userToken') IS NOT NULL
+                        ORDER BY id LIMIT ?
+                        """, arguments: [cursor, RunReportJob.kind, batchSize]
+                )
+                .map { row in
+                    (
+                        id: row[0] as Int64, sealed: row[1] as String, installationId: (row[2] as String?) ?? "",
+                        runId: (row[3] as String?) ?? ""
+                    )
+                }
             }
             guard let last = rows.last else { return }
             after = last.id
@@ -152,23 +173,30 @@ public struct TokenKeyRotation: Sendable {
                         continue
                     }
                     let context = VaultContext.forwardedUserToken(installationId: row.installationId, runId: row.runId)
-                    updates.append((row.id, row.sealed, Base64URL.encode(try vault.seal(try vault.open(sealed, context: context), context: context))))
+                    updates.append(
+                        (
+                            row.id, row.sealed,
+                            Base64URL.encode(try vault.seal(try vault.open(sealed, context: context), context: context))
+                        ))
                 } catch {
                     report.failed += 1
-                    logger.error("cannot re-seal a stored secret", metadata: [
-                        "table": "jobs", "owner": "job \(row.id)",
-                        "error": "\((error as? TokenVaultError)?.message ?? String(describing: type(of: error)))",
-                    ])
+                    logger.error(
+                        "cannot re-seal a stored secret",
+                        metadata: [
+                            "table": "jobs", "owner": "job \(row.id)",
+                            "error": "\((error as? TokenVaultError)?.message ?? String(describing: type(of: error)))",
+                        ])
                 }
             }
             let pending = updates
             report.resealed += try await database.pool.write { db -> Int in
                 var written = 0
                 for update in pending {
-                    try db.execute(sql: """
-                        UPDATE jobs SET payload = json_set(payload, '$.userToken', ?)
-                        WHERE id = ? AND json_extract(payload, '$.userToken') = ?
-                        """, arguments: [update.new, update.id, update.old])
+                    try db.execute(
+                        sql: """
+                            UPDATE jobs SET payload = json_set(payload, '$.userToken', ?)
+                            WHERE id = ? AND json_extract(payload, '$.userToken') = ?
+                            """, arguments: [update.new, update.id, update.old])
                     written += db.changesCount
                 }
                 return written

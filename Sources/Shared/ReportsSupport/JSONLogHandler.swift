@@ -1,5 +1,5 @@
-public import Logging
 import Foundation
+public import Logging
 import Synchronization
 
 /// One JSON object per line: `time`, `level`, `label`, `message`, `metadata`. Used by every executable.
@@ -14,7 +14,10 @@ public struct JSONLogHandler: LogHandler {
     private let label: String
     private let sink: any LogSink
 
-    public init(label: String, level: Logger.Level = .info, sink: any LogSink = StandardErrorSink.shared, metadataProvider: Logger.MetadataProvider? = nil) {
+    public init(
+        label: String, level: Logger.Level = .info, sink: any LogSink = StandardErrorSink.shared,
+        metadataProvider: Logger.MetadataProvider? = nil
+    ) {
         self.label = label
         self.logLevel = level
         self.sink = sink
@@ -51,7 +54,8 @@ public struct JSONLogHandler: LogHandler {
     }
 
     private static func timestamp() -> String {
-        Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        Date().formatted(
+            .iso8601.year().month().day().time(includingFractionalSeconds: true).timeZone(separator: .omitted))
     }
 }
 

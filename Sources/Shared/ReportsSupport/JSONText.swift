@@ -15,69 +15,72 @@ public enum JSONText {
     }
 
     private struct Writer {
-    let escapeAngleBrackets: Bool
+        let escapeAngleBrackets: Bool
 
-    func write(_ value: Any, into output: inout String) {
-        switch value {
-        case let string as String:
-            writeString(string, into: &output)
-        case let string as Substring:
-            writeString(String(string), into: &output)
-        case let bool as Bool:
-            output += bool ? "true" : "false"
-        case let int as Int:
-            output += String(int)
-        case let int as Int64:
-            output += String(int)
-        case let double as Double:
-            output += double.isFinite ? (double == double.rounded() && abs(double) < 1e15 ? String(Int64(double)) : String(double)) : "null"
-        case let dictionary as [String: Any]:
-            output += "{"
-            var first = true
-            for key in dictionary.keys.sorted() {
-                if !first { output += "," }
-                first = false
-                writeString(key, into: &output)
-                output += ":"
-                write(dictionary[key]!, into: &output)
-            }
-            output += "}"
-        case let array as [Any]:
-            output += "["
-            for (index, element) in array.enumerated() {
-                if index > 0 { output += "," }
-                write(element, into: &output)
-            }
-            output += "]"
-        case is NSNull:
-            output += "null"
-        default:
-            output += "null"
-        }
-    }
-
-    func writeString(_ string: String, into output: inout String) {
-        output += "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case "<" where escapeAngleBrackets: output += "\\u003c"
-            case "\u{2028}": output += "\\u2028"
-            case "\u{2029}": output += "\\u2029"
+        func write(_ value: Any, into output: inout String) {
+            switch value {
+            case let string as String:
+                writeString(string, into: &output)
+            case let string as Substring:
+                writeString(String(string), into: &output)
+            case let bool as Bool:
+                output += bool ? "true" : "false"
+            case let int as Int:
+                output += String(int)
+            case let int as Int64:
+                output += String(int)
+            case let double as Double:
+                output +=
+                    double.isFinite
+                    ? (double == double.rounded() && abs(double) < 1e15 ? String(Int64(double)) : String(double))
+                    : "null"
+            case let dictionary as [String: Any]:
+                output += "{"
+                var first = true
+                for key in dictionary.keys.sorted() {
+                    if !first { output += "," }
+                    first = false
+                    writeString(key, into: &output)
+                    output += ":"
+                    write(dictionary[key]!, into: &output)
+                }
+                output += "}"
+            case let array as [Any]:
+                output += "["
+                for (index, element) in array.enumerated() {
+                    if index > 0 { output += "," }
+                    write(element, into: &output)
+                }
+                output += "]"
+            case is NSNull:
+                output += "null"
             default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    output.unicodeScalars.append(scalar)
+                output += "null"
+            }
+        }
+
+        func writeString(_ string: String, into output: inout String) {
+            output += "\""
+            for scalar in string.unicodeScalars {
+                switch scalar {
+                case "\"": output += "\\\""
+                case "\\": output += "\\\\"
+                case "\n": output += "\\n"
+                case "\r": output += "\\r"
+                case "\t": output += "\\t"
+                case "<" where escapeAngleBrackets: output += "\\u003c"
+                case "\u{2028}": output += "\\u2028"
+                case "\u{2029}": output += "\\u2029"
+                default:
+                    if scalar.value < 0x20 {
+                        let hex = String(scalar.value, radix: 16)
+                        output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                    } else {
+                        output.unicodeScalars.append(scalar)
+                    }
                 }
             }
+            output += "\""
         }
-        output += "\""
     }
-}
 }

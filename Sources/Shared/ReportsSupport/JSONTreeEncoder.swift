@@ -146,7 +146,9 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
         if let value { try encode(value, forKey: key) } else { try encodeNil(forKey: key) }
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
+        -> KeyedEncodingContainer<NestedKey>
+    {
         let node = Node()
         object.fields[key.stringValue] = node
         return KeyedEncodingContainer(KeyedContainer<NestedKey>(object: node.object, codingPath: codingPath + [key]))
@@ -170,7 +172,10 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
 private struct IndexKey: CodingKey {
     let intValue: Int?
     let stringValue: String
-    init(_ index: Int) { intValue = index; stringValue = String(index) }
+    init(_ index: Int) {
+        intValue = index
+        stringValue = String(index)
+    }
     init?(stringValue: String) { return nil }
     init?(intValue: Int) { self.init(intValue) }
 }
@@ -203,10 +208,13 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: UInt32) throws { try encodeValue(value) }
     mutating func encode(_ value: UInt64) throws { try encodeValue(value) }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<
+        NestedKey
+    > {
         let node = Node()
         array.elements.append(node)
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(object: node.object, codingPath: codingPath + [IndexKey(count - 1)]))
+        return KeyedEncodingContainer(
+            KeyedContainer<NestedKey>(object: node.object, codingPath: codingPath + [IndexKey(count - 1)]))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {

@@ -1,7 +1,8 @@
-import GRDB
 import Foundation
+import GRDB
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What `enqueuer backup` wrote.
@@ -34,14 +35,18 @@ extension ReportsDatabase {
             try await pool.writeWithoutTransaction { db in
                 try db.execute(sql: "VACUUM INTO ?", arguments: [destination])
             }
-            let copy = try DatabaseQueue(path: destination, configuration: {
-                var configuration = Configuration()
-                configuration.readonly = true
-                return configuration
-            }())
+            let copy = try DatabaseQueue(
+                path: destination,
+                configuration: {
+                    var configuration = Configuration()
+                    configuration.readonly = true
+                    return configuration
+                }())
             let (integrity, migrations) = try await copy.read { db in
-                (try String.fetchAll(db, sql: "PRAGMA integrity_check"),
-                 try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid"))
+                (
+                    try String.fetchAll(db, sql: "PRAGMA integrity_check"),
+                    try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid")
+                )
             }
             try copy.close()
             guard integrity == ["ok"] else {
@@ -53,7 +58,8 @@ extension ReportsDatabase {
             try? FileManager.default.removeItem(atPath: destination)
             if let error = error as? BackupError { throw error }
             if let error = error as? DatabaseError {
-                throw BackupError(message: "the backup failed: \(error.message ?? "SQLite error \(error.resultCode.rawValue)")")
+                throw BackupError(
+                    message: "the backup failed: \(error.message ?? "SQLite error \(error.resultCode.rawValue)")")
             }
             throw error
         }

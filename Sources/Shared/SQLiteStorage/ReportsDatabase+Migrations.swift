@@ -14,19 +14,20 @@ extension ReportsDatabase {
         }
         // OneNote's limits are per Microsoft user across every worker process (docs/microsoft-apis.md §4.2).
         migrator.registerMigration("v3-onenote-rate-limit") { db in
-            try db.execute(sql: """
-                CREATE TABLE onenote_requests (
-                    microsoft_user_id TEXT NOT NULL,
-                    at INTEGER NOT NULL
-                );
-                CREATE INDEX onenote_requests_by_user ON onenote_requests(microsoft_user_id, at);
-                CREATE TABLE onenote_inflight (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    microsoft_user_id TEXT NOT NULL,
-                    expires_at INTEGER NOT NULL
-                ) WITHOUT ROWID;
-                CREATE INDEX onenote_inflight_by_user ON onenote_inflight(microsoft_user_id, expires_at);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE onenote_requests (
+                        microsoft_user_id TEXT NOT NULL,
+                        at INTEGER NOT NULL
+                    );
+                    CREATE INDEX onenote_requests_by_user ON onenote_requests(microsoft_user_id, at);
+                    CREATE TABLE onenote_inflight (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        microsoft_user_id TEXT NOT NULL,
+                        expires_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX onenote_inflight_by_user ON onenote_inflight(microsoft_user_id, expires_at);
+                    """)
         }
         migrator.registerMigration("v4-one-current-page") { db in
             try db.execute(sql: onePageSchema)
@@ -34,12 +35,13 @@ extension ReportsDatabase {
         // Issue #12: one refresh at a time per Microsoft connection across every process, and the
         // access token it yields shared (encrypted) while valid. See MicrosoftTokenBroker.
         migrator.registerMigration("v5-single-flight-refresh") { db in
-            try db.execute(sql: """
-                ALTER TABLE microsoft_connections ADD COLUMN access_token_ciphertext BLOB;
-                ALTER TABLE microsoft_connections ADD COLUMN access_token_expires_at INTEGER;
-                ALTER TABLE microsoft_connections ADD COLUMN refresh_lock_until INTEGER;
-                ALTER TABLE microsoft_connections ADD COLUMN refresh_lock_holder TEXT;
-                """)
+            try db.execute(
+                sql: """
+                    ALTER TABLE microsoft_connections ADD COLUMN access_token_ciphertext BLOB;
+                    ALTER TABLE microsoft_connections ADD COLUMN access_token_expires_at INTEGER;
+                    ALTER TABLE microsoft_connections ADD COLUMN refresh_lock_until INTEGER;
+                    ALTER TABLE microsoft_connections ADD COLUMN refresh_lock_holder TEXT;
+                    """)
         }
         // Issue #13: fair, budget-aware leasing and schedule lateness (ReportsDatabase+FairQueue.swift).
         migrator.registerMigration("v6-fair-queue") { db in
@@ -47,20 +49,21 @@ extension ReportsDatabase {
         }
         // Issue #14: a Microsoft connection waits for the user's confirmation (PendingConnectionStore).
         migrator.registerMigration("v7-connect-confirmation") { db in
-            try db.execute(sql: """
-                CREATE TABLE oauth_pending_connections (
-                    token_hash TEXT PRIMARY KEY NOT NULL,
-                    installation_id TEXT NOT NULL REFERENCES installations(id) ON DELETE CASCADE,
-                    account_id TEXT NOT NULL CHECK (length(account_id) BETWEEN 1 AND 128),
-                    browser TEXT NOT NULL,
-                    refresh_token_ciphertext BLOB NOT NULL,
-                    microsoft_user_id TEXT NOT NULL,
-                    display_name TEXT NOT NULL DEFAULT '',
-                    microsoft_account TEXT NOT NULL DEFAULT '',
-                    expires_at INTEGER NOT NULL
-                ) WITHOUT ROWID;
-                CREATE INDEX oauth_pending_expiry ON oauth_pending_connections(expires_at);
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE oauth_pending_connections (
+                        token_hash TEXT PRIMARY KEY NOT NULL,
+                        installation_id TEXT NOT NULL REFERENCES installations(id) ON DELETE CASCADE,
+                        account_id TEXT NOT NULL CHECK (length(account_id) BETWEEN 1 AND 128),
+                        browser TEXT NOT NULL,
+                        refresh_token_ciphertext BLOB NOT NULL,
+                        microsoft_user_id TEXT NOT NULL,
+                        display_name TEXT NOT NULL DEFAULT '',
+                        microsoft_account TEXT NOT NULL DEFAULT '',
+                        expires_at INTEGER NOT NULL
+                    ) WITHOUT ROWID;
+                    CREATE INDEX oauth_pending_expiry ON oauth_pending_connections(expires_at);
+                    """)
         }
         return migrator
     }()

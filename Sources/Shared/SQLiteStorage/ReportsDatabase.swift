@@ -1,7 +1,8 @@
-public import GRDB
 import Foundation
+public import GRDB
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The SQLite store shared by every process on the host.

@@ -13,8 +13,10 @@ public enum StorageAvailability {
     /// https://www.sqlite.org/rescode.html
     public static func isUnavailable(_ error: any Error) -> Bool {
         guard let error = error as? DatabaseError else { return false }
-        return [ResultCode.SQLITE_FULL, .SQLITE_IOERR, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_CANTOPEN,
-                .SQLITE_READONLY, .SQLITE_PROTOCOL, .SQLITE_NOMEM].contains(error.resultCode)
+        return [
+            ResultCode.SQLITE_FULL, .SQLITE_IOERR, .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_CANTOPEN,
+            .SQLITE_READONLY, .SQLITE_PROTOCOL, .SQLITE_NOMEM,
+        ].contains(error.resultCode)
     }
 
     /// A short name of the cause for logs and metrics (never the SQL or the path).

@@ -27,15 +27,23 @@ public struct StoreError: OperatorMessageError, Sendable, Equatable, CustomStrin
     }
 
     public static func notInitialised() -> StoreError {
-        StoreError(.notInitialised, "REPORTS_DATABASE: the database does not exist or has no schema yet; run `enqueuer migrate` first")
+        StoreError(
+            .notInitialised,
+            "REPORTS_DATABASE: the database does not exist or has no schema yet; run `enqueuer migrate` first")
     }
 
     public static func schemaTooOld(missing: [String]) -> StoreError {
-        StoreError(.schemaTooOld, "REPORTS_DATABASE: the database schema is older than this binary (missing migrations: \(missing.joined(separator: ", "))); run `enqueuer migrate`")
+        StoreError(
+            .schemaTooOld,
+            "REPORTS_DATABASE: the database schema is older than this binary (missing migrations: \(missing.joined(separator: ", "))); run `enqueuer migrate`"
+        )
     }
 
     public static func schemaTooNew(unknown: [String]) -> StoreError {
-        StoreError(.schemaTooNew, "REPORTS_DATABASE: the database schema is newer than this binary (unknown migrations: \(unknown.joined(separator: ", "))); run a newer release of this program")
+        StoreError(
+            .schemaTooNew,
+            "REPORTS_DATABASE: the database schema is newer than this binary (unknown migrations: \(unknown.joined(separator: ", "))); run a newer release of this program"
+        )
     }
 
     public static func migrationFailed(_ reason: String) -> StoreError {

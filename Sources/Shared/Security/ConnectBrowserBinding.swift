@@ -32,7 +32,8 @@ public enum ConnectBrowserBinding {
     /// True when `cookie` is the secret whose hash is `expected`, compared in constant time.
     public static func matches(cookie: String?, expected: String?) -> Bool {
         guard let cookie, let expected, !cookie.isEmpty, cookie.utf8.count <= 128 else { return false }
-        let actual = Data(hash(of: cookie).utf8), wanted = Data(expected.utf8)
+        let actual = Data(hash(of: cookie).utf8)
+        let wanted = Data(expected.utf8)
         guard actual.count == wanted.count else { return false }
         return zip(actual, wanted).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
     }
@@ -58,6 +59,8 @@ public enum ConnectBrowserBinding {
     /// The key start tokens are signed with: derived from the state key for this one purpose, so a
     /// start token is never a valid state nor a state a valid start token.
     public static func startTokenKey(stateKey: SymmetricKey) -> SymmetricKey {
-        SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data("onenote-reports connect-start v1".utf8), using: stateKey)))
+        SymmetricKey(
+            data: Data(
+                HMAC<SHA256>.authenticationCode(for: Data("onenote-reports connect-start v1".utf8), using: stateKey)))
     }
 }

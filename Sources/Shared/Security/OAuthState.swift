@@ -40,7 +40,9 @@ public struct OAuthState: Sendable {
     private let lifetime: Duration
     private let now: @Sendable () -> Date
 
-    public init(key: SymmetricKey, lifetime: Duration = OAuthState.lifetime, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(
+        key: SymmetricKey, lifetime: Duration = OAuthState.lifetime, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.key = key
         self.lifetime = lifetime
         self.now = now
@@ -49,7 +51,8 @@ public struct OAuthState: Sendable {
     public func issue(installationId: String, accountId: String, browser: String? = nil) -> Issued {
         let nonce = Base64URL.encode(SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) })
         let fields = Fields(
-            accountId: accountId, browser: browser, exp: Int64(now().timeIntervalSince1970) + Int64(lifetime.components.seconds),
+            accountId: accountId, browser: browser,
+            exp: Int64(now().timeIntervalSince1970) + Int64(lifetime.components.seconds),
             installationId: installationId, nonce: nonce)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -65,7 +68,7 @@ public struct OAuthState: Sendable {
     public func verify(_ state: String) throws(OAuthStateError) -> Fields {
         let parts = state.split(separator: ".", omittingEmptySubsequences: false)
         guard state.utf8.count <= 2048, parts.count == 2,
-              let payload = Base64URL.decode(parts[0]), let mac = Base64URL.decode(parts[1])
+            let payload = Base64URL.decode(parts[0]), let mac = Base64URL.decode(parts[1])
         else { throw .invalid }
         guard HMAC<SHA256>.isValidAuthenticationCode(mac, authenticating: payload, using: key) else { throw .invalid }
         guard let fields = try? JSONDecoder().decode(Fields.self, from: payload) else { throw .invalid }
@@ -74,7 +77,9 @@ public struct OAuthState: Sendable {
     }
 
     public func codeVerifier(nonce: String) -> Secret {
-        Secret(Base64URL.encode(Data(HMAC<SHA256>.authenticationCode(for: Data("pkce-verifier|\(nonce)".utf8), using: key))))
+        Secret(
+            Base64URL.encode(
+                Data(HMAC<SHA256>.authenticationCode(for: Data("pkce-verifier|\(nonce)".utf8), using: key))))
     }
 
     public static func challenge(for verifier: Secret) -> String {
@@ -86,7 +91,10 @@ public struct OAuthStateError: Error, Sendable, Equatable, CustomStringConvertib
     private enum Code: Sendable, Equatable { case invalid, expired, replayed }
     private let code: Code
     public let message: String
-    private init(_ code: Code, _ message: String) { self.code = code; self.message = message }
+    private init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
     public var description: String { message }
     public static func == (lhs: OAuthStateError, rhs: OAuthStateError) -> Bool { lhs.code == rhs.code }
 

@@ -1,7 +1,9 @@
 /// A token, key or other secret. Every way Swift turns a value into text — `description`,
 /// `debugDescription`, string interpolation, `dump`, `Encodable` — shows `<redacted>`; the value is
 /// read only through `revealed`, at the moment of use.
-public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable, Codable {
+public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable,
+    Codable
+{
     public static let redacted = "<redacted>"
 
     private let value: String

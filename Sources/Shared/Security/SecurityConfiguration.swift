@@ -19,11 +19,14 @@ public struct SecurityConfiguration: Sendable {
     public init(environment: [String: String]) throws(ConfigurationError) {
         let tokenKeys = try TokenKeyRing(environment: environment)
         guard let stateText = environment["REPORTS_STATE_KEY"], !stateText.isEmpty else {
-            throw ConfigurationError(variable: "REPORTS_STATE_KEY", problem: "is not set; generate one with `enqueuer keys generate --state`")
+            throw ConfigurationError(
+                variable: "REPORTS_STATE_KEY", problem: "is not set; generate one with `enqueuer keys generate --state`"
+            )
         }
         let stateBytes = try Self.decodeKey(stateText, variable: "REPORTS_STATE_KEY", entry: nil)
         if tokenKeys.keys.contains(where: { constantTimeEqual($0.bytes, stateBytes) }) {
-            throw ConfigurationError(variable: "REPORTS_STATE_KEY", problem: "must differ from every key in REPORTS_TOKEN_KEYS")
+            throw ConfigurationError(
+                variable: "REPORTS_STATE_KEY", problem: "must differ from every key in REPORTS_TOKEN_KEYS")
         }
         self.init(tokenKeys: tokenKeys, stateKey: SymmetricKey(data: stateBytes))
     }
@@ -35,7 +38,8 @@ public struct SecurityConfiguration: Sendable {
             throw ConfigurationError(variable: variable, problem: "is malformed: \(which) is not base64")
         }
         guard data.count == 32 else {
-            throw ConfigurationError(variable: variable, problem: "is malformed: \(which) is \(data.count) bytes; it must be 32 (256 bits)")
+            throw ConfigurationError(
+                variable: variable, problem: "is malformed: \(which) is \(data.count) bytes; it must be 32 (256 bits)")
         }
         return Array(data)
     }
@@ -56,30 +60,37 @@ public struct TokenKeyRing: Sendable {
 
     /// Key ids: 1–32 of `A–Z a–z 0–9 . _ -`.
     public static func isValidKeyId(_ id: String) -> Bool {
-        (1...32).contains(id.utf8.count) && id.utf8.allSatisfy { byte in
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"): true
-            default: false
+        (1...32).contains(id.utf8.count)
+            && id.utf8.allSatisfy { byte in
+                switch byte {
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"),
+                    UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"):
+                    true
+                default: false
+                }
             }
-        }
     }
 
     public init(environment: [String: String]) throws(ConfigurationError) {
         let variable = "REPORTS_TOKEN_KEYS"
         guard let text = environment[variable], !text.isEmpty else {
-            throw ConfigurationError(variable: variable, problem: "is not set; generate a key with `enqueuer keys generate`")
+            throw ConfigurationError(
+                variable: variable, problem: "is not set; generate a key with `enqueuer keys generate`")
         }
         var keys: [Key] = []
         for (index, entry) in text.split(separator: ",", omittingEmptySubsequences: false).enumerated() {
             let position = index + 1
             let parts = entry.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2 else {
-                throw ConfigurationError(variable: variable, problem: "is malformed: entry \(position) is not of the form id:base64key")
+                throw ConfigurationError(
+                    variable: variable, problem: "is malformed: entry \(position) is not of the form id:base64key")
             }
             let id = parts[0].trimmingCharacters(in: .whitespaces)
             guard Self.isValidKeyId(id) else {
-                throw ConfigurationError(variable: variable, problem: "is malformed: entry \(position)'s id must be 1-32 of A-Z a-z 0-9 . _ -")
+                throw ConfigurationError(
+                    variable: variable,
+                    problem: "is malformed: entry \(position)'s id must be 1-32 of A-Z a-z 0-9 . _ -")
             }
             guard !keys.contains(where: { $0.id == id }) else {
                 throw ConfigurationError(variable: variable, problem: "is malformed: entry \(position) repeats an id")

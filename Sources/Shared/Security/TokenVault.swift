@@ -28,7 +28,9 @@ public struct TokenVault: Sendable {
 
     /// The primitive: AES-256-GCM, returning nonce ‖ ciphertext ‖ tag. Separate so the NIST known-answer
     /// test runs through exactly the code that seals tokens.
-    static func aesGCMSeal(_ plaintext: Data, key: SymmetricKey, nonce: AES.GCM.Nonce, associatedData: Data) throws -> Data {
+    static func aesGCMSeal(_ plaintext: Data, key: SymmetricKey, nonce: AES.GCM.Nonce, associatedData: Data) throws
+        -> Data
+    {
         precondition(key.bitCount == 256, "the vault uses 256-bit keys only")
         let box = try AES.GCM.seal(plaintext, using: key, nonce: nonce, authenticating: associatedData)
         return Data(nonce) + box.ciphertext + box.tag
@@ -39,8 +41,11 @@ public struct TokenVault: Sendable {
         guard let key = keys.key(id: keyId) else { throw TokenVaultError.unknownKey }
         do {
             let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: nonce), ciphertext: ciphertext, tag: tag)
-            let plaintext = try AES.GCM.open(box, using: key.symmetricKey, authenticating: header + Data(context.associatedData.utf8))
-            guard let text = String(data: plaintext, encoding: .utf8) else { throw TokenVaultError.authenticationFailed }
+            let plaintext = try AES.GCM.open(
+                box, using: key.symmetricKey, authenticating: header + Data(context.associatedData.utf8))
+            guard let text = String(data: plaintext, encoding: .utf8) else {
+                throw TokenVaultError.authenticationFailed
+            }
             return Secret(text)
         } catch let error as TokenVaultError {
             throw error
@@ -58,7 +63,9 @@ public struct TokenVault: Sendable {
         Data([version, UInt8(keyId.utf8.count)]) + Data(keyId.utf8)
     }
 
-    private static func parse(_ sealed: Data) throws -> (keyId: String, nonce: Data, ciphertext: Data, tag: Data, header: Data) {
+    private static func parse(_ sealed: Data) throws -> (
+        keyId: String, nonce: Data, ciphertext: Data, tag: Data, header: Data
+    ) {
         let bytes = [UInt8](sealed)
         guard bytes.count >= 2, bytes[0] == version else { throw TokenVaultError.malformed }
         let idLength = Int(bytes[1])
@@ -106,11 +113,16 @@ public struct TokenVaultError: Error, Sendable, Equatable, CustomStringConvertib
     private enum Code: Sendable, Equatable { case malformed, unknownKey, authenticationFailed }
     private let code: Code
     public let message: String
-    private init(_ code: Code, _ message: String) { self.code = code; self.message = message }
+    private init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
     public var description: String { message }
     public static func == (lhs: TokenVaultError, rhs: TokenVaultError) -> Bool { lhs.code == rhs.code }
 
     public static let malformed = TokenVaultError(.malformed, "the ciphertext is not in the vault's format")
-    public static let unknownKey = TokenVaultError(.unknownKey, "the ciphertext was sealed with a key that is not configured in REPORTS_TOKEN_KEYS")
-    public static let authenticationFailed = TokenVaultError(.authenticationFailed, "the ciphertext does not authenticate (tampered, or bound to another owner or purpose)")
+    public static let unknownKey = TokenVaultError(
+        .unknownKey, "the ciphertext was sealed with a key that is not configured in REPORTS_TOKEN_KEYS")
+    public static let authenticationFailed = TokenVaultError(
+        .authenticationFailed, "the ciphertext does not authenticate (tampered, or bound to another owner or purpose)")
 }

@@ -1,8 +1,9 @@
-public import Logging
 public import Foundation
-#if canImport(Glibc)
-import Glibc
+public import Logging
 import ReportsSupport
+
+#if canImport(Glibc)
+    import Glibc
 #endif
 
 /// Start-up helpers every executable uses, so they fail and log the same way.
@@ -16,7 +17,9 @@ public enum ProcessSupport {
     }
 
     /// Reads the configuration or stops the process with one line naming the variable at fault.
-    public static func loadConfiguration(program: String, environment: [String: String] = ProcessInfo.processInfo.environment) -> ReportsConfiguration {
+    public static func loadConfiguration(
+        program: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> ReportsConfiguration {
         do {
             return try ReportsConfiguration(environment: environment)
         } catch {
@@ -41,12 +44,12 @@ public enum ProcessSupport {
     @discardableResult
     public static func keepFreedMemory(upTo bytes: Int32 = 32 << 20) -> Bool {
         #if canImport(Glibc)
-        // `mallopt` lives in <malloc.h>, which the Glibc module does not import; M_TRIM_THRESHOLD is -1.
-        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        guard let program = dlopen(nil, RTLD_NOW), let symbol = dlsym(program, "mallopt") else { return false }
-        return unsafeBitCast(symbol, to: Mallopt.self)(-1, bytes) == 1
+            // `mallopt` lives in <malloc.h>, which the Glibc module does not import; M_TRIM_THRESHOLD is -1.
+            typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+            guard let program = dlopen(nil, RTLD_NOW), let symbol = dlsym(program, "mallopt") else { return false }
+            return unsafeBitCast(symbol, to: Mallopt.self)(-1, bytes) == 1
         #else
-        return false
+            return false
         #endif
     }
 

@@ -20,7 +20,10 @@ public struct ReportsConfiguration: Sendable, Equatable {
 
     public static let defaultDatabasePath = "./data/reports.sqlite"
 
-    public init(databasePath: String = ReportsConfiguration.defaultDatabasePath, logLevel: Logger.Level = .info, sandboxMode: Bool = false) {
+    public init(
+        databasePath: String = ReportsConfiguration.defaultDatabasePath, logLevel: Logger.Level = .info,
+        sandboxMode: Bool = false
+    ) {
         self.databasePath = databasePath
         self.logLevel = logLevel
         self.sandboxMode = sandboxMode
@@ -38,7 +41,9 @@ public struct ReportsConfiguration: Sendable, Equatable {
         }
         if let level = environment["REPORTS_LOG_LEVEL"], !level.isEmpty {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
-                throw ConfigurationError(variable: "REPORTS_LOG_LEVEL", problem: "must be one of trace, debug, info, notice, warning, error, critical")
+                throw ConfigurationError(
+                    variable: "REPORTS_LOG_LEVEL",
+                    problem: "must be one of trace, debug, info, notice, warning, error, critical")
             }
             logLevel = parsed
         }
@@ -66,7 +71,8 @@ public struct ReportsConfiguration: Sendable, Equatable {
         }
         // An in-memory or temporary database cannot be shared by the API, cron and worker processes.
         if path == ":memory:" || path.hasPrefix("file::memory:") {
-            throw ConfigurationError(variable: variable, problem: "must name a file that every process can open, not an in-memory database")
+            throw ConfigurationError(
+                variable: variable, problem: "must name a file that every process can open, not an in-memory database")
         }
     }
 }

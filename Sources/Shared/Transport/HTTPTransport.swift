@@ -8,7 +8,10 @@ public struct OutboundRequest: Sendable {
     public var body: Data?
     public var timeout: Duration
 
-    public init(method: String = "GET", url: URL, headers: [String: String] = [:], body: Data? = nil, timeout: Duration = .seconds(10)) {
+    public init(
+        method: String = "GET", url: URL, headers: [String: String] = [:], body: Data? = nil,
+        timeout: Duration = .seconds(10)
+    ) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -59,7 +62,8 @@ public struct HTTPTransportError: Error, Sendable, Equatable, CustomStringConver
     public var description: String { message }
     public static func == (lhs: HTTPTransportError, rhs: HTTPTransportError) -> Bool { lhs.code == rhs.code }
 
-    public static let insecureURL = HTTPTransportError(.insecureURL, "refused a URL that is not HTTPS (plain HTTP is allowed only to loopback in sandbox mode)")
+    public static let insecureURL = HTTPTransportError(
+        .insecureURL, "refused a URL that is not HTTPS (plain HTTP is allowed only to loopback in sandbox mode)")
     /// `reason` comes from the transport about the connection (a fixed phrase, or the TLS library's
     /// one-line error), never from an upstream's response body, so an operator can tell a refused TLS
     /// handshake from an untrusted certificate or a closed port.

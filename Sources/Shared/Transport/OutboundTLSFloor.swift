@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Makes TLS 1.2 the minimum for every outbound connection of this process (docs/design-notes.md §5, TLS).

@@ -8,7 +8,9 @@ extension OutboundResponse {
     /// date is measured from `now`; one in the past is no wait (zero). Garbage, negatives and waits over
     /// a day (a broken header must not park a job for weeks) are nil: the caller's own backoff applies.
     public func retryAfter(now: Date = Date()) -> Duration? {
-        guard let value = header("Retry-After")?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        guard let value = header("Retry-After")?.trimmingCharacters(in: .whitespaces), !value.isEmpty else {
+            return nil
+        }
         let seconds: Double
         if value.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }), let number = Double(value) {
             seconds = number

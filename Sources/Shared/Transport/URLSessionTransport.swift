@@ -1,8 +1,9 @@
 import Foundation
 import ReportsSupport
 import Synchronization
+
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Outbound HTTP through Foundation's `URLSession` (on Linux: the system libcurl and OpenSSL 3, whose
@@ -19,6 +20,8 @@ public struct URLSessionTransport: HTTPTransport {
     public let maxResponseBytes: Int
     private let session: URLSession
     private let delegate: StreamingDelegate
+    /// The delegate queue's dispatch queue, held here: `OperationQueue.underlyingQueue` does not retain it.
+    private let delegateDispatchQueue = DispatchQueue(label: "reports.transport-delegate")
 
     public init(policy: OutboundURLPolicy, maxResponseBytes: Int = 16 << 20) {
         self.policy = policy
@@ -30,7 +33,7 @@ public struct URLSessionTransport: HTTPTransport {
         delegate = StreamingDelegate()
         let queue = OperationQueue()
         queue.maxConcurrentOperationCount = 1
-        queue.underlyingQueue = DispatchQueue(label: "reports.transport-delegate")
+        queue.underlyingQueue = delegateDispatchQueue
         session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: queue)
     }
 
@@ -69,7 +72,7 @@ public struct URLSessionTransport: HTTPTransport {
         switch error.code {
         case .secureConnectionFailed: return "TLS handshake failed"
         case .serverCertificateUntrusted, .serverCertificateHasBadDate, .serverCertificateHasUnknownRoot,
-             .serverCertificateNotYetValid:
+            .serverCertificateNotYetValid:
             return "the server's certificate is not trusted"
         case .cannotConnectToHost: return "connection refused"
         case .cannotFindHost, .dnsLookupFailed: return "host name not found"
@@ -107,13 +110,17 @@ private final class StreamingDelegate: NSObject, URLSessionDataDelegate, @unchec
         }
     }
 
-    func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                    newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void) {
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
+    ) {
         completionHandler(nil)
     }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+    ) {
         let allow = pending.withLock { tasks -> Bool in
             guard var entry = tasks[dataTask.taskIdentifier] else { return false }
             entry.response = response as? HTTPURLResponse

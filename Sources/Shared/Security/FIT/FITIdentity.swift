@@ -18,9 +18,11 @@ public struct FITIdentity: Sendable, Equatable {
     /// The site's own URL (`https://<site>.atlassian.net`) when the FIT's context names it.
     public var siteUrl: URL?
 
-    public init(installationId: String, appId: String, apiBaseUrl: URL, cloudId: String, environmentType: String,
-                environmentId: String?, moduleType: String, moduleKey: String, principalAccountId: String?,
-                tokenId: String?, expiresAt: Date, siteUrl: URL? = nil) {
+    public init(
+        installationId: String, appId: String, apiBaseUrl: URL, cloudId: String, environmentType: String,
+        environmentId: String?, moduleType: String, moduleKey: String, principalAccountId: String?,
+        tokenId: String?, expiresAt: Date, siteUrl: URL? = nil
+    ) {
         self.installationId = installationId
         self.appId = appId
         self.apiBaseUrl = apiBaseUrl

@@ -19,11 +19,15 @@ public struct FITVerificationError: Error, Sendable, Equatable, CustomStringConv
     public static func == (lhs: FITVerificationError, rhs: FITVerificationError) -> Bool { lhs._code == rhs._code }
 
     /// Every code, for metrics that must show zeros too.
-    public static let allCodes = ["malformed", "unsupportedAlgorithm", "unknownKey", "badSignature", "wrongIssuer",
-                                  "wrongAudience", "expired", "notYetValid", "replayed", "jwksUnavailable"]
+    public static let allCodes = [
+        "malformed", "unsupportedAlgorithm", "unknownKey", "badSignature", "wrongIssuer",
+        "wrongAudience", "expired", "notYetValid", "replayed", "jwksUnavailable",
+    ]
 
-    public static let malformed = FITVerificationError(.malformed, "the token is not a well-formed Forge Invocation Token")
-    public static let unsupportedAlgorithm = FITVerificationError(.unsupportedAlgorithm, "only RS256 tokens are accepted")
+    public static let malformed = FITVerificationError(
+        .malformed, "the token is not a well-formed Forge Invocation Token")
+    public static let unsupportedAlgorithm = FITVerificationError(
+        .unsupportedAlgorithm, "only RS256 tokens are accepted")
     public static let unknownKey = FITVerificationError(.unknownKey, "the token's key id is not in Atlassian's key set")
     public static let badSignature = FITVerificationError(.badSignature, "the token's signature does not verify")
     public static let wrongIssuer = FITVerificationError(.wrongIssuer, "the token was not issued by Forge")
@@ -31,7 +35,8 @@ public struct FITVerificationError: Error, Sendable, Equatable, CustomStringConv
     public static let expired = FITVerificationError(.expired, "the token has expired")
     public static let notYetValid = FITVerificationError(.notYetValid, "the token is not valid yet")
     public static let replayed = FITVerificationError(.replayed, "the token was already used")
-    public static let jwksUnavailable = FITVerificationError(.jwksUnavailable, "Atlassian's key set could not be fetched")
+    public static let jwksUnavailable = FITVerificationError(
+        .jwksUnavailable, "Atlassian's key set could not be fetched")
 
     static func malformed(_ detail: String) -> FITVerificationError { FITVerificationError(.malformed, detail) }
 }

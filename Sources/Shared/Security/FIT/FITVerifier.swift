@@ -1,9 +1,9 @@
 public import Foundation
 import JWTKit
 public import Logging
+import ReportsSupport
 import Synchronization
 public import Transport
-import ReportsSupport
 
 /// Verifies Forge Invocation Tokens (docs/design-notes.md §5, FIT; docs/atlassian-apis.md §1).
 ///
@@ -28,8 +28,13 @@ public struct FITVerifier: Sendable {
         self.now = now
     }
 
-    public init(configuration: ForgeConfiguration, transport: any HTTPTransport, logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) {
-        self.init(configuration: configuration, keys: JWKSCache(url: configuration.jwksURL, transport: transport, logger: logger), now: now)
+    public init(
+        configuration: ForgeConfiguration, transport: any HTTPTransport, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.init(
+            configuration: configuration,
+            keys: JWKSCache(url: configuration.jwksURL, transport: transport, logger: logger), now: now)
     }
 
     /// Verifies the value of an `Authorization` header, which must be `Bearer <FIT>`.
@@ -65,11 +70,13 @@ public struct FITVerifier: Sendable {
         let parts = token.utf8.split(separator: UInt8(ascii: "."), maxSplits: 3, omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw .malformed }
         guard let headerData = Base64URL.decode(bytes: parts[0]),
-              let header = try? JSONDecoder().decode(JOSEHeader.self, from: headerData)
+            let header = try? JSONDecoder().decode(JOSEHeader.self, from: headerData)
         else { throw .malformed }
         guard header.alg == "RS256" else { throw .unsupportedAlgorithm }
         guard let kid = header.kid, !kid.isEmpty, kid.utf8.count <= 256 else { throw .malformed }
-        guard !parts[1].isEmpty, !parts[2].isEmpty, Base64URL.isCanonical(bytes: parts[1]), Base64URL.isCanonical(bytes: parts[2]) else {
+        guard !parts[1].isEmpty, !parts[2].isEmpty, Base64URL.isCanonical(bytes: parts[1]),
+            Base64URL.isCanonical(bytes: parts[2])
+        else {
             throw .malformed
         }
         return kid
@@ -77,7 +84,9 @@ public struct FITVerifier: Sendable {
 
     private func check(_ payload: FITPayload) throws(FITVerificationError) -> FITIdentity {
         guard payload.iss == Self.issuer else { throw .wrongIssuer }
-        guard payload.aud.values.contains(configuration.appId), payload.app.id == configuration.appId else { throw .wrongAudience }
+        guard payload.aud.values.contains(configuration.appId), payload.app.id == configuration.appId else {
+            throw .wrongAudience
+        }
         let now = now().timeIntervalSince1970
         let leeway = configuration.leeway.timeInterval
         guard now <= payload.exp + leeway else { throw .expired }

@@ -18,8 +18,10 @@ public struct ForgeConfiguration: Sendable {
     /// Which `app.apiBaseUrl` values are acceptable (HTTPS; loopback HTTP in sandbox mode).
     public var urlPolicy: OutboundURLPolicy
 
-    public init(appId: String, jwksURL: URL = ForgeConfiguration.productionJWKSURL, rejectReplayedTokens: Bool = false,
-                leeway: Duration = .seconds(10), urlPolicy: OutboundURLPolicy = .production) {
+    public init(
+        appId: String, jwksURL: URL = ForgeConfiguration.productionJWKSURL, rejectReplayedTokens: Bool = false,
+        leeway: Duration = .seconds(10), urlPolicy: OutboundURLPolicy = .production
+    ) {
         self.appId = appId
         self.jwksURL = jwksURL
         self.rejectReplayedTokens = rejectReplayedTokens
@@ -29,15 +31,22 @@ public struct ForgeConfiguration: Sendable {
 
     public init(environment: [String: String], urlPolicy: OutboundURLPolicy) throws(ConfigurationError) {
         guard let appId = environment["FORGE_APP_ID"], !appId.isEmpty else {
-            throw ConfigurationError(variable: "FORGE_APP_ID", problem: "is not set; use the app's full ARI, ari:cloud:ecosystem::app/<uuid>")
+            throw ConfigurationError(
+                variable: "FORGE_APP_ID", problem: "is not set; use the app's full ARI, ari:cloud:ecosystem::app/<uuid>"
+            )
         }
-        guard appId.hasPrefix("ari:cloud:ecosystem::app/"), appId.count > "ari:cloud:ecosystem::app/".count, appId.count <= 200 else {
-            throw ConfigurationError(variable: "FORGE_APP_ID", problem: "must be the app's full ARI, ari:cloud:ecosystem::app/<uuid>")
+        guard appId.hasPrefix("ari:cloud:ecosystem::app/"), appId.count > "ari:cloud:ecosystem::app/".count,
+            appId.count <= 200
+        else {
+            throw ConfigurationError(
+                variable: "FORGE_APP_ID", problem: "must be the app's full ARI, ari:cloud:ecosystem::app/<uuid>")
         }
         var jwksURL = Self.productionJWKSURL
         if let text = environment["FORGE_JWKS_URL"] {
             guard let url = URL(string: text), urlPolicy.permits(url) else {
-                throw ConfigurationError(variable: "FORGE_JWKS_URL", problem: "must be an https:// URL (http:// to loopback only in sandbox mode)")
+                throw ConfigurationError(
+                    variable: "FORGE_JWKS_URL",
+                    problem: "must be an https:// URL (http:// to loopback only in sandbox mode)")
             }
             jwksURL = url
         }

@@ -71,7 +71,8 @@ public actor JWKSCache {
             for waiter in waiting { waiter.resume() }
         }
         do {
-            let response = try await transport.send(OutboundRequest(url: url, headers: ["Accept": "application/json"], timeout: .seconds(5)))
+            let response = try await transport.send(
+                OutboundRequest(url: url, headers: ["Accept": "application/json"], timeout: .seconds(5)))
             guard response.status == 200 else {
                 logger.error("JWKS fetch failed", metadata: ["status": "\(response.status)"])
                 return
@@ -110,8 +111,8 @@ public actor JWKSCache {
         var result: [String: JWTKeyCollection] = [:]
         for key in set.keys {
             guard key.kty == "RSA", key.alg == nil || key.alg == "RS256", key.use == nil || key.use == "sig",
-                  let kid = key.kid, let n = key.n, let e = key.e,
-                  let publicKey = try? Insecure.RSA.PublicKey(modulus: n, exponent: e)
+                let kid = key.kid, let n = key.n, let e = key.e,
+                let publicKey = try? Insecure.RSA.PublicKey(modulus: n, exponent: e)
             else { continue }
             let collection = JWTKeyCollection()
             await collection.add(rsa: publicKey, digestAlgorithm: .sha256, kid: JWKIdentifier(string: kid))
