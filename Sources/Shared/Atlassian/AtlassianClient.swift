@@ -58,11 +58,7 @@ public struct AtlassianClient: Sendable {
                 ],
                 body: Data(body.utf8), timeout: .seconds(20)), service: "atlassian_graphql")
         guard response.status == 200 else {
-            throw UpstreamError(
-                kind: response.status == 401 || response.status == 403 ? .rejected : .transient,
-                code: "offline_token_failed",
-                message: "Atlassian refused the offline user token request (HTTP \(response.status))",
-                status: response.status)
+            throw UpstreamError.classify(response, service: .offlineTokens, detail: "HTTP \(response.status)")
         }
         struct Envelope: Decodable {
             struct Data: Decodable {
@@ -143,18 +139,12 @@ public struct AtlassianClient: Sendable {
                 throw UpstreamError(
                     kind: .rejected, code: "invalid_jql",
                     message: "Jira refused the query: \(messages.joined(separator: " ").prefix(300))", status: 400)
-            case 401, 403:
-                throw UpstreamError(
-                    kind: .rejected, code: "jira_forbidden", message: "Jira refused the report owner's token",
-                    status: response.status)
             case 404:
                 throw UpstreamError(
                     kind: .rejected, code: "jira_site_not_found",
                     message: "Jira does not know this site any more (was the app uninstalled?)", status: 404)
             default:
-                throw UpstreamError(
-                    kind: .transient, code: "jira_unavailable", message: "Jira answered HTTP \(response.status)",
-                    status: response.status)
+                throw UpstreamError.classify(response, service: .jiraForOwner, detail: "HTTP \(response.status)")
             }
             struct Page: Decodable {
                 let issues: [JiraIssue]
@@ -193,10 +183,13 @@ public struct AtlassianClient: Sendable {
             }
             let values: [Filter]
         }
-        guard response.status == 200, let page = try? JSONDecoder().decode(Page.self, from: response.body) else {
+        guard response.status == 200 else {
+            throw UpstreamError.classify(response, service: .jiraForOwner, detail: "HTTP \(response.status)")
+        }
+        guard let page = try? JSONDecoder().decode(Page.self, from: response.body) else {
             throw UpstreamError(
-                kind: response.status >= 500 ? .transient : .rejected, code: "filter_unavailable",
-                message: "Jira did not return the saved filter (HTTP \(response.status))", status: response.status)
+                kind: .transient, code: "filter_unavailable", message: "Jira sent an unexpected filter response",
+                status: 200)
         }
         guard let jql = page.values.first(where: { $0.id == filterId })?.jql else {
             throw UpstreamError(

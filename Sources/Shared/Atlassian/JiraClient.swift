@@ -58,20 +58,7 @@ public struct JiraClient: Sendable {
         } catch let error as HTTPTransportError {
             throw UpstreamError(kind: .transient, code: "jira_unreachable", message: error.message)
         }
-        switch response.status {
-        case 200:
-            return response
-        case 401, 403:
-            throw UpstreamError(
-                kind: .rejected, code: "jira_forbidden", message: "Jira refused the user's token",
-                status: response.status)
-        case 429, 500...:
-            throw UpstreamError(
-                kind: .transient, code: "jira_unavailable", message: "Jira is unavailable", status: response.status,
-                retryAfter: response.retryAfter())
-        default:
-            throw UpstreamError(
-                kind: .rejected, code: "jira_rejected", message: "Jira refused the request", status: response.status)
-        }
+        guard response.status == 200 else { throw UpstreamError.classify(response, service: .jira) }
+        return response
     }
 }

@@ -94,25 +94,7 @@ public struct GraphClient: Sendable {
     }
 
     static func classify(_ response: OutboundResponse) -> UpstreamError {
-        struct Body: Decodable {
-            struct Inner: Decodable { let code: String? }
-            let error: Inner?
-        }
-        let code = (try? JSONDecoder().decode(Body.self, from: response.body))?.error?.code ?? "HTTP \(response.status)"
-        let wait = response.retryAfter()
-        switch response.status {
-        case 401:
-            return UpstreamError(
-                kind: .reconnectRequired, code: "reconnect_required",
-                message: "Microsoft refused the access token (\(code))", status: 401)
-        case 429, 500...:
-            return UpstreamError(
-                kind: .transient, code: "graph_unavailable", message: "Microsoft Graph is unavailable (\(code))",
-                status: response.status, retryAfter: wait)
-        default:
-            return UpstreamError(
-                kind: .rejected, code: "graph_rejected", message: "Microsoft Graph refused the request (\(code))",
-                status: response.status)
-        }
+        UpstreamError.classify(
+            response, service: .graph, detail: OneNoteWriter.errorCode(response.body) ?? "HTTP \(response.status)")
     }
 }

@@ -296,28 +296,13 @@ public struct OneNoteWriter: Sendable {
     }
 
     static func failure(_ response: OutboundResponse) -> UpstreamError {
-        let code = errorCode(response.body) ?? "HTTP \(response.status)"
-        switch response.status {
-        case 401:
-            return UpstreamError(
-                kind: .reconnectRequired, code: "reconnect_required",
-                message: "Microsoft refused the access token (\(code))", status: 401)
-        case 403:
-            return UpstreamError(
-                kind: .rejected, code: "onenote_forbidden", message: "OneNote refused access to the section (\(code))",
-                status: 403)
-        case 413:
+        if response.status == 413 {
+            // §3.7: over Graph's request size; the renderer's parts should prevent it.
             return UpstreamError(
                 kind: .rejected, code: "onenote_too_large", message: "the page request was too large for OneNote",
                 status: 413)
-        case 500...:
-            return UpstreamError(
-                kind: .transient, code: "onenote_unavailable", message: "OneNote is unavailable (\(code))",
-                status: response.status)
-        default:
-            return UpstreamError(
-                kind: .rejected, code: "onenote_rejected", message: "OneNote refused the request (\(code))",
-                status: response.status)
         }
+        return UpstreamError.classify(
+            response, service: .onenote, detail: errorCode(response.body) ?? "HTTP \(response.status)")
     }
 }

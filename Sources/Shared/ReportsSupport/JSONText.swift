@@ -30,10 +30,7 @@ public enum JSONText {
             case let int as Int64:
                 output += String(int)
             case let double as Double:
-                output +=
-                    double.isFinite
-                    ? (double == double.rounded() && abs(double) < 1e15 ? String(Int64(double)) : String(double))
-                    : "null"
+                output += JSONText.number(double)
             case let dictionary as [String: Any]:
                 output += "{"
                 var first = true
@@ -60,27 +57,38 @@ public enum JSONText {
         }
 
         func writeString(_ string: String, into output: inout String) {
-            output += "\""
-            for scalar in string.unicodeScalars {
-                switch scalar {
-                case "\"": output += "\\\""
-                case "\\": output += "\\\\"
-                case "\n": output += "\\n"
-                case "\r": output += "\\r"
-                case "\t": output += "\\t"
-                case "<" where escapeAngleBrackets: output += "\\u003c"
-                case "\u{2028}": output += "\\u2028"
-                case "\u{2029}": output += "\\u2029"
-                default:
-                    if scalar.value < 0x20 {
-                        let hex = String(scalar.value, radix: 16)
-                        output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                    } else {
-                        output.unicodeScalars.append(scalar)
-                    }
+            JSONText.appendString(string, to: &output, escapeAngleBrackets: escapeAngleBrackets)
+        }
+    }
+
+    /// A double as the writer prints it: whole numbers without a fraction, non-finite as null.
+    static func number(_ double: Double) -> String {
+        double.isFinite
+            ? (double == double.rounded() && abs(double) < 1e15 ? String(Int64(double)) : String(double)) : "null"
+    }
+
+    /// `string` as a JSON string literal, appended to `output`.
+    static func appendString(_ string: String, to output: inout String, escapeAngleBrackets: Bool) {
+        output += "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": output += "\\\""
+            case "\\": output += "\\\\"
+            case "\n": output += "\\n"
+            case "\r": output += "\\r"
+            case "\t": output += "\\t"
+            case "<" where escapeAngleBrackets: output += "\\u003c"
+            case "\u{2028}": output += "\\u2028"
+            case "\u{2029}": output += "\\u2029"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    output.unicodeScalars.append(scalar)
                 }
             }
-            output += "\""
         }
+        output += "\""
     }
 }

@@ -1,136 +1,172 @@
-import Foundation
-
-/// Encodes an `Encodable` value into the tree `JSONText` writes (dictionaries, arrays, strings,
-/// numbers, booleans, `NSNull`), so typed API responses come out byte for byte as the API has always
-/// written them: keys sorted, `<` escaped, and an absent optional written as `null` rather than left
-/// out (`encodeIfPresent` writes `null`; a type that must leave a key out does so in its own
-/// `encode(to:)`). Only what the API's response types use is supported: strings, booleans, integers,
-/// doubles, nested objects and arrays. Dates and URLs are formatted by the types themselves.
+/// Writes an `Encodable` value as the JSON text `JSONText` writes, so typed API responses come out byte
+/// for byte as the API has always written them: keys sorted, `<` escaped, and an absent optional
+/// written as `null` rather than left out (`encodeIfPresent` writes `null`; a type that must leave a
+/// key out does so in its own `encode(to:)`). Leaves are written as text the moment they are encoded;
+/// objects keep their members until they are written, sorted. Only what the API's response types use
+/// is supported: strings, booleans, integers, doubles, nested objects and arrays; dates and URLs are
+/// formatted by the types themselves. Coding paths are not tracked (nothing here can fail).
 public enum JSONTreeEncoder {
-    public static func encode(_ value: some Encodable) throws -> Any {
-        let root = Node()
-        try value.encode(to: TreeEncoder(node: root, codingPath: []))
-        return root.resolved
-    }
-
     /// The JSON text of `value`, as `JSONText.serialize` writes it.
     public static func serialize(_ value: some Encodable) throws -> String {
-        JSONText.serialize(try encode(value))
+        let root = Node()
+        try value.encode(to: TreeEncoder(node: root))
+        var output = ""
+        output.reserveCapacity(1024)
+        root.write(into: &output)
+        return output
     }
 }
 
-/// One value of the tree while it is being built; containers fill it in place.
+/// A member or element: text already written, or a nested value still being filled.
+private enum Entry {
+    case text(String)
+    case node(Node)
+
+    func write(into output: inout String) {
+        switch self {
+        case .text(let text): output += text
+        case .node(let node): node.write(into: &output)
+        }
+    }
+}
+
+/// One value being built; containers fill it in place (a type may ask for the same object twice, as a
+/// run request adds its disposition to the run's members).
 private final class Node {
     enum Content {
         case empty
-        case leaf(Any)
-        case object(ObjectNode)
-        case array(ArrayNode)
+        case text(String)
+        case object([String: Entry])
+        case array([Entry])
     }
 
     var content: Content = .empty
 
-    init(_ content: Content = .empty) { self.content = content }
-
-    var resolved: Any {
+    func write(into output: inout String) {
         switch content {
-        case .empty: NSNull()
-        case .leaf(let value): value
-        case .object(let object): object.fields.mapValues(\.resolved)
-        case .array(let array): array.elements.map(\.resolved)
+        case .empty: output += "null"
+        case .text(let text): output += text
+        case .object(let members):
+            output += "{"
+            var first = true
+            for key in members.keys.sorted() {
+                if !first { output += "," }
+                first = false
+                JSONText.appendString(key, to: &output, escapeAngleBrackets: true)
+                output += ":"
+                members[key]!.write(into: &output)
+            }
+            output += "}"
+        case .array(let elements):
+            output += "["
+            for (index, element) in elements.enumerated() {
+                if index > 0 { output += "," }
+                element.write(into: &output)
+            }
+            output += "]"
         }
     }
 
-    /// The object this node holds, made one if it holds nothing yet; a type that encodes its own keys
-    /// after another's (a run plus its disposition) adds to the same object.
-    var object: ObjectNode {
-        if case .object(let object) = content { return object }
-        let object = ObjectNode()
-        content = .object(object)
-        return object
+    func setMember(_ key: String, _ entry: Entry) {
+        guard case .object(var members) = content else {
+            content = .object([key: entry])
+            return
+        }
+        content = .empty  // keeps `members` uniquely referenced while it grows
+        members[key] = entry
+        content = .object(members)
     }
 
-    var array: ArrayNode {
-        if case .array(let array) = content { return array }
-        let array = ArrayNode()
-        content = .array(array)
-        return array
+    func append(_ entry: Entry) {
+        guard case .array(var elements) = content else {
+            content = .array([entry])
+            return
+        }
+        content = .empty
+        elements.append(entry)
+        content = .array(elements)
+    }
+
+    func makeObject() {
+        if case .object = content { return }
+        content = .object([:])
+    }
+
+    func makeArray() {
+        if case .array = content { return }
+        content = .array([])
     }
 }
 
-private final class ObjectNode { var fields: [String: Node] = [:] }
-private final class ArrayNode { var elements: [Node] = [] }
+private enum Leaf {
+    static func string(_ value: String) -> String {
+        var text = ""
+        JSONText.appendString(value, to: &text, escapeAngleBrackets: true)
+        return text
+    }
+
+    static func bool(_ value: Bool) -> String { value ? "true" : "false" }
+
+    /// Any other value: written through its own `encode(to:)` into a nested node.
+    static func entry(_ value: some Encodable) throws -> Entry {
+        switch value {
+        case let value as String: return .text(string(value))
+        case let value as Bool: return .text(bool(value))
+        case let value as Int: return .text(String(value))
+        case let value as Double: return .text(JSONText.number(value))
+        default:
+            let node = Node()
+            try value.encode(to: TreeEncoder(node: node))
+            return .node(node)
+        }
+    }
+}
 
 private struct TreeEncoder: Encoder {
     let node: Node
-    let codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        KeyedEncodingContainer(KeyedContainer<Key>(object: node.object, codingPath: codingPath))
+        node.makeObject()
+        return KeyedEncodingContainer(KeyedContainer<Key>(node: node))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        UnkeyedContainer(array: node.array, codingPath: codingPath)
+        node.makeArray()
+        return UnkeyedContainer(node: node)
     }
 
-    func singleValueContainer() -> any SingleValueEncodingContainer {
-        SingleValueContainer(node: node, codingPath: codingPath)
-    }
-}
-
-/// Leaves the tree writer understands; anything else is encoded through its own `encode(to:)`.
-private func leaf(_ value: some Encodable) -> Any? {
-    switch value {
-    case let value as String: value
-    case let value as Bool: value
-    case let value as Int: value
-    case let value as any BinaryInteger: Int64(clamping: value)
-    case let value as Double: value
-    case let value as Float: Double(value)
-    default: nil
-    }
-}
-
-private func encodeNode(_ value: some Encodable, codingPath: [any CodingKey]) throws -> Node {
-    if let leaf = leaf(value) { return Node(.leaf(leaf)) }
-    let node = Node()
-    try value.encode(to: TreeEncoder(node: node, codingPath: codingPath))
-    return node
+    func singleValueContainer() -> any SingleValueEncodingContainer { SingleValueContainer(node: node) }
 }
 
 private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
-    let object: ObjectNode
-    let codingPath: [any CodingKey]
+    let node: Node
+    var codingPath: [any CodingKey] { [] }
 
-    mutating func encodeNil(forKey key: Key) throws { object.fields[key.stringValue] = Node(.leaf(NSNull())) }
-
-    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { try encodeValue(value, forKey: key) }
-
-    private mutating func encodeValue(_ value: some Encodable, forKey key: Key) throws {
-        object.fields[key.stringValue] = try encodeNode(value, codingPath: codingPath + [key])
+    mutating func encodeNil(forKey key: Key) throws { node.setMember(key.stringValue, .text("null")) }
+    mutating func encode(_ value: String, forKey key: Key) throws {
+        node.setMember(key.stringValue, .text(Leaf.string(value)))
     }
-
-    mutating func encode(_ value: Bool, forKey key: Key) throws { try encodeValue(value, forKey: key) }
-    mutating func encode(_ value: String, forKey key: Key) throws { try encodeValue(value, forKey: key) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { try encodeValue(value, forKey: key) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { try encodeValue(value, forKey: key) }
-    mutating func encode(_ value: Int, forKey key: Key) throws { try encodeValue(value, forKey: key) }
-    mutating func encode(_ value: Int8, forKey key: Key) throws { try encodeValue(value, forKey: key) }
-    mutating func encode(_ value: Int16, forKey key: Key) throws { try encodeValue(value, forKey: key) }
-    mutating func encode(_ value: Int32, forKey key: Key) throws { try encodeValue(value, forKey: key) }
-    mutating func encode(_ value: Int64, forKey key: Key) throws { try encodeValue(value, forKey: key) }
-    mutating func encode(_ value: UInt, forKey key: Key) throws { try encodeValue(value, forKey: key) }
-    mutating func encode(_ value: UInt8, forKey key: Key) throws { try encodeValue(value, forKey: key) }
-    mutating func encode(_ value: UInt16, forKey key: Key) throws { try encodeValue(value, forKey: key) }
-    mutating func encode(_ value: UInt32, forKey key: Key) throws { try encodeValue(value, forKey: key) }
-    mutating func encode(_ value: UInt64, forKey key: Key) throws { try encodeValue(value, forKey: key) }
+    mutating func encode(_ value: Bool, forKey key: Key) throws {
+        node.setMember(key.stringValue, .text(Leaf.bool(value)))
+    }
+    mutating func encode(_ value: Int, forKey key: Key) throws { node.setMember(key.stringValue, .text(String(value))) }
+    mutating func encode(_ value: Int64, forKey key: Key) throws {
+        node.setMember(key.stringValue, .text(String(value)))
+    }
+    mutating func encode(_ value: Double, forKey key: Key) throws {
+        node.setMember(key.stringValue, .text(JSONText.number(value)))
+    }
+    mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+        node.setMember(key.stringValue, try Leaf.entry(value))
+    }
 
     // Synthesized conformances call these for optionals: the API writes an absent value as null.
-    mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
+    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws {
         if let value { try encode(value, forKey: key) } else { try encodeNil(forKey: key) }
     }
-    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws {
+    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws {
         if let value { try encode(value, forKey: key) } else { try encodeNil(forKey: key) }
     }
     mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws {
@@ -139,121 +175,119 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws {
         if let value { try encode(value, forKey: key) } else { try encodeNil(forKey: key) }
     }
-    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws {
-        if let value { try encode(value, forKey: key) } else { try encodeNil(forKey: key) }
-    }
     mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws {
         if let value { try encode(value, forKey: key) } else { try encodeNil(forKey: key) }
     }
+    mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
+        if let value { try encode(value, forKey: key) } else { try encodeNil(forKey: key) }
+    }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
-        -> KeyedEncodingContainer<NestedKey>
-    {
-        let node = Node()
-        object.fields[key.stringValue] = node
-        return KeyedEncodingContainer(KeyedContainer<NestedKey>(object: node.object, codingPath: codingPath + [key]))
+    // The remaining primitive types go through the generic path (unused by the API's types).
+    mutating func encode(_ value: Float, forKey key: Key) throws { try encode(Double(value), forKey: key) }
+    mutating func encode(_ value: Int8, forKey key: Key) throws { try encode(Int(value), forKey: key) }
+    mutating func encode(_ value: Int16, forKey key: Key) throws { try encode(Int(value), forKey: key) }
+    mutating func encode(_ value: Int32, forKey key: Key) throws { try encode(Int(value), forKey: key) }
+    mutating func encode(_ value: UInt, forKey key: Key) throws { try encode(Double(value), forKey: key) }
+    mutating func encode(_ value: UInt8, forKey key: Key) throws { try encode(Int(value), forKey: key) }
+    mutating func encode(_ value: UInt16, forKey key: Key) throws { try encode(Int(value), forKey: key) }
+    mutating func encode(_ value: UInt32, forKey key: Key) throws { try encode(Int(value), forKey: key) }
+    mutating func encode(_ value: UInt64, forKey key: Key) throws { try encode(Double(value), forKey: key) }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type, forKey key: Key
+    ) -> KeyedEncodingContainer<NestedKey> {
+        let child = Node()
+        child.makeObject()
+        node.setMember(key.stringValue, .node(child))
+        return KeyedEncodingContainer(KeyedContainer<NestedKey>(node: child))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        let node = Node()
-        object.fields[key.stringValue] = node
-        return UnkeyedContainer(array: node.array, codingPath: codingPath + [key])
+        let child = Node()
+        child.makeArray()
+        node.setMember(key.stringValue, .node(child))
+        return UnkeyedContainer(node: child)
     }
 
-    mutating func superEncoder() -> any Encoder { superEncoder(forKey: Key(stringValue: "super")!) }
-
+    mutating func superEncoder() -> any Encoder { TreeEncoder(node: node) }
     mutating func superEncoder(forKey key: Key) -> any Encoder {
-        let node = Node()
-        object.fields[key.stringValue] = node
-        return TreeEncoder(node: node, codingPath: codingPath + [key])
+        let child = Node()
+        node.setMember(key.stringValue, .node(child))
+        return TreeEncoder(node: child)
     }
-}
-
-private struct IndexKey: CodingKey {
-    let intValue: Int?
-    let stringValue: String
-    init(_ index: Int) {
-        intValue = index
-        stringValue = String(index)
-    }
-    init?(stringValue: String) { return nil }
-    init?(intValue: Int) { self.init(intValue) }
 }
 
 private struct UnkeyedContainer: UnkeyedEncodingContainer {
-    let array: ArrayNode
-    let codingPath: [any CodingKey]
-    var count: Int { array.elements.count }
-
-    mutating func encodeNil() throws { array.elements.append(Node(.leaf(NSNull()))) }
-
-    mutating func encode<T: Encodable>(_ value: T) throws { try encodeValue(value) }
-
-    private mutating func encodeValue(_ value: some Encodable) throws {
-        array.elements.append(try encodeNode(value, codingPath: codingPath + [IndexKey(count)]))
+    let node: Node
+    var codingPath: [any CodingKey] { [] }
+    var count: Int {
+        if case .array(let elements) = node.content { return elements.count }
+        return 0
     }
 
-    mutating func encode(_ value: Bool) throws { try encodeValue(value) }
-    mutating func encode(_ value: String) throws { try encodeValue(value) }
-    mutating func encode(_ value: Double) throws { try encodeValue(value) }
-    mutating func encode(_ value: Float) throws { try encodeValue(value) }
-    mutating func encode(_ value: Int) throws { try encodeValue(value) }
-    mutating func encode(_ value: Int8) throws { try encodeValue(value) }
-    mutating func encode(_ value: Int16) throws { try encodeValue(value) }
-    mutating func encode(_ value: Int32) throws { try encodeValue(value) }
-    mutating func encode(_ value: Int64) throws { try encodeValue(value) }
-    mutating func encode(_ value: UInt) throws { try encodeValue(value) }
-    mutating func encode(_ value: UInt8) throws { try encodeValue(value) }
-    mutating func encode(_ value: UInt16) throws { try encodeValue(value) }
-    mutating func encode(_ value: UInt32) throws { try encodeValue(value) }
-    mutating func encode(_ value: UInt64) throws { try encodeValue(value) }
+    mutating func encodeNil() throws { node.append(.text("null")) }
+    mutating func encode(_ value: String) throws { node.append(.text(Leaf.string(value))) }
+    mutating func encode(_ value: Bool) throws { node.append(.text(Leaf.bool(value))) }
+    mutating func encode(_ value: Int) throws { node.append(.text(String(value))) }
+    mutating func encode(_ value: Int64) throws { node.append(.text(String(value))) }
+    mutating func encode(_ value: Double) throws { node.append(.text(JSONText.number(value))) }
+    mutating func encode<T: Encodable>(_ value: T) throws { node.append(try Leaf.entry(value)) }
+    mutating func encode(_ value: Float) throws { try encode(Double(value)) }
+    mutating func encode(_ value: Int8) throws { try encode(Int(value)) }
+    mutating func encode(_ value: Int16) throws { try encode(Int(value)) }
+    mutating func encode(_ value: Int32) throws { try encode(Int(value)) }
+    mutating func encode(_ value: UInt) throws { try encode(Double(value)) }
+    mutating func encode(_ value: UInt8) throws { try encode(Int(value)) }
+    mutating func encode(_ value: UInt16) throws { try encode(Int(value)) }
+    mutating func encode(_ value: UInt32) throws { try encode(Int(value)) }
+    mutating func encode(_ value: UInt64) throws { try encode(Double(value)) }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<
         NestedKey
     > {
-        let node = Node()
-        array.elements.append(node)
-        return KeyedEncodingContainer(
-            KeyedContainer<NestedKey>(object: node.object, codingPath: codingPath + [IndexKey(count - 1)]))
+        let child = Node()
+        child.makeObject()
+        node.append(.node(child))
+        return KeyedEncodingContainer(KeyedContainer<NestedKey>(node: child))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        let node = Node()
-        array.elements.append(node)
-        return UnkeyedContainer(array: node.array, codingPath: codingPath + [IndexKey(count - 1)])
+        let child = Node()
+        child.makeArray()
+        node.append(.node(child))
+        return UnkeyedContainer(node: child)
     }
 
     mutating func superEncoder() -> any Encoder {
-        let node = Node()
-        array.elements.append(node)
-        return TreeEncoder(node: node, codingPath: codingPath + [IndexKey(count - 1)])
+        let child = Node()
+        node.append(.node(child))
+        return TreeEncoder(node: child)
     }
 }
 
 private struct SingleValueContainer: SingleValueEncodingContainer {
     let node: Node
-    let codingPath: [any CodingKey]
+    var codingPath: [any CodingKey] { [] }
 
-    mutating func encodeNil() throws { node.content = .leaf(NSNull()) }
-
-    mutating func encode<T: Encodable>(_ value: T) throws { try encodeValue(value) }
-
-    private mutating func encodeValue(_ value: some Encodable) throws {
-        node.content = try encodeNode(value, codingPath: codingPath).content
+    mutating func encodeNil() throws { node.content = .text("null") }
+    mutating func encode(_ value: String) throws { node.content = .text(Leaf.string(value)) }
+    mutating func encode(_ value: Bool) throws { node.content = .text(Leaf.bool(value)) }
+    mutating func encode(_ value: Int) throws { node.content = .text(String(value)) }
+    mutating func encode(_ value: Int64) throws { node.content = .text(String(value)) }
+    mutating func encode(_ value: Double) throws { node.content = .text(JSONText.number(value)) }
+    mutating func encode<T: Encodable>(_ value: T) throws {
+        switch try Leaf.entry(value) {
+        case .text(let text): node.content = .text(text)
+        case .node(let child): node.content = child.content
+        }
     }
-
-    mutating func encode(_ value: Bool) throws { try encodeValue(value) }
-    mutating func encode(_ value: String) throws { try encodeValue(value) }
-    mutating func encode(_ value: Double) throws { try encodeValue(value) }
-    mutating func encode(_ value: Float) throws { try encodeValue(value) }
-    mutating func encode(_ value: Int) throws { try encodeValue(value) }
-    mutating func encode(_ value: Int8) throws { try encodeValue(value) }
-    mutating func encode(_ value: Int16) throws { try encodeValue(value) }
-    mutating func encode(_ value: Int32) throws { try encodeValue(value) }
-    mutating func encode(_ value: Int64) throws { try encodeValue(value) }
-    mutating func encode(_ value: UInt) throws { try encodeValue(value) }
-    mutating func encode(_ value: UInt8) throws { try encodeValue(value) }
-    mutating func encode(_ value: UInt16) throws { try encodeValue(value) }
-    mutating func encode(_ value: UInt32) throws { try encodeValue(value) }
-    mutating func encode(_ value: UInt64) throws { try encodeValue(value) }
+    mutating func encode(_ value: Float) throws { try encode(Double(value)) }
+    mutating func encode(_ value: Int8) throws { try encode(Int(value)) }
+    mutating func encode(_ value: Int16) throws { try encode(Int(value)) }
+    mutating func encode(_ value: Int32) throws { try encode(Int(value)) }
+    mutating func encode(_ value: UInt) throws { try encode(Double(value)) }
+    mutating func encode(_ value: UInt8) throws { try encode(Int(value)) }
+    mutating func encode(_ value: UInt16) throws { try encode(Int(value)) }
+    mutating func encode(_ value: UInt32) throws { try encode(Int(value)) }
+    mutating func encode(_ value: UInt64) throws { try encode(Double(value)) }
 }
