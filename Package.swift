@@ -114,8 +114,8 @@ let package = Package(
         .target(
             name: "ReportsAPI",
             dependencies: [
-                "ReportsSQLite", "Reports", "JobQueue", "JobQueueSQLite", "SQLiteStorage", "Security", "Upstream",
-                "Atlassian", "Microsoft", "Transport", "ReportsSupport", grdb, log,
+                "Reports", "JobQueue", "Security", "Upstream", "Atlassian", "Microsoft", "Transport", "ReportsSupport",
+                log,
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import JobQueueSQLite
 import Logging
+import Microsoft
 import ReportsAPI
 import ReportsSQLite
 import Security
@@ -47,16 +48,22 @@ struct ServeCommand: AsyncParsableCommand {
             ProcessSupport.fail(program: "enqueuer", "\(error)", exitCode: ProcessSupport.configurationExitCode)
         }
         let logger = Logger(label: "reports.api")
+        // The wiring: the SQLite stores behind the API's store protocols.
+        let transport = URLSessionTransport(policy: settings.outboundPolicy)
+        let microsoft = MicrosoftIdentityClient(configuration: upstream, transport: transport)
+        let sqlite = SQLiteServiceStores(
+            database: openQueue().database, vault: TokenVault(keys: security.tokenKeys), microsoft: microsoft,
+            limits: settings.limits, budgetHolder: "\(APIServices.processId):\(UUID().uuidString.lowercased())")
         let services = APIServices(
-            database: openQueue().database, forge: forge, security: security, upstream: upstream,
-            transport: URLSessionTransport(policy: settings.outboundPolicy), logger: logger, limits: settings.limits)
+            stores: sqlite.stores, forge: forge, security: security, upstream: upstream, microsoft: microsoft,
+            transport: transport, logger: logger)
         let app = Application(
             router: APIRoutes.router(services),
             configuration: .init(address: .hostname(host, port: port), serverName: "onenote-reports"),
             logger: logger)
         // The budget keeper renews this process's OneNote slots; it stops after the server.
         let keeper = OneNoteBudgetKeeper(
-            limiter: services.onenoteBudget, workerId: APIServices.processId, logger: logger)
+            limiter: sqlite.onenoteBudget, workerId: APIServices.processId, logger: logger)
         try await ServiceGroup(
             configuration: .init(
                 services: [keeper, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

@@ -305,9 +305,9 @@ struct APIRouterTests {
                 #expect(sections.status == .ok, "\(sections.text)")
                 #expect(((sections.json["sections"] as? [[String: Any]])?.first)?["notebookName"] as? String == "Team")
                 #expect(
-                    try await harness.services.connections.refreshToken(owner)?.revealed == "refresh-2",
+                    try await harness.sqlite.connections.refreshToken(owner)?.revealed == "refresh-2",
                     "the rotated refresh token is stored")
-                let budgeted = try await harness.services.database.pool.read {
+                let budgeted = try await harness.sqlite.database.pool.read {
                     try Int.fetchOne($0, sql: "SELECT count(*) FROM onenote_requests") ?? 0
                 }
                 #expect(
@@ -357,7 +357,7 @@ struct APIRouterTests {
                 }
                 func stored() async throws -> (token: Secret, expiresAt: Date) {
                     try #require(
-                        try await harness.services.installations.systemToken(
+                        try await harness.sqlite.installations.systemToken(
                             installationId: ReportFixture.installationA))
                 }
                 let now = Int(harness.clock.now.timeIntervalSince1970)

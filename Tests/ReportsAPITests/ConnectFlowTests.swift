@@ -137,7 +137,7 @@ struct ConnectFlowTests {
                 #expect(connected.status == 200 && connected.text.contains("Connected"), "\(connected.text)")
                 #expect(connected.headers["set-cookie"]?.contains("Max-Age=0") == true, "the cookie is cleared")
                 #expect(try await harness.services.connections.connection(Self.owner)?.displayName == "Ada Lovelace")
-                #expect(try await harness.services.connections.refreshToken(Self.owner)?.revealed == "refresh-1")
+                #expect(try await harness.sqlite.connections.refreshToken(Self.owner)?.revealed == "refresh-1")
                 #expect(try await browser.confirm(token: token).status == 400, "a confirmation works once")
                 #expect(try await Self.pendingRows(harness) == 0)
             }

@@ -32,6 +32,8 @@ struct PipelineHarness: Sendable {
     let sandbox: any TestClientProtocol
     let fixture: ReportFixture
     let services: APIServices
+    /// The SQLite stores behind `services`.
+    let sqlite: SQLiteServiceStores
 
     static func run(
         seed: UInt64, issues: Int, limited: Bool = false, fastWriter: Bool = false, maxPartBytes: Int = 3_500_000,
@@ -53,13 +55,13 @@ struct PipelineHarness: Sendable {
                 microsoftRedirectURI: URL(string: "http://127.0.0.1:1/oauth/microsoft/callback")!,
                 microsoftLoginBaseURL: base, microsoftGraphBaseURL: base,
                 atlassianGraphQLURL: base.appendingPathComponent("graphql"), policy: .sandbox)
-            let services = APIServices(
+            let (services, sqlite) = APIServices.overSQLite(
                 database: fixture.database,
                 forge: ForgeConfiguration(
                     appId: state.appId, jwksURL: base.appendingPathComponent(".well-known/jwks.json"),
                     urlPolicy: .sandbox),
                 security: SecurityConfiguration(tokenKeys: fixture.vault.keys, stateKey: SymmetricKey(size: .bits256)),
-                upstream: upstream, transport: transport, logger: silentLogger)
+                upstream: upstream, transport: transport)
             var writer = OneNoteWriter(graphBaseURL: base, transport: transport)
             if fastWriter {
                 writer.throttleBase = .milliseconds(50)
@@ -76,7 +78,8 @@ struct PipelineHarness: Sendable {
             let runtime = WorkerRuntime(
                 queue: services.queue, registry: JobRegistry([handler]),
                 configuration: WorkerConfiguration(workerId: "pipeline"), logger: silentLogger)
-            let harness = PipelineHarness(state: state, sandbox: sandbox, fixture: fixture, services: services)
+            let harness = PipelineHarness(
+                state: state, sandbox: sandbox, fixture: fixture, services: services, sqlite: sqlite)
             try await withRuntime(runtime) { () async throws in
                 let api = Application(router: APIRoutes.router(services), logger: silentLogger)
                 try await api.test(.router) { client in try await body(harness, client) }
@@ -248,9 +251,9 @@ struct PipelineTests {
             let pages = try await harness.pages()
             let pageId = try #require(pages.last?["id"] as? String)
             let owner = ReportOwner(installationId: harness.state.installationId, accountId: "sandbox-user-1")
-            let stored = try #require(try await harness.services.connections.refreshToken(owner))
+            let stored = try #require(try await harness.sqlite.connections.refreshToken(owner))
             let access = try await harness.services.microsoft.refresh(stored)
-            try await harness.services.connections.updateRefreshToken(owner, access.refreshToken)
+            try await harness.sqlite.connections.updateRefreshToken(owner, access.refreshToken)
             #expect(
                 try await harness.sandbox.execute(
                     uri: "/v1.0/me/onenote/pages/\(pageId)", method: .delete,

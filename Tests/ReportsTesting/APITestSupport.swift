@@ -4,12 +4,15 @@ package import Hummingbird
 package import HummingbirdTesting
 package import JWTKit
 package import Logging
+package import Microsoft
 package import Reports
 package import ReportsAPI
-import Security
+package import ReportsSQLite
+package import SQLiteStorage
+package import Security
 import Synchronization
-import Transport
-import Upstream
+package import Transport
+package import Upstream
 
 /// Mints Forge Invocation Tokens with the fixtures' test key (the JWKS server publishes its public half).
 package struct FITMinter: Sendable {
@@ -164,6 +167,8 @@ package final class UpstreamStandIn: Sendable {
 package struct APIHarness: Sendable {
     package let fixture: ReportFixture
     package let services: APIServices
+    /// The SQLite stores behind `services`, for checks the API does not expose.
+    package let sqlite: SQLiteServiceStores
     package let minter: FITMinter
     package let upstream: UpstreamStandIn
     package let upstreamBase: URL
@@ -188,16 +193,15 @@ package struct APIHarness: Sendable {
                     microsoftRedirectURI: URL(string: "https://reports.example.com/oauth/microsoft/callback")!,
                     microsoftLoginBaseURL: base, microsoftGraphBaseURL: base,
                     atlassianGraphQLURL: base.appendingPathComponent("graphql"), policy: .sandbox)
-                let services = APIServices(
+                let (services, sqlite) = APIServices.overSQLite(
                     database: fixture.database,
                     forge: ForgeConfiguration(appId: Fixtures.fits.appId, jwksURL: jwksURL, urlPolicy: .sandbox),
                     security: security, upstream: upstreamConfiguration,
-                    transport: URLSessionTransport(policy: .sandbox),
-                    logger: silentLogger, limits: limits, now: { clock.now })
+                    transport: URLSessionTransport(policy: .sandbox), limits: limits, now: { clock.now })
                 try await body(
                     APIHarness(
-                        fixture: fixture, services: services, minter: minter, upstream: upstream, upstreamBase: base,
-                        clock: clock))
+                        fixture: fixture, services: services, sqlite: sqlite, minter: minter, upstream: upstream,
+                        upstreamBase: base, clock: clock))
             }
         }
     }
@@ -228,4 +232,22 @@ extension TestResponse {
     }
     package var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
     package var text: String { String(buffer: body) }
+}
+
+extension APIServices {
+    /// The API over the SQLite stores of `database`, as `enqueuer serve` wires it.
+    package static func overSQLite(
+        database: ReportsDatabase, forge: ForgeConfiguration, security: SecurityConfiguration,
+        upstream: UpstreamConfiguration, transport: any HTTPTransport, limits: TenantLimits = TenantLimits(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) -> (APIServices, SQLiteServiceStores) {
+        let microsoft = MicrosoftIdentityClient(configuration: upstream, transport: transport)
+        let sqlite = SQLiteServiceStores(
+            database: database, vault: TokenVault(keys: security.tokenKeys), microsoft: microsoft, limits: limits,
+            budgetHolder: "\(APIServices.processId):\(UUID().uuidString.lowercased())", now: now)
+        let services = APIServices(
+            stores: sqlite.stores, forge: forge, security: security, upstream: upstream, microsoft: microsoft,
+            transport: transport, logger: silentLogger, now: now)
+        return (services, sqlite)
+    }
 }

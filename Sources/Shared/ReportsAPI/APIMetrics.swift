@@ -1,7 +1,7 @@
 import Foundation
 import JobQueue
 package import Prometheus
-import ReportsSQLite
+import Reports
 import Security
 
 /// Prometheus metrics of the API: requests by route and status, latency, FIT failures by code,

@@ -15,12 +15,15 @@ package enum APIRoutes {
         // The request log is outermost, so it sees every response, those made from thrown errors
         // included (a 401 or 404 probe gets its id, log line and metric like any other; issue #14).
         router.add(middleware: RequestLogMiddleware(metrics: services.metrics))
-        router.add(middleware: ErrorMiddleware(metrics: services.metrics, storageLog: services.storageLog))
+        router.add(
+            middleware: ErrorMiddleware(
+                metrics: services.metrics, storage: services.storage, storageLog: services.storageLog))
         ServiceRoutes(services: services).addRoutes(to: router)
 
         let forge = router.group().add(
             middleware: FITMiddleware(
-                verifier: services.verifier, installations: services.installations, metrics: services.metrics,
+                verifier: services.verifier, installations: services.installations, storage: services.storage,
+                metrics: services.metrics,
                 storageLog: services.storageLog))
         ForgeEventRoutes().addRoutes(to: forge)
         MicrosoftRoutes(services: services).addRoutes(to: forge)

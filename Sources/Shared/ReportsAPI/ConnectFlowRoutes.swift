@@ -4,7 +4,6 @@ import Hummingbird
 import Logging
 import Microsoft
 import Reports
-import ReportsSQLite
 import Security
 import Upstream
 
@@ -108,7 +107,7 @@ enum ConnectFlowRoutes {
             let tokens = try await services.microsoft.exchange(
                 code: Secret(code), verifier: services.oauthState.codeVerifier(nonce: fields.nonce))
             let me = try await services.graph.me(accessToken: tokens.accessToken)
-            let pending = PendingConnectionStore.Pending(
+            let pending = PendingConnection(
                 owner: owner, microsoftUserId: me.id, displayName: me.displayName ?? "",
                 microsoftAccount: me.userPrincipalName ?? "")
             let confirmation = try await services.pending.park(

@@ -3,8 +3,6 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Reports
-import ReportsSQLite
-import SQLiteStorage
 import Security
 
 /// The HTML pages of the connect flow: plain, never cached, never framed, no script, forms only to
@@ -23,7 +21,7 @@ enum ConnectPages {
 
     /// What is about to be linked to what, and an explicit choice. The token is single use and bound to
     /// this browser; the page expires with it (ten minutes).
-    static func confirmation(_ pending: PendingConnectionStore.Pending, site: String, token: Secret) -> Response {
+    static func confirmation(_ pending: PendingConnection, site: String, token: Secret) -> Response {
         let microsoft = [pending.displayName, pending.microsoftAccount.isEmpty ? "" : "(\(pending.microsoftAccount))"]
             .filter { !$0.isEmpty }.joined(separator: " ")
         let body = """
@@ -44,8 +42,8 @@ enum ConnectPages {
     /// A store that cannot be used is a 503 with Retry-After (issue #14); anything else a 500. The
     /// detail goes to the log by type only.
     static func failure(_ error: any Error, _ context: APIRequestContext, _ services: APIServices) -> Response {
-        if StorageAvailability.isUnavailable(error) {
-            services.metrics.storageUnavailable(reason: StorageAvailability.reason(error))
+        if let reason = services.storage.unavailableReason(error) {
+            services.metrics.storageUnavailable(reason: reason)
             var response = message(
                 .serviceUnavailable, "Not connected", "The service cannot store data right now. Try again in a minute.")
             response.headers[.retryAfter] = "60"

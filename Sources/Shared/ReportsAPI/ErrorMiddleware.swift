@@ -1,22 +1,22 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import Reports
 import ReportsSupport
-import SQLiteStorage
 
-/// Turns every thrown error into the API's JSON error answer: our own `APIError`s as they are, a
-/// store that cannot be used now as 503 `storage_unavailable` (logged once a minute), Hummingbird's
-/// routing errors with their status, and anything else as 500 `internal` without its text.
 /// Turns every error into the JSON error shape: ours as they are, Hummingbird's by status, a store
 /// that cannot be used now (a full disk, a lock held too long) as 503 `storage_unavailable` with
 /// `Retry-After`, logged once a minute and counted; anything else (a bug, never bad input) as a 500
 /// whose detail goes to the log by type name only.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let metrics: APIMetrics
+    /// Tells a store that cannot be used now from a bug.
+    let storage: any StorageReadings
     let storageLog: ThrottledLog
 
-    init(metrics: APIMetrics, storageLog: ThrottledLog = ThrottledLog()) {
+    init(metrics: APIMetrics, storage: any StorageReadings, storageLog: ThrottledLog = ThrottledLog()) {
         self.metrics = metrics
+        self.storage = storage
         self.storageLog = storageLog
     }
 
@@ -31,8 +31,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     {
         do {
             return try await next(request, context)
-        } catch let error where StorageAvailability.isUnavailable(error) {
-            let reason = StorageAvailability.reason(error)
+        } catch let error where storage.unavailableReason(error) != nil {
+            let reason = storage.unavailableReason(error) ?? "unavailable"
             metrics.storageUnavailable(reason: reason)
             if let suppressed = storageLog.admit(reason) {
                 context.logger.error(

@@ -2,9 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-import ReportsSQLite
+import Reports
 import ReportsSupport
-import SQLiteStorage
 import Security
 
 /// Verifies the Forge Invocation Token of every request behind it (hummingbird-auth's shape: an
@@ -16,7 +15,8 @@ struct FITMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
 
     let verifier: FITVerifier
-    let installations: InstallationStore
+    let installations: any InstallationRecords
+    let storage: any StorageReadings
     let metrics: APIMetrics
     let storageLog: ThrottledLog
 
@@ -43,10 +43,10 @@ struct FITMiddleware: RouterMiddleware {
         context.forwardedUserToken = request.headers[Self.userTokenHeader].map(Secret.init)
         do {
             try await installations.record(identity, systemToken: systemToken)
-        } catch let error where StorageAvailability.isUnavailable(error) {
+        } catch let error where storage.unavailableReason(error) != nil {
             // Incidental to the request (a last-seen time, a token Forge sends again with its next
             // call): a read goes on; a write fails on its own write with 503 (issue #14).
-            let reason = StorageAvailability.reason(error)
+            let reason = storage.unavailableReason(error) ?? "unavailable"
             metrics.storageUnavailable(reason: reason)
             if let suppressed = storageLog.admit(reason) {
                 context.logger.error(

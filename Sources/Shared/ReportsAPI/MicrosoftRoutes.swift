@@ -2,7 +2,6 @@ import Foundation
 import Hummingbird
 import Microsoft
 import Reports
-import ReportsSQLite
 import Security
 import Upstream
 
@@ -46,18 +45,20 @@ struct MicrosoftRoutes {
         }
         do {
             // The token comes from the broker the workers use: refreshed once for everyone, shared while valid.
-            let token = try await services.tokens.accessToken(owner, logger: context.logger)
+            let token = try await services.tokens.accessToken(owner, lease: nil, logger: context.logger)
             let sections: [GraphClient.Section]
             do {
                 sections = try await list(token)
             } catch let error as UpstreamError where error.kind == .reconnectRequired {
                 // One 401 is not a lost connection: a fresh token, once (issue #12).
                 sections = try await list(
-                    try await services.tokens.accessToken(owner, rejected: token, logger: context.logger))
+                    try await services.tokens.accessToken(owner, rejected: token, lease: nil, logger: context.logger))
             }
             return SectionListResponse(sections: sections.map(SectionListResponse.Section.init))
         } catch let error as UpstreamError {
-            if error.kind == .reconnectRequired { try? await services.connections.markReconnectRequired(owner) }
+            if error.kind == .reconnectRequired {
+                try? await services.connections.markReconnectRequired(owner, lease: nil)
+            }
             throw APIRoutes.upstream(error)
         }
     }

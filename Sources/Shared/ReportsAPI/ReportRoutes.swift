@@ -1,6 +1,5 @@
 import Hummingbird
 import Reports
-import ReportsSQLite
 
 /// Report definitions, scoped to the calling user: list, create, read, replace, delete.
 struct ReportRoutes {

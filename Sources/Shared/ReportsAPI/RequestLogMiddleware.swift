@@ -2,9 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-import ReportsSQLite
 import ReportsSupport
-import SQLiteStorage
 import Security
 
 /// A request id in every log line of the request and in the `x-request-id` response header; one

@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import Reports
-import ReportsSQLite
 import ReportsSupport
 
 /// Runs of a report: Run now (joined to a waiting run, or a follow-up of a running one), the history,

@@ -1,8 +1,7 @@
 import Hummingbird
-import JobQueueSQLite
+import JobQueue
 import NIOCore
-import ReportsSQLite
-import SQLiteStorage
+import Reports
 
 /// What operators and load balancers call, without a FIT: health and Prometheus metrics (nginx does
 /// not expose `/metrics`).
@@ -13,7 +12,7 @@ struct ServiceRoutes {
         router.get("/healthz") { _, _ in try await health() }
         router.get("/metrics") { _, _ in
             if let stats = try? await services.queue.stats() { services.metrics.queue(stats) }
-            if let lateness = try? await ScheduleLateness.measure(services.database) {
+            if let lateness = try? await services.storage.scheduleLateness() {
                 services.metrics.lateness(lateness)
             }
             return Response(
@@ -23,7 +22,7 @@ struct ServiceRoutes {
     }
 
     private func health() async throws -> Response {
-        guard await services.database.isReadable() else {
+        guard await services.storage.isReadable() else {
             throw APIError(.serviceUnavailable, .databaseUnavailable, "the database cannot be read")
         }
         return try APIResponseEncoder.response(.ok, HealthResponse(status: "ok"))

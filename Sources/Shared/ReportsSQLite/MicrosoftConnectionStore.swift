@@ -9,18 +9,9 @@ public import Security
 
 /// An Atlassian user's Microsoft connection: the refresh token (encrypted, bound to the owner) and who
 /// they are in Microsoft.
-public struct MicrosoftConnectionStore: Sendable {
-    public enum Status: String, Sendable, Codable {
-        case active
-        case reconnectRequired = "reconnect_required"
-    }
-
-    public struct Connection: Sendable, Equatable {
-        public let microsoftUserId: String
-        public let displayName: String
-        public let status: Status
-        public let connectedAt: Date
-    }
+public struct MicrosoftConnectionStore: MicrosoftConnections {
+    public typealias Status = MicrosoftConnection.Status
+    public typealias Connection = MicrosoftConnection
 
     public let database: ReportsDatabase
     public let vault: TokenVault

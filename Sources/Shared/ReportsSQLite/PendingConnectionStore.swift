@@ -10,30 +10,10 @@ public import Security
 /// code (it would expire otherwise) and parks the result here, sealed exactly as a stored connection
 /// is; nothing becomes a connection until the same browser posts the one-time confirmation token.
 /// Declined, expired or never confirmed rows are deleted, with their tokens.
-public struct PendingConnectionStore: Sendable {
+public struct PendingConnectionStore: PendingConnections {
+    public typealias Pending = PendingConnection
+    public typealias Outcome = PendingConnectionOutcome
     public static let lifetime: Duration = .seconds(600)
-
-    public struct Pending: Sendable, Equatable {
-        public let owner: ReportOwner
-        public let microsoftUserId: String
-        public let displayName: String
-        /// The account's sign-in name (user principal name), shown on the confirmation page.
-        public let microsoftAccount: String
-
-        public init(owner: ReportOwner, microsoftUserId: String, displayName: String, microsoftAccount: String) {
-            self.owner = owner
-            self.microsoftUserId = microsoftUserId
-            self.displayName = displayName
-            self.microsoftAccount = microsoftAccount
-        }
-    }
-
-    public enum Outcome: Sendable, Equatable {
-        case taken(Pending)
-        /// No such token, another browser's, or already used.
-        case unknown
-        case expired
-    }
 
     public let database: ReportsDatabase
     public let vault: TokenVault

@@ -8,7 +8,9 @@ public import SQLiteStorage
 public import Security
 
 /// Creates runs and their jobs together, and reads run history — scoped by owner.
-public struct RunStore: Sendable {
+public struct RunStore: RunRequests {
+    public typealias RequestResult = RunRequestResult
+
     public let database: ReportsDatabase
     public let queue: SQLiteJobQueue
     public let vault: TokenVault
@@ -26,28 +28,6 @@ public struct RunStore: Sendable {
         self.vault = vault
         self.runNowPerMinute = runNowPerMinute
         self.now = now
-    }
-
-    public enum RequestResult: Sendable, Equatable {
-        /// A new run was queued; nothing of the report was waiting or running.
-        case queued(ReportRun)
-        /// A new run was queued behind the report's running run (which may have read Jira already),
-        /// so the user's latest change is in the next page; it starts when that run ends.
-        case followUp(ReportRun, running: ReportRun)
-        /// A run of the report was already waiting (not started): it will show the latest data, so the
-        /// request joined it.
-        case joined(ReportRun)
-        case reportNotFound
-        /// The user made `runNowPerMinute` Run nows that queued a run in the last minute; the next may
-        /// come after `retryAfter`.
-        case rateLimited(retryAfter: Duration)
-
-        public var run: ReportRun? {
-            switch self {
-            case .queued(let run), .followUp(let run, _), .joined(let run): run
-            case .reportNotFound, .rateLimited: nil
-            }
-        }
     }
 
     /// "Run now": at most one run of a report waits and one runs (issue #11). The forwarded user token,

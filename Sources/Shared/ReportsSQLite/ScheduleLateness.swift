@@ -1,21 +1,10 @@
 public import Foundation
 import GRDB
+public import Reports
 import ReportsSupport
 public import SQLiteStorage
 
-/// How late scheduled runs are (issue #13): from the schedule slot to the run's job being enqueued,
-/// and to its first start, over the scheduled runs queued in a recent window.
-public struct ScheduleLateness: Sendable, Codable, Equatable {
-    public struct Stage: Sendable, Codable, Equatable {
-        public var runs = 0
-        public var p95Seconds = 0.0
-        public var maxSeconds = 0.0
-    }
-
-    public var windowSeconds: Double
-    public var enqueued = Stage()
-    public var started = Stage()
-
+extension ScheduleLateness {
     /// Reads the scheduled runs queued in the last `window`. The `runs_scheduled_recently` index holds
     /// scheduled runs only, so this reads the window's rows and nothing else.
     public static func measure(_ database: ReportsDatabase, window: Duration = .seconds(3600), now: Date = Date())

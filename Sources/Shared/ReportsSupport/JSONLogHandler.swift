@@ -75,14 +75,3 @@ public final class StandardErrorSink: LogSink {
         }
     }
 }
-
-/// Keeps lines in memory (tests read them back).
-public final class CapturingLogSink: LogSink {
-    private let captured = Mutex<[String]>([])
-
-    public init() {}
-
-    public func write(line: String) { captured.withLock { $0.append(line) } }
-
-    public var lines: [String] { captured.withLock { $0 } }
-}

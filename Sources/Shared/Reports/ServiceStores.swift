@@ -1,0 +1,192 @@
+public import Foundation
+public import JobQueue
+public import Microsoft
+public import Security
+
+// What the API and the operator commands read and write, as domain operations (issue #15). The
+// routes know no database: `ReportsSQLite` implements these over the SQLite file (`SQLiteAPIStores`
+// builds them), and a second backend implements the same operations behind the same tests.
+
+/// Report definitions, scoped to their owner.
+public protocol ReportDefinitions: Sendable {
+    func list(_ owner: ReportOwner) async throws -> [Report]
+    func get(_ owner: ReportOwner, id: String) async throws -> Report?
+    /// Throws `ReportValidationError` for a definition the domain refuses (quotas included).
+    func create(_ owner: ReportOwner, _ definition: ReportDefinition) async throws -> Report
+    func update(_ owner: ReportOwner, id: String, _ definition: ReportDefinition) async throws -> Report?
+    func delete(_ owner: ReportOwner, id: String) async throws -> Bool
+}
+
+/// Run now and the run history: creating a run and its job is one operation (the scheduler uses the
+/// same one), so a run never exists without the job that carries it.
+public protocol RunRequests: Sendable {
+    /// Run nows one user may make per minute.
+    var runNowPerMinute: Int { get }
+    func requestRun(_ owner: ReportOwner, reportId: String, userToken: Secret?) async throws -> RunRequestResult
+    /// Nil when the report is not the owner's.
+    func runs(_ owner: ReportOwner, reportId: String, limit: Int) async throws -> [ReportRun]?
+    func run(_ owner: ReportOwner, id: String) async throws -> ReportRun?
+}
+
+/// The owners' Microsoft connections, as the API sees them.
+public protocol MicrosoftConnections: Sendable {
+    func connection(_ owner: ReportOwner) async throws -> MicrosoftConnection?
+    func delete(_ owner: ReportOwner) async throws -> Bool
+    func markReconnectRequired(_ owner: ReportOwner, lease: JobLease?) async throws
+}
+
+/// Connections waiting for the user's confirmation (issue #14).
+public protocol PendingConnections: Sendable {
+    /// Parks a connection for `browser` and returns the one-time confirmation token.
+    func park(_ pending: PendingConnection, refreshToken: Secret, browser: String) async throws -> Secret
+    /// Takes the parked connection back: stored as the owner's connection when `confirm`, else dropped.
+    func take(token: String, browser: String, confirm: Bool) async throws -> PendingConnectionOutcome
+}
+
+/// The Jira sites seen in verified Forge calls.
+public protocol InstallationRecords: Sendable {
+    /// Records a verified caller's installation and, from Forge's own calls, its system token.
+    func record(_ identity: FITIdentity, systemToken: Secret?) async throws
+    func installation(_ id: String) async throws -> Installation?
+}
+
+/// Single use of OAuth states and start tokens.
+public protocol OAuthNonces: Sendable {
+    /// Verifies `state` with `verifier` and consumes its nonce; a second use throws.
+    func consume(_ state: String, verifier: OAuthState) async throws -> OAuthState.Fields
+}
+
+/// What health checks and metrics read from the storage.
+public protocol StorageReadings: Sendable {
+    /// Whether the storage answers a read now.
+    func isReadable() async -> Bool
+    func scheduleLateness() async throws -> ScheduleLateness
+    /// A short reason ("disk_full", "locked", …) when `error` means the storage cannot be used now
+    /// and will recover (answered 503 `storage_unavailable`); nil for anything else.
+    func unavailableReason(_ error: any Error) -> String?
+}
+
+public struct MicrosoftConnection: Sendable, Equatable {
+    public enum Status: String, Sendable, Codable {
+        case active
+        case reconnectRequired = "reconnect_required"
+    }
+
+    public let microsoftUserId: String
+    public let displayName: String
+    public let status: Status
+    public let connectedAt: Date
+
+    public init(microsoftUserId: String, displayName: String, status: Status, connectedAt: Date) {
+        self.microsoftUserId = microsoftUserId
+        self.displayName = displayName
+        self.status = status
+        self.connectedAt = connectedAt
+    }
+}
+
+public struct PendingConnection: Sendable, Equatable {
+    public let owner: ReportOwner
+    public let microsoftUserId: String
+    public let displayName: String
+    /// The account's sign-in name (user principal name), shown on the confirmation page.
+    public let microsoftAccount: String
+
+    public init(owner: ReportOwner, microsoftUserId: String, displayName: String, microsoftAccount: String) {
+        self.owner = owner
+        self.microsoftUserId = microsoftUserId
+        self.displayName = displayName
+        self.microsoftAccount = microsoftAccount
+    }
+}
+
+public enum PendingConnectionOutcome: Sendable, Equatable {
+    case taken(PendingConnection)
+    /// No such token, another browser's, or already used.
+    case unknown
+    case expired
+}
+
+public enum RunRequestResult: Sendable, Equatable {
+    /// A new run was queued; nothing of the report was waiting or running.
+    case queued(ReportRun)
+    /// A new run was queued behind the report's running run (which may have read Jira already),
+    /// so the user's latest change is in the next page; it starts when that run ends.
+    case followUp(ReportRun, running: ReportRun)
+    /// A run of the report was already waiting (not started): it will show the latest data, so the
+    /// request joined it.
+    case joined(ReportRun)
+    case reportNotFound
+    /// The user made `runNowPerMinute` Run nows that queued a run in the last minute; the next may
+    /// come after `retryAfter`.
+    case rateLimited(retryAfter: Duration)
+
+    public var run: ReportRun? {
+        switch self {
+        case .queued(let run), .followUp(let run, _), .joined(let run): run
+        case .reportNotFound, .rateLimited: nil
+        }
+    }
+}
+
+/// How late scheduled runs are (issue #13): from the schedule slot to the run's job being enqueued,
+/// and to its first start, over the scheduled runs queued in a recent window.
+public struct ScheduleLateness: Sendable, Codable, Equatable {
+    public struct Stage: Sendable, Codable, Equatable {
+        public var runs = 0
+        public var p95Seconds = 0.0
+        public var maxSeconds = 0.0
+
+        public init(runs: Int = 0, p95Seconds: Double = 0, maxSeconds: Double = 0) {
+            self.runs = runs
+            self.p95Seconds = p95Seconds
+            self.maxSeconds = maxSeconds
+        }
+    }
+
+    public var windowSeconds: Double
+    public var enqueued = Stage()
+    public var started = Stage()
+
+    public init(windowSeconds: Double, enqueued: Stage = Stage(), started: Stage = Stage()) {
+        self.windowSeconds = windowSeconds
+        self.enqueued = enqueued
+        self.started = started
+    }
+}
+
+/// Every store the API uses, as protocols: what `enqueuer serve` is wired with (`SQLiteServiceStores`
+/// builds the SQLite ones).
+public struct ServiceStores: Sendable {
+    public var installations: any InstallationRecords
+    public var reports: any ReportDefinitions
+    public var runs: any RunRequests
+    public var connections: any MicrosoftConnections
+    public var pending: any PendingConnections
+    public var nonces: any OAuthNonces
+    public var storage: any StorageReadings
+    /// The queue, for its statistics on /metrics.
+    public var queue: any JobQueue
+    /// Microsoft access tokens, shared with the workers.
+    public var tokens: any MicrosoftAccessTokens
+    /// The OneNote budget the API's own OneNote calls (section listing) draw from.
+    public var onenoteBudget: any OneNoteBudget
+
+    public init(
+        installations: any InstallationRecords, reports: any ReportDefinitions, runs: any RunRequests,
+        connections: any MicrosoftConnections, pending: any PendingConnections, nonces: any OAuthNonces,
+        storage: any StorageReadings, queue: any JobQueue, tokens: any MicrosoftAccessTokens,
+        onenoteBudget: any OneNoteBudget
+    ) {
+        self.installations = installations
+        self.reports = reports
+        self.runs = runs
+        self.connections = connections
+        self.pending = pending
+        self.nonces = nonces
+        self.storage = storage
+        self.queue = queue
+        self.tokens = tokens
+        self.onenoteBudget = onenoteBudget
+    }
+}

@@ -1,0 +1,69 @@
+public import Foundation
+public import JobQueueSQLite
+public import Microsoft
+public import Reports
+public import SQLiteStorage
+public import Security
+
+/// The SQLite stores behind the API, built together over one database. The concrete types stay
+/// reachable for the operator commands and the tests; `stores` hands the API its protocols.
+public struct SQLiteServiceStores: Sendable {
+    public let database: ReportsDatabase
+    public let queue: SQLiteJobQueue
+    public let installations: InstallationStore
+    public let reports: ReportStore
+    public let runs: RunStore
+    public let connections: MicrosoftConnectionStore
+    public let pending: PendingConnectionStore
+    public let nonces: OAuthNonceStore
+    public let tokens: MicrosoftTokenBroker
+    /// The API's OneNote slots; the process's `OneNoteBudgetKeeper` renews them.
+    public let onenoteBudget: OneNoteRateLimiter
+
+    /// `budgetHolder` names the process's OneNote slots (`<process>:<instance>`).
+    public init(
+        database: ReportsDatabase, vault: TokenVault, microsoft: MicrosoftIdentityClient,
+        limits: TenantLimits = TenantLimits(), budgetHolder: String, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.database = database
+        queue = SQLiteJobQueue(database: database, now: now)
+        installations = InstallationStore(database: database, vault: vault, now: now)
+        reports = ReportStore(database: database, limits: limits, now: now)
+        runs = RunStore(
+            database: database, queue: queue, vault: vault, runNowPerMinute: limits.runNowPerMinute, now: now)
+        connections = MicrosoftConnectionStore(database: database, vault: vault, now: now)
+        pending = PendingConnectionStore(database: database, vault: vault, now: now)
+        nonces = OAuthNonceStore(database: database, now: now)
+        tokens = MicrosoftTokenBroker(database: database, vault: vault, microsoft: microsoft, now: now)
+        // An API request waits a few seconds for a busy slot at most.
+        onenoteBudget = OneNoteRateLimiter(
+            database: database, perMinute: limits.onenotePerMinute, perHour: limits.onenotePerHour,
+            maxWait: .seconds(5), holder: budgetHolder, now: now)
+    }
+
+    public var stores: ServiceStores {
+        ServiceStores(
+            installations: installations, reports: reports, runs: runs, connections: connections, pending: pending,
+            nonces: nonces, storage: SQLiteStorageReadings(database: database), queue: queue, tokens: tokens,
+            onenoteBudget: onenoteBudget)
+    }
+}
+
+/// Health, lateness and "storage unavailable" for the SQLite file.
+public struct SQLiteStorageReadings: StorageReadings {
+    public let database: ReportsDatabase
+
+    public init(database: ReportsDatabase) { self.database = database }
+
+    public func isReadable() async -> Bool { await database.isReadable() }
+
+    public func scheduleLateness() async throws -> ScheduleLateness { try await ScheduleLateness.measure(database) }
+
+    public func unavailableReason(_ error: any Error) -> String? {
+        StorageAvailability.isUnavailable(error) ? StorageAvailability.reason(error) : nil
+    }
+}
+
+extension ReportStore: ReportDefinitions {}
+extension InstallationStore: InstallationRecords {}
+extension OAuthNonceStore: OAuthNonces {}
