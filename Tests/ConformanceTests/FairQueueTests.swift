@@ -16,14 +16,16 @@ struct FairQueueTests {
     }
 
     /// The fairness key of each leased job, in the order handed out.
-    func keys(_ jobs: [LeasedJob], _ fixture: QueueFixture) async throws -> [String] {
+    func keys(_ jobs: [LeasedJob], _ fixture: QueueUnderTest) async throws -> [String] {
         var keys: [String] = []
         for job in jobs { keys.append(try await fixture.row(job.id).fairnessKey) }
         return keys
     }
 
-    @Test func aBacklogDoesNotDelayAnotherKeysJobByMoreThanOneTurn() async throws {
-        let fixture = try QueueFixture(
+    @Test(arguments: StorageBackend.allCases) func aBacklogDoesNotDelayAnotherKeysJobByMoreThanOneTurn(
+        backend: StorageBackend
+    ) async throws {
+        let fixture = try backend.makeQueue(
             fairness: FairnessPolicy(maxRunningPerKey: 100, agingAfter: .seconds(300), agedPriority: 10))
         defer { fixture.remove() }
         _ = try await fixture.queue.enqueue((0..<200).map { _ in rawJob(key: "ms:a") })
@@ -49,8 +51,10 @@ struct FairQueueTests {
             "\(batch)")
     }
 
-    @Test func aKeyNeverRunsMoreThanItsCapAcrossWorkers() async throws {
-        let fixture = try QueueFixture()  // the standard cap: 2
+    @Test(arguments: StorageBackend.allCases) func aKeyNeverRunsMoreThanItsCapAcrossWorkers(backend: StorageBackend)
+        async throws
+    {
+        let fixture = try backend.makeQueue()  // the standard cap: 2
         defer { fixture.remove() }
         _ = try await fixture.queue.enqueue(
             (0..<10).map { _ in rawJob(key: "ms:a") } + [rawJob(key: "ms:b"), rawJob()])
@@ -72,8 +76,10 @@ struct FairQueueTests {
         #expect(try await fixture.queue.nextDueDate() == nil)
     }
 
-    @Test func aPageOfCappedKeysDoesNotHideADueJobBehindIt() async throws {
-        let fixture = try QueueFixture(
+    @Test(arguments: StorageBackend.allCases) func aPageOfCappedKeysDoesNotHideADueJobBehindIt(backend: StorageBackend)
+        async throws
+    {
+        let fixture = try backend.makeQueue(
             fairness: FairnessPolicy(maxRunningPerKey: 1, agingAfter: .seconds(300), agedPriority: 10))
         defer { fixture.remove() }
         // Seventeen keys with three jobs each; one of each runs, so every key is at its cap.
@@ -86,15 +92,17 @@ struct FairQueueTests {
         #expect(try await fixture.queue.lease(request(5)).isEmpty, "everyone else is at the cap")
     }
 
-    @Test func keylessJobsHaveNoCap() async throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: StorageBackend.allCases) func keylessJobsHaveNoCap(backend: StorageBackend) async throws {
+        let fixture = try backend.makeQueue()
         defer { fixture.remove() }
         _ = try await fixture.queue.enqueue((0..<20).map { _ in rawJob() })
         #expect(try await fixture.queue.lease(request(20)).count == 20)
     }
 
-    @Test func priorityComesFirstButAgingBoundsTheWait() async throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: StorageBackend.allCases) func priorityComesFirstButAgingBoundsTheWait(backend: StorageBackend)
+        async throws
+    {
+        let fixture = try backend.makeQueue()
         defer { fixture.remove() }
         let scheduled = try await fixture.queue.enqueue(rawJob(priority: 0, key: "ms:s")).jobId
         _ = try await fixture.queue.enqueue((0..<3).map { index in rawJob(priority: 10, key: "ms:r\(index)") })
@@ -113,8 +121,10 @@ struct FairQueueTests {
         #expect(next.map(\.id).contains(scheduled), "served among the Run nows, by key in turn")
     }
 
-    @Test func aBudgetDeferralCostsNoAttemptAndHoldsTheWholeKey() async throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: StorageBackend.allCases) func aBudgetDeferralCostsNoAttemptAndHoldsTheWholeKey(
+        backend: StorageBackend
+    ) async throws {
+        let fixture = try backend.makeQueue()
         defer { fixture.remove() }
         _ = try await fixture.queue.enqueue((0..<4).map { _ in rawJob(key: "ms:a") } + [rawJob(key: "ms:b")])
         let leased = try await fixture.queue.lease(request(1))
@@ -152,8 +162,8 @@ struct FairQueueTests {
         #expect(try await keys(try await fixture.queue.lease(request(10)), fixture) == ["ms:c"])
     }
 
-    @Test func statsCountKeysWaiting() async throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: StorageBackend.allCases) func statsCountKeysWaiting(backend: StorageBackend) async throws {
+        let fixture = try backend.makeQueue()
         defer { fixture.remove() }
         _ = try await fixture.queue.enqueue([
             rawJob(key: "ms:a"), rawJob(key: "ms:a"), rawJob(key: "ms:b"),

@@ -17,8 +17,10 @@ struct QueueTests {
         LeaseRequest(workerId: worker, limit: limit, leaseDuration: lease)
     }
 
-    @Test func leaseHandsOutPayloadAndCountsTheAttempt() async throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: StorageBackend.allCases) func leaseHandsOutPayloadAndCountsTheAttempt(backend: StorageBackend)
+        async throws
+    {
+        let fixture = try backend.makeQueue()
         defer { fixture.remove() }
         let result = try await fixture.queue.enqueue(rawJob("test", payload: #"{"a":1}"#))
         #expect(result.created)
@@ -45,8 +47,10 @@ struct QueueTests {
         #expect(done.finishedAt != nil)
     }
 
-    @Test func uniqueKeyReturnsTheWaitingOrRunningJob() async throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: StorageBackend.allCases) func uniqueKeyReturnsTheWaitingOrRunningJob(backend: StorageBackend)
+        async throws
+    {
+        let fixture = try backend.makeQueue()
         defer { fixture.remove() }
         let first = try await fixture.queue.enqueue(rawJob(uniqueKey: "report-1"))
         let duplicate = try await fixture.queue.enqueue(rawJob(uniqueKey: "report-1"))
@@ -73,8 +77,10 @@ struct QueueTests {
 
     /// Within a priority and a key, jobs go in the order they were enqueued (their virtual start
     /// times, issue #13), whatever their `runAt` — a job merely has to be due.
-    @Test func leaseOrderIsPriorityThenEnqueueOrder() async throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: StorageBackend.allCases) func leaseOrderIsPriorityThenEnqueueOrder(backend: StorageBackend)
+        async throws
+    {
+        let fixture = try backend.makeQueue()
         defer { fixture.remove() }
         let now = fixture.clock.now
         let low = try await fixture.queue.enqueue(rawJob(priority: 0)).jobId
@@ -89,8 +95,8 @@ struct QueueTests {
         #expect(rest == [lowSecond, negative])
     }
 
-    @Test func aJobIsNotLeasedBeforeItsRunAt() async throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: StorageBackend.allCases) func aJobIsNotLeasedBeforeItsRunAt(backend: StorageBackend) async throws {
+        let fixture = try backend.makeQueue()
         defer { fixture.remove() }
         let due = fixture.clock.now.addingTimeInterval(60)
         let id = try await fixture.queue.enqueue(rawJob(runAt: due)).jobId
@@ -104,8 +110,10 @@ struct QueueTests {
         #expect(try await fixture.queue.lease(request(10)).map(\.id) == [id])
     }
 
-    @Test func aStaleLeaseCannotCompleteFailHeartbeatOrRelease() async throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: StorageBackend.allCases) func aStaleLeaseCannotCompleteFailHeartbeatOrRelease(
+        backend: StorageBackend
+    ) async throws {
+        let fixture = try backend.makeQueue()
         defer { fixture.remove() }
         let queue = fixture.queue
         let id = try await queue.enqueue(rawJob()).jobId
@@ -138,8 +146,8 @@ struct QueueTests {
         #expect(try await queue.fail(current, .permanent("x", "y")) == .leaseLost)
     }
 
-    @Test func heartbeatKeepsALeaseAlive() async throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: StorageBackend.allCases) func heartbeatKeepsALeaseAlive(backend: StorageBackend) async throws {
+        let fixture = try backend.makeQueue()
         defer { fixture.remove() }
         _ = try await fixture.queue.enqueue(rawJob())
         let lease = try #require(try await fixture.queue.lease(request(1, lease: .seconds(10))).first).lease
@@ -152,9 +160,11 @@ struct QueueTests {
         #expect(try await fixture.queue.reclaimExpiredLeases() == 1)
     }
 
-    @Test func retryableFailureBacksOffWithinBoundsAndHonoursALongerRetryAfter() async throws {
+    @Test(arguments: StorageBackend.allCases) func retryableFailureBacksOffWithinBoundsAndHonoursALongerRetryAfter(
+        backend: StorageBackend
+    ) async throws {
         let strategy = JobRetryStrategy.exponentialJitter(base: .seconds(2), maxBackoff: .seconds(60), jitter: 0.5)
-        let fixture = try QueueFixture(retryStrategy: strategy)
+        let fixture = try backend.makeQueue(retryStrategy: strategy)
         defer { fixture.remove() }
         let queue = fixture.queue
         let id = try await queue.enqueue(rawJob()).jobId
@@ -188,8 +198,9 @@ struct QueueTests {
         #expect(try await fixture.row(id).runAt - againAt >= 30_000)
     }
 
-    @Test func permanentFailureDiscardsAtOnce() async throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: StorageBackend.allCases) func permanentFailureDiscardsAtOnce(backend: StorageBackend) async throws
+    {
+        let fixture = try backend.makeQueue()
         defer { fixture.remove() }
         let id = try await fixture.queue.enqueue(rawJob()).jobId
         let lease = try #require(try await fixture.queue.lease(request(1)).first).lease
@@ -202,8 +213,10 @@ struct QueueTests {
         #expect(row.finishedAt != nil)
     }
 
-    @Test func aJobIsDiscardedWhenItsAttemptsAreUsedUp() async throws {
-        let fixture = try QueueFixture(
+    @Test(arguments: StorageBackend.allCases) func aJobIsDiscardedWhenItsAttemptsAreUsedUp(backend: StorageBackend)
+        async throws
+    {
+        let fixture = try backend.makeQueue(
             retryStrategy: .exponentialJitter(base: .milliseconds(1), maxBackoff: .milliseconds(1), jitter: 0))
         defer { fixture.remove() }
         let id = try await fixture.queue.enqueue(rawJob(maxAttempts: 3)).jobId
@@ -219,8 +232,10 @@ struct QueueTests {
         #expect(try await fixture.row(id).attempt == 3)
     }
 
-    @Test func anExpiredLeaseReturnsTheJobOrDiscardsItOnTheLastAttempt() async throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: StorageBackend.allCases) func anExpiredLeaseReturnsTheJobOrDiscardsItOnTheLastAttempt(
+        backend: StorageBackend
+    ) async throws {
+        let fixture = try backend.makeQueue()
         defer { fixture.remove() }
         let again = try await fixture.queue.enqueue(rawJob(maxAttempts: 5)).jobId
         let last = try await fixture.queue.enqueue(rawJob(maxAttempts: 1)).jobId
@@ -241,8 +256,10 @@ struct QueueTests {
         #expect(try await fixture.queue.lease(request(5)).map(\.id) == [again])
     }
 
-    @Test func releaseGivesTheJobBackWithoutCountingTheAttempt() async throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: StorageBackend.allCases) func releaseGivesTheJobBackWithoutCountingTheAttempt(
+        backend: StorageBackend
+    ) async throws {
+        let fixture = try backend.makeQueue()
         defer { fixture.remove() }
         let first = try await fixture.queue.enqueue(rawJob()).jobId
         let second = try await fixture.queue.enqueue(rawJob()).jobId
@@ -259,8 +276,10 @@ struct QueueTests {
         #expect(try await fixture.row(first).attempt == 1)
     }
 
-    @Test func settlingAndLeasingShareOneTransaction() async throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: StorageBackend.allCases) func settlingAndLeasingShareOneTransaction(backend: StorageBackend)
+        async throws
+    {
+        let fixture = try backend.makeQueue()
         defer { fixture.remove() }
         _ = try await fixture.queue.enqueue((0..<6).map { _ in rawJob() })
         let firstBatch = try await fixture.queue.lease(request(3))
@@ -273,8 +292,10 @@ struct QueueTests {
         #expect(stats.succeeded == 3 && stats.running == 3 && stats.available == 0)
     }
 
-    @Test func pruneDeletesOnlyFinishedJobsPastRetention() async throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: StorageBackend.allCases) func pruneDeletesOnlyFinishedJobsPastRetention(backend: StorageBackend)
+        async throws
+    {
+        let fixture = try backend.makeQueue()
         defer { fixture.remove() }
         let queue = fixture.queue
         let oldSucceeded = try await queue.enqueue(rawJob()).jobId
@@ -306,8 +327,10 @@ struct QueueTests {
         for id in [recent, waiting, running] { #expect(try await queue.job(id: id) != nil) }
     }
 
-    @Test func statsCountEachStateAndTheOldestDueJob() async throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: StorageBackend.allCases) func statsCountEachStateAndTheOldestDueJob(backend: StorageBackend)
+        async throws
+    {
+        let fixture = try backend.makeQueue()
         defer { fixture.remove() }
         let queue = fixture.queue
         _ = try await queue.enqueue((0..<5).map { _ in rawJob() })
@@ -325,8 +348,10 @@ struct QueueTests {
                     keysWaiting: 1))
     }
 
-    @Test func badJobsAreRefusedAndNothingIsWritten() async throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: StorageBackend.allCases) func badJobsAreRefusedAndNothingIsWritten(backend: StorageBackend)
+        async throws
+    {
+        let fixture = try backend.makeQueue()
         defer { fixture.remove() }
         await #expect(throws: JobQueueError.invalidPayload) {
             try await fixture.queue.enqueue(rawJob(payload: "not json"))
@@ -340,16 +365,19 @@ struct QueueTests {
             try await fixture.queue.enqueue([rawJob(), rawJob(payload: "<xml/>")])
         }
         #expect(try await fixture.queue.stats() == QueueStats())
-        // The schema refuses it too, whatever code path writes.
-        await #expect(throws: DatabaseError.self) {
-            try await fixture.database.pool.write { db in
-                try db.execute(sql: "INSERT INTO jobs (kind, payload, run_at, created_at) VALUES ('x', 'nope', 0, 0)")
+        // The schema refuses it too, whatever code path writes (the SQLite schema's CHECK constraint).
+        if let sqlite = fixture.sqlite {
+            await #expect(throws: DatabaseError.self) {
+                try await sqlite.database.pool.write { db in
+                    try db.execute(
+                        sql: "INSERT INTO jobs (kind, payload, run_at, created_at) VALUES ('x', 'nope', 0, 0)")
+                }
             }
         }
     }
 
-    @Test func operatorsCanRetryAndDiscard() async throws {
-        let fixture = try QueueFixture()
+    @Test(arguments: StorageBackend.allCases) func operatorsCanRetryAndDiscard(backend: StorageBackend) async throws {
+        let fixture = try backend.makeQueue()
         defer { fixture.remove() }
         let queue = fixture.queue
         let id = try await queue.enqueue(rawJob(uniqueKey: "k")).jobId
