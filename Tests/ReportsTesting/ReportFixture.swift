@@ -26,11 +26,12 @@ package struct ReportFixture: Sendable {
 
     package var clock: TestClock { base.clock }
     package var database: ReportsDatabase { base.database }
-    package var reports: ReportStore {
+    /// The stores through the protocols the API uses, so the store suites check those operations.
+    package var reports: any ReportDefinitions {
         let clock = clock
         return ReportStore(database: database, now: { clock.now })
     }
-    package var runs: RunStore {
+    package var runs: any RunRequests {
         let clock = clock
         return RunStore(database: database, queue: base.queue, vault: vault, now: { clock.now })
     }
