@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JobQueueSQLite
 import Logging
+import Reports
 import ReportsSQLite
 import ReportsSupport
 import ServiceLifecycle
@@ -41,7 +42,7 @@ struct CronCommand: AsyncParsableCommand {
 /// Runs a scheduler pass (until nothing is due) every interval until graceful shutdown; a failed pass is
 /// logged and retried next interval.
 struct SchedulerService: Service {
-    let scheduler: ReportScheduler
+    let scheduler: any DueReportScheduling
     let interval: Duration
     let logger: Logger
 

@@ -190,3 +190,29 @@ public struct ServiceStores: Sendable {
         self.onenoteBudget = onenoteBudget
     }
 }
+
+/// `enqueuer cron`'s one operation: enqueue every report whose schedule is due, through the same
+/// "create a run and its job" the API's Run now uses (`ReportScheduler` over SQLite).
+public protocol DueReportScheduling: Sendable {
+    /// Batches of `batch` due reports until nothing is due (at most `maxBatches`).
+    func pass(batch: Int, maxBatches: Int) async throws -> SchedulerTick
+}
+
+extension DueReportScheduling {
+    public func pass() async throws -> SchedulerTick { try await pass(batch: 500, maxBatches: 10_000) }
+}
+
+/// What a scheduler pass did.
+public struct SchedulerTick: Sendable, Equatable {
+    public var enqueued = 0
+    /// Due reports whose previous run was still waiting: the slot joined that run.
+    public var joined = 0
+    /// Due reports whose schedule no longer parses; they are disabled from scheduling (next_run_at NULL).
+    public var invalid = 0
+
+    public init(enqueued: Int = 0, joined: Int = 0, invalid: Int = 0) {
+        self.enqueued = enqueued
+        self.joined = joined
+        self.invalid = invalid
+    }
+}

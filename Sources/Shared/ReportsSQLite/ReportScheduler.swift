@@ -3,7 +3,7 @@ import GRDB
 import JobQueue
 public import JobQueueSQLite
 public import Logging
-import Reports
+public import Reports
 import ReportsSupport
 public import SQLiteStorage
 
@@ -15,7 +15,7 @@ public import SQLiteStorage
 /// missed during downtime collapse into one run. All of it happens in one `BEGIN IMMEDIATE`
 /// transaction, and `next_run_at` advances only if it still holds the value read (compare-and-set):
 /// two schedulers on one database enqueue each slot once.
-public struct ReportScheduler: Sendable {
+public struct ReportScheduler: DueReportScheduling {
     public let database: ReportsDatabase
     public let queue: SQLiteJobQueue
     public let logger: Logger
@@ -31,13 +31,7 @@ public struct ReportScheduler: Sendable {
         self.now = now
     }
 
-    public struct Tick: Sendable, Equatable {
-        public var enqueued = 0
-        /// Due reports whose previous run was still waiting: the slot joined that run.
-        public var joined = 0
-        /// Due reports whose schedule no longer parses; they are disabled from scheduling (next_run_at NULL).
-        public var invalid = 0
-    }
+    public typealias Tick = SchedulerTick
 
     /// A whole pass (issue #13): batches of `batch` due reports, each its own bounded transaction, until
     /// nothing is due — so a burst at the top of the hour is enqueued in one pass, not one batch per
