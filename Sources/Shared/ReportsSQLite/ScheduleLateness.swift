@@ -11,17 +11,20 @@ extension ScheduleLateness {
         async throws -> ScheduleLateness
     {
         let since = Timestamp.milliseconds(now) - window.wholeMilliseconds
-        let rows = try await database.pool.read { db in
+        // Sendable values out of the closure, so the async read is used: with `[Row]` the compiler picked
+        // the blocking overload, which held a cooperative thread for every /metrics scrape.
+        let rows: [(enqueued: Int64?, started: Int64?)] = try await database.pool.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     SELECT queued_at - slot_at, started_at - slot_at FROM runs INDEXED BY runs_scheduled_recently
                     WHERE slot_at IS NOT NULL AND queued_at >= ?
-                    """, arguments: [since])
+                    """, arguments: [since]
+            ).map { ($0[0], $0[1]) }
         }
         var lateness = ScheduleLateness(windowSeconds: Double(window.wholeMilliseconds) / 1000)
-        lateness.enqueued = Self.stage(rows.compactMap { $0[0] as Int64? })
-        lateness.started = Self.stage(rows.compactMap { $0[1] as Int64? })
+        lateness.enqueued = Self.stage(rows.compactMap(\.enqueued))
+        lateness.started = Self.stage(rows.compactMap(\.started))
         return lateness
     }
 
