@@ -180,7 +180,7 @@ struct ProcessTests {
         let queue = SQLiteJobQueue(database: try ReportsDatabase.open(path: env["REPORTS_DATABASE"]!))
         #expect(
             try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(20)) {
-                (try? await queue.stats().succeeded ?? 0) ?? 0 > 50
+                (try? await queue.stats().succeeded) ?? 0 > 50
             })
 
         let target = directory.file("backup.sqlite")

@@ -4,7 +4,7 @@ package import Hummingbird
 package import HummingbirdTesting
 package import JWTKit
 package import Logging
-package import Microsoft
+import Microsoft
 package import Reports
 package import ReportsAPI
 package import ReportsSQLite

@@ -1,4 +1,4 @@
-package import ReportsSupport
+import ReportsSupport
 import Synchronization
 
 /// Keeps lines in memory (tests read them back).

@@ -4,7 +4,7 @@ import GRDB
 import JobQueue
 import JobQueueSQLite
 package import Reports
-package import ReportsSQLite
+import ReportsSQLite
 import ReportsSupport
 package import SQLiteStorage
 package import Security

@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 package import JobQueue
 import JobQueueSQLite
 import SQLiteStorage

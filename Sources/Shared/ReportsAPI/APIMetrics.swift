@@ -31,7 +31,7 @@ package struct APIMetrics: Sendable {
     }
     static var queueJobs: MetricNameDescriptor {
         MetricNameDescriptor(
-            namespace: "reports", metricName: "queue_jobs",
+            namespace: "reports", metricName: "queue_jobs", unitName: "",
             helpText: "Jobs in the queue by state, read at scrape time (scheduled = available but not yet due)")
     }
     static var queueOldest: MetricNameDescriptor {
@@ -41,12 +41,12 @@ package struct APIMetrics: Sendable {
     }
     static var queueKeys: MetricNameDescriptor {
         MetricNameDescriptor(
-            namespace: "reports", metricName: "queue_keys_waiting",
+            namespace: "reports", metricName: "queue_keys_waiting", unitName: "",
             helpText: "Fairness keys (Microsoft users) with a due job waiting")
     }
     static var queueDeferred: MetricNameDescriptor {
         MetricNameDescriptor(
-            namespace: "reports", metricName: "queue_deferred_jobs",
+            namespace: "reports", metricName: "queue_deferred_jobs", unitName: "",
             helpText:
                 "Waiting jobs handed back without using an attempt, by reason (onenote_budget_exhausted: their user's OneNote budget is spent)"
         )

@@ -1,6 +1,6 @@
 import Atlassian
 package import Foundation
-package import JobQueue
+import JobQueue
 package import Logging
 package import Microsoft
 package import Reports

@@ -30,7 +30,7 @@ public struct OneNoteBudgetKeeper: Service {
         } catch {
             logger.error("could not free earlier OneNote budget slots", metadata: ["error": "\(type(of: error))"])
         }
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
                     try await Task.sleep(for: interval)
