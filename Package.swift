@@ -13,9 +13,10 @@ let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
 let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+let postgres: Target.Dependency = .product(name: "PostgresNIO", package: "postgres-nio")
 let allLibraries: [Target.Dependency] = [
     "ReportsSupport", "Transport", "Security", "Rendering", "Upstream", "Atlassian", "Microsoft", "JobQueue",
-    "SQLiteStorage", "JobQueueSQLite",
+    "SQLiteStorage", "JobQueueSQLite", "PostgresStorage", "JobQueuePostgres",
     "Reports", "ReportsSQLite", "ServiceSetup", "ReportsAPI",
 ]
 
@@ -25,6 +26,7 @@ let testProducts: [Target.Dependency] = [
     .product(name: "Hummingbird", package: "hummingbird"),
     .product(name: "HummingbirdTesting", package: "hummingbird"),
     .product(name: "HTTPTypes", package: "swift-http-types"),
+    postgres,
 ]
 
 let package = Package(
@@ -51,6 +53,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Sources/Shared holds one library target per concern; dependencies point one way (the module
@@ -90,6 +93,15 @@ let package = Package(
         .target(
             name: "JobQueueSQLite", dependencies: ["JobQueue", "SQLiteStorage", "ReportsSupport", grdb],
             path: "Sources/Shared/JobQueueSQLite", swiftSettings: strictSettings
+        ),
+        // The PostgreSQL backend (issue #16): the pool and schema, then the queue on it.
+        .target(
+            name: "PostgresStorage", dependencies: ["ReportsSupport", postgres, log, lifecycle],
+            path: "Sources/Shared/PostgresStorage", swiftSettings: strictSettings
+        ),
+        .target(
+            name: "JobQueuePostgres", dependencies: ["JobQueue", "PostgresStorage", "ReportsSupport", postgres, log],
+            path: "Sources/Shared/JobQueuePostgres", swiftSettings: strictSettings
         ),
         .target(
             name: "Reports",
@@ -234,6 +246,7 @@ let package = Package(
         testTarget("UpstreamTests"),
         testTarget("ReportsSQLiteTests"),
         testTarget("ReportsAPITests"),
+        testTarget("PostgresStorageTests"),
         testTarget("ConformanceTests"),
         testTarget("IntegrationTests"),
     ]

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ReportsSupport
 import SQLiteStorage
 import ServiceSetup
 

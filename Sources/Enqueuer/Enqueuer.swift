@@ -3,6 +3,7 @@ import Foundation
 import JobQueueSQLite
 import Logging
 import Reports
+import ReportsSupport
 import SQLiteStorage
 import ServiceSetup
 import Transport

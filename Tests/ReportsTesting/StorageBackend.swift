@@ -1,24 +1,35 @@
 import Foundation
 package import JobQueue
+import JobQueuePostgres
 import JobQueueSQLite
 import SQLiteStorage
 
 /// A storage backend the conformance suites run against. The suites take it as their argument and
-/// use only the `JobQueue` protocol, so the next backend (PostgreSQL, issue #16) adds a case here and
-/// runs the same tests.
+/// use only the `JobQueue` protocol, so every backend runs the same tests.
 package enum StorageBackend: String, CaseIterable, Sendable, CustomStringConvertible {
     case sqlite
+    /// A database of the test's own on the throwaway cluster (`PostgresTestCluster`).
+    case postgres
 
     package var description: String { rawValue }
 
-    /// A fresh, empty queue on this backend with a hand-moved clock.
-    package func makeQueue(
-        retryStrategy: JobRetryStrategy = .exponentialJitter(), fairness: FairnessPolicy = .standard
-    ) throws -> QueueUnderTest {
+    /// Runs `body` with a fresh, empty queue on this backend with a hand-moved clock, removed after.
+    package func withQueue<Result: Sendable>(
+        retryStrategy: JobRetryStrategy = .exponentialJitter(), fairness: FairnessPolicy = .standard,
+        _ body: (QueueUnderTest) async throws -> Result
+    ) async throws -> Result {
         switch self {
         case .sqlite:
             let fixture = try QueueFixture(retryStrategy: retryStrategy, fairness: fairness)
-            return QueueUnderTest(queue: fixture.queue, clock: fixture.clock, sqlite: fixture, remove: fixture.remove)
+            defer { fixture.remove() }
+            return try await body(QueueUnderTest(queue: fixture.queue, clock: fixture.clock, sqlite: fixture))
+        case .postgres:
+            let clock = TestClock()
+            return try await PostgresTestCluster.shared().withDatabase { database, _ in
+                let queue = PostgresJobQueue(
+                    database: database, retryStrategy: retryStrategy, fairness: fairness, now: { clock.now })
+                return try await body(QueueUnderTest(queue: queue, clock: clock, sqlite: nil))
+            }
         }
     }
 }
@@ -29,7 +40,6 @@ package struct QueueUnderTest: Sendable {
     package let queue: any JobQueue
     package let clock: TestClock
     package let sqlite: QueueFixture?
-    package let remove: @Sendable () -> Void
 
     package func row(_ id: Int64) async throws -> JobRecord {
         try await queue.job(id: id)!

@@ -78,10 +78,14 @@ public protocol JobQueueChangeObserver: Sendable {
     /// reports off: watching a busy database costs a file-system event for every write. Turning them
     /// on reports once at once, so a commit made while they were off is not missed.
     func setWatching(_ watching: Bool)
+    /// The observer's own long-running work, if it has any (PostgreSQL's LISTEN connection): the
+    /// worker runs it beside its other background loops and cancels it at shutdown.
+    func run() async throws
 }
 
 extension JobQueueChangeObserver {
     public func setWatching(_ watching: Bool) {}
+    public func run() async throws {}
 }
 
 extension JobQueue {

@@ -36,6 +36,30 @@ public struct JobRecord: Sendable, Codable, Equatable {
         case waitReason = "wait_reason"
     }
 
+    package init(
+        id: Int64, kind: String, priority: Int, state: JobState, runAt: Int64, attempt: Int, maxAttempts: Int,
+        leaseToken: Int64, leaseUntil: Int64?, workerId: String?, uniqueKey: String?, lastError: String?,
+        createdAt: Int64, startedAt: Int64?, finishedAt: Int64?, fairnessKey: String, waitReason: String?
+    ) {
+        self.id = id
+        self.kind = kind
+        self.priority = priority
+        self.state = state
+        self.runAt = runAt
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+        self.leaseToken = leaseToken
+        self.leaseUntil = leaseUntil
+        self.workerId = workerId
+        self.uniqueKey = uniqueKey
+        self.lastError = lastError
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.fairnessKey = fairnessKey
+        self.waitReason = waitReason
+    }
+
     public var lease: JobLease? {
         state == .running ? JobLease(jobId: id, token: leaseToken, attempt: attempt, maxAttempts: maxAttempts) : nil
     }

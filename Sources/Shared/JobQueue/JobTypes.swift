@@ -217,3 +217,20 @@ public enum AdminResult: Sendable, Equatable {
     /// The job is in a state the action does not apply to.
     case notApplicable(JobState)
 }
+
+extension NewJob {
+    /// Checks what every backend refuses at enqueue (the schemas refuse it too) and returns the
+    /// payload as text.
+    package func validatedPayload() throws -> String {
+        guard (1...100).contains(kind.count) else { throw JobQueueError.invalidKind }
+        guard fairnessKey.utf8.count <= 300 else {
+            throw JobQueueError.invalidArgument("a fairness key is at most 300 bytes")
+        }
+        guard maxAttempts >= 1 else { throw JobQueueError.invalidArgument("maxAttempts must be at least 1") }
+        guard uniqueKey?.isEmpty != true else { throw JobQueueError.invalidArgument("a unique key is not empty") }
+        guard let text = String(data: payload, encoding: .utf8),
+            (try? JSONSerialization.jsonObject(with: payload, options: [.fragmentsAllowed])) != nil
+        else { throw JobQueueError.invalidPayload }
+        return text
+    }
+}

@@ -72,6 +72,7 @@ public struct WorkerRuntime: Service {
 
         try await withThrowingTaskGroup(of: Void.self) { background in
             background.addTask { try await pollForChanges(observer) }
+            background.addTask { try await observer.run() }
             if let activity = observer.activity {
                 background.addTask { try await watchForChanges(observer, activity) }
             }

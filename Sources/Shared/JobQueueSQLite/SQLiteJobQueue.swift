@@ -67,17 +67,7 @@ public struct SQLiteJobQueue: JobQueue {
     }
 
     private static func validate(_ jobs: [NewJob]) throws -> [(NewJob, String)] {
-        try jobs.map { job in
-            guard (1...100).contains(job.kind.count) else { throw JobQueueError.invalidKind }
-            guard job.fairnessKey.utf8.count <= 300 else {
-                throw JobQueueError.invalidArgument("a fairness key is at most 300 bytes")
-            }
-            guard job.maxAttempts >= 1 else { throw JobQueueError.invalidArgument("maxAttempts must be at least 1") }
-            guard let text = String(data: job.payload, encoding: .utf8),
-                (try? JSONSerialization.jsonObject(with: job.payload, options: [.fragmentsAllowed])) != nil
-            else { throw JobQueueError.invalidPayload }
-            return (job, text)
-        }
+        try jobs.map { job in (job, try job.validatedPayload()) }
     }
 
     private static func insert(_ rows: [(NewJob, String)], in db: Database, now created: Int64) throws

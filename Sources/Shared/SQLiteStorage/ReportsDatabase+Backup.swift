@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import ReportsSupport
 
 #if canImport(Glibc)
     import Glibc

@@ -1,5 +1,6 @@
 import Foundation
 public import GRDB
+import ReportsSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -88,11 +89,7 @@ public struct ReportsDatabase: Sendable {
 
     /// Refuses a database that has no schema, or one made by an older or newer binary.
     static func checkSchema(applied: [String], known: [String]) throws {
-        if applied.isEmpty { throw StoreError.notInitialised() }
-        let unknown = applied.filter { !known.contains($0) }
-        if !unknown.isEmpty { throw StoreError.schemaTooNew(unknown: unknown) }
-        let missing = known.filter { !applied.contains($0) }
-        if !missing.isEmpty { throw StoreError.schemaTooOld(missing: missing) }
+        try StoreError.requireSchema(applied: applied, known: known)
     }
 
     /// Reads GRDB's migration table directly so that identifiers from a newer binary are seen too.

@@ -1,5 +1,3 @@
-public import ReportsSupport
-
 /// The database cannot be used: it cannot be opened, or its schema does not match this binary.
 ///
 /// Messages name `REPORTS_DATABASE` and say what to do; they never print the path or any row content.
@@ -48,6 +46,16 @@ public struct StoreError: OperatorMessageError, Sendable, Equatable, CustomStrin
 
     public static func migrationFailed(_ reason: String) -> StoreError {
         StoreError(.migrationFailed, "REPORTS_DATABASE: migration failed: \(reason)")
+    }
+
+    /// Refuses a database that has no schema, or one made by an older or newer binary (either backend:
+    /// both name their migrations the same way).
+    public static func requireSchema(applied: [String], known: [String]) throws {
+        if applied.isEmpty { throw StoreError.notInitialised() }
+        let unknown = applied.filter { !known.contains($0) }
+        if !unknown.isEmpty { throw StoreError.schemaTooNew(unknown: unknown) }
+        let missing = known.filter { !applied.contains($0) }
+        if !missing.isEmpty { throw StoreError.schemaTooOld(missing: missing) }
     }
 
     /// Compares the kind of error, not the wording, so callers and tests survive message edits.

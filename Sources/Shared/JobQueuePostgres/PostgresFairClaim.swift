@@ -1,0 +1,150 @@
+import Foundation
+import JobQueue
+import Logging
+import PostgresNIO
+import ReportsSupport
+
+/// Start-time fair queuing over fairness keys, as on SQLite (docs/queue-fairness.md; JobQueueSQLite's
+/// `FairQueueing` explains the virtual times). What differs is concurrency: SQLite has one writer,
+/// PostgreSQL many, so
+/// - a key's next virtual time is taken with one `INSERT … ON CONFLICT DO UPDATE … RETURNING` per
+///   batch, whose row lock makes two enqueuers of one key take turns;
+/// - the lease locks the head rows it reads (`FOR UPDATE SKIP LOCKED`), so two workers never choose
+///   the same job and never wait for each other's;
+/// - the per-key running cap needs the key's running count to stay true until commit: the lease takes
+///   a transaction-scoped advisory lock per key (`pg_try_advisory_xact_lock`, never waiting) before
+///   counting, so two workers never both fill a key's last slot; a key another worker is leasing right
+///   now is skipped for this round.
+enum PostgresFairClaim {
+    /// The advisory lock namespace of fairness keys (the two-integer form: this class, the key's hash).
+    static let keyLockClass: Int32 = 0x7266_6B79
+
+    /// Gives each job its virtual start time, in the caller's transaction.
+    static func assignVirtualTimes(_ jobs: [NewJob], on connection: PostgresConnection, logger: Logger)
+        async throws -> [Int64]
+    {
+        struct Lane: Hashable {
+            let key: String
+            let priority: Int
+        }
+        var counts: [Lane: Int] = [:]
+        var order: [Lane] = []
+        for job in jobs {
+            let lane = Lane(key: job.fairnessKey, priority: job.priority)
+            if counts[lane] == nil { order.append(lane) }
+            counts[lane, default: 0] += 1
+        }
+        // Locked in a fixed order, so two batches sharing keys cannot deadlock.
+        order.sort { ($0.priority, $0.key) < ($1.priority, $1.key) }
+        let rows = try await connection.query(
+            """
+            WITH lanes AS (
+                SELECT * FROM unnest(\(order.map(\.key))::text[], \(order.map(\.priority))::int[],
+                    \(order.map { counts[$0]! })::bigint[]) WITH ORDINALITY AS lane (fairness_key, priority, n, ord)
+            ), clocked AS (
+                SELECT lanes.*, coalesce(
+                    (SELECT vtime FROM jobs WHERE state = 'available' AND jobs.priority = lanes.priority
+                     ORDER BY priority DESC, vtime, id LIMIT 1),
+                    (SELECT vtime FROM queue_clock WHERE queue_clock.priority = lanes.priority), 0) AS clock
+                FROM lanes
+            )
+            INSERT INTO queue_keys AS k (fairness_key, priority, next_vtime)
+            SELECT fairness_key, priority, clock + n FROM clocked ORDER BY ord
+            ON CONFLICT (fairness_key, priority) DO UPDATE
+                SET next_vtime = greatest(k.next_vtime + (excluded.next_vtime - (
+                    SELECT clock FROM clocked WHERE clocked.fairness_key = excluded.fairness_key
+                        AND clocked.priority = excluded.priority)), excluded.next_vtime)
+            RETURNING fairness_key, priority, next_vtime
+            """, logger: logger)
+        var next: [Lane: Int64] = [:]
+        for try await (key, priority, end) in rows.decode((String, Int, Int64).self) {
+            let lane = Lane(key: key, priority: priority)
+            next[lane] = end - Int64(counts[lane]!)
+        }
+        return try jobs.map { job in
+            let lane = Lane(key: job.fairnessKey, priority: job.priority)
+            guard let start = next[lane] else { throw JobQueueError.invalidArgument("a fairness lane was not stored") }
+            next[lane] = start + 1
+            return start
+        }
+    }
+
+    /// Claims up to `limit` due jobs in (priority, virtual time) order, skipping jobs of a key that
+    /// already has `cap` running (keyless jobs have no cap), and moves each priority's clock on.
+    static func claim(
+        limit: Int, cap: Int, now: Int64, leaseUntil: Int64, workerId: String, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> [LeasedJob] {
+        var chosen: [Int64] = []
+        var running: [String: Int] = [:]
+        var after = (priority: Int(Int32.max), vtime: Int64.min, id: Int64.min)
+        let page = limit + 16
+        while chosen.count < limit {
+            var rows: [HeadPage.Row] = []
+            for try await row in try await connection.execute(
+                HeadPage(now: now, after: after, count: page), logger: logger)
+            {
+                rows.append(row)
+            }
+            let keys = Set(rows.map(\.3).filter { !$0.isEmpty && running[$0] == nil })
+            if !keys.isEmpty {
+                try await countRunning(Array(keys).sorted(), cap: cap, into: &running, on: connection, logger: logger)
+            }
+            for (id, _, _, key) in rows where chosen.count < limit {
+                if !key.isEmpty {
+                    guard running[key]! < cap else { continue }
+                    running[key]! += 1
+                }
+                chosen.append(id)
+            }
+            guard rows.count == page, let last = rows.last else { break }
+            after = (last.1, last.2, last.0)
+        }
+        guard !chosen.isEmpty else { return [] }
+        var claimed: [(job: LeasedJob, vtime: Int64)] = []
+        claimed.reserveCapacity(chosen.count)
+        let claim = ClaimJobs(leaseUntil: leaseUntil, workerId: workerId, now: now, ids: chosen)
+        for try await row in try await connection.execute(claim, logger: logger) {
+            let job = LeasedJob(
+                lease: JobLease(jobId: row.0, token: row.6, attempt: row.4, maxAttempts: row.5),
+                kind: row.1, payload: Data(row.2.utf8), priority: row.3,
+                createdAt: Timestamp.date(milliseconds: row.7))
+            claimed.append((job, row.8))
+        }
+        var clocks: [Int: Int64] = [:]
+        for (job, vtime) in claimed { clocks[job.priority] = max(clocks[job.priority] ?? vtime, vtime) }
+        let priorities = clocks.keys.sorted()
+        _ = try await connection.execute(
+            AdvanceClocks(priorities: priorities, vtimes: priorities.map { clocks[$0]! }), logger: logger)
+        // RETURNING gives no order guarantee; hand jobs out in claim order.
+        claimed.sort { ($0.job.priority, $1.vtime, $1.job.id) > ($1.job.priority, $0.vtime, $0.job.id) }
+        return claimed.map(\.job)
+    }
+
+    /// Counts the running jobs of `keys` after taking each key's advisory lock; a key whose lock another
+    /// transaction holds counts as full for this lease.
+    private static func countRunning(
+        _ keys: [String], cap: Int, into running: inout [String: Int], on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        for key in keys { running[key] = cap }
+        let locked = try await connection.query(
+            """
+            SELECT key FROM unnest(\(keys)::text[]) AS key
+            WHERE pg_try_advisory_xact_lock(\(keyLockClass), hashtext(key))
+            """, logger: logger)
+        var mine: [String] = []
+        for try await key in locked.decode(String.self) {
+            mine.append(key)
+            running[key] = 0
+        }
+        guard !mine.isEmpty else { return }
+        let counts = try await connection.query(
+            """
+            SELECT fairness_key, count(*) FROM jobs
+            WHERE state = 'running' AND fairness_key = ANY(\(mine)::text[])
+            GROUP BY fairness_key
+            """, logger: logger)
+        for try await (key, count) in counts.decode((String, Int).self) { running[key] = count }
+    }
+}

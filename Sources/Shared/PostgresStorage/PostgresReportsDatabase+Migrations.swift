@@ -1,0 +1,105 @@
+import Logging
+import PostgresNIO
+import ReportsSupport
+
+extension PostgresReportsDatabase {
+    /// A schema step: its name (numbered like SQLite's, so `enqueuer migrate` reports one version
+    /// whichever backend it migrated) and its statements, run in one transaction.
+    struct Migration: Sendable {
+        let name: String
+        let statements: [String]
+    }
+
+    /// The PostgreSQL schema. Its first step is SQLite's schema as of `v7` in one go (times are integer
+    /// milliseconds since the epoch, as there); later steps come in pairs with SQLite's, under the same
+    /// number. Frozen once the PostgreSQL backend ships: until `REPORTS_DATABASE` can select it (issue
+    /// #16) nothing outside the tests has this schema, so the first step may still grow.
+    static let migrations: [Migration] = [
+        Migration(name: "v7-initial-schema", statements: PostgresSchema.queue)
+    ]
+
+    public static var knownMigrations: [String] { migrations.map(\.name) }
+
+    /// The key of the advisory lock migrators hold, so two `enqueuer migrate` (or two hosts starting at
+    /// once) take turns instead of racing to create the same tables. Any 64-bit number unique to this
+    /// application serves; this one spells "reports" in ASCII.
+    static let migrationLockKey: Int64 = 0x7265_706F_7274_73
+
+    /// Applies every pending migration, each in its own transaction, under a session advisory lock.
+    /// Returns the names it applied.
+    @discardableResult
+    public func migrate() async throws -> [String] {
+        do {
+            return try await withConnection { connection in
+                try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLockKey))", logger: logger)
+                do {
+                    let applied = try await Self.migrate(connection, logger: logger)
+                    try await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLockKey))", logger: logger)
+                    return applied
+                } catch {
+                    // The lock is the session's; a failed unlock is ended with the connection anyway.
+                    _ = try? await connection.query(
+                        "SELECT pg_advisory_unlock(\(Self.migrationLockKey))", logger: logger)
+                    throw error
+                }
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch let error as PSQLError {
+            throw StoreError.migrationFailed(PostgresAvailability.describe(error))
+        }
+    }
+
+    private static func migrate(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        try await connection.query(
+            """
+            CREATE TABLE IF NOT EXISTS reports_migrations (
+                name TEXT PRIMARY KEY NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
+            """, logger: logger)
+        let applied = try await appliedMigrations(connection, logger: logger)
+        let unknown = applied.filter { !knownMigrations.contains($0) }
+        if !unknown.isEmpty { throw StoreError.schemaTooNew(unknown: unknown) }
+        var done: [String] = []
+        for migration in migrations where !applied.contains(migration.name) {
+            try await connection.query("BEGIN", logger: logger)
+            do {
+                for statement in migration.statements {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query(
+                    "INSERT INTO reports_migrations (name) VALUES (\(migration.name))", logger: logger)
+                try await connection.query("COMMIT", logger: logger)
+            } catch {
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+            done.append(migration.name)
+        }
+        return done
+    }
+
+    private static func appliedMigrations(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        var names: [String] = []
+        let rows = try await connection.query("SELECT name FROM reports_migrations ORDER BY name", logger: logger)
+        for try await name in rows.decode(String.self) { names.append(name) }
+        return names
+    }
+
+    /// Refuses a database with no schema, or one made by an older or newer binary (the same rules and
+    /// messages as SQLite's).
+    public func requireCurrentSchema() async throws {
+        let applied: [String]
+        do {
+            applied = try await withConnection { connection in
+                let exists =
+                    try await connection.query(
+                        "SELECT to_regclass('reports_migrations') IS NOT NULL", logger: logger
+                    ).collect().first?.decode(Bool.self) ?? false
+                return exists ? try await Self.appliedMigrations(connection, logger: logger) : []
+            }
+        } catch let error as PSQLError {
+            throw StoreError.cannotOpen(PostgresAvailability.describe(error))
+        }
+        try StoreError.requireSchema(applied: applied, known: Self.knownMigrations)
+    }
+}

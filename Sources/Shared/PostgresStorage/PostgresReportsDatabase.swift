@@ -1,0 +1,64 @@
+public import Logging
+public import PostgresNIO
+import ReportsSupport
+public import ServiceLifecycle
+
+/// The PostgreSQL backend's one owner of the connection pool (issue #16, docs/postgresql.md), like
+/// `ReportsDatabase` for SQLite: the queue and the stores take it and run their statements through it.
+///
+/// It is a `Service`: each process adds it to its `ServiceGroup`, which runs the pool's background work
+/// (connecting, keep-alives, reconnecting after the server restarted) and closes it at shutdown.
+public struct PostgresReportsDatabase: Service, Sendable {
+    public let client: PostgresClient
+    public let settings: PostgresSettings
+    package let logger: Logger
+
+    public init(settings: PostgresSettings, logger: Logger) throws {
+        self.settings = settings
+        self.logger = logger
+        client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
+    }
+
+    public func run() async throws {
+        await client.run()
+    }
+
+    /// Runs `body` in one transaction on one pooled connection: committed when it returns, rolled back
+    /// when it throws, and the body's own error is rethrown unwrapped (PostgresNIO's `withTransaction`
+    /// wraps it, which would hide a `JobQueueError` from the caller).
+    public func withTransaction<Result: Sendable>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await client.withConnection { connection in
+            try await connection.query("BEGIN", logger: logger)
+            let result: Result
+            do {
+                result = try await body(connection)
+            } catch {
+                // A failed rollback leaves the connection broken; the pool then closes it.
+                _ = try? await connection.query("ROLLBACK", logger: logger)
+                throw error
+            }
+            try await connection.query("COMMIT", logger: logger)
+            return result
+        }
+    }
+
+    /// Runs `body` on one pooled connection outside a transaction (reads, single statements).
+    public func withConnection<Result: Sendable>(
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await client.withConnection { connection in try await body(connection) }
+    }
+
+    /// Whether the server answers at all (readiness).
+    public func isReachable() async -> Bool {
+        do {
+            return try await withConnection { connection in
+                try await connection.query("SELECT 1", logger: logger).collect().count == 1
+            }
+        } catch {
+            return false
+        }
+    }
+}

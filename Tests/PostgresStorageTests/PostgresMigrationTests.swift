@@ -1,0 +1,47 @@
+import Foundation
+import PostgresNIO
+import ReportsSupport
+import ReportsTesting
+import Testing
+
+@testable import PostgresStorage
+
+/// `enqueuer migrate` on PostgreSQL: one migrator at a time, and a schema from another binary refused.
+@Suite("PostgreSQL migrations")
+struct PostgresMigrationTests {
+    @Test func twoMigratorsAtOnceTakeTurnsAndTheSchemaIsAppliedOnce() async throws {
+        let cluster = try await PostgresTestCluster.shared()
+        try await cluster.withEmptyDatabase { url in
+            try await PostgresTestCluster.withRunning(url: url) { database in
+                await #expect(throws: StoreError.notInitialised()) { try await database.requireCurrentSchema() }
+                // Four hosts starting at once: without the advisory lock two would both create `jobs`
+                // and all but one fail.
+                let applied = try await withThrowingTaskGroup(of: [String].self) { group in
+                    for _ in 0..<4 { group.addTask { try await database.migrate() } }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                #expect(applied.filter { !$0.isEmpty } == [PostgresReportsDatabase.knownMigrations])
+                try await database.requireCurrentSchema()
+                #expect(try await database.migrate().isEmpty, "a second run has nothing to do")
+            }
+        }
+    }
+
+    @Test func aSchemaFromANewerBinaryIsRefusedClearly() async throws {
+        let cluster = try await PostgresTestCluster.shared()
+        try await cluster.withEmptyDatabase { url in
+            try await PostgresTestCluster.withRunning(url: url) { database in
+                try await database.migrate()
+                _ = try await database.withConnection { connection in
+                    try await connection.query(
+                        "INSERT INTO reports_migrations (name) VALUES ('v99-from-the-future')", logger: database.logger)
+                }
+                let error = try await #require(throws: StoreError.self) { try await database.requireCurrentSchema() }
+                #expect(error == .schemaTooNew(unknown: []))
+                #expect(
+                    error.description.contains("REPORTS_DATABASE") && error.description.contains("v99-from-the-future"))
+                await #expect(throws: StoreError.schemaTooNew(unknown: [])) { try await database.migrate() }
+            }
+        }
+    }
+}
