@@ -139,6 +139,7 @@ let package = Package(
             name: "Enqueuer",
             dependencies: [
                 "ReportsAPI", "ReportsSQLite", "Reports", "ServiceSetup", "JobQueue", "JobQueueSQLite", "SQLiteStorage",
+                "PostgresStorage",
                 "Security", "Transport", "Upstream", "Atlassian", "Microsoft", "ReportsSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -156,7 +157,8 @@ let package = Package(
         .executableTarget(
             name: "Worker",
             dependencies: [
-                "ReportsSQLite", "ServiceSetup", "JobQueue", "JobQueueSQLite", "SQLiteStorage", "Security", "Upstream",
+                "ReportsSQLite", "ServiceSetup", "JobQueue", "JobQueueSQLite", "SQLiteStorage", "JobQueuePostgres",
+                "PostgresStorage", "Security", "Upstream",
                 "Atlassian", "Microsoft",
                 "Transport", "ReportsSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -188,7 +190,8 @@ let package = Package(
         .executableTarget(
             name: "QueueBench",
             dependencies: [
-                "JobQueue", "JobQueueSQLite", "SQLiteStorage", "ReportsSupport",
+                "JobQueue", "JobQueueSQLite", "SQLiteStorage", "JobQueuePostgres", "PostgresStorage", "ReportsSupport",
+                postgres,
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -196,6 +199,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Benchmarks/QueueBench",
+            exclude: ["pg-baseline.sql"],
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -4,6 +4,7 @@ import GRDB
 import JobQueue
 import JobQueueSQLite
 import Logging
+import PostgresStorage
 import ReportsSupport
 import SQLiteStorage
 import ServiceLifecycle
@@ -36,6 +37,12 @@ struct QueueBench: AsyncParsableCommand {
             "The workers' cap on running jobs per key (REPORTS_QUEUE_MAX_RUNNING_PER_KEY) in the drains; high, so the drain measures the fair lease's cost, not the cap."
     )
     var keyCap = 1024
+    @Option(
+        help:
+            "Also measure the PostgreSQL queue on this server (a postgres:// URL of a database the bench may empty); needs pgbench."
+    )
+    var postgresURL: String?
+    @Flag(help: "Skip the SQLite series (with --postgres-url).") var postgresOnly = false
 
     func run() async throws {
         try? FileManager.default.removeItem(atPath: dataDir)
@@ -44,6 +51,21 @@ struct QueueBench: AsyncParsableCommand {
             "queue-bench: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(jobs) no-op jobs per drain, batch \(batch), concurrency \(concurrency)"
         )
 
+        if let postgresURL {
+            let settings = try PostgresSettings(url: postgresURL, environment: ProcessInfo.processInfo.environment)
+            if postgresOnly {
+                try await PostgresSeries(bench: self, url: postgresURL, settings: settings).run()
+                return
+            }
+        }
+        try await runSQLite()
+        if let postgresURL {
+            let settings = try PostgresSettings(url: postgresURL, environment: ProcessInfo.processInfo.environment)
+            try await PostgresSeries(bench: self, url: postgresURL, settings: settings).run()
+        }
+    }
+
+    func runSQLite() async throws {
         var single: [Double] = []
         var batched: [Double] = []
         for _ in 0..<repeats {
@@ -140,7 +162,7 @@ struct QueueBench: AsyncParsableCommand {
     }
 
     /// `keys` > 0 spreads the jobs over that many fairness keys, round robin.
-    func enqueueNoOps(_ queue: SQLiteJobQueue, count: Int, runAt: Date?, keys: Int = 0) async throws {
+    func enqueueNoOps(_ queue: any JobQueue, count: Int, runAt: Date?, keys: Int = 0) async throws {
         let job = try NewJob(kind: DiagnosticJob.kind, parameters: DiagnosticJob.Parameters(), runAt: runAt)
         var remaining = count
         var index = 0

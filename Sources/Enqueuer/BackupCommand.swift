@@ -15,6 +15,13 @@ struct BackupCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
+        if settings.postgresURL != nil {
+            // PostgreSQL has its own consistent online backup; copying its files is not one.
+            ProcessSupport.fail(
+                program: "enqueuer",
+                "REPORTS_DATABASE names PostgreSQL: back it up with pg_dump (`pg_dump --format=custom --file=reports.dump DATABASE`, RUNBOOK.md), not with this command",
+                exitCode: ProcessSupport.configurationExitCode)
+        }
         let database: ReportsDatabase
         do {
             database = try ReportsDatabase.open(path: settings.databasePath)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import JobQueueSQLite
 import Logging
+import PostgresStorage
 import Reports
 import ReportsSupport
 import SQLiteStorage
@@ -40,7 +41,15 @@ struct Migrate: AsyncParsableCommand {
     func run() async throws {
         let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
         do {
-            let applied = try ReportsDatabase.migrate(path: settings.databasePath)
+            let applied: [String]
+            if let url = settings.postgresURL {
+                // Several hosts may run this at once: the migrator takes turns on an advisory lock.
+                applied = try await PostgresReportsDatabase.withTemporaryClient(
+                    settings: postgresSettings(url), logger: Logger(label: "reports.migrate")
+                ) { database in try await database.migrate() }
+            } else {
+                applied = try ReportsDatabase.migrate(path: settings.databasePath)
+            }
             print(applied.isEmpty ? "schema is up to date" : "applied migrations: \(applied.joined(separator: ", "))")
         } catch let error as StoreError {
             ProcessSupport.fail(program: "enqueuer", error.message)
@@ -48,9 +57,30 @@ struct Migrate: AsyncParsableCommand {
     }
 }
 
+/// The PostgreSQL settings of `REPORTS_DATABASE`, or the process stops naming what is wrong.
+func postgresSettings(_ url: String) -> PostgresSettings {
+    do {
+        return try PostgresSettings(url: url, environment: ProcessInfo.processInfo.environment)
+    } catch {
+        ProcessSupport.fail(program: "enqueuer", "\(error)", exitCode: ProcessSupport.configurationExitCode)
+    }
+}
+
+/// Stops a command that runs on SQLite only so far when `REPORTS_DATABASE` names PostgreSQL (issue
+/// #16 builds the PostgreSQL stores step by step: `enqueuer migrate` and `worker run` for diagnostic
+/// jobs work on it today).
+func requireSQLite(_ settings: ReportsConfiguration, command: String) {
+    guard settings.postgresURL != nil else { return }
+    ProcessSupport.fail(
+        program: "enqueuer",
+        "REPORTS_DATABASE: `enqueuer \(command)` does not run on PostgreSQL yet (issue #16); only `enqueuer migrate` and `worker run` (diagnostic jobs) do",
+        exitCode: ProcessSupport.configurationExitCode)
+}
+
 /// Opens the database and the queue, or stops the process with a clear message.
 func openQueue() -> SQLiteJobQueue {
     let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
+    requireSQLite(settings, command: CommandLine.arguments.dropFirst().first ?? "")
     do {
         return SQLiteJobQueue(
             database: try ReportsDatabase.open(path: settings.databasePath), fairness: settings.limits.fairness)

@@ -37,6 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
+        requireSQLite(settings, command: "serve")
         let forge: ForgeConfiguration
         let security: SecurityConfiguration
         let upstream: UpstreamConfiguration

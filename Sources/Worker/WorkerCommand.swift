@@ -84,13 +84,16 @@ struct Run: AsyncParsableCommand {
         let settings = ProcessSupport.loadConfiguration(program: "worker")
         ProcessSupport.bootstrapLogging(level: settings.logLevel)
         let logger = Logger(label: "reports.worker")
+        if let url = settings.postgresURL {
+            try await runOnPostgres(url: url, settings: settings, logger: logger)
+            return
+        }
         let database: ReportsDatabase
         do {
             database = try ReportsDatabase.open(path: settings.databasePath)
         } catch let error as StoreError {
             ProcessSupport.fail(program: "worker", error.message)
         }
-        let workerId = id ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
         let metrics = WorkerMetrics()
         var registry = JobRegistry([DiagnosticJob()])
         let reports = Self.reportHandler(
@@ -99,13 +102,7 @@ struct Run: AsyncParsableCommand {
         let runtime = WorkerRuntime(
             queue: SQLiteJobQueue(database: database, fairness: settings.limits.fairness),
             registry: registry,
-            configuration: WorkerConfiguration(
-                workerId: workerId,
-                concurrency: concurrency,
-                leaseDuration: .milliseconds(Int64(leaseSeconds * 1000)),
-                gracePeriod: .milliseconds(Int64(graceSeconds * 1000)),
-                pollInterval: .milliseconds(pollMs),
-                maxLeaseBatch: leaseBatch),
+            configuration: runtimeConfiguration,
             logger: logger,
             observer: metrics)
         // Stopped in reverse order: metrics first, then the runtime (grace period), then the budget keeper.
@@ -121,6 +118,18 @@ struct Run: AsyncParsableCommand {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+
+    var workerId: String { id ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)" }
+
+    var runtimeConfiguration: WorkerConfiguration {
+        WorkerConfiguration(
+            workerId: workerId,
+            concurrency: concurrency,
+            leaseDuration: .milliseconds(Int64(leaseSeconds * 1000)),
+            gracePeriod: .milliseconds(Int64(graceSeconds * 1000)),
+            pollInterval: .milliseconds(pollMs),
+            maxLeaseBatch: leaseBatch)
     }
 
     /// The `run-report` handler, when the worker is configured for it. With none of its variables set

@@ -51,6 +51,44 @@ public struct PostgresReportsDatabase: Service, Sendable {
         try await client.withConnection { connection in try await body(connection) }
     }
 
+    /// Runs `body` with a client of its own whose pool runs only meanwhile: for one-shot commands
+    /// (`enqueuer migrate`) and the schema check a process makes before its services start (a
+    /// `PostgresClient` runs once, so the long-lived one cannot be borrowed for it).
+    /// A server that does not answer within `connectWithin` fails with `StoreError.cannotOpen` instead
+    /// of the pool's endless reconnecting (right for a long-running worker, wrong for a command).
+    public static func withTemporaryClient<Result: Sendable>(
+        settings: PostgresSettings, logger: Logger, connectWithin: Duration = .seconds(10),
+        _ body: (PostgresReportsDatabase) async throws -> Result
+    ) async throws -> Result {
+        let database = try PostgresReportsDatabase(settings: settings, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await database.run() }
+            defer { group.cancelAll() }
+            try await database.waitUntilReachable(within: connectWithin)
+            return try await body(database)
+        }
+    }
+
+    /// Returns once the server answers; throws `StoreError.cannotOpen` after `timeout`.
+    public func waitUntilReachable(within timeout: Duration) async throws {
+        let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                _ = try await withConnection { connection in try await connection.query("SELECT 1", logger: logger) }
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return false
+            }
+            defer { group.cancelAll() }
+            return try await group.next() ?? false
+        }
+        guard answered else {
+            throw StoreError.cannotOpen(
+                "the PostgreSQL server did not answer within \(timeout) (is it running and reachable?)")
+        }
+    }
+
     /// Whether the server answers at all (readiness).
     public func isReachable() async -> Bool {
         do {

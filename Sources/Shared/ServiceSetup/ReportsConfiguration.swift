@@ -10,6 +10,9 @@ public import Transport
 public struct ReportsConfiguration: Sendable, Equatable {
     /// Path of the SQLite database file (`REPORTS_DATABASE`).
     public var databasePath: String
+    /// `REPORTS_DATABASE` when it is a `postgres://` URL (issue #16, docs/postgresql.md); the URL is
+    /// parsed by `PostgresSettings` where the database is opened. `databasePath` is then unused.
+    public var postgresURL: String?
     /// `REPORTS_LOG_LEVEL`: trace, debug, info (default), notice, warning, error or critical.
     public var logLevel: Logger.Level
     /// `REPORTS_SANDBOX=1` allows plain-HTTP upstreams on loopback addresses (the sandbox);
@@ -35,9 +38,13 @@ public struct ReportsConfiguration: Sendable, Equatable {
     /// Reads and validates the configuration. Throws the first problem found, naming its variable.
     public init(environment: [String: String]) throws(ConfigurationError) {
         self.init()
-        if let path = environment["REPORTS_DATABASE"] {
-            try Self.validateDatabasePath(path)
-            databasePath = path
+        if let value = environment["REPORTS_DATABASE"] {
+            if value.hasPrefix("postgres://") || value.hasPrefix("postgresql://") {
+                postgresURL = value
+            } else {
+                try Self.validateDatabasePath(value)
+                databasePath = value
+            }
         }
         if let level = environment["REPORTS_LOG_LEVEL"], !level.isEmpty {
             guard let parsed = Logger.Level(rawValue: level.lowercased()) else {
