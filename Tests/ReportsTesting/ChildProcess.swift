@@ -18,14 +18,23 @@ package final class ChildProcess: @unchecked Sendable {
         return url.path
     }()
 
-    package init(_ executable: String, _ arguments: [String], environment: [String: String], outputPath: String) throws
-    {
+    /// `namespace`: run it inside that network namespace (`ip netns exec`, which execs the program, so
+    /// `pid` and signals are the program's own).
+    package init(
+        _ executable: String, _ arguments: [String], environment: [String: String], outputPath: String,
+        namespace: String? = nil
+    ) throws {
         let path = Self.binDirectory + "/" + executable
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw ChildProcessError(message: "\(path) is missing: run `swift build` before `swift test`")
         }
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
+        if let namespace {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.arguments = ["netns", "exec", namespace, path] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = arguments
+        }
         var env = ProcessInfo.processInfo.environment
         env.merge(environment) { $1 }
         process.environment = env

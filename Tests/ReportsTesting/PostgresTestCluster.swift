@@ -28,38 +28,94 @@ package final class PostgresTestCluster: Sendable {
         try await Bootstrap.shared.cluster()
     }
 
+    /// Starts the cluster once; callers arriving meanwhile wait for that start, not a second one.
     private actor Bootstrap {
         static let shared = Bootstrap()
-        private var started: PostgresTestCluster?
+        private var cluster: PostgresTestCluster?
+        private var failure: (any Error)?
+        private var starting = false
+        private var waiting: [CheckedContinuation<Void, Never>] = []
 
         func cluster() async throws -> PostgresTestCluster {
-            if let started { return started }
-            let cluster = try PostgresTestCluster()
-            started = cluster
-            try await cluster.prepareTemplate()
-            return cluster
+            while starting { await withCheckedContinuation { waiting.append($0) } }
+            if let cluster { return cluster }
+            if let failure { throw failure }
+            starting = true
+            defer {
+                starting = false
+                for waiter in waiting { waiter.resume() }
+                waiting = []
+            }
+            do {
+                let started = try PostgresTestCluster()
+                try await started.prepareTemplate()
+                cluster = started
+                return started
+            } catch {
+                failure = error
+                throw error
+            }
         }
     }
 
-    private init() throws {
+    /// The options the server starts with (kept for `restart`).
+    private let serverOptions: String
+    /// The network namespace the server runs in (`TestNetwork`), if any.
+    package let namespace: String?
+
+    /// A cluster of its own for a test that needs one (another network, a restart), in addition to the
+    /// shared one. `listen`: the addresses to listen on; `trust`: a network whose clients may connect
+    /// without a password (the test hosts). Stop it with `stop()`; the process's exit stops it too.
+    package static func start(namespace: String? = nil, listen: String = "127.0.0.1", trust: String? = nil) throws
+        -> PostgresTestCluster
+    {
+        try PostgresTestCluster(namespace: namespace, listen: listen, trust: trust)
+    }
+
+    private init(namespace: String? = nil, listen: String = "127.0.0.1", trust: String? = nil) throws {
         let binDirectory = try Self.findBinaries()
         let runAs = getuid() == 0 ? (getpwnam("postgres") != nil ? "postgres" : "nobody") : nil
         var template = Array("/tmp/reports-pg-XXXXXX".utf8CString)
         guard mkdtemp(&template) != nil else { throw PostgresTestClusterError("cannot make a temporary folder") }
         let directory = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        clusterDirectoryForExit.withLock { $0 = (directory, binDirectory, runAs) }
-        atexit { stopClusterAtExit() }
+        clustersToStopAtExit.withLock { $0.append((directory, binDirectory, runAs)) }
+        if registeredExitHook.exchange(true, ordering: .relaxed) == false { atexit { stopClustersAtExit() } }
         if let runAs { try Self.run("/bin/chown", ["-R", runAs, directory]) }
         let port = try Self.freePort()
-        (self.binDirectory, self.runAs, self.directory, self.port) = (binDirectory, runAs, directory, port)
-        try run("initdb", ["-D", "\(directory)/data", "-U", "reports", "--auth=trust", "-E", "UTF8", "--no-sync"])
         // Durability settings off: a test cluster is thrown away, and fsync on every commit would
         // measure the disk, not the code. The restart test stops the server cleanly, which writes all.
-        let options = [
-            "-p \(port)", "-k \(directory)", "-c listen_addresses=127.0.0.1", "-c fsync=off",
+        serverOptions = [
+            "-p \(port)", "-k \(directory)", "-c listen_addresses=\(listen)", "-c fsync=off",
             "-c synchronous_commit=off", "-c full_page_writes=off", "-c max_connections=300",
         ].joined(separator: " ")
-        try run("pg_ctl", ["start", "-w", "-D", "\(directory)/data", "-l", "\(directory)/server.log", "-o", options])
+        (self.binDirectory, self.runAs, self.directory, self.port) = (binDirectory, runAs, directory, port)
+        self.namespace = namespace
+        try run("initdb", ["-D", "\(directory)/data", "-U", "reports", "--auth=trust", "-E", "UTF8", "--no-sync"])
+        if let trust {
+            let rules = try FileHandle(forWritingTo: URL(fileURLWithPath: "\(directory)/data/pg_hba.conf"))
+            try rules.seekToEnd()
+            try rules.write(contentsOf: Data("host all all \(trust) trust\n".utf8))
+            try rules.close()
+        }
+        try run(
+            "pg_ctl", ["start", "-w", "-D", "\(directory)/data", "-l", "\(directory)/server.log", "-o", serverOptions])
+    }
+
+    /// Restarts the server the way an operator's `pg_ctl restart -m fast` does: every connection is
+    /// cut, then the server comes back on the same port.
+    package func restart() throws {
+        try run(
+            "pg_ctl",
+            [
+                "restart", "-w", "-m", "fast", "-D", "\(directory)/data", "-l", "\(directory)/server.log", "-o",
+                serverOptions,
+            ])
+    }
+
+    package func stop() {
+        try? run("pg_ctl", ["stop", "-w", "-m", "immediate", "-D", "\(directory)/data"])
+        try? FileManager.default.removeItem(atPath: directory)
+        clustersToStopAtExit.withLock { $0.removeAll { $0.directory == directory } }
     }
 
     /// A `REPORTS_DATABASE` URL for `database` over the Unix socket.
@@ -111,6 +167,18 @@ package final class PostgresTestCluster: Sendable {
         try await Self.withRunning(url: url(database: "reports_template")) { database in
             _ = try await database.migrate()
         }
+        // A database is copied only while no one is connected to it: the migrator's connections may
+        // still be closing, so shut the door and wait (up to 5 s) until they are gone.
+        try psql("ALTER DATABASE reports_template WITH ALLOW_CONNECTIONS false")
+        try psql(
+            """
+            DO $$ BEGIN
+                FOR attempt IN 1..100 LOOP
+                    EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = 'reports_template');
+                    PERFORM pg_sleep(0.05);
+                END LOOP;
+            END $$
+            """)
     }
 
     /// Runs one SQL command through `psql` on the maintenance database.
@@ -125,12 +193,10 @@ package final class PostgresTestCluster: Sendable {
 
     func run(_ tool: String, _ arguments: [String]) throws {
         let path = "\(binDirectory)/\(tool)"
-        let executable = FileManager.default.isExecutableFile(atPath: path) ? path : "/usr/bin/\(tool)"
-        if let runAs {
-            try Self.run("/sbin/runuser", ["-u", runAs, "--", executable] + arguments)
-        } else {
-            try Self.run(executable, arguments)
-        }
+        var command = [FileManager.default.isExecutableFile(atPath: path) ? path : "/usr/bin/\(tool)"] + arguments
+        if let runAs { command = ["/sbin/runuser", "-u", runAs, "--"] + command }
+        if let namespace { command = ["/usr/sbin/ip", "netns", "exec", namespace] + command }
+        try Self.run(command[0], Array(command.dropFirst()))
     }
 
     /// Runs a tool to its end. `posix_spawn` and `waitpid` rather than Foundation's `Process`, whose
@@ -204,13 +270,15 @@ package struct PostgresTestClusterError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// What the exit hook needs to stop the cluster (an `atexit` function cannot capture).
-private let clusterDirectoryForExit = Mutex<(directory: String, bin: String, runAs: String?)?>(nil)
+/// What the exit hook needs to stop the clusters still running (an `atexit` function cannot capture).
+private let clustersToStopAtExit = Mutex<[(directory: String, bin: String, runAs: String?)]>([])
+private let registeredExitHook = Atomic<Bool>(false)
 
-private func stopClusterAtExit() {
-    guard let (directory, bin, runAs) = clusterDirectoryForExit.withLock({ $0 }) else { return }
-    let stop = ["\(bin)/pg_ctl", "stop", "-D", "\(directory)/data", "-m", "immediate", "-w"]
-    try? PostgresTestCluster.run(
-        runAs == nil ? stop[0] : "/sbin/runuser", runAs.map { ["-u", $0, "--"] + stop } ?? Array(stop.dropFirst()))
-    try? FileManager.default.removeItem(atPath: directory)
+private func stopClustersAtExit() {
+    for (directory, bin, runAs) in clustersToStopAtExit.withLock({ $0 }) {
+        let stop = ["\(bin)/pg_ctl", "stop", "-D", "\(directory)/data", "-m", "immediate", "-w"]
+        try? PostgresTestCluster.run(
+            runAs == nil ? stop[0] : "/sbin/runuser", runAs.map { ["-u", $0, "--"] + stop } ?? Array(stop.dropFirst()))
+        try? FileManager.default.removeItem(atPath: directory)
+    }
 }

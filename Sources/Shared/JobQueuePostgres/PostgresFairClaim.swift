@@ -2,6 +2,7 @@ import Foundation
 import JobQueue
 import Logging
 import PostgresNIO
+import PostgresStorage
 import ReportsSupport
 
 /// Start-time fair queuing over fairness keys, as on SQLite (docs/queue-fairness.md; JobQueueSQLite's
@@ -36,7 +37,7 @@ enum PostgresFairClaim {
         }
         // Locked in a fixed order, so two batches sharing keys cannot deadlock.
         order.sort { ($0.priority, $0.key) < ($1.priority, $1.key) }
-        let rows = try await connection.query(
+        let rows = try await connection.checkedQuery(
             """
             WITH lanes AS (
                 SELECT * FROM unnest(\(order.map(\.key))::text[], \(order.map(\.priority))::int[],
@@ -69,82 +70,53 @@ enum PostgresFairClaim {
         }
     }
 
-    /// Claims up to `limit` due jobs in (priority, virtual time) order, skipping jobs of a key that
-    /// already has `cap` running (keyless jobs have no cap), and moves each priority's clock on.
+    /// Records the `successes` (fenced) and claims up to `limit` due jobs in (priority, virtual time)
+    /// order, skipping jobs of a key that already has `cap` running (keyless jobs have no cap), and
+    /// moves each priority's clock on (PostgresLeaseStatements.swift). Returns the jobs in lease order
+    /// and the ids of the successes applied.
     static func claim(
-        limit: Int, cap: Int, now: Int64, leaseUntil: Int64, workerId: String, on connection: PostgresConnection,
-        logger: Logger
-    ) async throws -> [LeasedJob] {
-        var chosen: [Int64] = []
-        var running: [String: Int] = [:]
-        var after = (priority: Int(Int32.max), vtime: Int64.min, id: Int64.min)
-        let page = limit + 16
-        while chosen.count < limit {
-            var rows: [HeadPage.Row] = []
-            for try await row in try await connection.execute(
-                HeadPage(now: now, after: after, count: page), logger: logger)
-            {
-                rows.append(row)
-            }
-            let keys = Set(rows.map(\.3).filter { !$0.isEmpty && running[$0] == nil })
-            if !keys.isEmpty {
-                try await countRunning(Array(keys).sorted(), cap: cap, into: &running, on: connection, logger: logger)
-            }
-            for (id, _, _, key) in rows where chosen.count < limit {
-                if !key.isEmpty {
-                    guard running[key]! < cap else { continue }
-                    running[key]! += 1
-                }
-                chosen.append(id)
-            }
-            guard rows.count == page, let last = rows.last else { break }
-            after = (last.1, last.2, last.0)
-        }
-        guard !chosen.isEmpty else { return [] }
+        limit: Int, cap: Int, now: Int64, leaseUntil: Int64, workerId: String, successes: [JobLease],
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> (jobs: [LeasedJob], applied: Set<Int64>) {
+        var applied = Set<Int64>()
         var claimed: [(job: LeasedJob, vtime: Int64)] = []
-        claimed.reserveCapacity(chosen.count)
-        let claim = ClaimJobs(leaseUntil: leaseUntil, workerId: workerId, now: now, ids: chosen)
-        for try await row in try await connection.execute(claim, logger: logger) {
-            let job = LeasedJob(
-                lease: JobLease(jobId: row.0, token: row.6, attempt: row.4, maxAttempts: row.5),
-                kind: row.1, payload: Data(row.2.utf8), priority: row.3,
-                createdAt: Timestamp.date(milliseconds: row.7))
-            claimed.append((job, row.8))
+        var after = (priority: Int(Int32.max), vtime: Int64.min, id: Int64.min)
+        var pending = successes
+        let page = limit + 16
+        while claimed.count < limit {
+            let read = SettleAndReadHead(
+                now: now, successIds: pending.map(\.jobId), successTokens: pending.map(\.token), after: after,
+                count: page, keyLockClass: keyLockClass)
+            pending = []
+            var head: [(id: Int64, priority: Int, vtime: Int64, key: String, eligible: Bool)] = []
+            for try await (part, id, priority, vtime, key, eligible) in try await connection.checkedExecute(
+                read, logger: logger)
+            {
+                switch part {
+                case "d": applied.insert(id)
+                case "h": head.append((id, priority, vtime, key, eligible))
+                default: break
+                }
+            }
+            head.sort { ($0.priority, $1.vtime, $1.id) > ($1.priority, $0.vtime, $0.id) }
+            let candidates = head.filter(\.eligible)
+            if !candidates.isEmpty {
+                let claim = ClaimCandidates(
+                    ids: candidates.map(\.id), keys: candidates.map(\.key), cap: cap, limit: limit - claimed.count,
+                    leaseUntil: leaseUntil, workerId: workerId, now: now)
+                for try await row in try await connection.checkedExecute(claim, logger: logger) {
+                    let job = LeasedJob(
+                        lease: JobLease(jobId: row.0, token: row.6, attempt: row.4, maxAttempts: row.5),
+                        kind: row.1, payload: Data(row.2.utf8), priority: row.3,
+                        createdAt: Timestamp.date(milliseconds: row.7))
+                    claimed.append((job, row.8))
+                }
+            }
+            guard head.count == page, let last = head.last else { break }
+            after = (last.priority, last.vtime, last.id)
         }
-        var clocks: [Int: Int64] = [:]
-        for (job, vtime) in claimed { clocks[job.priority] = max(clocks[job.priority] ?? vtime, vtime) }
-        let priorities = clocks.keys.sorted()
-        _ = try await connection.execute(
-            AdvanceClocks(priorities: priorities, vtimes: priorities.map { clocks[$0]! }), logger: logger)
         // RETURNING gives no order guarantee; hand jobs out in claim order.
         claimed.sort { ($0.job.priority, $1.vtime, $1.job.id) > ($1.job.priority, $0.vtime, $0.job.id) }
-        return claimed.map(\.job)
-    }
-
-    /// Counts the running jobs of `keys` after taking each key's advisory lock; a key whose lock another
-    /// transaction holds counts as full for this lease.
-    private static func countRunning(
-        _ keys: [String], cap: Int, into running: inout [String: Int], on connection: PostgresConnection,
-        logger: Logger
-    ) async throws {
-        for key in keys { running[key] = cap }
-        let locked = try await connection.query(
-            """
-            SELECT key FROM unnest(\(keys)::text[]) AS key
-            WHERE pg_try_advisory_xact_lock(\(keyLockClass), hashtext(key))
-            """, logger: logger)
-        var mine: [String] = []
-        for try await key in locked.decode(String.self) {
-            mine.append(key)
-            running[key] = 0
-        }
-        guard !mine.isEmpty else { return }
-        let counts = try await connection.query(
-            """
-            SELECT fairness_key, count(*) FROM jobs
-            WHERE state = 'running' AND fairness_key = ANY(\(mine)::text[])
-            GROUP BY fairness_key
-            """, logger: logger)
-        for try await (key, count) in counts.decode((String, Int).self) { running[key] = count }
+        return (claimed.map(\.job), applied)
     }
 }

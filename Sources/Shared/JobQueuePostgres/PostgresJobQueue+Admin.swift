@@ -12,7 +12,7 @@ extension PostgresJobQueue {
         var total = 0
         try await database.withConnection { connection in
             // Keys whose next start is not ahead of the virtual time now have no job waiting.
-            try await connection.query(
+            try await connection.checkedQuery(
                 """
                 DELETE FROM queue_keys WHERE next_vtime <= coalesce(
                     (SELECT vtime FROM jobs WHERE state = 'available' AND jobs.priority = queue_keys.priority
@@ -23,7 +23,7 @@ extension PostgresJobQueue {
                 let cutoff = now - keep.wholeMilliseconds
                 // Small batches keep each statement's locks short.
                 while true {
-                    let deleted = try await connection.query(
+                    let deleted = try await connection.checkedQuery(
                         """
                         DELETE FROM jobs WHERE id IN (
                             SELECT id FROM jobs WHERE state = \(state.rawValue) AND finished_at < \(cutoff) LIMIT 2000)
@@ -42,9 +42,11 @@ extension PostgresJobQueue {
         let now = nowMilliseconds
         return try await database.withTransaction { connection in
             // One snapshot for every count, so they add up.
-            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+            try await connection.checkedQuery(
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
             var stats = QueueStats()
-            let states = try await connection.query("SELECT state, count(*) FROM jobs GROUP BY state", logger: logger)
+            let states = try await connection.checkedQuery(
+                "SELECT state, count(*) FROM jobs GROUP BY state", logger: logger)
             for try await (state, count) in states.decode((String, Int).self) {
                 switch JobState(rawValue: state) {
                 case .available: stats.available = count
@@ -54,7 +56,7 @@ extension PostgresJobQueue {
                 case nil: break
                 }
             }
-            let row = try await connection.query(
+            let row = try await connection.checkedQuery(
                 """
                 SELECT count(*) FILTER (WHERE run_at > \(now)), min(run_at),
                     count(DISTINCT fairness_key) FILTER (WHERE run_at <= \(now))
@@ -66,7 +68,7 @@ extension PostgresJobQueue {
                 stats.keysWaiting = keys
                 if let oldest, oldest <= now { stats.oldestAvailableAgeSeconds = Double(now - oldest) / 1000 }
             }
-            let reasons = try await connection.query(
+            let reasons = try await connection.checkedQuery(
                 """
                 SELECT wait_reason, count(*) FROM jobs
                 WHERE state = 'available' AND wait_reason IS NOT NULL GROUP BY wait_reason
@@ -79,7 +81,7 @@ extension PostgresJobQueue {
     public func list(state: JobState, limit: Int) async throws -> [JobRecord] {
         try await database.withConnection { connection in
             try await Self.records(
-                connection.query(
+                connection.checkedQuery(
                     "SELECT \(unescaped: JobRecordRow.columns) FROM jobs WHERE state = \(state.rawValue) ORDER BY id LIMIT \(max(limit, 0))",
                     logger: logger))
         }
@@ -88,7 +90,7 @@ extension PostgresJobQueue {
     public func job(id: Int64) async throws -> JobRecord? {
         try await database.withConnection { connection in
             try await Self.records(
-                connection.query(
+                connection.checkedQuery(
                     "SELECT \(unescaped: JobRecordRow.columns) FROM jobs WHERE id = \(id)", logger: logger)
             ).first
         }
@@ -106,7 +108,7 @@ extension PostgresJobQueue {
             guard let state = try await Self.lockedState(of: jobId, on: connection, logger) else { return .notFound }
             guard state == .discarded || state == .available else { return .notApplicable(state) }
             do {
-                try await connection.query(
+                try await connection.checkedQuery(
                     """
                     UPDATE jobs SET state = 'available', attempt = 0, run_at = \(now), finished_at = NULL, worker_id = NULL
                     WHERE id = \(jobId)
@@ -126,7 +128,7 @@ extension PostgresJobQueue {
         return try await database.withTransaction { connection -> AdminResult in
             guard let state = try await Self.lockedState(of: jobId, on: connection, logger) else { return .notFound }
             guard state == .available || state == .running else { return .notApplicable(state) }
-            try await connection.query(
+            try await connection.checkedQuery(
                 """
                 UPDATE jobs SET state = 'discarded', finished_at = \(now), lease_until = NULL,
                     lease_token = lease_token + 1, last_error = 'discarded_by_operator'
@@ -140,8 +142,10 @@ extension PostgresJobQueue {
     private static func lockedState(of jobId: Int64, on connection: PostgresConnection, _ logger: Logger) async throws
         -> JobState?
     {
-        let row = try await connection.query("SELECT state FROM jobs WHERE id = \(jobId) FOR UPDATE", logger: logger)
-            .collect().first
+        let row = try await connection.checkedQuery(
+            "SELECT state FROM jobs WHERE id = \(jobId) FOR UPDATE", logger: logger
+        )
+        .collect().first
         return try row.flatMap { JobState(rawValue: try $0.decode(String.self)) }
     }
 
@@ -158,7 +162,7 @@ extension PostgresJobQueue {
         let cutoff = nowMilliseconds - fairness.agingAfter.wholeMilliseconds
         let priority = fairness.agedPriority
         return try await database.withTransaction { connection in
-            try await connection.query(
+            try await connection.checkedQuery(
                 """
                 UPDATE jobs SET priority = \(priority), vtime = coalesce(
                     (SELECT vtime FROM jobs WHERE state = 'available' AND priority = \(priority)

@@ -79,14 +79,14 @@ public struct PostgresJobQueue: JobQueue {
             fairnessKeys: jobs.map(\.fairnessKey), vtimes: vtimes)
         var keyless: [Int64] = []
         var byKey: [String: Int64] = [:]
-        for try await (id, key) in try await connection.execute(insert, logger: logger) {
+        for try await (id, key) in try await connection.checkedExecute(insert, logger: logger) {
             if let key { byKey[key] = id } else { keyless.append(id) }
         }
         keyless.sort()
         let missing = Set(jobs.compactMap(\.uniqueKey)).subtracting(byKey.keys)
         var existing: [String: Int64] = [:]
         if !missing.isEmpty {
-            let rows = try await connection.query(
+            let rows = try await connection.checkedQuery(
                 """
                 SELECT unique_key, id FROM jobs WHERE unique_key = ANY(\(Array(missing)))
                 AND state IN ('available', 'running')
@@ -117,7 +117,7 @@ public struct PostgresJobQueue: JobQueue {
     /// Wakes idle workers on every host when the transaction commits (nothing is sent on rollback;
     /// several notifications in one transaction arrive as one).
     static func notify(_ connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("SELECT pg_notify(\(channel), '')", logger: logger)
+        try await connection.checkedQuery("SELECT pg_notify(\(channel), '')", logger: logger)
     }
 
     // MARK: Lease and settle
@@ -130,12 +130,27 @@ public struct PostgresJobQueue: JobQueue {
         let leaseUntil = now + max(request.leaseDuration.wholeMilliseconds, 1)
         let (strategy, cap, logger) = (retryStrategy, fairness.maxRunningPerKey, logger)
         return try await database.withTransaction { connection in
-            let settled = try await PostgresSettle.settle(
-                settling, now: now, strategy: strategy, on: connection, logger: logger)
-            guard request.limit > 0 else { return ([], settled, nil) }
-            let jobs = try await PostgresFairClaim.claim(
+            guard request.limit > 0 else {
+                let settled = try await PostgresSettle.settle(
+                    settling, now: now, strategy: strategy, on: connection, logger: logger)
+                return ([], settled, nil)
+            }
+            // Successes ride along with the read of the head (one statement); other outcomes are rare.
+            let others = settling.indices.filter { settling[$0].outcome != .succeeded }
+            if !others.isEmpty {
+                // Successes are written after the others: lock every row first, in id order.
+                try await PostgresSettle.lockInOrder(settling.map(\.lease.jobId), on: connection, logger: logger)
+            }
+            let otherResults = try await PostgresSettle.settle(
+                others.map { settling[$0] }, now: now, strategy: strategy, on: connection, logger: logger)
+            let successes = settling.filter { $0.outcome == .succeeded }.map(\.lease)
+            let (jobs, applied) = try await PostgresFairClaim.claim(
                 limit: request.limit, cap: cap, now: now, leaseUntil: leaseUntil, workerId: request.workerId,
-                on: connection, logger: logger)
+                successes: successes, on: connection, logger: logger)
+            var settled = settling.map {
+                applied.contains($0.lease.jobId) ? SettleResult.applied(.succeeded) : .leaseLost
+            }
+            for (index, result) in zip(others, otherResults) { settled[index] = result }
             // Measured at the lease's own time, so a job that comes due right after is not missed.
             let nextDue = jobs.count < request.limit ? try await Self.nextDue(after: now, on: connection, logger) : nil
             return (jobs, settled, nextDue)
@@ -157,7 +172,7 @@ public struct PostgresJobQueue: JobQueue {
             leaseUntil: leaseUntil, ids: leases.map(\.jobId), tokens: leases.map(\.token))
         var kept = Set<Int64>()
         try await database.withConnection { connection in
-            for try await id in try await connection.execute(statement, logger: logger) { kept.insert(id) }
+            for try await id in try await connection.checkedExecute(statement, logger: logger) { kept.insert(id) }
         }
         return Set(leases.filter { !kept.contains($0.jobId) })
     }
@@ -165,7 +180,7 @@ public struct PostgresJobQueue: JobQueue {
     public func isHeld(_ lease: JobLease) async throws -> Bool {
         let now = nowMilliseconds
         return try await database.withConnection { connection in
-            try await connection.query(
+            try await connection.checkedQuery(
                 """
                 SELECT EXISTS (SELECT 1 FROM jobs WHERE id = \(lease.jobId) AND state = 'running'
                     AND lease_token = \(lease.token) AND lease_until >= \(now))
@@ -178,7 +193,7 @@ public struct PostgresJobQueue: JobQueue {
         let now = nowMilliseconds
         let changed = try await database.withTransaction { connection in
             // The token moves on too, so the dead worker's lease can never match again.
-            let count = try await connection.query(
+            let count = try await connection.checkedQuery(
                 """
                 UPDATE jobs
                 SET state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'available' END,
@@ -197,7 +212,7 @@ public struct PostgresJobQueue: JobQueue {
     }
 
     static func nextDue(after now: Int64, on connection: PostgresConnection, _ logger: Logger) async throws -> Date? {
-        try await connection.execute(NextDue(now: now), logger: logger).first { _ in true }.flatMap { $0 }.map {
+        try await connection.checkedExecute(NextDue(now: now), logger: logger).first { _ in true }.flatMap { $0 }.map {
             Timestamp.date(milliseconds: $0)
         }
     }

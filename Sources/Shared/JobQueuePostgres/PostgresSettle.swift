@@ -1,6 +1,7 @@
 import JobQueue
 import Logging
 import PostgresNIO
+import PostgresStorage
 import ReportsSupport
 
 /// Records attempts' outcomes inside the caller's transaction, each fenced by its lease (the same rules
@@ -11,6 +12,9 @@ enum PostgresSettle {
         logger: Logger
     ) async throws -> [SettleResult] {
         if settled.isEmpty { return [] }
+        if settled.contains(where: { $0.outcome != .succeeded }) {
+            try await lockInOrder(settled.map(\.lease.jobId), on: connection, logger: logger)
+        }
         var results = [SettleResult](repeating: .leaseLost, count: settled.count)
         // A job finished or handed back may free a slot under its key's cap, or make work available:
         // idle workers on other hosts are told at commit.
@@ -21,7 +25,7 @@ enum PostgresSettle {
                 now: now, ids: successes.map { settled[$0].lease.jobId },
                 tokens: successes.map { settled[$0].lease.token })
             var applied = Set<Int64>()
-            for try await (id, key) in try await connection.execute(statement, logger: logger) {
+            for try await (id, key) in try await connection.checkedExecute(statement, logger: logger) {
                 applied.insert(id)
                 if !key.isEmpty { wakesOthers = true }
             }
@@ -37,6 +41,13 @@ enum PostgresSettle {
         }
         if wakesOthers { try await PostgresJobQueue.notify(connection, logger: logger) }
         return results
+    }
+
+    /// Locks the jobs' rows in id order before outcomes are written one by one, so a heartbeat touching
+    /// the same rows (it locks in id order too) waits instead of deadlocking with this transaction.
+    static func lockInOrder(_ ids: [Int64], on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.checkedQuery(
+            "SELECT id FROM jobs WHERE id = ANY(\(ids)::bigint[]) ORDER BY id FOR UPDATE", logger: logger)
     }
 
     private static func settleOne(
@@ -85,7 +96,7 @@ enum PostgresSettle {
                 RETURNING state, fairness_key
                 """
         }
-        guard let row = try await connection.query(query, logger: logger).collect().first else {
+        guard let row = try await connection.checkedQuery(query, logger: logger).collect().first else {
             return (.leaseLost, false)
         }
         let (stateText, key) = try row.decode((String, String).self)
@@ -93,7 +104,7 @@ enum PostgresSettle {
         if let hold, !key.isEmpty {
             // The key's budget is spent: its other due jobs wait until then too, instead of being
             // handed out one by one to be deferred.
-            try await connection.query(
+            try await connection.checkedQuery(
                 """
                 UPDATE jobs SET run_at = \(hold.until), wait_reason = \(hold.reason)
                 WHERE state = 'available' AND run_at < \(hold.until) AND fairness_key = \(key)

@@ -9,6 +9,7 @@ public enum PostgresAvailability {
     /// many connections), 57P01–57P03 (administrator or crash shutdown, cannot connect now), 40001 and
     /// 40P01 (serialization failure, deadlock: retry), 55P03 (lock not available).
     public static func reason(_ error: any Error) -> String? {
+        if error is PostgresConnectionLost { return "connection_lost" }
         guard let error = error as? PSQLError else { return nil }
         switch error.code {
         case .connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection, .poolClosed:
@@ -24,6 +25,14 @@ public enum PostgresAvailability {
         default:
             return nil
         }
+    }
+
+    /// Whether `error` says the connection itself is gone (nothing more can be sent on it).
+    public static func isConnectionLost(_ error: any Error) -> Bool {
+        if error is PostgresConnectionLost { return true }
+        guard let error = error as? PSQLError else { return false }
+        return [.connectionError, .serverClosedConnection, .uncleanShutdown, .clientClosedConnection].contains(
+            error.code)
     }
 
     /// A description safe for logs and operator messages: the error's kind and SQLSTATE, never the

@@ -31,15 +31,19 @@ extension PostgresReportsDatabase {
     public func migrate() async throws -> [String] {
         do {
             return try await withConnection { connection in
-                try await connection.query("SELECT pg_advisory_lock(\(Self.migrationLockKey))", logger: logger)
+                try await connection.checkedQuery("SELECT pg_advisory_lock(\(Self.migrationLockKey))", logger: logger)
                 do {
                     let applied = try await Self.migrate(connection, logger: logger)
-                    try await connection.query("SELECT pg_advisory_unlock(\(Self.migrationLockKey))", logger: logger)
+                    try await connection.checkedQuery(
+                        "SELECT pg_advisory_unlock(\(Self.migrationLockKey))", logger: logger)
                     return applied
                 } catch {
-                    // The lock is the session's; a failed unlock is ended with the connection anyway.
-                    _ = try? await connection.query(
-                        "SELECT pg_advisory_unlock(\(Self.migrationLockKey))", logger: logger)
+                    // The lock is the session's: a closed connection has released it already (and a
+                    // statement sent on it would never be answered).
+                    if !connection.isClosed && !PostgresAvailability.isConnectionLost(error) {
+                        _ = try? await connection.checkedQuery(
+                            "SELECT pg_advisory_unlock(\(Self.migrationLockKey))", logger: logger)
+                    }
                     throw error
                 }
             }
@@ -51,7 +55,7 @@ extension PostgresReportsDatabase {
     }
 
     private static func migrate(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
-        try await connection.query(
+        try await connection.checkedQuery(
             """
             CREATE TABLE IF NOT EXISTS reports_migrations (
                 name TEXT PRIMARY KEY NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())
@@ -61,16 +65,18 @@ extension PostgresReportsDatabase {
         if !unknown.isEmpty { throw StoreError.schemaTooNew(unknown: unknown) }
         var done: [String] = []
         for migration in migrations where !applied.contains(migration.name) {
-            try await connection.query("BEGIN", logger: logger)
+            try await connection.checkedQuery("BEGIN", logger: logger)
             do {
                 for statement in migration.statements {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    try await connection.checkedQuery(PostgresQuery(unsafeSQL: statement), logger: logger)
                 }
-                try await connection.query(
+                try await connection.checkedQuery(
                     "INSERT INTO reports_migrations (name) VALUES (\(migration.name))", logger: logger)
-                try await connection.query("COMMIT", logger: logger)
+                try await connection.checkedQuery("COMMIT", logger: logger)
             } catch {
-                _ = try? await connection.query("ROLLBACK", logger: logger)
+                if !connection.isClosed && !PostgresAvailability.isConnectionLost(error) {
+                    _ = try? await connection.checkedQuery("ROLLBACK", logger: logger)
+                }
                 throw error
             }
             done.append(migration.name)
@@ -80,7 +86,8 @@ extension PostgresReportsDatabase {
 
     private static func appliedMigrations(_ connection: PostgresConnection, logger: Logger) async throws -> [String] {
         var names: [String] = []
-        let rows = try await connection.query("SELECT name FROM reports_migrations ORDER BY name", logger: logger)
+        let rows = try await connection.checkedQuery(
+            "SELECT name FROM reports_migrations ORDER BY name", logger: logger)
         for try await name in rows.decode(String.self) { names.append(name) }
         return names
     }
@@ -92,7 +99,7 @@ extension PostgresReportsDatabase {
         do {
             applied = try await withConnection { connection in
                 let exists =
-                    try await connection.query(
+                    try await connection.checkedQuery(
                         "SELECT to_regclass('reports_migrations') IS NOT NULL", logger: logger
                     ).collect().first?.decode(Bool.self) ?? false
                 return exists ? try await Self.appliedMigrations(connection, logger: logger) : []

@@ -30,16 +30,20 @@ public struct PostgresReportsDatabase: Service, Sendable {
         _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         try await client.withConnection { connection in
-            try await connection.query("BEGIN", logger: logger)
+            try await connection.checkedQuery("BEGIN", logger: logger)
             let result: Result
             do {
                 result = try await body(connection)
             } catch {
-                // A failed rollback leaves the connection broken; the pool then closes it.
-                _ = try? await connection.query("ROLLBACK", logger: logger)
+                // Only on a live connection: a statement written to a closed one is never answered
+                // (PostgresNIO drops it), so a ROLLBACK after the server went away waited for ever — a
+                // worker hung this way through a server restart. A closed session rolls back anyway.
+                if !connection.isClosed && !PostgresAvailability.isConnectionLost(error) {
+                    _ = try? await connection.checkedQuery("ROLLBACK", logger: logger)
+                }
                 throw error
             }
-            try await connection.query("COMMIT", logger: logger)
+            try await connection.checkedQuery("COMMIT", logger: logger)
             return result
         }
     }
@@ -73,7 +77,9 @@ public struct PostgresReportsDatabase: Service, Sendable {
     public func waitUntilReachable(within timeout: Duration) async throws {
         let answered = try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
-                _ = try await withConnection { connection in try await connection.query("SELECT 1", logger: logger) }
+                _ = try await withConnection { connection in
+                    try await connection.checkedQuery("SELECT 1", logger: logger)
+                }
                 return true
             }
             group.addTask {
@@ -93,7 +99,7 @@ public struct PostgresReportsDatabase: Service, Sendable {
     public func isReachable() async -> Bool {
         do {
             return try await withConnection { connection in
-                try await connection.query("SELECT 1", logger: logger).collect().count == 1
+                try await connection.checkedQuery("SELECT 1", logger: logger).collect().count == 1
             }
         } catch {
             return false
