@@ -31,6 +31,9 @@ build: deps
 # Then the TLS checks (Tests/tls/run.sh: outbound TLS floor; nginx in front of the API when installed),
 # the full-disk checks (Tests/storage/run.sh: the database on a 3 MB tmpfs in a private mount namespace),
 # the committed fuzz inputs replayed through their invariants (Fuzz/replay.sh), and schemathesis against the API's OpenAPI document (Tests/api/schemathesis.sh; pip-installs it pinned).
+# The tests also need PostgreSQL's server binaries (they start a throwaway cluster of their own) and
+# iproute2 (`ip netns`, for the hosts of the multi-host test).
+test: APT_PACKAGES += postgresql iproute2
 test: deps lint
 	swift build --build-tests
 	swift test --skip-build --skip '$(SERIAL_TESTS)'

@@ -21,12 +21,7 @@ import PostgresNIO
 /// it is keyless or its key's lock is now this transaction's.
 struct SettleAndReadHead: PostgresPreparedStatement {
     static let sql = """
-        WITH settled AS (
-            SELECT jobs.id FROM jobs JOIN unnest($2::bigint[], $3::bigint[]) AS presented (id, token)
-                ON jobs.id = presented.id AND jobs.lease_token = presented.token
-            WHERE jobs.state = 'running'
-            ORDER BY jobs.id FOR UPDATE OF jobs
-        ), done AS (
+        WITH settled AS (\(RunningRows.lockPresented)), done AS (
             UPDATE jobs SET state = 'succeeded', lease_until = NULL, finished_at = $1, last_error = NULL
             FROM settled WHERE jobs.id = settled.id
             RETURNING jobs.id, jobs.fairness_key

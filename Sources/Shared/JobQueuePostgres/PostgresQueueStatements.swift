@@ -4,6 +4,18 @@ import PostgresNIO
 // connection and then only binds and executes it, so the server parses and plans it once, not per job.
 // Batches travel as arrays (`unnest`), so a lease of 32 jobs is one statement, not 32.
 
+/// The running jobs whose leases are presented as `$2` (ids) and `$3` (fencing tokens), locked in id
+/// order (PostgresLeaseStatements.swift says why): the first part of every statement that changes
+/// running jobs by lease.
+enum RunningRows {
+    static let lockPresented = """
+        SELECT jobs.id FROM jobs JOIN unnest($2::bigint[], $3::bigint[]) AS presented (id, token)
+            ON jobs.id = presented.id AND jobs.lease_token = presented.token
+        WHERE jobs.state = 'running'
+        ORDER BY jobs.id FOR UPDATE OF jobs
+        """
+}
+
 /// Inserts a batch of jobs; returns the id and unique key of each row inserted.
 struct InsertJobs: PostgresPreparedStatement {
     static let sql = """
@@ -49,12 +61,7 @@ struct InsertJobs: PostgresPreparedStatement {
 /// The fenced completion of a batch: only rows still running under the presented token change.
 struct CompleteJobs: PostgresPreparedStatement {
     static let sql = """
-        WITH settled AS (
-            SELECT jobs.id FROM jobs JOIN unnest($2::bigint[], $3::bigint[]) AS presented (id, token)
-                ON jobs.id = presented.id AND jobs.lease_token = presented.token
-            WHERE jobs.state = 'running'
-            ORDER BY jobs.id FOR UPDATE OF jobs
-        )
+        WITH settled AS (\(RunningRows.lockPresented))
         UPDATE jobs SET state = 'succeeded', lease_until = NULL, finished_at = $1, last_error = NULL
         FROM settled WHERE jobs.id = settled.id
         RETURNING jobs.id, jobs.fairness_key
@@ -80,12 +87,7 @@ struct CompleteJobs: PostgresPreparedStatement {
 /// returns their ids.
 struct ExtendLeases: PostgresPreparedStatement {
     static let sql = """
-        WITH held AS (
-            SELECT jobs.id FROM jobs JOIN unnest($2::bigint[], $3::bigint[]) AS presented (id, token)
-                ON jobs.id = presented.id AND jobs.lease_token = presented.token
-            WHERE jobs.state = 'running'
-            ORDER BY jobs.id FOR UPDATE OF jobs
-        )
+        WITH held AS (\(RunningRows.lockPresented))
         UPDATE jobs SET lease_until = $1 FROM held WHERE jobs.id = held.id
         RETURNING jobs.id
         """
