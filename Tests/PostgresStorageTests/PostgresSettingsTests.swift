@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import ReportsSupport
 import Testing
 
@@ -45,6 +46,27 @@ struct PostgresSettingsTests {
         }
         #expect(error.variable == "REPORTS_DATABASE")
         #expect(!error.description.contains(secret))
+    }
+
+    /// ServiceLifecycle logs every service's description when it starts (seen in a worker's debug log:
+    /// the database service printed its settings field by field): the password must not be in it.
+    @Test func noDescriptionShowsThePassword() throws {
+        let secret = "s3cr3t-Pa55word"
+        let settings = try PostgresSettings(
+            url: "postgres://reports@db.internal:5432/reports?sslmode=require",
+            environment: ["REPORTS_DATABASE_PASSWORD": secret])
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let database = try PostgresReportsDatabase(settings: settings, logger: logger)
+        let wrapped: [Any] = [database]  // as a field of another value: printed through reflection
+        for text in [
+            String(describing: settings), String(reflecting: settings), "\(database)", String(reflecting: database),
+            String(describing: wrapped),
+        ] {
+            #expect(!text.contains(secret), "\(text)")
+            #expect(text.contains("db.internal:5432") || text.contains("PostgresReportsDatabase"))
+        }
+        #expect(String(describing: settings).contains("password set"))
     }
 
     @Test func mistakesNameTheVariableAndNeverItsValue() throws {

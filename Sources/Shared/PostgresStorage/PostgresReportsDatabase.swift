@@ -8,7 +8,7 @@ public import ServiceLifecycle
 ///
 /// It is a `Service`: each process adds it to its `ServiceGroup`, which runs the pool's background work
 /// (connecting, keep-alives, reconnecting after the server restarted) and closes it at shutdown.
-public struct PostgresReportsDatabase: Service, Sendable {
+public struct PostgresReportsDatabase: Service, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     public let client: PostgresClient
     public let settings: PostgresSettings
     package let logger: Logger
@@ -18,6 +18,10 @@ public struct PostgresReportsDatabase: Service, Sendable {
         self.logger = logger
         client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
     }
+
+    /// Never the password: this is what ServiceLifecycle logs when the service starts.
+    public var description: String { "PostgresReportsDatabase(\(settings))" }
+    public var debugDescription: String { description }
 
     public func run() async throws {
         await client.run()

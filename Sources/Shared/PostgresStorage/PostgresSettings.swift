@@ -9,7 +9,7 @@ import ReportsSupport
 /// (URLs end up in process listings, shell histories and logs): it comes from
 /// `REPORTS_DATABASE_PASSWORD` or from the file named by `REPORTS_DATABASE_PASSWORD_FILE`, and a URL
 /// that carries one is refused.
-public struct PostgresSettings: Sendable {
+public struct PostgresSettings: Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     /// libpq's `sslmode` values (https://www.postgresql.org/docs/15/libpq-ssl.html#LIBPQ-SSL-PROTECTION).
     public enum SSLMode: String, Sendable, CaseIterable {
         case disable, allow, prefer, require
@@ -33,6 +33,20 @@ public struct PostgresSettings: Sendable {
     /// Most connections one process opens (`REPORTS_DATABASE_MAX_CONNECTIONS`, default 10): the
     /// server's `max_connections` must cover every process's pool (RUNBOOK.md).
     public var maxConnections: Int
+
+    /// What logs may show (ServiceLifecycle logs each service's description when it starts): the
+    /// endpoint, user, database and TLS mode; never the password.
+    public var description: String {
+        let place: String
+        switch endpoint {
+        case .tcp(let host, let port): place = "\(host):\(port)"
+        case .unixSocket(let path): place = path
+        }
+        return
+            "PostgresSettings(\(username)@\(place)/\(database), sslmode \(sslMode.rawValue), password \(password == nil ? "none" : "set"), max \(maxConnections) connections)"
+    }
+
+    public var debugDescription: String { description }
 
     /// Whether `value` (a `REPORTS_DATABASE`) names PostgreSQL rather than an SQLite file.
     public static func isPostgresURL(_ value: String) -> Bool {
