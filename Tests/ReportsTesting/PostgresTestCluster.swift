@@ -153,13 +153,9 @@ package final class PostgresTestCluster: Sendable {
     ) async throws -> Result {
         var logger = Logger(label: "test.postgres")
         logger.logLevel = .critical
-        let database = try PostgresReportsDatabase(
-            settings: PostgresSettings(url: url, environment: environment), logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await database.run() }
-            defer { group.cancelAll() }
-            return try await body(database)
-        }
+        return try await PostgresReportsDatabase.withTemporaryClient(
+            settings: PostgresSettings(url: url, environment: environment), logger: logger,
+            connectWithin: .seconds(30), body)
     }
 
     private func prepareTemplate() async throws {

@@ -142,7 +142,8 @@ public struct PostgresJobQueue: JobQueue {
                 try await PostgresSettle.lockInOrder(settling.map(\.lease.jobId), on: connection, logger: logger)
             }
             let otherResults = try await PostgresSettle.settle(
-                others.map { settling[$0] }, now: now, strategy: strategy, on: connection, logger: logger)
+                others.map { settling[$0] }, now: now, strategy: strategy, on: connection, logger: logger,
+                rowsLocked: true)
             let successes = settling.filter { $0.outcome == .succeeded }.map(\.lease)
             let (jobs, applied) = try await PostgresFairClaim.claim(
                 limit: request.limit, cap: cap, now: now, leaseUntil: leaseUntil, workerId: request.workerId,

@@ -7,12 +7,14 @@ import ReportsSupport
 /// Records attempts' outcomes inside the caller's transaction, each fenced by its lease (the same rules
 /// as SQLite's settle). Successes, the common case, go in one statement; the rest one by one.
 enum PostgresSettle {
+    /// `rowsLocked`: the caller has locked these jobs' rows in id order already (the lease does, for
+    /// the successes it writes afterwards too).
     static func settle(
         _ settled: [SettledJob], now: Int64, strategy: JobRetryStrategy, on connection: PostgresConnection,
-        logger: Logger
+        logger: Logger, rowsLocked: Bool = false
     ) async throws -> [SettleResult] {
         if settled.isEmpty { return [] }
-        if settled.contains(where: { $0.outcome != .succeeded }) {
+        if !rowsLocked && settled.contains(where: { $0.outcome != .succeeded }) {
             try await lockInOrder(settled.map(\.lease.jobId), on: connection, logger: logger)
         }
         var results = [SettleResult](repeating: .leaseLost, count: settled.count)
