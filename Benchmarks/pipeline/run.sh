@@ -40,7 +40,8 @@ api() { local method=$1 path=$2; shift 2; mapfile -t h < <(headers); curl -s -X 
 
 mapfile -t h < <(headers trigger); curl -s -X POST "${h[@]}" "http://127.0.0.1:$port/forge/trigger" >/dev/null
 source scripts/lib/connect-microsoft.sh
-connect_microsoft "$(api POST /v1/microsoft/connect | json "['startUrl']")" | grep -q Connected
+connected=$(connect_microsoft "$(api POST /v1/microsoft/connect | json "['startUrl']")")
+grep -q Connected <<<"$connected"
 section='1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B'
 ids=()
 for i in $(seq 1 "$reports"); do
