@@ -17,7 +17,7 @@ let postgres: Target.Dependency = .product(name: "PostgresNIO", package: "postgr
 let allLibraries: [Target.Dependency] = [
     "ReportsSupport", "Transport", "Security", "Rendering", "Upstream", "Atlassian", "Microsoft", "JobQueue",
     "SQLiteStorage", "JobQueueSQLite", "PostgresStorage", "JobQueuePostgres",
-    "Reports", "ReportsSQLite", "ServiceSetup", "ReportsAPI",
+    "Reports", "ReportsSQLite", "ReportsPostgres", "ServiceSetup", "ReportsAPI",
 ]
 
 let testProducts: [Target.Dependency] = [
@@ -107,6 +107,7 @@ let package = Package(
             name: "Reports",
             dependencies: [
                 "ReportsSupport", "JobQueue", "Security", "Upstream", "Atlassian", "Microsoft", "Rendering", log,
+                crypto,
             ],
             path: "Sources/Shared/Reports", swiftSettings: strictSettings
         ),
@@ -118,6 +119,14 @@ let package = Package(
                 "Rendering", "ReportsSupport", grdb, log, lifecycle, crypto,
             ],
             path: "Sources/Shared/ReportsSQLite", swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ReportsPostgres",
+            dependencies: [
+                "Reports", "JobQueue", "JobQueuePostgres", "PostgresStorage", "Security", "ReportsSupport", postgres,
+                log, crypto,
+            ],
+            path: "Sources/Shared/ReportsPostgres", swiftSettings: strictSettings
         ),
         .target(
             name: "ServiceSetup", dependencies: ["ReportsSupport", "Transport", "Reports", log],

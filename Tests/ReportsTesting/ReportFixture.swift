@@ -13,7 +13,7 @@ import Testing
 /// A migrated database with one or two installations, and the stores over it.
 package struct ReportFixture: Sendable {
     package let base: QueueFixture
-    package let vault = TokenVault(keys: TokenKeyRing(keys: [("k1", SymmetricKey(size: .bits256))]))
+    package let vault = ReportFixture.makeVault()
     package static let installationA = "ari:cloud:ecosystem::installation/aaaa"
     package static let installationB = "ari:cloud:ecosystem::installation/bbbb"
     package let alice = ReportOwner(installationId: ReportFixture.installationA, accountId: "557058:alice")
@@ -43,7 +43,13 @@ package struct ReportFixture: Sendable {
         }
     }
 
-    package func identity(_ installation: String) -> FITIdentity {
+    package static func makeVault() -> TokenVault {
+        TokenVault(keys: TokenKeyRing(keys: [("k1", SymmetricKey(size: .bits256))]))
+    }
+
+    package func identity(_ installation: String) -> FITIdentity { Self.identity(installation) }
+
+    package static func identity(_ installation: String) -> FITIdentity {
         FITIdentity(
             installationId: installation, appId: "ari:cloud:ecosystem::app/x",
             apiBaseUrl: URL(string: "https://api.atlassian.com/ex/jira/cloud-1")!,

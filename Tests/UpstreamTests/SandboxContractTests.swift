@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Reports
 import ReportsTesting
 import Testing
 
@@ -61,7 +62,7 @@ struct SandboxContractTests {
             #expect(payload["nbf"] as? Int == iat && payload["exp"] as? Int == iat + 25)
             for token in ["systemToken", "userToken"] {
                 #expect(
-                    InstallationStore.expiry(of: Secret(minted[token] as! String)) != nil, "\(token) is a JWT with exp")
+                    SystemTokens.expiry(of: Secret(minted[token] as! String)) != nil, "\(token) is a JWT with exp")
             }
 
             // The product's verifier, configured with the sandbox's JWKS over HTTP, accepts it.

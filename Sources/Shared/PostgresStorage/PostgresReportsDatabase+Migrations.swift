@@ -15,7 +15,7 @@ extension PostgresReportsDatabase {
     /// number. Frozen once the PostgreSQL backend ships: until `REPORTS_DATABASE` can select it (issue
     /// #16) nothing outside the tests has this schema, so the first step may still grow.
     static let migrations: [Migration] = [
-        Migration(name: "v7-initial-schema", statements: PostgresSchema.queue)
+        Migration(name: "v7-initial-schema", statements: PostgresSchema.queue + PostgresSchema.stores)
     ]
 
     public static var knownMigrations: [String] { migrations.map(\.name) }

@@ -1,6 +1,8 @@
+import Crypto
 public import Foundation
 public import JobQueue
 public import Microsoft
+import ReportsSupport
 public import Security
 
 // What the API and the operator commands read and write, as domain operations (issue #15). The
@@ -153,6 +155,21 @@ public struct ScheduleLateness: Sendable, Codable, Equatable {
         self.enqueued = enqueued
         self.started = started
     }
+
+    /// The lateness of the runs in `window`, from each one's delays in milliseconds (slot → enqueued,
+    /// slot → started; a run not started yet has no second delay).
+    public init(window: Duration, enqueuedDelays: [Int64], startedDelays: [Int64]) {
+        self.init(
+            windowSeconds: Double(window.wholeMilliseconds) / 1000, enqueued: Self.stage(enqueuedDelays),
+            started: Self.stage(startedDelays))
+    }
+
+    private static func stage(_ milliseconds: [Int64]) -> Stage {
+        guard !milliseconds.isEmpty else { return Stage() }
+        let sorted = milliseconds.map { Double(max($0, 0)) / 1000 }.sorted()
+        let index = min(Int((Double(sorted.count) * 0.95).rounded(.up)) - 1, sorted.count - 1)
+        return Stage(runs: sorted.count, p95Seconds: sorted[max(index, 0)], maxSeconds: sorted[sorted.count - 1])
+    }
 }
 
 /// Every store the API uses, as protocols: what `enqueuer serve` is wired with (`SQLiteServiceStores`
@@ -214,5 +231,15 @@ public struct SchedulerTick: Sendable, Equatable {
         self.enqueued = enqueued
         self.joined = joined
         self.invalid = invalid
+    }
+}
+
+extension PendingConnection {
+    /// How long a parked connection waits for the user's confirmation.
+    public static let lifetime: Duration = .seconds(600)
+
+    /// What a store keeps of a confirmation token: its SHA-256, never the token.
+    public static func tokenHash(_ token: String) -> String {
+        Base64URL.encode(Data(SHA256.hash(data: Data(token.utf8))))
     }
 }

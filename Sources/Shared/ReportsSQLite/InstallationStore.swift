@@ -4,7 +4,6 @@ public import Reports
 import ReportsSupport
 public import SQLiteStorage
 public import Security
-import Synchronization
 
 /// Installations, keyed by the installation id of verified FITs, with the newest app system token.
 public struct InstallationStore: Sendable {
@@ -13,7 +12,7 @@ public struct InstallationStore: Sendable {
     private let now: @Sendable () -> Date
     /// Installations recorded lately without a token: `last_seen_at` is refreshed at most once a minute
     /// per installation, so a plain API call costs no write.
-    private let recentlySeen = RecentlySeen()
+    private let recentlySeen = RecentlySeenInstallations()
 
     public init(database: ReportsDatabase, vault: TokenVault, now: @escaping @Sendable () -> Date = { Date() }) {
         self.database = database
@@ -21,28 +20,18 @@ public struct InstallationStore: Sendable {
         self.now = now
     }
 
-    /// How long a stored system token is taken to be usable at most, whatever its `exp` claims: Forge's
-    /// tokens live up to 4 hours (docs/atlassian-apis.md §2), and a claimed expiry is unverified.
-    public static let maxSystemTokenLifetime: Int64 = 4 * 3_600_000
-
     /// Records a verified caller's installation and, when given, its system token. The newest token to
     /// arrive replaces the stored one whatever `exp` it claims (an unverified claim must not let a
     /// token pin itself); its expiry, read for scheduling only, is capped at now + 4 hours.
     /// Call it with a token only for FITs without a principal (Forge's own calls).
     public func record(_ identity: FITIdentity, systemToken: Secret?) async throws {
         let now = Timestamp.milliseconds(now())
-        let hasToken = !(systemToken?.isEmpty ?? true)
-        if !hasToken, recentlySeen.isFresh(identity.installationId, apiBaseUrl: identity.apiBaseUrl, at: now) { return }
-        var sealed: Data?
-        var expiresAt: Int64?
-        if let systemToken, !systemToken.isEmpty {
-            sealed = try vault.seal(
-                systemToken, context: .atlassianSystemToken(installationId: identity.installationId))
-            expiresAt = min(
-                Self.expiry(of: systemToken).map(Timestamp.milliseconds) ?? now + 3_600_000,
-                now + Self.maxSystemTokenLifetime)
+        let sealed = try SystemTokens.seal(
+            systemToken, installationId: identity.installationId, vault: vault, now: now)
+        if sealed == nil, recentlySeen.isFresh(identity.installationId, apiBaseUrl: identity.apiBaseUrl, at: now) {
+            return
         }
-        let (ciphertext, expiry) = (sealed, expiresAt)
+        let (ciphertext, expiry) = (sealed?.ciphertext, sealed?.expiresAt)
         try await database.pool.write { db in
             try db.execute(
                 sql: """
@@ -117,37 +106,6 @@ public struct InstallationStore: Sendable {
                     id: row[0], cloudId: row[1], apiBaseUrl: base,
                     siteUrl: (row[3] as String?).flatMap(URL.init(string:)))
             }
-        }
-    }
-
-    /// The `exp` claim of a JWT-shaped token, read without verifying it (for caching only).
-    public static func expiry(of token: Secret) -> Date? {
-        let parts = token.revealed.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
-        guard parts.count == 3, let payload = Base64URL.decode(bytes: parts[1]),
-            let object = try? JSONSerialization.jsonObject(with: payload) as? [String: Any],
-            let exp = (object["exp"] as? NSNumber)?.doubleValue
-        else { return nil }
-        return Date(timeIntervalSince1970: exp)
-    }
-}
-
-/// Which installations were written in the last minute, with the base URL then written.
-private final class RecentlySeen: Sendable {
-    private let entries = Mutex<[String: (url: URL, at: Int64)]>([:])
-
-    /// True if `installationId` was written with the same base URL within the last minute.
-    func isFresh(_ installationId: String, apiBaseUrl: URL, at now: Int64) -> Bool {
-        entries.withLock { entries in
-            guard let entry = entries[installationId] else { return false }
-            return entry.url == apiBaseUrl && now - entry.at < 60_000
-        }
-    }
-
-    /// Called after a successful write, so a failed one is tried again on the next request.
-    func note(_ installationId: String, apiBaseUrl: URL, at now: Int64) {
-        entries.withLock { entries in
-            if entries.count > 100_000 { entries.removeAll() }
-            entries[installationId] = (apiBaseUrl, now)
         }
     }
 }

@@ -13,7 +13,7 @@ public import Security
 public struct PendingConnectionStore: PendingConnections {
     public typealias Pending = PendingConnection
     public typealias Outcome = PendingConnectionOutcome
-    public static let lifetime: Duration = .seconds(600)
+    public static var lifetime: Duration { PendingConnection.lifetime }
 
     public let database: ReportsDatabase
     public let vault: TokenVault
@@ -43,7 +43,8 @@ public struct PendingConnectionStore: PendingConnections {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    Self.hash(token), pending.owner.installationId, pending.owner.accountId, browser, sealed,
+                    PendingConnection.tokenHash(token), pending.owner.installationId, pending.owner.accountId, browser,
+                    sealed,
                     pending.microsoftUserId, String(pending.displayName.prefix(200)),
                     String(pending.microsoftAccount.prefix(200)),
                     nowMs + Self.lifetime.wholeMilliseconds,
@@ -64,7 +65,7 @@ public struct PendingConnectionStore: PendingConnections {
                     sql: """
                         DELETE FROM oauth_pending_connections WHERE token_hash = ? AND browser = ?
                         RETURNING installation_id, account_id, refresh_token_ciphertext, microsoft_user_id, display_name, microsoft_account, expires_at
-                        """, arguments: [Self.hash(token), browser])
+                        """, arguments: [PendingConnection.tokenHash(token), browser])
             else { return .unknown }
             guard (row[6] as Int64) >= nowMs else { return .expired }
             let pending = Pending(
@@ -77,9 +78,5 @@ public struct PendingConnectionStore: PendingConnections {
                 displayName: pending.displayName, at: nowMs)
             return .taken(pending)
         }
-    }
-
-    static func hash(_ token: String) -> String {
-        Base64URL.encode(Data(SHA256.hash(data: Data(token.utf8))))
     }
 }

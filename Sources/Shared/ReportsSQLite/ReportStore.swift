@@ -46,48 +46,20 @@ public struct ReportStore: Sendable {
     /// Creates a report. The installation must be known (it is stored from the first verified FIT).
     public func create(_ owner: ReportOwner, _ definition: ReportDefinition) async throws -> Report {
         let schedule = try definition.validate()
-        try checkInterval(schedule)
-        let now = now()
-        var report = Report(
-            id: UUID().uuidString.lowercased(), installationId: owner.installationId, ownerAccountId: owner.accountId,
-            name: definition.name, jql: definition.jql, filterId: definition.filterId,
-            columns: Self.encode(definition.columns), sectionId: definition.sectionId, pageId: nil, pageUrl: nil,
-            scheduleCron: definition.schedule?.cron, scheduleTimeZone: definition.schedule?.timeZone,
-            enabled: definition.enabled,
-            nextRunAt: nil, createdAt: Timestamp.milliseconds(now), updatedAt: Timestamp.milliseconds(now))
-        report.nextRunAt = Self.nextRunAt(schedule, enabled: definition.enabled, after: now)
-        let row = report
+        try limits.checkInterval(schedule)
+        let report = Report(
+            id: UUID().uuidString.lowercased(), owner: owner, definition: definition, schedule: schedule, now: now())
         let limits = limits
         try await database.pool.write { db in
             // Counted in the write transaction, so two creates at once cannot both take the last place.
             let mine = try Report.filter(
                 Column("installation_id") == owner.installationId && Column("owner_account_id") == owner.accountId
             ).fetchCount(db)
-            guard mine < limits.reportsPerUser else {
-                throw ReportValidationError(
-                    field: "reports", "you have \(mine) reports; a user may have at most \(limits.reportsPerUser)",
-                    code: "report_quota_exceeded")
-            }
             let site = try Report.filter(Column("installation_id") == owner.installationId).fetchCount(db)
-            guard site < limits.reportsPerInstallation else {
-                throw ReportValidationError(
-                    field: "reports",
-                    "this Jira site has \(site) reports; a site may have at most \(limits.reportsPerInstallation)",
-                    code: "report_quota_exceeded")
-            }
-            try row.insert(db)
+            try limits.checkQuota(mine: mine, site: site)
+            try report.insert(db)
         }
         return report
-    }
-
-    /// A schedule may not run more often than the shortest interval allowed.
-    private func checkInterval(_ schedule: CronSchedule?) throws(ReportValidationError) {
-        guard let schedule, let gap = schedule.expression.shortestIntervalMinutes, gap < limits.minScheduleMinutes
-        else { return }
-        throw ReportValidationError(
-            field: "schedule.cron",
-            "runs as often as every \(gap) minute\(gap == 1 ? "" : "s"); the shortest interval allowed is \(limits.minScheduleMinutes) minutes",
-            code: "schedule_too_frequent")
     }
 
     /// Replaces a report's definition (the page it writes to stays). Nil when not found for this owner.
@@ -96,19 +68,10 @@ public struct ReportStore: Sendable {
         let now = now()
         let existing = try await get(owner, id: id)
         // A schedule kept as it was stays, even if it is more frequent than today's limit allows.
-        if existing?.scheduleCron != definition.schedule?.cron { try checkInterval(schedule) }
+        if existing?.scheduleCron != definition.schedule?.cron { try limits.checkInterval(schedule) }
         return try await database.pool.write { db -> Report? in
             guard var report = try Self.fetch(db, owner, id) else { return nil }
-            report.name = definition.name
-            report.jql = definition.jql
-            report.filterId = definition.filterId
-            report.columns = Self.encode(definition.columns)
-            report.sectionId = definition.sectionId
-            report.scheduleCron = definition.schedule?.cron
-            report.scheduleTimeZone = definition.schedule?.timeZone
-            report.enabled = definition.enabled
-            report.nextRunAt = Self.nextRunAt(schedule, enabled: definition.enabled, after: now)
-            report.updatedAt = Timestamp.milliseconds(now)
+            report.apply(definition, schedule: schedule, now: now)
             try report.update(db)
             return report
         }
@@ -122,14 +85,5 @@ public struct ReportStore: Sendable {
             )
             .deleteAll(db) > 0
         }
-    }
-
-    static func nextRunAt(_ schedule: CronSchedule?, enabled: Bool, after date: Date) -> Int64? {
-        guard enabled, let schedule, let next = schedule.nextRun(after: date) else { return nil }
-        return Timestamp.milliseconds(next)
-    }
-
-    private static func encode(_ columns: [String]) -> String {
-        String(decoding: (try? JSONEncoder().encode(columns)) ?? Data("[]".utf8), as: UTF8.self)
     }
 }

@@ -42,7 +42,7 @@ public struct RunStore: RunRequests {
             sealedToken = Base64URL.encode(
                 try vault.seal(
                     userToken, context: .forwardedUserToken(installationId: owner.installationId, runId: runId)))
-            tokenExpiry = InstallationStore.expiry(of: userToken).map(Timestamp.milliseconds)
+            tokenExpiry = SystemTokens.expiry(of: userToken).map(Timestamp.milliseconds)
         }
         let (token, expiry) = (sealedToken, tokenExpiry)
         let queue = queue

@@ -19,6 +19,7 @@ public struct SQLiteServiceStores: Sendable {
     public let tokens: MicrosoftTokenBroker
     /// The API's OneNote slots; the process's `OneNoteBudgetKeeper` renews them.
     public let onenoteBudget: OneNoteRateLimiter
+    public let storage: SQLiteStorageReadings
 
     /// `budgetHolder` names the process's OneNote slots (`<process>:<instance>`).
     public init(
@@ -39,12 +40,13 @@ public struct SQLiteServiceStores: Sendable {
         onenoteBudget = OneNoteRateLimiter(
             database: database, perMinute: limits.onenotePerMinute, perHour: limits.onenotePerHour,
             maxWait: .seconds(5), holder: budgetHolder, now: now)
+        storage = SQLiteStorageReadings(database: database, now: now)
     }
 
     public var stores: ServiceStores {
         ServiceStores(
             installations: installations, reports: reports, runs: runs, connections: connections, pending: pending,
-            nonces: nonces, storage: SQLiteStorageReadings(database: database), queue: queue, tokens: tokens,
+            nonces: nonces, storage: storage, queue: queue, tokens: tokens,
             onenoteBudget: onenoteBudget)
     }
 }
@@ -52,12 +54,18 @@ public struct SQLiteServiceStores: Sendable {
 /// Health, lateness and "storage unavailable" for the SQLite file.
 public struct SQLiteStorageReadings: StorageReadings {
     public let database: ReportsDatabase
+    private let now: @Sendable () -> Date
 
-    public init(database: ReportsDatabase) { self.database = database }
+    public init(database: ReportsDatabase, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.database = database
+        self.now = now
+    }
 
     public func isReadable() async -> Bool { await database.isReadable() }
 
-    public func scheduleLateness() async throws -> ScheduleLateness { try await ScheduleLateness.measure(database) }
+    public func scheduleLateness() async throws -> ScheduleLateness {
+        try await ScheduleLateness.measure(database, now: now())
+    }
 
     public func unavailableReason(_ error: any Error) -> String? {
         StorageAvailability.isUnavailable(error) ? StorageAvailability.reason(error) : nil

@@ -22,16 +22,7 @@ extension ScheduleLateness {
                     """, arguments: [since]
             ).map { ($0[0], $0[1]) }
         }
-        var lateness = ScheduleLateness(windowSeconds: Double(window.wholeMilliseconds) / 1000)
-        lateness.enqueued = Self.stage(rows.compactMap(\.enqueued))
-        lateness.started = Self.stage(rows.compactMap(\.started))
-        return lateness
-    }
-
-    private static func stage(_ milliseconds: [Int64]) -> Stage {
-        guard !milliseconds.isEmpty else { return Stage() }
-        let sorted = milliseconds.map { Double(max($0, 0)) / 1000 }.sorted()
-        let index = min(Int((Double(sorted.count) * 0.95).rounded(.up)) - 1, sorted.count - 1)
-        return Stage(runs: sorted.count, p95Seconds: sorted[max(index, 0)], maxSeconds: sorted[sorted.count - 1])
+        return ScheduleLateness(
+            window: window, enqueuedDelays: rows.compactMap(\.enqueued), startedDelays: rows.compactMap(\.started))
     }
 }

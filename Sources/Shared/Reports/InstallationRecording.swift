@@ -1,0 +1,57 @@
+public import Foundation
+import ReportsSupport
+public import Security
+import Synchronization
+
+/// What both backends' installation stores do before they write: seal a Forge system token for its
+/// installation and decide how long it is taken to be usable, and skip writes an API call does not need.
+public enum SystemTokens {
+    /// How long a stored system token is taken to be usable at most, whatever its `exp` claims: Forge's
+    /// tokens live up to 4 hours (docs/atlassian-apis.md §2), and a claimed expiry is unverified.
+    public static let maxLifetime: Int64 = 4 * 3_600_000
+
+    /// The token sealed for `installationId`, and its expiry in epoch milliseconds: its `exp` (or an hour
+    /// when it has none), capped at now + 4 hours. Nil for no token or an empty one.
+    public static func seal(_ token: Secret?, installationId: String, vault: TokenVault, now: Int64) throws
+        -> (ciphertext: Data, expiresAt: Int64)?
+    {
+        guard let token, !token.isEmpty else { return nil }
+        let sealed = try vault.seal(token, context: .atlassianSystemToken(installationId: installationId))
+        let expiresAt = min(expiry(of: token).map(Timestamp.milliseconds) ?? now + 3_600_000, now + maxLifetime)
+        return (sealed, expiresAt)
+    }
+
+    /// The `exp` claim of a JWT-shaped token, read without verifying it (for caching only).
+    public static func expiry(of token: Secret) -> Date? {
+        let parts = token.revealed.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count == 3, let payload = Base64URL.decode(bytes: parts[1]),
+            let object = try? JSONSerialization.jsonObject(with: payload) as? [String: Any],
+            let exp = (object["exp"] as? NSNumber)?.doubleValue
+        else { return nil }
+        return Date(timeIntervalSince1970: exp)
+    }
+}
+
+/// Which installations were written in the last minute, with the base URL then written: an installation
+/// recorded lately without a token is not written again, so a plain API call costs no write.
+public final class RecentlySeenInstallations: Sendable {
+    private let entries = Mutex<[String: (url: URL, at: Int64)]>([:])
+
+    public init() {}
+
+    /// True if `installationId` was written with the same base URL within the last minute.
+    public func isFresh(_ installationId: String, apiBaseUrl: URL, at now: Int64) -> Bool {
+        entries.withLock { entries in
+            guard let entry = entries[installationId] else { return false }
+            return entry.url == apiBaseUrl && now - entry.at < 60_000
+        }
+    }
+
+    /// Called after a successful write, so a failed one is tried again on the next request.
+    public func note(_ installationId: String, apiBaseUrl: URL, at now: Int64) {
+        entries.withLock { entries in
+            if entries.count > 100_000 { entries.removeAll() }
+            entries[installationId] = (apiBaseUrl, now)
+        }
+    }
+}

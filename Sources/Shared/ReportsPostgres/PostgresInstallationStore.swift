@@ -1,0 +1,105 @@
+public import Foundation
+import PostgresNIO
+public import PostgresStorage
+public import Reports
+import ReportsSupport
+public import Security
+
+/// Installations on PostgreSQL, keyed by the installation id of verified FITs, with the newest app
+/// system token (the same rules as `InstallationStore` on SQLite; `SystemTokens` says how a token is
+/// sealed and capped).
+public struct PostgresInstallationStore: InstallationRecords {
+    public let database: PostgresReportsDatabase
+    public let vault: TokenVault
+    private let now: @Sendable () -> Date
+    private let recentlySeen = RecentlySeenInstallations()
+
+    public init(
+        database: PostgresReportsDatabase, vault: TokenVault, now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.database = database
+        self.vault = vault
+        self.now = now
+    }
+
+    public func record(_ identity: FITIdentity, systemToken: Secret?) async throws {
+        let now = Timestamp.milliseconds(now())
+        let sealed = try SystemTokens.seal(
+            systemToken, installationId: identity.installationId, vault: vault, now: now)
+        if sealed == nil, recentlySeen.isFresh(identity.installationId, apiBaseUrl: identity.apiBaseUrl, at: now) {
+            return
+        }
+        let logger = database.logger
+        _ = try await database.withConnection { connection in
+            try await connection.checkedQuery(
+                """
+                INSERT INTO installations (id, cloud_id, api_base_url, system_token_ciphertext,
+                    system_token_expires_at, first_seen_at, last_seen_at, site_url)
+                VALUES (\(identity.installationId), \(identity.cloudId), \(identity.apiBaseUrl.absoluteString),
+                    \(sealed?.ciphertext), \(sealed?.expiresAt), \(now), \(now), \(identity.siteUrl?.absoluteString))
+                ON CONFLICT (id) DO UPDATE SET
+                    cloud_id = excluded.cloud_id,
+                    api_base_url = excluded.api_base_url,
+                    site_url = coalesce(excluded.site_url, installations.site_url),
+                    last_seen_at = excluded.last_seen_at,
+                    system_token_ciphertext = coalesce(excluded.system_token_ciphertext,
+                        installations.system_token_ciphertext),
+                    system_token_expires_at = CASE WHEN excluded.system_token_ciphertext IS NOT NULL
+                        THEN excluded.system_token_expires_at ELSE installations.system_token_expires_at END
+                """, logger: logger)
+        }
+        recentlySeen.note(identity.installationId, apiBaseUrl: identity.apiBaseUrl, at: now)
+    }
+
+    /// The stored system token and its expiry, decrypted at the moment of use.
+    public func systemToken(installationId: String) async throws -> (token: Secret, expiresAt: Date)? {
+        let logger = database.logger
+        let row = try await database.withConnection { connection in
+            try await connection.checkedQuery(
+                """
+                SELECT system_token_ciphertext, system_token_expires_at FROM installations
+                WHERE id = \(installationId) AND system_token_ciphertext IS NOT NULL
+                """, logger: logger
+            ).collect().first?.decode((Data, Int64).self)
+        }
+        guard let (sealed, expiry) = row else { return nil }
+        return (
+            try vault.open(sealed, context: .atlassianSystemToken(installationId: installationId)),
+            Timestamp.date(milliseconds: expiry)
+        )
+    }
+
+    /// Forgets the stored system token if it is still `token` (a newer one that arrived meanwhile
+    /// stays): the row is locked while the stored one is compared.
+    @discardableResult
+    public func dropSystemToken(installationId: String, ifStill token: Secret) async throws -> Bool {
+        let (vault, logger) = (vault, database.logger)
+        return try await database.withTransaction { connection in
+            guard
+                let sealed = try await connection.checkedQuery(
+                    "SELECT system_token_ciphertext FROM installations WHERE id = \(installationId) FOR UPDATE",
+                    logger: logger
+                ).collect().first?.decode(Data?.self),
+                let stored = try? vault.open(sealed, context: .atlassianSystemToken(installationId: installationId)),
+                stored.revealed == token.revealed
+            else { return false }
+            try await connection.checkedQuery(
+                """
+                UPDATE installations SET system_token_ciphertext = NULL, system_token_expires_at = NULL
+                WHERE id = \(installationId)
+                """, logger: logger)
+            return true
+        }
+    }
+
+    public func installation(_ id: String) async throws -> Installation? {
+        let logger = database.logger
+        let row = try await database.withConnection { connection in
+            try await connection.checkedQuery(
+                "SELECT id, cloud_id, api_base_url, site_url FROM installations WHERE id = \(id)", logger: logger
+            ).collect().first?.decode((String, String, String, String?).self)
+        }
+        guard let row, let base = URL(string: row.2) else { return nil }
+        return Installation(id: row.0, cloudId: row.1, apiBaseUrl: base, siteUrl: row.3.flatMap(URL.init(string:)))
+    }
+}

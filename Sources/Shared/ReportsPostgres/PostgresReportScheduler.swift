@@ -1,0 +1,97 @@
+public import Foundation
+import JobQueue
+public import JobQueuePostgres
+public import Logging
+import PostgresNIO
+public import PostgresStorage
+public import Reports
+import ReportsSupport
+
+/// `enqueuer cron` on PostgreSQL (the rules of `ReportScheduler` on SQLite): each due report gets one
+/// run and job (joining its waiting run if it has one), and `next_run_at` moves to the first slot after
+/// now, so slots missed during downtime collapse into one run. A batch locks the due rows it takes with
+/// `FOR UPDATE SKIP LOCKED`: schedulers on several hosts split the due reports between them instead of
+/// queueing a slot twice, and none waits for another.
+public struct PostgresReportScheduler: DueReportScheduling {
+    public let database: PostgresReportsDatabase
+    public let queue: PostgresJobQueue
+    public let logger: Logger
+    private let now: @Sendable () -> Date
+
+    public init(
+        database: PostgresReportsDatabase, queue: PostgresJobQueue, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.database = database
+        self.queue = queue
+        self.logger = logger
+        self.now = now
+    }
+
+    public func pass(batch: Int, maxBatches: Int) async throws -> SchedulerTick {
+        var total = SchedulerTick()
+        for _ in 0..<maxBatches {
+            let (tick, due) = try await tickCounting(batch: batch)
+            total.enqueued += tick.enqueued
+            total.joined += tick.joined
+            total.invalid += tick.invalid
+            if due < batch { break }
+        }
+        return total
+    }
+
+    /// One batch: enqueues up to `batch` of the reports due now.
+    public func tick(batch: Int = 500) async throws -> SchedulerTick {
+        try await tickCounting(batch: batch).tick
+    }
+
+    private func tickCounting(batch: Int) async throws -> (tick: SchedulerTick, due: Int) {
+        let nowDate = now()
+        let now = Timestamp.milliseconds(nowDate)
+        let (queue, logger) = (queue, database.logger)
+        let (tick, due) = try await database.withTransaction { connection -> (SchedulerTick, Int) in
+            var tick = SchedulerTick()
+            let due = try await connection.checkedQuery(
+                """
+                SELECT \(unescaped: ReportRow.columns) FROM reports
+                WHERE enabled AND next_run_at IS NOT NULL AND next_run_at <= \(now)
+                ORDER BY next_run_at LIMIT \(batch) FOR UPDATE SKIP LOCKED
+                """, logger: logger
+            ).collect().map(ReportRow.decode)
+            var scheduled: [PostgresRunStore.RunToCreate] = []
+            for report in due {
+                guard let cron = report.scheduleCron, let zone = report.scheduleTimeZone,
+                    let schedule = try? CronSchedule(cron: cron, timeZone: zone)
+                else {
+                    try await connection.checkedQuery(
+                        "UPDATE reports SET next_run_at = NULL WHERE id = \(report.id)", logger: logger)
+                    tick.invalid += 1
+                    continue
+                }
+                let next = schedule.nextRun(after: nowDate).map(Timestamp.milliseconds)
+                try await connection.checkedQuery(
+                    "UPDATE reports SET next_run_at = \(next) WHERE id = \(report.id)", logger: logger)
+                let parameters = RunReportJob(
+                    runId: UUID().uuidString.lowercased(), reportId: report.id,
+                    installationId: report.installationId, ownerAccountId: report.ownerAccountId)
+                scheduled.append(.init(parameters: parameters, slotAt: report.nextRunAt))
+            }
+            for result in try await PostgresRunStore.enqueueRuns(
+                connection, scheduled, trigger: .schedule, queue: queue, now: now, logger: logger)
+            {
+                if case .joined = result { tick.joined += 1 } else { tick.enqueued += 1 }
+            }
+            return (tick, due.count)
+        }
+        if tick.enqueued > 0 {
+            queue.notifier.notify()
+            self.logger.info(
+                "scheduled reports enqueued", metadata: ["enqueued": "\(tick.enqueued)", "joined": "\(tick.joined)"])
+        }
+        if tick.invalid > 0 {
+            self.logger.warning(
+                "reports with an invalid schedule were unscheduled", metadata: ["reports": "\(tick.invalid)"])
+        }
+        return (tick, due)
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import GRDB
+package import JobQueue
+import JobQueuePostgres
+import JobQueueSQLite
+import Logging
+import PostgresNIO
+import PostgresStorage
+package import Reports
+import ReportsPostgres
+import ReportsSQLite
+import SQLiteStorage
+package import Security
+
+/// The stores of one backend as the API and the scheduler see them (protocols only), over a fresh
+/// database with a hand-moved clock: what the store conformance suite runs against, once per backend.
+package struct StoresUnderTest: Sendable {
+    package let backend: StorageBackend
+    package let clock: TestClock
+    package let vault: TokenVault
+    package let queue: any JobQueue
+    package let installations: any InstallationRecords
+    package let storage: any StorageReadings
+    fileprivate let makeReports: @Sendable (TenantLimits) -> any ReportDefinitions
+    fileprivate let makeRuns: @Sendable (Int) -> any RunRequests
+    fileprivate let makeScheduler: @Sendable () -> any DueReportScheduling
+    fileprivate let executeSQL: @Sendable (String) async throws -> Void
+    fileprivate let readIntegers: @Sendable (String) async throws -> [Int]
+    fileprivate let secondProcess:
+        @Sendable (@Sendable (any DueReportScheduling) async throws -> Void) async throws -> Void
+
+    package let alice = ReportOwner(installationId: ReportFixture.installationA, accountId: "557058:alice")
+    package let bob = ReportOwner(installationId: ReportFixture.installationA, accountId: "557058:bob")
+    package let eve = ReportOwner(installationId: ReportFixture.installationB, accountId: "557058:alice")
+
+    package var reports: any ReportDefinitions { makeReports(TenantLimits()) }
+    package func reports(limits: TenantLimits) -> any ReportDefinitions { makeReports(limits) }
+    package var runs: any RunRequests { makeRuns(TenantLimits().runNowPerMinute) }
+    package func runs(runNowPerMinute: Int) -> any RunRequests { makeRuns(runNowPerMinute) }
+    package var scheduler: any DueReportScheduling { makeScheduler() }
+
+    /// One statement of the backend's own SQL (for what no store operation does, like a run's start).
+    package func execute(_ sql: String) async throws { try await executeSQL(sql) }
+    /// The first column of each row of `sql`, as integers.
+    package func integers(_ sql: String) async throws -> [Int] { try await readIntegers(sql) }
+    /// Runs `body` with a scheduler of a second process: its own connections to the same database.
+    package func withSecondProcess(_ body: @Sendable (any DueReportScheduling) async throws -> Void) async throws {
+        try await secondProcess(body)
+    }
+
+    package func addInstallations() async throws {
+        for id in [ReportFixture.installationA, ReportFixture.installationB] {
+            try await installations.record(ReportFixture.identity(id), systemToken: nil)
+        }
+    }
+}
+
+extension StorageBackend {
+    /// Runs `body` with this backend's stores over a fresh database, removed after.
+    package func withStores<Result: Sendable>(_ body: (StoresUnderTest) async throws -> Result) async throws
+        -> Result
+    {
+        let clock = TestClock()
+        let now: @Sendable () -> Date = { clock.now }
+        let vault = ReportFixture.makeVault()
+        switch self {
+        case .sqlite:
+            let fixture = try QueueFixture()
+            defer { fixture.remove() }
+            let (database, queue) = (fixture.database, SQLiteJobQueue(database: fixture.database, now: now))
+            let stores = StoresUnderTest(
+                backend: self, clock: clock, vault: vault, queue: queue,
+                installations: InstallationStore(database: database, vault: vault, now: now),
+                storage: SQLiteStorageReadings(database: database, now: now),
+                makeReports: { ReportStore(database: database, limits: $0, now: now) },
+                makeRuns: { RunStore(database: database, queue: queue, vault: vault, runNowPerMinute: $0, now: now) },
+                makeScheduler: { ReportScheduler(database: database, queue: queue, logger: silentLogger, now: now) },
+                executeSQL: { sql in try await database.pool.write { try $0.execute(sql: sql) } },
+                readIntegers: { sql in try await database.pool.read { try Int.fetchAll($0, sql: sql) } },
+                secondProcess: { body in
+                    let other = try ReportsDatabase.open(path: database.path)
+                    try await body(
+                        ReportScheduler(
+                            database: other, queue: SQLiteJobQueue(database: other, now: now), logger: silentLogger,
+                            now: now))
+                })
+            return try await body(stores)
+        case .postgres:
+            let cluster = try await PostgresTestCluster.shared()
+            return try await cluster.withDatabase { database, name in
+                let queue = PostgresJobQueue(database: database, now: now)
+                let logger = database.logger
+                let stores = StoresUnderTest(
+                    backend: self, clock: clock, vault: vault, queue: queue,
+                    installations: PostgresInstallationStore(database: database, vault: vault, now: now),
+                    storage: PostgresStorageReadings(database: database, now: now),
+                    makeReports: { PostgresReportStore(database: database, limits: $0, now: now) },
+                    makeRuns: {
+                        PostgresRunStore(database: database, queue: queue, vault: vault, runNowPerMinute: $0, now: now)
+                    },
+                    makeScheduler: {
+                        PostgresReportScheduler(database: database, queue: queue, logger: silentLogger, now: now)
+                    },
+                    executeSQL: { sql in
+                        _ = try await database.withConnection { connection in
+                            try await connection.checkedQuery(PostgresQuery(unsafeSQL: sql), logger: logger)
+                        }
+                    },
+                    readIntegers: { sql in
+                        try await database.withConnection { connection in
+                            try await connection.checkedQuery(PostgresQuery(unsafeSQL: sql), logger: logger)
+                                .collect().map { try $0.decode(Int.self) }
+                        }
+                    },
+                    secondProcess: { body in
+                        try await PostgresTestCluster.withRunning(url: cluster.url(database: name)) { other in
+                            try await body(
+                                PostgresReportScheduler(
+                                    database: other, queue: PostgresJobQueue(database: other, now: now),
+                                    logger: silentLogger, now: now))
+                        }
+                    })
+                return try await body(stores)
+            }
+        }
+    }
+}
