@@ -1,0 +1,82 @@
+import Foundation
+import ReportsTesting
+import Testing
+
+@testable import JobQueue
+@testable import Reports
+
+/// A run always tells the truth about its job (issue #11), whatever moves the job: the schema's triggers
+/// (SQLite) or trigger function (PostgreSQL) keep them in step, so an operator's discard, an expired
+/// lease, or a job no handler could run all end or re-queue the run on both backends.
+@Suite("Runs follow their jobs")
+struct RunFollowsJobTests {
+    static func request(_ limit: Int, lease: Duration = .seconds(30)) -> LeaseRequest {
+        LeaseRequest(workerId: "w1", limit: limit, leaseDuration: lease)
+    }
+
+    /// A report of alice with one Run now queued.
+    static func queuedRun(_ stores: StoresUnderTest) async throws -> ReportRun {
+        try await stores.addInstallations()
+        let report = try await stores.reports.create(stores.alice, ReportFixture.definition())
+        return try #require(try await stores.runs.requestRun(stores.alice, reportId: report.id, userToken: nil).run)
+    }
+
+    static func reread(_ stores: StoresUnderTest, _ run: ReportRun) async throws -> ReportRun {
+        try #require(try await stores.runs.run(stores.alice, id: run.id))
+    }
+
+    @Test(arguments: StorageBackend.allCases)
+    func anOperatorsDiscardEndsTheRunAndRetryQueuesItAgain(_ backend: StorageBackend) async throws {
+        try await backend.withStores { stores in
+            let run = try await Self.queuedRun(stores)
+            #expect(try await stores.queue.discard(jobId: try #require(run.jobId)) == .changed)
+            let ended = try await Self.reread(stores, run)
+            #expect(
+                ended.status == .failed && ended.errorCode == "cancelled_by_operator" && ended.finishedAt != nil,
+                "\(ended)")
+            #expect(try await stores.queue.retry(jobId: run.jobId!) == .changed)
+            let again = try await Self.reread(stores, run)
+            #expect(again.status == .queued && again.errorCode == nil && again.finishedAt == nil, "\(again)")
+        }
+    }
+
+    @Test(arguments: StorageBackend.allCases)
+    func aLeaseThatExpiresWithItsAttemptsUsedUpEndsTheRun(_ backend: StorageBackend) async throws {
+        try await backend.withStores { stores in
+            let run = try await Self.queuedRun(stores)
+            try await stores.execute("UPDATE jobs SET max_attempts = 1")
+            _ = try await stores.queue.lease(Self.request(1, lease: .seconds(5)))
+            stores.clock.advance(by: .seconds(6))
+            #expect(try await stores.queue.reclaimExpiredLeases() == 1)
+            let ended = try await Self.reread(stores, run)
+            #expect(ended.status == .failed && ended.errorCode == "worker_lost", "\(ended)")
+        }
+    }
+
+    @Test(arguments: StorageBackend.allCases)
+    func aReclaimedLeaseWithAttemptsLeftShowsItsRunWaitingAgain(_ backend: StorageBackend) async throws {
+        try await backend.withStores { stores in
+            let run = try await Self.queuedRun(stores)
+            _ = try await stores.queue.lease(Self.request(1, lease: .seconds(5)))
+            try await stores.execute("UPDATE runs SET status = 'running'")  // as the handler's claim does
+            stores.clock.advance(by: .seconds(6))
+            #expect(try await stores.queue.reclaimExpiredLeases() == 1)
+            #expect(try await Self.reread(stores, run).status == .queued)
+        }
+    }
+
+    @Test(arguments: StorageBackend.allCases)
+    func aJobNoHandlerCouldRunEndsItsRunWithTheQueuesReason(_ backend: StorageBackend) async throws {
+        try await backend.withStores { stores in
+            let run = try await Self.queuedRun(stores)
+            let job = try #require(try await stores.queue.lease(Self.request(1)).first)
+            // What the worker records for a kind it has no handler for (and likewise a payload that does not decode).
+            _ = try await stores.queue.fail(
+                job.lease, .permanent("unknown_job_kind", "this worker has no handler for job kind 'run-report'"))
+            let ended = try await Self.reread(stores, run)
+            #expect(
+                ended.status == .failed && ended.errorCode == "unknown_job_kind"
+                    && ended.errorMessage == "this worker has no handler for job kind 'run-report'")
+        }
+    }
+}
