@@ -123,7 +123,8 @@ let package = Package(
         .target(
             name: "ReportsPostgres",
             dependencies: [
-                "Reports", "JobQueue", "JobQueuePostgres", "PostgresStorage", "Security", "ReportsSupport", postgres,
+                "Reports", "JobQueue", "JobQueuePostgres", "PostgresStorage", "Security", "ReportsSupport", "Microsoft",
+                postgres,
                 log, crypto,
             ],
             path: "Sources/Shared/ReportsPostgres", swiftSettings: strictSettings

@@ -4,6 +4,7 @@ import Hummingbird
 import JobQueueSQLite
 import Logging
 import Microsoft
+import Reports
 import ReportsAPI
 import ReportsSQLite
 import Security

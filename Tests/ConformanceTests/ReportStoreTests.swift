@@ -242,7 +242,7 @@ struct ReportStoreTests {
             try await fixture.withSecondProcess { other in
                 let ticks = try await withThrowingTaskGroup(of: SchedulerTick.self) { group in
                     for round in 0..<10 {
-                        for scheduler in [mine, other] {
+                        for scheduler in [mine, other.scheduler] {
                             group.addTask { try await scheduler.pass(batch: 7 + round, maxBatches: 1) }
                         }
                     }

@@ -21,13 +21,15 @@ package struct StoresUnderTest: Sendable {
     package let queue: any JobQueue
     package let installations: any InstallationRecords
     package let storage: any StorageReadings
+    /// The OneNote budget's storage (a limiter takes its settings and clock; `OneNoteRateLimiter(storage:)`).
+    package let budget: any OneNoteBudgetStorage
     fileprivate let makeReports: @Sendable (TenantLimits) -> any ReportDefinitions
     fileprivate let makeRuns: @Sendable (Int) -> any RunRequests
     fileprivate let makeScheduler: @Sendable () -> any DueReportScheduling
     fileprivate let executeSQL: @Sendable (String) async throws -> Void
     fileprivate let readIntegers: @Sendable (String) async throws -> [Int]
     fileprivate let secondProcess:
-        @Sendable (@Sendable (any DueReportScheduling) async throws -> Void) async throws -> Void
+        @Sendable (@Sendable (SecondProcess) async throws -> Void) async throws -> Void
 
     package let alice = ReportOwner(installationId: ReportFixture.installationA, accountId: "557058:alice")
     package let bob = ReportOwner(installationId: ReportFixture.installationA, accountId: "557058:bob")
@@ -43,8 +45,8 @@ package struct StoresUnderTest: Sendable {
     package func execute(_ sql: String) async throws { try await executeSQL(sql) }
     /// The first column of each row of `sql`, as integers.
     package func integers(_ sql: String) async throws -> [Int] { try await readIntegers(sql) }
-    /// Runs `body` with a scheduler of a second process: its own connections to the same database.
-    package func withSecondProcess(_ body: @Sendable (any DueReportScheduling) async throws -> Void) async throws {
+    /// Runs `body` with the stores of a second process: its own connections to the same database.
+    package func withSecondProcess(_ body: @Sendable (SecondProcess) async throws -> Void) async throws {
         try await secondProcess(body)
     }
 
@@ -53,6 +55,12 @@ package struct StoresUnderTest: Sendable {
             try await installations.record(ReportFixture.identity(id), systemToken: nil)
         }
     }
+}
+
+/// What a second process on the same database uses in the tests.
+package struct SecondProcess: Sendable {
+    package let scheduler: any DueReportScheduling
+    package let budget: any OneNoteBudgetStorage
 }
 
 extension StorageBackend {
@@ -72,6 +80,7 @@ extension StorageBackend {
                 backend: self, clock: clock, vault: vault, queue: queue,
                 installations: InstallationStore(database: database, vault: vault, now: now),
                 storage: SQLiteStorageReadings(database: database, now: now),
+                budget: SQLiteOneNoteBudgetStorage(database: database),
                 makeReports: { ReportStore(database: database, limits: $0, now: now) },
                 makeRuns: { RunStore(database: database, queue: queue, vault: vault, runNowPerMinute: $0, now: now) },
                 makeScheduler: { ReportScheduler(database: database, queue: queue, logger: silentLogger, now: now) },
@@ -80,9 +89,11 @@ extension StorageBackend {
                 secondProcess: { body in
                     let other = try ReportsDatabase.open(path: database.path)
                     try await body(
-                        ReportScheduler(
-                            database: other, queue: SQLiteJobQueue(database: other, now: now), logger: silentLogger,
-                            now: now))
+                        SecondProcess(
+                            scheduler: ReportScheduler(
+                                database: other, queue: SQLiteJobQueue(database: other, now: now),
+                                logger: silentLogger, now: now),
+                            budget: SQLiteOneNoteBudgetStorage(database: other)))
                 })
             return try await body(stores)
         case .postgres:
@@ -94,6 +105,7 @@ extension StorageBackend {
                     backend: self, clock: clock, vault: vault, queue: queue,
                     installations: PostgresInstallationStore(database: database, vault: vault, now: now),
                     storage: PostgresStorageReadings(database: database, now: now),
+                    budget: PostgresOneNoteBudgetStorage(database: database),
                     makeReports: { PostgresReportStore(database: database, limits: $0, now: now) },
                     makeRuns: {
                         PostgresRunStore(database: database, queue: queue, vault: vault, runNowPerMinute: $0, now: now)
@@ -115,9 +127,11 @@ extension StorageBackend {
                     secondProcess: { body in
                         try await PostgresTestCluster.withRunning(url: cluster.url(database: name)) { other in
                             try await body(
-                                PostgresReportScheduler(
-                                    database: other, queue: PostgresJobQueue(database: other, now: now),
-                                    logger: silentLogger, now: now))
+                                SecondProcess(
+                                    scheduler: PostgresReportScheduler(
+                                        database: other, queue: PostgresJobQueue(database: other, now: now),
+                                        logger: silentLogger, now: now),
+                                    budget: PostgresOneNoteBudgetStorage(database: other)))
                         }
                     })
                 return try await body(stores)

@@ -8,6 +8,7 @@ import Testing
 
 @testable import Microsoft
 @testable import Rendering
+@testable import Reports
 @testable import ReportsSQLite
 @testable import Sandbox
 @testable import Security

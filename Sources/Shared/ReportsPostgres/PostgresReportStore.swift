@@ -136,4 +136,5 @@ public struct PostgresReportStore: ReportDefinitions {
 enum PostgresLocks {
     static let reportQuota: Int32 = 1
     static let runRequests: Int32 = 2
+    static let onenoteBudget: Int32 = 3
 }

@@ -48,9 +48,6 @@ public struct SQLiteRunReportStores: RunReportStores {
     }
 }
 
-extension MicrosoftTokenBroker: MicrosoftAccessTokens {}
-extension OneNoteRateLimiter: OneNoteBudgetLedger {}
-
 extension RunReportHandler {
     /// The handler over the SQLite stores: what `worker run` and the in-process tests use.
     public init(

@@ -1,8 +1,6 @@
 public import Foundation
-import GRDB
-public import Microsoft
+import Microsoft
 import ReportsSupport
-public import SQLiteStorage
 import Upstream
 
 /// OneNote's per-user limits, kept for every worker process through the database (docs/microsoft-apis.md §4.2:
@@ -15,9 +13,10 @@ import Upstream
 /// A slot is leased, not owned (issue #11): it lapses `slotLease` after its holder last renewed it, and
 /// never outlives `requestTimeout + margin`. The worker's `OneNoteBudgetKeeper` renews its process's
 /// slots, so a killed worker's slots free up within seconds instead of blocking its user's writes, and
-/// release is written even when the request's task was cancelled.
-public struct OneNoteRateLimiter: OneNoteBudget {
-    public let database: ReportsDatabase
+/// release is written even when the request's task was cancelled (where the backend allows it). The
+/// database's part is a `OneNoteBudgetStorage`, one per backend.
+public struct OneNoteRateLimiter: OneNoteBudgetLedger {
+    public let storage: any OneNoteBudgetStorage
     public var perMinute: Int
     public var perHour: Int
     public var maxInFlight: Int
@@ -35,14 +34,14 @@ public struct OneNoteRateLimiter: OneNoteBudget {
     private let sleep: @Sendable (Duration) async throws -> Void
 
     public init(
-        database: ReportsDatabase, perMinute: Int = 120, perHour: Int = 400, maxInFlight: Int = 2,
+        storage: any OneNoteBudgetStorage, perMinute: Int = 120, perHour: Int = 400, maxInFlight: Int = 2,
         slotLease: Duration = .seconds(10), slotDeadline: Duration = .seconds(70), maxWait: Duration = .seconds(5),
         maxWindowWait: Duration = .zero,
         holder: String = "process:\(UUID().uuidString.lowercased())",
         now: @escaping @Sendable () -> Date = { Date() },
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     ) {
-        self.database = database
+        self.storage = storage
         self.perMinute = perMinute
         self.perHour = perHour
         self.maxInFlight = maxInFlight
@@ -58,8 +57,14 @@ public struct OneNoteRateLimiter: OneNoteBudget {
     /// Runs `body` holding one of `user`'s slots.
     public func withSlot<T: Sendable>(user: String, _ body: () async throws -> T) async throws -> T {
         let slot = try await acquire(user: user)
-        defer { release(slot) }
-        return try await body()
+        do {
+            let result = try await body()
+            await storage.release(slot: slot)
+            return result
+        } catch {
+            await storage.release(slot: slot)
+            throw error
+        }
     }
 
     func acquire(user: String) async throws -> String {
@@ -69,36 +74,11 @@ public struct OneNoteRateLimiter: OneNoteBudget {
         while true {
             let nowMs = Timestamp.milliseconds(now())
             let slot = UUID().uuidString
-            let (perMinute, perHour, maxInFlight, holder) = (
-                self.perMinute, self.perHour, self.maxInFlight, self.holder
-            )
-            let (lease, deadline) = (slotLease.wholeMilliseconds, slotDeadline.wholeMilliseconds)
-            let wait = try await database.pool.write { db -> Int64? in
-                try db.execute(sql: "DELETE FROM onenote_inflight WHERE expires_at < ?", arguments: [nowMs])
-                try db.execute(
-                    sql: "DELETE FROM onenote_requests WHERE microsoft_user_id = ? AND at < ?",
-                    arguments: [user, nowMs - 3_600_000])
-                let inFlight =
-                    try Int.fetchOne(
-                        db, sql: "SELECT count(*) FROM onenote_inflight WHERE microsoft_user_id = ?", arguments: [user])
-                    ?? 0
-                let minute = try Int64.fetchAll(
-                    db, sql: "SELECT at FROM onenote_requests WHERE microsoft_user_id = ? AND at >= ? ORDER BY at",
-                    arguments: [user, nowMs - 60_000])
-                let hour = try Int64.fetchAll(
-                    db, sql: "SELECT at FROM onenote_requests WHERE microsoft_user_id = ? ORDER BY at LIMIT ?",
-                    arguments: [user, max(perHour, 1)])
-                if minute.count >= perMinute { return minute[minute.count - perMinute] + 60_000 - nowMs + 1 }
-                if hour.count >= perHour { return hour[0] + 3_600_000 - nowMs + 1 }
-                if inFlight >= maxInFlight { return -1 }
-                try db.execute(
-                    sql:
-                        "INSERT INTO onenote_inflight (id, microsoft_user_id, expires_at, holder, deadline) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [slot, user, nowMs + min(lease, deadline), holder, nowMs + deadline])
-                try db.execute(
-                    sql: "INSERT INTO onenote_requests (microsoft_user_id, at) VALUES (?, ?)", arguments: [user, nowMs])
-                return nil
-            }
+            let wait = try await storage.take(
+                slot: slot, user: user, now: nowMs,
+                limits: OneNoteBudgetLimits(perMinute: perMinute, perHour: perHour, maxInFlight: maxInFlight),
+                expiresAt: nowMs + min(slotLease.wholeMilliseconds, slotDeadline.wholeMilliseconds), holder: holder,
+                deadline: nowMs + slotDeadline.wholeMilliseconds)
             guard let wait else { return slot }
             var milliseconds = wait
             if wait < 0 {
@@ -128,53 +108,77 @@ public struct OneNoteRateLimiter: OneNoteBudget {
     /// the budget is spent instead of reading Jira for a page it cannot write.
     public func budgetWait(user: String) async throws -> Duration? {
         let nowMs = Timestamp.milliseconds(now())
-        let (perMinute, perHour) = (self.perMinute, self.perHour)
-        let wait = try await database.pool.read { db -> Int64? in
-            let minute = try Int64.fetchAll(
-                db, sql: "SELECT at FROM onenote_requests WHERE microsoft_user_id = ? AND at >= ? ORDER BY at",
-                arguments: [user, nowMs - 60_000])
-            if minute.count >= perMinute { return minute[minute.count - perMinute] + 60_000 - nowMs + 1 }
-            let hour = try Int64.fetchAll(
-                db, sql: "SELECT at FROM onenote_requests WHERE microsoft_user_id = ? AND at >= ? ORDER BY at",
-                arguments: [user, nowMs - 3_600_000])
-            if hour.count >= perHour { return hour[hour.count - perHour] + 3_600_000 - nowMs + 1 }
-            return nil
-        }
+        let wait = try await storage.windowWait(user: user, now: nowMs, perMinute: perMinute, perHour: perHour)
         return wait.map { .milliseconds(max($0, 1)) }
     }
 
-    /// Frees a slot. Synchronous on purpose: it must be written even when the request's task is being
-    /// cancelled (an async database write would refuse to start then), and it is one small delete.
-    func release(_ slot: String) {
-        _ = try? database.pool.write { db in
-            try db.execute(sql: "DELETE FROM onenote_inflight WHERE id = ?", arguments: [slot])
-        }
-    }
+    /// Frees a slot (for a caller that took one with `acquire`).
+    func release(_ slot: String) async { await storage.release(slot: slot) }
 
     /// Keeps this holder's slots alive for another `slotLease` (never past their deadline).
     public func renewSlots() async throws {
         let nowMs = Timestamp.milliseconds(now())
-        let (holder, lease) = (self.holder, slotLease.wholeMilliseconds)
-        try await database.pool.write { db in
-            try db.execute(
-                sql: "UPDATE onenote_inflight SET expires_at = min(?, deadline) WHERE holder = ?",
-                arguments: [nowMs + lease, holder])
-        }
+        try await storage.renew(holder: holder, until: nowMs + slotLease.wholeMilliseconds)
     }
 
     /// Frees, at start, the slots that earlier processes with the same worker id left behind: that
     /// worker is gone (ids are unique among running workers), so its slots are no one's.
     public func freeSlotsOfEarlierProcesses(workerId: String) async throws -> Int {
-        let holder = self.holder
-        return try await database.pool.write { db in
-            try db.execute(
-                sql: "DELETE FROM onenote_inflight WHERE holder LIKE ? ESCAPE '\\' AND holder <> ?",
-                arguments: [Self.likeEscaped(workerId) + ":%", holder])
-            return db.changesCount
-        }
+        try await storage.freeSlots(ofWorker: workerId, except: holder)
+    }
+}
+
+/// The minute and hour windows and the in-flight cap, for one user.
+public struct OneNoteBudgetLimits: Sendable {
+    public let perMinute: Int
+    public let perHour: Int
+    public let maxInFlight: Int
+}
+
+/// The database's part of the OneNote budget: the requests of the last hour and the slots in flight,
+/// shared by every process.
+public protocol OneNoteBudgetStorage: Sendable {
+    /// In one atomic step: drops lapsed slots and requests older than an hour, then takes `slot` for
+    /// `user` if the windows and the in-flight cap allow. Nil when taken; -1 when every in-flight slot
+    /// is busy; otherwise the milliseconds until a window has room.
+    func take(
+        slot: String, user: String, now: Int64, limits: OneNoteBudgetLimits, expiresAt: Int64, holder: String,
+        deadline: Int64
+    ) async throws -> Int64?
+    /// Milliseconds until the windows have room for `user` (a read only), or nil.
+    func windowWait(user: String, now: Int64, perMinute: Int, perHour: Int) async throws -> Int64?
+    /// Frees a slot; written even while the task is being cancelled where the backend allows it.
+    func release(slot: String) async
+    /// Moves the expiry of `holder`'s slots to `until` (never past each one's deadline).
+    func renew(holder: String, until: Int64) async throws
+    /// Deletes the slots of earlier processes of `workerId` (holders `<workerId>:…` other than `except`).
+    func freeSlots(ofWorker workerId: String, except holder: String) async throws -> Int
+}
+
+extension OneNoteBudgetStorage {
+    /// The pure part of `take`: the wait the windows and the cap impose, from the user's requests of the
+    /// last minute and hour (oldest first) and the slots in flight; nil when a slot may be taken.
+    public static func wait(
+        minute: [Int64], hour: [Int64], inFlight: Int, limits: OneNoteBudgetLimits, now: Int64
+    ) -> Int64? {
+        if minute.count >= limits.perMinute { return minute[minute.count - limits.perMinute] + 60_000 - now + 1 }
+        if hour.count >= limits.perHour { return hour[0] + 3_600_000 - now + 1 }
+        if inFlight >= limits.maxInFlight { return -1 }
+        return nil
     }
 
-    static func likeEscaped(_ text: String) -> String {
+    /// Milliseconds until the windows have room, from the user's requests (oldest first) of the last
+    /// minute and the last hour.
+    public static func windowWait(minute: [Int64], hour: [Int64], perMinute: Int, perHour: Int, now: Int64)
+        -> Int64?
+    {
+        if minute.count >= perMinute { return minute[minute.count - perMinute] + 60_000 - now + 1 }
+        if hour.count >= perHour { return hour[hour.count - perHour] + 3_600_000 - now + 1 }
+        return nil
+    }
+
+    /// `text` for a LIKE pattern with `\` as the escape character.
+    public static func likeEscaped(_ text: String) -> String {
         text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
             .replacingOccurrences(of: "_", with: "\\_")
     }
