@@ -5,6 +5,8 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import PostgresNIO
+import PostgresStorage
 import ReportsTesting
 import ServiceLifecycle
 import Testing
@@ -17,6 +19,7 @@ import Testing
 @testable import Rendering
 @testable import Reports
 @testable import ReportsAPI
+@testable import ReportsPostgres
 @testable import ReportsSQLite
 @testable import ReportsSupport
 @testable import SQLiteStorage
@@ -25,18 +28,32 @@ import Testing
 @testable import Transport
 @testable import Upstream
 
-/// A sandbox on loopback, a real SQLite file, the API services pointed at the sandbox, and a worker
-/// runtime with the `run-report` handler.
+/// A sandbox on loopback, a real database (an SQLite file, or a database on the test PostgreSQL
+/// cluster), the API services pointed at the sandbox, and a worker runtime with the `run-report` handler.
 struct PipelineHarness: Sendable {
     let state: SandboxState
     let sandbox: any TestClientProtocol
-    let fixture: ReportFixture
     let services: APIServices
-    /// The SQLite stores behind `services`.
-    let sqlite: SQLiteServiceStores
+    let backend: StorageBackend
+    /// The handler's stores over the same database (for checks the API does not expose).
+    let runReportStores: any RunReportStores
+    /// A Run now store over the same database and queue, sealing with `vault`.
+    let makeRuns: @Sendable (TokenVault) -> any RunRequests
+    /// The first column of each row of `sql` (the backend's own SQL), as integers.
+    let integers: @Sendable (String) async throws -> [Int]
+
+    /// The stores of one backend, wired as `enqueuer serve` and `worker run` wire them.
+    struct Wiring {
+        let services: APIServices
+        let handler: RunReportHandler
+        let runReportStores: any RunReportStores
+        let makeRuns: @Sendable (TokenVault) -> any RunRequests
+        let integers: @Sendable (String) async throws -> [Int]
+    }
 
     static func run(
-        seed: UInt64, issues: Int, limited: Bool = false, fastWriter: Bool = false, maxPartBytes: Int = 3_500_000,
+        backend: StorageBackend = .sqlite, seed: UInt64, issues: Int, limited: Bool = false, fastWriter: Bool = false,
+        maxPartBytes: Int = 3_500_000,
         _ body: @Sendable (PipelineHarness, any TestClientProtocol) async throws -> Void
     ) async throws {
         let state = try await SandboxState(
@@ -47,21 +64,16 @@ struct PipelineHarness: Sendable {
         try await sandboxApp.test(.live) { sandbox in
             let base = URL(string: "http://127.0.0.1:\(sandbox.port!)")!
             state.setOrigin(base.absoluteString)
-            let fixture = try ReportFixture()
-            defer { fixture.remove() }
+            let vault = ReportFixture.makeVault()
             let transport = URLSessionTransport(policy: .sandbox)
             let upstream = UpstreamConfiguration(
                 microsoftClientId: "sandbox-client", microsoftClientSecret: Secret("sandbox-secret"),
                 microsoftRedirectURI: URL(string: "http://127.0.0.1:1/oauth/microsoft/callback")!,
                 microsoftLoginBaseURL: base, microsoftGraphBaseURL: base,
                 atlassianGraphQLURL: base.appendingPathComponent("graphql"), policy: .sandbox)
-            let (services, sqlite) = APIServices.overSQLite(
-                database: fixture.database,
-                forge: ForgeConfiguration(
-                    appId: state.appId, jwksURL: base.appendingPathComponent(".well-known/jwks.json"),
-                    urlPolicy: .sandbox),
-                security: SecurityConfiguration(tokenKeys: fixture.vault.keys, stateKey: SymmetricKey(size: .bits256)),
-                upstream: upstream, transport: transport)
+            let forge = ForgeConfiguration(
+                appId: state.appId, jwksURL: base.appendingPathComponent(".well-known/jwks.json"), urlPolicy: .sandbox)
+            let security = SecurityConfiguration(tokenKeys: vault.keys, stateKey: SymmetricKey(size: .bits256))
             var writer = OneNoteWriter(graphBaseURL: base, transport: transport)
             if fastWriter {
                 writer.throttleBase = .milliseconds(50)
@@ -69,20 +81,60 @@ struct PipelineHarness: Sendable {
                 // A page the test deletes right after creating it is taken for gone after 3 s, not 60.
                 writer.consistencyWindow = .seconds(3)
             }
-            let handler = RunReportHandler(
-                database: fixture.database, vault: fixture.vault,
-                atlassian: AtlassianClient(graphQLURL: upstream.atlassianGraphQLURL, transport: transport),
-                microsoft: MicrosoftIdentityClient(configuration: upstream, transport: transport), writer: writer,
-                renderer: ReportRenderer(maxPartBytes: maxPartBytes),
-                limiter: limited ? OneNoteRateLimiter(database: fixture.database) : nil)
-            let runtime = WorkerRuntime(
-                queue: services.queue, registry: JobRegistry([handler]),
-                configuration: WorkerConfiguration(workerId: "pipeline"), logger: silentLogger)
-            let harness = PipelineHarness(
-                state: state, sandbox: sandbox, fixture: fixture, services: services, sqlite: sqlite)
-            try await withRuntime(runtime) { () async throws in
-                let api = Application(router: APIRoutes.router(services), logger: silentLogger)
-                try await api.test(.router) { client in try await body(harness, client) }
+            let atlassian = AtlassianClient(graphQLURL: upstream.atlassianGraphQLURL, transport: transport)
+            let microsoft = MicrosoftIdentityClient(configuration: upstream, transport: transport)
+            let renderer = ReportRenderer(maxPartBytes: maxPartBytes)
+            func run(_ wiring: Wiring) async throws {
+                let runtime = WorkerRuntime(
+                    queue: wiring.services.queue, registry: JobRegistry([wiring.handler]),
+                    configuration: WorkerConfiguration(workerId: "pipeline"), logger: silentLogger)
+                let harness = PipelineHarness(
+                    state: state, sandbox: sandbox, services: wiring.services, backend: backend,
+                    runReportStores: wiring.runReportStores, makeRuns: wiring.makeRuns, integers: wiring.integers)
+                try await withRuntime(runtime) { () async throws in
+                    let api = Application(router: APIRoutes.router(wiring.services), logger: silentLogger)
+                    try await api.test(.router) { client in try await body(harness, client) }
+                }
+            }
+            switch backend {
+            case .sqlite:
+                let fixture = try QueueFixture(realClock: true)
+                defer { fixture.remove() }
+                let database = fixture.database
+                let (services, sqlite) = APIServices.overSQLite(
+                    database: database, forge: forge, security: security, upstream: upstream, transport: transport)
+                try await run(
+                    Wiring(
+                        services: services,
+                        handler: RunReportHandler(
+                            database: database, vault: vault, atlassian: atlassian, microsoft: microsoft,
+                            writer: writer, renderer: renderer,
+                            limiter: limited ? OneNoteRateLimiter(database: database) : nil),
+                        runReportStores: SQLiteRunReportStores(database: database, vault: vault),
+                        makeRuns: { RunStore(database: database, queue: sqlite.queue, vault: $0) },
+                        integers: { sql in try await database.pool.read { try Int.fetchAll($0, sql: sql) } }))
+            case .postgres:
+                try await PostgresTestCluster.shared().withDatabase { database, _ in
+                    let (services, stores) = APIServices.overPostgres(
+                        database: database, forge: forge, security: security, upstream: upstream,
+                        transport: transport)
+                    let logger = database.logger
+                    try await run(
+                        Wiring(
+                            services: services,
+                            handler: RunReportHandler(
+                                database: database, vault: vault, atlassian: atlassian, microsoft: microsoft,
+                                writer: writer, renderer: renderer,
+                                limiter: limited ? OneNoteRateLimiter(database: database) : nil),
+                            runReportStores: PostgresRunReportStores(database: database, vault: vault),
+                            makeRuns: { PostgresRunStore(database: database, queue: stores.queue, vault: $0) },
+                            integers: { sql in
+                                try await database.withConnection { connection in
+                                    try await connection.checkedQuery(PostgresQuery(unsafeSQL: sql), logger: logger)
+                                        .collect().map { try $0.decode(Int.self) }
+                                }
+                            }))
+                }
             }
         }
     }
@@ -168,8 +220,9 @@ struct PipelineHarness: Sendable {
 /// with the demo.)
 @Suite("Report pipeline end to end (in process)")
 struct PipelineTests {
-    @Test func runNowWritesThePageAndARerunUpdatesItInPlace() async throws {
-        try await PipelineHarness.run(seed: 21, issues: 40) { harness, client in
+    @Test(arguments: StorageBackend.allCases)
+    func runNowWritesThePageAndARerunUpdatesItInPlace(_ backend: StorageBackend) async throws {
+        try await PipelineHarness.run(backend: backend, seed: 21, issues: 40) { harness, client in
             try await harness.installAndConnect(client)
             let reportId = try await harness.createReport(
                 client, name: "OPS <b>board</b>", jql: "project = OPS ORDER BY key")
@@ -216,8 +269,10 @@ struct PipelineTests {
         }
     }
 
-    @Test func failurePathsEndAsTheyShould() async throws {
-        try await PipelineHarness.run(seed: 22, issues: 30, limited: true, fastWriter: true) { harness, client in
+    @Test(arguments: StorageBackend.allCases)
+    func failurePathsEndAsTheyShould(_ backend: StorageBackend) async throws {
+        try await PipelineHarness.run(backend: backend, seed: 22, issues: 30, limited: true, fastWriter: true) {
+            harness, client in
             try await harness.installAndConnect(client)
             func errorCode(_ run: [String: Any]) -> String? { (run["error"] as? [String: Any])?["code"] as? String }
 
@@ -251,13 +306,11 @@ struct PipelineTests {
             let pages = try await harness.pages()
             let pageId = try #require(pages.last?["id"] as? String)
             let owner = ReportOwner(installationId: harness.state.installationId, accountId: "sandbox-user-1")
-            let stored = try #require(try await harness.sqlite.connections.refreshToken(owner))
-            let access = try await harness.services.microsoft.refresh(stored)
-            try await harness.sqlite.connections.updateRefreshToken(owner, access.refreshToken)
+            let access = try await harness.services.tokens.accessToken(owner, lease: nil, logger: silentLogger)
             #expect(
                 try await harness.sandbox.execute(
                     uri: "/v1.0/me/onenote/pages/\(pageId)", method: .delete,
-                    headers: [.authorization: "Bearer \(access.accessToken.revealed)"]
+                    headers: [.authorization: "Bearer \(access.revealed)"]
                 ).status == .noContent)
             let recreated = try await harness.run(client, reportId)
             #expect(recreated["status"] as? String == "succeeded")
@@ -266,15 +319,14 @@ struct PipelineTests {
                 now.count == pages.count && !now.contains { $0["id"] as? String == pageId },
                 "a new page replaced the deleted one")
             #expect(try await harness.services.queue.stats().running == 0)
-            let budget = try await harness.fixture.database.pool.read {
-                try Int.fetchOne($0, sql: "SELECT count(*) FROM onenote_requests") ?? 0
-            }
+            let budget = try await harness.integers("SELECT count(*) FROM onenote_requests")[0]
             #expect(budget > 0, "OneNote requests drew from the shared budget")
         }
     }
 
-    @Test func oneOneNote401IsRefreshedAwayButTwoInARowAskTheUserToReconnect() async throws {
-        try await PipelineHarness.run(seed: 24, issues: 20, fastWriter: true) { harness, client in
+    @Test(arguments: StorageBackend.allCases)
+    func oneOneNote401IsRefreshedAwayButTwoInARowAskTheUserToReconnect(_ backend: StorageBackend) async throws {
+        try await PipelineHarness.run(backend: backend, seed: 24, issues: 20, fastWriter: true) { harness, client in
             try await harness.installAndConnect(client)
             let reportId = try await harness.createReport(client, jql: "project = OPS ORDER BY key")
             func microsoftStatus() async throws -> String? {
@@ -299,8 +351,9 @@ struct PipelineTests {
         }
     }
 
-    @Test func aRunWaitingForItsRetryShowsLastErrorNotError() async throws {
-        try await PipelineHarness.run(seed: 25, issues: 20, fastWriter: true) { harness, client in
+    @Test(arguments: StorageBackend.allCases)
+    func aRunWaitingForItsRetryShowsLastErrorNotError(_ backend: StorageBackend) async throws {
+        try await PipelineHarness.run(backend: backend, seed: 25, issues: 20, fastWriter: true) { harness, client in
             try await harness.installAndConnect(client)
             let reportId = try await harness.createReport(client, jql: "project = OPS ORDER BY key")
             _ = try await harness.sandbox.execute(
@@ -338,8 +391,9 @@ struct PipelineTests {
 
     /// Eight runs of one user at once: the refresh token is redeemed once for all of them, and once a
     /// revoked one came back `invalid_grant`, no other job redeems it again.
-    @Test func tokenRefreshIsSingleFlightPerConnectionAndARevokedTokenIsRedeemedOnce() async throws {
-        try await PipelineHarness.run(seed: 26, issues: 20, fastWriter: true) { harness, client in
+    @Test(arguments: StorageBackend.allCases)
+    func tokenRefreshIsSingleFlightPerConnectionAndARevokedTokenIsRedeemedOnce(_ backend: StorageBackend) async throws {
+        try await PipelineHarness.run(backend: backend, seed: 26, issues: 20, fastWriter: true) { harness, client in
             try await harness.installAndConnect(client)
             var reports: [String] = []
             for index in 0..<8 {
@@ -375,11 +429,16 @@ struct PipelineTests {
             let fine = try await runAll()
             #expect(fine.allSatisfy { $0["status"] as? String == "succeeded" }, "\(fine)")
             #expect(try await tokenCalls() - before == 1, "one redemption; the access token is shared while valid")
-            let cached = try await harness.fixture.database.pool.read {
-                try Data.fetchOne($0, sql: "SELECT access_token_ciphertext FROM microsoft_connections")
-            }
+            // The cached access token is a ciphertext: no stored byte sequence is the sandbox's token.
+            let contains =
+                harness.backend == .sqlite
+                ? "instr(CAST(access_token_ciphertext AS TEXT), 'sandbox-access-') > 0"
+                : "position('sandbox-access-'::bytea IN access_token_ciphertext) > 0"
             #expect(
-                cached != nil && !String(decoding: cached!, as: UTF8.self).contains("sandbox-access-"),
+                try await harness.integers(
+                    "SELECT count(*) FROM microsoft_connections WHERE access_token_ciphertext IS NOT NULL") == [1])
+            #expect(
+                try await harness.integers("SELECT count(*) FROM microsoft_connections WHERE \(contains)") == [0],
                 "the shared access token is kept encrypted")
 
             _ = try await harness.sandbox.execute(uri: "/sandbox/revoke", method: .post)
@@ -394,8 +453,9 @@ struct PipelineTests {
         }
     }
 
-    @Test func aRunOfAUserWhoNeverConnectedSaysSoInTheWordsOfV1Me() async throws {
-        try await PipelineHarness.run(seed: 27, issues: 10, fastWriter: true) { harness, client in
+    @Test(arguments: StorageBackend.allCases)
+    func aRunOfAUserWhoNeverConnectedSaysSoInTheWordsOfV1Me(_ backend: StorageBackend) async throws {
+        try await PipelineHarness.run(backend: backend, seed: 27, issues: 10, fastWriter: true) { harness, client in
             #expect(
                 try await client.execute(
                     uri: "/forge/trigger", method: .post, headers: try await harness.triggerHeaders()

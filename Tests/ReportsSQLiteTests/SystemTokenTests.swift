@@ -23,7 +23,7 @@ struct SystemTokenTests {
             let reportId = try await harness.createReport(client, jql: "project = OPS ORDER BY key")
             let installation = harness.state.installationId
             func stored() async throws -> String? {
-                try await harness.sqlite.installations.systemToken(installationId: installation)?.token.revealed
+                try await harness.runReportStores.systemToken(installationId: installation)?.token.revealed
             }
 
             // A user's call carrying a junk token with a far expiry changes nothing (it is not Forge's call).
@@ -63,8 +63,7 @@ struct SystemTokenTests {
             let reportId = try await harness.createReport(client, jql: "project = OPS ORDER BY key")
             let owner = ReportOwner(installationId: harness.state.installationId, accountId: "sandbox-user-1")
             let dropped = TokenVault(keys: TokenKeyRing(keys: [("dropped-key", SymmetricKey(size: .bits256))]))
-            let sealedElsewhere = RunStore(
-                database: harness.fixture.database, queue: harness.sqlite.queue, vault: dropped)
+            let sealedElsewhere = harness.makeRuns(dropped)
             let minted = try await harness.sandbox.execute(
                 uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"accountId":"sandbox-user-1"}"#)
             ).json

@@ -5,8 +5,10 @@ package import HummingbirdTesting
 package import JWTKit
 package import Logging
 import Microsoft
+package import PostgresStorage
 package import Reports
 package import ReportsAPI
+package import ReportsPostgres
 package import ReportsSQLite
 package import SQLiteStorage
 package import Security
@@ -235,6 +237,22 @@ extension TestResponse {
 }
 
 extension APIServices {
+    /// The API over the PostgreSQL stores of `database`, as `enqueuer serve` wires it.
+    package static func overPostgres(
+        database: PostgresReportsDatabase, forge: ForgeConfiguration, security: SecurityConfiguration,
+        upstream: UpstreamConfiguration, transport: any HTTPTransport, limits: TenantLimits = TenantLimits(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) -> (APIServices, PostgresServiceStores) {
+        let microsoft = MicrosoftIdentityClient(configuration: upstream, transport: transport)
+        let stores = PostgresServiceStores(
+            database: database, vault: TokenVault(keys: security.tokenKeys), microsoft: microsoft, limits: limits,
+            budgetHolder: "\(APIServices.processId):\(UUID().uuidString.lowercased())", now: now)
+        let services = APIServices(
+            stores: stores.stores, forge: forge, security: security, upstream: upstream, microsoft: microsoft,
+            transport: transport, logger: silentLogger, now: now)
+        return (services, stores)
+    }
+
     /// The API over the SQLite stores of `database`, as `enqueuer serve` wires it.
     package static func overSQLite(
         database: ReportsDatabase, forge: ForgeConfiguration, security: SecurityConfiguration,

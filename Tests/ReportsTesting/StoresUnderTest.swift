@@ -28,8 +28,7 @@ package struct StoresUnderTest: Sendable {
     fileprivate let makeScheduler: @Sendable () -> any DueReportScheduling
     fileprivate let executeSQL: @Sendable (String) async throws -> Void
     fileprivate let readIntegers: @Sendable (String) async throws -> [Int]
-    fileprivate let secondProcess:
-        @Sendable (@Sendable (SecondProcess) async throws -> Void) async throws -> Void
+    fileprivate let secondProcess: @Sendable (@Sendable (SecondProcess) async throws -> Void) async throws -> Void
 
     package let alice = ReportOwner(installationId: ReportFixture.installationA, accountId: "557058:alice")
     package let bob = ReportOwner(installationId: ReportFixture.installationA, accountId: "557058:bob")
