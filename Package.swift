@@ -149,7 +149,7 @@ let package = Package(
             name: "Enqueuer",
             dependencies: [
                 "ReportsAPI", "ReportsSQLite", "Reports", "ServiceSetup", "JobQueue", "JobQueueSQLite", "SQLiteStorage",
-                "PostgresStorage",
+                "PostgresStorage", "JobQueuePostgres", "ReportsPostgres",
                 "Security", "Transport", "Upstream", "Atlassian", "Microsoft", "ReportsSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -168,7 +168,7 @@ let package = Package(
             name: "Worker",
             dependencies: [
                 "ReportsSQLite", "ServiceSetup", "JobQueue", "JobQueueSQLite", "SQLiteStorage", "JobQueuePostgres",
-                "PostgresStorage", "Security", "Upstream",
+                "PostgresStorage", "ReportsPostgres", "Security", "Upstream",
                 "Atlassian", "Microsoft",
                 "Transport", "ReportsSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,11 +1,15 @@
 import ArgumentParser
 import Foundation
+import JobQueuePostgres
 import JobQueueSQLite
 import Logging
+import PostgresStorage
 import Reports
+import ReportsPostgres
 import ReportsSQLite
 import ReportsSupport
 import ServiceLifecycle
+import ServiceSetup
 import UnixSignals
 
 struct CronCommand: AsyncParsableCommand {
@@ -23,19 +27,38 @@ struct CronCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logger(label: "reports.cron")
-        let queue = openQueue()
-        let scheduler = ReportScheduler(database: queue.database, queue: queue, logger: logger)
-        if once {
-            let tick = try await scheduler.pass()
-            print(
-                "enqueued \(tick.enqueued), joined a waiting run \(tick.joined), unscheduled (invalid) \(tick.invalid)")
-            return
+        let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
+        // Services stop in reverse order: the scheduler, then the PostgreSQL pool.
+        var services: [any Service] = []
+        let scheduler: any DueReportScheduling
+        if let url = settings.postgresURL {
+            let database = await openPostgres(url, logger: logger)
+            services.append(database)
+            scheduler = PostgresReportScheduler(
+                database: database, queue: PostgresJobQueue(database: database), logger: logger)
+        } else {
+            let queue = openQueue()
+            scheduler = ReportScheduler(database: queue.database, queue: queue, logger: logger)
         }
-        let service = SchedulerService(
-            scheduler: scheduler, interval: .milliseconds(Int64(interval * 1000)), logger: logger)
+        if once {
+            services.append(OnePass(scheduler: scheduler))
+        } else {
+            services.append(
+                SchedulerService(scheduler: scheduler, interval: .milliseconds(Int64(interval * 1000)), logger: logger))
+        }
         try await ServiceGroup(
-            configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         ).run()
+    }
+}
+
+/// `--once`: one pass, its summary printed, then the process ends (the group stops when it returns).
+struct OnePass: Service {
+    let scheduler: any DueReportScheduling
+
+    func run() async throws {
+        let tick = try await scheduler.pass()
+        print("enqueued \(tick.enqueued), joined a waiting run \(tick.joined), unscheduled (invalid) \(tick.invalid)")
     }
 }
 

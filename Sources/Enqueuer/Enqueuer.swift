@@ -67,14 +67,30 @@ func postgresSettings(_ url: String) -> PostgresSettings {
 }
 
 /// Stops a command that runs on SQLite only so far when `REPORTS_DATABASE` names PostgreSQL (issue
-/// #16 builds the PostgreSQL stores step by step: `enqueuer migrate` and `worker run` for diagnostic
-/// jobs work on it today).
+/// #16: `serve`, `cron`, `migrate` and `worker run` run on it; the operator commands follow).
 func requireSQLite(_ settings: ReportsConfiguration, command: String) {
     guard settings.postgresURL != nil else { return }
     ProcessSupport.fail(
         program: "enqueuer",
-        "REPORTS_DATABASE: `enqueuer \(command)` does not run on PostgreSQL yet (issue #16); only `enqueuer migrate` and `worker run` (diagnostic jobs) do",
+        "REPORTS_DATABASE: `enqueuer \(command)` does not run on PostgreSQL yet (issue #16); `enqueuer serve`, `cron` and `migrate` and `worker run` do",
         exitCode: ProcessSupport.configurationExitCode)
+}
+
+/// The PostgreSQL database of a long-running command, its schema checked first (a short-lived client,
+/// since the returned one runs only in the command's `ServiceGroup`), or the process stops naming
+/// what is wrong.
+func openPostgres(_ url: String, logger: Logger) async -> PostgresReportsDatabase {
+    let settings = postgresSettings(url)
+    do {
+        try await PostgresReportsDatabase.withTemporaryClient(settings: settings, logger: logger) { database in
+            try await database.requireCurrentSchema()
+        }
+        return try PostgresReportsDatabase(settings: settings, logger: logger)
+    } catch let error as StoreError {
+        ProcessSupport.fail(program: "enqueuer", error.message)
+    } catch {
+        ProcessSupport.fail(program: "enqueuer", "cannot open the PostgreSQL database (\(type(of: error)))")
+    }
 }
 
 /// Opens the database and the queue, or stops the process with a clear message.

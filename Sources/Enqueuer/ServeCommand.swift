@@ -4,8 +4,10 @@ import Hummingbird
 import JobQueueSQLite
 import Logging
 import Microsoft
+import PostgresStorage
 import Reports
 import ReportsAPI
+import ReportsPostgres
 import ReportsSQLite
 import Security
 import ServiceLifecycle
@@ -38,7 +40,6 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
-        requireSQLite(settings, command: "serve")
         let forge: ForgeConfiguration
         let security: SecurityConfiguration
         let upstream: UpstreamConfiguration
@@ -50,25 +51,40 @@ struct ServeCommand: AsyncParsableCommand {
             ProcessSupport.fail(program: "enqueuer", "\(error)", exitCode: ProcessSupport.configurationExitCode)
         }
         let logger = Logger(label: "reports.api")
-        // The wiring: the SQLite stores behind the API's store protocols.
+        // The wiring: one backend's stores behind the API's store protocols.
         let transport = URLSessionTransport(policy: settings.outboundPolicy)
         let microsoft = MicrosoftIdentityClient(configuration: upstream, transport: transport)
-        let sqlite = SQLiteServiceStores(
-            database: openQueue().database, vault: TokenVault(keys: security.tokenKeys), microsoft: microsoft,
-            limits: settings.limits, budgetHolder: "\(APIServices.processId):\(UUID().uuidString.lowercased())")
-        let services = APIServices(
-            stores: sqlite.stores, forge: forge, security: security, upstream: upstream, microsoft: microsoft,
+        let (vault, holder) = (
+            TokenVault(keys: security.tokenKeys), "\(APIServices.processId):\(UUID().uuidString.lowercased())"
+        )
+        // Services stop in reverse order: the server, the budget keeper, then the PostgreSQL pool.
+        var services: [any Service] = []
+        let stores: ServiceStores
+        let budget: OneNoteRateLimiter
+        if let url = settings.postgresURL {
+            let database = await openPostgres(url, logger: logger)
+            let postgres = PostgresServiceStores(
+                database: database, vault: vault, microsoft: microsoft, limits: settings.limits, budgetHolder: holder)
+            services.append(database)
+            (stores, budget) = (postgres.stores, postgres.onenoteBudget)
+        } else {
+            let sqlite = SQLiteServiceStores(
+                database: openQueue().database, vault: vault, microsoft: microsoft, limits: settings.limits,
+                budgetHolder: holder)
+            (stores, budget) = (sqlite.stores, sqlite.onenoteBudget)
+        }
+        let apiServices = APIServices(
+            stores: stores, forge: forge, security: security, upstream: upstream, microsoft: microsoft,
             transport: transport, logger: logger)
         let app = Application(
-            router: APIRoutes.router(services),
+            router: APIRoutes.router(apiServices),
             configuration: .init(address: .hostname(host, port: port), serverName: "onenote-reports"),
             logger: logger)
         // The budget keeper renews this process's OneNote slots; it stops after the server.
-        let keeper = OneNoteBudgetKeeper(
-            limiter: sqlite.onenoteBudget, workerId: APIServices.processId, logger: logger)
+        services.append(OneNoteBudgetKeeper(limiter: budget, workerId: APIServices.processId, logger: logger))
+        services.append(app)
         try await ServiceGroup(
-            configuration: .init(
-                services: [keeper, app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         ).run()
     }
 }

@@ -10,10 +10,9 @@ import ServiceSetup
 import UnixSignals
 
 extension Run {
-    /// `REPORTS_DATABASE=postgres://…` (issue #16, docs/postgresql.md): the queue on PostgreSQL, so
-    /// workers on several hosts share it. Only diagnostic jobs run here so far: the run-report handler
-    /// needs the stores (reports, runs, tokens, the OneNote budget) on PostgreSQL, which are not built
-    /// yet; a worker configured for report jobs says so and stops rather than leasing jobs it cannot run.
+    /// `REPORTS_DATABASE=postgres://…` (issue #16, docs/postgresql.md): the queue and the stores on
+    /// PostgreSQL, so workers on several hosts share them. The same jobs as on SQLite: diagnostics, and
+    /// `run-report` when the report variables are set.
     func runOnPostgres(url: String, settings: ReportsConfiguration, logger: Logger) async throws {
         let environment = ProcessInfo.processInfo.environment
         let postgres: PostgresSettings
@@ -21,14 +20,6 @@ extension Run {
             postgres = try PostgresSettings(url: url, environment: environment)
         } catch {
             ProcessSupport.fail(program: "worker", "\(error)", exitCode: ProcessSupport.configurationExitCode)
-        }
-        if ["REPORTS_TOKEN_KEYS", "MS_CLIENT_ID", "MS_CLIENT_SECRET"].contains(where: {
-            !(environment[$0] ?? "").isEmpty
-        }) {
-            ProcessSupport.fail(
-                program: "worker",
-                "REPORTS_DATABASE: report jobs cannot run on PostgreSQL yet (its stores are not built: issue #16); unset REPORTS_TOKEN_KEYS, MS_CLIENT_ID and MS_CLIENT_SECRET to run diagnostic jobs, or use SQLite",
-                exitCode: ProcessSupport.configurationExitCode)
         }
         do {
             try await PostgresReportsDatabase.withTemporaryClient(settings: postgres, logger: logger) { database in
@@ -39,15 +30,23 @@ extension Run {
         }
         let database = try PostgresReportsDatabase(settings: postgres, logger: logger)
         let metrics = WorkerMetrics()
+        var registry = JobRegistry([DiagnosticJob()])
+        let reports = Self.reportHandler(
+            database: .postgres(database), settings: settings, metrics: metrics, workerId: workerId, logger: logger)
+        if let reports { registry.register(reports.handler) }
         let runtime = WorkerRuntime(
             queue: PostgresJobQueue(database: database, fairness: settings.limits.fairness),
-            registry: JobRegistry([DiagnosticJob()]),
+            registry: registry,
             configuration: runtimeConfiguration,
             logger: logger,
             observer: metrics)
-        // Stopped in reverse order: metrics, the runtime (grace period), and the pool last, so the
-        // runtime can still settle its jobs while it stops.
-        var services: [any Service] = [database, runtime]
+        // Stopped in reverse order: metrics, the runtime (grace period), the budget keeper, and the pool
+        // last, so the runtime can still settle its jobs while it stops.
+        var services: [any Service] = [database]
+        if let limiter = reports?.budget {
+            services.append(OneNoteBudgetKeeper(limiter: limiter, workerId: workerId, logger: logger))
+        }
+        services.append(runtime)
         if let metricsPort { services.append(metrics.server(port: metricsPort)) }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -97,7 +97,7 @@ struct Run: AsyncParsableCommand {
         let metrics = WorkerMetrics()
         var registry = JobRegistry([DiagnosticJob()])
         let reports = Self.reportHandler(
-            database: database, settings: settings, metrics: metrics, workerId: workerId, logger: logger)
+            database: .sqlite(database), settings: settings, metrics: metrics, workerId: workerId, logger: logger)
         if let reports { registry.register(reports.handler) }
         let runtime = WorkerRuntime(
             queue: SQLiteJobQueue(database: database, fairness: settings.limits.fairness),
@@ -135,7 +135,7 @@ struct Run: AsyncParsableCommand {
     /// The `run-report` handler, when the worker is configured for it. With none of its variables set
     /// the worker runs diagnostic jobs only (the self-test); with some set, a missing one is an error.
     static func reportHandler(
-        database: ReportsDatabase, settings: ReportsConfiguration, metrics: WorkerMetrics, workerId: String,
+        database: WorkerDatabase, settings: ReportsConfiguration, metrics: WorkerMetrics, workerId: String,
         logger: Logger
     ) -> (handler: RunReportHandler, budget: OneNoteRateLimiter)? {
         let environment = ProcessInfo.processInfo.environment
@@ -160,16 +160,19 @@ struct Run: AsyncParsableCommand {
             let transport = MeteredTransport(
                 inner: URLSessionTransport(policy: settings.outboundPolicy), metrics: metrics)
             let budget = OneNoteRateLimiter(
-                database: database, perMinute: settings.limits.onenotePerMinute,
+                storage: database.budgetStorage, perMinute: settings.limits.onenotePerMinute,
                 perHour: settings.limits.onenotePerHour,
                 holder: "\(workerId):\(UUID().uuidString.lowercased())",
                 sleep: metrics.sleeper(service: "onenote_budget"))
+            let vault = TokenVault(keys: keys)
+            let microsoft = MicrosoftIdentityClient(configuration: upstream, transport: transport)
             let handler = RunReportHandler(
-                database: database, vault: TokenVault(keys: keys),
+                stores: database.runReportStores(vault: vault), vault: vault,
                 atlassian: AtlassianClient(
                     graphQLURL: upstream.atlassianGraphQLURL, transport: transport,
                     sleep: metrics.sleeper(service: "atlassian")),
-                microsoft: MicrosoftIdentityClient(configuration: upstream, transport: transport),
+                microsoftTokens: MicrosoftTokenBroker(
+                    storage: database.tokenStorage, vault: vault, microsoft: microsoft),
                 writer: OneNoteWriter(
                     graphBaseURL: upstream.microsoftGraphBaseURL, transport: transport,
                     sleep: metrics.sleeper(service: "onenote")),
