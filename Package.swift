@@ -107,7 +107,7 @@ let package = Package(
             name: "Reports",
             dependencies: [
                 "ReportsSupport", "JobQueue", "Security", "Upstream", "Atlassian", "Microsoft", "Rendering", log,
-                crypto,
+                crypto, lifecycle,
             ],
             path: "Sources/Shared/Reports", swiftSettings: strictSettings
         ),
