@@ -124,8 +124,7 @@ let package = Package(
             name: "ReportsPostgres",
             dependencies: [
                 "Reports", "JobQueue", "JobQueuePostgres", "PostgresStorage", "Security", "ReportsSupport", "Microsoft",
-                postgres,
-                log, crypto,
+                "Atlassian", "Rendering", postgres, log, crypto,
             ],
             path: "Sources/Shared/ReportsPostgres", swiftSettings: strictSettings
         ),
