@@ -1,9 +1,13 @@
 import ArgumentParser
 import Foundation
+import JobQueue
+import JobQueuePostgres
 import JobQueueSQLite
 import Logging
 import PostgresStorage
 import Reports
+import ReportsPostgres
+import ReportsSQLite
 import ReportsSupport
 import SQLiteStorage
 import ServiceSetup
@@ -66,16 +70,6 @@ func postgresSettings(_ url: String) -> PostgresSettings {
     }
 }
 
-/// Stops a command that runs on SQLite only so far when `REPORTS_DATABASE` names PostgreSQL (issue
-/// #16: `serve`, `cron`, `migrate` and `worker run` run on it; the operator commands follow).
-func requireSQLite(_ settings: ReportsConfiguration, command: String) {
-    guard settings.postgresURL != nil else { return }
-    ProcessSupport.fail(
-        program: "enqueuer",
-        "REPORTS_DATABASE: `enqueuer \(command)` does not run on PostgreSQL yet (issue #16); `enqueuer serve`, `cron` and `migrate` and `worker run` do",
-        exitCode: ProcessSupport.configurationExitCode)
-}
-
 /// The PostgreSQL database of a long-running command, its schema checked first (a short-lived client,
 /// since the returned one runs only in the command's `ServiceGroup`), or the process stops naming
 /// what is wrong.
@@ -93,10 +87,33 @@ func openPostgres(_ url: String, logger: Logger) async -> PostgresReportsDatabas
     }
 }
 
-/// Opens the database and the queue, or stops the process with a clear message.
+/// Runs an operator command's `body` with the queue and the storage readings of the configured backend
+/// (for PostgreSQL, a client that runs only meanwhile, after the schema is checked).
+func withQueue<Result: Sendable>(
+    _ body: (any JobQueue, any StorageReadings) async throws -> Result
+) async throws -> Result {
+    let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
+    guard let url = settings.postgresURL else {
+        let queue = openQueue()
+        return try await body(queue, SQLiteStorageReadings(database: queue.database))
+    }
+    do {
+        return try await PostgresReportsDatabase.withTemporaryClient(
+            settings: postgresSettings(url), logger: Logger(label: "reports.queue")
+        ) { database in
+            try await database.requireCurrentSchema()
+            return try await body(
+                PostgresJobQueue(database: database, fairness: settings.limits.fairness),
+                PostgresStorageReadings(database: database))
+        }
+    } catch let error as StoreError {
+        ProcessSupport.fail(program: "enqueuer", error.message)
+    }
+}
+
+/// Opens the SQLite database and the queue, or stops the process with a clear message.
 func openQueue() -> SQLiteJobQueue {
     let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
-    requireSQLite(settings, command: CommandLine.arguments.dropFirst().first ?? "")
     do {
         return SQLiteJobQueue(
             database: try ReportsDatabase.open(path: settings.databasePath), fairness: settings.limits.fairness)

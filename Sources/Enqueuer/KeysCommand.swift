@@ -3,6 +3,9 @@ import Crypto
 import Foundation
 import JobQueueSQLite
 import Logging
+import PostgresStorage
+import Reports
+import ReportsPostgres
 import ReportsSQLite
 import Security
 import ServiceSetup
@@ -66,10 +69,23 @@ extension KeysCommand {
             } catch {
                 ProcessSupport.fail(program: "enqueuer", "\(error)", exitCode: ProcessSupport.configurationExitCode)
             }
-            let rotation = TokenKeyRotation(
-                database: openQueue().database, vault: TokenVault(keys: keys), batchSize: batchSize,
-                logger: Logger(label: "reports.keys"))
-            let report = try await rotation.run()
+            let (vault, logger) = (TokenVault(keys: keys), Logger(label: "reports.keys"))
+            let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
+            let report: TokenKeyRotation.Report
+            if let url = settings.postgresURL {
+                report = try await PostgresReportsDatabase.withTemporaryClient(
+                    settings: postgresSettings(url), logger: logger
+                ) { database in
+                    try await database.requireCurrentSchema()
+                    return try await TokenKeyRotation(
+                        database: database, vault: vault, batchSize: batchSize, logger: logger
+                    ).run()
+                }
+            } else {
+                report = try await TokenKeyRotation(
+                    database: openQueue().database, vault: vault, batchSize: batchSize, logger: logger
+                ).run()
+            }
             print(
                 "re-sealed \(report.resealed), already under \(keys.active.id) \(report.alreadyCurrent), failed \(report.failed)"
             )

@@ -25,9 +25,9 @@ extension QueueCommand {
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() async throws {
-            let queue = openQueue()
-            let stats = try await queue.stats()
-            let lateness = try await ScheduleLateness.measure(queue.database)
+            let (stats, lateness) = try await withQueue { queue, storage in
+                (try await queue.stats(), try await storage.scheduleLateness())
+            }
             if json { return try printJSON(Report(stats: stats, scheduleLateness: lateness)) }
             for state in JobState.allCases {
                 print("\(state.rawValue.padding(toLength: 10, withPad: " ", startingAt: 0)) \(stats.count(state))")
@@ -77,7 +77,9 @@ extension QueueCommand {
         }
 
         func run() async throws {
-            let jobs = try await openQueue().list(state: JobState(rawValue: state)!, limit: limit)
+            let jobs = try await withQueue { queue, _ in
+                try await queue.list(state: JobState(rawValue: state)!, limit: limit)
+            }
             if json { return try printJSON(["jobs": jobs]) }
             for job in jobs {
                 var line = "\(job.id) \(job.kind) priority=\(job.priority) attempt=\(job.attempt)/\(job.maxAttempts)"
@@ -103,7 +105,8 @@ extension QueueCommand {
 
         func run() async throws {
             do {
-                try report(try await openQueue().retry(jobId: id), action: "queued for retry")
+                try report(
+                    try await withQueue { queue, _ in try await queue.retry(jobId: id) }, action: "queued for retry")
             } catch let error as JobQueueError {
                 ProcessSupport.fail(program: "enqueuer", "job \(id): \(error.message)")
             }
@@ -117,7 +120,7 @@ extension QueueCommand {
         @Argument(help: "The job id.") var id: Int64
 
         func run() async throws {
-            try report(try await openQueue().discard(jobId: id), action: "discarded")
+            try report(try await withQueue { queue, _ in try await queue.discard(jobId: id) }, action: "discarded")
         }
     }
 
@@ -151,22 +154,25 @@ extension QueueCommand {
         }
 
         func run() async throws {
-            let queue = openQueue()
             let parameters = DiagnosticJob.Parameters(
                 sleepMs: sleepMs, failTimes: failTimes,
                 recordFile: recordFile.map { URL(fileURLWithPath: $0).standardizedFileURL.path })
             let job = try NewJob(
                 kind: DiagnosticJob.kind, parameters: parameters, priority: priority, maxAttempts: maxAttempts)
-            var first: Int64?
-            var last: Int64?
-            var remaining = count
-            // Batches keep each transaction short so running workers are not held up.
-            while remaining > 0 {
-                let batch = min(remaining, 1000)
-                let results = try await queue.enqueue(Array(repeating: job, count: batch))
-                first = first ?? results.first?.jobId
-                last = results.last?.jobId
-                remaining -= batch
+            let count = count
+            let (first, last) = try await withQueue { queue, _ -> (Int64?, Int64?) in
+                var first: Int64?
+                var last: Int64?
+                var remaining = count
+                // Batches keep each transaction short so running workers are not held up.
+                while remaining > 0 {
+                    let batch = min(remaining, 1000)
+                    let results = try await queue.enqueue(Array(repeating: job, count: batch))
+                    first = first ?? results.first?.jobId
+                    last = results.last?.jobId
+                    remaining -= batch
+                }
+                return (first, last)
             }
             if json {
                 try printJSON(EnqueueSummary(enqueued: count, firstJobId: first ?? 0, lastJobId: last ?? 0))

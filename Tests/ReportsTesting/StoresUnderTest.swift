@@ -23,6 +23,9 @@ package struct StoresUnderTest: Sendable {
     package let storage: any StorageReadings
     /// The OneNote budget's storage (a limiter takes its settings and clock; `OneNoteRateLimiter(storage:)`).
     package let budget: any OneNoteBudgetStorage
+    package let pending: any PendingConnections
+    /// Key rotation's reads and writes.
+    package let sealedSecrets: any SealedSecretStorage
     fileprivate let makeReports: @Sendable (TenantLimits) -> any ReportDefinitions
     fileprivate let makeRuns: @Sendable (Int) -> any RunRequests
     fileprivate let makeScheduler: @Sendable () -> any DueReportScheduling
@@ -80,6 +83,8 @@ extension StorageBackend {
                 installations: InstallationStore(database: database, vault: vault, now: now),
                 storage: SQLiteStorageReadings(database: database, now: now),
                 budget: SQLiteOneNoteBudgetStorage(database: database),
+                pending: PendingConnectionStore(database: database, vault: vault, now: now),
+                sealedSecrets: SQLiteSealedSecretStorage(database: database),
                 makeReports: { ReportStore(database: database, limits: $0, now: now) },
                 makeRuns: { RunStore(database: database, queue: queue, vault: vault, runNowPerMinute: $0, now: now) },
                 makeScheduler: { ReportScheduler(database: database, queue: queue, logger: silentLogger, now: now) },
@@ -105,6 +110,8 @@ extension StorageBackend {
                     installations: PostgresInstallationStore(database: database, vault: vault, now: now),
                     storage: PostgresStorageReadings(database: database, now: now),
                     budget: PostgresOneNoteBudgetStorage(database: database),
+                    pending: PostgresPendingConnectionStore(database: database, vault: vault, now: now),
+                    sealedSecrets: PostgresSealedSecretStorage(database: database),
                     makeReports: { PostgresReportStore(database: database, limits: $0, now: now) },
                     makeRuns: {
                         PostgresRunStore(database: database, queue: queue, vault: vault, runNowPerMinute: $0, now: now)

@@ -1,8 +1,6 @@
-import Foundation
-import GRDB
+public import Foundation
 public import Logging
-import Reports
-public import SQLiteStorage
+import ReportsSupport
 public import Security
 
 /// Re-seals every stored secret under the active key (`enqueuer keys rotate`): the token columns and
@@ -12,7 +10,8 @@ public import Security
 /// Works in batches, each its own transaction, and updates a row only if its ciphertext is still the
 /// one it read, so it is safe to interrupt, to re-run, and to run while the API and workers write.
 /// Rows already under the active key are skipped; a row that does not open (unknown key, tampered) is
-/// counted and named by its owner ids — never its content — and left as it is.
+/// counted and named by its owner ids — never its content — and left as it is. The reads and the
+/// compare-and-set writes are a `SealedSecretStorage`, one per backend.
 public struct TokenKeyRotation: Sendable {
     public struct Report: Sendable, Equatable {
         public var resealed = 0
@@ -21,14 +20,14 @@ public struct TokenKeyRotation: Sendable {
     }
 
     /// One table column that holds vault ciphertexts.
-    struct SealedColumn: Sendable {
-        let table: String
-        let keyColumns: [String]
-        let column: String
+    public struct SealedColumn: Sendable {
+        public let table: String
+        public let keyColumns: [String]
+        public let column: String
         let context: @Sendable ([String]) -> VaultContext
     }
 
-    static let columns: [SealedColumn] = [
+    public static let columns: [SealedColumn] = [
         SealedColumn(table: "installations", keyColumns: ["id"], column: "system_token_ciphertext") {
             .atlassianSystemToken(installationId: $0[0])
         },
@@ -46,13 +45,13 @@ public struct TokenKeyRotation: Sendable {
         },
     ]
 
-    public let database: ReportsDatabase
+    public let storage: any SealedSecretStorage
     public let vault: TokenVault
     public let batchSize: Int
     public let logger: Logger
 
-    public init(database: ReportsDatabase, vault: TokenVault, batchSize: Int = 200, logger: Logger) {
-        self.database = database
+    public init(storage: any SealedSecretStorage, vault: TokenVault, batchSize: Int = 200, logger: Logger) {
+        self.storage = storage
         self.vault = vault
         self.batchSize = batchSize
         self.logger = logger
@@ -74,27 +73,9 @@ public struct TokenKeyRotation: Sendable {
     }
 
     private func rotate(_ column: SealedColumn, into report: inout Report) async throws {
-        let keys = column.keyColumns.joined(separator: ", ")
-        let tuple = column.keyColumns.count == 1 ? column.keyColumns[0] : "(\(keys))"
-        let placeholders =
-            column.keyColumns.count == 1 ? "?" : "(\(column.keyColumns.map { _ in "?" }.joined(separator: ", ")))"
         var after: [String]?
         while true {
-            let cursor = after
-            let rows = try await database.pool.read { db -> [([String], Data)] in
-                let whereAfter = cursor == nil ? "" : "AND \(tuple) > \(placeholders)"
-                let sql = """
-                    SELECT \(keys), \(column.column) FROM \(column.table)
-                    WHERE \(column.column) IS NOT NULL \(whereAfter)
-                    ORDER BY \(keys) LIMIT ?
-                    """
-                var values: [(any DatabaseValueConvertible)?] = (cursor ?? []).map { $0 }
-                values.append(batchSize)
-                let arguments = StatementArguments(values)
-                return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                    ((0..<column.keyColumns.count).map { row[$0] as String }, row[column.keyColumns.count] as Data)
-                }
-            }
+            let rows = try await storage.sealedSecrets(column, after: after, limit: batchSize)
             guard let last = rows.last else { return }
             after = last.0
             var updates: [([String], Data, Data)] = []
@@ -117,22 +98,7 @@ public struct TokenKeyRotation: Sendable {
                         ])
                 }
             }
-            let pending = updates
-            let written = try await database.pool.write { db -> Int in
-                var written = 0
-                let conditions = column.keyColumns.map { "\($0) = ?" }.joined(separator: " AND ")
-                for (owner, old, new) in pending {
-                    var values: [(any DatabaseValueConvertible)?] = [new]
-                    values += owner.map { $0 }
-                    values.append(old)
-                    try db.execute(
-                        sql:
-                            "UPDATE \(column.table) SET \(column.column) = ? WHERE \(conditions) AND \(column.column) = ?",
-                        arguments: StatementArguments(values))
-                    written += db.changesCount
-                }
-                return written
-            }
+            let written = try await storage.replaceSealedSecrets(column, updates)
             report.resealed += written
             // A row changed by someone else meanwhile was sealed by them; a re-run checks it again.
             if rows.count < batchSize { return }
@@ -145,23 +111,7 @@ public struct TokenKeyRotation: Sendable {
     private func rotateJobPayloads(into report: inout Report) async throws {
         var after: Int64 = 0
         while true {
-            let cursor = after
-            let rows = try await database.pool.read { db in
-                try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT id, json_extract(payload, '$.userToken'), json_extract(payload, '$.installationId'), json_extract(payload, '$.runId')
-                        FROM jobs WHERE id > ? AND kind = ? AND json_extract(payload, '$.userToken') IS NOT NULL
-                        ORDER BY id LIMIT ?
-                        """, arguments: [cursor, RunReportJob.kind, batchSize]
-                )
-                .map { row in
-                    (
-                        id: row[0] as Int64, sealed: row[1] as String, installationId: (row[2] as String?) ?? "",
-                        runId: (row[3] as String?) ?? ""
-                    )
-                }
-            }
+            let rows = try await storage.sealedUserTokens(after: after, kind: RunReportJob.kind, limit: batchSize)
             guard let last = rows.last else { return }
             after = last.id
             var updates: [(id: Int64, old: String, new: String)] = []
@@ -188,20 +138,39 @@ public struct TokenKeyRotation: Sendable {
                         ])
                 }
             }
-            let pending = updates
-            report.resealed += try await database.pool.write { db -> Int in
-                var written = 0
-                for update in pending {
-                    try db.execute(
-                        sql: """
-                            UPDATE jobs SET payload = json_set(payload, '$.userToken', ?)
-                            WHERE id = ? AND json_extract(payload, '$.userToken') = ?
-                            """, arguments: [update.new, update.id, update.old])
-                    written += db.changesCount
-                }
-                return written
-            }
+            report.resealed += try await storage.replaceUserTokens(updates)
             if rows.count < batchSize { return }
         }
     }
+}
+
+/// A forwarded user token sealed inside a `run-report` job's payload.
+public struct SealedUserToken: Sendable {
+    public let id: Int64
+    /// base64url vault ciphertext, as the payload holds it.
+    public let sealed: String
+    public let installationId: String
+    public let runId: String
+
+    public init(id: Int64, sealed: String, installationId: String, runId: String) {
+        self.id = id
+        self.sealed = sealed
+        self.installationId = installationId
+        self.runId = runId
+    }
+}
+
+/// The database's part of key rotation: pages of sealed values in key order, and writes that replace a
+/// value only if it is still the one read (compare-and-set), each page its own transaction.
+public protocol SealedSecretStorage: Sendable {
+    /// Up to `limit` non-null values of `column` with their key columns, after `after` in key order.
+    func sealedSecrets(_ column: TokenKeyRotation.SealedColumn, after: [String]?, limit: Int) async throws
+        -> [([String], Data)]
+    /// Writes each `(key, old, new)` where the value is still `old`; returns how many were written.
+    func replaceSealedSecrets(_ column: TokenKeyRotation.SealedColumn, _ updates: [([String], Data, Data)])
+        async throws -> Int
+    /// Up to `limit` jobs of `kind` after id `after` whose payload holds a `userToken`.
+    func sealedUserTokens(after: Int64, kind: String, limit: Int) async throws -> [SealedUserToken]
+    /// Replaces each payload's `userToken` where it is still `old`; returns how many were written.
+    func replaceUserTokens(_ updates: [(id: Int64, old: String, new: String)]) async throws -> Int
 }
