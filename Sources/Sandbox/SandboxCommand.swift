@@ -13,7 +13,12 @@ struct SandboxCommand: AsyncParsableCommand {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Serve the stand-ins on loopback.")
 
-        @Option(help: "Port on 127.0.0.1.") var port = 9900
+        @Option(help: "Port to listen on.") var port = 9900
+        @Option(
+            help:
+                "Address to listen on (loopback by default; the several-hosts tests run it on a network of their own). URLs it hands out name 127.0.0.1."
+        )
+        var host = "127.0.0.1"
         @Option(help: "Seed of the generated data (same seed, same data).") var seed: UInt64 = 1
         @Option(help: "How many Jira issues to generate.") var issues = 60
         @Option(
@@ -80,7 +85,7 @@ struct SandboxCommand: AsyncParsableCommand {
                     throttle: OneNoteThrottle(perMinute: onenotePerMinute, perHour: onenotePerHour),
                     consistencyDelay: .milliseconds(consistencyDelayMs)),
                 configuration: .init(
-                    address: .hostname("127.0.0.1", port: port), serverName: "onenote-reports-sandbox"),
+                    address: .hostname(host, port: port), serverName: "onenote-reports-sandbox"),
                 onServerRunning: { channel in
                     // With --port 0 the system picks the port; print the one really bound.
                     let base = "http://127.0.0.1:\(channel.localAddress?.port ?? port)"

@@ -10,9 +10,8 @@ import Testing
 #endif
 
 /// Issue #16, point 5: workers on separate hosts share one PostgreSQL queue. The hosts are network
-/// namespaces of the test's own (`TestNetwork`): PostgreSQL in the hub, two workers on each of two
-/// hosts reaching it over their veth links. The test itself enqueues through the server's Unix socket
-/// (the API does not run on PostgreSQL yet, so there is no fourth "API host" here).
+/// namespaces of the test's own (`TestNetwork`): PostgreSQL in the hub, workers on hosts reaching it
+/// over their veth links; for a report run, the API on a host of its own and the sandbox in the hub.
 @Suite("PostgreSQL on several hosts")
 struct PostgresHostsTests {
     static let jobs = 2000
@@ -111,6 +110,53 @@ struct PostgresHostsTests {
             worker.process.signal(SIGTERM)
             #expect(try await worker.process.waitForExit(timeout: .seconds(30)) == 0)
         }
+    }
+
+    /// The whole product across hosts: the API on one, a worker on each of two others, PostgreSQL and
+    /// the sandbox in the hub. A report runs end to end (Forge's trigger, the Microsoft connect flow,
+    /// Run now, Jira read, OneNote page); then the host whose worker ran it is lost, and the next Run
+    /// now is run by the other host's worker into the same page.
+    @Test func aReportRunsEndToEndWithTheAPIAndWorkersOnSeparateHosts() async throws {
+        let network = try TestNetwork(hosts: ["h1", "h2", "api"], routed: true)
+        defer { network.remove() }
+        let server = try PostgresTestCluster.start(
+            namespace: network.hub, listen: (0..<3).map { network.hubAddress(forHost: $0) }.joined(separator: ","),
+            trust: "10.231.0.0/16")
+        defer { server.stop() }
+        try server.psql("CREATE DATABASE reports")
+        let hosts = ProcessStack.Hosts(network: network, server: server, apiHost: 2)
+        let stack = try await ProcessStack.acrossHosts(hosts)
+        defer { stack.remove() }
+        try stack.startWorker("h1-w", on: 0, of: hosts)
+        try stack.startWorker("h2-w", on: 1, of: hosts)
+        #expect(try await stack.installAndConnect(), "\(stack.logs)")
+        let report = try #require(try await stack.createReport(), "\(stack.logs)")
+
+        func runOnce() async throws -> (status: String?, worker: String?) {
+            let runId = try #require(try await stack.runNow(report)["id"] as? String)
+            let run = try await stack.waitForRun(runId, timeout: .seconds(90))
+            let worker = try await PostgresTestCluster.withRunning(url: server.url(database: "reports")) { database in
+                try await PostgresJobQueue(database: database).list(state: .succeeded, limit: 100).last?.workerId
+            }
+            return (run["status"] as? String, worker)
+        }
+        let first = try await runOnce()
+        #expect(first.status == "succeeded", "\(stack.logs)")
+        let pages = try await stack.pages()
+        #expect(pages.count == 1)
+
+        // The host whose worker wrote the page is lost; the other host's worker runs the next one.
+        let lost = try #require(first.worker.flatMap { stack.workers[$0] }, "\(String(describing: first.worker))")
+        lost.signal(SIGKILL)
+        _ = try await lost.waitForExit(timeout: .seconds(10))
+        let second = try await runOnce()
+        #expect(second.status == "succeeded", "\(stack.logs)")
+        #expect(second.worker != nil && second.worker != first.worker, "\(String(describing: second.worker))")
+        let after = try await stack.pages()
+        #expect(after.count == 1 && after.first?["id"] as? String == pages.first?["id"] as? String, "one page")
+
+        await stack.stop()
+        for secret in stack.secrets { #expect(!stack.logs.contains(secret), "a secret reached a log") }
     }
 
     @Test func aWorkerRidesOutAPostgreSQLRestartWithoutLosingAJob() async throws {

@@ -19,8 +19,7 @@ struct PostgresOperatorCommandTests {
             }
             let enqueued = try await enqueuer(["queue", "enqueue-diagnostic", "--count", "3", "--json"])
             #expect(enqueued.status == 0, "\(enqueued.output)")
-            let summary = try #require(
-                try JSONSerialization.jsonObject(with: Data(enqueued.output.utf8)) as? [String: Any])
+            let summary = try #require(Self.json(enqueued.output), "\(enqueued.output)")
             let first = try #require(summary["firstJobId"] as? Int)
 
             let discarded = try await enqueuer(["queue", "discard", "\(first)"])
@@ -30,8 +29,7 @@ struct PostgresOperatorCommandTests {
             let retried = try await enqueuer(["queue", "retry", "\(first)"])
             #expect(retried.status == 0 && retried.output.contains("queued for retry"), "\(retried.output)")
             let stats = try await enqueuer(["queue", "stats", "--json"])
-            let counts = try #require(
-                try JSONSerialization.jsonObject(with: Data(stats.output.utf8)) as? [String: Any], "\(stats.output)")
+            let counts = try #require(Self.json(stats.output), "\(stats.output)")
             #expect(counts["available"] as? Int == 3 && counts["discarded"] as? Int == 0, "\(counts)")
             #expect(counts["scheduleLateness"] is [String: Any])
 
@@ -39,5 +37,12 @@ struct PostgresOperatorCommandTests {
             #expect(keys.status == 0 && keys.output.contains("re-sealed 0"), "\(keys.output)")
             #expect(!keys.output.contains(key), "the key is never printed")
         }
+    }
+
+    /// The command's JSON line (its output also holds the process's log lines, which go to stderr).
+    static func json(_ output: String) -> [String: Any]? {
+        output.split(separator: "\n").lazy.compactMap { line in
+            try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+        }.first { $0["msg"] == nil && $0["message"] == nil }
     }
 }

@@ -24,7 +24,8 @@ package final class ChildProcess: @unchecked Sendable {
         _ executable: String, _ arguments: [String], environment: [String: String], outputPath: String,
         namespace: String? = nil
     ) throws {
-        let path = Self.binDirectory + "/" + executable
+        // A product of this package by name, or a system program by absolute path (python3).
+        let path = executable.hasPrefix("/") ? executable : Self.binDirectory + "/" + executable
         guard FileManager.default.isExecutableFile(atPath: path) else {
             throw ChildProcessError(message: "\(path) is missing: run `swift build` before `swift test`")
         }

@@ -18,10 +18,10 @@ package final class ProcessStack: @unchecked Sendable {
     }
 
     package let directory = TemporaryDirectory()
-    package private(set) var processes: [ChildProcess] = []
-    package private(set) var workers: [String: ChildProcess] = [:]
-    package private(set) var env: [String: String] = [:]
-    package private(set) var secrets: [String] = []
+    package internal(set) var processes: [ChildProcess] = []
+    package internal(set) var workers: [String: ChildProcess] = [:]
+    package internal(set) var env: [String: String] = [:]
+    package internal(set) var secrets: [String] = []
     package let apiPort = Int.random(in: 20_000...40_000)
     package var apiBase: String { "http://127.0.0.1:\(apiPort)" }
     package var sandboxBase: String { env["MS_GRAPH_BASE_URL"]! }
@@ -39,6 +39,9 @@ package final class ProcessStack: @unchecked Sendable {
             json: (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:],
             text: String(decoding: data, as: UTF8.self))
     }
+
+    /// An empty stack, for a factory that starts the processes itself (`acrossHosts`).
+    init(startingNothing: Void) {}
 
     /// Starts the sandbox and the API on a migrated database.
     /// `environment` is added to every service's (limits a test needs, e.g. the per-key cap).

@@ -13,14 +13,21 @@ package final class TestNetwork: Sendable {
     package let hosts: [String]
     private let tag: String
 
+    /// Whether the test's own (root) namespace is linked to the hub and routed to every host.
+    package let routed: Bool
+
     /// `hosts` are short names ("h1", "h2"); the hub's address as seen from host `i` is
-    /// `hubAddress(forHost: i)`.
-    package init(hosts names: [String]) throws {
+    /// `hubAddress(forHost: i)`. `routed`: the test's own namespace gets a link to the hub too
+    /// (`rootAddress` ↔ `hubRootAddress`), the hub forwards, and every host's default route is its
+    /// hub link — so the test reaches a host's address, and hosts reach each other, through the hub
+    /// like machines on a routed network.
+    package init(hosts names: [String], routed: Bool = false) throws {
         guard getuid() == 0 else {
             throw TestNetworkError("network namespaces need root (CAP_NET_ADMIN); CI runs the tests as root")
         }
         let tag = "r\(getpid() % 100_000)"
         self.tag = tag
+        self.routed = routed
         hub = "\(tag)-hub"
         hosts = names.map { "\(tag)-\($0)" }
         try Self.ip(["netns", "add", hub])
@@ -34,14 +41,30 @@ package final class TestNetwork: Sendable {
             try Self.ip(["-n", host, "addr", "add", "\(hostAddress(index))/30", "dev", hostSide])
             try Self.ip(["-n", hub, "link", "set", hubSide, "up"])
             try Self.ip(["-n", host, "link", "set", hostSide, "up"])
+            if routed { try Self.ip(["-n", host, "route", "add", "default", "via", hubAddress(forHost: index)]) }
+        }
+        if routed {
+            let (rootSide, hubSide) = ("\(tag)r", "\(tag)q")
+            try Self.ip(["link", "add", rootSide, "type", "veth", "peer", "name", hubSide, "netns", hub])
+            try Self.ip(["addr", "add", "\(rootAddress)/30", "dev", rootSide])
+            try Self.ip(["-n", hub, "addr", "add", "\(hubRootAddress)/30", "dev", hubSide])
+            try Self.ip(["link", "set", rootSide, "up"])
+            try Self.ip(["-n", hub, "link", "set", hubSide, "up"])
+            try Self.ip(["route", "add", "10.231.0.0/16", "via", hubRootAddress])
+            try Self.ip(["netns", "exec", hub, "/bin/sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"])
         }
     }
+
+    /// The test's own address on its link to the hub, and the hub's (when `routed`).
+    package var rootAddress: String { "10.231.250.2" }
+    package var hubRootAddress: String { "10.231.250.1" }
 
     /// The hub's address on host `index`'s link.
     package func hubAddress(forHost index: Int) -> String { "10.231.\(index).1" }
     package func hostAddress(_ index: Int) -> String { "10.231.\(index).2" }
 
     package func remove() {
+        // Deleting the hub deletes the root link's other end, and with it the root side and its route.
         for namespace in hosts + [hub] { try? Self.ip(["netns", "delete", namespace]) }
     }
 
