@@ -24,10 +24,6 @@ struct QueueBench: AsyncParsableCommand {
     @Option(help: "Jobs for the single-enqueue measurement.") var enqueueJobs = 20_000
     @Option(help: "Handlers per worker process in the drain runs.") var concurrency = 64
     @Option(help: "Jobs leased per statement (the worker's --lease-batch and the baseline's batch).") var batch = 64
-    @Option(
-        name: .customLong("lease-linger-ms"),
-        help: "The workers' --lease-linger-ms (0: lease again at each finished job, as before issue #16).")
-    var leaseLingerMs = 1
     @Option(help: "Pickup-latency samples.") var latencySamples = 300
     @Option(help: "Worker process counts for the drain runs.") var processes: [Int] = [1, 2, 4]
     @Option(help: "Runs per measurement; the median is reported, with the range.") var repeats = 3
@@ -186,10 +182,7 @@ struct QueueBench: AsyncParsableCommand {
     func startWorker(path: String, id: String) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binDir + "/worker")
-        process.arguments = [
-            "run", "--id", id, "--concurrency", "\(concurrency)", "--lease-batch", "\(batch)", "--lease-linger-ms",
-            "\(leaseLingerMs)",
-        ]
+        process.arguments = ["run", "--id", id, "--concurrency", "\(concurrency)", "--lease-batch", "\(batch)"]
         var environment = ProcessInfo.processInfo.environment
         environment["REPORTS_DATABASE"] = path
         environment["REPORTS_LOG_LEVEL"] = ProcessInfo.processInfo.environment["REPORTS_LOG_LEVEL"] ?? "error"

@@ -59,12 +59,6 @@ struct Run: AsyncParsableCommand {
     var pollMs: Int = 100
     @Option(name: .customLong("lease-batch"), help: "Most jobs leased in one statement.")
     var leaseBatch: Int = 64
-    @Option(
-        name: .customLong("lease-linger-ms"),
-        help:
-            "While handlers run, how long to wait after one finishes before settling and leasing again, so nearby finishes share a transaction (0: at once)."
-    )
-    var leaseLingerMs: Int = 1
     @Option(name: .customLong("metrics-port"), help: "Serve Prometheus /metrics on 127.0.0.1 at this port.")
     var metricsPort: Int?
 
@@ -80,9 +74,6 @@ struct Run: AsyncParsableCommand {
         }
         guard (1...1000).contains(pollMs) else { throw ValidationError("--poll-ms must be between 1 and 1000") }
         guard (1...1000).contains(leaseBatch) else { throw ValidationError("--lease-batch must be between 1 and 1000") }
-        guard (0...1000).contains(leaseLingerMs) else {
-            throw ValidationError("--lease-linger-ms must be between 0 and 1000")
-        }
         if let metricsPort, !(1...65535).contains(metricsPort) {
             throw ValidationError("--metrics-port must be between 1 and 65535")
         }
@@ -138,8 +129,7 @@ struct Run: AsyncParsableCommand {
             leaseDuration: .milliseconds(Int64(leaseSeconds * 1000)),
             gracePeriod: .milliseconds(Int64(graceSeconds * 1000)),
             pollInterval: .milliseconds(pollMs),
-            maxLeaseBatch: leaseBatch,
-            leaseLinger: .milliseconds(leaseLingerMs))
+            maxLeaseBatch: leaseBatch)
     }
 
     /// The `run-report` handler, when the worker is configured for it. With none of its variables set

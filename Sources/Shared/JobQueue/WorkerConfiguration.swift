@@ -22,12 +22,6 @@ public struct WorkerConfiguration: Sendable {
     public var retention: RetentionPolicy
     /// Most jobs taken in one lease statement.
     public var maxLeaseBatch: Int
-    /// How long a busy worker (handlers still running) waits after a handler finishes before it settles
-    /// and leases again, so the outcomes and free slots of that moment go in one transaction rather
-    /// than one each. An idle worker leases at once. A lease is a few round trips on PostgreSQL, so
-    /// this roughly doubled its no-op drain (BENCHMARKS.md); a report job takes seconds, so the wait is
-    /// lost in it.
-    public var leaseLinger: Duration
 
     public init(
         workerId: String,
@@ -40,8 +34,7 @@ public struct WorkerConfiguration: Sendable {
         reclaimInterval: Duration = .seconds(1),
         pruneInterval: Duration = .seconds(300),
         retention: RetentionPolicy = .standard,
-        maxLeaseBatch: Int = 64,
-        leaseLinger: Duration = .milliseconds(1)
+        maxLeaseBatch: Int = 64
     ) {
         self.workerId = workerId
         self.concurrency = max(concurrency, 1)
@@ -54,6 +47,5 @@ public struct WorkerConfiguration: Sendable {
         self.pruneInterval = pruneInterval
         self.retention = retention
         self.maxLeaseBatch = max(maxLeaseBatch, 1)
-        self.leaseLinger = max(leaseLinger, .zero)
     }
 }

@@ -106,11 +106,6 @@ public struct WorkerRuntime: Service {
     ) async {
         var failures = 0
         while !Task.isCancelled {
-            // Busy: let the handlers finishing around now finish too, so one transaction settles them
-            // and fills their slots (`WorkerConfiguration.leaseLinger`). Idle: lease at once.
-            if configuration.leaseLinger > .zero, state.inFlightCount > 0 {
-                try? await Task.sleep(for: configuration.leaseLinger)
-            }
             let work = state.takeWork(concurrency: configuration.concurrency, maxBatch: configuration.maxLeaseBatch)
             if work.stopping {
                 state.putBack(work.settling)
