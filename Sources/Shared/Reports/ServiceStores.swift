@@ -209,14 +209,34 @@ public struct ServiceStores: Sendable {
 }
 
 /// `enqueuer cron`'s one operation: enqueue every report whose schedule is due, through the same
-/// "create a run and its job" the API's Run now uses (`ReportScheduler` over SQLite).
+/// "create a run and its job" the API's Run now uses (`ReportScheduler` over SQLite,
+/// `PostgresReportScheduler` over PostgreSQL). A backend implements one batch; the pass is shared.
 public protocol DueReportScheduling: Sendable {
-    /// Batches of `batch` due reports until nothing is due (at most `maxBatches`).
-    func pass(batch: Int, maxBatches: Int) async throws -> SchedulerTick
+    /// One batch, its own bounded transaction: enqueues up to `batch` of the reports due now, and says
+    /// how many were due.
+    func batch(_ batch: Int) async throws -> (tick: SchedulerTick, due: Int)
 }
 
 extension DueReportScheduling {
-    public func pass() async throws -> SchedulerTick { try await pass(batch: 500, maxBatches: 10_000) }
+    /// A whole pass (issue #13): batches of `batch` due reports until nothing is due, so a burst at the
+    /// top of the hour is enqueued in one pass, not one batch per interval. At most `maxBatches`
+    /// batches (a guard, never reached by a sane schedule).
+    public func pass(batch: Int = 500, maxBatches: Int = 10_000) async throws -> SchedulerTick {
+        var total = SchedulerTick()
+        for _ in 0..<maxBatches {
+            let (tick, due) = try await self.batch(batch)
+            total.enqueued += tick.enqueued
+            total.joined += tick.joined
+            total.invalid += tick.invalid
+            if due < batch { break }
+        }
+        return total
+    }
+
+    /// One batch: enqueues up to `batch` of the reports due now.
+    public func tick(batch: Int = 500) async throws -> SchedulerTick {
+        try await self.batch(batch).tick
+    }
 }
 
 /// What a scheduler pass did.

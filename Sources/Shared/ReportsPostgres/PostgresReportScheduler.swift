@@ -28,24 +28,7 @@ public struct PostgresReportScheduler: DueReportScheduling {
         self.now = now
     }
 
-    public func pass(batch: Int, maxBatches: Int) async throws -> SchedulerTick {
-        var total = SchedulerTick()
-        for _ in 0..<maxBatches {
-            let (tick, due) = try await tickCounting(batch: batch)
-            total.enqueued += tick.enqueued
-            total.joined += tick.joined
-            total.invalid += tick.invalid
-            if due < batch { break }
-        }
-        return total
-    }
-
-    /// One batch: enqueues up to `batch` of the reports due now.
-    public func tick(batch: Int = 500) async throws -> SchedulerTick {
-        try await tickCounting(batch: batch).tick
-    }
-
-    private func tickCounting(batch: Int) async throws -> (tick: SchedulerTick, due: Int) {
+    public func batch(_ batch: Int) async throws -> (tick: SchedulerTick, due: Int) {
         let nowDate = now()
         let now = Timestamp.milliseconds(nowDate)
         let (queue, logger) = (queue, database.logger)

@@ -33,28 +33,7 @@ public struct ReportScheduler: DueReportScheduling {
 
     public typealias Tick = SchedulerTick
 
-    /// A whole pass (issue #13): batches of `batch` due reports, each its own bounded transaction, until
-    /// nothing is due — so a burst at the top of the hour is enqueued in one pass, not one batch per
-    /// interval. At most `maxBatches` batches (a guard, never reached by a sane schedule).
-    public func pass(batch: Int = 500, maxBatches: Int = 10_000) async throws -> Tick {
-        var total = Tick()
-        for _ in 0..<maxBatches {
-            let (tick, due) = try await tickCounting(batch: batch)
-            total.enqueued += tick.enqueued
-            total.joined += tick.joined
-            total.invalid += tick.invalid
-            if due < batch { break }
-        }
-        return total
-    }
-
-    /// One batch: enqueues up to `batch` of the reports due now.
-    public func tick(batch: Int = 500) async throws -> Tick {
-        try await tickCounting(batch: batch).tick
-    }
-
-    /// One batch, and how many due reports it found.
-    private func tickCounting(batch: Int) async throws -> (tick: Tick, due: Int) {
+    public func batch(_ batch: Int) async throws -> (tick: SchedulerTick, due: Int) {
         let nowDate = now()
         let now = Timestamp.milliseconds(nowDate)
         let queue = queue
