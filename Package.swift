@@ -208,7 +208,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Benchmarks/QueueBench",
-            exclude: ["pg-baseline.sql"],
+            exclude: ["pg-baseline.sql", "pg-same-statements.c"],
             swiftSettings: strictSettings
         ),
         .executableTarget(

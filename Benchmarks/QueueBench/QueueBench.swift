@@ -43,6 +43,11 @@ struct QueueBench: AsyncParsableCommand {
     )
     var postgresURL: String?
     @Flag(help: "Skip the SQLite series (with --postgres-url).") var postgresOnly = false
+    @Option(
+        help:
+            "Handlers per worker process in the PostgreSQL drains, one series each: the SQLite series' value, and twice the batch so a lease (a few ms of round trips) can be in flight while a full batch runs."
+    )
+    var postgresConcurrency: [Int] = [64, 128]
 
     func run() async throws {
         try? FileManager.default.removeItem(atPath: dataDir)
@@ -179,10 +184,12 @@ struct QueueBench: AsyncParsableCommand {
         }
     }
 
-    func startWorker(path: String, id: String) throws -> Process {
+    func startWorker(path: String, id: String, concurrency: Int? = nil) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binDir + "/worker")
-        process.arguments = ["run", "--id", id, "--concurrency", "\(concurrency)", "--lease-batch", "\(batch)"]
+        process.arguments = [
+            "run", "--id", id, "--concurrency", "\(concurrency ?? self.concurrency)", "--lease-batch", "\(batch)",
+        ]
         var environment = ProcessInfo.processInfo.environment
         environment["REPORTS_DATABASE"] = path
         environment["REPORTS_LOG_LEVEL"] = ProcessInfo.processInfo.environment["REPORTS_LOG_LEVEL"] ?? "error"

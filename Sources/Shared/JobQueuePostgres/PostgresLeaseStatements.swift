@@ -128,3 +128,11 @@ struct ClaimCandidates: PostgresPreparedStatement {
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
+
+/// The lease's statements as text, for the benchmark's bare-SQL loop (Benchmarks/QueueBench), which runs
+/// exactly these through libpq to measure what the worker adds.
+package enum PostgresLeaseSQL {
+    package static let settleAndReadHead = SettleAndReadHead.sql
+    package static let claimCandidates = ClaimCandidates.sql
+    package static let keyLockClass = PostgresFairClaim.keyLockClass
+}
