@@ -76,7 +76,19 @@ enum AtlassianRoutes {
         }
         let installationId = body["installationId"] as? String ?? state.installationId
         let ttl = min(max(body["ttlSeconds"] as? Int ?? 25, 1), 3600)
-        let apiBaseUrl = "\(state.origin(for: request))/ex/jira/\(state.cloudId)"
+        let answer = try await invocation(
+            accountId: trigger ? nil : accountId, installationId: installationId, ttl: ttl,
+            origin: state.origin(for: request), state)
+        return SandboxHTTP.json(.ok, answer)
+    }
+
+    /// What Forge attaches to one invocation: the FIT, the app system token and, for a user, the user
+    /// token. The Jira stand-in page (JiraHostRoutes) uses it for each call of the UI.
+    static func invocation(
+        accountId: String?, installationId: String, ttl: Int, origin: String, _ state: SandboxState
+    ) async throws -> [String: Any] {
+        let trigger = accountId == nil
+        let apiBaseUrl = "\(origin)/ex/jira/\(state.cloudId)"
         let now = Int(Date().timeIntervalSince1970)
         let claims = FITClaims(
             app: .init(
@@ -100,11 +112,11 @@ enum AtlassianRoutes {
             "installationId": installationId, "cloudId": state.cloudId, "apiBaseUrl": apiBaseUrl,
         ]
         // A user token needs a user in session, so Forge sends none to triggers (§2).
-        if let accountId, !trigger {
+        if let accountId {
             answer["userToken"] =
                 state.issueToken(.user, accountId: accountId, installationId: installationId, ttl: 3600).token
         }
-        return SandboxHTTP.json(.ok, answer)
+        return answer
     }
 
     struct FITClaims: JWTPayload {

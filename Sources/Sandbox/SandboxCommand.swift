@@ -55,6 +55,16 @@ struct SandboxCommand: AsyncParsableCommand {
             help: "OneNote requests per Microsoft user and hour (Microsoft: 400; lower for tests).")
         var onenotePerHour = 400
 
+        @Option(
+            name: .customLong("api-url"),
+            help:
+                "Where `enqueuer serve` listens (http://127.0.0.1:PORT): the Jira stand-in page (/jira/app) forwards the UI's calls there."
+        )
+        var apiURL: String?
+        @Option(
+            name: .customLong("ui-dir"), help: "The Custom UI's files, served to the Jira stand-in page's iframe.")
+        var uiDir = "deploy/forge/static/reports"
+
         func validate() throws {
             guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
             guard (1...100_000).contains(issues) else { throw ValidationError("--issues must be between 1 and 100000") }
@@ -70,6 +80,12 @@ struct SandboxCommand: AsyncParsableCommand {
             guard (0...120_000).contains(consistencyDelayMs) else {
                 throw ValidationError("--consistency-delay-ms must be between 0 and 120000")
             }
+            if let apiURL {
+                guard let url = URL(string: apiURL), url.scheme == "http" || url.scheme == "https", url.host != nil
+                else {
+                    throw ValidationError("--api-url must be an http(s) URL")
+                }
+            }
             guard (1...100_000).contains(onenotePerMinute), (1...1_000_000).contains(onenotePerHour) else {
                 throw ValidationError("--onenote-per-minute must be 1 to 100000 and --onenote-per-hour 1 to 1000000")
             }
@@ -83,7 +99,10 @@ struct SandboxCommand: AsyncParsableCommand {
                 router: SandboxApp.router(
                     state, sectionPageCap: sectionPageCap,
                     throttle: OneNoteThrottle(perMinute: onenotePerMinute, perHour: onenotePerHour),
-                    consistencyDelay: .milliseconds(consistencyDelayMs)),
+                    consistencyDelay: .milliseconds(consistencyDelayMs),
+                    jiraHost: JiraHost(
+                        state: state, apiURL: apiURL.flatMap { URL(string: $0) },
+                        uiDirectory: URL(fileURLWithPath: uiDir).standardizedFileURL.path)),
                 configuration: .init(
                     address: .hostname(host, port: port), serverName: "onenote-reports-sandbox"),
                 onServerRunning: { channel in
@@ -105,7 +124,7 @@ enum SandboxApp {
     /// things may pass `.zero`.
     static func router(
         _ state: SandboxState, sectionPageCap: Int = 500, throttle: OneNoteThrottle = OneNoteThrottle(),
-        consistencyDelay: Duration = .milliseconds(400)
+        consistencyDelay: Duration = .milliseconds(400), jiraHost: JiraHost? = nil
     ) -> Router<BasicRequestContext> {
         let router = Router()
         let store = OneNoteStore(sectionPageCap: sectionPageCap, consistencyDelay: consistencyDelay)
@@ -115,6 +134,7 @@ enum SandboxApp {
         MicrosoftRoutes.add(to: router, state: state, throttle: throttle)
         OneNoteRoutes.add(to: router, state: state, store: store, throttle: throttle)
         ControlRoutes.add(to: router, state: state, store: store, plan: plan, throttle: throttle)
+        jiraHost?.add(to: router)
         return router
     }
 }

@@ -1,0 +1,160 @@
+// OneNote Reports for Jira: the app's page. Views: the reports list, the editor, a report's run
+// history; the Microsoft connection stays on top. Every call goes through api.js → bridge.js.
+import { api } from './api.js';
+import { view } from './bridge.js';
+import { Connection } from './connection.js';
+import { announce, h, replace } from './dom.js';
+import { renderEditor } from './editor.js';
+import { pageLink, renderHistory, runNow, runSummary } from './runs.js';
+import { explain, scheduleInWords, when } from './words.js';
+
+const main = document.getElementById('main');
+let sections = null; // [{id, name, notebookId, notebookName}] once loaded
+let sectionsError = null;
+
+const connection = new Connection(document.getElementById('connection'), (status) => {
+  if (status === 'active' && !sections) loadSections().then(() => showList());
+  else showList();
+});
+
+async function loadSections() {
+  try {
+    sections = (await api.sections()).sections;
+    sectionsError = null;
+  } catch (error) {
+    sectionsError = error;
+  }
+}
+
+function sectionName(id) {
+  const found = sections && sections.find((s) => s.id === id);
+  return found ? (found.notebookName ? `${found.notebookName} › ${found.name}` : found.name) : 'A OneNote section';
+}
+
+async function showList(note) {
+  const heading = h('h2', { id: 'list-title', tabindex: '-1' }, 'Your reports');
+  const create = h('button', { type: 'button', class: 'primary', onclick: () => showEditor(), disabled: connection.status !== 'active' }, 'New report');
+  const body = h('div', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading your reports…'));
+  replace(main, h('section', { 'aria-labelledby': 'list-title' },
+    h('div', { class: 'toolbar' }, heading, create),
+    note ? h('p', { class: 'banner success', role: 'status' }, note) : null, body));
+  let reports;
+  try {
+    reports = (await api.reports()).reports;
+  } catch (error) {
+    body.removeAttribute('aria-busy');
+    replace(body, h('div', { class: 'banner error', role: 'alert' }, 'Your reports could not be loaded: ', explain(error), ' ',
+      h('button', { type: 'button', onclick: () => showList() }, 'Try again')));
+    return;
+  }
+  body.removeAttribute('aria-busy');
+  if (reports.length === 0) {
+    replace(body, h('div', { class: 'empty', dataset: { testid: 'empty' } },
+      h('p', {}, 'No reports yet. A report runs a Jira query as you and keeps a OneNote page up to date with the issues.'),
+      connection.status === 'active' ? h('p', {}, 'Press “New report” to make the first one.') : h('p', {}, 'Connect Microsoft above to start.')));
+    return;
+  }
+  const rows = reports.map((report) => reportRow(report));
+  replace(body, h('ul', { class: 'reports', dataset: { testid: 'reports' } }, rows.map((row) => row.element)));
+  // The last run of each report, in parallel; a row shows "…" until its answer arrives.
+  await Promise.all([...rows.map((row) => row.loadLastRun()), nameFilters(reports, body)]);
+}
+
+function reportRow(report) {
+  const status = h('div', { class: 'last-run', 'aria-live': 'polite' }, h('span', { class: 'muted' }, 'Last run: …'));
+  const runButton = h('button', { type: 'button', class: 'primary', disabled: connection.status !== 'active' }, 'Run now');
+  const element = h('li', { class: 'report', dataset: { testid: 'report', reportId: report.id } },
+    h('h3', {}, report.name),
+    h('dl', {},
+      h('dt', {}, 'Issues from'), h('dd', {}, report.filterId
+        ? h('span', { dataset: { filterId: report.filterId } },
+          filterNames.has(report.filterId) ? 'Saved filter “' + filterNames.get(report.filterId) + '”' : 'Saved filter ' + report.filterId)
+        : h('code', {}, report.jql)),
+      h('dt', {}, 'OneNote'), h('dd', {}, sectionName(report.sectionId), report.pageUrl ? [' · ', pageLink(report.pageUrl, 'page')] : null),
+      h('dt', {}, 'Schedule'), h('dd', { dataset: { testid: 'schedule' } }, scheduleInWords(report.schedule), report.enabled === false ? ' (paused)' : ''),
+      h('dt', {}, 'Next run'), h('dd', {}, report.nextRunAt ? when(report.nextRunAt) : '—'),
+      h('dt', {}, 'Last run'), h('dd', {}, status)),
+    h('div', { class: 'actions' }, runButton,
+      h('button', { type: 'button', onclick: () => showEditor(report) }, 'Edit'),
+      h('button', { type: 'button', onclick: () => showHistory(report) }, 'History'),
+      h('button', { type: 'button', class: 'danger subtle', onclick: () => confirmDelete(report) }, 'Delete')));
+  const onFixJql = (error) => showEditor(report, error);
+  runButton.addEventListener('click', async () => {
+    runButton.disabled = true;
+    await runNow(report.id, (run, error) => {
+      replace(status, error ? h('span', { class: 'run-error', role: 'alert', dataset: { testid: 'run-error', code: error.code } }, explain(error)) : runSummary(run, { onFixJql }));
+    });
+    runButton.disabled = connection.status !== 'active';
+  });
+  return {
+    element,
+    async loadLastRun() {
+      try {
+        const runs = (await api.runs(report.id, 1)).runs;
+        replace(status, runSummary(runs[0], { onFixJql }));
+      } catch (error) {
+        replace(status, h('span', { class: 'muted' }, 'Last run unknown: ' + explain(error)));
+      }
+    },
+  };
+}
+
+const filterNames = new Map(); // filter id → name, from Jira (the user's own view of them)
+
+/** Saved filters are stored by id; their names come from Jira, once per page load. */
+async function nameFilters(reports, container) {
+  const wanted = reports.filter((r) => r.filterId && !filterNames.has(r.filterId));
+  if (wanted.length === 0) return;
+  try {
+    for (const filter of (await api.filters()).filters) filterNames.set(filter.id, filter.name);
+  } catch {
+    return; // the ids stay; the names are a nicety
+  }
+  for (const element of container.querySelectorAll('[data-filter-id]')) {
+    const name = filterNames.get(element.dataset.filterId);
+    if (name) element.replaceChildren('Saved filter “' + name + '”');
+  }
+}
+
+
+async function showEditor(report, jqlError) {
+  if (!sections) await loadSections();
+  await renderEditor(main, {
+    report, sections, jqlError,
+    onDone: (saved) => { announce(report ? 'Report saved' : 'Report created'); showList(report ? `Saved “${saved.name}”.` : `Created “${saved.name}”.`); },
+    onCancel: () => showList(),
+  });
+  if (sectionsError && !sections) {
+    main.prepend(h('p', { class: 'banner error', role: 'alert' }, 'OneNote sections could not be loaded: ', explain(sectionsError)));
+  }
+}
+
+function showHistory(report) {
+  renderHistory(main, report, { onBack: () => showList(), onFixJql: (error) => showEditor(report, error) });
+}
+
+function confirmDelete(report) {
+  const dialog = h('dialog', { class: 'confirm', 'aria-labelledby': 'delete-title' },
+    h('h2', { id: 'delete-title' }, `Delete “${report.name}”?`),
+    h('p', {}, 'The report and its run history are deleted. Its OneNote page stays in OneNote.'),
+    h('form', { method: 'dialog', class: 'actions' },
+      h('button', { value: 'cancel', autofocus: true }, 'Cancel'),
+      h('button', { value: 'delete', class: 'danger' }, 'Delete report')));
+  document.body.append(dialog);
+  dialog.addEventListener('close', async () => {
+    dialog.remove();
+    if (dialog.returnValue !== 'delete') return;
+    try {
+      await api.remove(report.id);
+    } catch (error) {
+      showList();
+      return;
+    }
+    announce('Report deleted');
+    showList(`Deleted “${report.name}”.`);
+  });
+  dialog.showModal();
+}
+
+view.theme.enable().catch(() => {});
+connection.load();
