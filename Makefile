@@ -30,10 +30,11 @@ build: deps
 # (10,000 FIT verifications) running beside them would starve their timers or blur the measurement.
 # Then the TLS checks (Tests/tls/run.sh: outbound TLS floor; nginx in front of the API when installed),
 # the full-disk checks (Tests/storage/run.sh: the database on a 3 MB tmpfs in a private mount namespace),
-# the committed fuzz inputs replayed through their invariants (Fuzz/replay.sh), and schemathesis against the API's OpenAPI document (Tests/api/schemathesis.sh; pip-installs it pinned).
-# The tests also need PostgreSQL's server binaries (they start a throwaway cluster of their own) and
-# iproute2 (`ip netns`, for the hosts of the multi-host test).
-test: APT_PACKAGES += postgresql iproute2
+# the committed fuzz inputs replayed through their invariants (Fuzz/replay.sh), schemathesis against the API's OpenAPI document (Tests/api/schemathesis.sh; pip-installs it pinned), and the Custom UI in Chromium (Tests/ui/run.sh).
+# The tests also need PostgreSQL's server binaries (they start a throwaway cluster of their own),
+# iproute2 (`ip netns`, for the hosts of the multi-host test), and Chromium with its WebDriver for the
+# Custom UI in a real browser (Tests/ui/run.sh; pip-installs selenium pinned).
+test: APT_PACKAGES += postgresql iproute2 chromium chromium-driver fonts-liberation
 test: deps lint
 	swift build --build-tests
 	swift test --skip-build --skip '$(SERIAL_TESTS)'
@@ -42,6 +43,7 @@ test: deps lint
 	Tests/storage/run.sh .build/debug
 	Fuzz/replay.sh .build/debug
 	Tests/api/schemathesis.sh .build/debug
+	Tests/ui/run.sh .build/debug
 
 # Style: swift-format (in the toolchain) with the checked-in .swift-format (120 columns). `make format`
 # rewrites the sources; `make lint` (part of `make test`) fails on any difference.

@@ -2,7 +2,9 @@
 # The whole system end to end on this machine (README's first command, `make demo`): the sandbox
 # (local stand-ins for Atlassian and Microsoft), `enqueuer serve`, `enqueuer cron` and two `worker run`
 # as separate processes on a fresh database with fresh keys, driven the way the Forge app drives them.
-# Writes the OneNote page's HTML to demo-output/report.html, stops every process, exits 0.
+# Writes the OneNote page's HTML to demo-output/report.html, prints the URL of the app's UI in the
+# sandbox's Jira page (in a terminal it waits for Enter so a person can use it), stops every process,
+# exits 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(cd "${1:-.build/release}" && pwd)
@@ -49,8 +51,10 @@ REPORTS_STATE_KEY=$("$bin/enqueuer" keys generate --state)
 export REPORTS_TOKEN_KEYS REPORTS_STATE_KEY
 say "generated a token-encryption key (id demo-key-1) and an OAuth state key; they live only in this run's environment"
 
-step "Starting the sandbox: Atlassian (Forge JWKS and FITs, GraphQL, Jira search) and Microsoft (OAuth, OneNote) on loopback"
-start sandbox "$bin/sandbox" serve --port 0 --seed 7 --archive-issues 6000
+api_port=$(free_port)
+api="http://127.0.0.1:$api_port"
+step "Starting the sandbox: Atlassian (Forge JWKS and FITs, GraphQL, Jira search, a Jira page hosting the app's UI) and Microsoft (OAuth, OneNote) on loopback"
+start sandbox "$bin/sandbox" serve --port 0 --seed 7 --archive-issues 6000 --api-url "$api" --ui-dir deploy/forge/static/reports
 wait_until 30 "the sandbox" grep -q "sandbox ready:" "$work/sandbox.log"
 line=$(grep "sandbox ready:" "$work/sandbox.log")
 for pair in ${line#sandbox ready: }; do export "${pair?}"; done
@@ -61,8 +65,6 @@ say "like OneNote, a new page answers 404 for 400 ms after its create (eventual 
 step "Creating the database (enqueuer migrate: the only process that changes the schema)"
 "$bin/enqueuer" migrate | sed 's/^/    /'
 
-api_port=$(free_port)
-api="http://127.0.0.1:$api_port"
 export MS_CLIENT_SECRET=sandbox-secret MS_REDIRECT_URI="$api/oauth/microsoft/callback"
 step "Starting enqueuer serve ($api), enqueuer cron and two workers"
 start api "$bin/enqueuer" serve --port "$api_port"
@@ -225,6 +227,13 @@ step "What the workers report (Prometheus, loopback only)"
 for port in "${metrics[@]}"; do
   say "metrics port $port: $(curl -s "http://127.0.0.1:$port/metrics" | awk '/^reports_worker_job_attempts_total/ && /run-report/ { s += $NF } END { printf "%d run-report attempts", s }')"
 done
+
+step "The app in a browser"
+say "open $sandbox/jira/app : the sandbox's Jira page hosts the Custom UI (deploy/forge/static/reports)"
+say "and carries out its calls as Forge would; switch accounts at the top right"
+if [ -t 0 ] && [ -t 1 ] && [ -z "${CI:-}" ]; then
+  read -r -p "    Everything keeps running until you press Enter. " _ || true
+fi
 
 step "Stopping every process (SIGTERM: workers finish or release their jobs and exit 0)"
 for ((i = ${#pids[@]} - 1; i >= 0; i--)); do

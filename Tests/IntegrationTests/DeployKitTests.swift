@@ -136,4 +136,30 @@ import Testing
         if let range = trimmed.range(of: ": ", options: .backwards) { return String(trimmed[..<range.lowerBound]) }
         return trimmed.hasSuffix(":") ? String(trimmed.dropLast()) : trimmed
     }
+
+    /// The Custom UI (docs/forge-ui.md): the manifest's resource is what build-ui.sh writes from the
+    /// sources, and the page reaches the backend only through bridge.js — no other module imports
+    /// `@forge/bridge`, none fetches, none writes markup from a string, none stores anything.
+    @Test func theCustomUIReachesTheBackendOnlyThroughTheBridge() throws {
+        let manifest = try Self.text("deploy/forge/manifest.yml")
+        #expect(manifest.contains("resource: main") && manifest.contains("path: static/reports/build"))
+        #expect(try Self.text("deploy/forge/build-ui.sh").contains("out=static/reports/build"))
+        let folder = Self.root.appendingPathComponent("deploy/forge/static/reports")
+        #expect(try Self.text("deploy/forge/static/reports/index.html").contains("src=\"app.js\""))
+        let scripts = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".js") }
+        #expect(scripts.contains("bridge.js") && scripts.count > 3)
+        for name in scripts {
+            let code = try Self.text("deploy/forge/static/reports/" + name)
+            #expect(
+                code.contains("@forge/bridge") == (name == "bridge.js"), "\(name): only bridge.js imports @forge/bridge"
+            )
+            for banned in [
+                "fetch(", "XMLHttpRequest", "innerHTML", "outerHTML", "insertAdjacentHTML", "localStorage",
+                "sessionStorage", "document.cookie", "eval(", "window.open", ".style.",
+            ] {
+                #expect(!code.contains(banned), "\(name) uses \(banned)")
+            }
+        }
+    }
+
 }

@@ -1,0 +1,337 @@
+"""The Custom UI in a real Chromium (issue #17), against the sandbox's Jira stand-in page, a real
+`enqueuer serve` and a real worker (Tests/ui/run.sh starts them). One user's day, in order: connect
+Microsoft, a JQL report and a saved-filter report through the pickers, Run now, edit the columns and
+rerun, the history, server validation at the field, an invalid JQL shown at the field, a revoked
+Microsoft sign-in, deletion, narrow and dark. Throughout, no message the UI receives, nor its page or
+storage, holds a FIT or token. Screenshots go to $UI_SCREENSHOTS."""
+
+import json
+import os
+import re
+import sys
+import time
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+SANDBOX = os.environ["UI_SANDBOX"]
+SHOTS = os.environ.get("UI_SCREENSHOTS", "demo-output/ui")
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.")
+RECORDER = """
+window.__seen = window.__seen || [];
+if (!window.__recording) {
+  window.__recording = true;
+  window.addEventListener('message', (event) => window.__seen.push(JSON.stringify(event.data)));
+}
+"""
+
+
+def sandbox(path, method="GET", body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(SANDBOX + path, data=data, method=method)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"{}")
+
+
+class UI:
+    def __init__(self):
+        options = webdriver.ChromeOptions()
+        options.binary_location = "/usr/bin/chromium"
+        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
+            options.add_argument(argument)
+        self.driver = webdriver.Chrome(service=webdriver.ChromeService("/usr/bin/chromedriver"), options=options)
+        # A view re-renders as answers arrive: an element found a moment ago may be gone; look again.
+        self.wait = WebDriverWait(self.driver, 30, ignored_exceptions=[StaleElementReferenceException])
+        self.seen = []
+
+    def open(self, account="sandbox-user-1"):
+        self.collect()
+        self.driver.switch_to.default_content()
+        self.driver.get(f"{SANDBOX}/jira/app?account={account}")
+        self.enter()
+        self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#connection > *:not(.muted)"))
+
+    def enter(self):
+        self.driver.switch_to.default_content()
+        self.wait.until(EC.frame_to_be_available_and_switch_to_it((By.ID, "app")))
+        self.driver.execute_script(RECORDER)
+
+    def collect(self):
+        """Everything the UI's frame received and holds, kept for the token check."""
+        try:
+            self.driver.switch_to.default_content()
+            self.driver.switch_to.frame("app")
+            self.seen += self.driver.execute_script("return window.__seen || []")
+            self.seen.append(self.driver.execute_script(
+                "return document.documentElement.outerHTML + JSON.stringify(localStorage) + "
+                "JSON.stringify(sessionStorage) + document.cookie"))
+        except Exception:
+            pass
+
+    def focused(self):
+        return self.driver.execute_script("return document.activeElement && document.activeElement.id")
+
+    def css(self, selector, root=None):
+        return self.wait.until(lambda d: (root or d).find_element(By.CSS_SELECTOR, selector))
+
+    def button(self, text, root=None):
+        xpath = f".//button[normalize-space()='{text}']"
+        return self.wait.until(lambda d: next((b for b in (root or d).find_elements(By.XPATH, xpath) if b.is_displayed()), None))
+
+    def text_appears(self, text, timeout=30):
+        WebDriverWait(self.driver, timeout, ignored_exceptions=[StaleElementReferenceException]).until(
+            lambda d: text in d.find_element(By.TAG_NAME, "body").text)
+
+    def shot(self, name):
+        os.makedirs(SHOTS, exist_ok=True)
+        self.driver.switch_to.default_content()
+        self.driver.save_screenshot(os.path.join(SHOTS, name))
+        self.enter()
+
+    def report(self, name):
+        return self.wait.until(lambda d: next(
+            (r for r in d.find_elements(By.CSS_SELECTOR, "[data-testid=report]")
+             if r.find_element(By.TAG_NAME, "h3").text == name), None))
+
+    def run_now(self, name, timeout=60):
+        """Presses Run now on a report and waits for the run to end; returns (status, row)."""
+        self.button("Run now", self.report(name)).click()
+        end = time.time() + timeout
+        while time.time() < end:
+            row = self.report(name)
+            statuses = row.find_elements(By.CSS_SELECTOR, "[data-testid=run-status]")
+            if statuses and statuses[0].text.lower() in ("done", "failed") and self.button("Run now", row).is_enabled():
+                return statuses[0].text.lower(), row
+            if row.find_elements(By.CSS_SELECTOR, "[data-testid=run-error][data-code]"):
+                return "refused", row
+            time.sleep(0.2)
+        raise AssertionError(f"the run of {name} did not end within {timeout} s")
+
+    def fill_report(self, name, jql=None, filter_search=None, filter_name=None):
+        self.css("#name").clear()
+        self.css("#name").send_keys(name)
+        if jql is not None:
+            self.css("#source-jql").click()
+            self.css("#jql").clear()
+            self.css("#jql").send_keys(jql)
+        else:
+            self.css("#source-filter").click()
+            self.css("#filter").send_keys(filter_search)
+            option = self.wait.until(lambda d: next(
+                (o for o in d.find_elements(By.CSS_SELECTOR, ".filter-option") if filter_name in o.text), None))
+            option.find_element(By.TAG_NAME, "input").click()
+        Select(self.css("#sectionId")).select_by_index(1)
+
+
+def check(title, step):
+    print(f"- {title} … ", end="", flush=True)
+    step()
+    print("ok", flush=True)
+
+
+def main():
+    ui = UI()
+    driver = ui.driver
+    try:
+        ui.open()
+
+        def empty_and_not_connected():
+            ui.css("[data-testid=connect-banner]")
+            ui.text_appears("No reports yet")
+            assert not ui.button("New report").is_enabled(), "New report must wait for a connection"
+        check("a new user sees the connect banner and the empty state", empty_and_not_connected)
+
+        def connect():
+            main_window = driver.current_window_handle
+            ui.button("Connect Microsoft").click()
+            driver.switch_to.default_content()
+            ui.css("#leave[open]")  # Jira asks before opening a page outside it
+            ui.css("#leave-open").click()
+            ui.wait.until(lambda d: len(d.window_handles) == 2)
+            driver.switch_to.window(next(h for h in driver.window_handles if h != main_window))
+            ui.text_appears("Connect this Microsoft account")
+            ui.button("Connect").click()
+            ui.text_appears("Connected")
+            driver.close()
+            driver.switch_to.window(main_window)
+            ui.enter()
+            ui.wait.until(lambda d: "connected as" in d.find_element(By.CSS_SELECTOR, "[data-testid=connection]").text)
+        check("connect Microsoft in a new window; the page notices by itself", connect)
+
+        pages_before = len(sandbox("/sandbox/pages"))
+
+        def create_jql_report():
+            ui.button("New report").click()
+            ui.fill_report("OPS status", jql="project = OPS ORDER BY key")
+            Select(ui.css("#schedule")).select_by_value("weekdays")
+            ui.css("#timeZone").clear()
+            ui.css("#timeZone").send_keys("Europe/Berlin")
+            driver.execute_script("window.scrollTo(0, 0)")
+            ui.shot("editor.png")
+            ui.button("Create report").click()
+            schedule = ui.report("OPS status").find_element(By.CSS_SELECTOR, "[data-testid=schedule]")
+            assert schedule.text == "Weekdays at 09:00, Europe/Berlin", schedule.text
+        check("create a JQL report with a weekday schedule", create_jql_report)
+
+        def run_jql_report():
+            status, row = ui.run_now("OPS status")
+            assert status == "done", row.text
+            count = int(row.find_element(By.CSS_SELECTOR, "[data-testid=issue-count]").text.split()[0])
+            assert count > 0, row.text
+            assert row.find_element(By.LINK_TEXT, "Open in OneNote").get_attribute("href").startswith("http")
+            assert len(sandbox("/sandbox/pages")) == pages_before + 1
+            ui.shot("list.png")
+        check("Run now: queued → running → done, with the issue count and the page link", run_jql_report)
+
+        def filter_report():
+            ui.button("New report").click()
+            ui.fill_report("All OPS (filter)", filter_search="OPS", filter_name="All OPS issues")
+            ui.button("Create report").click()
+            status, row = ui.run_now("All OPS (filter)")
+            assert status == "done", row.text
+            ui.wait.until(lambda d: "Saved filter “All OPS issues”" in ui.report("All OPS (filter)").text)
+        check("create a saved-filter report through the searchable picker and run it", filter_report)
+
+        def edit_columns():
+            ui.button("Edit", ui.report("OPS status")).click()
+            ui.css("[aria-label='Remove Assignee']").click()
+            Select(ui.css("#columns")).select_by_value("priority")
+            ui.css("[aria-label='Move Priority up']").click()
+            ui.button("Save changes").click()
+            ui.text_appears("Saved “OPS status”.")
+            status, row = ui.run_now("OPS status")
+            assert status == "done", row.text
+            page = next(p for p in sandbox("/sandbox/pages") if p["title"].startswith("OPS status"))
+            # The renderer's header row: bold cells on a grey background (OneNote has no <th>).
+            headers = re.findall(r"<td[^>]*><b>(.*?)</b></td>", page["html"])
+            assert "Priority" in headers and "Assignee" not in headers, headers
+            assert headers.index("Priority") < headers.index("Updated"), headers
+        check("edit the columns (remove, add, reorder) and rerun: the page follows", edit_columns)
+
+        def history():
+            ui.button("History", ui.report("OPS status")).click()
+            table = ui.css("[data-testid=run-history]")
+            assert len(table.find_elements(By.CSS_SELECTOR, "tbody tr")) == 2
+            ui.shot("history.png")
+            ui.button("← All reports").click()
+        check("the run history lists both runs", history)
+
+        def server_validation():
+            ui.button("New report").click()
+            ui.fill_report("Too often", jql="project = OPS")
+            Select(ui.css("#schedule")).select_by_value("custom")
+            ui.css("#cron").clear()
+            ui.css("#cron").send_keys("* * * * *")
+            ui.button("Create report").click()
+            error = ui.wait.until(lambda d: d.find_element(By.ID, "cron-error") if d.find_element(By.ID, "cron-error").is_displayed() else None)
+            assert error.text, "the server's refusal is shown at the cron field"
+            assert ui.css("#cron").get_attribute("aria-invalid") == "true"
+            ui.button("Cancel").click()
+        check("a schedule the server refuses is shown at its field", server_validation)
+
+        def invalid_jql():
+            ui.button("New report").click()
+            ui.fill_report("Broken query", jql="project = = OPS")
+            ui.button("Create report").click()
+            status, row = ui.run_now("Broken query")
+            assert status == "failed", row.text
+            assert row.find_element(By.CSS_SELECTOR, "[data-testid=run-error]").get_attribute("data-code") == "invalid_jql"
+            ui.button("Fix the JQL", ui.report("Broken query")).click()
+            error = ui.css("#jql-error")
+            assert error.is_displayed() and "JQL" in error.text, error.text
+            assert ui.css("#jql").get_attribute("aria-invalid") == "true"
+            assert ui.focused() == "jql", "focus goes to the field"
+            ui.button("Cancel").click()
+        check("an invalid JQL fails the run and is shown at the JQL field", invalid_jql)
+
+        def reconnect():
+            sandbox("/sandbox/revoke", "POST", {})
+            status, row = ui.run_now("All OPS (filter)", timeout=90)
+            assert status == "failed", row.text
+            ui.open()
+            banner = ui.css("[data-testid=reconnect-banner]")
+            assert "Reconnect Microsoft" in banner.text, banner.text
+            ui.shot("reconnect.png")
+        check("a revoked Microsoft sign-in shows the reconnect banner", reconnect)
+
+        def delete():
+            ui.button("Delete", ui.report("Broken query")).click()
+            ui.button("Delete report").click()
+            ui.text_appears("Deleted “Broken query”.")
+            names = [r.find_element(By.TAG_NAME, "h3").text for r in driver.find_elements(By.CSS_SELECTOR, "[data-testid=report]")]
+            assert "Broken query" not in names, names
+        check("delete a report after confirming", delete)
+
+        def narrow_and_dark():
+            driver.set_window_size(420, 900)
+            driver.switch_to.default_content()
+            Select(ui.css("#theme")).select_by_value("dark")
+            ui.enter()
+            ui.wait.until(lambda d: d.execute_script("return document.documentElement.dataset.colorMode") == "dark")
+            overflow = driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
+            assert overflow <= 0, f"the page scrolls sideways by {overflow}px at Jira's narrow width"
+            ui.shot("narrow-dark.png")
+            driver.set_window_size(1280, 900)
+        check("narrow and dark: no sideways scrolling, the theme follows Jira", narrow_and_dark)
+
+        def accessible():
+            problems = driver.execute_script("""
+              const problems = [];
+              for (const control of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+                const labelled = control.labels && control.labels.length || control.getAttribute('aria-label') || control.getAttribute('aria-labelledby');
+                if (!labelled) problems.push('unlabelled ' + control.outerHTML.slice(0, 60));
+              }
+              for (const button of document.querySelectorAll('button')) {
+                if (!(button.textContent.trim() || button.getAttribute('aria-label'))) problems.push('button without a name');
+              }
+              for (const element of document.querySelectorAll('[tabindex]')) {
+                if (Number(element.getAttribute('tabindex')) > 0) problems.push('positive tabindex');
+              }
+              return problems;""")
+            assert not problems, problems
+            ui.button("Edit", ui.report("OPS status")).click()
+            ui.css("#name")
+            problems = driver.execute_script("""
+              return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+                .filter((c) => !(c.labels && c.labels.length) && !c.getAttribute('aria-label')).map((c) => c.id);""")
+            assert not problems, problems
+            ui.button("Cancel").click()
+        check("every control has a name; no positive tabindex", accessible)
+
+        def keyboard():
+            from selenium.webdriver.common.keys import Keys
+            edit = ui.button("Edit", ui.report("OPS status"))
+            driver.execute_script("arguments[0].focus()", edit)
+            edit.send_keys(Keys.ENTER)
+            ui.wait.until(lambda d: ui.focused() == "editor-title")
+            driver.switch_to.active_element.send_keys(Keys.TAB)
+            assert ui.focused() == "name", "Tab from the heading reaches Name"
+            ui.button("Cancel").send_keys(Keys.ENTER)
+            ui.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=reports]"))
+        check("keyboard: a new view takes the focus to its heading; Tab follows the form", keyboard)
+
+        def no_tokens():
+            ui.collect()
+            leaks = [text[:80] for text in ui.seen if JWT.search(text)]
+            assert ui.seen and not leaks, leaks
+        check("the UI never saw a FIT or token (messages, page, storage)", no_tokens)
+    except Exception as error:  # any failure: say which step, keep a screenshot
+        print("FAILED", flush=True)
+        try:
+            driver.switch_to.default_content()
+            driver.save_screenshot(os.path.join(SHOTS, "failure.png"))
+        except Exception:
+            pass
+        print(f"{type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    finally:
+        driver.quit()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
