@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import time
+import traceback
 import urllib.request
 
 from selenium import webdriver
@@ -72,6 +73,11 @@ class UI:
         except Exception:
             pass
 
+    def text_of(self, selector):
+        """An element's text, read in one script once it exists (the banner redraws as runs load)."""
+        return self.wait.until(lambda d: d.execute_script(
+            "const e = document.querySelector(arguments[0]); return e && e.innerText", selector))
+
     def focused(self):
         return self.driver.execute_script("return document.activeElement && document.activeElement.id")
 
@@ -83,8 +89,8 @@ class UI:
         return self.wait.until(lambda d: next((b for b in (root or d).find_elements(By.XPATH, xpath) if b.is_displayed()), None))
 
     def text_appears(self, text, timeout=30):
-        WebDriverWait(self.driver, timeout, ignored_exceptions=[StaleElementReferenceException]).until(
-            lambda d: text in d.find_element(By.TAG_NAME, "body").text)
+        # Read in one script: the page may be redrawing while WebDriver walks it element by element.
+        WebDriverWait(self.driver, timeout).until(lambda d: text in d.execute_script("return document.body.innerText"))
 
     def shot(self, name):
         os.makedirs(SHOTS, exist_ok=True)
@@ -93,21 +99,28 @@ class UI:
         self.enter()
 
     def report(self, name):
-        return self.wait.until(lambda d: next(
-            (r for r in d.find_elements(By.CSS_SELECTOR, "[data-testid=report]")
-             if r.find_element(By.TAG_NAME, "h3").text == name), None))
+        return self.wait.until(lambda d: d.execute_script(
+            "return [...document.querySelectorAll('[data-testid=report]')]"
+            ".find((r) => r.querySelector('h3').textContent === arguments[0]) || null", name))
 
     def run_now(self, name, timeout=60):
         """Presses Run now on a report and waits for the run to end; returns (status, row)."""
         self.button("Run now", self.report(name)).click()
         end = time.time() + timeout
         while time.time() < end:
-            row = self.report(name)
-            statuses = row.find_elements(By.CSS_SELECTOR, "[data-testid=run-status]")
-            if statuses and statuses[0].text.lower() in ("done", "failed") and self.button("Run now", row).is_enabled():
-                return statuses[0].text.lower(), row
-            if row.find_elements(By.CSS_SELECTOR, "[data-testid=run-error][data-code]"):
-                return "refused", row
+            # The status is redrawn at every poll of the run: read it in one script.
+            status, refused = self.driver.execute_script(
+                "const row = [...document.querySelectorAll('[data-testid=report]')]"
+                ".find((r) => r.querySelector('h3').textContent === arguments[0]);"
+                "if (!row) return ['', false];"
+                "const status = row.querySelector('[data-testid=run-status]');"
+                "const button = [...row.querySelectorAll('button')].find((b) => b.textContent === 'Run now');"
+                "return [status && !button.disabled ? status.textContent.toLowerCase() : '',"
+                " Boolean(row.querySelector('[data-testid=run-refused]'))];", name)
+            if status in ("done", "failed"):
+                return status, self.report(name)
+            if refused:
+                return "refused", self.report(name)
             time.sleep(0.2)
         raise AssertionError(f"the run of {name} did not end within {timeout} s")
 
@@ -145,9 +158,9 @@ def main():
             assert not ui.button("New report").is_enabled(), "New report must wait for a connection"
         check("a new user sees the connect banner and the empty state", empty_and_not_connected)
 
-        def connect():
+        def connect(label="Connect Microsoft"):
             main_window = driver.current_window_handle
-            ui.button("Connect Microsoft").click()
+            ui.button(label).click()
             driver.switch_to.default_content()
             ui.css("#leave[open]")  # Jira asks before opening a page outside it
             ui.css("#leave-open").click()
@@ -199,7 +212,10 @@ def main():
         def edit_columns():
             ui.button("Edit", ui.report("OPS status")).click()
             ui.css("[aria-label='Remove Assignee']").click()
-            Select(ui.css("#columns")).select_by_value("priority")
+            # Typed, as a keyboard user picks it: the option list is rebuilt on change, so a clicked
+            # <option> element is gone by the time WebDriver looks at it again.
+            ui.css("#columns").send_keys("Priority")
+            ui.css("[aria-label='Move Priority up']")
             ui.css("[aria-label='Move Priority up']").click()
             ui.button("Save changes").click()
             ui.text_appears("Saved “OPS status”.")
@@ -253,16 +269,25 @@ def main():
             status, row = ui.run_now("All OPS (filter)", timeout=90)
             assert status == "failed", row.text
             ui.open()
-            banner = ui.css("[data-testid=reconnect-banner]")
-            assert "Reconnect Microsoft" in banner.text, banner.text
+            banner = ui.text_of("[data-testid=reconnect-banner]")
+            assert "Reconnect Microsoft" in banner, banner
+            reason = ui.text_of("[data-testid=reconnect-reason]")
+            assert reason.startswith("A run found this on") and len(reason) > 40, reason
             ui.shot("reconnect.png")
-        check("a revoked Microsoft sign-in shows the reconnect banner", reconnect)
+            connect("Reconnect Microsoft")
+            assert not driver.find_elements(By.CSS_SELECTOR, "[data-testid=reconnect-banner]")
+            # Connected again, the page loads the sections and redraws the list with their names.
+            ui.wait.until(lambda d: "A OneNote section" not in d.execute_script("return document.body.innerText"))
+            status, row = ui.run_now("All OPS (filter)")
+            assert status == "done", (status, driver.execute_script("return arguments[0].innerText", row))
+        check("a revoked Microsoft sign-in shows the reconnect banner; reconnecting runs again", reconnect)
 
         def delete():
             ui.button("Delete", ui.report("Broken query")).click()
             ui.button("Delete report").click()
             ui.text_appears("Deleted “Broken query”.")
-            names = [r.find_element(By.TAG_NAME, "h3").text for r in driver.find_elements(By.CSS_SELECTOR, "[data-testid=report]")]
+            names = driver.execute_script(
+                "return [...document.querySelectorAll('[data-testid=report] h3')].map((h) => h.textContent)")
             assert "Broken query" not in names, names
         check("delete a report after confirming", delete)
 
@@ -326,7 +351,8 @@ def main():
             driver.save_screenshot(os.path.join(SHOTS, "failure.png"))
         except Exception:
             pass
-        print(f"{type(error).__name__}: {error}", file=sys.stderr)
+        print(f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}", file=sys.stderr)
+        print("".join(traceback.format_tb(error.__traceback__)[-6:]), file=sys.stderr)
         return 1
     finally:
         driver.quit()

@@ -79,25 +79,54 @@ function reportRow(report) {
       h('button', { type: 'button', onclick: () => showHistory(report) }, 'History'),
       h('button', { type: 'button', class: 'danger subtle', onclick: () => confirmDelete(report) }, 'Delete')));
   const onFixJql = (error) => showEditor(report, error);
+  // A run being followed belongs to the page, not to this row: a redraw of the list (after a
+  // reconnect, a save) finds it in `following` and keeps showing it live.
+  const show = (run, error) => {
+    const live = main.querySelector(`[data-report-id="${report.id}"]`) || element;
+    replace(live.querySelector('.last-run'), error
+      ? h('span', { class: 'run-error', role: 'alert', dataset: { testid: 'run-refused', code: error.code } }, explain(error))
+      : runSummary(run, { onFixJql }));
+  };
+  const setBusy = (busy) => {
+    const live = main.querySelector(`[data-report-id="${report.id}"]`) || element;
+    live.querySelector('.actions button.primary').disabled = busy || connection.status !== 'active';
+  };
   runButton.addEventListener('click', async () => {
-    runButton.disabled = true;
-    await runNow(report.id, (run, error) => {
-      replace(status, error ? h('span', { class: 'run-error', role: 'alert', dataset: { testid: 'run-error', code: error.code } }, explain(error)) : runSummary(run, { onFixJql }));
-    });
-    runButton.disabled = connection.status !== 'active';
+    if (following.has(report.id)) return;
+    following.set(report.id, null);
+    setBusy(true);
+    try {
+      await runNow(report.id, (run, error) => {
+        if (run) following.set(report.id, run);
+        show(run, error);
+      });
+    } finally {
+      following.delete(report.id);
+      setBusy(false);
+    }
   });
+  if (following.has(report.id)) runButton.disabled = true;
   return {
     element,
     async loadLastRun() {
+      if (following.has(report.id)) {
+        if (following.get(report.id)) show(following.get(report.id));
+        return;
+      }
       try {
         const runs = (await api.runs(report.id, 1)).runs;
+        if (following.has(report.id)) return;
         replace(status, runSummary(runs[0], { onFixJql }));
+        connection.noteRefusal(runs[0]);
       } catch (error) {
         replace(status, h('span', { class: 'muted' }, 'Last run unknown: ' + explain(error)));
       }
     },
   };
 }
+
+/** Report id → the run Run now is following (null until it is queued). */
+const following = new Map();
 
 const filterNames = new Map(); // filter id → name, from Jira (the user's own view of them)
 

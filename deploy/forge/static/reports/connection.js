@@ -54,10 +54,21 @@ export class Connection {
       ? (microsoft.reason ? explain({ code: microsoft.reason }) : 'Microsoft no longer accepts the app’s sign-in for '
         + (microsoft.displayName || 'your account') + ' (consent withdrawn, password changed or an admin revoked it). Your reports are kept; they run again once you reconnect.')
       : 'You sign in with Microsoft in a new window and confirm the account.'),
+    reconnect && this.refusal
+      ? h('p', { dataset: { testid: 'reconnect-reason' } }, 'A run found this on ', when(this.refusal.at), ': “', this.refusal.message, '”')
+      : null,
     note ? h('p', { class: 'field-error', role: 'alert' }, note) : null,
     h('button', { type: 'button', class: 'primary', onclick: () => this.connect(), disabled: this.waiting },
       reconnect ? 'Reconnect Microsoft' : 'Connect Microsoft'),
     waiting));
+  }
+
+  /** The latest run that failed for want of a Microsoft sign-in: when, and the service's message. */
+  noteRefusal(run) {
+    if (this.status !== 'reconnect_required' || !run || !run.error || run.error.code !== 'reconnect_required') return;
+    if (this.refusal && new Date(this.refusal.at) >= new Date(run.finishedAt)) return;
+    this.refusal = { at: run.finishedAt, message: run.error.message };
+    if (!this.waiting) this.render();
   }
 
   async connect() {
