@@ -339,6 +339,16 @@ def main():
             ui.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=reports]"))
         check("keyboard: a new view takes the focus to its heading; Tab follows the form", keyboard)
 
+        def disconnect():
+            ui.button("Disconnect").click()
+            ui.button("Cancel").click()  # the confirmation's first choice keeps the connection
+            assert "connected as" in ui.text_of("[data-testid=connection]")
+            ui.button("Disconnect").click()
+            ui.css("dialog[open] button.danger").click()
+            ui.css("[data-testid=connect-banner]")
+            ui.wait.until(lambda d: not ui.button("New report").is_enabled())
+        check("disconnect asks first, then the connect banner returns", disconnect)
+
         def no_tokens():
             ui.collect()
             leaks = [text[:80] for text in ui.seen if JWT.search(text)]

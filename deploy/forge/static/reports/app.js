@@ -3,7 +3,7 @@
 import { api } from './api.js';
 import { view } from './bridge.js';
 import { Connection } from './connection.js';
-import { announce, h, replace } from './dom.js';
+import { announce, confirmDialog, h, replace } from './dom.js';
 import { renderEditor } from './editor.js';
 import { pageLink, renderHistory, runNow, runSummary } from './runs.js';
 import { explain, scheduleInWords, when } from './words.js';
@@ -31,13 +31,14 @@ function sectionName(id) {
   return found ? (found.notebookName ? `${found.notebookName} › ${found.name}` : found.name) : 'A OneNote section';
 }
 
-async function showList(note) {
+async function showList(note, problem) {
   const heading = h('h2', { id: 'list-title', tabindex: '-1' }, 'Your reports');
   const create = h('button', { type: 'button', class: 'primary', onclick: () => showEditor(), disabled: connection.status !== 'active' }, 'New report');
   const body = h('div', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading your reports…'));
   replace(main, h('section', { 'aria-labelledby': 'list-title' },
     h('div', { class: 'toolbar' }, heading, create),
-    note ? h('p', { class: 'banner success', role: 'status' }, note) : null, body));
+    note ? h('p', { class: 'banner success', role: 'status' }, note) : null,
+    problem ? h('p', { class: 'banner error', role: 'alert' }, problem) : null, body));
   let reports;
   try {
     reports = (await api.reports()).reports;
@@ -162,27 +163,21 @@ function showHistory(report) {
   renderHistory(main, report, { onBack: () => showList(), onFixJql: (error) => showEditor(report, error) });
 }
 
-function confirmDelete(report) {
-  const dialog = h('dialog', { class: 'confirm', 'aria-labelledby': 'delete-title' },
-    h('h2', { id: 'delete-title' }, `Delete “${report.name}”?`),
-    h('p', {}, 'The report and its run history are deleted. Its OneNote page stays in OneNote.'),
-    h('form', { method: 'dialog', class: 'actions' },
-      h('button', { value: 'cancel', autofocus: true }, 'Cancel'),
-      h('button', { value: 'delete', class: 'danger' }, 'Delete report')));
-  document.body.append(dialog);
-  dialog.addEventListener('close', async () => {
-    dialog.remove();
-    if (dialog.returnValue !== 'delete') return;
-    try {
-      await api.remove(report.id);
-    } catch (error) {
-      showList();
-      return;
-    }
-    announce('Report deleted');
-    showList(`Deleted “${report.name}”.`);
+async function confirmDelete(report) {
+  const confirmed = await confirmDialog({
+    title: `Delete “${report.name}”?`,
+    text: 'The report and its run history are deleted. Its OneNote page stays in OneNote.',
+    action: 'Delete report',
   });
-  dialog.showModal();
+  if (!confirmed) return;
+  try {
+    await api.remove(report.id);
+  } catch (error) {
+    showList(null, `“${report.name}” was not deleted: ${explain(error)}`);
+    return;
+  }
+  announce('Report deleted');
+  showList(`Deleted “${report.name}”.`);
 }
 
 view.theme.enable().catch(() => {});

@@ -2,7 +2,7 @@
 // with backoff), the reconnect banner, disconnect after a confirmation.
 import { api } from './api.js';
 import { router } from './bridge.js';
-import { announce, h, replace, sleep } from './dom.js';
+import { announce, confirmDialog, h, replace, sleep } from './dom.js';
 import { explain, when } from './words.js';
 
 export class Connection {
@@ -113,26 +113,20 @@ export class Connection {
     return false;
   }
 
-  confirmDisconnect() {
-    const dialog = h('dialog', { class: 'confirm', 'aria-labelledby': 'disconnect-title' },
-      h('h2', { id: 'disconnect-title' }, 'Disconnect Microsoft?'),
-      h('p', {}, 'Your reports are kept, but none can run until you connect again. The app forgets your Microsoft sign-in.'),
-      h('form', { method: 'dialog', class: 'actions' },
-        h('button', { value: 'cancel', autofocus: true }, 'Cancel'),
-        h('button', { value: 'disconnect', class: 'danger' }, 'Disconnect')));
-    document.body.append(dialog);
-    dialog.addEventListener('close', async () => {
-      dialog.remove();
-      if (dialog.returnValue !== 'disconnect') return;
-      try {
-        await api.disconnect();
-      } catch (error) {
-        this.render(explain(error));
-        return;
-      }
-      announce('Microsoft disconnected');
-      await this.load();
+  async confirmDisconnect() {
+    const confirmed = await confirmDialog({
+      title: 'Disconnect Microsoft?',
+      text: 'Your reports are kept, but none can run until you connect again. The app forgets your Microsoft sign-in.',
+      action: 'Disconnect',
     });
-    dialog.showModal();
+    if (!confirmed) return;
+    try {
+      await api.disconnect();
+    } catch (error) {
+      this.render(explain(error));
+      return;
+    }
+    announce('Microsoft disconnected');
+    await this.load();
   }
 }

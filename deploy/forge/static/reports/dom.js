@@ -30,3 +30,20 @@ export function announce(text) {
 export function sleep(milliseconds) {
   return new Promise((resolve) => setTimeout(resolve, milliseconds));
 }
+
+/** A modal confirmation with Cancel (focused first) and `action`; resolves true when `action` is chosen. */
+export function confirmDialog({ title, text, action }) {
+  return new Promise((resolve) => {
+    const dialog = h('dialog', { class: 'confirm', 'aria-labelledby': 'confirm-title' },
+      h('h2', { id: 'confirm-title' }, title), h('p', {}, text),
+      h('form', { method: 'dialog', class: 'actions' },
+        h('button', { value: 'cancel', autofocus: true }, 'Cancel'),
+        h('button', { value: 'confirm', class: 'danger' }, action)));
+    document.body.append(dialog);
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      resolve(dialog.returnValue === 'confirm');
+    }, { once: true });
+    dialog.showModal();
+  });
+}
