@@ -124,13 +124,16 @@ class UI:
             time.sleep(0.2)
         raise AssertionError(f"the run of {name} did not end within {timeout} s")
 
+    def type_into(self, selector, text):
+        field = self.css(selector)
+        field.clear()
+        field.send_keys(text)
+
     def fill_report(self, name, jql=None, filter_search=None, filter_name=None):
-        self.css("#name").clear()
-        self.css("#name").send_keys(name)
+        self.type_into("#name", name)
         if jql is not None:
             self.css("#source-jql").click()
-            self.css("#jql").clear()
-            self.css("#jql").send_keys(jql)
+            self.type_into("#jql", jql)
         else:
             self.css("#source-filter").click()
             self.css("#filter").send_keys(filter_search)
@@ -181,8 +184,7 @@ def main():
             ui.button("New report").click()
             ui.fill_report("OPS status", jql="project = OPS ORDER BY key")
             Select(ui.css("#schedule")).select_by_value("weekdays")
-            ui.css("#timeZone").clear()
-            ui.css("#timeZone").send_keys("Europe/Berlin")
+            ui.type_into("#timeZone", "Europe/Berlin")
             driver.execute_script("window.scrollTo(0, 0)")
             ui.shot("editor.png")
             ui.button("Create report").click()
@@ -240,8 +242,7 @@ def main():
             ui.button("New report").click()
             ui.fill_report("Too often", jql="project = OPS")
             Select(ui.css("#schedule")).select_by_value("custom")
-            ui.css("#cron").clear()
-            ui.css("#cron").send_keys("* * * * *")
+            ui.type_into("#cron", "* * * * *")
             ui.button("Create report").click()
             error = ui.wait.until(lambda d: d.find_element(By.ID, "cron-error") if d.find_element(By.ID, "cron-error").is_displayed() else None)
             assert error.text, "the server's refusal is shown at the cron field"
