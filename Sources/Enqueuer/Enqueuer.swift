@@ -20,7 +20,7 @@ struct Enqueuer: AsyncParsableCommand {
         abstract: "The OneNote Reports API side: the API, the scheduler, migrations, queue administration and keys.",
         subcommands: [
             ServeCommand.self, CronCommand.self, Migrate.self, QueueCommand.self, KeysCommand.self,
-            BackupCommand.self, CheckUpstreamCommand.self, CopyToPostgresCommand.self,
+            BackupCommand.self, CheckUpstreamCommand.self, CopyToPostgresCommand.self, TenantCommand.self,
         ]
     )
 

@@ -26,6 +26,10 @@ package struct StoresUnderTest: Sendable {
     package let pending: any PendingConnections
     /// Key rotation's reads and writes.
     package let sealedSecrets: any SealedSecretStorage
+    /// `enqueuer tenant export`'s reads.
+    package let tenantExport: any TenantDataExporting
+    /// `REPORTS_DATABASE` for a real process on this database: the SQLite file or the postgres:// URL.
+    package let location: String
     fileprivate let makeReports: @Sendable (TenantLimits) -> any ReportDefinitions
     fileprivate let makeRuns: @Sendable (Int) -> any RunRequests
     fileprivate let makeScheduler: @Sendable () -> any DueReportScheduling
@@ -85,6 +89,7 @@ extension StorageBackend {
                 budget: SQLiteOneNoteBudgetStorage(database: database),
                 pending: PendingConnectionStore(database: database, vault: vault, now: now),
                 sealedSecrets: SQLiteSealedSecretStorage(database: database),
+                tenantExport: SQLiteTenantExport(database: database, now: now), location: database.path,
                 makeReports: { ReportStore(database: database, limits: $0, now: now) },
                 makeRuns: { RunStore(database: database, queue: queue, vault: vault, runNowPerMinute: $0, now: now) },
                 makeScheduler: { ReportScheduler(database: database, queue: queue, logger: silentLogger, now: now) },
@@ -112,6 +117,8 @@ extension StorageBackend {
                     budget: PostgresOneNoteBudgetStorage(database: database),
                     pending: PostgresPendingConnectionStore(database: database, vault: vault, now: now),
                     sealedSecrets: PostgresSealedSecretStorage(database: database),
+                    tenantExport: PostgresTenantExport(database: database, now: now),
+                    location: cluster.url(database: name),
                     makeReports: { PostgresReportStore(database: database, limits: $0, now: now) },
                     makeRuns: {
                         PostgresRunStore(database: database, queue: queue, vault: vault, runNowPerMinute: $0, now: now)
