@@ -1,4 +1,5 @@
 public import Foundation
+import ReportsSupport
 
 /// What the service holds for one Jira site, or for one person on it (issue #18, point 4): the answer
 /// to a data-subject request. Ids, names, definitions, statuses and times — never a token, a key or a
@@ -92,25 +93,22 @@ public struct TenantExport: Codable, Sendable, Equatable {
         public var createdAt: Date
         public var updatedAt: Date
 
-        package init(
-            id: String, ownerAccountId: String, name: String, jql: String?, filterId: String?, columns: [String],
-            sectionId: String, pageUrl: String?, scheduleCron: String?, scheduleTimeZone: String?, enabled: Bool,
-            nextRunAt: Date?, createdAt: Date, updatedAt: Date
-        ) {
-            self.id = id
-            self.ownerAccountId = ownerAccountId
-            self.name = name
-            self.jql = jql
-            self.filterId = filterId
-            self.columns = columns
-            self.sectionId = sectionId
-            self.pageUrl = pageUrl
-            self.scheduleCron = scheduleCron
-            self.scheduleTimeZone = scheduleTimeZone
-            self.enabled = enabled
-            self.nextRunAt = nextRunAt
-            self.createdAt = createdAt
-            self.updatedAt = updatedAt
+        /// The stored row as a person reads it: dates, the column list, no page id.
+        package init(_ report: Report) {
+            id = report.id
+            ownerAccountId = report.ownerAccountId
+            name = report.name
+            jql = report.jql
+            filterId = report.filterId
+            columns = report.definition.columns
+            sectionId = report.sectionId
+            pageUrl = report.pageUrl
+            scheduleCron = report.scheduleCron
+            scheduleTimeZone = report.scheduleTimeZone
+            enabled = report.enabled
+            nextRunAt = report.nextRunAt.map(Timestamp.date(milliseconds:))
+            createdAt = Timestamp.date(milliseconds: report.createdAt)
+            updatedAt = Timestamp.date(milliseconds: report.updatedAt)
         }
     }
 
@@ -127,21 +125,18 @@ public struct TenantExport: Codable, Sendable, Equatable {
         public var errorCode: String?
         public var errorMessage: String?
 
-        package init(
-            id: String, reportId: String, trigger: String, status: String, queuedAt: Date, startedAt: Date?,
-            finishedAt: Date?, issueCount: Int?, pageUrl: String?, errorCode: String?, errorMessage: String?
-        ) {
-            self.id = id
-            self.reportId = reportId
-            self.trigger = trigger
-            self.status = status
-            self.queuedAt = queuedAt
-            self.startedAt = startedAt
-            self.finishedAt = finishedAt
-            self.issueCount = issueCount
-            self.pageUrl = pageUrl
-            self.errorCode = errorCode
-            self.errorMessage = errorMessage
+        package init(_ run: ReportRun) {
+            id = run.id
+            reportId = run.reportId
+            trigger = run.trigger.rawValue
+            status = run.status.rawValue
+            queuedAt = Timestamp.date(milliseconds: run.queuedAt)
+            startedAt = run.startedAt.map(Timestamp.date(milliseconds:))
+            finishedAt = run.finishedAt.map(Timestamp.date(milliseconds:))
+            issueCount = run.issueCount
+            pageUrl = run.pageUrl
+            errorCode = run.errorCode
+            errorMessage = run.errorMessage
         }
     }
 
@@ -194,11 +189,4 @@ public struct TenantExport: Codable, Sendable, Equatable {
 /// Reads one site's (or one person's) data for `enqueuer tenant export`, on either backend.
 public protocol TenantDataExporting: Sendable {
     func export(installationId: String, accountId: String?) async throws -> TenantExport
-}
-
-/// A report's columns as both backends store them: a JSON array of strings.
-package enum TenantExportColumns {
-    package static func decode(_ text: String) throws -> [String] {
-        try JSONDecoder().decode([String].self, from: Data(text.utf8))
-    }
 }

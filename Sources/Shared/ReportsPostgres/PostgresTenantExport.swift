@@ -44,32 +44,22 @@ public struct PostgresTenantExport: TenantDataExporting {
                 ORDER BY account_id, expires_at
                 """, logger: logger
             ).collect().map { try $0.decode((String, String, String, String, Int64).self) }
+            // The rows as the stores read them (PostgresRows.swift), turned into the document's shape.
             let reports = try await connection.checkedQuery(
                 """
-                SELECT id, owner_account_id, name, jql, filter_id, columns, section_id, page_url, schedule_cron,
-                    schedule_time_zone, enabled, next_run_at, created_at, updated_at
-                FROM reports WHERE installation_id = \(id) AND (\(account)::text IS NULL OR owner_account_id = \(account))
+                SELECT \(unescaped: ReportRow.columns) FROM reports
+                WHERE installation_id = \(id) AND (\(account)::text IS NULL OR owner_account_id = \(account))
                 ORDER BY created_at, id
                 """, logger: logger
-            ).collect().map {
-                try $0.decode(
-                    (
-                        String, String, String, String?, String?, String, String, String?, String?, String?, Bool,
-                        Int64?, Int64, Int64
-                    ).self)
-            }
+            ).collect().map(ReportRow.decode)
             let runs = try await connection.checkedQuery(
                 """
-                SELECT runs.id, runs.report_id, runs.trigger, runs.status, runs.queued_at, runs.started_at,
-                    runs.finished_at, runs.issue_count, runs.page_url, runs.error_code, runs.error_message
-                FROM runs JOIN reports ON reports.id = runs.report_id
+                SELECT \(unescaped: RunRow.columns) FROM runs JOIN reports ON reports.id = runs.report_id
+                LEFT JOIN jobs ON jobs.id = runs.job_id
                 WHERE runs.installation_id = \(id) AND (\(account)::text IS NULL OR reports.owner_account_id = \(account))
                 ORDER BY runs.queued_at, runs.id
                 """, logger: logger
-            ).collect().map {
-                try $0.decode(
-                    (String, String, String, String, Int64, Int64?, Int64?, Int?, String?, String?, String?).self)
-            }
+            ).collect().map(RunRow.decode)
             return TenantExport(
                 exportedAt: exportedAt, installationId: id, accountId: account,
                 installation: installation.map {
@@ -87,19 +77,8 @@ public struct PostgresTenantExport: TenantDataExporting {
                         accountId: $0.0, microsoftUserId: $0.1, displayName: $0.2, microsoftAccount: $0.3,
                         expiresAt: date($0.4))
                 },
-                reports: try reports.map {
-                    .init(
-                        id: $0.0, ownerAccountId: $0.1, name: $0.2, jql: $0.3, filterId: $0.4,
-                        columns: try TenantExportColumns.decode($0.5), sectionId: $0.6, pageUrl: $0.7,
-                        scheduleCron: $0.8, scheduleTimeZone: $0.9, enabled: $0.10, nextRunAt: $0.11.map(date),
-                        createdAt: date($0.12), updatedAt: date($0.13))
-                },
-                runs: runs.map {
-                    .init(
-                        id: $0.0, reportId: $0.1, trigger: $0.2, status: $0.3, queuedAt: date($0.4),
-                        startedAt: $0.5.map(date), finishedAt: $0.6.map(date), issueCount: $0.7, pageUrl: $0.8,
-                        errorCode: $0.9, errorMessage: $0.10)
-                })
+                reports: reports.map(TenantExport.ExportedReport.init),
+                runs: runs.map(TenantExport.ExportedRun.init))
         }
     }
 }

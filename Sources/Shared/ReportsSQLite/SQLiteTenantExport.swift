@@ -66,38 +66,21 @@ public struct SQLiteTenantExport: TenantDataExporting {
                 displayName: row["display_name"], microsoftAccount: row["microsoft_account"],
                 expiresAt: date(row["expires_at"]))
         }
-        let reports = try Row.fetchAll(
+        // The rows as the stores read them (ReportRecords.swift), turned into the document's shape.
+        let reports = try Report.fetchAll(
+            db,
+            sql:
+                "SELECT * FROM reports WHERE installation_id = ? AND (? IS NULL OR owner_account_id = ?) ORDER BY created_at, id",
+            arguments: scope
+        ).map(TenantExport.ExportedReport.init)
+        let runs = try ReportRun.fetchAll(
             db,
             sql: """
-                SELECT id, owner_account_id, name, jql, filter_id, columns, section_id, page_url, schedule_cron,
-                    schedule_time_zone, enabled, next_run_at, created_at, updated_at
-                FROM reports WHERE installation_id = ? AND (? IS NULL OR owner_account_id = ?)
-                ORDER BY created_at, id
-                """, arguments: scope
-        ).map { row in
-            TenantExport.ExportedReport(
-                id: row["id"], ownerAccountId: row["owner_account_id"], name: row["name"], jql: row["jql"],
-                filterId: row["filter_id"], columns: try TenantExportColumns.decode(row["columns"]),
-                sectionId: row["section_id"], pageUrl: row["page_url"], scheduleCron: row["schedule_cron"],
-                scheduleTimeZone: row["schedule_time_zone"], enabled: row["enabled"],
-                nextRunAt: (row["next_run_at"] as Int64?).map(date), createdAt: date(row["created_at"]),
-                updatedAt: date(row["updated_at"]))
-        }
-        let runs = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT runs.id, runs.report_id, runs.trigger, runs.status, runs.queued_at, runs.started_at,
-                    runs.finished_at, runs.issue_count, runs.page_url, runs.error_code, runs.error_message
-                FROM runs JOIN reports ON reports.id = runs.report_id
+                SELECT runs.* FROM runs JOIN reports ON reports.id = runs.report_id
                 WHERE runs.installation_id = ? AND (? IS NULL OR reports.owner_account_id = ?)
                 ORDER BY runs.queued_at, runs.id
                 """, arguments: scope
-        ).map { row in
-            TenantExport.ExportedRun(
-                id: row[0], reportId: row[1], trigger: row[2], status: row[3], queuedAt: date(row[4]),
-                startedAt: (row[5] as Int64?).map(date), finishedAt: (row[6] as Int64?).map(date), issueCount: row[7],
-                pageUrl: row[8], errorCode: row[9], errorMessage: row[10])
-        }
+        ).map(TenantExport.ExportedRun.init)
         return TenantExport(
             exportedAt: exportedAt, installationId: installationId, accountId: accountId, installation: installation,
             microsoftConnections: connections, pendingMicrosoftConnections: pending, reports: reports, runs: runs)
