@@ -65,7 +65,7 @@ struct WorkerMetricsTests {
         defer { directory.remove() }
         let env = ["REPORTS_DATABASE": directory.file("r.sqlite")]
         #expect(try await ChildProcess.run("enqueuer", ["migrate"], environment: env, in: directory).status == 0)
-        let port = Int.random(in: 20_000...40_000)
+        let port = TestPorts.unassigned()
         let worker = try ChildProcess(
             "worker", ["run", "--id", "metrics", "--metrics-port", "\(port)"], environment: env,
             outputPath: directory.file("w.log"))
@@ -79,7 +79,7 @@ struct WorkerMetricsTests {
         let served = try await waitUntil(timeout: .seconds(30), pollEvery: .milliseconds(50)) {
             guard
                 let (data, _) = try? await URLSession.shared.data(
-                    from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+                    for: URLRequest(url: URL(string: "http://127.0.0.1:\(port)/metrics")!, timeoutInterval: 2))
             else { return false }
             text = String(decoding: data, as: UTF8.self)
             return text.contains(#"outcome="succeeded"} 3"#)

@@ -22,7 +22,7 @@ package final class ProcessStack: @unchecked Sendable {
     package internal(set) var workers: [String: ChildProcess] = [:]
     package internal(set) var env: [String: String] = [:]
     package internal(set) var secrets: [String] = []
-    package let apiPort = Int.random(in: 20_000...40_000)
+    package let apiPort = TestPorts.unassigned()
     package var apiBase: String { "http://127.0.0.1:\(apiPort)" }
     package var sandboxBase: String { env["MS_GRAPH_BASE_URL"]! }
 
@@ -31,6 +31,8 @@ package final class ProcessStack: @unchecked Sendable {
     {
         var request = URLRequest(url: URL(string: url)!)
         request.httpMethod = method
+        // The API answers in milliseconds; a request that hangs must not use up a whole wait for start-up.
+        request.timeoutInterval = 10
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.httpBody = body.map { Data($0.utf8) }
         let (data, response) = try await URLSession.shared.data(for: request)
@@ -82,7 +84,7 @@ package final class ProcessStack: @unchecked Sendable {
                 timeout: .seconds(30), pollEvery: .milliseconds(50),
                 { (try? await Self.call("GET", "\(base)/healthz"))?.status == 200 })
         else {
-            throw ChildProcessError(message: "the API did not start")
+            throw ChildProcessError(message: "the API did not start: \(processes.last?.output ?? "")")
         }
     }
 
