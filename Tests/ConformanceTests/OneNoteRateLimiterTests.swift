@@ -26,6 +26,12 @@ struct OneNoteRateLimiterTests {
                         group.addTask {
                             try await limiters[index % 2].withSlot(user: "ms-user-1") {
                                 held.enter()
+                                // Hold on until two are seen at once (or 5 s): on a loaded machine a
+                                // 30 ms hold can end before the other process's slot is granted.
+                                let deadline = ContinuousClock.now + .seconds(5)
+                                while held.maximum < 2 && ContinuousClock.now < deadline {
+                                    try await Task.sleep(for: .milliseconds(5))
+                                }
                                 try await Task.sleep(for: .milliseconds(30))
                                 held.leave()
                             }

@@ -168,7 +168,9 @@ struct PostgresHostsTests {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let record = directory.file("record.txt")
-        try await Self.enqueue(300, into: url, record: record, sleepMs: 20)
+        // 300 × 100 ms over 8 slots: about 4 s of work, so the restart after the first 50 comes mid-drain
+        // even when the machine is busy (with 20 ms jobs a loaded run once finished all 300 first).
+        try await Self.enqueue(300, into: url, record: record, sleepMs: 100)
         let worker = try ChildProcess(
             "worker", ["run", "--id", "survivor", "--concurrency", "8", "--poll-ms", "100"],
             environment: ["REPORTS_DATABASE": url, "REPORTS_LOG_LEVEL": "warning"],

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -12,6 +13,7 @@ package final class TestNetwork: Sendable {
     package let hub: String
     package let hosts: [String]
     private let tag: String
+    private static let networksMade = Atomic<Int>(0)
 
     /// Whether the test's own (root) namespace is linked to the hub and routed to every host.
     package let routed: Bool
@@ -25,7 +27,9 @@ package final class TestNetwork: Sendable {
         guard getuid() == 0 else {
             throw TestNetworkError("network namespaces need root (CAP_NET_ADMIN); CI runs the tests as root")
         }
-        let tag = "r\(getpid() % 100_000)"
+        // Unique per network, not just per process: the suite's tests run in parallel in one process,
+        // and two networks with one tag collided ("File exists").
+        let tag = "r\(getpid() % 100_000)n\(Self.networksMade.add(1, ordering: .relaxed).newValue % 100)"
         self.tag = tag
         self.routed = routed
         hub = "\(tag)-hub"
