@@ -35,10 +35,12 @@ struct CronCommand: AsyncParsableCommand {
             let database = await openPostgres(url, logger: logger)
             services.append(database)
             scheduler = PostgresReportScheduler(
-                database: database, queue: PostgresJobQueue(database: database), logger: logger)
+                database: database, queue: PostgresJobQueue(database: database), logger: logger,
+                retention: settings.retention)
         } else {
             let queue = openQueue()
-            scheduler = ReportScheduler(database: queue.database, queue: queue, logger: logger)
+            scheduler = ReportScheduler(
+                database: queue.database, queue: queue, logger: logger, retention: settings.retention)
         }
         if once {
             services.append(OnePass(scheduler: scheduler))

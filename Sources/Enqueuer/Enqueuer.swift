@@ -21,6 +21,7 @@ struct Enqueuer: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, CronCommand.self, Migrate.self, QueueCommand.self, KeysCommand.self,
             BackupCommand.self, CheckUpstreamCommand.self, CopyToPostgresCommand.self, TenantCommand.self,
+            DataCommand.self,
         ]
     )
 

@@ -8,12 +8,13 @@ import ReportsPostgres
 import ReportsSQLite
 import ServiceSetup
 
-/// What the service holds per Jira site (issue #18): `export` answers a data-subject request.
+/// What the service holds per Jira site (issue #18): `export` answers a data-subject request, `delete`
+/// erases a site at once (what the uninstall grace period does on its own).
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tenant",
-        abstract: "One Jira site's data: export it for a data-subject request.",
-        subcommands: [Export.self]
+        abstract: "One Jira site's data: export it for a data-subject request, or delete it.",
+        subcommands: [Export.self, Delete.self]
     )
 
     struct Export: AsyncParsableCommand {
@@ -49,13 +50,78 @@ struct TenantCommand: AsyncParsableCommand {
                 document = try await SQLiteTenantExport(database: openQueue().database).export(
                     installationId: installation, accountId: account)
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            encoder.dateEncodingStrategy = .iso8601
-            FileHandle.standardOutput.write(try encoder.encode(document) + Data("\n".utf8))
+            try printDocument(document)
             if document.isEmpty {
                 FileHandle.standardError.write(Data("enqueuer: nothing is stored for this installation\n".utf8))
             }
         }
     }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Delete a site and everything stored for it now: installation and system token, Microsoft connections, reports, runs and their jobs. Prints what it deleted as JSON."
+        )
+
+        @Option(help: "The Forge installation id (the FIT's app.installationId).") var installation: String
+
+        func validate() throws {
+            guard (1...300).contains(installation.count) else {
+                throw ValidationError("--installation must be 1 to 300 characters")
+            }
+        }
+
+        func run() async throws {
+            let installation = installation
+            let deletion = try await withDataLifecycle { try await $0.deleteInstallation(installation) }
+            guard let deletion else {
+                FileHandle.standardError.write(
+                    Data("enqueuer: nothing is stored for this installation; nothing deleted\n".utf8))
+                return
+            }
+            try printDocument(deletion)
+        }
+    }
+}
+
+/// `enqueuer data stats`: rows per table, to see retention at work (issue #18).
+struct DataCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data",
+        abstract: "What the database holds, in numbers.",
+        subcommands: [Stats.self]
+    )
+
+    struct Stats: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the number of rows of every table as JSON (no row contents).")
+
+        func run() async throws {
+            try printDocument(try await withDataLifecycle { try await $0.rowCounts() })
+        }
+    }
+}
+
+/// Runs `body` with the retention store of the configured database (SQLite file or PostgreSQL).
+func withDataLifecycle<Result: Sendable>(_ body: (any DataLifecycleStore) async throws -> Result) async throws
+    -> Result
+{
+    let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
+    if let url = settings.postgresURL {
+        return try await PostgresReportsDatabase.withTemporaryClient(
+            settings: postgresSettings(url), logger: Logger(label: "reports.data")
+        ) { database in
+            try await database.requireCurrentSchema()
+            return try await body(PostgresDataLifecycle(database: database))
+        }
+    }
+    return try await body(SQLiteDataLifecycle(database: openQueue().database))
+}
+
+/// Prints a document for people to read: indented, keys sorted, dates in ISO 8601.
+func printDocument(_ value: some Encodable) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.dateEncodingStrategy = .iso8601
+    FileHandle.standardOutput.write(try encoder.encode(value) + Data("\n".utf8))
 }

@@ -46,6 +46,9 @@ extension Run {
         if let limiter = reports?.budget {
             services.append(OneNoteBudgetKeeper(limiter: limiter, workerId: workerId, logger: logger))
         }
+        services.append(
+            DataRetentionService(
+                store: WorkerDatabase.postgres(database).dataLifecycle, rules: settings.retention, logger: logger))
         services.append(runtime)
         if let metricsPort { services.append(metrics.server(port: metricsPort)) }
         let group = ServiceGroup(

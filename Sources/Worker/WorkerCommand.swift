@@ -110,6 +110,9 @@ struct Run: AsyncParsableCommand {
         if let limiter = reports?.budget {
             services.append(OneNoteBudgetKeeper(limiter: limiter, workerId: workerId, logger: logger))
         }
+        services.append(
+            DataRetentionService(
+                store: WorkerDatabase.sqlite(database).dataLifecycle, rules: settings.retention, logger: logger))
         services.append(runtime)
         if let metricsPort { services.append(metrics.server(port: metricsPort)) }
         let group = ServiceGroup(

@@ -31,4 +31,11 @@ enum WorkerDatabase {
         case .postgres(let database): PostgresOneNoteBudgetStorage(database: database)
         }
     }
+
+    var dataLifecycle: any DataLifecycleStore {
+        switch self {
+        case .sqlite(let database): SQLiteDataLifecycle(database: database)
+        case .postgres(let database): PostgresDataLifecycle(database: database)
+        }
+    }
 }

@@ -28,6 +28,8 @@ package struct StoresUnderTest: Sendable {
     package let sealedSecrets: any SealedSecretStorage
     /// `enqueuer tenant export`'s reads.
     package let tenantExport: any TenantDataExporting
+    /// The retention rules' writes, `enqueuer tenant delete` and `data stats`.
+    package let dataLifecycle: any DataLifecycleStore
     /// `REPORTS_DATABASE` for a real process on this database: the SQLite file or the postgres:// URL.
     package let location: String
     fileprivate let makeReports: @Sendable (TenantLimits) -> any ReportDefinitions
@@ -89,7 +91,8 @@ extension StorageBackend {
                 budget: SQLiteOneNoteBudgetStorage(database: database),
                 pending: PendingConnectionStore(database: database, vault: vault, now: now),
                 sealedSecrets: SQLiteSealedSecretStorage(database: database),
-                tenantExport: SQLiteTenantExport(database: database, now: now), location: database.path,
+                tenantExport: SQLiteTenantExport(database: database, now: now),
+                dataLifecycle: SQLiteDataLifecycle(database: database), location: database.path,
                 makeReports: { ReportStore(database: database, limits: $0, now: now) },
                 makeRuns: { RunStore(database: database, queue: queue, vault: vault, runNowPerMinute: $0, now: now) },
                 makeScheduler: { ReportScheduler(database: database, queue: queue, logger: silentLogger, now: now) },
@@ -118,7 +121,7 @@ extension StorageBackend {
                     pending: PostgresPendingConnectionStore(database: database, vault: vault, now: now),
                     sealedSecrets: PostgresSealedSecretStorage(database: database),
                     tenantExport: PostgresTenantExport(database: database, now: now),
-                    location: cluster.url(database: name),
+                    dataLifecycle: PostgresDataLifecycle(database: database), location: cluster.url(database: name),
                     makeReports: { PostgresReportStore(database: database, limits: $0, now: now) },
                     makeRuns: {
                         PostgresRunStore(database: database, queue: queue, vault: vault, runNowPerMinute: $0, now: now)

@@ -12,10 +12,11 @@ extension PostgresReportsDatabase {
 
     /// The PostgreSQL schema. Its first step is SQLite's schema as of `v7` in one go (times are integer
     /// milliseconds since the epoch, as there); later steps come in pairs with SQLite's, under the same
-    /// number. Frozen once the PostgreSQL backend ships: until `REPORTS_DATABASE` can select it (issue
-    /// #16) nothing outside the tests has this schema, so the first step may still grow.
+    /// number. Frozen: `REPORTS_DATABASE` selects PostgreSQL since issue #16, so changes are new steps.
     static let migrations: [Migration] = [
-        Migration(name: "v7-initial-schema", statements: PostgresSchema.queue + PostgresSchema.stores)
+        Migration(name: "v7-initial-schema", statements: PostgresSchema.queue + PostgresSchema.stores),
+        // Issue #18: finished runs older than the retention period are found by age, not by a scan.
+        Migration(name: "v8-run-retention", statements: ["CREATE INDEX runs_by_age ON runs (queued_at)"]),
     ]
 
     public static var knownMigrations: [String] { migrations.map(\.name) }

@@ -45,7 +45,7 @@ public struct TenantLimits: Sendable, Equatable {
             agedPriority: FairnessPolicy.standard.agedPriority)
     }
 
-    private static func number(
+    static func number(
         _ environment: [String: String], _ name: String, _ fallback: Int, _ range: ClosedRange<Int>
     ) throws(ConfigurationError) -> Int {
         guard let text = environment[name], !text.isEmpty else { return fallback }

@@ -16,21 +16,25 @@ public struct PostgresReportScheduler: DueReportScheduling {
     public let database: PostgresReportsDatabase
     public let queue: PostgresJobQueue
     public let logger: Logger
+    /// Reports of a site silent for `retention.installationIdleDays` do not run (ReportScheduler).
+    public let retention: RetentionRules
     private let now: @Sendable () -> Date
 
     public init(
         database: PostgresReportsDatabase, queue: PostgresJobQueue, logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        retention: RetentionRules = .init(), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.database = database
         self.queue = queue
         self.logger = logger
+        self.retention = retention
         self.now = now
     }
 
     public func batch(_ batch: Int) async throws -> (tick: SchedulerTick, due: Int) {
         let nowDate = now()
         let now = Timestamp.milliseconds(nowDate)
+        let activeSince = Timestamp.milliseconds(retention.goneBefore(nowDate))
         let (queue, logger) = (queue, database.logger)
         let (tick, due) = try await database.withTransaction { connection -> (SchedulerTick, Int) in
             var tick = SchedulerTick()
@@ -38,6 +42,7 @@ public struct PostgresReportScheduler: DueReportScheduling {
                 """
                 SELECT \(unescaped: ReportRow.columns) FROM reports
                 WHERE enabled AND next_run_at IS NOT NULL AND next_run_at <= \(now)
+                    AND installation_id IN (SELECT id FROM installations WHERE last_seen_at >= \(activeSince))
                 ORDER BY next_run_at LIMIT \(batch) FOR UPDATE SKIP LOCKED
                 """, logger: logger
             ).collect().map(ReportRow.decode)

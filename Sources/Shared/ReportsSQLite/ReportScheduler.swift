@@ -19,15 +19,19 @@ public struct ReportScheduler: DueReportScheduling {
     public let database: ReportsDatabase
     public let queue: SQLiteJobQueue
     public let logger: Logger
+    /// Reports of a site no Forge call has come from within `retention.installationIdleDays` do not run
+    /// (the app is taken to be uninstalled; issue #18). They run again when the site calls again.
+    public let retention: RetentionRules
     private let now: @Sendable () -> Date
 
     public init(
-        database: ReportsDatabase, queue: SQLiteJobQueue, logger: Logger,
+        database: ReportsDatabase, queue: SQLiteJobQueue, logger: Logger, retention: RetentionRules = .init(),
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.database = database
         self.queue = queue
         self.logger = logger
+        self.retention = retention
         self.now = now
     }
 
@@ -36,6 +40,7 @@ public struct ReportScheduler: DueReportScheduling {
     public func batch(_ batch: Int) async throws -> (tick: SchedulerTick, due: Int) {
         let nowDate = now()
         let now = Timestamp.milliseconds(nowDate)
+        let activeSince = Timestamp.milliseconds(retention.goneBefore(nowDate))
         let queue = queue
         let (tick, dueCount) = try await database.pool.writeWithoutTransaction { db -> (Tick, Int) in
             var tick = Tick()
@@ -45,8 +50,9 @@ public struct ReportScheduler: DueReportScheduling {
                     db,
                     sql: """
                         SELECT * FROM reports WHERE enabled = 1 AND next_run_at IS NOT NULL AND next_run_at <= ?
+                            AND installation_id IN (SELECT id FROM installations WHERE last_seen_at >= ?)
                         ORDER BY next_run_at LIMIT ?
-                        """, arguments: [now, batch])
+                        """, arguments: [now, activeSince, batch])
                 dueCount = due.count
                 for report in due {
                     guard let cron = report.scheduleCron, let zone = report.scheduleTimeZone,

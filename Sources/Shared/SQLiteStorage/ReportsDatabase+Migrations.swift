@@ -65,6 +65,10 @@ extension ReportsDatabase {
                     CREATE INDEX oauth_pending_expiry ON oauth_pending_connections(expires_at);
                     """)
         }
+        // Issue #18: finished runs older than the retention period are found by age, not by a scan.
+        migrator.registerMigration("v8-run-retention") { db in
+            try db.execute(sql: "CREATE INDEX runs_by_age ON runs(queued_at)")
+        }
         return migrator
     }()
 

@@ -20,6 +20,8 @@ public struct ReportsConfiguration: Sendable, Equatable {
     public var sandboxMode: Bool
     /// Quotas and the queue's fairness settings (issue #13).
     public var limits = TenantLimits()
+    /// How long history and silent sites are kept (issue #18; PRIVACY.md).
+    public var retention = RetentionRules()
 
     public static let defaultDatabasePath = "./data/reports.sqlite"
 
@@ -55,6 +57,7 @@ public struct ReportsConfiguration: Sendable, Equatable {
             logLevel = parsed
         }
         limits = try TenantLimits(environment: environment)
+        retention = try RetentionRules(environment: environment)
         switch environment["REPORTS_SANDBOX"] {
         case nil, "", "0": sandboxMode = false
         case "1": sandboxMode = true
