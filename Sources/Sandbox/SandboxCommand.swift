@@ -56,6 +56,12 @@ struct SandboxCommand: AsyncParsableCommand {
         var onenotePerHour = 400
 
         @Option(
+            name: .customLong("privacy-cycle-period"),
+            help:
+                "The Cycle-Period header of the personal data reporting answers (seconds, or an ISO 8601 duration such as P7D)."
+        )
+        var privacyCyclePeriod = "604800"
+        @Option(
             name: .customLong("api-url"),
             help:
                 "Where `enqueuer serve` listens (http://127.0.0.1:PORT): the Jira stand-in page (/jira/app) forwards the UI's calls there."
@@ -100,6 +106,7 @@ struct SandboxCommand: AsyncParsableCommand {
                     state, sectionPageCap: sectionPageCap,
                     throttle: OneNoteThrottle(perMinute: onenotePerMinute, perHour: onenotePerHour),
                     consistencyDelay: .milliseconds(consistencyDelayMs),
+                    personalData: PersonalDataLedger(cyclePeriod: privacyCyclePeriod),
                     jiraHost: JiraHost(
                         state: state, apiURL: apiURL.flatMap { URL(string: $0) },
                         uiDirectory: URL(fileURLWithPath: uiDir).standardizedFileURL.path)),
@@ -110,7 +117,7 @@ struct SandboxCommand: AsyncParsableCommand {
                     let base = "http://127.0.0.1:\(channel.localAddress?.port ?? port)"
                     state.setOrigin(base)
                     let line =
-                        "sandbox ready: REPORTS_SANDBOX=1 FORGE_APP_ID=\(state.appId) FORGE_JWKS_URL=\(base)/.well-known/jwks.json ATLASSIAN_GRAPHQL_URL=\(base)/graphql MS_LOGIN_BASE_URL=\(base) MS_GRAPH_BASE_URL=\(base) MS_CLIENT_ID=\(msClientId)\n"
+                        "sandbox ready: REPORTS_SANDBOX=1 FORGE_APP_ID=\(state.appId) FORGE_JWKS_URL=\(base)/.well-known/jwks.json ATLASSIAN_GRAPHQL_URL=\(base)/graphql ATLASSIAN_PERSONAL_DATA_URL=\(base)/app/report-accounts/ MS_LOGIN_BASE_URL=\(base) MS_GRAPH_BASE_URL=\(base) MS_CLIENT_ID=\(msClientId)\n"
                     FileHandle.standardOutput.write(Data(line.utf8))
                 },
                 logger: Logger(label: "sandbox"))
@@ -124,7 +131,8 @@ enum SandboxApp {
     /// things may pass `.zero`.
     static func router(
         _ state: SandboxState, sectionPageCap: Int = 500, throttle: OneNoteThrottle = OneNoteThrottle(),
-        consistencyDelay: Duration = .milliseconds(400), jiraHost: JiraHost? = nil
+        consistencyDelay: Duration = .milliseconds(400), personalData: PersonalDataLedger = PersonalDataLedger(),
+        jiraHost: JiraHost? = nil
     ) -> Router<BasicRequestContext> {
         let router = Router()
         let store = OneNoteStore(sectionPageCap: sectionPageCap, consistencyDelay: consistencyDelay)
@@ -134,6 +142,7 @@ enum SandboxApp {
         MicrosoftRoutes.add(to: router, state: state, throttle: throttle)
         OneNoteRoutes.add(to: router, state: state, store: store, throttle: throttle)
         ControlRoutes.add(to: router, state: state, store: store, plan: plan, throttle: throttle)
+        personalData.add(to: router, state: state)
         jiraHost?.add(to: router)
         return router
     }

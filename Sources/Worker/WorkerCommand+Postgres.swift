@@ -48,7 +48,9 @@ extension Run {
         }
         services.append(
             DataRetentionService(
-                store: WorkerDatabase.postgres(database).dataLifecycle, rules: settings.retention, logger: logger))
+                store: WorkerDatabase.postgres(database).dataLifecycle, rules: settings.retention,
+                interval: settings.retention.interval, logger: logger))
+        if let accounts = reports?.accounts { services.append(accounts) }
         services.append(runtime)
         if let metricsPort { services.append(metrics.server(port: metricsPort)) }
         let group = ServiceGroup(

@@ -112,7 +112,9 @@ struct Run: AsyncParsableCommand {
         }
         services.append(
             DataRetentionService(
-                store: WorkerDatabase.sqlite(database).dataLifecycle, rules: settings.retention, logger: logger))
+                store: WorkerDatabase.sqlite(database).dataLifecycle, rules: settings.retention,
+                interval: settings.retention.interval, logger: logger))
+        if let accounts = reports?.accounts { services.append(accounts) }
         services.append(runtime)
         if let metricsPort { services.append(metrics.server(port: metricsPort)) }
         let group = ServiceGroup(
@@ -140,7 +142,7 @@ struct Run: AsyncParsableCommand {
     static func reportHandler(
         database: WorkerDatabase, settings: ReportsConfiguration, metrics: WorkerMetrics, workerId: String,
         logger: Logger
-    ) -> (handler: RunReportHandler, budget: OneNoteRateLimiter)? {
+    ) -> (handler: RunReportHandler, budget: OneNoteRateLimiter, accounts: AccountReportingService)? {
         let environment = ProcessInfo.processInfo.environment
         let names = ["REPORTS_TOKEN_KEYS", "MS_CLIENT_ID", "MS_CLIENT_SECRET"]
         guard names.contains(where: { !(environment[$0] ?? "").isEmpty }) else {
@@ -169,18 +171,25 @@ struct Run: AsyncParsableCommand {
                 sleep: metrics.sleeper(service: "onenote_budget"))
             let vault = TokenVault(keys: keys)
             let microsoft = MicrosoftIdentityClient(configuration: upstream, transport: transport)
+            let stores = database.runReportStores(vault: vault)
+            let atlassian = AtlassianClient(
+                graphQLURL: upstream.atlassianGraphQLURL, transport: transport,
+                sleep: metrics.sleeper(service: "atlassian"))
             let handler = RunReportHandler(
-                stores: database.runReportStores(vault: vault), vault: vault,
-                atlassian: AtlassianClient(
-                    graphQLURL: upstream.atlassianGraphQLURL, transport: transport,
-                    sleep: metrics.sleeper(service: "atlassian")),
+                stores: stores, vault: vault,
+                atlassian: atlassian,
                 microsoftTokens: MicrosoftTokenBroker(
                     storage: database.tokenStorage, vault: vault, microsoft: microsoft),
                 writer: OneNoteWriter(
                     graphBaseURL: upstream.microsoftGraphBaseURL, transport: transport,
                     sleep: metrics.sleeper(service: "onenote")),
                 issueCap: cap, limiter: budget)
-            return (handler, budget)
+            // Issue #18: the sites' stored account ids go to Atlassian's personal data reporting API.
+            let accounts = AccountReportingService(
+                store: database.personalData, tokens: stores,
+                reporter: AtlassianAccountReporter(client: atlassian, url: upstream.atlassianPersonalDataURL),
+                interval: settings.retention.interval, logger: logger)
+            return (handler, budget, accounts)
         } catch {
             ProcessSupport.fail(program: "worker", "\(error)", exitCode: ProcessSupport.configurationExitCode)
         }

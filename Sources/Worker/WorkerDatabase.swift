@@ -38,4 +38,11 @@ enum WorkerDatabase {
         case .postgres(let database): PostgresDataLifecycle(database: database)
         }
     }
+
+    var personalData: any PersonalDataStore {
+        switch self {
+        case .sqlite(let database): SQLitePersonalData(database: database)
+        case .postgres(let database): PostgresPersonalData(database: database)
+        }
+    }
 }

@@ -113,6 +113,7 @@ import Testing
         #expect(
             Set(scopes.keys) == [
                 "read:jira-work", "read:jira-user", "read:filter:jira", "read:app-system-token", "read:app-user-token",
+                "report:personal-data",
             ])
         for product in ["read:jira-work", "read:jira-user", "read:filter:jira"] {
             #expect(scopes[product] == ["allowImpersonation: true"], "\(product) allows offline impersonation")

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 import GRDB
 package import JobQueue
 import JobQueuePostgres
@@ -30,6 +30,10 @@ package struct StoresUnderTest: Sendable {
     package let tenantExport: any TenantDataExporting
     /// The retention rules' writes, `enqueuer tenant delete` and `data stats`.
     package let dataLifecycle: any DataLifecycleStore
+    /// Personal data reporting's reads and writes.
+    package let personalData: any PersonalDataStore
+    /// What the run-report handler (and the account reporter, for system tokens) reads and writes.
+    package let runReportStores: any RunReportStores
     /// `REPORTS_DATABASE` for a real process on this database: the SQLite file or the postgres:// URL.
     package let location: String
     fileprivate let makeReports: @Sendable (TenantLimits) -> any ReportDefinitions
@@ -73,10 +77,12 @@ package struct SecondProcess: Sendable {
 
 extension StorageBackend {
     /// Runs `body` with this backend's stores over a fresh database, removed after.
-    package func withStores<Result: Sendable>(_ body: (StoresUnderTest) async throws -> Result) async throws
-        -> Result
-    {
-        let clock = TestClock()
+    /// `clockStart`: where the stores' hand-moved clock starts (tokens minted by a real sandbox need
+    /// the real time).
+    package func withStores<Result: Sendable>(
+        clockStart: Date = Date(timeIntervalSince1970: 1_800_000_000), _ body: (StoresUnderTest) async throws -> Result
+    ) async throws -> Result {
+        let clock = TestClock(clockStart)
         let now: @Sendable () -> Date = { clock.now }
         let vault = ReportFixture.makeVault()
         switch self {
@@ -92,7 +98,10 @@ extension StorageBackend {
                 pending: PendingConnectionStore(database: database, vault: vault, now: now),
                 sealedSecrets: SQLiteSealedSecretStorage(database: database),
                 tenantExport: SQLiteTenantExport(database: database, now: now),
-                dataLifecycle: SQLiteDataLifecycle(database: database), location: database.path,
+                dataLifecycle: SQLiteDataLifecycle(database: database),
+                personalData: SQLitePersonalData(database: database),
+                runReportStores: SQLiteRunReportStores(database: database, vault: vault, now: now),
+                location: database.path,
                 makeReports: { ReportStore(database: database, limits: $0, now: now) },
                 makeRuns: { RunStore(database: database, queue: queue, vault: vault, runNowPerMinute: $0, now: now) },
                 makeScheduler: { ReportScheduler(database: database, queue: queue, logger: silentLogger, now: now) },
@@ -121,7 +130,10 @@ extension StorageBackend {
                     pending: PostgresPendingConnectionStore(database: database, vault: vault, now: now),
                     sealedSecrets: PostgresSealedSecretStorage(database: database),
                     tenantExport: PostgresTenantExport(database: database, now: now),
-                    dataLifecycle: PostgresDataLifecycle(database: database), location: cluster.url(database: name),
+                    dataLifecycle: PostgresDataLifecycle(database: database),
+                    personalData: PostgresPersonalData(database: database),
+                    runReportStores: PostgresRunReportStores(database: database, vault: vault, now: now),
+                    location: cluster.url(database: name),
                     makeReports: { PostgresReportStore(database: database, limits: $0, now: now) },
                     makeRuns: {
                         PostgresRunStore(database: database, queue: queue, vault: vault, runNowPerMinute: $0, now: now)

@@ -203,7 +203,7 @@ public struct AtlassianClient: Sendable {
 
     /// 429 and 503 are retried in place per Atlassian's documented policy; past `maxRetries` the job
     /// goes back to the queue with the last suggested wait.
-    private func send(_ request: OutboundRequest, service: String) async throws -> OutboundResponse {
+    func send(_ request: OutboundRequest, service: String) async throws -> OutboundResponse {
         var attempt = 0
         var lastDelay: Duration?
         while true {

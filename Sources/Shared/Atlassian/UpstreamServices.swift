@@ -19,4 +19,10 @@ extension UpstreamService {
         name: "Atlassian's offline token service", unauthorizedMeansReconnect: false,
         forbiddenCode: "offline_token_failed", forbiddenMessage: "Atlassian refused the offline user token request",
         unavailableCode: "offline_token_failed", rejectedCode: "offline_token_failed")
+
+    /// Atlassian's personal data reporting API (issue #18).
+    public static let personalData = UpstreamService(
+        name: "Atlassian's personal data reporting API", unauthorizedMeansReconnect: false,
+        forbiddenCode: "personal_data_refused", forbiddenMessage: "Atlassian refused the personal data report",
+        unavailableCode: "personal_data_unavailable", rejectedCode: "personal_data_rejected")
 }

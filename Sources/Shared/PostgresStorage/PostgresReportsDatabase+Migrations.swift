@@ -17,6 +17,10 @@ extension PostgresReportsDatabase {
         Migration(name: "v7-initial-schema", statements: PostgresSchema.queue + PostgresSchema.stores),
         // Issue #18: finished runs older than the retention period are found by age, not by a scan.
         Migration(name: "v8-run-retention", statements: ["CREATE INDEX runs_by_age ON runs (queued_at)"]),
+        // Issue #18: when each site's account ids are next reported to Atlassian (NULL: at once).
+        Migration(
+            name: "v9-personal-data-reporting",
+            statements: ["ALTER TABLE installations ADD COLUMN accounts_report_at BIGINT"]),
     ]
 
     public static var knownMigrations: [String] { migrations.map(\.name) }

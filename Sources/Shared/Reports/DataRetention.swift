@@ -16,8 +16,13 @@ public struct RetentionRules: Sendable, Equatable {
     /// A gone installation's rows are deleted this many days later (`REPORTS_UNINSTALL_GRACE_DAYS`), so a
     /// site that reinstalls within it finds its reports.
     public var uninstallGraceDays = 14
+    /// Seconds between two retention passes of a worker, and between its checks for sites whose
+    /// account ids are due to be reported to Atlassian (`REPORTS_RETENTION_INTERVAL_SECONDS`).
+    public var intervalSeconds = 600
 
     public init() {}
+
+    public var interval: Duration { .seconds(intervalSeconds) }
 
     public init(environment: [String: String]) throws(ConfigurationError) {
         runsPerReport = try TenantLimits.number(environment, "REPORTS_RUNS_KEPT_PER_REPORT", runsPerReport, 1...10_000)
@@ -26,6 +31,8 @@ public struct RetentionRules: Sendable, Equatable {
             environment, "REPORTS_INSTALLATION_IDLE_DAYS", installationIdleDays, 1...365)
         uninstallGraceDays = try TenantLimits.number(
             environment, "REPORTS_UNINSTALL_GRACE_DAYS", uninstallGraceDays, 0...365)
+        intervalSeconds = try TenantLimits.number(
+            environment, "REPORTS_RETENTION_INTERVAL_SECONDS", intervalSeconds, 1...86_400)
     }
 
     static let day: TimeInterval = 86_400

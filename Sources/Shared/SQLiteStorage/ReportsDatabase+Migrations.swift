@@ -69,6 +69,10 @@ extension ReportsDatabase {
         migrator.registerMigration("v8-run-retention") { db in
             try db.execute(sql: "CREATE INDEX runs_by_age ON runs(queued_at)")
         }
+        // Issue #18: when each site's account ids are next reported to Atlassian (NULL: at once).
+        migrator.registerMigration("v9-personal-data-reporting") { db in
+            try db.execute(sql: "ALTER TABLE installations ADD COLUMN accounts_report_at INTEGER")
+        }
         return migrator
     }()
 

@@ -11,6 +11,9 @@ public struct UpstreamConfiguration: Sendable {
     public var microsoftLoginBaseURL: URL
     public var microsoftGraphBaseURL: URL
     public var atlassianGraphQLURL: URL
+    /// Atlassian's personal data reporting endpoint (issue #18; UNCONFIRMED for a Forge remote:
+    /// docs/upstream-notes.md).
+    public var atlassianPersonalDataURL: URL
     public var policy: OutboundURLPolicy
 
     public init(
@@ -18,6 +21,7 @@ public struct UpstreamConfiguration: Sendable {
         microsoftLoginBaseURL: URL = URL(string: "https://login.microsoftonline.com")!,
         microsoftGraphBaseURL: URL = URL(string: "https://graph.microsoft.com")!,
         atlassianGraphQLURL: URL = URL(string: "https://api.atlassian.com/graphql")!,
+        atlassianPersonalDataURL: URL = URL(string: "https://api.atlassian.com/app/report-accounts/")!,
         policy: OutboundURLPolicy = .production
     ) {
         self.microsoftClientId = microsoftClientId
@@ -26,6 +30,7 @@ public struct UpstreamConfiguration: Sendable {
         self.microsoftLoginBaseURL = microsoftLoginBaseURL
         self.microsoftGraphBaseURL = microsoftGraphBaseURL
         self.atlassianGraphQLURL = atlassianGraphQLURL
+        self.atlassianPersonalDataURL = atlassianPersonalDataURL
         self.policy = policy
     }
 
@@ -62,6 +67,8 @@ public struct UpstreamConfiguration: Sendable {
             microsoftLoginBaseURL: try url("MS_LOGIN_BASE_URL", default: "https://login.microsoftonline.com"),
             microsoftGraphBaseURL: try url("MS_GRAPH_BASE_URL", default: "https://graph.microsoft.com"),
             atlassianGraphQLURL: try url("ATLASSIAN_GRAPHQL_URL", default: "https://api.atlassian.com/graphql"),
+            atlassianPersonalDataURL: try url(
+                "ATLASSIAN_PERSONAL_DATA_URL", default: "https://api.atlassian.com/app/report-accounts/"),
             policy: policy)
     }
 }
