@@ -126,7 +126,7 @@ struct DataRetentionTests {
             stores.clock.advance(by: .seconds(14 * 86_400))
             try await stores.installations.record(ReportFixture.identity(ReportFixture.installationB), systemToken: nil)
             let pruned = try await stores.dataLifecycle.prune(rules, now: stores.clock.now)
-            var expected = TenantDeletion(installationId: ReportFixture.installationA)
+            var expected = ErasedRows(installationId: ReportFixture.installationA)
             (expected.reports, expected.runs, expected.jobs) = (1, 1, 1)
             #expect(pruned.installations == [expected])
             let counts = try await stores.dataLifecycle.rowCounts()

@@ -37,8 +37,8 @@ struct PersonalDataTests {
 
             let erased = try await stores.personalData.eraseAccount(
                 installationId: ReportFixture.installationA, accountId: stores.alice.accountId)
-            var expected = AccountErasure(installationId: ReportFixture.installationA)
-            (expected.reports, expected.runs, expected.jobs, expected.microsoftConnections) = (1, 1, 1, 0 + 1)
+            var expected = ErasedRows(installationId: ReportFixture.installationA)
+            (expected.reports, expected.runs, expected.jobs, expected.microsoftConnections) = (1, 1, 1, 1)
             #expect(erased == expected)
             #expect(
                 try await stores.personalData.storedAccounts(installationId: ReportFixture.installationA)

@@ -51,8 +51,8 @@ public struct AccountReportingService: Service {
 
     /// Reports every due site once; returns what closed accounts it erased.
     @discardableResult
-    package func pass() async -> [AccountErasure] {
-        var erased: [AccountErasure] = []
+    package func pass() async -> [ErasedRows] {
+        var erased: [ErasedRows] = []
         do {
             for id in try await store.claimAccountReports(now: now(), lease: Self.claimLease, limit: 20) {
                 erased += await report(installationId: id)
@@ -63,55 +63,56 @@ public struct AccountReportingService: Service {
         return erased
     }
 
-    private func report(installationId: String) async -> [AccountErasure] {
+    private func report(installationId: String) async -> [ErasedRows] {
         let started = now()
-        var erased: [AccountErasure] = []
-        var next = started + interval.timeInterval
+        var erased: [ErasedRows] = []
+        var wait: Duration
         do {
-            // The site's system token, sent by Forge's hourly trigger (UNCONFIRMED that the endpoint takes
-            // it from a Forge remote: docs/upstream-notes.md). None yet: try again next time.
-            guard let (token, expiresAt) = try await tokens.systemToken(installationId: installationId),
-                expiresAt > started + 60
-            else {
-                try await store.scheduleAccountReport(installationId: installationId, at: next)
-                return []
-            }
-            let accounts = try await store.storedAccounts(installationId: installationId)
-            guard !accounts.isEmpty else {
-                try await store.scheduleAccountReport(installationId: installationId, at: next)
-                return []
-            }
-            var cycle: Duration?
-            for start in stride(from: 0, to: accounts.count, by: maxAccountsPerCall) {
-                let batch = Array(accounts[start..<min(start + maxAccountsPerCall, accounts.count)])
-                let answer = try await reporter.reportAccounts(systemToken: token, accounts: batch)
-                cycle = answer.cyclePeriod ?? cycle
-                let asked = Set(batch.map(\.accountId))
-                for (accountId, status) in answer.statuses where status == .closed && asked.contains(accountId) {
-                    erased.append(try await store.eraseAccount(installationId: installationId, accountId: accountId))
-                }
-            }
-            let wait = min(max(cycle ?? Self.defaultCycle, interval), Self.longestCycle)
-            next = started + wait.timeInterval
-            logger.info(
-                "reported stored accounts to Atlassian",
-                metadata: [
-                    "installation": "\(installationId)", "accounts": "\(accounts.count)",
-                    "closed_erased": "\(erased.count)", "next_in_seconds": "\(Int(wait.timeInterval))",
-                ])
+            wait = try await report(installationId: installationId, at: started, erasing: &erased)
         } catch let error as UpstreamError {
-            // Throttled (with or without Retry-After) or failing: wait at least an hour, or what it asked.
-            next = started + max(error.retryAfter ?? .seconds(3_600), .seconds(3_600)).timeInterval
+            // Throttled (with or without Retry-After) or refused: wait at least an hour, or what it asked.
+            wait = max(error.retryAfter ?? .seconds(3_600), .seconds(3_600))
             logger.warning(
                 "personal data reporting call failed; will retry",
                 metadata: ["installation": "\(installationId)", "error": "\(error.code)"])
         } catch {
-            next = started + 3_600
+            wait = .seconds(3_600)
             logger.error(
                 "personal data reporting failed; will retry",
                 metadata: ["installation": "\(installationId)", "error": "\(type(of: error))"])
         }
-        try? await store.scheduleAccountReport(installationId: installationId, at: next)
+        try? await store.scheduleAccountReport(installationId: installationId, at: started + wait.timeInterval)
         return erased
+    }
+
+    /// Reports the site's accounts and erases the closed ones; returns how long until the next report.
+    private func report(installationId: String, at started: Date, erasing erased: inout [ErasedRows]) async throws
+        -> Duration
+    {
+        // The site's system token, sent by Forge's hourly trigger (UNCONFIRMED that the endpoint takes it
+        // from a Forge remote: docs/upstream-notes.md). None yet, or no account stored: look again soon.
+        guard let (token, expiresAt) = try await tokens.systemToken(installationId: installationId),
+            expiresAt > started + 60
+        else { return interval }
+        let accounts = try await store.storedAccounts(installationId: installationId)
+        guard !accounts.isEmpty else { return interval }
+        var cycle: Duration?
+        for start in stride(from: 0, to: accounts.count, by: maxAccountsPerCall) {
+            let batch = Array(accounts[start..<min(start + maxAccountsPerCall, accounts.count)])
+            let answer = try await reporter.reportAccounts(systemToken: token, accounts: batch)
+            cycle = answer.cyclePeriod ?? cycle
+            let asked = Set(batch.map(\.accountId))
+            for (accountId, status) in answer.statuses where status == .closed && asked.contains(accountId) {
+                erased.append(try await store.eraseAccount(installationId: installationId, accountId: accountId))
+            }
+        }
+        let wait = min(max(cycle ?? Self.defaultCycle, interval), Self.longestCycle)
+        logger.info(
+            "reported stored accounts to Atlassian",
+            metadata: [
+                "installation": "\(installationId)", "accounts": "\(accounts.count)",
+                "closed_erased": "\(erased.count)", "next_in_seconds": "\(Int(wait.timeInterval))",
+            ])
+        return wait
     }
 }

@@ -55,15 +55,16 @@ public struct HistoryPruned: Sendable, Equatable, Codable {
     public var budgetRows = 0
     /// Finished or expired jobs whose forwarded Atlassian token was removed from the payload.
     public var forwardedTokens = 0
-    public var installations: [TenantDeletion] = []
+    public var installations: [ErasedRows] = []
 
     public init() {}
 
     public var isEmpty: Bool { self == HistoryPruned() }
 }
 
-/// What deleting one installation removed (`enqueuer tenant delete`, the uninstall grace period).
-public struct TenantDeletion: Sendable, Equatable, Codable {
+/// What an erasure removed from one site: the whole site (`enqueuer tenant delete`, the uninstall grace
+/// period) or one closed account on it (personal data reporting), in rows per kind.
+public struct ErasedRows: Sendable, Equatable, Codable {
     public var installationId: String
     public var reports = 0
     public var runs = 0
@@ -84,7 +85,7 @@ public protocol DataLifecycleStore: Sendable {
     /// period. Deletes in batches so no statement holds locks for long.
     func prune(_ rules: RetentionRules, now: Date) async throws -> HistoryPruned
     /// Deletes an installation and everything stored for it, at once; nil if it is not stored.
-    func deleteInstallation(_ id: String) async throws -> TenantDeletion?
+    func deleteInstallation(_ id: String) async throws -> ErasedRows?
     /// Rows per table (`enqueuer data stats`).
     func rowCounts() async throws -> [String: Int]
 }

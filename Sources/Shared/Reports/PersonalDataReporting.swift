@@ -14,20 +14,6 @@ public struct StoredAccount: Sendable, Equatable {
     }
 }
 
-/// What erasing one closed account on one site removed.
-public struct AccountErasure: Sendable, Equatable, Codable {
-    public var installationId: String
-    public var reports = 0
-    public var runs = 0
-    public var jobs = 0
-    public var microsoftConnections = 0
-    public var pendingConnections = 0
-
-    public init(installationId: String) {
-        self.installationId = installationId
-    }
-}
-
 /// The stores' side of personal data reporting (issue #18, point 3), per backend.
 public protocol PersonalDataStore: Sendable {
     /// Takes up to `limit` sites whose account report is due at `now`, moving their next report to
@@ -40,7 +26,7 @@ public protocol PersonalDataStore: Sendable {
     func scheduleAccountReport(installationId: String, at: Date) async throws
     /// Deletes what is stored for a closed account on a site: its reports with their runs and jobs,
     /// its Microsoft connection and tokens, and connections waiting for its confirmation.
-    func eraseAccount(installationId: String, accountId: String) async throws -> AccountErasure
+    func eraseAccount(installationId: String, accountId: String) async throws -> ErasedRows
 }
 
 /// What Atlassian answered about a batch of accounts.

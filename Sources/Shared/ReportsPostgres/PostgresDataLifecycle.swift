@@ -94,14 +94,14 @@ public struct PostgresDataLifecycle: DataLifecycleStore {
         return pruned
     }
 
-    public func deleteInstallation(_ id: String) async throws -> TenantDeletion? {
+    public func deleteInstallation(_ id: String) async throws -> ErasedRows? {
         try await deleteInstallation(id, lastSeenBefore: nil)
     }
 
     /// `lastSeenBefore`: delete only if the site is still silent (a Forge call may have come meanwhile).
-    private func deleteInstallation(_ id: String, lastSeenBefore: Int64?) async throws -> TenantDeletion? {
+    private func deleteInstallation(_ id: String, lastSeenBefore: Int64?) async throws -> ErasedRows? {
         let logger = database.logger
-        return try await database.withTransaction { connection -> TenantDeletion? in
+        return try await database.withTransaction { connection -> ErasedRows? in
             // The row lock makes a concurrent Forge call (which updates last_seen_at) wait or win.
             guard
                 let lastSeen = try await connection.checkedQuery(
@@ -118,7 +118,7 @@ public struct PostgresDataLifecycle: DataLifecycleStore {
                         (SELECT count(*) FROM oauth_pending_connections WHERE installation_id = \(id))
                     """, logger: logger
                 ).collect().first?.decode((Int, Int, Int, Int).self) ?? (0, 0, 0, 0)
-            var deletion = TenantDeletion(installationId: id)
+            var deletion = ErasedRows(installationId: id)
             (deletion.reports, deletion.runs, deletion.microsoftConnections, deletion.pendingConnections) = counts
             // Jobs name their site only in the payload; a running one's worker loses its lease.
             deletion.jobs = try await connection.checkedQuery(

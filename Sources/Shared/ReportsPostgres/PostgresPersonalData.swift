@@ -57,10 +57,10 @@ public struct PostgresPersonalData: PersonalDataStore {
         }
     }
 
-    public func eraseAccount(installationId: String, accountId: String) async throws -> AccountErasure {
+    public func eraseAccount(installationId: String, accountId: String) async throws -> ErasedRows {
         let (logger, id, account) = (database.logger, installationId, accountId)
         return try await database.withTransaction { connection in
-            var erasure = AccountErasure(installationId: id)
+            var erasure = ErasedRows(installationId: id)
             let counts =
                 try await connection.checkedQuery(
                     """

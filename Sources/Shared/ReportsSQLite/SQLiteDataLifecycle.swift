@@ -76,19 +76,19 @@ public struct SQLiteDataLifecycle: DataLifecycleStore {
         return pruned
     }
 
-    public func deleteInstallation(_ id: String) async throws -> TenantDeletion? {
+    public func deleteInstallation(_ id: String) async throws -> ErasedRows? {
         try await deleteInstallation(id, lastSeenBefore: nil)
     }
 
     /// `lastSeenBefore`: delete only if the site is still silent (a Forge call may have come meanwhile).
-    private func deleteInstallation(_ id: String, lastSeenBefore: Date?) async throws -> TenantDeletion? {
-        try await database.pool.write { db -> TenantDeletion? in
+    private func deleteInstallation(_ id: String, lastSeenBefore: Date?) async throws -> ErasedRows? {
+        try await database.pool.write { db -> ErasedRows? in
             guard
                 let lastSeen = try Int64.fetchOne(
                     db, sql: "SELECT last_seen_at FROM installations WHERE id = ?", arguments: [id])
             else { return nil }
             if let lastSeenBefore, lastSeen >= Timestamp.milliseconds(lastSeenBefore) { return nil }
-            var deletion = TenantDeletion(installationId: id)
+            var deletion = ErasedRows(installationId: id)
             func count(_ table: String) throws -> Int {
                 try Int.fetchOne(db, sql: "SELECT count(*) FROM \(table) WHERE installation_id = ?", arguments: [id])
                     ?? 0

@@ -53,9 +53,9 @@ public struct SQLitePersonalData: PersonalDataStore {
         }
     }
 
-    public func eraseAccount(installationId: String, accountId: String) async throws -> AccountErasure {
+    public func eraseAccount(installationId: String, accountId: String) async throws -> ErasedRows {
         try await database.pool.write { db in
-            var erasure = AccountErasure(installationId: installationId)
+            var erasure = ErasedRows(installationId: installationId)
             let owner: StatementArguments = [installationId, accountId]
             func count(_ sql: String) throws -> Int { try Int.fetchOne(db, sql: sql, arguments: owner) ?? 0 }
             erasure.reports = try count(
