@@ -31,13 +31,7 @@ extension AtlassianClient {
                 }
             ], escapeAngleBrackets: false)
         let response = try await send(
-            OutboundRequest(
-                method: "POST", url: url,
-                headers: [
-                    "Authorization": "Bearer \(systemToken.revealed)", "Content-Type": "application/json",
-                    "Accept": "application/json",
-                ],
-                body: Data(body.utf8), timeout: .seconds(20)), service: "atlassian_personal_data")
+            .postingJSON(body, to: url, systemToken: systemToken), service: "atlassian_personal_data")
         let cycle = response.header("Cycle-Period").flatMap(Self.cyclePeriod)
         if response.status == 204 { return AccountsAnswer(statuses: [:], cyclePeriod: cycle) }
         guard response.status == 200 else {

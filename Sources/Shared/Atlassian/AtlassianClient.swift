@@ -50,13 +50,7 @@ public struct AtlassianClient: Sendable {
                 ],
             ], escapeAngleBrackets: false)
         let response = try await send(
-            OutboundRequest(
-                method: "POST", url: graphQLURL,
-                headers: [
-                    "Authorization": "Bearer \(systemToken.revealed)", "Content-Type": "application/json",
-                    "Accept": "application/json",
-                ],
-                body: Data(body.utf8), timeout: .seconds(20)), service: "atlassian_graphql")
+            .postingJSON(body, to: graphQLURL, systemToken: systemToken), service: "atlassian_graphql")
         guard response.status == 200 else {
             throw UpstreamError.classify(response, service: .offlineTokens, detail: "HTTP \(response.status)")
         }
@@ -260,5 +254,18 @@ public struct AtlassianRetryPolicy: Sendable {
         }
         let base = previous.map { min($0 * 2, maxDelay) } ?? initialDelay
         return min(base * Double.random(in: jitter), maxDelay * jitter.upperBound)
+    }
+}
+
+extension OutboundRequest {
+    /// A JSON POST with the app's system token: the offline token mint and personal data reporting.
+    static func postingJSON(_ body: String, to url: URL, systemToken: Secret) -> OutboundRequest {
+        OutboundRequest(
+            method: "POST", url: url,
+            headers: [
+                "Authorization": "Bearer \(systemToken.revealed)", "Content-Type": "application/json",
+                "Accept": "application/json",
+            ],
+            body: Data(body.utf8), timeout: .seconds(20))
     }
 }
