@@ -60,23 +60,32 @@ struct TenantCommand: AsyncParsableCommand {
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Delete a site and everything stored for it now: installation and system token, Microsoft connections, reports, runs and their jobs. Prints what it deleted as JSON."
+                "Delete a site and everything stored for it now (installation and system token, Microsoft connections, reports, runs and their jobs), or with --account one person's data on it (reports, runs, jobs, Microsoft connection). Prints what it deleted as JSON."
         )
 
         @Option(help: "The Forge installation id (the FIT's app.installationId).") var installation: String
+        @Option(help: "Only this Atlassian account's data on that site.") var account: String?
 
         func validate() throws {
             guard (1...300).contains(installation.count) else {
                 throw ValidationError("--installation must be 1 to 300 characters")
             }
+            if let account, !(1...128).contains(account.count) {
+                throw ValidationError("--account must be 1 to 128 characters")
+            }
         }
 
         func run() async throws {
-            let installation = installation
-            let deletion = try await withDataLifecycle { try await $0.deleteInstallation(installation) }
+            let (installation, account) = (installation, account)
+            let deletion = try await withDataStores { lifecycle, personal in
+                guard let account else { return try await lifecycle.deleteInstallation(installation) }
+                let erased = try await personal.eraseAccount(installationId: installation, accountId: account)
+                return erased == ErasedRows(installationId: installation) ? nil : erased
+            }
             guard let deletion else {
+                let what = account == nil ? "installation" : "account on this installation"
                 FileHandle.standardError.write(
-                    Data("enqueuer: nothing is stored for this installation; nothing deleted\n".utf8))
+                    Data("enqueuer: nothing is stored for this \(what); nothing deleted\n".utf8))
                 return
             }
             try printDocument(deletion)
@@ -97,25 +106,27 @@ struct DataCommand: AsyncParsableCommand {
             abstract: "Print the number of rows of every table as JSON (no row contents).")
 
         func run() async throws {
-            try printDocument(try await withDataLifecycle { try await $0.rowCounts() })
+            try printDocument(try await withDataStores { lifecycle, _ in try await lifecycle.rowCounts() })
         }
     }
 }
 
-/// Runs `body` with the retention store of the configured database (SQLite file or PostgreSQL).
-func withDataLifecycle<Result: Sendable>(_ body: (any DataLifecycleStore) async throws -> Result) async throws
-    -> Result
-{
+/// Runs `body` with the retention and personal data stores of the configured database (SQLite file or
+/// PostgreSQL).
+func withDataStores<Result: Sendable>(
+    _ body: (any DataLifecycleStore, any PersonalDataStore) async throws -> Result
+) async throws -> Result {
     let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
     if let url = settings.postgresURL {
         return try await PostgresReportsDatabase.withTemporaryClient(
             settings: postgresSettings(url), logger: Logger(label: "reports.data")
         ) { database in
             try await database.requireCurrentSchema()
-            return try await body(PostgresDataLifecycle(database: database))
+            return try await body(PostgresDataLifecycle(database: database), PostgresPersonalData(database: database))
         }
     }
-    return try await body(SQLiteDataLifecycle(database: openQueue().database))
+    let database = openQueue().database
+    return try await body(SQLiteDataLifecycle(database: database), SQLitePersonalData(database: database))
 }
 
 /// Prints a document for people to read: indented, keys sorted, dates in ISO 8601.

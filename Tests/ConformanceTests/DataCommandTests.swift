@@ -24,6 +24,27 @@ struct DataCommandTests {
             defer { directory.remove() }
             let environment = ["REPORTS_DATABASE": stores.location, "REPORTS_LOG_LEVEL": "error"]
 
+            // One person first: Alice's report, its run and job; Bob's report stays.
+            let person = try await ChildProcess.run(
+                "enqueuer",
+                [
+                    "tenant", "delete", "--installation", ReportFixture.installationA, "--account",
+                    stores.alice.accountId,
+                ],
+                environment: environment, in: directory)
+            #expect(person.status == 0, "\(person.output)")
+            let erased = try #require(
+                try JSONSerialization.jsonObject(with: Data(person.output.utf8)) as? [String: Any], "\(person.output)")
+            #expect(erased["reports"] as? Int == 1 && erased["runs"] as? Int == 1 && erased["jobs"] as? Int == 1)
+            let nobody = try await ChildProcess.run(
+                "enqueuer",
+                [
+                    "tenant", "delete", "--installation", ReportFixture.installationA, "--account",
+                    stores.alice.accountId,
+                ],
+                environment: environment, in: directory)
+            #expect(nobody.status == 0 && nobody.output.contains("nothing deleted"), "\(nobody.output)")
+
             let deleted = try await ChildProcess.run(
                 "enqueuer", ["tenant", "delete", "--installation", ReportFixture.installationA],
                 environment: environment, in: directory)
@@ -32,7 +53,7 @@ struct DataCommandTests {
                 try JSONSerialization.jsonObject(with: Data(deleted.output.utf8)) as? [String: Any], "\(deleted.output)"
             )
             #expect(said["installationId"] as? String == ReportFixture.installationA)
-            #expect(said["reports"] as? Int == 2 && said["runs"] as? Int == 1 && said["jobs"] as? Int == 1)
+            #expect(said["reports"] as? Int == 1 && said["runs"] as? Int == 0 && said["jobs"] as? Int == 0, "Bob's")
 
             let again = try await ChildProcess.run(
                 "enqueuer", ["tenant", "delete", "--installation", ReportFixture.installationA],
