@@ -23,19 +23,10 @@ struct TenantCommand: AsyncParsableCommand {
                 "Write a JSON document of what is stored for a site, or for one person on it: installation, Microsoft connections, reports, runs, timestamps. Never a token or key."
         )
 
-        @Option(help: "The Forge installation id (the FIT's app.installationId).") var installation: String
-        @Option(help: "Only this Atlassian account's data on that site.") var account: String?
-
-        func validate() throws {
-            guard (1...300).contains(installation.count) else {
-                throw ValidationError("--installation must be 1 to 300 characters")
-            }
-            if let account, !(1...128).contains(account.count) {
-                throw ValidationError("--account must be 1 to 128 characters")
-            }
-        }
+        @OptionGroup var scope: TenantScope
 
         func run() async throws {
+            let (installation, account) = (scope.installation, scope.account)
             let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
             let document: TenantExport
             if let url = settings.postgresURL {
@@ -63,20 +54,10 @@ struct TenantCommand: AsyncParsableCommand {
                 "Delete a site and everything stored for it now (installation and system token, Microsoft connections, reports, runs and their jobs), or with --account one person's data on it (reports, runs, jobs, Microsoft connection). Prints what it deleted as JSON."
         )
 
-        @Option(help: "The Forge installation id (the FIT's app.installationId).") var installation: String
-        @Option(help: "Only this Atlassian account's data on that site.") var account: String?
-
-        func validate() throws {
-            guard (1...300).contains(installation.count) else {
-                throw ValidationError("--installation must be 1 to 300 characters")
-            }
-            if let account, !(1...128).contains(account.count) {
-                throw ValidationError("--account must be 1 to 128 characters")
-            }
-        }
+        @OptionGroup var scope: TenantScope
 
         func run() async throws {
-            let (installation, account) = (installation, account)
+            let (installation, account) = (scope.installation, scope.account)
             let deletion = try await withDataStores { lifecycle, personal in
                 guard let account else { return try await lifecycle.deleteInstallation(installation) }
                 let erased = try await personal.eraseAccount(installationId: installation, accountId: account)
@@ -89,6 +70,21 @@ struct TenantCommand: AsyncParsableCommand {
                 return
             }
             try printDocument(deletion)
+        }
+    }
+}
+
+/// `--installation ID [--account ID]`: the site, or one person on it, a tenant command works on.
+struct TenantScope: ParsableArguments {
+    @Option(help: "The Forge installation id (the FIT's app.installationId).") var installation: String
+    @Option(help: "Only this Atlassian account's data on that site.") var account: String?
+
+    func validate() throws {
+        guard (1...300).contains(installation.count) else {
+            throw ValidationError("--installation must be 1 to 300 characters")
+        }
+        if let account, !(1...128).contains(account.count) {
+            throw ValidationError("--account must be 1 to 128 characters")
         }
     }
 }

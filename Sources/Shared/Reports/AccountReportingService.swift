@@ -41,12 +41,7 @@ public struct AccountReportingService: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                _ = await pass()
-                do { try await Task.sleep(for: interval) } catch { return }
-            }
-        }
+        await repeatUntilShutdown(every: interval) { _ = await pass() }
     }
 
     /// Reports every due site once; returns what closed accounts it erased.

@@ -24,12 +24,7 @@ public struct DataRetentionService: Service {
     }
 
     public func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await pass()
-                do { try await Task.sleep(for: interval) } catch { return }
-            }
-        }
+        await repeatUntilShutdown(every: interval) { await pass() }
     }
 
     func pass() async {
