@@ -61,8 +61,10 @@ let package = Package(
         .target(
             name: "ReportsSupport", dependencies: [log], path: "Sources/Shared/ReportsSupport",
             swiftSettings: strictSettings),
+        // libcurl for the outbound transport (Debian's libcurl4-openssl-dev; `make deps` installs it).
+        .systemLibrary(name: "CCurl", path: "Sources/Shared/CCurl"),
         .target(
-            name: "Transport", dependencies: ["ReportsSupport"], path: "Sources/Shared/Transport",
+            name: "Transport", dependencies: ["ReportsSupport", "CCurl"], path: "Sources/Shared/Transport",
             swiftSettings: strictSettings),
         .target(
             name: "Security",

@@ -19,7 +19,7 @@ struct CheckUpstreamCommand: AsyncParsableCommand {
         guard let target = URL(string: url), target.host != nil else {
             ProcessSupport.fail(program: "enqueuer", "check-upstream: not a URL")
         }
-        let transport = URLSessionTransport(policy: settings.outboundPolicy)
+        let transport = CurlTransport(policy: settings.outboundPolicy)
         do {
             let response = try await transport.send(OutboundRequest(method: "GET", url: target, timeout: .seconds(10)))
             print("reachable: HTTP \(response.status) from \(target.host ?? "?")")

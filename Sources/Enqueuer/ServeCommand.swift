@@ -52,7 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "reports.api")
         // The wiring: one backend's stores behind the API's store protocols.
-        let transport = URLSessionTransport(policy: settings.outboundPolicy)
+        let transport = CurlTransport(policy: settings.outboundPolicy)
         let microsoft = MicrosoftIdentityClient(configuration: upstream, transport: transport)
         let (vault, holder) = (
             TokenVault(keys: security.tokenKeys), "\(APIServices.processId):\(UUID().uuidString.lowercased())"

@@ -30,7 +30,7 @@ final class JiraHost: Sendable {
         self.state = state
         self.apiURL = apiURL
         self.uiDirectory = uiDirectory
-        transport = URLSessionTransport(policy: .sandbox)
+        transport = CurlTransport(policy: .sandbox)
     }
 
     func add(to router: Router<BasicRequestContext>) {

@@ -163,7 +163,7 @@ struct Run: AsyncParsableCommand {
                 cap = value
             }
             let transport = MeteredTransport(
-                inner: URLSessionTransport(policy: settings.outboundPolicy), metrics: metrics)
+                inner: CurlTransport(policy: settings.outboundPolicy), metrics: metrics)
             let budget = OneNoteRateLimiter(
                 storage: database.budgetStorage, perMinute: settings.limits.onenotePerMinute,
                 perHour: settings.limits.onenotePerHour,

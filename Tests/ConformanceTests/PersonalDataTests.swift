@@ -101,7 +101,7 @@ struct PersonalDataTests {
                     reporter: AtlassianAccountReporter(
                         client: AtlassianClient(
                             graphQLURL: base.appendingPathComponent("graphql"),
-                            transport: URLSessionTransport(policy: .sandbox),
+                            transport: CurlTransport(policy: .sandbox),
                             sleep: { _ in }),
                         url: base.appendingPathComponent("app/report-accounts/")),
                     interval: .seconds(60), logger: silentLogger, now: { stores.clock.now })

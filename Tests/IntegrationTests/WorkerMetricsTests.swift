@@ -48,7 +48,7 @@ struct WorkerMetricsTests {
         let metrics = WorkerMetrics()
         let server = JWKSServer(body: "{}")
         try await server.run { url in
-            let transport = MeteredTransport(inner: URLSessionTransport(policy: .sandbox), metrics: metrics)
+            let transport = MeteredTransport(inner: CurlTransport(policy: .sandbox), metrics: metrics)
             _ = try await transport.send(OutboundRequest(url: url))
             server.serve("", status: 503)
             _ = try await transport.send(OutboundRequest(url: url))

@@ -65,7 +65,7 @@ struct PipelineHarness: Sendable {
             let base = URL(string: "http://127.0.0.1:\(sandbox.port!)")!
             state.setOrigin(base.absoluteString)
             let vault = ReportFixture.makeVault()
-            let transport = URLSessionTransport(policy: .sandbox)
+            let transport = CurlTransport(policy: .sandbox)
             let upstream = UpstreamConfiguration(
                 microsoftClientId: "sandbox-client", microsoftClientSecret: Secret("sandbox-secret"),
                 microsoftRedirectURI: URL(string: "http://127.0.0.1:1/oauth/microsoft/callback")!,

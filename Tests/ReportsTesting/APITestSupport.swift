@@ -199,7 +199,7 @@ package struct APIHarness: Sendable {
                     database: fixture.database,
                     forge: ForgeConfiguration(appId: Fixtures.fits.appId, jwksURL: jwksURL, urlPolicy: .sandbox),
                     security: security, upstream: upstreamConfiguration,
-                    transport: URLSessionTransport(policy: .sandbox), limits: limits, now: { clock.now })
+                    transport: CurlTransport(policy: .sandbox), limits: limits, now: { clock.now })
                 try await body(
                     APIHarness(
                         fixture: fixture, services: services, sqlite: sqlite, minter: minter, upstream: upstream,

@@ -42,7 +42,7 @@ package final class ConnectBrowser: @unchecked Sendable {
 
     /// The API over real HTTP at `base` (the product's transport: it follows no redirect).
     package static func http(_ base: String) -> ConnectBrowser {
-        let transport = URLSessionTransport(policy: .sandbox)
+        let transport = CurlTransport(policy: .sandbox)
         return ConnectBrowser { method, path, headers, body in
             let response = try await transport.send(
                 OutboundRequest(

@@ -156,7 +156,7 @@ package final class ProcessStack: @unchecked Sendable {
 
     /// The sandbox's Microsoft consent: where it sends the browser back to (the callback URL).
     package func consent(_ authorizeUrl: String) async throws -> String? {
-        let response = try await URLSessionTransport(policy: .sandbox).send(
+        let response = try await CurlTransport(policy: .sandbox).send(
             OutboundRequest(url: URL(string: authorizeUrl)!))
         return response.header("Location")
     }

@@ -118,7 +118,7 @@ package func fixtureVerifier(
     let now: @Sendable () -> ContinuousClock.Instant
     if let clock { now = { clock.now } } else { now = { .now } }
     let keys = JWKSCache(
-        url: url, transport: URLSessionTransport(policy: .sandbox), refetchInterval: refetchInterval, logger: logger,
+        url: url, transport: CurlTransport(policy: .sandbox), refetchInterval: refetchInterval, logger: logger,
         now: now)
     let at = fits.verifyAt
     return FITVerifier(configuration: configuration, keys: keys, now: { Date(timeIntervalSince1970: at) })

@@ -41,7 +41,7 @@ struct TransportTests {
                 }
             }
             try await Self.serve(redirector) { base in
-                let transport = URLSessionTransport(policy: .sandbox)
+                let transport = CurlTransport(policy: .sandbox)
                 for code in [301, 302, 303, 307, 308] {
                     let response = try await transport.send(
                         OutboundRequest(
@@ -60,7 +60,7 @@ struct TransportTests {
         }
         try await Self.serve(redirector) { base in
             let atlassian = AtlassianClient(
-                graphQLURL: base.appendingPathComponent("graphql"), transport: URLSessionTransport(policy: .sandbox),
+                graphQLURL: base.appendingPathComponent("graphql"), transport: CurlTransport(policy: .sandbox),
                 sleep: { _ in })
             do {
                 _ = try await atlassian.offlineUserToken(
@@ -79,16 +79,25 @@ struct TransportTests {
         return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
     }
 
-    @Test func theSizeCapHoldsWhileStreamingSoAHugeAnswerCostsNoMoreThanTheCap() async throws {
+    /// The security review's case: a 600 MB answer with no length announced (chunked) against a 16 MB
+    /// cap was refused only after the whole transfer, at 739–758 MB peak RSS, because URLSession hands
+    /// the body to its delegate on another queue with no backpressure. The cap is now enforced inside
+    /// libcurl's body callback: the transfer is abandoned within a second of crossing it, and peak
+    /// memory grows by at most the cap plus 32 MB.
+    @Test func aChunkedAnswerPastTheCapIsAbandonedAtOnceAndCostsNoMoreThanTheCap() async throws {
+        let cap = 16 << 20
         let chunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: 1 << 20)
         let router = Router()
-        // 600 MB as fast as loopback goes (the size the security review sent), with no length announced
-        // (chunked), and the same announced up front.
+        // Past the cap at once, then a megabyte every 10 ms: 6 s for the whole 600 MB, so a client that
+        // reads to the end (as URLSession did) takes 6 s, and one that stops at the cap, milliseconds.
         router.get("/chunked") { _, _ in
             Response(
                 status: .ok,
                 body: ResponseBody { writer in
-                    for _ in 0..<600 { try await writer.write(chunk) }
+                    for index in 0..<600 {
+                        if index > cap >> 20 { try await Task.sleep(for: .milliseconds(10)) }
+                        try await writer.write(chunk)
+                    }
                     try await writer.finish(nil)
                 })
         }
@@ -101,33 +110,30 @@ struct TransportTests {
                 })
         }
         router.get("/small") { _, _ in
-            Response(
-                status: .ok, body: .init(byteBuffer: ByteBuffer(repeating: UInt8(ascii: "y"), count: (4 << 20) - 1)))
+            Response(status: .ok, body: .init(byteBuffer: ByteBuffer(repeating: UInt8(ascii: "y"), count: cap - 1)))
         }
         try await Self.serve(router) { base in
-            let transport = URLSessionTransport(policy: .sandbox, maxResponseBytes: 4 << 20)
+            let transport = CurlTransport(policy: .sandbox, maxResponseBytes: cap)
             let small = try await transport.send(OutboundRequest(url: base.appendingPathComponent("small")))
-            #expect(small.body.count == (4 << 20) - 1, "an answer under the cap arrives whole")
+            #expect(small.body.count == cap - 1, "an answer under the cap arrives whole")
 
             // Reset the kernel's peak-RSS counter (Linux: "5" to clear_refs), then take the huge answers.
-            try "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
-            let before = try Self.peakResident()
             for path in ["chunked", "declared"] {
+                try "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+                let before = try Self.peakResident()
+                let started = ContinuousClock.now
                 do {
                     _ = try await transport.send(
                         OutboundRequest(url: base.appendingPathComponent(path), timeout: .seconds(60)))
-                    Issue.record("\(path): a 600 MB answer was accepted under a 4 MB cap")
+                    Issue.record("\(path): a 600 MB answer was accepted under a 16 MB cap")
                 } catch let error as HTTPTransportError {
                     #expect(error == .responseTooLarge(0), "\(path): \(error)")
                 }
+                let grown = try Self.peakResident() - before
+                let took = ContinuousClock.now - started
+                #expect(took < .seconds(1), "\(path): abandoned \(took) after the request, the cap crossed at once")
+                #expect(grown <= cap + (32 << 20), "\(path): peak memory grew by \(grown >> 20) MB for a 600 MB answer")
             }
-            let grown = try Self.peakResident() - before
-            // Buffering first took a process to twice the answer's size. Streaming drops what is over the
-            // cap as it comes; what remains is libcurl reading ahead until the cancel lands (URLSession
-            // on Linux has no backpressure): 16–44 MB measured alone, up to ~170 MB when other suites
-            // load the machine and the cancel lands later. Half of one answer still tells streaming
-            // (bounded by read-ahead) from buffering (two whole answers).
-            #expect(grown < 300 << 20, "peak memory grew by \(grown >> 20) MB for two 600 MB answers")
         }
     }
 }

@@ -38,7 +38,7 @@ struct AtlassianClientTests {
 
     static func client(_ base: URL, sleeps: Sleeps) -> AtlassianClient {
         AtlassianClient(
-            graphQLURL: base.appendingPathComponent("graphql"), transport: URLSessionTransport(policy: .sandbox),
+            graphQLURL: base.appendingPathComponent("graphql"), transport: CurlTransport(policy: .sandbox),
             sleep: { sleeps.record($0) })
     }
 
@@ -131,7 +131,7 @@ struct AtlassianClientTests {
                 uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"accountId":"sandbox-user-1"}"#)
             ).json
             let apiBaseUrl = base.appendingPathComponent("ex/jira/\(state.cloudId)")
-            let jira = JiraClient(transport: URLSessionTransport(policy: .sandbox))
+            let jira = JiraClient(transport: CurlTransport(policy: .sandbox))
             let token = Secret(minted["userToken"] as! String)
             let all = try await jira.filters(apiBaseUrl: apiBaseUrl, userToken: token, query: nil)
             #expect(all.filters.count == 68 && !all.truncated, "own, shared and 65 team filters: \(all.filters.count)")
@@ -147,7 +147,7 @@ struct AtlassianClientTests {
                 uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"accountId":"sandbox-user-1"}"#)
             ).json
             let apiBaseUrl = base.appendingPathComponent("ex/jira/\(state.cloudId)")
-            let recorder = Recorder(URLSessionTransport(policy: .sandbox))
+            let recorder = Recorder(CurlTransport(policy: .sandbox))
             let atlassian = AtlassianClient(
                 graphQLURL: base.appendingPathComponent("graphql"), transport: recorder, sleep: { _ in })
             let user = try await atlassian.offlineUserToken(
@@ -201,7 +201,7 @@ struct AtlassianClientTests {
             // 503 without Retry-After, five times: four retries backing off from 5 s (×0.7–1.3, capped), then back to the queue.
             let backoff = Sleeps()
             var noHeader = AtlassianClient(
-                graphQLURL: base, transport: NoRetryAfter(inner: URLSessionTransport(policy: .sandbox)),
+                graphQLURL: base, transport: NoRetryAfter(inner: CurlTransport(policy: .sandbox)),
                 sleep: { backoff.record($0) })
             noHeader.maxInlineWait = nil
             _ = try await client.execute(

@@ -56,7 +56,7 @@ struct OneNoteWriterTests {
         try await Self.withSandbox { base, token, client in
             let sleeps = Sleeps()
             let writer = OneNoteWriter(
-                graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox), sleep: { sleeps.record($0) })
+                graphBaseURL: base, transport: CurlTransport(policy: .sandbox), sleep: { sleeps.record($0) })
             let first = try await writer.write(
                 Self.output(["OPS-1", "OPS-2"]), sectionId: Self.section, existingPageId: nil, accessToken: token)
             #expect(first.created && first.url != nil)
@@ -103,7 +103,7 @@ struct OneNoteWriterTests {
     @Test func largeReportsAreWrittenInPartsAndShrinkCleanly() async throws {
         try await Self.withSandbox { base, token, client in
             let writer = OneNoteWriter(
-                graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox), sleep: { _ in })
+                graphBaseURL: base, transport: CurlTransport(policy: .sandbox), sleep: { _ in })
             let many = (1...400).map { "OPS-\($0)" }
             let big = Self.output(many, maxPartBytes: 20_000)
             #expect(big.appendedTables.count >= 2)
@@ -132,7 +132,7 @@ struct OneNoteWriterTests {
         try await Self.withSandbox { base, token, client in
             let sleeps = Sleeps()
             var writer = OneNoteWriter(
-                graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox), sleep: { sleeps.record($0) })
+                graphBaseURL: base, transport: CurlTransport(policy: .sandbox), sleep: { sleeps.record($0) })
             writer.maxInlineWait = nil
             _ = try await client.execute(
                 uri: "/sandbox/faults", method: .post,
@@ -154,7 +154,7 @@ struct OneNoteWriterTests {
             defer { fixture.remove() }
             let limiter = OneNoteRateLimiter(database: fixture.database, perMinute: 1)
             _ = try await limiter.withSlot(user: "u") { 0 }  // the minute is spent
-            let writer = OneNoteWriter(graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox)).limited(
+            let writer = OneNoteWriter(graphBaseURL: base, transport: CurlTransport(policy: .sandbox)).limited(
                 by: limiter, user: "u")
             let events = Mutex<[String]>([])
             let hooks = OneNoteWriter.WriteHooks(
@@ -179,7 +179,7 @@ struct OneNoteWriterTests {
             let sleeps = Sleeps()
             // The default: at most 5 s in place (2 s, then 4 s); the third backoff (~8 s) is the queue's.
             let writer = OneNoteWriter(
-                graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox), sleep: { sleeps.record($0) })
+                graphBaseURL: base, transport: CurlTransport(policy: .sandbox), sleep: { sleeps.record($0) })
             _ = try await client.execute(
                 uri: "/sandbox/faults", method: .post,
                 body: ByteBuffer(string: #"{"route":"/v1.0/me/onenote/sections/","status":429,"count":3}"#))

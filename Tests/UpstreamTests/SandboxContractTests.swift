@@ -71,7 +71,7 @@ struct SandboxContractTests {
             let verifier = FITVerifier(
                 configuration: ForgeConfiguration(appId: state.appId, jwksURL: jwks, urlPolicy: .sandbox),
                 keys: JWKSCache(
-                    url: jwks, transport: URLSessionTransport(policy: .sandbox), refetchInterval: .zero,
+                    url: jwks, transport: CurlTransport(policy: .sandbox), refetchInterval: .zero,
                     logger: silentLogger))
             let identity = try await verifier.verify(token: Secret(fit))
             #expect(identity.principalAccountId == "sandbox-user-1" && identity.cloudId == state.cloudId)

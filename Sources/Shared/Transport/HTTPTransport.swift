@@ -1,5 +1,9 @@
 public import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// An outbound HTTP request, as small as our clients need.
 public struct OutboundRequest: Sendable {
     public var method: String
@@ -37,7 +41,7 @@ public struct OutboundResponse: Sendable {
     }
 }
 
-/// The one seam for outbound HTTP: `URLSessionTransport` in production; the sandbox and the tests use
+/// The one seam for outbound HTTP: `CurlTransport` in production; the sandbox and the tests use
 /// the same transport against loopback servers.
 public protocol HTTPTransport: Sendable {
     func send(_ request: OutboundRequest) async throws -> OutboundResponse
@@ -91,8 +95,33 @@ public struct OutboundURLPolicy: Sendable, Equatable {
         return scheme == "http" && allowsLoopbackHTTP && Self.isLoopback(host)
     }
 
+    /// `localhost`, an IPv4 address in 127.0.0.0/8 (dotted quad, as `inet_pton` reads it) or `::1`.
+    /// A name that merely starts with `127.` (`127.0.0.1.example.com`) is a public host name.
     public static func isLoopback(_ host: String) -> Bool {
-        let host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
-        return host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        var host = host.lowercased()
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        if host == "localhost" { return true }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, host, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        var v6 = in6_addr()
+        guard inet_pton(AF_INET6, host, &v6) == 1 else { return false }
+        return withUnsafeBytes(of: &v6) { $0.elementsEqual([UInt8](repeating: 0, count: 15) + [1]) }
+    }
+}
+
+extension URL {
+    /// Same scheme, host and port (the port a scheme implies when none is written): a URL an upstream
+    /// hands back (`@odata.nextLink`, say) is followed with our credentials only on the origin of that
+    /// upstream's configured base URL, never wherever it points.
+    public func hasSameOrigin(as other: URL) -> Bool {
+        func origin(_ url: URL) -> (String, String, Int)? {
+            guard let scheme = url.scheme?.lowercased(), let host = url.host?.lowercased(), !host.isEmpty else {
+                return nil
+            }
+            guard let port = url.port ?? ["https": 443, "http": 80][scheme] else { return nil }
+            return (scheme, host, port)
+        }
+        guard let mine = origin(self), let theirs = origin(other) else { return false }
+        return mine == theirs
     }
 }
