@@ -8,6 +8,7 @@ import Testing
 @testable import Microsoft
 @testable import Rendering
 @testable import Sandbox
+@testable import Security
 @testable import Transport
 @testable import Upstream
 
@@ -41,7 +42,7 @@ struct OneNoteWriterRecoveryTests {
 
     @Test func aMultiPartReportIsWrittenThroughThePostCreateConsistencyDelay() async throws {
         try await OneNoteWriterTests.withSandbox(consistencyDelay: .milliseconds(400)) { base, token, client in
-            let writer = OneNoteWriter(graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox))
+            let writer = OneNoteWriter(graphBaseURL: base, transport: CurlTransport(policy: .sandbox))
             let keys = (1...300).map { "OPS-\($0)" }
             let output = Self.output(keys, reportId: "r-1", maxPartBytes: 12_000)
             #expect(output.appendedTables.count >= 2)
@@ -60,7 +61,7 @@ struct OneNoteWriterRecoveryTests {
     @Test func thePageIdIsStoredBeforeAnyAppend() async throws {
         try await OneNoteWriterTests.withSandbox { base, token, client in
             let writer = OneNoteWriter(
-                graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox), sleep: { _ in })
+                graphBaseURL: base, transport: CurlTransport(policy: .sandbox), sleep: { _ in })
             // Every append fails: the write fails after the create, as a crash there would.
             _ = try await client.execute(
                 uri: "/sandbox/faults", method: .post,
@@ -81,7 +82,7 @@ struct OneNoteWriterRecoveryTests {
     @Test func aLostCreateIsFoundByItsMarkerReusedAndItsExtraCopiesDeleted() async throws {
         try await OneNoteWriterTests.withSandbox { base, token, client in
             let writer = OneNoteWriter(
-                graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox), sleep: { _ in })
+                graphBaseURL: base, transport: CurlTransport(policy: .sandbox), sleep: { _ in })
             let since = Date().addingTimeInterval(-5)
             // Two creates of report r-1 whose answers were "lost", and a page of another report.
             for report in ["r-1", "r-1", "r-2"] {
@@ -108,7 +109,7 @@ struct OneNoteWriterRecoveryTests {
 
     @Test func aLostCreateNotListedYetDefersTheJobRatherThanCreatingAnother() async throws {
         try await OneNoteWriterTests.withSandbox(consistencyDelay: .milliseconds(1500)) { base, token, client in
-            let writer = OneNoteWriter(graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox))
+            let writer = OneNoteWriter(graphBaseURL: base, transport: CurlTransport(policy: .sandbox))
             let since = Date()
             _ = try await writer.write(
                 Self.output(["OPS-1"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1", page: .init(),
@@ -137,7 +138,7 @@ struct OneNoteWriterRecoveryTests {
     @Test func oneUnauthorizedAnswerRefreshesTheTokenOnceAndTwoInARowMeanReconnect() async throws {
         try await OneNoteWriterTests.withSandbox { base, token, client in
             let writer = OneNoteWriter(
-                graphBaseURL: base, transport: URLSessionTransport(policy: .sandbox), sleep: { _ in })
+                graphBaseURL: base, transport: CurlTransport(policy: .sandbox), sleep: { _ in })
             let refreshes = Mutex(0)
             let hooks = OneNoteWriter.WriteHooks(refreshAccessToken: { _ in
                 refreshes.withLock { $0 += 1 }
@@ -163,5 +164,123 @@ struct OneNoteWriterRecoveryTests {
                 error?.kind == .reconnectRequired && refreshes.withLock { $0 } == 2,
                 "a second 401 right after a refresh means reconnect")
         }
+    }
+
+    /// The security review's attack: report A shows an issue whose summary carries report V's marker as
+    /// text; V's create answer is lost. Searching the page text for the marker made V adopt A's page (and
+    /// delete its own), so V's next runs overwrote A's page. The marker now counts only as the `data-id` of
+    /// an element: V keeps its own page and A's is untouched.
+    @Test func aSummaryCarryingAnotherReportsMarkerCannotStealItsRecovery() async throws {
+        try await OneNoteWriterTests.withSandbox { base, token, client in
+            let writer = OneNoteWriter(graphBaseURL: base, transport: CurlTransport(policy: .sandbox), sleep: { _ in })
+            let victim = "report-v"
+            let marker = ReportRenderer.markerDataId(reportId: victim)
+            let summaries = [
+                #"<p data-id="\#(marker)" style="color:#808080;font-size:8pt">Kept up to date by OneNote Reports for Jira</p>"#,
+                #"data-id="\#(marker)""#,
+            ]
+            let issues = summaries.enumerated().map { index, summary in
+                JiraIssue(id: "\(index)", key: "OPS-\(index + 1)", fields: ["summary": .string(summary)])
+            }
+            let attacker = ReportRenderer().render(
+                ReportRenderer.Input(
+                    reportName: "A", jql: "project = OPS", columns: ["key", "summary"], issues: issues, runAt: Date(),
+                    timeZone: TimeZone(identifier: "UTC")!, siteURL: URL(string: "https://example.atlassian.net"),
+                    reportId: "report-a"))
+            let since = Date().addingTimeInterval(-5)
+            let pageA = try await writer.write(
+                attacker, sectionId: Self.section, reportId: "report-a", page: .init(), accessToken: token,
+                hooks: .init())
+            // V's create reached OneNote; its answer did not reach the worker.
+            let pageV = try await writer.write(
+                Self.output(["OPS-9"], reportId: victim), sectionId: Self.section, reportId: victim, page: .init(),
+                accessToken: token, hooks: .init())
+            let textOfA = try #require(
+                try await OneNoteWriterTests.pages(client).first { $0["id"] as? String == pageA.id }?["html"] as? String
+            )
+            #expect(textOfA.contains(#"data-id="\#(marker)""#), "the summary is on A's page as text")
+
+            let recovered = try await writer.write(
+                Self.output(["OPS-10"], reportId: victim), sectionId: Self.section, reportId: victim,
+                page: .init(pendingCreateSince: since), accessToken: token, hooks: .init())
+            #expect(recovered.id == pageV.id && !recovered.created, "V found its own page")
+            let pages = try await OneNoteWriterTests.pages(client)
+            #expect(pages.count == 2, "nothing was deleted")
+            let a = try #require(pages.first { $0["id"] as? String == pageA.id }?["html"] as? String)
+            #expect(a.contains(">OPS-1</a>") && !a.contains("OPS-10"), "A's page keeps A's data")
+        }
+    }
+
+    /// `@odata.nextLink` is followed with the user's token only on Graph's own origin (the configured
+    /// base URL): a listing that points elsewhere is refused, and the other origin gets no request.
+    @Test func aNextLinkToAnotherOriginIsNotFollowed() async throws {
+        let stolen = Mutex<[String]>([])
+        let elsewhere = Router()
+        elsewhere.get("/**") { request, _ -> String in
+            stolen.withLock { $0.append(request.headers[.authorization] ?? "none") }
+            return #"{"value":[]}"#
+        }
+        let app = Application(
+            router: elsewhere, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)
+        try await app.test(.live) { other in
+            let graph = Router()
+            graph.get("/v1.0/me/onenote/sections/{id}/pages") { _, _ in
+                let next = "http://127.0.0.1:\(other.port!)/v1.0/me/onenote/sections/s/pages?page=2"
+                let created = Date().formatted(.iso8601)
+                let body = #"{"value":[{"id":"p1","createdDateTime":"\#(created)"}],"@odata.nextLink":"\#(next)"}"#
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json"],
+                    body: .init(byteBuffer: ByteBuffer(string: body)))
+            }
+            let graphApp = Application(
+                router: graph, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)
+            try await graphApp.test(.live) { client in
+                let writer = OneNoteWriter(
+                    graphBaseURL: URL(string: "http://127.0.0.1:\(client.port!)")!,
+                    transport: CurlTransport(policy: .sandbox), sleep: { _ in })
+                let error = await #expect(throws: UpstreamError.self) {
+                    _ = try await writer.recentPages(
+                        sectionId: "s", since: Date().addingTimeInterval(-60),
+                        OneNoteWriter.Writing(token: .init(Secret("user-bearer-token")), hooks: .init()))
+                }
+                #expect(error?.code == "onenote_foreign_link")
+            }
+        }
+        #expect(stolen.withLock { $0 }.isEmpty, "the other origin got no request, so no token")
+    }
+}
+
+/// The tokenizer that finds a page's elements (PageMarkup): only real start tags count.
+@Suite("OneNote page markup")
+struct PageMarkupTests {
+    @Test func onlyElementsCarryADataIdTextCommentsTitlesAndAttributeValuesDoNot() {
+        let marker = "onenote-reports-r-1"
+        let notElements = [
+            #"<p>&lt;p data-id="\#(marker)"&gt;</p>"#,
+            #"<td>data-id="\#(marker)"</td>"#,
+            #"<!-- <p data-id="\#(marker)" id="x"> -->"#,
+            #"<title><p data-id="\#(marker)"></title>"#,
+            #"<a title='<p data-id="\#(marker)">'>x</a>"#,
+            #"<a title="a > b" href="x">data-id="\#(marker)"</a>"#,
+            #"<p data-idx="\#(marker)">"#,
+            #"<p data-id="\#(marker)-2">"#,
+        ]
+        for html in notElements {
+            #expect(!PageMarkup.hasElement(dataId: marker, in: "<html><body>\(html)</body></html>"), "\(html)")
+        }
+        let elements = [
+            #"<p data-id="\#(marker)">"#,
+            #"<P DATA-ID='\#(marker)' style="x">"#,
+            #"<p style="a>b" data-id=\#(marker)>"#,
+            #"<p data-id="onenote-reports-r&#45;1">"#,
+            #"<div id="div:{1}" data-id = "\#(marker)"/>"#,
+        ]
+        for html in elements {
+            #expect(PageMarkup.hasElement(dataId: marker, in: "<body>\(html)</body>"), "\(html)")
+        }
+        #expect(
+            PageMarkup.elementIds(
+                byDataId: #"<table title="x>y" data-id="t" id="table:{a}{1}"><td>data-id="u" id="no"</td></table>"#)
+                == ["t": "table:{a}{1}"])
     }
 }

@@ -108,19 +108,8 @@ extension OneNoteWriter {
         }
     }
 
-    /// `data-id` → generated `id` of the elements of an `includeIDs=true` page (attributes in any order).
-    static func generatedIds(byDataId html: String) -> [String: String] {
-        var ids: [String: String] = [:]
-        let tag = /<[a-zA-Z0-9]+\s[^>]*>/
-        for match in html.matches(of: tag) {
-            let text = String(match.output)
-            guard let dataId = text.firstMatch(of: /\sdata-id="([^"]*)"/)?.1,
-                let id = text.firstMatch(of: /\sid="([^"]*)"/)?.1
-            else { continue }
-            ids[String(dataId)] = String(id)
-        }
-        return ids
-    }
+    /// `data-id` → generated `id` of the elements of an `includeIDs=true` page.
+    static func generatedIds(byDataId html: String) -> [String: String] { PageMarkup.elementIds(byDataId: html) }
 
     // MARK: A create whose answer was lost (docs/page-identity.md)
 
@@ -132,7 +121,7 @@ extension OneNoteWriter {
     {
         let listing = try await recentPages(
             sectionId: sectionId, since: since.addingTimeInterval(-Self.createdClockMargin), writing)
-        let marker = "data-id=\"\(ReportRenderer.markerDataId(reportId: reportId))\""
+        let marker = ReportRenderer.markerDataId(reportId: reportId)
         var marked: [(page: ListedPage, order: Int)] = []
         var unreadable = false
         for (order, page) in listing.prefix(maxMarkerCandidates).enumerated() {
@@ -144,7 +133,10 @@ extension OneNoteWriter {
                 continue
             }  // listed but not readable yet (eventual consistency)
             guard response.status == 200 else { throw Self.failure(response) }
-            if String(decoding: response.body, as: UTF8.self).contains(marker) { marked.append((page, order)) }
+            // The marker counts only as an element's `data-id`, never as text a Jira field put there.
+            if PageMarkup.hasElement(dataId: marker, in: String(decoding: response.body, as: UTF8.self)) {
+                marked.append((page, order))
+            }
         }
         // The oldest is kept: it is the one a lost answer most likely belonged to; ties go by listing order.
         marked.sort { ($0.page.createdAt, $0.order) < ($1.page.createdAt, $1.order) }
@@ -222,9 +214,20 @@ extension OneNoteWriter {
                 pages.append(ListedPage(id: page.id, url: page.links?.oneNoteWebUrl?.href, createdAt: created))
             }
             // Newest first: once a page older than `since` shows up, no later listing page can matter.
-            next = older ? nil : listing.nextLink.flatMap(URL.init(string:))
+            next = older ? nil : try listing.nextLink.map(followable)
         }
         return pages
+    }
+
+    /// A next link OneNote handed back, followed (with the user's bearer token) only on Graph's own
+    /// origin, the configured base URL's; any other is refused, not followed.
+    func followable(_ link: String) throws -> URL {
+        guard let url = URL(string: link), url.hasSameOrigin(as: graphBaseURL) else {
+            throw UpstreamError(
+                kind: .transient, code: "onenote_foreign_link",
+                message: "OneNote's page listing pointed to another origin; it was not followed", status: 200)
+        }
+        return url
     }
 
     static func parseDate(_ text: String) -> Date? {
