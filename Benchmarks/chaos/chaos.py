@@ -45,7 +45,8 @@ class Stack:
         self.env.update(REPORTS_DATABASE=f"{work}/reports.sqlite", REPORTS_LOG_LEVEL="info", REPORTS_TOKEN_KEYS=keys,
                         REPORTS_STATE_KEY=state, MS_CLIENT_SECRET="sandbox-secret", MS_REDIRECT_URI=f"{self.api}/oauth/microsoft/callback",
                         # The chaos schedules fire every few minutes on purpose (more runs per hour to break).
-                        REPORTS_MIN_SCHEDULE_MINUTES="1", REPORTS_RUN_NOW_PER_MINUTE="10000")
+                        REPORTS_MIN_SCHEDULE_MINUTES="1", REPORTS_RUN_NOW_PER_MINUTE="10000",
+                        REPORTS_REPORT_WRITES_PER_MINUTE="10000")
         subprocess.run([f"{bin_dir}/enqueuer", "migrate"], env=self.env, check=True, capture_output=True)
         self.start_api()
         self.start_cron()

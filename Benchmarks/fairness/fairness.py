@@ -46,7 +46,8 @@ def main():
         state = subprocess.run([f"{bin_dir}/enqueuer", "keys", "generate", "--state"], capture_output=True, text=True, check=True).stdout.strip()
         env.update(REPORTS_DATABASE=f"{work}/reports.sqlite", REPORTS_LOG_LEVEL="warning", REPORTS_TOKEN_KEYS=keys, REPORTS_STATE_KEY=state,
                    MS_CLIENT_SECRET="sandbox-secret", MS_REDIRECT_URI=f"{api}/oauth/microsoft/callback",
-                   REPORTS_MAX_REPORTS_PER_USER=str(heavy + 10), REPORTS_RUN_NOW_PER_MINUTE=str(heavy + 10))
+                   REPORTS_MAX_REPORTS_PER_USER=str(heavy + 10), REPORTS_RUN_NOW_PER_MINUTE=str(heavy + 10),
+                   REPORTS_REPORT_WRITES_PER_MINUTE=str(heavy + 100))
         subprocess.run([f"{bin_dir}/enqueuer", "migrate"], env=env, check=True, capture_output=True)
         start("api", [f"{bin_dir}/enqueuer", "serve", "--port", api.rsplit(":", 1)[1]], env)
         wait_for(lambda: http("GET", f"{api}/healthz", timeout=2)[0] == 200 if _up(api) else False, 30, "API")

@@ -31,6 +31,8 @@ struct SQLiteToPostgresCopy {
         Table(name: "onenote_inflight", key: ["id"]),
         Table(name: "queue_clock", key: ["priority"]),
         Table(name: "queue_keys", key: ["fairness_key", "priority"]),
+        Table(name: "user_requests", key: ["rowid"]),
+        Table(name: "connect_labels", key: ["installation_id", "account_id"]),
     ]
 
     /// SQLite's own bookkeeping, not data.

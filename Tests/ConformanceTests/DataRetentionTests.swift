@@ -85,11 +85,12 @@ struct DataRetentionTests {
             #expect(try await stores.integers("SELECT count(*) FROM onenote_requests") == [1])
             #expect(try await stores.integers("SELECT count(*) FROM onenote_inflight") == [1])
 
-            // One job finishes: its token is useless at once.
+            // One job finishes: the statement that finishes it erases its token (ForwardedTokenTests).
             let finishedId = try #require(try await stores.integers("SELECT min(id) FROM jobs").first)
             try await stores.execute(
                 "UPDATE jobs SET state = 'succeeded', finished_at = \(now) WHERE id = \(finishedId)")
-            #expect(try await stores.dataLifecycle.prune(RetentionRules(), now: stores.clock.now).forwardedTokens == 1)
+            #expect(try await stores.integers(Self.jobsHoldingAToken) == [1])
+            #expect(try await stores.dataLifecycle.prune(RetentionRules(), now: stores.clock.now).forwardedTokens == 0)
             // The other still waits when its token expires: it runs with an offline token instead.
             stores.clock.advance(by: .seconds(16 * 60))
             let later = try await stores.dataLifecycle.prune(RetentionRules(), now: stores.clock.now)
@@ -101,6 +102,30 @@ struct DataRetentionTests {
     }
 
     static let jobsHoldingAToken = "SELECT count(*) FROM jobs WHERE payload LIKE '%userToken%'"
+
+    /// The per-user request record counts a minute and keeps at most an hour; the names shown on a
+    /// connect confirmation go when the confirmation can no longer be answered.
+    @Test(arguments: StorageBackend.allCases)
+    func requestRecordsAndConnectNamesGoOnceUseless(_ backend: StorageBackend) async throws {
+        try await backend.withStores { stores in
+            try await stores.addInstallations()
+            let (now, site) = (stores.nowMilliseconds, ReportFixture.installationA)
+            try await stores.execute(
+                """
+                INSERT INTO user_requests (installation_id, account_id, kind, at)
+                VALUES ('\(site)', 'alice', 'run_now', \(now - 2 * Self.hour)), ('\(site)', 'alice', 'report_write', \(now - 10_000))
+                """)
+            try await stores.execute(
+                """
+                INSERT INTO connect_labels (installation_id, account_id, jira_display_name, site_name, expires_at)
+                VALUES ('\(site)', 'alice', 'Alice', 'Acme', \(now - 1)), ('\(site)', 'bob', 'Bob', 'Acme', \(now + 600_000))
+                """)
+            let pruned = try await stores.dataLifecycle.prune(RetentionRules(), now: stores.clock.now)
+            #expect(pruned.requestRecords == 2)
+            #expect(try await stores.integers("SELECT count(*) FROM user_requests") == [1])
+            #expect(try await stores.integers("SELECT count(*) FROM connect_labels") == [1])
+        }
+    }
 
     @Test(arguments: StorageBackend.allCases)
     func aSilentSiteStopsAtOnceAndIsDeletedAfterTheGracePeriodUnlessItCallsAgain(_ backend: StorageBackend)

@@ -49,6 +49,12 @@ struct PersonalDataTests {
             let left = try await stores.dataLifecycle.rowCounts()
             #expect(left["reports"] == 1 && left["runs"] == 0 && left["jobs"] == 0)
             #expect(left["microsoft_connections"] == 0 && left["oauth_pending_connections"] == 1)
+            // The per-user request record goes with the account; Eve (the same id on site B) keeps hers.
+            #expect(
+                try await stores.integers(
+                    "SELECT count(*) FROM user_requests WHERE account_id = '\(stores.alice.accountId)' GROUP BY installation_id"
+                ) == [1])
+            #expect(left["user_requests"] == 1, "eve's report write on site B")
         }
     }
 

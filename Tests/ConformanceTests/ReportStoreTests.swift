@@ -449,4 +449,64 @@ struct QuotaTests {
             }
         }
     }
+
+    /// The per-user limits count requests in a record of their own: deleting the reports (and with them
+    /// their runs) does not give a user their Run nows back, and report writes have a limit too.
+    @Test(arguments: StorageBackend.allCases)
+    func limitsCountRequestsThatOutliveTheReports(_ backend: StorageBackend) async throws {
+        try await backend.withStores { fixture in
+            try await fixture.addInstallations()
+            var limits = TenantLimits()
+            limits.reportWritesPerMinute = 6
+            let reports = fixture.reports(limits: limits)
+            let runs = fixture.runs(runNowPerMinute: 2)
+            var ids: [String] = []
+            for name in ["R1", "R2"] {
+                ids.append(try await reports.create(fixture.alice, ReportFixture.definition(name)).id)
+            }
+            for id in ids {
+                guard case .queued = try await runs.requestRun(fixture.alice, reportId: id, userToken: nil) else {
+                    Issue.record("expected queued")
+                    return
+                }
+            }
+            for id in ids { #expect(try await reports.delete(fixture.alice, id: id)) }
+            let third = try await reports.create(fixture.alice, ReportFixture.definition("R3"))
+            guard case .rateLimited = try await runs.requestRun(fixture.alice, reportId: third.id, userToken: nil)
+            else {
+                Issue.record("deleting reports gave the Run nows back")
+                return
+            }
+            _ = try await reports.update(fixture.alice, id: third.id, ReportFixture.definition("R3 renamed"))
+            // Six writes in the minute: the seventh is refused, and changes nothing.
+            let refused = await #expect(throws: UserRateLimitExceeded.self) {
+                _ = try await reports.delete(fixture.alice, id: third.id)
+            }
+            #expect(refused?.kind == .reportWrite && refused?.retryAfter == .seconds(60))
+            await #expect(throws: UserRateLimitExceeded.self) {
+                _ = try await reports.create(fixture.alice, ReportFixture.definition("R4"))
+            }
+            #expect(try await reports.list(fixture.alice).map(\.name) == ["R3 renamed"])
+            // Another user is not held back; after the window, alice writes again.
+            _ = try await reports.create(fixture.bob, ReportFixture.definition("Bob's"))
+            fixture.clock.advance(by: .seconds(61))
+            #expect(try await reports.delete(fixture.alice, id: third.id))
+        }
+    }
+
+    /// A control character in a name is refused at the field by the domain on every backend (it was a
+    /// CHECK failure on SQLite and an encoding error on PostgreSQL: a 500).
+    @Test(arguments: StorageBackend.allCases)
+    func controlCharactersInANameAreRefusedAtTheField(_ backend: StorageBackend) async throws {
+        try await backend.withStores { fixture in
+            try await fixture.addInstallations()
+            for name in ["\u{0}x", "a\u{1F}b", "tab\there", "del\u{7F}"] {
+                let error = await #expect(throws: ReportValidationError.self) {
+                    _ = try await fixture.reports.create(fixture.alice, ReportFixture.definition(name))
+                }
+                #expect(error?.field == "name", "\(name.debugDescription)")
+            }
+            #expect(try await fixture.reports.list(fixture.alice).isEmpty)
+        }
+    }
 }

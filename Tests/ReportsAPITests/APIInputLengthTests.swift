@@ -77,4 +77,34 @@ struct APIInputLengthTests {
             #expect(stored.contains { $0.name == String(repeating: Self.thumbs, count: 100) })
         }
     }
+
+    /// A control character in a name answered 500 (the database CHECK on SQLite, an encoding error on
+    /// PostgreSQL): every C0 control and DEL is a 422 at the name field on POST and PUT, and nothing is stored.
+    @Test func controlCharactersInANameAre422AtTheField() async throws {
+        try await APIHarness.run { harness in
+            let alice = try await harness.headers()
+            try await harness.test { client in
+                let created = try await client.execute(
+                    uri: "/v1/reports", method: .post, headers: alice, body: ByteBuffer(string: Self.body()))
+                let id = try #require(created.json["id"] as? String)
+                for value in Array(0x00...0x1F) + [0x7F] {
+                    let escaped = String(format: "\\u%04x", value)
+                    for (uri, method) in [("/v1/reports", HTTPRequest.Method.post), ("/v1/reports/\(id)", .put)] {
+                        let response = try await client.execute(
+                            uri: uri, method: method, headers: alice,
+                            body: ByteBuffer(string: Self.body(name: "\(escaped)x")))
+                        let message = (response.json["error"] as? [String: Any])?["message"] as? String
+                        #expect(
+                            response.status == .unprocessableContent && response.errorCode == "invalid_report"
+                                && message?.hasPrefix("name: ") == true,
+                            "U+\(String(format: "%04X", value)) \(method): \(response.status) \(response.text.prefix(120))"
+                        )
+                    }
+                }
+            }
+            let stored = try await harness.fixture.reports.list(
+                ReportOwner(installationId: ReportFixture.installationA, accountId: "557058:alice"))
+            #expect(stored.map(\.name) == ["Open bugs"])
+        }
+    }
 }

@@ -15,6 +15,8 @@ package final class ProcessStack: @unchecked Sendable {
         package let status: Int
         package let json: [String: Any]
         package let text: String
+        /// Response headers, names in lower case.
+        package var headers: [String: String] = [:]
     }
 
     package let directory = TemporaryDirectory()
@@ -36,10 +38,14 @@ package final class ProcessStack: @unchecked Sendable {
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.httpBody = body.map { Data($0.utf8) }
         let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        var headers: [String: String] = [:]
+        for (name, value) in http.allHeaderFields {
+            if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
+        }
         return HTTPResult(
-            status: (response as! HTTPURLResponse).statusCode,
-            json: (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:],
-            text: String(decoding: data, as: UTF8.self))
+            status: http.statusCode, json: (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:],
+            text: String(decoding: data, as: UTF8.self), headers: headers)
     }
 
     /// An empty stack, for a factory that starts the processes itself (`acrossHosts`).

@@ -41,6 +41,7 @@ package struct StoresUnderTest: Sendable {
     fileprivate let makeScheduler: @Sendable () -> any DueReportScheduling
     fileprivate let executeSQL: @Sendable (String) async throws -> Void
     fileprivate let readIntegers: @Sendable (String) async throws -> [Int]
+    fileprivate let readStrings: @Sendable (String) async throws -> [String]
     fileprivate let secondProcess: @Sendable (@Sendable (SecondProcess) async throws -> Void) async throws -> Void
 
     package let alice = ReportOwner(installationId: ReportFixture.installationA, accountId: "557058:alice")
@@ -57,6 +58,8 @@ package struct StoresUnderTest: Sendable {
     package func execute(_ sql: String) async throws { try await executeSQL(sql) }
     /// The first column of each row of `sql`, as integers.
     package func integers(_ sql: String) async throws -> [Int] { try await readIntegers(sql) }
+    /// The first column of each row of `sql`, as text.
+    package func strings(_ sql: String) async throws -> [String] { try await readStrings(sql) }
     /// Runs `body` with the stores of a second process: its own connections to the same database.
     package func withSecondProcess(_ body: @Sendable (SecondProcess) async throws -> Void) async throws {
         try await secondProcess(body)
@@ -107,6 +110,7 @@ extension StorageBackend {
                 makeScheduler: { ReportScheduler(database: database, queue: queue, logger: silentLogger, now: now) },
                 executeSQL: { sql in try await database.pool.write { try $0.execute(sql: sql) } },
                 readIntegers: { sql in try await database.pool.read { try Int.fetchAll($0, sql: sql) } },
+                readStrings: { sql in try await database.pool.read { try String.fetchAll($0, sql: sql) } },
                 secondProcess: { body in
                     let other = try ReportsDatabase.open(path: database.path)
                     try await body(
@@ -150,6 +154,12 @@ extension StorageBackend {
                         try await database.withConnection { connection in
                             try await connection.checkedQuery(PostgresQuery(unsafeSQL: sql), logger: logger)
                                 .collect().map { try $0.decode(Int.self) }
+                        }
+                    },
+                    readStrings: { sql in
+                        try await database.withConnection { connection in
+                            try await connection.checkedQuery(PostgresQuery(unsafeSQL: sql), logger: logger)
+                                .collect().map { try $0.decode(String.self) }
                         }
                     },
                     secondProcess: { body in

@@ -21,6 +21,8 @@ extension PostgresReportsDatabase {
         Migration(
             name: "v9-personal-data-reporting",
             statements: ["ALTER TABLE installations ADD COLUMN accounts_report_at BIGINT"]),
+        // The second security review (SQLite's v10 says why each part exists).
+        Migration(name: "v10-request-record-and-token-erasure", statements: PostgresSchema.requestRecord),
     ]
 
     public static var knownMigrations: [String] { migrations.map(\.name) }

@@ -61,3 +61,50 @@ enum PostgresSchema {
         """,
     ]
 }
+
+extension PostgresSchema {
+    /// Step v10: the per-user request record, the names shown on the connect confirmation, and the
+    /// erasure of a forwarded user token by the statement that finishes its job (SQLite's v10).
+    static let requestRecord: [String] = [
+        """
+        CREATE TABLE user_requests (
+            installation_id TEXT NOT NULL REFERENCES installations(id) ON DELETE CASCADE,
+            account_id TEXT NOT NULL CHECK (length(account_id) BETWEEN 1 AND 128),
+            kind TEXT NOT NULL CHECK (kind IN ('run_now', 'report_write')),
+            at BIGINT NOT NULL
+        )
+        """,
+        "CREATE INDEX user_requests_by_user ON user_requests (installation_id, account_id, kind, at)",
+        "CREATE INDEX user_requests_by_age ON user_requests (at)",
+        """
+        CREATE TABLE connect_labels (
+            installation_id TEXT NOT NULL REFERENCES installations(id) ON DELETE CASCADE,
+            account_id TEXT NOT NULL CHECK (length(account_id) BETWEEN 1 AND 128),
+            jira_display_name TEXT NOT NULL DEFAULT '' CHECK (length(jira_display_name) <= 200),
+            site_name TEXT NOT NULL DEFAULT '' CHECK (length(site_name) <= 200),
+            expires_at BIGINT NOT NULL,
+            PRIMARY KEY (installation_id, account_id)
+        )
+        """,
+        "CREATE INDEX connect_labels_expiry ON connect_labels (expires_at)",
+        // BEFORE the row is written: the finishing statement itself stores the payload without the token.
+        """
+        CREATE FUNCTION jobs_forget_forwarded_tokens() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            NEW.payload := (NEW.payload::jsonb - 'userToken' - 'userTokenExpiresAt')::text;
+            RETURN NEW;
+        END
+        $$
+        """,
+        """
+        CREATE TRIGGER jobs_forget_forwarded_tokens BEFORE UPDATE OF state ON jobs
+        FOR EACH ROW WHEN (NEW.state IN ('succeeded', 'discarded') AND OLD.state NOT IN ('succeeded', 'discarded')
+            AND strpos(NEW.payload, '"userToken"') > 0)
+        EXECUTE FUNCTION jobs_forget_forwarded_tokens()
+        """,
+        """
+        UPDATE jobs SET payload = (payload::jsonb - 'userToken' - 'userTokenExpiresAt')::text
+        WHERE state IN ('succeeded', 'discarded') AND strpos(payload, '"userToken"') > 0
+        """,
+    ]
+}

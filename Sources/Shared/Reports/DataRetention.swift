@@ -53,8 +53,11 @@ public struct HistoryPruned: Sendable, Equatable, Codable {
     public var oauthNonces = 0
     public var pendingConnections = 0
     public var budgetRows = 0
-    /// Finished or expired jobs whose forwarded Atlassian token was removed from the payload.
+    /// Finished or expired jobs whose forwarded Atlassian token was removed from the payload (a job that
+    /// finishes loses its token at once; this catches tokens that expired while their job waited).
     public var forwardedTokens = 0
+    /// Per-user request records older than an hour and expired connect-confirmation names.
+    public var requestRecords = 0
     public var installations: [ErasedRows] = []
 
     public init() {}
@@ -93,5 +96,5 @@ public protocol DataLifecycleStore: Sendable {
 /// The tables `rowCounts` reports, the same on both backends (PRIVACY.md lists what each holds).
 public let storedTables = [
     "installations", "microsoft_connections", "oauth_pending_connections", "oauth_nonces", "reports", "runs",
-    "jobs", "queue_keys", "queue_clock", "onenote_requests", "onenote_inflight",
+    "jobs", "queue_keys", "queue_clock", "onenote_requests", "onenote_inflight", "user_requests", "connect_labels",
 ]

@@ -57,6 +57,11 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
         guard !trimmed.isEmpty, name.unicodeScalars.count <= Self.maxNameLength else {
             throw .init(field: "name", "must be 1 to \(Self.maxNameLength) characters (Unicode code points)")
         }
+        // A NUL ends SQLite's `length()` early (so the CHECK fails) and PostgreSQL's text cannot hold one:
+        // refused here, at the field, instead of a 500 from the database.
+        guard !name.unicodeScalars.contains(where: Self.isControl) else {
+            throw .init(field: "name", "must not contain control characters")
+        }
         switch (jql, filterId) {
         case (let jql?, nil):
             guard !jql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
@@ -64,7 +69,7 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
             else {
                 throw .init(field: "jql", "must be 1 to \(Self.maxJQLLength) characters (Unicode code points)")
             }
-            guard !jql.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\t" }) else {
+            guard !jql.unicodeScalars.contains(where: { Self.isControl($0) && $0 != "\n" && $0 != "\t" }) else {
                 throw .init(field: "jql", "must not contain control characters")
             }
         case (nil, let filterId?):
@@ -92,6 +97,9 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
                 field: error.message.hasPrefix("the time zone") ? "schedule.timeZone" : "schedule.cron", error.message)
         }
     }
+
+    /// C0 controls (U+0000–U+001F) and DEL (U+007F).
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool { scalar.value < 0x20 || scalar.value == 0x7F }
 
     static func isColumnId(_ column: String) -> Bool {
         if standardColumns.contains(column) { return true }

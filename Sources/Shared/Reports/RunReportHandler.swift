@@ -116,6 +116,10 @@ public struct RunReportHandler: JobHandler {
         guard let installation = try await stores.installation(report.installationId) else {
             throw JobFailure.permanent("no_installation", "the Jira site is not known to the service yet")
         }
+        // Microsoft before Jira: a run that cannot write (never connected, to reconnect; the budget was
+        // checked in `handle`) reads nothing from Jira, so a user without a connection cannot make the
+        // workers page through a large search again and again.
+        let accessToken = try await tokenBroker.accessToken(owner, lease: job.lease, logger: logger)
         let jiraToken = try await jiraToken(parameters, installation: installation, logger: logger)
 
         let jql: String
@@ -133,7 +137,6 @@ public struct RunReportHandler: JobHandler {
             apiBaseUrl: installation.apiBaseUrl, token: jiraToken, jql: jql, fields: fields.isEmpty ? ["key"] : fields,
             cap: issueCap)
 
-        let accessToken = try await tokenBroker.accessToken(owner, lease: job.lease, logger: logger)
         let zone = report.scheduleTimeZone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
         let output = renderer.render(
             ReportRenderer.Input(

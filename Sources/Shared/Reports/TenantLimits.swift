@@ -12,6 +12,8 @@ public struct TenantLimits: Sendable, Equatable {
     public var minScheduleMinutes = 15
     /// Run now requests one user may make per minute (`REPORTS_RUN_NOW_PER_MINUTE`).
     public var runNowPerMinute = 30
+    /// Report creates, updates and deletes one user may make per minute (`REPORTS_REPORT_WRITES_PER_MINUTE`).
+    public var reportWritesPerMinute = 60
     /// Jobs of one fairness key (a Microsoft user) running at once (`REPORTS_QUEUE_MAX_RUNNING_PER_KEY`).
     public var maxRunningPerKey = FairnessPolicy.standard.maxRunningPerKey
     /// Seconds a due job waits before it is promoted to Run now's priority (`REPORTS_QUEUE_PRIORITY_AGING_SECONDS`).
@@ -30,6 +32,8 @@ public struct TenantLimits: Sendable, Equatable {
             environment, "REPORTS_MAX_REPORTS_PER_INSTALLATION", reportsPerInstallation, 1...10_000_000)
         minScheduleMinutes = try Self.number(environment, "REPORTS_MIN_SCHEDULE_MINUTES", minScheduleMinutes, 1...1_440)
         runNowPerMinute = try Self.number(environment, "REPORTS_RUN_NOW_PER_MINUTE", runNowPerMinute, 1...10_000)
+        reportWritesPerMinute = try Self.number(
+            environment, "REPORTS_REPORT_WRITES_PER_MINUTE", reportWritesPerMinute, 1...10_000)
         maxRunningPerKey = try Self.number(
             environment, "REPORTS_QUEUE_MAX_RUNNING_PER_KEY", maxRunningPerKey, 1...1_024)
         priorityAgingSeconds = try Self.number(

@@ -3,9 +3,10 @@ public import Logging
 import ReportsSupport
 public import Security
 
-/// Re-seals every stored secret under the active key (`enqueuer keys rotate`): the token columns and
-/// the forwarded user tokens sealed into `run-report` job payloads (missed before issue #14, so runs
-/// waiting when the old key was dropped failed `token_unreadable`).
+/// Re-seals every stored secret under the active key (`enqueuer keys rotate`): every sealed column
+/// (`columns`; `KeyRotationTests` fails when a schema has a sealed column not listed) and the forwarded
+/// user tokens sealed into `run-report` job payloads (missed before issue #14, so runs waiting when the
+/// old key was dropped failed `token_unreadable`).
 ///
 /// Works in batches, each its own transaction, and updates a row only if its ciphertext is still the
 /// one it read, so it is safe to interrupt, to re-run, and to run while the API and workers write.
@@ -42,6 +43,14 @@ public struct TokenKeyRotation: Sendable {
             column: "access_token_ciphertext"
         ) {
             .microsoftAccessToken(installationId: $0[0], accountId: $0[1])
+        },
+        // A connection awaiting the user's confirmation is sealed exactly as a stored one (it moves
+        // into `microsoft_connections` as it is); missed before, it kept the old key through a rotation.
+        SealedColumn(
+            table: "oauth_pending_connections", keyColumns: ["token_hash", "installation_id", "account_id"],
+            column: "refresh_token_ciphertext"
+        ) {
+            .microsoftRefreshToken(installationId: $0[1], accountId: $0[2])
         },
     ]
 

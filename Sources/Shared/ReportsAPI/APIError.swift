@@ -17,6 +17,7 @@ struct APIErrorCode: RawRepresentable, Hashable, Sendable {
     static let unsupportedMediaType = APIErrorCode(rawValue: "unsupported_media_type")
     static let bodyTooLarge = APIErrorCode(rawValue: "body_too_large")
     static let runNowRateLimited = APIErrorCode(rawValue: "run_now_rate_limited")
+    static let reportWritesRateLimited = APIErrorCode(rawValue: "report_writes_rate_limited")
     static let microsoftNotConnected = APIErrorCode(rawValue: "microsoft_not_connected")
     static let reconnectRequired = APIErrorCode(rawValue: "reconnect_required")
     static let userTokenRequired = APIErrorCode(rawValue: "user_token_required")

@@ -32,19 +32,26 @@ struct ReportRoutes {
             return ReportResponse(report)
         }
         forge.delete("/v1/reports/{id}") { _, context in
-            guard try await services.reports.delete(try context.owner(), id: try APIRoutes.reportId(context)) else {
+            let (owner, id) = (try context.owner(), try APIRoutes.reportId(context))
+            guard try await validated({ try await services.reports.delete(owner, id: id) }) else {
                 throw APIError.notFound
             }
             return Response(status: .noContent)
         }
     }
 
-    /// A definition the domain refuses is 422 with the field in the message.
+    /// A definition the domain refuses is 422 with the field in the message; a user past their report
+    /// writes per minute gets 429 with `Retry-After`.
     private func validated<T>(_ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
         } catch let error as ReportValidationError {
             throw APIError(.unprocessableContent, error.code, error.description)
+        } catch let limited as UserRateLimitExceeded {
+            throw APIError(
+                .tooManyRequests, .reportWritesRateLimited,
+                "you created, changed or deleted \(limited.perMinute) reports in the last minute; try again in \(limited.retryAfterSeconds) s",
+                retryAfterSeconds: limited.retryAfterSeconds)
         }
     }
 }

@@ -71,6 +71,17 @@ public struct PostgresDataLifecycle: DataLifecycleStore {
                 SELECT id FROM onenote_inflight WHERE expires_at < \(nowMs) LIMIT \(batch))
             """)
         // A forwarded Atlassian token is useless once its job has finished or the token has expired.
+        // A request counts for a minute (UserRateLimit); what idle users left behind goes after an hour.
+        pruned.requestRecords = try await deleteInBatches(
+            """
+            DELETE FROM user_requests WHERE ctid = ANY(ARRAY(
+                SELECT ctid FROM user_requests WHERE at < \(hourAgo) LIMIT \(batch)))
+            """)
+        pruned.requestRecords += try await deleteInBatches(
+            """
+            DELETE FROM connect_labels WHERE (installation_id, account_id) IN (
+                SELECT installation_id, account_id FROM connect_labels WHERE expires_at < \(nowMs) LIMIT \(batch))
+            """)
         pruned.forwardedTokens = try await deleteInBatches(
             """
             UPDATE jobs SET payload = (payload::jsonb - 'userToken' - 'userTokenExpiresAt')::text

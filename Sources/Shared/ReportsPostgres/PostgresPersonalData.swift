@@ -91,6 +91,10 @@ public struct PostgresPersonalData: PersonalDataStore {
                 RETURNING 1
                 """, logger: logger
             ).collect().count
+            try await connection.checkedQuery(
+                "DELETE FROM user_requests WHERE installation_id = \(id) AND account_id = \(account)", logger: logger)
+            try await connection.checkedQuery(
+                "DELETE FROM connect_labels WHERE installation_id = \(id) AND account_id = \(account)", logger: logger)
             return erasure
         }
     }

@@ -59,6 +59,8 @@ public struct PostgresReportStore: ReportDefinitions {
             id: UUID().uuidString.lowercased(), owner: owner, definition: definition, schedule: schedule, now: now())
         let (limits, logger) = (limits, database.logger)
         try await database.withTransaction { connection in
+            try await PostgresUserRequests.admit(
+                connection, owner, limits.reportWriteLimit, now: report.createdAt, logger)
             try await connection.checkedQuery(
                 "SELECT pg_advisory_xact_lock(\(PostgresLocks.reportQuota), hashtext(\(owner.installationId)))",
                 logger: logger)
@@ -89,6 +91,8 @@ public struct PostgresReportStore: ReportDefinitions {
         let now = now()
         let logger = database.logger
         return try await database.withTransaction { connection -> Report? in
+            try await PostgresUserRequests.admit(
+                connection, owner, limits.reportWriteLimit, now: Timestamp.milliseconds(now), logger)
             guard var report = try await Self.fetchForUpdate(connection, owner, id, logger) else { return nil }
             // A schedule kept as it was stays, even if it is more frequent than today's limit allows.
             if report.scheduleCron != definition.schedule?.cron { try limits.checkInterval(schedule) }
@@ -118,9 +122,10 @@ public struct PostgresReportStore: ReportDefinitions {
     }
 
     public func delete(_ owner: ReportOwner, id: String) async throws -> Bool {
-        let logger = database.logger
-        return try await database.withConnection { connection in
-            try await connection.checkedQuery(
+        let (logger, limits, now) = (database.logger, limits, Timestamp.milliseconds(now()))
+        return try await database.withTransaction { connection in
+            try await PostgresUserRequests.admit(connection, owner, limits.reportWriteLimit, now: now, logger)
+            return try await connection.checkedQuery(
                 """
                 DELETE FROM reports
                 WHERE id = \(id) AND installation_id = \(owner.installationId) AND owner_account_id = \(owner.accountId)
@@ -135,6 +140,7 @@ public struct PostgresReportStore: ReportDefinitions {
 /// locked), so they never collide with the queue's one-key locks or with each other.
 enum PostgresLocks {
     static let reportQuota: Int32 = 1
-    static let runRequests: Int32 = 2
+    /// A user's requests of one kind (`PostgresUserRequests`).
+    static let userRequests: Int32 = 2
     static let onenoteBudget: Int32 = 3
 }

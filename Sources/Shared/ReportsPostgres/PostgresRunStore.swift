@@ -12,7 +12,7 @@ public import Security
 /// rules of `RunStore` on SQLite). Where SQLite has one writer, this locks: a request locks its report's
 /// row before it looks at the report's runs (so two requests, or a request and the scheduler, cannot
 /// both queue a waiting run), and a Run now takes its owner's advisory lock before it counts the
-/// minute's requests.
+/// minute's requests (`PostgresUserRequests`).
 public struct PostgresRunStore: RunRequests {
     public let database: PostgresReportsDatabase
     public let queue: PostgresJobQueue
@@ -57,42 +57,27 @@ public struct PostgresRunStore: RunRequests {
                     """, logger: logger
                 ).collect().count == 1
             else { return .reportNotFound }
-            try await connection.checkedQuery(
-                """
-                SELECT pg_advisory_xact_lock(\(PostgresLocks.runRequests),
-                    hashtext(\(owner.installationId) || ' ' || \(owner.accountId)))
-                """, logger: logger)
-            if let wait = try await Self.runNowWait(connection, owner, perMinute: perMinute, now: now, logger) {
+            let limit = UserRateLimit(.runNow, perMinute: perMinute)
+            try await PostgresUserRequests.lock(connection, owner, .runNow, logger)
+            let recent = try await PostgresUserRequests.recent(connection, owner, limit, now: now, logger)
+            if let wait = limit.wait(recent: recent, now: now) {
                 // Joining a waiting run costs nothing, so only a request that would queue one is refused.
                 if let waiting = try await Self.activeRuns(connection, reportId: reportId, logger).waiting {
                     return .joined(waiting)
                 }
                 return .rateLimited(retryAfter: wait)
             }
-            return try await Self.enqueueRuns(
+            let result = try await Self.enqueueRuns(
                 connection, [RunToCreate(parameters: job)], trigger: .manual, queue: queue, now: now, logger: logger)[0]
+            if case .joined = result { return result }
+            try await PostgresUserRequests.record(connection, owner, .runNow, now: now, logger)
+            return result
         }
         switch result {
         case .queued, .followUp: queue.notifier.notify()
         case .joined, .reportNotFound, .rateLimited: break
         }
         return result
-    }
-
-    /// How long until `owner` may queue another Run now, when the last minute's are used up.
-    static func runNowWait(
-        _ connection: PostgresConnection, _ owner: ReportOwner, perMinute: Int, now: Int64, _ logger: Logger
-    ) async throws -> Duration? {
-        let recent = try await connection.checkedQuery(
-            """
-            SELECT runs.queued_at FROM reports JOIN runs ON runs.report_id = reports.id
-            WHERE reports.installation_id = \(owner.installationId) AND reports.owner_account_id = \(owner.accountId)
-            AND runs.trigger = 'manual' AND runs.queued_at > \(now - 60_000)
-            ORDER BY runs.queued_at DESC LIMIT \(perMinute)
-            """, logger: logger
-        ).collect().map { try $0.decode(Int64.self) }
-        guard recent.count >= perMinute, let oldest = recent.last else { return nil }
-        return .milliseconds(max(oldest + 60_000 - now, 1))
     }
 
     /// The report's run waiting on a job that has not started (a deferred job is 'available' too), and

@@ -1,5 +1,5 @@
 public import Foundation
-import GRDB
+package import GRDB
 public import Reports
 import ReportsSupport
 public import SQLiteStorage
@@ -44,6 +44,7 @@ public struct ReportStore: Sendable {
     }
 
     /// Creates a report. The installation must be known (it is stored from the first verified FIT).
+    /// Counted against the owner's report writes per minute (`UserRateLimitExceeded`) and the quotas.
     public func create(_ owner: ReportOwner, _ definition: ReportDefinition) async throws -> Report {
         let schedule = try definition.validate()
         try limits.checkInterval(schedule)
@@ -51,26 +52,33 @@ public struct ReportStore: Sendable {
             id: UUID().uuidString.lowercased(), owner: owner, definition: definition, schedule: schedule, now: now())
         let limits = limits
         try await database.pool.write { db in
-            // Counted in the write transaction, so two creates at once cannot both take the last place.
-            let mine = try Report.filter(
-                Column("installation_id") == owner.installationId && Column("owner_account_id") == owner.accountId
-            ).fetchCount(db)
-            let site = try Report.filter(Column("installation_id") == owner.installationId).fetchCount(db)
-            try limits.checkQuota(mine: mine, site: site)
-            try report.insert(db)
+            try UserRequestRecords.admit(db, owner, limits.reportWriteLimit, now: report.createdAt)
+            try Self.insert(db, report, limits: limits)
         }
         return report
+    }
+
+    /// A new report's row, in the caller's write transaction: the quotas are counted there, so two
+    /// creates at once cannot both take the last place. (The body fuzz target stores through it.)
+    package static func insert(_ db: Database, _ report: Report, limits: TenantLimits) throws {
+        let mine = try Report.filter(
+            Column("installation_id") == report.installationId && Column("owner_account_id") == report.ownerAccountId
+        ).fetchCount(db)
+        let site = try Report.filter(Column("installation_id") == report.installationId).fetchCount(db)
+        try limits.checkQuota(mine: mine, site: site)
+        try report.insert(db)
     }
 
     /// Replaces a report's definition (the page it writes to stays). Nil when not found for this owner.
     public func update(_ owner: ReportOwner, id: String, _ definition: ReportDefinition) async throws -> Report? {
         let schedule = try definition.validate()
         let now = now()
-        let existing = try await get(owner, id: id)
-        // A schedule kept as it was stays, even if it is more frequent than today's limit allows.
-        if existing?.scheduleCron != definition.schedule?.cron { try limits.checkInterval(schedule) }
+        let limits = limits
         return try await database.pool.write { db -> Report? in
+            try UserRequestRecords.admit(db, owner, limits.reportWriteLimit, now: Timestamp.milliseconds(now))
             guard var report = try Self.fetch(db, owner, id) else { return nil }
+            // A schedule kept as it was stays, even if it is more frequent than today's limit allows.
+            if report.scheduleCron != definition.schedule?.cron { try limits.checkInterval(schedule) }
             report.apply(definition, schedule: schedule, now: now)
             try report.update(db)
             return report
@@ -78,8 +86,10 @@ public struct ReportStore: Sendable {
     }
 
     public func delete(_ owner: ReportOwner, id: String) async throws -> Bool {
-        try await database.pool.write { db in
-            try Report.filter(
+        let (limits, now) = (limits, Timestamp.milliseconds(now()))
+        return try await database.pool.write { db in
+            try UserRequestRecords.admit(db, owner, limits.reportWriteLimit, now: now)
+            return try Report.filter(
                 Column("id") == id && Column("installation_id") == owner.installationId
                     && Column("owner_account_id") == owner.accountId
             )

@@ -51,7 +51,8 @@ public struct RunStore: RunRequests {
             var result = RequestResult.reportNotFound
             try db.inTransaction(.immediate) {
                 guard try ReportStore.fetch(db, owner, reportId) != nil else { return .rollback }
-                if let wait = try Self.runNowWait(db, owner, perMinute: perMinute, now: now) {
+                let limit = UserRateLimit(.runNow, perMinute: perMinute)
+                if let wait = limit.wait(recent: try UserRequestRecords.recent(db, owner, limit, now: now), now: now) {
                     // Joining a waiting run costs nothing, so only a request that would queue one is refused.
                     if case .joined(let run)? = try Self.waitingRun(db, reportId: reportId) {
                         result = .joined(run)
@@ -65,6 +66,8 @@ public struct RunStore: RunRequests {
                     ownerAccountId: owner.accountId,
                     userToken: token, userTokenExpiresAt: expiry)
                 result = try Self.enqueueRun(db, job, trigger: .manual, queue: queue, now: now)
+                if case .joined = result { return .commit }
+                try UserRequestRecords.record(db, owner, .runNow, now: now)
                 return .commit
             }
             return result
@@ -74,19 +77,6 @@ public struct RunStore: RunRequests {
         case .joined, .reportNotFound, .rateLimited: break
         }
         return result
-    }
-
-    /// How long until `owner` may queue another Run now, when the last minute's are used up.
-    static func runNowWait(_ db: Database, _ owner: ReportOwner, perMinute: Int, now: Int64) throws -> Duration? {
-        let recent = try Int64.fetchAll(
-            db,
-            sql: """
-                SELECT runs.queued_at FROM reports JOIN runs ON runs.report_id = reports.id
-                WHERE reports.installation_id = ? AND reports.owner_account_id = ? AND runs.trigger = 'manual' AND runs.queued_at > ?
-                ORDER BY runs.queued_at DESC LIMIT ?
-                """, arguments: [owner.installationId, owner.accountId, now - 60_000, perMinute])
-        guard recent.count >= perMinute, let oldest = recent.last else { return nil }
-        return .milliseconds(max(oldest + 60_000 - now, 1))
     }
 
     /// The report's run that waits and has not started, if any (a Run now joins it).

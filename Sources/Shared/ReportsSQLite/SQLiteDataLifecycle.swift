@@ -62,6 +62,15 @@ public struct SQLiteDataLifecycle: DataLifecycleStore {
         pruned.budgetRows += try await deleteInBatches(
             "DELETE FROM onenote_inflight WHERE id IN (SELECT id FROM onenote_inflight WHERE expires_at < ? LIMIT \(Self.batch))",
             [nowMs])
+        // A request counts for a minute (UserRateLimit); what idle users left behind goes after an hour.
+        pruned.requestRecords = try await deleteInBatches(
+            "DELETE FROM user_requests WHERE rowid IN (SELECT rowid FROM user_requests WHERE at < ? LIMIT \(Self.batch))",
+            [nowMs - 3_600_000])
+        pruned.requestRecords += try await deleteInBatches(
+            """
+            DELETE FROM connect_labels WHERE (installation_id, account_id) IN (
+                SELECT installation_id, account_id FROM connect_labels WHERE expires_at < ? LIMIT \(Self.batch))
+            """, [nowMs])
         pruned.forwardedTokens = try await dropForwardedTokens(nowMs: nowMs)
         let gone = try await database.pool.read { db in
             try String.fetchAll(

@@ -82,6 +82,10 @@ public struct SQLitePersonalData: PersonalDataStore {
                 sql: "DELETE FROM oauth_pending_connections WHERE installation_id = ? AND account_id = ?",
                 arguments: owner)
             erasure.pendingConnections = db.changesCount
+            for table in ["user_requests", "connect_labels"] {
+                try db.execute(
+                    sql: "DELETE FROM \(table) WHERE installation_id = ? AND account_id = ?", arguments: owner)
+            }
             return erasure
         }
     }

@@ -73,11 +73,54 @@ extension ReportsDatabase {
         migrator.registerMigration("v9-personal-data-reporting") { db in
             try db.execute(sql: "ALTER TABLE installations ADD COLUMN accounts_report_at INTEGER")
         }
+        migrator.registerMigration("v10-request-record-and-token-erasure") { db in
+            try db.execute(sql: requestRecordSchema)
+        }
         return migrator
     }()
 
     /// Identifiers of every migration this binary knows, in order.
     public static var knownMigrations: [String] { migrator.migrations }
+
+    /// The second security review:
+    /// - `user_requests`: each user's Run nows and report writes of the last minute, counted by the
+    ///   per-user limits (`UserRateLimit`). It belongs to the user, not to a report: deleting a report
+    ///   deleted the runs the Run-now limit counted, so a delete-and-recreate loop reset it.
+    /// - `connect_labels`: the Jira user's display name and the site's name, looked up with the user's
+    ///   own token when a connect link is issued and shown on the confirmation page (which named the
+    ///   account by its opaque id); kept until the flow's confirmation expires.
+    /// - `jobs_forget_forwarded_tokens`: the statement that finishes a job (succeeded or discarded, by
+    ///   any path) also erases the forwarded user token from its payload; jobs already finished lose it now.
+    private static let requestRecordSchema = """
+        CREATE TABLE user_requests (
+            installation_id TEXT NOT NULL REFERENCES installations(id) ON DELETE CASCADE,
+            account_id TEXT NOT NULL CHECK (length(account_id) BETWEEN 1 AND 128),
+            kind TEXT NOT NULL CHECK (kind IN ('run_now', 'report_write')),
+            at INTEGER NOT NULL
+        );
+        CREATE INDEX user_requests_by_user ON user_requests(installation_id, account_id, kind, at);
+        CREATE INDEX user_requests_by_age ON user_requests(at);
+
+        CREATE TABLE connect_labels (
+            installation_id TEXT NOT NULL REFERENCES installations(id) ON DELETE CASCADE,
+            account_id TEXT NOT NULL CHECK (length(account_id) BETWEEN 1 AND 128),
+            jira_display_name TEXT NOT NULL DEFAULT '' CHECK (length(jira_display_name) <= 200),
+            site_name TEXT NOT NULL DEFAULT '' CHECK (length(site_name) <= 200),
+            expires_at INTEGER NOT NULL,
+            PRIMARY KEY (installation_id, account_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX connect_labels_expiry ON connect_labels(expires_at);
+
+        CREATE TRIGGER jobs_forget_forwarded_tokens AFTER UPDATE OF state ON jobs
+        WHEN NEW.state IN ('succeeded', 'discarded') AND OLD.state NOT IN ('succeeded', 'discarded')
+            AND NEW.payload LIKE '%"userToken"%'
+        BEGIN
+            UPDATE jobs SET payload = json_remove(payload, '$.userToken', '$.userTokenExpiresAt') WHERE id = NEW.id;
+        END;
+
+        UPDATE jobs SET payload = json_remove(payload, '$.userToken', '$.userTokenExpiresAt')
+        WHERE state IN ('succeeded', 'discarded') AND payload LIKE '%"userToken"%';
+        """
 
     /// Issue #11: exactly one, current page per report.
     /// - `reports.page_created_at`: when the stored page was created, so a 404 during OneNote's
