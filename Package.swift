@@ -240,7 +240,7 @@ let package = Package(
         .target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"),
         .executableTarget(
             name: "ReportsFuzz",
-            dependencies: allLibraries + ["CFuzzDriver", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: allLibraries + ["CFuzzDriver", .product(name: "Crypto", package: "swift-crypto"), grdb],
             path: "Fuzz/ReportsFuzz",
             swiftSettings: strictSettings
         ),

@@ -49,7 +49,15 @@ enum JiraHostPage {
         theme.addEventListener("change", () => post({ type: "forge-bridge-theme", colorMode: theme.value }));
         function post(message) { frame.contentWindow.postMessage(message, uiOrigin); }
         function openOutside(url) {
-          if (url.startsWith("/")) { window.open(url, "_blank", "noopener"); return Promise.resolve(); }
+          // Only a URL on this page's own origin opens without asking: "//host/…" and "/\\host/…" are
+          // other origins, so the URL is resolved before it is judged.
+          let target;
+          try { target = new URL(url, location.href); } catch { return Promise.reject(new Error("Not a URL")); }
+          if (target.protocol !== "http:" && target.protocol !== "https:") {
+            return Promise.reject(new Error("Only web pages can be opened"));
+          }
+          if (target.origin === location.origin) { window.open(target.href, "_blank", "noopener"); return Promise.resolve(); }
+          url = target.href;
           const dialog = document.getElementById("leave");
           document.getElementById("leave-url").textContent = url;
           return new Promise((resolve, reject) => {
@@ -125,6 +133,13 @@ enum JiraHostPage {
 
     static func importMap(bridgeURL: String) -> String {
         #"{"imports":{"@forge/bridge":"# + jsonString(bridgeURL) + "}}"
+    }
+
+    /// The host page's policy: its own script and the UI's frame, nothing else; no one may frame it (a
+    /// page that framed it could drive the account switcher and the "leave Jira" prompt).
+    static func hostPolicy(uiOrigin: String) -> String {
+        "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; frame-src \(uiOrigin); "
+            + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
     }
 
     /// As strict as Forge's Custom UI policy, stricter in one way: `connect-src 'none'`, so the UI

@@ -36,8 +36,11 @@ final class JiraHost: Sendable {
     func add(to router: Router<BasicRequestContext>) {
         router.get("/jira/app") { [self] request, _ in
             let account = request.uri.queryParameters.get("account") ?? SeedData.user1.accountId
-            return html(
+            var page = html(
                 JiraHostPage.host(accounts: state.seed.accounts, selected: account, uiOrigin: uiOrigin(request)))
+            page.headers[.contentSecurityPolicy] = JiraHostPage.hostPolicy(uiOrigin: uiOrigin(request))
+            page.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
+            return page
         }
         router.get("/jira/forge-bridge.js") { [self] request, _ in
             Self.file(JiraHostPage.bridgeDouble(hostOrigin: state.origin(for: request)), type: "text/javascript")
@@ -97,6 +100,19 @@ final class JiraHost: Sendable {
     // MARK: Invocations
 
     private func invoke(_ request: Request) async throws -> Response {
+        // Acts as any seeded account, so only the host page may call it: a JSON body (a cross-origin
+        // form or `text/plain` post cannot set that type without a preflight, which this route never
+        // answers) from this sandbox's own origin.
+        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else {
+            return SandboxHTTP.json(.unsupportedMediaType, ["error": "send the invocation as application/json"])
+        }
+        // The origin must also be a loopback one: it is read from the Host header, which a DNS-rebound
+        // page on another name would set to its own.
+        guard let caller = request.headers[.origin], caller == state.origin(for: request),
+            let host = URL(string: caller)?.host, OutboundURLPolicy.isLoopback(host)
+        else {
+            return SandboxHTTP.json(.forbidden, ["error": "invocations come only from the Jira page of this sandbox"])
+        }
         guard let body = try? await SandboxHTTP.jsonObject(request), let accountId = body["accountId"] as? String,
             state.seed.account(accountId) != nil, let input = body["input"] as? [String: Any],
             let path = input["path"] as? String, path.hasPrefix("/"),

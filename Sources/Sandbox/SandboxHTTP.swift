@@ -18,8 +18,12 @@ enum SandboxHTTP {
         Data(try await request.body.collect(upTo: limit).readableBytesView)
     }
 
+    /// The body as a JSON object; nil for anything else, a repeated key included (JSONSerialization
+    /// would keep the last one silently).
     static func jsonObject(_ request: Request) async throws -> [String: Any]? {
-        try JSONSerialization.jsonObject(with: await body(request)) as? [String: Any]
+        let data = try await body(request)
+        guard JSONDuplicateKeys.first(in: data) == nil else { return nil }
+        return try JSONSerialization.jsonObject(with: data) as? [String: Any]
     }
 
     static func form(_ request: Request) async throws -> [String: String] {

@@ -350,6 +350,23 @@ def main():
             ui.wait.until(lambda d: not ui.button("New report").is_enabled())
         check("disconnect asks first, then the connect banner returns", disconnect)
 
+        def links_that_leave_always_ask():
+            # The host page opened "//host/…" without asking (it starts with "/"); any URL that resolves
+            # to another origin now goes through Jira's prompt, which shows where it leads.
+            for link in ("//example.com/x", "/\\example.com/x", "https://example.com/x"):
+                ui.enter()
+                driver.execute_script(
+                    "import('@forge/bridge').then((m) => m.router.open(arguments[0])).catch(() => {})", link)
+                driver.switch_to.default_content()
+                ui.css("#leave[open]")
+                shown = driver.find_element(By.ID, "leave-url").text
+                assert re.match(r"^https?://example\.com/x$", shown), (link, shown)
+                ui.css("#leave button[value=cancel]").click()
+                ui.wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "#leave[open]"))
+            assert len(driver.window_handles) == 1, "nothing was opened"
+            ui.enter()
+        check("a link that leaves Jira always asks first, protocol-relative ones included", links_that_leave_always_ask)
+
         def no_tokens():
             ui.collect()
             leaks = [text[:80] for text in ui.seen if JWT.search(text)]

@@ -1,7 +1,8 @@
 public import Foundation
+import ReportsSupport
 
 /// Why a request body was refused, with the API's stable codes (`invalid_json`, `unknown_field`,
-/// `invalid_field`, `missing_field`). Messages name fields, never values.
+/// `duplicate_field`, `invalid_field`, `missing_field`). Messages name fields, never values.
 public struct BodyDecodingError: Error, Sendable, Equatable {
     public let code: String
     public let message: String
@@ -18,6 +19,10 @@ public enum JSONObjectBody {
         }
         if let unknown = object.keys.sorted().first(where: { !allowedFields.contains($0) }) {
             throw BodyDecodingError(code: "unknown_field", message: "unknown field '\(unknown.prefix(60))'")
+        }
+        // JSONSerialization keeps the last of two equal keys without a word: refused, not guessed.
+        if let repeated = JSONDuplicateKeys.first(in: data) {
+            throw BodyDecodingError(code: "duplicate_field", message: "field '\(repeated.prefix(60))' appears twice")
         }
         do {
             return try JSONDecoder().decode(T.self, from: data)
