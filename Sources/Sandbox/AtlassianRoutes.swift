@@ -95,10 +95,15 @@ enum AtlassianRoutes {
                 id: state.appId, version: "1", appVersion: "1.0.0", installationId: installationId,
                 apiBaseUrl: apiBaseUrl,
                 environment: .init(type: "DEVELOPMENT", id: "ari:cloud:ecosystem::environment/sandbox/development"),
-                module: .init(type: "core:endpoint", key: "reports-endpoint"),
+                module: trigger
+                    ? .init(type: "core:trigger", key: "remote-installed-trigger")
+                    : .init(type: "core:endpoint", key: "reports-endpoint"),
                 installation: .init(id: installationId, contexts: [.init(name: "jira", apiBaseUrl: apiBaseUrl)])),
+            // As Forge does (atlassian-apis.md §1.3, an observed lifecycle-trigger FIT): only a call from
+            // the UI carries the site's URL; events and triggers carry the cloud id and module key alone.
             context: .init(
-                cloudId: state.cloudId, moduleKey: "reports-endpoint", siteUrl: "https://sandbox.atlassian.net"),
+                cloudId: state.cloudId, moduleKey: trigger ? "remote-installed-trigger" : "reports-endpoint",
+                siteUrl: trigger ? nil : "https://sandbox.atlassian.net"),
             principal: trigger ? nil : accountId, aud: state.appId, iss: "forge/invocation-token", iat: now, nbf: now,
             exp: now + ttl,
             jti: UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased())
@@ -149,7 +154,8 @@ enum AtlassianRoutes {
         struct Context: Codable {
             let cloudId: String
             let moduleKey: String
-            let siteUrl: String
+            /// Left out of the JSON when nil (a trigger's context has no such key).
+            let siteUrl: String?
         }
         let app: App
         let context: Context

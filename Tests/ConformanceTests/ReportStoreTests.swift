@@ -509,4 +509,30 @@ struct QuotaTests {
             #expect(try await fixture.reports.list(fixture.alice).isEmpty)
         }
     }
+
+    /// A call that would change what is stored about the site is never skipped: the install event (no
+    /// site URL) and, a moment later, the first user's call (with one). The second was skipped for a
+    /// minute, so the first runs rendered every issue key without a link.
+    @Test(arguments: StorageBackend.allCases)
+    func theSitesURLIsStoredFromTheFirstCallThatCarriesItWhateverCameJustBefore(_ backend: StorageBackend)
+        async throws
+    {
+        try await backend.withStores { stores in
+            let site = ReportFixture.installationA
+            try await stores.installations.record(ReportFixture.identity(site), systemToken: nil)
+            #expect(try await stores.runReportStores.installation(site)?.siteUrl == nil)
+            let url = URL(string: "https://acme.atlassian.net")!
+            try await stores.installations.record(
+                ReportFixture.identity(site, siteUrl: url, principal: "557058:alice"), systemToken: nil)
+            #expect(try await stores.runReportStores.installation(site)?.siteUrl == url)
+            // A call with nothing new (the trigger again) keeps it, and so does one without a site URL.
+            try await stores.installations.record(ReportFixture.identity(site), systemToken: nil)
+            #expect(try await stores.runReportStores.installation(site)?.siteUrl == url)
+            // A moved site is stored at once too.
+            let moved = URL(string: "https://acme-corp.atlassian.net")!
+            try await stores.installations.record(
+                ReportFixture.identity(site, siteUrl: moved, principal: "557058:alice"), systemToken: nil)
+            #expect(try await stores.runReportStores.installation(site)?.siteUrl == moved)
+        }
+    }
 }

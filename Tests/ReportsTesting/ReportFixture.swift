@@ -1,5 +1,5 @@
 import Crypto
-import Foundation
+package import Foundation
 import GRDB
 import JobQueue
 import JobQueueSQLite
@@ -49,13 +49,16 @@ package struct ReportFixture: Sendable {
 
     package func identity(_ installation: String) -> FITIdentity { Self.identity(installation) }
 
-    package static func identity(_ installation: String) -> FITIdentity {
+    /// `siteUrl`: what a user's call from the UI carries; Forge's lifecycle events and triggers have none.
+    package static func identity(_ installation: String, siteUrl: URL? = nil, principal: String? = nil)
+        -> FITIdentity
+    {
         FITIdentity(
             installationId: installation, appId: "ari:cloud:ecosystem::app/x",
             apiBaseUrl: URL(string: "https://api.atlassian.com/ex/jira/cloud-1")!,
             cloudId: "cloud-1", environmentType: "PRODUCTION", environmentId: nil, moduleType: "core:endpoint",
             moduleKey: "k",
-            principalAccountId: nil, tokenId: nil, expiresAt: Date())
+            principalAccountId: principal, tokenId: nil, expiresAt: Date(), siteUrl: siteUrl)
     }
 
     package static func definition(_ name: String = "Open bugs", schedule: ReportDefinition.Schedule? = nil)

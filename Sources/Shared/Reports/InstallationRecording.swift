@@ -32,26 +32,42 @@ public enum SystemTokens {
     }
 }
 
-/// Which installations were written in the last minute, with the base URL then written: an installation
-/// recorded lately without a token is not written again, so a plain API call costs no write.
+/// Which installations this process wrote in the last minute, and what it wrote: a call that would store
+/// nothing new (same cloud id and base URL, and no site URL or the same one) is not written again, so a
+/// plain API call costs no write. A call that would add or change what is stored about the site is
+/// never skipped: lifecycle events and triggers carry no site URL, so the first user call after an
+/// install brings it, and skipping that call for a minute left every issue key of the first runs
+/// without a link.
 public final class RecentlySeenInstallations: Sendable {
-    private let entries = Mutex<[String: (url: URL, at: Int64)]>([:])
+    private struct Written {
+        let cloudId: String
+        let apiBaseUrl: URL
+        /// What the row holds after the write (a call without a site URL keeps the stored one).
+        let siteUrl: URL?
+        let at: Int64
+    }
+
+    private let entries = Mutex<[String: Written]>([:])
 
     public init() {}
 
-    /// True if `installationId` was written with the same base URL within the last minute.
-    public func isFresh(_ installationId: String, apiBaseUrl: URL, at now: Int64) -> Bool {
+    /// True if this process wrote everything `identity` carries within the last minute.
+    public func isFresh(_ identity: FITIdentity, at now: Int64) -> Bool {
         entries.withLock { entries in
-            guard let entry = entries[installationId] else { return false }
-            return entry.url == apiBaseUrl && now - entry.at < 60_000
+            guard let entry = entries[identity.installationId], now - entry.at < 60_000 else { return false }
+            return entry.cloudId == identity.cloudId && entry.apiBaseUrl == identity.apiBaseUrl
+                && (identity.siteUrl == nil || identity.siteUrl == entry.siteUrl)
         }
     }
 
     /// Called after a successful write, so a failed one is tried again on the next request.
-    public func note(_ installationId: String, apiBaseUrl: URL, at now: Int64) {
+    public func note(_ identity: FITIdentity, at now: Int64) {
         entries.withLock { entries in
             if entries.count > 100_000 { entries.removeAll() }
-            entries[installationId] = (apiBaseUrl, now)
+            let previous = entries[identity.installationId]
+            entries[identity.installationId] = Written(
+                cloudId: identity.cloudId, apiBaseUrl: identity.apiBaseUrl,
+                siteUrl: identity.siteUrl ?? previous?.siteUrl, at: now)
         }
     }
 }

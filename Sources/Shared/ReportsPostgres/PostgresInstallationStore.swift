@@ -26,7 +26,7 @@ public struct PostgresInstallationStore: InstallationRecords {
         let now = Timestamp.milliseconds(now())
         let sealed = try SystemTokens.seal(
             systemToken, installationId: identity.installationId, vault: vault, now: now)
-        if sealed == nil, recentlySeen.isFresh(identity.installationId, apiBaseUrl: identity.apiBaseUrl, at: now) {
+        if sealed == nil, recentlySeen.isFresh(identity, at: now) {
             return
         }
         let logger = database.logger
@@ -48,7 +48,7 @@ public struct PostgresInstallationStore: InstallationRecords {
                         THEN excluded.system_token_expires_at ELSE installations.system_token_expires_at END
                 """, logger: logger)
         }
-        recentlySeen.note(identity.installationId, apiBaseUrl: identity.apiBaseUrl, at: now)
+        recentlySeen.note(identity, at: now)
     }
 
     /// The stored system token and its expiry, decrypted at the moment of use.

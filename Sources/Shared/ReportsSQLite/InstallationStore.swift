@@ -11,7 +11,7 @@ public struct InstallationStore: Sendable {
     public let vault: TokenVault
     private let now: @Sendable () -> Date
     /// Installations recorded lately without a token: `last_seen_at` is refreshed at most once a minute
-    /// per installation, so a plain API call costs no write.
+    /// per installation, so a plain API call costs no write (a call that brings a new site URL is written).
     private let recentlySeen = RecentlySeenInstallations()
 
     public init(database: ReportsDatabase, vault: TokenVault, now: @escaping @Sendable () -> Date = { Date() }) {
@@ -28,7 +28,7 @@ public struct InstallationStore: Sendable {
         let now = Timestamp.milliseconds(now())
         let sealed = try SystemTokens.seal(
             systemToken, installationId: identity.installationId, vault: vault, now: now)
-        if sealed == nil, recentlySeen.isFresh(identity.installationId, apiBaseUrl: identity.apiBaseUrl, at: now) {
+        if sealed == nil, recentlySeen.isFresh(identity, at: now) {
             return
         }
         let (ciphertext, expiry) = (sealed?.ciphertext, sealed?.expiresAt)
@@ -51,7 +51,7 @@ public struct InstallationStore: Sendable {
                     now, now, identity.siteUrl?.absoluteString,
                 ])
         }
-        recentlySeen.note(identity.installationId, apiBaseUrl: identity.apiBaseUrl, at: now)
+        recentlySeen.note(identity, at: now)
     }
 
     /// The stored system token and its expiry, decrypted at the moment of use.
