@@ -54,6 +54,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         // Sources/Shared holds one library target per concern; dependencies point one way (the module
@@ -131,7 +132,14 @@ let package = Package(
             path: "Sources/Shared/ReportsPostgres", swiftSettings: strictSettings
         ),
         .target(
-            name: "ServiceSetup", dependencies: ["ReportsSupport", "Transport", "Reports", log],
+            name: "ServiceSetup",
+            dependencies: [
+                "ReportsSupport", "Transport", "Reports", log, .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            ],
             path: "Sources/Shared/ServiceSetup", swiftSettings: strictSettings
         ),
         .target(

@@ -77,8 +77,9 @@ struct ServeCommand: AsyncParsableCommand {
             stores: stores, forge: forge, security: security, upstream: upstream, microsoft: microsoft,
             transport: transport, logger: logger)
         let app = Application(
-            router: APIRoutes.router(apiServices),
-            configuration: .init(address: .hostname(host, port: port), serverName: "onenote-reports"),
+            router: APIRoutes.router(apiServices), server: settings.http.server,
+            configuration: settings.http.configuration(
+                address: .hostname(host, port: port), serverName: "onenote-reports", logger: logger),
             logger: logger)
         // The budget keeper renews this process's OneNote slots; it stops after the server.
         services.append(OneNoteBudgetKeeper(limiter: budget, workerId: APIServices.processId, logger: logger))

@@ -52,7 +52,7 @@ extension Run {
                 interval: settings.retention.interval, logger: logger))
         if let accounts = reports?.accounts { services.append(accounts) }
         services.append(runtime)
-        if let metricsPort { services.append(metrics.server(port: metricsPort)) }
+        if let metricsPort { services.append(metrics.server(port: metricsPort, limits: settings.http, logger: logger)) }
         let group = ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

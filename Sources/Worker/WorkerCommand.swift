@@ -116,7 +116,7 @@ struct Run: AsyncParsableCommand {
                 interval: settings.retention.interval, logger: logger))
         if let accounts = reports?.accounts { services.append(accounts) }
         services.append(runtime)
-        if let metricsPort { services.append(metrics.server(port: metricsPort)) }
+        if let metricsPort { services.append(metrics.server(port: metricsPort, limits: settings.http, logger: logger)) }
         let group = ServiceGroup(
             configuration: .init(
                 services: services,

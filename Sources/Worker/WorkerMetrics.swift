@@ -1,7 +1,9 @@
 import Foundation
 import Hummingbird
 import JobQueue
+import Logging
 import Prometheus
+import ServiceSetup
 import Transport
 
 /// The worker's Prometheus metrics (`--metrics-port`): attempts by kind and outcome, their durations,
@@ -82,8 +84,11 @@ struct WorkerMetrics: WorkerObserver {
 
     func exposition() -> String { registry.emitToString() }
 
-    /// `/metrics` and a liveness `/healthz` on 127.0.0.1 (scraped locally; never exposed through nginx).
-    func server(port: Int) -> Application<RouterResponder<BasicRequestContext>> {
+    /// `/metrics` and a liveness `/healthz` on 127.0.0.1 (scraped locally; never exposed through nginx),
+    /// with the same timeouts and connection cap as the API.
+    func server(port: Int, limits: HTTPServerLimits, logger: Logger) -> Application<
+        RouterResponder<BasicRequestContext>
+    > {
         let router = Router()
         router.get("/healthz") { _, _ in
             Response(
@@ -95,7 +100,10 @@ struct WorkerMetrics: WorkerObserver {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(string: exposition())))
         }
-        return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)))
+        return Application(
+            router: router, server: limits.server,
+            configuration: limits.configuration(address: .hostname("127.0.0.1", port: port), logger: logger),
+            logger: logger)
     }
 }
 

@@ -172,6 +172,25 @@ CONF
     expect "API routes are proxied (a FIT-less call is the API's 401)" 0 '"code":"' -- $tls "https://localhost:$https/v1/reports"
     head -c 100000 /dev/zero | tr '\0' 'a' >"$work/big"
     expect "bodies over 64 KB are refused at nginx" 0 '^HTTP/1.1 413' -- $tls -i -X POST --data-binary "@$work/big" "https://localhost:$https/v1/reports"
+    # A client that never finishes its headers is cut off (client_header_timeout 10 s) instead of
+    # holding a connection for ever (the API behind has its own request deadline as well).
+    slow=$(python3 - "$https" "$work/ca.pem" <<'PY'
+import socket, ssl, sys, time
+context = ssl.create_default_context(cafile=sys.argv[2])
+raw = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+conn = context.wrap_socket(raw, server_hostname="localhost")
+conn.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
+started = time.time()
+conn.settimeout(30)
+try:
+    data = conn.recv(1)
+except (ssl.SSLError, ConnectionError, socket.timeout) as error:
+    data = repr(error).encode()
+print(f"{time.time() - started:.1f} {data!r}")
+PY
+)
+    if awk '{ exit !($1 >= 9 && $1 <= 15) }' <<<"$slow"; then pass "a client that never finishes its headers is cut off at 10 s ($slow)"
+    else fail "a client that never finishes its headers is cut off at 10 s" "$slow"; fi
     $tls -o /dev/null "https://localhost:$https/oauth/microsoft/callback?code=CANARY-CODE-42&state=CANARY-STATE-42" || true
     if grep -q "CANARY" "$work/access.log"; then fail "the access log leaves out query strings" "$(grep CANARY "$work/access.log")"
     elif grep -q "/oauth/microsoft/callback" "$work/access.log"; then pass "the access log leaves out query strings"

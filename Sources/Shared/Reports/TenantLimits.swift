@@ -52,11 +52,6 @@ public struct TenantLimits: Sendable, Equatable {
     static func number(
         _ environment: [String: String], _ name: String, _ fallback: Int, _ range: ClosedRange<Int>
     ) throws(ConfigurationError) -> Int {
-        guard let text = environment[name], !text.isEmpty else { return fallback }
-        guard let value = Int(text), range.contains(value) else {
-            throw ConfigurationError(
-                variable: name, problem: "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
-        }
-        return value
+        try ConfigurationError.wholeNumber(environment, name, fallback, range)
     }
 }

@@ -14,3 +14,18 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
 
     public var description: String { "configuration error: \(variable) \(problem)" }
 }
+
+extension ConfigurationError {
+    /// A whole number from `environment[name]` within `range`, or `fallback` when it is unset or empty;
+    /// anything else throws, naming the variable and the range (never the value).
+    public static func wholeNumber(
+        _ environment: [String: String], _ name: String, _ fallback: Int, _ range: ClosedRange<Int>
+    ) throws(ConfigurationError) -> Int {
+        guard let text = environment[name], !text.isEmpty else { return fallback }
+        guard let value = Int(text), range.contains(value) else {
+            throw ConfigurationError(
+                variable: name, problem: "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return value
+    }
+}

@@ -22,6 +22,8 @@ public struct ReportsConfiguration: Sendable, Equatable {
     public var limits = TenantLimits()
     /// How long history and silent sites are kept (issue #18; PRIVACY.md).
     public var retention = RetentionRules()
+    /// Timeouts and the connection cap of this process's HTTP server (the API, a worker's metrics port).
+    public var http = HTTPServerLimits()
 
     public static let defaultDatabasePath = "./data/reports.sqlite"
 
@@ -58,6 +60,7 @@ public struct ReportsConfiguration: Sendable, Equatable {
         }
         limits = try TenantLimits(environment: environment)
         retention = try RetentionRules(environment: environment)
+        http = try HTTPServerLimits(environment: environment)
         switch environment["REPORTS_SANDBOX"] {
         case nil, "", "0": sandboxMode = false
         case "1": sandboxMode = true
