@@ -121,7 +121,11 @@ source scripts/lib/connect-microsoft.sh
 connect_microsoft "$start_url" >"$work/connected.html" || die "the connect flow did not finish"
 say "it set the browser's __Host- connect cookie and sent it to Microsoft: ${CONNECT_AUTHORIZE%%\?*}?…"
 say "the sandbox's login consents at once; the callback checked the state and the cookie, then asked:"
-say "  \"$(sed -e 's/<[^>]*>//g' <<<"$CONNECT_CONFIRMATION" | grep -m1 'Connect this Microsoft account' | sed -E 's/^ +//')…\""
+parties=$(python3 -c 'import html, re, sys
+page = sys.stdin.read()
+print(" · ".join(f"{k}: " + " ".join(html.unescape(re.sub("<[^>]+>", " ", v)).split())
+                 for k, v in re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", page, re.S)))' <<<"$CONNECT_CONFIRMATION")
+say "  \"Connect Microsoft OneNote to Jira?  $parties\""
 say "the demo pressed Connect; only now is the refresh token stored"
 grep -q "Connected" "$work/connected.html" || die "the confirmation did not connect"
 me=$(call GET /v1/me)

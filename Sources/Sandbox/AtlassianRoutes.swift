@@ -57,6 +57,7 @@ enum AtlassianRoutes {
             }
         }
         jira.get("/filter/search") { request, context in try filters(request, context, state) }
+        JiraUserRoutes.add(to: jira, state: state)
     }
 
     /// The development aid of the fixed interface: a FIT with exactly the documented claims (§1.3)

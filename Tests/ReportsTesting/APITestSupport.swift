@@ -153,6 +153,17 @@ package final class UpstreamStandIn: Sendable {
                 #"{"isLast":true,"values":[{"id":"10000","name":"Mine","jql":"assignee = currentUser() ORDER BY key"}]}"#
             )
         }
+        // Who the user is and what the site is called (atlassian-apis.md §8), for the connect confirmation.
+        router.get("/ex/jira/{cloud}/rest/api/3/myself") { request, _ -> Response in
+            guard request.headers[.authorization] == "Bearer user-token-1" else {
+                return Self.json(.unauthorized, #"{"errorMessages":["no"]}"#)
+            }
+            return Self.json(.ok, #"{"accountId":"557058:alice","displayName":"Alice Example","active":true}"#)
+        }
+        router.get("/ex/jira/{cloud}/rest/api/3/serverInfo") { _, _ -> Response in
+            Self.json(
+                .ok, #"{"baseUrl":"https://acme.atlassian.net","serverTitle":"Acme Jira","deploymentType":"Cloud"}"#)
+        }
         let app = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)
         return try await app.test(.live) { client in try await body(URL(string: "http://127.0.0.1:\(client.port!)")!) }

@@ -120,7 +120,8 @@ package final class ProcessStack: @unchecked Sendable {
 
     package lazy var database: ReportsDatabase = try! ReportsDatabase.open(path: env["REPORTS_DATABASE"]!)
 
-    /// FIT headers for `account` (`sandbox-user-1` by default), with the system token Forge sends.
+    /// FIT headers for `account` (`sandbox-user-1` by default), with the system and user tokens Forge
+    /// sends on a call from the app (the manifest asks for both).
     package func headers(account: String = "sandbox-user-1") async throws -> [String: String] {
         let minted = try await Self.call("POST", "\(sandboxBase)/sandbox/fit", body: #"{"accountId":"\#(account)"}"#)
             .json
@@ -128,7 +129,10 @@ package final class ProcessStack: @unchecked Sendable {
         let system = minted["systemToken"] as! String
         let user = minted["userToken"] as! String
         secrets += [fit, system, user]
-        return ["Authorization": "Bearer \(fit)", "Content-Type": "application/json", "x-forge-oauth-system": system]
+        return [
+            "Authorization": "Bearer \(fit)", "Content-Type": "application/json", "x-forge-oauth-system": system,
+            "x-forge-oauth-user": user,
+        ]
     }
 
     /// What Forge sends a scheduled trigger: a FIT without a principal and the app's system token (the

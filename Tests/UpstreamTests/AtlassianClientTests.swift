@@ -157,11 +157,16 @@ struct AtlassianClientTests {
                 apiBaseUrl: apiBaseUrl, token: user.token, jql: "project = OPS ORDER BY key",
                 fields: ["summary", "status"], pageSize: 10)
             _ = try await atlassian.filterJQL(apiBaseUrl: apiBaseUrl, token: user.token, filterId: "10000")
-            _ = try await JiraClient(transport: recorder).filters(
-                apiBaseUrl: apiBaseUrl, userToken: Secret(minted["userToken"] as! String), query: nil)
+            let jira = JiraClient(transport: recorder)
+            let userToken = Secret(minted["userToken"] as! String)
+            _ = try await jira.filters(apiBaseUrl: apiBaseUrl, userToken: userToken, query: nil)
+            #expect(try await jira.displayName(apiBaseUrl: apiBaseUrl, userToken: userToken) == "Sandbox User One")
+            #expect(try await jira.siteTitle(apiBaseUrl: apiBaseUrl, userToken: userToken) == "Sandbox Jira")
 
             let requests = recorder.requests
-            #expect(requests.count >= 6, "token, three search pages, filter, filter list: \(requests.map(\.url.path))")
+            #expect(
+                requests.count >= 8,
+                "token, three search pages, filter, filter list, myself, serverInfo: \(requests.map(\.url.path))")
             for request in requests {
                 let path = request.url.path
                 switch request.method {

@@ -169,7 +169,8 @@ def main():
             ui.css("#leave-open").click()
             ui.wait.until(lambda d: len(d.window_handles) == 2)
             driver.switch_to.window(next(h for h in driver.window_handles if h != main_window))
-            ui.text_appears("Connect this Microsoft account")
+            ui.text_appears("Connect Microsoft OneNote to Jira?")
+            ui.text_appears("Sandbox User One")  # whose Jira account, by name
             ui.button("Connect").click()
             ui.text_appears("Connected")
             driver.close()

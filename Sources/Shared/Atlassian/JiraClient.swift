@@ -48,13 +48,32 @@ public struct JiraClient: Sendable {
         return (Array(filters.prefix(cap)), true)
     }
 
-    private func send(_ url: URL, userToken: Secret) async throws -> OutboundResponse {
+    /// The calling user's display name (`GET /rest/api/3/myself`, docs/atlassian-apis.md §8), shown on
+    /// the Microsoft connect confirmation so a person can tell whose Jira account a link would connect.
+    public func displayName(apiBaseUrl: URL, userToken: Secret) async throws -> String? {
+        struct User: Decodable { let displayName: String? }
+        let response = try await send(
+            apiBaseUrl.appendingPathComponent("rest/api/3/myself"), userToken: userToken, timeout: .seconds(5))
+        return (try? JSONDecoder().decode(User.self, from: response.body))?.displayName
+    }
+
+    /// The site's title as its administrators set it (`GET /rest/api/3/serverInfo`, `serverTitle`;
+    /// docs/atlassian-apis.md §8).
+    public func siteTitle(apiBaseUrl: URL, userToken: Secret) async throws -> String? {
+        struct Info: Decodable { let serverTitle: String? }
+        let response = try await send(
+            apiBaseUrl.appendingPathComponent("rest/api/3/serverInfo"), userToken: userToken, timeout: .seconds(5))
+        return (try? JSONDecoder().decode(Info.self, from: response.body))?.serverTitle
+    }
+
+    private func send(_ url: URL, userToken: Secret, timeout: Duration = .seconds(20)) async throws -> OutboundResponse
+    {
         let response: OutboundResponse
         do {
             response = try await transport.send(
                 OutboundRequest(
                     url: url, headers: ["Authorization": "Bearer \(userToken.revealed)", "Accept": "application/json"],
-                    timeout: .seconds(20)))
+                    timeout: timeout))
         } catch let error as HTTPTransportError {
             throw UpstreamError(kind: .transient, code: "jira_unreachable", message: error.message)
         }

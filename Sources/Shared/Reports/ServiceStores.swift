@@ -43,6 +43,11 @@ public protocol PendingConnections: Sendable {
     func park(_ pending: PendingConnection, refreshToken: Secret, browser: String) async throws -> Secret
     /// Takes the parked connection back: stored as the owner's connection when `confirm`, else dropped.
     func take(token: String, browser: String, confirm: Bool) async throws -> PendingConnectionOutcome
+    /// Keeps the names the confirmation page shows for `owner`'s flow for `ConnectNames.lifetime` (the
+    /// latest flow's win).
+    func keepNames(_ names: ConnectNames, for owner: ReportOwner) async throws
+    /// The names kept for `owner`'s flow, unless they expired.
+    func names(for owner: ReportOwner) async throws -> ConnectNames?
 }
 
 /// The Jira sites seen in verified Forge calls.

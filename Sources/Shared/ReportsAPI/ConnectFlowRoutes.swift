@@ -1,3 +1,4 @@
+import Atlassian
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -23,6 +24,7 @@ enum ConnectFlowRoutes {
     {
         forge.post("/v1/microsoft/connect") { _, context in
             let owner = try context.owner()
+            try await services.pending.keepNames(await names(context, services), for: owner)
             let issued = services.startTokens.issue(installationId: owner.installationId, accountId: owner.accountId)
             var url = URLComponents(
                 url: services.publicBase.appendingPathComponent("oauth/microsoft/start"), resolvingAgainstBaseURL: false
@@ -34,6 +36,22 @@ enum ConnectFlowRoutes {
         router.get("/oauth/microsoft/start") { request, context in await start(request, context, services) }
         router.get("/oauth/microsoft/callback") { request, context in await callback(request, context, services) }
         router.post("/oauth/microsoft/confirm") { request, context in await confirm(request, context, services) }
+    }
+
+    /// The Jira user's display name and the site's title, asked of Jira with the user's own token
+    /// (Forge forwards it with every call from the app). Best effort: an answer that does not come (no
+    /// token, a refusal, a timeout) leaves that name out; the page then says so in other words.
+    static func names(_ context: APIRequestContext, _ services: APIServices) async -> ConnectNames {
+        guard let identity = context.identity, let token = context.forwardedUserToken, !token.isEmpty else {
+            return ConnectNames(jiraDisplayName: "", siteName: "")
+        }
+        async let name = try? services.jira.displayName(apiBaseUrl: identity.apiBaseUrl, userToken: token)
+        async let site = try? services.jira.siteTitle(apiBaseUrl: identity.apiBaseUrl, userToken: token)
+        let (jiraName, siteName) = await (name, site)
+        if jiraName == nil || siteName == nil {
+            context.logger.notice("Jira did not name the user or the site for the connect confirmation")
+        }
+        return ConnectNames(jiraDisplayName: (jiraName ?? nil) ?? "", siteName: (siteName ?? nil) ?? "")
     }
 
     static func start(_ request: Request, _ context: APIRequestContext, _ services: APIServices) async -> Response {
@@ -113,8 +131,13 @@ enum ConnectFlowRoutes {
             let confirmation = try await services.pending.park(
                 pending, refreshToken: tokens.refreshToken, browser: ConnectBrowserBinding.hash(of: cookie))
             let site = try await services.installations.installation(owner.installationId)
+            let names = try await services.pending.names(for: owner)
             return ConnectPages.confirmation(
-                pending, site: site?.siteUrl?.host ?? site?.apiBaseUrl.absoluteString ?? owner.installationId,
+                ConnectPages.Parties(
+                    jiraName: names.flatMap { $0.jiraDisplayName.isEmpty ? nil : $0.jiraDisplayName },
+                    siteName: names.flatMap { $0.siteName.isEmpty ? nil : $0.siteName },
+                    siteHost: site?.siteUrl?.host, microsoftName: pending.displayName,
+                    microsoftAddress: pending.microsoftAccount),
                 token: confirmation)
         } catch let error as UpstreamError {
             context.logger.warning("Microsoft connect failed", metadata: ["code": "\(error.code)"])

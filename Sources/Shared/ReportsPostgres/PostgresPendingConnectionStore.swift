@@ -71,4 +71,36 @@ public struct PostgresPendingConnectionStore: PendingConnections {
             return .taken(pending)
         }
     }
+
+    public func keepNames(_ names: ConnectNames, for owner: ReportOwner) async throws {
+        let (nowMs, logger) = (Timestamp.milliseconds(now()), database.logger)
+        let untilMs = nowMs + ConnectNames.lifetime.wholeMilliseconds
+        try await database.withTransaction { connection in
+            try await connection.checkedQuery("DELETE FROM connect_labels WHERE expires_at < \(nowMs)", logger: logger)
+            try await connection.checkedQuery(
+                """
+                INSERT INTO connect_labels (installation_id, account_id, jira_display_name, site_name, expires_at)
+                VALUES (\(owner.installationId), \(owner.accountId), \(names.jiraDisplayName), \(names.siteName), \(untilMs))
+                ON CONFLICT (installation_id, account_id) DO UPDATE SET
+                    jira_display_name = excluded.jira_display_name, site_name = excluded.site_name,
+                    expires_at = excluded.expires_at
+                """, logger: logger)
+        }
+    }
+
+    public func names(for owner: ReportOwner) async throws -> ConnectNames? {
+        let (nowMs, logger) = (Timestamp.milliseconds(now()), database.logger)
+        return try await database.withConnection { connection in
+            try await connection.checkedQuery(
+                """
+                SELECT jira_display_name, site_name FROM connect_labels
+                WHERE installation_id = \(owner.installationId) AND account_id = \(owner.accountId)
+                AND expires_at >= \(nowMs)
+                """, logger: logger
+            ).collect().first.map { row in
+                let (name, site) = try row.decode((String, String).self)
+                return ConnectNames(jiraDisplayName: name, siteName: site)
+            }
+        }
+    }
 }

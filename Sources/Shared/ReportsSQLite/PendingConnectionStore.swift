@@ -79,4 +79,34 @@ public struct PendingConnectionStore: PendingConnections {
             return .taken(pending)
         }
     }
+
+    public func keepNames(_ names: ConnectNames, for owner: ReportOwner) async throws {
+        let nowMs = Timestamp.milliseconds(now())
+        let untilMs = nowMs + ConnectNames.lifetime.wholeMilliseconds
+        try await database.pool.write { db in
+            try db.execute(sql: "DELETE FROM connect_labels WHERE expires_at < ?", arguments: [nowMs])
+            try db.execute(
+                sql: """
+                    INSERT INTO connect_labels (installation_id, account_id, jira_display_name, site_name, expires_at)
+                    VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT (installation_id, account_id) DO UPDATE SET
+                        jira_display_name = excluded.jira_display_name, site_name = excluded.site_name,
+                        expires_at = excluded.expires_at
+                    """,
+                arguments: [owner.installationId, owner.accountId, names.jiraDisplayName, names.siteName, untilMs])
+        }
+    }
+
+    public func names(for owner: ReportOwner) async throws -> ConnectNames? {
+        let nowMs = Timestamp.milliseconds(now())
+        return try await database.pool.read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT jira_display_name, site_name FROM connect_labels
+                    WHERE installation_id = ? AND account_id = ? AND expires_at >= ?
+                    """, arguments: [owner.installationId, owner.accountId, nowMs]
+            ).map { ConnectNames(jiraDisplayName: $0[0], siteName: $0[1]) }
+        }
+    }
 }
