@@ -74,6 +74,8 @@ bench: deps
 	Benchmarks/scheduler/run.sh
 	Benchmarks/idle/run.sh
 	Benchmarks/fairness/run.sh
+	swift build -c release --product transport-bench
+	Benchmarks/transport/run.sh .build/release
 
 # Chaos run (issue #11): kills, pauses, restarts and faults for MINUTES (default 10), then checks one
 # page per report with the latest data, no stuck job, every run terminal. Not part of `make test`.

@@ -40,6 +40,7 @@ let package = Package(
         .executable(name: "fit-bench", targets: ["FITBench"]),
         .executable(name: "hello-bench", targets: ["HelloBench"]),
         .executable(name: "render-bench", targets: ["RenderBench"]),
+        .executable(name: "transport-bench", targets: ["TransportBench"]),
         .executable(name: "reports-fuzz", targets: ["ReportsFuzz"]),
     ],
     dependencies: [
@@ -229,6 +230,12 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
             ],
             path: "Benchmarks/FITBench",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "TransportBench",
+            dependencies: ["Transport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/TransportBench",
             swiftSettings: strictSettings
         ),
         .executableTarget(
