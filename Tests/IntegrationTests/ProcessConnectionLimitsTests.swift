@@ -108,10 +108,19 @@ final class RawHTTP: @unchecked Sendable {
         }
     }
 
+    /// Bytes read past the last response (a pipelined answer that arrived with it).
+    private var pending: [UInt8] = []
+
     /// One GET on this connection; the response's status (its body is read by its Content-Length).
     func request(_ path: String) throws -> Int {
         try send("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        var received: [UInt8] = []
+        return try readResponse()
+    }
+
+    /// The next response's status, its body read by its Content-Length.
+    func readResponse() throws -> Int {
+        var received = pending
+        pending = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let text = String(decoding: received, as: UTF8.self)
@@ -120,7 +129,9 @@ final class RawHTTP: @unchecked Sendable {
                 let length =
                     head.split(separator: "\r\n").first { $0.hasPrefix("content-length:") }
                     .flatMap { Int($0.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) } ?? 0
-                if text.utf8.count - text[..<end.upperBound].utf8.count >= length {
+                let headLength = text[..<end.upperBound].utf8.count
+                if received.count - headLength >= length {
+                    pending = Array(received[(headLength + length)...])
                     return Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
                 }
             }

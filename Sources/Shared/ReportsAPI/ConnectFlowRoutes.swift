@@ -51,7 +51,7 @@ enum ConnectFlowRoutes {
         if jiraName == nil || siteName == nil {
             context.logger.notice("Jira did not name the user or the site for the connect confirmation")
         }
-        return ConnectNames(jiraDisplayName: (jiraName ?? nil) ?? "", siteName: (siteName ?? nil) ?? "")
+        return ConnectNames(jiraDisplayName: jiraName ?? "", siteName: siteName ?? "")
     }
 
     static func start(_ request: Request, _ context: APIRequestContext, _ services: APIServices) async -> Response {

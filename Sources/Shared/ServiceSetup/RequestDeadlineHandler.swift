@@ -6,7 +6,9 @@ import NIOHTTPTypes
 /// the connection being ready for it (opened, or its last response written). Hummingbird's idle timeout
 /// is measured from the last part read, so a client that trickles a header line or a body chunk every
 /// few seconds would keep a connection for ever; this deadline does not move. Once a request is read,
-/// its handling is the application's business (and the response's, the idle timeout's).
+/// its handling is the application's business (and the response's, the idle timeout's): no deadline
+/// runs while every request received has been read whole. A request pipelined behind one still being
+/// answered gets its deadline from its own head.
 final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -15,6 +17,8 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
 
     private let timeout: TimeAmount
     private var deadline: Scheduled<Void>?
+    /// Requests whose head was read and whose response has not been written whole.
+    private var inFlight = 0
 
     init(timeout: Duration) {
         self.timeout = .nanoseconds(
@@ -40,13 +44,23 @@ final class RequestDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandle
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .end = unwrapInboundIn(data) { disarm() }
+        switch unwrapInboundIn(data) {
+        case .head:
+            inFlight += 1
+            // Waiting for it already (the usual case); else it is pipelined behind one being answered.
+            if deadline == nil { arm(context) }
+        case .body: break
+        case .end: disarm()
+        }
         context.fireChannelRead(data)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        // The response is complete: the connection waits for its next request, on a fresh deadline.
-        if case .end = unwrapOutboundIn(data) { arm(context) }
+        // The last response is complete: the connection waits for its next request, on a fresh deadline.
+        if case .end = unwrapOutboundIn(data) {
+            inFlight = max(inFlight - 1, 0)
+            if inFlight == 0 { arm(context) }
+        }
         context.write(data, promise: promise)
     }
 
