@@ -6,7 +6,7 @@ import PostgresStorage
 import ReportsSupport
 import SQLiteStorage
 
-/// Copies an SQLite database into an empty PostgreSQL one (issue #16, point 7; deploy/RUNBOOK.md):
+/// Copies an SQLite database into an empty PostgreSQL one (deploy/RUNBOOK.md):
 /// every table, every row, ids kept, in one PostgreSQL transaction, so the copy is all or nothing.
 /// The SQLite side is read from one snapshot, so a copy taken while something still writes is at least
 /// consistent; the runbook says to stop `enqueuer serve`, `cron` and every worker first anyway.

@@ -8,7 +8,7 @@ import ReportsPostgres
 import ReportsSQLite
 import ServiceSetup
 
-/// What the service holds per Jira site (issue #18): `export` answers a data-subject request, `delete`
+/// What the service holds per Jira site: `export` answers a data-subject request, `delete`
 /// erases a site at once (what the uninstall grace period does on its own).
 struct TenantCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -89,7 +89,7 @@ struct TenantScope: ParsableArguments {
     }
 }
 
-/// `enqueuer data stats`: rows per table, to see retention at work (issue #18).
+/// `enqueuer data stats`: rows per table, to see retention at work.
 struct DataCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "data",

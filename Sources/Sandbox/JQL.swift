@@ -1,6 +1,6 @@
 import Foundation
 
-/// The small JQL subset the sandbox understands (issue #5): `project`, `status` and
+/// The small JQL subset the sandbox understands: `project`, `status` and
 /// `assignee = currentUser()` clauses with `=` / `!=`, joined by `AND`, and `ORDER BY` up to 7 fields.
 /// Anything else is a 400, as Jira answers a query it cannot parse.
 struct JQLQuery: Sendable, Equatable {

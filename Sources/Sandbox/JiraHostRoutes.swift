@@ -7,7 +7,7 @@ import ReportsSupport
 import Synchronization
 import Transport
 
-/// The sandbox playing Jira's part for the Custom UI (issue #17; docs/forge-ui.md): a page that hosts
+/// The sandbox playing Jira's part for the Custom UI (docs/forge-ui.md): a page that hosts
 /// the UI in an iframe on another origin, as Jira does, and carries out its bridge calls the way Forge
 /// does. The browser never holds a token: the page posts the UI's `invokeRemote` input here, and this
 /// server mints the FIT and tokens for the chosen sandbox account, calls `enqueuer serve`, and hands

@@ -104,7 +104,7 @@ enum MicrosoftRoutes {
                     "Invalid request: response_type=code and a code_challenge with method S256 are required."))
         }
         // Who signs in: `login_hint` names the account (a real authorize page pre-fills it); without
-        // one, the sandbox's standard user. Each user has OneNote limits of their own (issue #13).
+        // one, the sandbox's standard user. Each user has OneNote limits of their own.
         let user = MicrosoftUser(loginHint: query.get("login_hint")) ?? state.microsoftUser
         let code = state.issueCode(redirectURI: redirect, challenge: challenge, user: user)
         var components = URLComponents(url: url, resolvingAgainstBaseURL: false)!

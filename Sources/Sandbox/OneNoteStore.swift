@@ -292,7 +292,7 @@ final class OneNoteStore: Sendable {
 
 /// OneNote's per-user limits (§4.2): 120 requests a minute, 400 an hour, 5 at once — for each
 /// Microsoft user on their own. It also keeps, per user, the longest run of 429s in a row, so a test
-/// can check that a client backs off instead of hammering (issue #13).
+/// can check that a client backs off instead of hammering.
 final class OneNoteThrottle: Sendable {
     private struct UserState {
         var recent: [Date] = []
@@ -349,7 +349,7 @@ final class OneNoteThrottle: Sendable {
     }
 }
 
-/// A Microsoft account of the sandbox. `login_hint` at authorize chooses one (issue #13: per-user
+/// A Microsoft account of the sandbox. `login_hint` at authorize chooses one (per-user
 /// OneNote limits need several users); each hint is its own user, with a stable id.
 struct MicrosoftUser: Sendable, Equatable {
     let id: String

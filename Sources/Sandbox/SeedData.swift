@@ -82,7 +82,7 @@ struct SeedData: Sendable {
     /// them is too big for one OneNote request (the demo's multi-part page). OPS and WEB are unchanged.
     /// `extraFilters`: that many more shared filters ("Team filter N", owned by user 2), for paging.
     /// `extraAccounts`: that many more Jira accounts (`sandbox-user-3`, …) the app may act as; the
-    /// issues and filters are the same (tests of many users, issue #13).
+    /// issues and filters are the same (tests of many users).
     init(seed: UInt64, issueCount: Int, archiveIssues: Int = 0, extraFilters: Int = 0, extraAccounts: Int = 0) {
         var random = SeedRandom(seed: seed)
         let accounts = [Self.user1, Self.user2]

@@ -10,7 +10,7 @@ import ServiceSetup
 import UnixSignals
 
 extension Run {
-    /// `REPORTS_DATABASE=postgres://…` (issue #16, docs/postgresql.md): the queue and the stores on
+    /// `REPORTS_DATABASE=postgres://…` (docs/postgresql.md): the queue and the stores on
     /// PostgreSQL, so workers on several hosts share them. The same jobs as on SQLite: diagnostics, and
     /// `run-report` when the report variables are set.
     func runOnPostgres(url: String, settings: ReportsConfiguration, logger: Logger) async throws {

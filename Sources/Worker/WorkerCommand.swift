@@ -184,7 +184,7 @@ struct Run: AsyncParsableCommand {
                     graphBaseURL: upstream.microsoftGraphBaseURL, transport: transport,
                     sleep: metrics.sleeper(service: "onenote")),
                 issueCap: cap, limiter: budget)
-            // Issue #18: the sites' stored account ids go to Atlassian's personal data reporting API.
+            // The sites' stored account ids go to Atlassian's personal data reporting API.
             let accounts = AccountReportingService(
                 store: database.personalData, tokens: stores,
                 reporter: AtlassianAccountReporter(client: atlassian, url: upstream.atlassianPersonalDataURL),

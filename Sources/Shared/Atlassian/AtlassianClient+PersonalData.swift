@@ -4,7 +4,7 @@ public import Security
 import Transport
 import Upstream
 
-/// Atlassian's personal data reporting API (issue #18, point 3; docs/upstream-notes.md, "Personal data
+/// Atlassian's personal data reporting API (docs/upstream-notes.md, "Personal data
 /// reporting"). Documented through Forge's Privacy API, which wraps `/report-accounts`: accounts with the
 /// time their data was stored, at most 90 a call, answered with the accounts that are `closed` or
 /// `updated`. UNCONFIRMED for a Forge remote, hence configurable or tolerant: the URL

@@ -13,9 +13,9 @@ public struct AtlassianClient: Sendable {
     public let transport: any HTTPTransport
     public let retry: AtlassianRetryPolicy
     /// Waits longer than this are not slept in place: the job goes back to the queue, due after the
-    /// wait (issue #13: a worker slot is not held waiting for an upstream). nil: always wait in place.
+    /// wait (a worker slot is not held waiting for an upstream). nil: always wait in place.
     public var maxInlineWait: Duration? = .seconds(5)
-    /// The most bytes of Jira answers one search may read over all its pages (issue #14): each answer
+    /// The most bytes of Jira answers one search may read over all its pages: each answer
     /// is capped by the transport, and this caps the sum, so one run's memory stays bounded.
     public var maxSearchBytes = 64 << 20
     private let sleep: @Sendable (Duration) async throws -> Void

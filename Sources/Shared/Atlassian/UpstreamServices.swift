@@ -20,7 +20,7 @@ extension UpstreamService {
         forbiddenCode: "offline_token_failed", forbiddenMessage: "Atlassian refused the offline user token request",
         unavailableCode: "offline_token_failed", rejectedCode: "offline_token_failed")
 
-    /// Atlassian's personal data reporting API (issue #18).
+    /// Atlassian's personal data reporting API.
     public static let personalData = UpstreamService(
         name: "Atlassian's personal data reporting API", unauthorizedMeansReconnect: false,
         forbiddenCode: "personal_data_refused", forbiddenMessage: "Atlassian refused the personal data report",

@@ -1,4 +1,4 @@
-/// Who gets the next worker slot (issue #13, docs/queue-fairness.md).
+/// Who gets the next worker slot (docs/queue-fairness.md).
 public struct FairnessPolicy: Sendable {
     /// Most jobs of one fairness key running at once, across every worker (the key `""` has no cap).
     /// The default is the OneNote requests we let one Microsoft user have in flight

@@ -53,7 +53,7 @@ public protocol JobQueue: Sendable {
     func nextDueDate() async throws -> Date?
 
     /// Promotes jobs that have been due for longer than the fairness policy's aging time to its aged
-    /// priority, so no priority starves (issue #13). Returns how many it promoted.
+    /// priority, so no priority starves. Returns how many it promoted.
     func promoteAgedJobs() async throws -> Int
 
     /// Tells whether anything was committed to the queue, by any process, since the last call.
@@ -63,7 +63,7 @@ public protocol JobQueue: Sendable {
     var notifier: QueueNotifier { get }
 
     /// A short reason ("disk_full", "locked", …) when `error`, thrown by this queue, means its storage
-    /// cannot be used right now and will recover (issue #14); nil for anything else. The runtime then
+    /// cannot be used right now and will recover; nil for anything else. The runtime then
     /// backs off and keeps its jobs instead of logging a failure per attempt.
     func storageUnavailableReason(_ error: any Error) -> String?
 }

@@ -21,7 +21,7 @@ public struct NewJob: Sendable {
     public var maxAttempts: Int
     /// While a job with this key waits or runs, enqueueing another returns the first one instead.
     public var uniqueKey: String?
-    /// Whose turn this job takes (issue #13): the lease serves keys in turn and caps each key's running
+    /// Whose turn this job takes: the lease serves keys in turn and caps each key's running
     /// jobs. `""` is the key of jobs that belong to no one (diagnostics); it has no cap.
     public var fairnessKey: String
 
@@ -165,7 +165,7 @@ public struct QueueStats: Sendable, Codable, Equatable {
     public var discarded: Int
     /// Seconds since the longest-waiting due job became due; 0 when none is due.
     public var oldestAvailableAgeSeconds: Double
-    /// Fairness keys with at least one due job waiting (issue #13).
+    /// Fairness keys with at least one due job waiting.
     public var keysWaiting: Int
     /// Waiting jobs handed back without using an attempt, by the code of their deferral (e.g.
     /// `onenote_budget_exhausted`: their Microsoft user's OneNote budget was spent).

@@ -321,7 +321,7 @@ public struct WorkerRuntime: Service {
         }
     }
 
-    /// A store that cannot be used now is counted and logged once a minute (issue #14); anything else
+    /// A store that cannot be used now is counted and logged once a minute; anything else
     /// is logged every time.
     private func noteQueueFailure(_ error: any Error, doing what: String) {
         guard let reason = queue.storageUnavailableReason(error) else {

@@ -5,7 +5,7 @@ public import PostgresNIO
 public import PostgresStorage
 import ReportsSupport
 
-/// The job queue on PostgreSQL (issue #16, docs/postgresql.md): the same rules as `SQLiteJobQueue`,
+/// The job queue on PostgreSQL (docs/postgresql.md): the same rules as `SQLiteJobQueue`,
 /// checked by the same conformance suite, for workers on many hosts.
 ///
 /// Where SQLite has one writer, PostgreSQL has many: the lease locks the rows it looks at with

@@ -10,7 +10,7 @@ import Synchronization
 #endif
 
 /// Tells an idle worker that another connection (in this process or any other) committed to the
-/// database, cheaply (issue #13: an idle worker used 5.3 % of a core polling every 2 ms).
+/// database, cheaply (an idle worker used 5.3 % of a core polling every 2 ms).
 ///
 /// The truth is `PRAGMA data_version` on a connection of its own: it changes whenever another
 /// connection commits, and reading it touches only shared memory. What prompts the read is the file

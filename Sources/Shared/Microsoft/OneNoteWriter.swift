@@ -11,7 +11,7 @@ import Upstream
 /// user deleted it. Every request stays under the 4 MB limit: extra report parts are separate requests.
 /// A 429 (which OneNote sends without `Retry-After`) is retried with exponential backoff and jitter.
 ///
-/// Exactly one page per report (issue #11, docs/page-identity.md): the caller is told the page id the
+/// Exactly one page per report (docs/page-identity.md): the caller is told the page id the
 /// moment it is known (`WriteHooks.pageKnown`), before any append; a create whose answer was lost is
 /// found again by the report's marker and reused, extra copies deleted; every write is preceded by
 /// `WriteHooks.beforeWrite` (the job's lease check); a 404/20102 on a page created less than
@@ -52,11 +52,11 @@ public struct OneNoteWriter: Sendable {
         /// Just before a create is sent: from here on its outcome may become unknown.
         public var willCreate: @Sendable () async throws -> Void
         /// The create announced by `willCreate` was never sent: the user's OneNote budget refused it
-        /// before it left (issue #13), so no page can exist and nothing needs finding by its marker.
+        /// before it left, so no page can exist and nothing needs finding by its marker.
         public var createNotSent: @Sendable () async throws -> Void
         /// The page id is known (created, or found by its marker): store it now, before any append.
         public var pageKnown: @Sendable (PageRef) async throws -> Void
-        /// A fresh access token after OneNote answered 401 (issue #12: one 401 is not a lost connection;
+        /// A fresh access token after OneNote answered 401 (one 401 is not a lost connection;
         /// refresh once, retry once). Nil: a 401 means reconnect required at once.
         /// It is given the token that was refused.
         public var refreshAccessToken: (@Sendable (Secret) async throws -> Secret)?
@@ -82,7 +82,7 @@ public struct OneNoteWriter: Sendable {
     public var throttleBase: Duration = .seconds(2)
     public var throttleCap: Duration = .seconds(300)
     /// Backoffs longer than this are not slept in place: the job goes back to the queue, due after
-    /// the backoff (issue #13). nil: always back off in place.
+    /// the backoff. nil: always back off in place.
     public var maxInlineWait: Duration? = .seconds(5)
     /// A page just created or moved may answer 404 for a moment (eventual consistency): look twice.
     public var missingGrace: Duration = .seconds(2)
@@ -199,7 +199,7 @@ public struct OneNoteWriter: Sendable {
                 writing)
         } catch let refused as UpstreamError where refused.code.hasPrefix("onenote_budget_") {
             // The budget refused before sending (after a 429 at most, which creates nothing either):
-            // no page can exist, so the next attempt must not go looking for one (issue #13).
+            // no page can exist, so the next attempt must not go looking for one.
             try await writing.hooks.createNotSent()
             throw refused
         }

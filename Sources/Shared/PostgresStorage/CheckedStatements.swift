@@ -5,7 +5,7 @@ public import PostgresNIO
 /// A statement written to a connection that has just closed is never answered: PostgresNIO writes it
 /// with no write promise, and once the channel has removed its handlers (the turn after it closed) the
 /// write fails where no one hears it, so the caller waits for ever. A worker hung this way when the
-/// server restarted between two statements of a lease (issue #16; docs/postgresql.md, "A statement sent
+/// server restarted between two statements of a lease (docs/postgresql.md, "A statement sent
 /// as the connection closes").
 ///
 /// Checking `isClosed` first is not enough on its own: from a pool thread the channel can close between

@@ -1,7 +1,7 @@
 public import PostgresNIO
 
 /// Tells a PostgreSQL that cannot be used right now (down, restarting, out of connections or disk)
-/// from a bug, like `StorageAvailability` does for SQLite (issue #14): such errors pass, so workers back
+/// from a bug, like `StorageAvailability` does for SQLite: such errors pass, so workers back
 /// off and keep their jobs and the API answers 503 with `Retry-After`.
 public enum PostgresAvailability {
     /// SQLSTATE classes and codes meaning "not now" (https://www.postgresql.org/docs/15/errcodes-appendix.html):

@@ -12,12 +12,12 @@ extension PostgresReportsDatabase {
 
     /// The PostgreSQL schema. Its first step is SQLite's schema as of `v7` in one go (times are integer
     /// milliseconds since the epoch, as there); later steps come in pairs with SQLite's, under the same
-    /// number. Frozen: `REPORTS_DATABASE` selects PostgreSQL since issue #16, so changes are new steps.
+    /// number. Frozen: `REPORTS_DATABASE` selects PostgreSQL in production, so changes are new steps.
     static let migrations: [Migration] = [
         Migration(name: "v7-initial-schema", statements: PostgresSchema.queue + PostgresSchema.stores),
-        // Issue #18: finished runs older than the retention period are found by age, not by a scan.
+        // Finished runs older than the retention period are found by age, not by a scan.
         Migration(name: "v8-run-retention", statements: ["CREATE INDEX runs_by_age ON runs (queued_at)"]),
-        // Issue #18: when each site's account ids are next reported to Atlassian (NULL: at once).
+        // When each site's account ids are next reported to Atlassian (NULL: at once).
         Migration(
             name: "v9-personal-data-reporting",
             statements: ["ALTER TABLE installations ADD COLUMN accounts_report_at BIGINT"]),

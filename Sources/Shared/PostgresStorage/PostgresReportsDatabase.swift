@@ -3,7 +3,7 @@ public import PostgresNIO
 import ReportsSupport
 public import ServiceLifecycle
 
-/// The PostgreSQL backend's one owner of the connection pool (issue #16, docs/postgresql.md), like
+/// The PostgreSQL backend's one owner of the connection pool (docs/postgresql.md), like
 /// `ReportsDatabase` for SQLite: the queue and the stores take it and run their statements through it.
 ///
 /// It is a `Service`: each process adds it to its `ServiceGroup`, which runs the pool's background work

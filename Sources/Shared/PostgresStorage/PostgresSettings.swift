@@ -2,7 +2,7 @@ import Foundation
 public import PostgresNIO
 import ReportsSupport
 
-/// Where the PostgreSQL backend connects, read from `REPORTS_DATABASE` (issue #16, docs/postgresql.md).
+/// Where the PostgreSQL backend connects, read from `REPORTS_DATABASE` (docs/postgresql.md).
 ///
 /// `postgres://user@host:port/database?sslmode=verify-full` (or `postgresql://`). A Unix socket is
 /// chosen like libpq does, with `?host=/path/to/socket-folder`. The password never sits in the URL

@@ -6,7 +6,7 @@ import Upstream
 
 /// Reports every stored Atlassian account id to Atlassian's personal data reporting API, per site, at
 /// the cadence the endpoint asks for, and erases what is stored for an account reported `closed`
-/// (issue #18, point 3; docs/upstream-notes.md, "Personal data reporting"). `updated` needs nothing: the
+/// (docs/upstream-notes.md, "Personal data reporting"). `updated` needs nothing: the
 /// service caches no Atlassian profile data (names, e-mail, avatars), only account ids.
 ///
 /// Runs in every worker that runs reports, checking for due sites every `interval`; a site is claimed

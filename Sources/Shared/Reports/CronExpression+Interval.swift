@@ -3,7 +3,7 @@ import Foundation
 extension CronExpression {
     /// The shortest gap, in minutes of wall-clock time, between two consecutive runs of this schedule
     /// (nil when it runs at most once in the years it repeats over). Used for the shortest-interval
-    /// quota (issue #13). Computed, not sampled: the gaps within a day come from the hour and minute
+    /// quota. Computed, not sampled: the gaps within a day come from the hour and minute
     /// fields; the gap across midnight is the last run of one run day to the first of the next.
     /// Daylight-saving shifts are not counted: a quota is about what the user asked for.
     public var shortestIntervalMinutes: Int? {

@@ -1,7 +1,7 @@
 public import Foundation
 public import ReportsSupport
 
-/// How long the service keeps what it stores (issue #18, PRIVACY.md). The defaults are what a privacy
+/// How long the service keeps what it stores (PRIVACY.md). The defaults are what a privacy
 /// reviewer asked for: enough history to see what a report did lately, nothing kept for ever.
 public struct RetentionRules: Sendable, Equatable {
     /// Finished runs kept per report, newest first (`REPORTS_RUNS_KEPT_PER_REPORT`): 100 is four days of an

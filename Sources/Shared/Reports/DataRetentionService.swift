@@ -2,7 +2,7 @@ public import Foundation
 public import Logging
 public import ServiceLifecycle
 
-/// Applies the retention rules (issue #18) in a worker process: one pass when the worker starts, then
+/// Applies the retention rules in a worker process: one pass when the worker starts, then
 /// one every `interval`. Every worker runs it; a pass finds little left to do after another worker's,
 /// and each deletion re-checks its condition, so passes racing on one database are harmless.
 public struct DataRetentionService: Service {

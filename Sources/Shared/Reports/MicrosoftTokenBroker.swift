@@ -6,8 +6,8 @@ import ReportsSupport
 public import Security
 import Upstream
 
-/// Microsoft access tokens for a connection, refreshed by one process at a time (issue #12,
-/// docs/microsoft-tokens.md).
+/// Microsoft access tokens for a connection, refreshed by one process at a time
+/// (docs/microsoft-tokens.md).
 ///
 /// Every worker process and the API share the database, so the database is where they agree: a process
 /// that needs a token reuses the connection's cached access token while it is valid for another
@@ -108,7 +108,7 @@ public struct MicrosoftTokenBroker: MicrosoftAccessTokens {
                 do {
                     try await store(owner, tokens, lease: lease)
                 } catch let error where storage.unavailableReason(error) != nil {
-                    // Incidental (issue #14): the stored refresh token stays valid (Microsoft does not
+                    // Incidental: the stored refresh token stays valid (Microsoft does not
                     // revoke it on use), so the fresh access token serves this call unstored.
                     await storage.releaseLock(owner, holder: holder)
                     logger.warning(

@@ -1,7 +1,7 @@
 public import Logging
 public import ServiceLifecycle
 
-/// Keeps a worker process's OneNote budget slots alive while it runs (issue #11): frees the slots an
+/// Keeps a worker process's OneNote budget slots alive while it runs: frees the slots an
 /// earlier process with the same worker id left behind, then renews this process's slots every
 /// `interval`. When the process dies, the renewals stop and its slots lapse after the limiter's
 /// `slotLease` (seconds), not after the longest request could last. In a `ServiceGroup` it belongs

@@ -6,11 +6,11 @@ import Upstream
 /// OneNote's per-user limits, kept for every worker process through the database (docs/microsoft-apis.md §4.2:
 /// 120 requests a minute, 400 an hour, 5 at once per app and user). A request takes a slot only when
 /// the user has fewer than `maxInFlight` running and the minute and hour windows have room. When a
-/// window is spent it does not wait (issue #13: a worker slot is never held waiting for a budget): it
+/// window is spent it does not wait (a worker slot is never held waiting for a budget): it
 /// throws `onenote_budget_exhausted` with the time the budget frees up, and the job goes back to the
 /// queue until then; only a short wait for a busy in-flight slot happens in place.
 ///
-/// A slot is leased, not owned (issue #11): it lapses `slotLease` after its holder last renewed it, and
+/// A slot is leased, not owned: it lapses `slotLease` after its holder last renewed it, and
 /// never outlives `requestTimeout + margin`. The worker's `OneNoteBudgetKeeper` renews its process's
 /// slots, so a killed worker's slots free up within seconds instead of blocking its user's writes, and
 /// release is written even when the request's task was cancelled (where the backend allows it). The

@@ -14,7 +14,7 @@ public struct StoredAccount: Sendable, Equatable {
     }
 }
 
-/// The stores' side of personal data reporting (issue #18, point 3), per backend.
+/// The stores' side of personal data reporting, per backend.
 public protocol PersonalDataStore: Sendable {
     /// Takes up to `limit` sites whose account report is due at `now`, moving their next report to
     /// `now + lease` so that another worker does not take them meanwhile (the report sets the real

@@ -51,7 +51,7 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
     ///
     /// Lengths count Unicode scalars, the unit of the schema's `length()` CHECKs and of JSON Schema's
     /// `maxLength` in docs/openapi.yaml: counting graphemes let 150 "👍🏽" (300 scalars) past this check
-    /// and into the CHECK, a 500 (issue #14).
+    /// and into the CHECK, a 500.
     public func validate() throws(ReportValidationError) -> CronSchedule? {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, name.unicodeScalars.count <= Self.maxNameLength else {

@@ -1,7 +1,7 @@
 public import Foundation
 import ReportsSupport
 
-// The rules a report store keeps whatever its database (issue #16: both backends apply the same ones):
+// The rules a report store keeps whatever its database (both backends apply the same ones):
 // a definition becomes a row, a schedule is no more frequent than the limits allow, and quotas are
 // checked in the writing transaction with these errors.
 

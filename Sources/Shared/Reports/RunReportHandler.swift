@@ -9,7 +9,7 @@ public import Security
 import Synchronization
 import Upstream
 
-/// The `run-report` job: from a leased job to an up-to-date OneNote page (issue #6).
+/// The `run-report` job: from a leased job to an up-to-date OneNote page.
 ///
 /// Token for Jira: the user token forwarded with a Run now while it is valid, else an offline user token
 /// for the report's owner minted with the installation's system token (cached per installation and
@@ -19,7 +19,7 @@ import Upstream
 /// Every attempt updates the run row; permanent failures (bad JQL, section gone, reconnect required, no
 /// system token) are not retried.
 ///
-/// One current page (issue #11, docs/page-identity.md): the job first claims its report (a second job
+/// One current page (docs/page-identity.md): the job first claims its report (a second job
 /// of the report is deferred); every store write goes through `LeasedRunRecorder` or passes the lease,
 /// so it happens only while the lease holds; every OneNote write is preceded by `JobContext.checkLease()`;
 /// the page id is stored the moment it is known, and a lost create is found again by its marker.
@@ -66,7 +66,7 @@ public struct RunReportHandler: JobHandler {
         if let limiter, let user = try await stores.microsoftUserId(owner),
             let wait = try await limiter.budgetWait(user: user)
         {
-            // Issue #13: the user's OneNote budget is spent. Back to the queue until it frees up, with
+            // The user's OneNote budget is spent. Back to the queue until it frees up, with
             // every other due job of the user, before reading Jira for a page that cannot be written.
             throw JobDeferral("onenote_budget_exhausted", delay: wait, holdsKey: true)
         }
@@ -152,7 +152,7 @@ public struct RunReportHandler: JobHandler {
             willCreate: { try await writes.createPending() },
             createNotSent: { try await writes.createNotSent() },
             pageKnown: { try await writes.pageKnown($0) },
-            // One 401 is not a lost connection: a fresh token (redeemed once for everyone), once (issue #12).
+            // One 401 is not a lost connection: a fresh token (redeemed once for everyone), once.
             refreshAccessToken: { rejected in
                 try await tokenBroker.accessToken(owner, rejected: rejected, lease: job.lease, logger: logger)
             })
@@ -188,7 +188,7 @@ public struct RunReportHandler: JobHandler {
                     data,
                     context: .forwardedUserToken(installationId: parameters.installationId, runId: parameters.runId))
             } catch {
-                // Sealed under a key since dropped (issue #14): the offline token serves the run as well.
+                // Sealed under a key since dropped: the offline token serves the run as well.
                 logger.warning(
                     "forwarded user token unreadable with the configured keys; using an offline token",
                     metadata: ["run": "\(parameters.runId)"])
@@ -211,7 +211,7 @@ public struct RunReportHandler: JobHandler {
                 systemToken: system.token, cloudId: installation.cloudId, accountId: parameters.ownerAccountId)
         } catch let error as UpstreamError where error.status == 401 {
             // Atlassian does not accept the stored token (expired early, revoked, or not Forge's):
-            // drop it, so it is not tried again, and wait for the next one Forge sends (issue #14).
+            // drop it, so it is not tried again, and wait for the next one Forge sends.
             try await stores.dropSystemToken(installationId: installation.id, ifStill: system.token)
             logger.warning(
                 "system token refused by Atlassian; dropped", metadata: ["installation": "\(installation.id)"])

@@ -5,7 +5,7 @@ public import Microsoft
 public import Security
 import Upstream
 
-/// What the `run-report` handler reads and writes, as domain operations (issue #15). The handler knows
+/// What the `run-report` handler reads and writes, as domain operations. The handler knows
 /// no database: `ReportsSQLite` implements these over the SQLite file, and a second backend implements
 /// the same operations behind the same conformance tests.
 public protocol RunReportStores: Sendable {
@@ -24,7 +24,7 @@ public protocol RunReportStores: Sendable {
 }
 
 /// The run's lifecycle, owned by one store: claimed (running), the page's creation bracketed, and
-/// finished, failed or handed back. Every write is conditioned on the job's lease (issue #11).
+/// finished, failed or handed back. Every write is conditioned on the job's lease.
 public protocol LeasedRunRecorder: Sendable {
     /// Takes the report for this job (one job writes a report's page at a time) and marks the run
     /// running. Nil when another job of the report holds a live claim; throws when the report is gone.
@@ -74,7 +74,7 @@ public protocol MicrosoftAccessTokens: Sendable {
 }
 
 /// The OneNote budget as the handler sees it: slots for each request, and whether a user's budget is
-/// spent before any Jira work is done (issue #13).
+/// spent before any Jira work is done.
 public protocol OneNoteBudgetLedger: OneNoteBudget {
     /// How long until `user` may make a OneNote request again; nil when the budget has room.
     func budgetWait(user: String) async throws -> Duration?

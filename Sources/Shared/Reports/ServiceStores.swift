@@ -5,7 +5,7 @@ public import Microsoft
 import ReportsSupport
 public import Security
 
-// What the API and the operator commands read and write, as domain operations (issue #15). The
+// What the API and the operator commands read and write, as domain operations. The
 // routes know no database: `ReportsSQLite` implements these over the SQLite file (`SQLiteAPIStores`
 // builds them), and a second backend implements the same operations behind the same tests.
 
@@ -37,7 +37,7 @@ public protocol MicrosoftConnections: Sendable {
     func markReconnectRequired(_ owner: ReportOwner, lease: JobLease?) async throws
 }
 
-/// Connections waiting for the user's confirmation (issue #14).
+/// Connections waiting for the user's confirmation.
 public protocol PendingConnections: Sendable {
     /// Parks a connection for `browser` and returns the one-time confirmation token.
     func park(_ pending: PendingConnection, refreshToken: Secret, browser: String) async throws -> Secret
@@ -136,7 +136,7 @@ public enum RunRequestResult: Sendable, Equatable {
     }
 }
 
-/// How late scheduled runs are (issue #13): from the schedule slot to the run's job being enqueued,
+/// How late scheduled runs are: from the schedule slot to the run's job being enqueued,
 /// and to its first start, over the scheduled runs queued in a recent window.
 public struct ScheduleLateness: Sendable, Codable, Equatable {
     public struct Stage: Sendable, Codable, Equatable {
@@ -223,7 +223,7 @@ public protocol DueReportScheduling: Sendable {
 }
 
 extension DueReportScheduling {
-    /// A whole pass (issue #13): batches of `batch` due reports until nothing is due, so a burst at the
+    /// A whole pass: batches of `batch` due reports until nothing is due, so a burst at the
     /// top of the hour is enqueued in one pass, not one batch per interval. At most `maxBatches`
     /// batches (a guard, never reached by a sane schedule).
     public func pass(batch: Int = 500, maxBatches: Int = 10_000) async throws -> SchedulerTick {

@@ -1,7 +1,7 @@
 public import Foundation
 import ReportsSupport
 
-/// What the service holds for one Jira site, or for one person on it (issue #18, point 4): the answer
+/// What the service holds for one Jira site, or for one person on it: the answer
 /// to a data-subject request. Ids, names, definitions, statuses and times — never a token, a key or a
 /// ciphertext; where one is stored, the document says only that it is.
 public struct TenantExport: Codable, Sendable, Equatable {

@@ -1,7 +1,7 @@
 public import JobQueue
 public import ReportsSupport
 
-/// What one tenant may use (issue #13): quotas the API enforces on new writes, and the queue's
+/// What one tenant may use: quotas the API enforces on new writes, and the queue's
 /// fairness settings. Existing data over a quota keeps working; only new writes are refused.
 public struct TenantLimits: Sendable, Equatable {
     /// Reports one Jira user may own (`REPORTS_MAX_REPORTS_PER_USER`).

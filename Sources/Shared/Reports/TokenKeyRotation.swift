@@ -5,8 +5,8 @@ public import Security
 
 /// Re-seals every stored secret under the active key (`enqueuer keys rotate`): every sealed column
 /// (`columns`; `KeyRotationTests` fails when a schema has a sealed column not listed) and the forwarded
-/// user tokens sealed into `run-report` job payloads (missed before issue #14, so runs waiting when the
-/// old key was dropped failed `token_unreadable`).
+/// user tokens sealed into `run-report` job payloads (without them, runs waiting when the old key was
+/// dropped would fail `token_unreadable`).
 ///
 /// Works in batches, each its own transaction, and updates a row only if its ciphertext is still the
 /// one it read, so it is safe to interrupt, to re-run, and to run while the API and workers write.

@@ -66,7 +66,7 @@ struct RunResponse: Encodable, Sendable {
     let pageUrl: String?
     /// The final failure only.
     let error: Failure?
-    /// An attempt that failed and will be retried, while the run is queued or running (issue #12).
+    /// An attempt that failed and will be retried, while the run is queued or running.
     let lastError: Failure?
     let nextAttemptAt: String?
 

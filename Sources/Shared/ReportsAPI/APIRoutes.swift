@@ -13,7 +13,7 @@ package enum APIRoutes {
     package static func router(_ services: APIServices) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         // The request log is outermost, so it sees every response, those made from thrown errors
-        // included (a 401 or 404 probe gets its id, log line and metric like any other; issue #14).
+        // included (a 401 or 404 probe gets its id, log line and metric like any other).
         router.add(middleware: RequestLogMiddleware(metrics: services.metrics))
         router.add(
             middleware: ErrorMiddleware(

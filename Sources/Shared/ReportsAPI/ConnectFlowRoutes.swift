@@ -9,7 +9,7 @@ import Security
 import Upstream
 
 /// The Microsoft connect flow, bound to the browser that starts it and confirmed before anything is
-/// stored (issue #14; ConnectBrowserBinding says why):
+/// stored (ConnectBrowserBinding says why):
 ///
 /// 1. `POST /v1/microsoft/connect` (FIT): a one-time start URL on our host, valid 2 minutes.
 /// 2. `GET /oauth/microsoft/start?t=…`: consumes the start token, sets the `__Host-` connect cookie,

@@ -64,7 +64,7 @@ enum ConnectPages {
         return page(.ok, "Connect Microsoft OneNote to Jira?", body, clearCookie: false)
     }
 
-    /// A store that cannot be used is a 503 with Retry-After (issue #14); anything else a 500. The
+    /// A store that cannot be used is a 503 with Retry-After; anything else a 500. The
     /// detail goes to the log by type only.
     static func failure(_ error: any Error, _ context: APIRequestContext, _ services: APIServices) -> Response {
         if let reason = services.storage.unavailableReason(error) {

@@ -10,7 +10,7 @@ import Security
 /// identity or 401) and records the installation. The system token in `x-forge-oauth-system` is taken
 /// only from a FIT without a principal, which Forge signs for its own calls (lifecycle events and
 /// scheduled triggers, docs/atlassian-apis.md §1.3, §2): on a user's call the header is ignored, so a
-/// user cannot plant a token of their own making (issue #14). The latest one arriving wins.
+/// user cannot plant a token of their own making. The latest one arriving wins.
 struct FITMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
 
@@ -45,7 +45,7 @@ struct FITMiddleware: RouterMiddleware {
             try await installations.record(identity, systemToken: systemToken)
         } catch let error where storage.unavailableReason(error) != nil {
             // Incidental to the request (a last-seen time, a token Forge sends again with its next
-            // call): a read goes on; a write fails on its own write with 503 (issue #14).
+            // call): a read goes on; a write fails on its own write with 503.
             let reason = storage.unavailableReason(error) ?? "unavailable"
             metrics.storageUnavailable(reason: reason)
             if let suppressed = storageLog.admit(reason) {

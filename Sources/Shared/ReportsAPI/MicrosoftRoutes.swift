@@ -50,7 +50,7 @@ struct MicrosoftRoutes {
             do {
                 sections = try await list(token)
             } catch let error as UpstreamError where error.kind == .reconnectRequired {
-                // One 401 is not a lost connection: a fresh token, once (issue #12).
+                // One 401 is not a lost connection: a fresh token, once.
                 sections = try await list(
                     try await services.tokens.accessToken(owner, rejected: token, lease: nil, logger: context.logger))
             }

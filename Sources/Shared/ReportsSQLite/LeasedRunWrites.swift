@@ -9,7 +9,7 @@ import SQLiteStorage
 import Upstream
 
 /// Every database write the `run-report` handler makes, each conditioned on the job's lease in the
-/// same transaction (issue #11): a worker that lost its lease — paused, cut off, slow — changes no run
+/// same transaction: a worker that lost its lease — paused, cut off, slow — changes no run
 /// row and no page id, whatever it still believes. A refused write throws `LeaseLostError`.
 struct LeasedRunWrites: LeasedRunRecorder {
     let database: ReportsDatabase

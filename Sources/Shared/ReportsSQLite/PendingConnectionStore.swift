@@ -6,7 +6,7 @@ import ReportsSupport
 public import SQLiteStorage
 public import Security
 
-/// Microsoft connections waiting for the user to confirm them (issue #14). The callback exchanges the
+/// Microsoft connections waiting for the user to confirm them. The callback exchanges the
 /// code (it would expire otherwise) and parks the result here, sealed exactly as a stored connection
 /// is; nothing becomes a connection until the same browser posts the one-time confirmation token.
 /// Declined, expired or never confirmed rows are deleted, with their tokens.

@@ -20,7 +20,7 @@ public struct ReportScheduler: DueReportScheduling {
     public let queue: SQLiteJobQueue
     public let logger: Logger
     /// Reports of a site no Forge call has come from within `retention.installationIdleDays` do not run
-    /// (the app is taken to be uninstalled; issue #18). They run again when the site calls again.
+    /// (the app is taken to be uninstalled). They run again when the site calls again.
     public let retention: RetentionRules
     private let now: @Sendable () -> Date
 

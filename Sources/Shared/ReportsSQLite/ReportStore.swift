@@ -8,7 +8,7 @@ public import SQLiteStorage
 /// found (the API answers 404, never 403, so ids reveal nothing).
 public struct ReportStore: Sendable {
     public let database: ReportsDatabase
-    /// Reports per user and per site, and the shortest schedule interval (issue #13).
+    /// Reports per user and per site, and the shortest schedule interval.
     public let limits: TenantLimits
     private let now: @Sendable () -> Date
 

@@ -14,7 +14,7 @@ public struct RunStore: RunRequests {
     public let database: ReportsDatabase
     public let queue: SQLiteJobQueue
     public let vault: TokenVault
-    /// Run now requests that create a run, per user and minute (issue #13).
+    /// Run now requests that create a run, per user and minute.
     public let runNowPerMinute: Int
     private let now: @Sendable () -> Date
 
@@ -30,7 +30,7 @@ public struct RunStore: RunRequests {
         self.now = now
     }
 
-    /// "Run now": at most one run of a report waits and one runs (issue #11). The forwarded user token,
+    /// "Run now": at most one run of a report waits and one runs. The forwarded user token,
     /// if any, is sealed for this run and travels in the job.
     public func requestRun(_ owner: ReportOwner, reportId: String, userToken: Secret?) async throws -> RequestResult {
         let nowDate = now()
@@ -127,7 +127,7 @@ public struct RunStore: RunRequests {
         return .queued(run)
     }
 
-    /// Whose turn a run takes in the queue (issue #13): the Microsoft user whose OneNote budget its
+    /// Whose turn a run takes in the queue: the Microsoft user whose OneNote budget its
     /// writes spend, or, before the owner has connected, the owner in Jira.
     static func fairnessKey(_ db: Database, installationId: String, accountId: String) throws -> String {
         if let user = try String.fetchOne(

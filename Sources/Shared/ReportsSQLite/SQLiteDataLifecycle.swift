@@ -4,7 +4,7 @@ public import Reports
 import ReportsSupport
 public import SQLiteStorage
 
-/// The retention rules and tenant deletion on SQLite (issue #18). SQLite has one writer for every
+/// The retention rules and tenant deletion on SQLite. SQLite has one writer for every
 /// process, so what needs a scan (the surplus runs of each report, the jobs still holding a forwarded
 /// token) is found in a read transaction, which takes no lock, and deleted or rewritten by id in short
 /// write transactions that check the condition again.

@@ -4,7 +4,7 @@ public import Reports
 import ReportsSupport
 public import SQLiteStorage
 
-/// Personal data reporting's reads and writes on SQLite (issue #18, point 3; AccountReportingService).
+/// Personal data reporting's reads and writes on SQLite (AccountReportingService).
 public struct SQLitePersonalData: PersonalDataStore {
     public let database: ReportsDatabase
 

@@ -1,5 +1,5 @@
 extension ReportsDatabase {
-    /// Issue #13 (docs/queue-fairness.md):
+    /// Fair, budget-aware leasing and schedule lateness (docs/queue-fairness.md):
     /// - `jobs.fairness_key`: whose turn a job takes: a report's Microsoft user (`ms:<id>`), else its
     ///   Jira owner (`jira:<installation>:<account>`); `''` for jobs of no one (diagnostics).
     /// - `jobs.vtime`: the job's virtual start time (start-time fair queuing): a key's next job starts

@@ -32,7 +32,7 @@ extension ReportsDatabase {
         migrator.registerMigration("v4-one-current-page") { db in
             try db.execute(sql: onePageSchema)
         }
-        // Issue #12: one refresh at a time per Microsoft connection across every process, and the
+        // One refresh at a time per Microsoft connection across every process, and the
         // access token it yields shared (encrypted) while valid. See MicrosoftTokenBroker.
         migrator.registerMigration("v5-single-flight-refresh") { db in
             try db.execute(
@@ -43,11 +43,11 @@ extension ReportsDatabase {
                     ALTER TABLE microsoft_connections ADD COLUMN refresh_lock_holder TEXT;
                     """)
         }
-        // Issue #13: fair, budget-aware leasing and schedule lateness (ReportsDatabase+FairQueue.swift).
+        // Fair, budget-aware leasing and schedule lateness (ReportsDatabase+FairQueue.swift).
         migrator.registerMigration("v6-fair-queue") { db in
             try db.execute(sql: fairQueueSchema)
         }
-        // Issue #14: a Microsoft connection waits for the user's confirmation (PendingConnectionStore).
+        // A Microsoft connection waits for the user's confirmation (PendingConnectionStore).
         migrator.registerMigration("v7-connect-confirmation") { db in
             try db.execute(
                 sql: """
@@ -65,11 +65,11 @@ extension ReportsDatabase {
                     CREATE INDEX oauth_pending_expiry ON oauth_pending_connections(expires_at);
                     """)
         }
-        // Issue #18: finished runs older than the retention period are found by age, not by a scan.
+        // Finished runs older than the retention period are found by age, not by a scan.
         migrator.registerMigration("v8-run-retention") { db in
             try db.execute(sql: "CREATE INDEX runs_by_age ON runs(queued_at)")
         }
-        // Issue #18: when each site's account ids are next reported to Atlassian (NULL: at once).
+        // When each site's account ids are next reported to Atlassian (NULL: at once).
         migrator.registerMigration("v9-personal-data-reporting") { db in
             try db.execute(sql: "ALTER TABLE installations ADD COLUMN accounts_report_at INTEGER")
         }
@@ -122,7 +122,7 @@ extension ReportsDatabase {
         WHERE state IN ('succeeded', 'discarded') AND payload LIKE '%"userToken"%';
         """
 
-    /// Issue #11: exactly one, current page per report.
+    /// Exactly one, current page per report.
     /// - `reports.page_created_at`: when the stored page was created, so a 404 during OneNote's
     ///   post-create consistency window is retried rather than taken for a deleted page.
     /// - `reports.pending_create_at`: set (under the job's lease) just before a page create is sent and

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// Tells a store that cannot be used right now (issue #14: a full disk answered every request with
+/// Tells a store that cannot be used right now (a full disk answered every request with
 /// 500 `internal`) from a bug. Such errors pass: space is freed, a lock is released, the file comes
 /// back. So they are answered 503 with `Retry-After`, workers back off and keep their jobs, and a write
 /// that is incidental to a read (a last-seen time, a refreshed token) is skipped instead of failing it.

@@ -1,7 +1,7 @@
 public import Crypto
 import Foundation
 
-/// Binds the Microsoft connect flow to the browser that started it (issue #14: login CSRF). Before,
+/// Binds the Microsoft connect flow to the browser that started it (login CSRF). Before,
 /// the signed state bound the flow only to the Jira account that asked for it, so an attacker could
 /// start a connect on a Jira site of their own and send the authorize link to a victim, whose Microsoft
 /// account then ended up under the attacker's Jira account.

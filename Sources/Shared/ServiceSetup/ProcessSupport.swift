@@ -29,7 +29,7 @@ public enum ProcessSupport {
 
     /// Files this process creates are private to its user (umask 077) however it was started: the
     /// database, its WAL and SHM (SQLite gives them the database's mode), backups, the data folder and
-    /// the TLS floor's configuration file. systemd's `UMask=` did this only for systemd (issue #14).
+    /// the TLS floor's configuration file. systemd's `UMask=` did this only for systemd.
     public static func restrictFileModes() {
         umask(0o077)
     }

@@ -10,7 +10,7 @@ public import Transport
 public struct ReportsConfiguration: Sendable, Equatable {
     /// Path of the SQLite database file (`REPORTS_DATABASE`).
     public var databasePath: String
-    /// `REPORTS_DATABASE` when it is a `postgres://` URL (issue #16, docs/postgresql.md); the URL is
+    /// `REPORTS_DATABASE` when it is a `postgres://` URL (docs/postgresql.md); the URL is
     /// parsed by `PostgresSettings` where the database is opened. `databasePath` is then unused.
     public var postgresURL: String?
     /// `REPORTS_LOG_LEVEL`: trace, debug, info (default), notice, warning, error or critical.
@@ -18,9 +18,9 @@ public struct ReportsConfiguration: Sendable, Equatable {
     /// `REPORTS_SANDBOX=1` allows plain-HTTP upstreams on loopback addresses (the sandbox);
     /// without it every upstream must be HTTPS.
     public var sandboxMode: Bool
-    /// Quotas and the queue's fairness settings (issue #13).
+    /// Quotas and the queue's fairness settings.
     public var limits = TenantLimits()
-    /// How long history and silent sites are kept (issue #18; PRIVACY.md).
+    /// How long history and silent sites are kept (PRIVACY.md).
     public var retention = RetentionRules()
     /// Timeouts and the connection cap of this process's HTTP server (the API, a worker's metrics port).
     public var http = HTTPServerLimits()

@@ -1,7 +1,7 @@
 public import Foundation
 
 extension OutboundResponse {
-    /// `Retry-After`, read once for every client (issue #15: four clients parsed it two ways, none the
+    /// `Retry-After`, read once for every client (four clients parsed it two ways, none the
     /// date form). RFC 9110 §10.2.3 (https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3) allows
     /// delay-seconds or an HTTP-date; Atlassian and Microsoft send seconds (docs/atlassian-apis.md §6,
     /// docs/microsoft-apis.md), and a decimal number is accepted as the Atlassian client always did. A

@@ -3,7 +3,8 @@ public import ReportsSupport
 public import Security
 public import Transport
 
-/// Where the upstream services are, and the Microsoft app's credentials (issue #4's variable names).
+/// Where the upstream services are, and the Microsoft app's credentials, from the
+/// variables README's "Configuration" lists.
 public struct UpstreamConfiguration: Sendable {
     public var microsoftClientId: String
     public var microsoftClientSecret: Secret
@@ -11,7 +12,7 @@ public struct UpstreamConfiguration: Sendable {
     public var microsoftLoginBaseURL: URL
     public var microsoftGraphBaseURL: URL
     public var atlassianGraphQLURL: URL
-    /// Atlassian's personal data reporting endpoint (issue #18; UNCONFIRMED for a Forge remote:
+    /// Atlassian's personal data reporting endpoint (UNCONFIRMED for a Forge remote:
     /// docs/upstream-notes.md).
     public var atlassianPersonalDataURL: URL
     public var policy: OutboundURLPolicy
