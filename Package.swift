@@ -17,7 +17,7 @@ let postgres: Target.Dependency = .product(name: "PostgresNIO", package: "postgr
 let allLibraries: [Target.Dependency] = [
     "ReportsSupport", "Transport", "Security", "Rendering", "Upstream", "Atlassian", "Microsoft", "JobQueue",
     "SQLiteStorage", "JobQueueSQLite", "PostgresStorage", "JobQueuePostgres",
-    "Reports", "ReportsSQLite", "ReportsPostgres", "ServiceSetup", "ReportsAPI",
+    "Reports", "ReportsSQLite", "ReportsPostgres", "ServiceSetup", "ReportsAPI", "StorageBackends",
 ]
 
 let testProducts: [Target.Dependency] = [
@@ -143,6 +143,16 @@ let package = Package(
             ],
             path: "Sources/Shared/ServiceSetup", swiftSettings: strictSettings
         ),
+        // The one place that picks the storage backend from REPORTS_DATABASE for the executables.
+        .target(
+            name: "StorageBackends",
+            dependencies: [
+                "ServiceSetup", "Reports", "ReportsSQLite", "ReportsPostgres", "JobQueue", "JobQueueSQLite",
+                "JobQueuePostgres", "SQLiteStorage", "PostgresStorage", "Microsoft", "Security", "ReportsSupport",
+                log, lifecycle, grdb, postgres,
+            ],
+            path: "Sources/Shared/StorageBackends", swiftSettings: strictSettings
+        ),
         .target(
             name: "ReportsAPI",
             dependencies: [
@@ -158,8 +168,7 @@ let package = Package(
         .executableTarget(
             name: "Enqueuer",
             dependencies: [
-                "ReportsAPI", "ReportsSQLite", "Reports", "ServiceSetup", "JobQueue", "JobQueueSQLite", "SQLiteStorage",
-                "PostgresStorage", "JobQueuePostgres", "ReportsPostgres",
+                "ReportsAPI", "Reports", "ServiceSetup", "StorageBackends", "JobQueue", "SQLiteStorage",
                 "Security", "Transport", "Upstream", "Atlassian", "Microsoft", "ReportsSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -177,8 +186,7 @@ let package = Package(
         .executableTarget(
             name: "Worker",
             dependencies: [
-                "ReportsSQLite", "ServiceSetup", "JobQueue", "JobQueueSQLite", "SQLiteStorage", "JobQueuePostgres",
-                "PostgresStorage", "ReportsPostgres", "Security", "Upstream",
+                "Reports", "ServiceSetup", "StorageBackends", "JobQueue", "Security", "Upstream",
                 "Atlassian", "Microsoft",
                 "Transport", "ReportsSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,11 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
-import PostgresNIO
-import PostgresStorage
-import ReportsSupport
-import SQLiteStorage
 import ServiceSetup
+import StorageBackends
 
 /// `enqueuer copy-to-postgres`: moves an installation from SQLite to PostgreSQL (deploy/RUNBOOK.md,
 /// "Moving from SQLite to PostgreSQL"). Stop `enqueuer serve`, `cron` and every worker first.
@@ -25,7 +22,7 @@ struct CopyToPostgresCommand: AsyncParsableCommand {
     var to: String
 
     func validate() throws {
-        guard PostgresSettings.isPostgresURL(to) else {
+        guard ReportsStorage.namesServer(to) else {
             throw ValidationError("--to must be a postgres:// or postgresql:// URL")
         }
     }
@@ -36,29 +33,15 @@ struct CopyToPostgresCommand: AsyncParsableCommand {
         if let from {
             path = from
         } else if let configured = environment["REPORTS_DATABASE"], !configured.isEmpty,
-            !PostgresSettings.isPostgresURL(configured)
+            !ReportsStorage.namesServer(configured)
         {
             path = configured
         } else {
             throw ValidationError("--from is needed: REPORTS_DATABASE does not name an SQLite file")
         }
-        let logger = Logger(label: "reports.copy")
-        do {
-            let source = try ReportsDatabase.open(path: path)
-            let copied = try await PostgresReportsDatabase.withTemporaryClient(
-                settings: postgresSettings(to), logger: logger
-            ) { target in
-                try await SQLiteToPostgresCopy(source: source, target: target, logger: logger).run()
-            }
-            for (table, rows) in copied { print("\(table): \(rows) rows") }
-            print("copied \(copied.map(\.rows).reduce(0, +)) rows; point REPORTS_DATABASE at the PostgreSQL URL")
-        } catch let error as StoreError {
-            ProcessSupport.fail(program: "enqueuer", error.message)
-        } catch let error as SQLiteToPostgresCopy.CopyError {
-            ProcessSupport.fail(program: "enqueuer", error.description)
-        } catch let error as PSQLError {
-            ProcessSupport.fail(
-                program: "enqueuer", "PostgreSQL refused the copy: \(PostgresAvailability.describe(error))")
-        }
+        let copied = await ReportsStorage.copy(
+            sqliteFile: path, toServer: to, program: "enqueuer", logger: Logger(label: "reports.copy"))
+        for (table, rows) in copied { print("\(table): \(rows) rows") }
+        print("copied \(copied.map(\.rows).reduce(0, +)) rows; point REPORTS_DATABASE at the PostgreSQL URL")
     }
 }

@@ -1,15 +1,11 @@
 import ArgumentParser
 import Foundation
-import JobQueuePostgres
-import JobQueueSQLite
 import Logging
-import PostgresStorage
 import Reports
-import ReportsPostgres
-import ReportsSQLite
 import ReportsSupport
 import ServiceLifecycle
 import ServiceSetup
+import StorageBackends
 import UnixSignals
 
 struct CronCommand: AsyncParsableCommand {
@@ -28,20 +24,10 @@ struct CronCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Logger(label: "reports.cron")
         let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
-        // Services stop in reverse order: the scheduler, then the PostgreSQL pool.
-        var services: [any Service] = []
-        let scheduler: any DueReportScheduling
-        if let url = settings.postgresURL {
-            let database = await openPostgres(url, logger: logger)
-            services.append(database)
-            scheduler = PostgresReportScheduler(
-                database: database, queue: PostgresJobQueue(database: database), logger: logger,
-                retention: settings.retention)
-        } else {
-            let queue = openQueue()
-            scheduler = ReportScheduler(
-                database: queue.database, queue: queue, logger: logger, retention: settings.retention)
-        }
+        let storage = await ReportsStorage.open(settings, program: "enqueuer", logger: logger)
+        let scheduler = storage.scheduler(logger: logger)
+        // Services stop in reverse order: the scheduler, then the storage's own (a connection pool).
+        var services = storage.services
         if once {
             services.append(OnePass(scheduler: scheduler))
         } else {

@@ -1,14 +1,11 @@
 import ArgumentParser
 import Crypto
 import Foundation
-import JobQueueSQLite
 import Logging
-import PostgresStorage
 import Reports
-import ReportsPostgres
-import ReportsSQLite
 import Security
 import ServiceSetup
+import StorageBackends
 
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -70,20 +67,9 @@ extension KeysCommand {
                 ProcessSupport.fail(program: "enqueuer", "\(error)", exitCode: ProcessSupport.configurationExitCode)
             }
             let (vault, logger) = (TokenVault(keys: keys), Logger(label: "reports.keys"))
-            let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
-            let report: TokenKeyRotation.Report
-            if let url = settings.postgresURL {
-                report = try await PostgresReportsDatabase.withTemporaryClient(
-                    settings: postgresSettings(url), logger: logger
-                ) { database in
-                    try await database.requireCurrentSchema()
-                    return try await TokenKeyRotation(
-                        database: database, vault: vault, batchSize: batchSize, logger: logger
-                    ).run()
-                }
-            } else {
-                report = try await TokenKeyRotation(
-                    database: openQueue().database, vault: vault, batchSize: batchSize, logger: logger
+            let report = try await withStorage("reports.keys") { storage in
+                try await TokenKeyRotation(
+                    storage: storage.sealedSecrets, vault: vault, batchSize: batchSize, logger: logger
                 ).run()
             }
             print(

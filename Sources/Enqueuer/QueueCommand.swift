@@ -1,11 +1,10 @@
 import ArgumentParser
 import Foundation
 import JobQueue
-import JobQueueSQLite
 import Reports
-import ReportsSQLite
 import ReportsSupport
 import ServiceSetup
+import StorageBackends
 
 struct QueueCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,8 +24,8 @@ extension QueueCommand {
         @Flag(help: "Print one JSON object.") var json = false
 
         func run() async throws {
-            let (stats, lateness) = try await withQueue { queue, storage in
-                (try await queue.stats(), try await storage.scheduleLateness())
+            let (stats, lateness) = try await withStorage("reports.queue") { storage in
+                (try await storage.queue.stats(), try await storage.readings.scheduleLateness())
             }
             if json { return try printJSON(Report(stats: stats, scheduleLateness: lateness)) }
             for state in JobState.allCases {
@@ -77,8 +76,8 @@ extension QueueCommand {
         }
 
         func run() async throws {
-            let jobs = try await withQueue { queue, _ in
-                try await queue.list(state: JobState(rawValue: state)!, limit: limit)
+            let jobs = try await withStorage("reports.queue") { storage in
+                try await storage.queue.list(state: JobState(rawValue: state)!, limit: limit)
             }
             if json { return try printJSON(["jobs": jobs]) }
             for job in jobs {
@@ -106,7 +105,8 @@ extension QueueCommand {
         func run() async throws {
             do {
                 try report(
-                    try await withQueue { queue, _ in try await queue.retry(jobId: id) }, action: "queued for retry")
+                    try await withStorage("reports.queue") { try await $0.queue.retry(jobId: id) },
+                    action: "queued for retry")
             } catch let error as JobQueueError {
                 ProcessSupport.fail(program: "enqueuer", "job \(id): \(error.message)")
             }
@@ -120,7 +120,8 @@ extension QueueCommand {
         @Argument(help: "The job id.") var id: Int64
 
         func run() async throws {
-            try report(try await withQueue { queue, _ in try await queue.discard(jobId: id) }, action: "discarded")
+            try report(
+                try await withStorage("reports.queue") { try await $0.queue.discard(jobId: id) }, action: "discarded")
         }
     }
 
@@ -160,7 +161,8 @@ extension QueueCommand {
             let job = try NewJob(
                 kind: DiagnosticJob.kind, parameters: parameters, priority: priority, maxAttempts: maxAttempts)
             let count = count
-            let (first, last) = try await withQueue { queue, _ -> (Int64?, Int64?) in
+            let (first, last) = try await withStorage("reports.queue") { storage -> (Int64?, Int64?) in
+                let queue = storage.queue
                 var first: Int64?
                 var last: Int64?
                 var remaining = count

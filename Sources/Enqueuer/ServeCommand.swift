@@ -1,17 +1,14 @@
 import ArgumentParser
 import Foundation
 import Hummingbird
-import JobQueueSQLite
 import Logging
 import Microsoft
-import PostgresStorage
 import Reports
 import ReportsAPI
-import ReportsPostgres
-import ReportsSQLite
 import Security
 import ServiceLifecycle
 import ServiceSetup
+import StorageBackends
 import Transport
 import UnixSignals
 import Upstream
@@ -57,22 +54,10 @@ struct ServeCommand: AsyncParsableCommand {
         let (vault, holder) = (
             TokenVault(keys: security.tokenKeys), "\(APIServices.processId):\(UUID().uuidString.lowercased())"
         )
-        // Services stop in reverse order: the server, the budget keeper, then the PostgreSQL pool.
-        var services: [any Service] = []
-        let stores: ServiceStores
-        let budget: OneNoteRateLimiter
-        if let url = settings.postgresURL {
-            let database = await openPostgres(url, logger: logger)
-            let postgres = PostgresServiceStores(
-                database: database, vault: vault, microsoft: microsoft, limits: settings.limits, budgetHolder: holder)
-            services.append(database)
-            (stores, budget) = (postgres.stores, postgres.onenoteBudget)
-        } else {
-            let sqlite = SQLiteServiceStores(
-                database: openQueue().database, vault: vault, microsoft: microsoft, limits: settings.limits,
-                budgetHolder: holder)
-            (stores, budget) = (sqlite.stores, sqlite.onenoteBudget)
-        }
+        // Services stop in reverse order: the server, the budget keeper, then the storage's own.
+        let storage = await ReportsStorage.open(settings, program: "enqueuer", logger: logger)
+        var services = storage.services
+        let (stores, budget) = storage.apiStores(vault: vault, microsoft: microsoft, budgetHolder: holder)
         let apiServices = APIServices(
             stores: stores, forge: forge, security: security, upstream: upstream, microsoft: microsoft,
             transport: transport, logger: logger)

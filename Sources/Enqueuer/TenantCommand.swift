@@ -1,12 +1,8 @@
 import ArgumentParser
 import Foundation
-import JobQueueSQLite
-import Logging
-import PostgresStorage
 import Reports
-import ReportsPostgres
-import ReportsSQLite
 import ServiceSetup
+import StorageBackends
 
 /// What the service holds per Jira site: `export` answers a data-subject request, `delete`
 /// erases a site at once (what the uninstall grace period does on its own).
@@ -27,19 +23,8 @@ struct TenantCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (installation, account) = (scope.installation, scope.account)
-            let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
-            let document: TenantExport
-            if let url = settings.postgresURL {
-                document = try await PostgresReportsDatabase.withTemporaryClient(
-                    settings: postgresSettings(url), logger: Logger(label: "reports.tenant")
-                ) { database in
-                    try await database.requireCurrentSchema()
-                    return try await PostgresTenantExport(database: database).export(
-                        installationId: installation, accountId: account)
-                }
-            } else {
-                document = try await SQLiteTenantExport(database: openQueue().database).export(
-                    installationId: installation, accountId: account)
+            let document = try await withStorage("reports.tenant") { storage in
+                try await storage.tenantExport.export(installationId: installation, accountId: account)
             }
             try printDocument(document)
             if document.isEmpty {
@@ -58,9 +43,10 @@ struct TenantCommand: AsyncParsableCommand {
 
         func run() async throws {
             let (installation, account) = (scope.installation, scope.account)
-            let deletion = try await withDataStores { lifecycle, personal in
-                guard let account else { return try await lifecycle.deleteInstallation(installation) }
-                let erased = try await personal.eraseAccount(installationId: installation, accountId: account)
+            let deletion = try await withStorage("reports.tenant") { storage in
+                guard let account else { return try await storage.dataLifecycle.deleteInstallation(installation) }
+                let erased = try await storage.personalData.eraseAccount(
+                    installationId: installation, accountId: account)
                 return erased == ErasedRows(installationId: installation) ? nil : erased
             }
             guard let deletion else {
@@ -102,27 +88,9 @@ struct DataCommand: AsyncParsableCommand {
             abstract: "Print the number of rows of every table as JSON (no row contents).")
 
         func run() async throws {
-            try printDocument(try await withDataStores { lifecycle, _ in try await lifecycle.rowCounts() })
+            try printDocument(try await withStorage("reports.data") { try await $0.dataLifecycle.rowCounts() })
         }
     }
-}
-
-/// Runs `body` with the retention and personal data stores of the configured database (SQLite file or
-/// PostgreSQL).
-func withDataStores<Result: Sendable>(
-    _ body: (any DataLifecycleStore, any PersonalDataStore) async throws -> Result
-) async throws -> Result {
-    let settings = ProcessSupport.loadConfiguration(program: "enqueuer")
-    if let url = settings.postgresURL {
-        return try await PostgresReportsDatabase.withTemporaryClient(
-            settings: postgresSettings(url), logger: Logger(label: "reports.data")
-        ) { database in
-            try await database.requireCurrentSchema()
-            return try await body(PostgresDataLifecycle(database: database), PostgresPersonalData(database: database))
-        }
-    }
-    let database = openQueue().database
-    return try await body(SQLiteDataLifecycle(database: database), SQLitePersonalData(database: database))
 }
 
 /// Prints a document for people to read: indented, keys sorted, dates in ISO 8601.

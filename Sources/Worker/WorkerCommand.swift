@@ -2,16 +2,14 @@ import ArgumentParser
 import Atlassian
 import Foundation
 import JobQueue
-import JobQueueSQLite
 import Logging
 import Microsoft
 import Reports
-import ReportsSQLite
 import ReportsSupport
-import SQLiteStorage
 import Security
 import ServiceLifecycle
 import ServiceSetup
+import StorageBackends
 import Transport
 import UnixSignals
 import Upstream
@@ -84,45 +82,31 @@ struct Run: AsyncParsableCommand {
         let settings = ProcessSupport.loadConfiguration(program: "worker")
         ProcessSupport.bootstrapLogging(level: settings.logLevel)
         let logger = Logger(label: "reports.worker")
-        if let url = settings.postgresURL {
-            try await runOnPostgres(url: url, settings: settings, logger: logger)
-            return
-        }
-        let database: ReportsDatabase
-        do {
-            database = try ReportsDatabase.open(path: settings.databasePath)
-        } catch let error as StoreError {
-            ProcessSupport.fail(program: "worker", error.message)
-        }
+        let storage = await ReportsStorage.open(settings, program: "worker", logger: logger)
         let metrics = WorkerMetrics()
         var registry = JobRegistry([DiagnosticJob()])
         let reports = Self.reportHandler(
-            database: .sqlite(database), settings: settings, metrics: metrics, workerId: workerId, logger: logger)
+            storage: storage, settings: settings, metrics: metrics, workerId: workerId, logger: logger)
         if let reports { registry.register(reports.handler) }
         let runtime = WorkerRuntime(
-            queue: SQLiteJobQueue(database: database, fairness: settings.limits.fairness),
-            registry: registry,
-            configuration: runtimeConfiguration,
-            logger: logger,
+            queue: storage.queue, registry: registry, configuration: runtimeConfiguration, logger: logger,
             observer: metrics)
-        // Stopped in reverse order: metrics first, then the runtime (grace period), then the budget keeper.
-        var services: [any Service] = []
+        // Stopped in reverse order: metrics, the runtime (grace period), the budget keeper, and the
+        // storage's own services last (a connection pool), so the runtime can still settle its jobs.
+        var services = storage.services
         if let limiter = reports?.budget {
             services.append(OneNoteBudgetKeeper(limiter: limiter, workerId: workerId, logger: logger))
         }
         services.append(
             DataRetentionService(
-                store: WorkerDatabase.sqlite(database).dataLifecycle, rules: settings.retention,
+                store: storage.dataLifecycle, rules: settings.retention,
                 interval: settings.retention.interval, logger: logger))
         if let accounts = reports?.accounts { services.append(accounts) }
         services.append(runtime)
         if let metricsPort { services.append(metrics.server(port: metricsPort, limits: settings.http, logger: logger)) }
-        let group = ServiceGroup(
-            configuration: .init(
-                services: services,
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
-        try await group.run()
+        try await ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        ).run()
     }
 
     var workerId: String { id ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)" }
@@ -140,7 +124,7 @@ struct Run: AsyncParsableCommand {
     /// The `run-report` handler, when the worker is configured for it. With none of its variables set
     /// the worker runs diagnostic jobs only (the self-test); with some set, a missing one is an error.
     static func reportHandler(
-        database: WorkerDatabase, settings: ReportsConfiguration, metrics: WorkerMetrics, workerId: String,
+        storage: ReportsStorage, settings: ReportsConfiguration, metrics: WorkerMetrics, workerId: String,
         logger: Logger
     ) -> (handler: RunReportHandler, budget: OneNoteRateLimiter, accounts: AccountReportingService)? {
         let environment = ProcessInfo.processInfo.environment
@@ -165,13 +149,13 @@ struct Run: AsyncParsableCommand {
             let transport = MeteredTransport(
                 inner: CurlTransport(policy: settings.outboundPolicy), metrics: metrics)
             let budget = OneNoteRateLimiter(
-                storage: database.budgetStorage, perMinute: settings.limits.onenotePerMinute,
+                storage: storage.budgetStorage, perMinute: settings.limits.onenotePerMinute,
                 perHour: settings.limits.onenotePerHour,
                 holder: "\(workerId):\(UUID().uuidString.lowercased())",
                 sleep: metrics.sleeper(service: "onenote_budget"))
             let vault = TokenVault(keys: keys)
             let microsoft = MicrosoftIdentityClient(configuration: upstream, transport: transport)
-            let stores = database.runReportStores(vault: vault)
+            let stores = storage.runReportStores(vault: vault)
             let atlassian = AtlassianClient(
                 graphQLURL: upstream.atlassianGraphQLURL, transport: transport,
                 sleep: metrics.sleeper(service: "atlassian"))
@@ -179,14 +163,14 @@ struct Run: AsyncParsableCommand {
                 stores: stores, vault: vault,
                 atlassian: atlassian,
                 microsoftTokens: MicrosoftTokenBroker(
-                    storage: database.tokenStorage, vault: vault, microsoft: microsoft),
+                    storage: storage.tokenStorage, vault: vault, microsoft: microsoft),
                 writer: OneNoteWriter(
                     graphBaseURL: upstream.microsoftGraphBaseURL, transport: transport,
                     sleep: metrics.sleeper(service: "onenote")),
                 issueCap: cap, limiter: budget)
             // The sites' stored account ids go to Atlassian's personal data reporting API.
             let accounts = AccountReportingService(
-                store: database.personalData, tokens: stores,
+                store: storage.personalData, tokens: stores,
                 reporter: AtlassianAccountReporter(client: atlassian, url: upstream.atlassianPersonalDataURL),
                 interval: settings.retention.interval, logger: logger)
             return (handler, budget, accounts)
