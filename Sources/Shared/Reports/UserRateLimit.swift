@@ -54,7 +54,7 @@ public struct UserRateLimitExceeded: Error, Sendable, Equatable {
     }
 
     /// Whole seconds, rounded up, for `Retry-After`.
-    public var retryAfterSeconds: Int { Int((Double(retryAfter.wholeMilliseconds) / 1000).rounded(.up)) }
+    public var retryAfterSeconds: Int { retryAfter.wholeSecondsRoundedUp }
 }
 
 extension TenantLimits {

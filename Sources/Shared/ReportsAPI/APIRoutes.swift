@@ -50,7 +50,7 @@ package enum APIRoutes {
         case .transient where error.code.hasPrefix("onenote_budget_"):
             APIError(
                 .serviceUnavailable, error.code, error.message,
-                retryAfterSeconds: error.retryAfter.map { Int((Double($0.wholeMilliseconds) / 1000).rounded(.up)) })
+                retryAfterSeconds: error.retryAfter.map(\.wholeSecondsRoundedUp))
         case .appMisconfigured, .transient: APIError(.badGateway, error.code, error.message)
         case .rejected: APIError(.badGateway, error.code, error.message)
         }

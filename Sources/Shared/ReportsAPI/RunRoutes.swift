@@ -41,7 +41,7 @@ struct RunRoutes {
         case .reportNotFound:
             throw APIError.notFound
         case .rateLimited(let wait):
-            let seconds = Int((Double(wait.wholeMilliseconds) / 1000).rounded(.up))
+            let seconds = wait.wholeSecondsRoundedUp
             throw APIError(
                 .tooManyRequests, .runNowRateLimited,
                 "you started \(services.runs.runNowPerMinute) runs in the last minute; try again in \(seconds) s",

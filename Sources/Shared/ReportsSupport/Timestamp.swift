@@ -47,6 +47,9 @@ extension Duration {
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
     }
 
+    /// Whole seconds, rounded up: what a `Retry-After` header says of a wait.
+    public var wholeSecondsRoundedUp: Int { Int((Double(wholeMilliseconds) / 1000).rounded(.up)) }
+
     public var timeInterval: TimeInterval {
         let (seconds, attoseconds) = components
         return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18

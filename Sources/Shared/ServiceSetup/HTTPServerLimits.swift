@@ -68,6 +68,6 @@ public struct HTTPServerLimits: Sendable, Equatable {
         return .http1(
             configuration: .init(
                 additionalChannelHandlers: [RequestDeadlineHandler(timeout: request)],
-                idleTimeout: .nanoseconds(Int64(idle.components.seconds) * 1_000_000_000)))
+                idleTimeout: TimeAmount(idle)))
     }
 }

@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import ReportsSupport
 
 /// One request on its own libcurl easy handle (docs/upstream-notes.md, "The transport").
 ///
@@ -53,9 +54,7 @@ final class CurlTransfer: @unchecked Sendable {
         ccurl_setopt_long(easy, CURLOPT_SSLVERSION, Int(CURL_SSLVERSION_TLSv1_2))
         ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 1)
         ccurl_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 2)
-        let milliseconds =
-            Int(request.timeout.components.seconds * 1000)
-            + Int(request.timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int(request.timeout.wholeMilliseconds)
         ccurl_setopt_long(easy, CURLOPT_TIMEOUT_MS, max(milliseconds, 1))
         ccurl_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, max(min(milliseconds, 10_000), 1))
         ccurl_setopt_offset(easy, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(limit))
