@@ -8,7 +8,7 @@ scheduled runs flow. Then it heals everything, changes one issue per project, ru
 more and checks: exactly one page per report, each showing the final data, no job waiting or running,
 every run terminal, `PRAGMA integrity_check` ok. Exit 0 only if every check holds.
 
-Usage: chaos.py BIN_DIR [--minutes N] [--seed S]. Not part of `make test` (see README, `make chaos`).
+Usage: chaos.py BIN_DIR [--minutes N] [--seed S]. Not part of `make test` (see docs/testing.md, `make chaos`).
 """
 import argparse, json, os, random, signal, sqlite3, subprocess, sys, tempfile, time, urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))

@@ -7,8 +7,8 @@ two disagree on a format, the tests fail.
 
 Writes:
   forge-fits.json   an RSA JWKS and Forge Invocation Tokens, each with the result the verifier must give
-  vault.json        token-vault ciphertexts in the documented format (README "Token vault")
-  oauth-state.json  OAuth state values in the documented format (README "OAuth state")
+  vault.json        token-vault ciphertexts in the documented format (docs/security.md "Token vault")
+  oauth-state.json  OAuth state values in the documented format (docs/security.md "OAuth state")
 """
 import base64
 import hashlib
@@ -150,7 +150,7 @@ with open(os.path.join(HERE, "forge-fits.json"), "w") as f:
     }, f, indent=1)
 
 # ---------------------------------------------------------------- token vault
-# Format (README "Token vault"): 0x01 | len(keyId) | keyId | 12-byte nonce | ciphertext | 16-byte tag.
+# Format (docs/security.md "Token vault"): 0x01 | len(keyId) | keyId | 12-byte nonce | ciphertext | 16-byte tag.
 # Associated data: the header bytes (0x01 | len | keyId) followed by the UTF-8 context.
 vault_keys = {"k2026a": os.urandom(32), "k2026b": os.urandom(32)}
 
@@ -186,7 +186,7 @@ with open(os.path.join(HERE, "vault.json"), "w") as f:
     }, f, indent=1)
 
 # ---------------------------------------------------------------- OAuth state
-# Format (README "OAuth state"): base64url(payload) "." base64url(HMAC-SHA256(stateKey, payload)),
+# Format (docs/security.md "OAuth state"): base64url(payload) "." base64url(HMAC-SHA256(stateKey, payload)),
 # payload = JSON {"accountId","exp","installationId","nonce"}; exp in seconds since the epoch.
 state_key = os.urandom(32)
 
