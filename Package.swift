@@ -16,8 +16,7 @@ let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto"
 let postgres: Target.Dependency = .product(name: "PostgresNIO", package: "postgres-nio")
 let allLibraries: [Target.Dependency] = [
     "ReportsSupport", "Transport", "Security", "Rendering", "Upstream", "Atlassian", "Microsoft", "JobQueue",
-    "SQLiteStorage", "JobQueueSQLite", "PostgresStorage", "JobQueuePostgres",
-    "Reports", "ReportsSQLite", "ReportsPostgres", "ServiceSetup", "ReportsAPI", "StorageBackends",
+    "Reports", "SQLiteBackend", "PostgresBackend", "ServiceSetup", "ReportsAPI", "StorageBackends",
 ]
 
 let testProducts: [Target.Dependency] = [
@@ -91,23 +90,6 @@ let package = Package(
             path: "Sources/Shared/JobQueue", swiftSettings: strictSettings
         ),
         .target(
-            name: "SQLiteStorage", dependencies: ["ReportsSupport", grdb],
-            path: "Sources/Shared/SQLiteStorage", swiftSettings: strictSettings
-        ),
-        .target(
-            name: "JobQueueSQLite", dependencies: ["JobQueue", "SQLiteStorage", "ReportsSupport", grdb],
-            path: "Sources/Shared/JobQueueSQLite", swiftSettings: strictSettings
-        ),
-        // The PostgreSQL backend (issue #16): the pool and schema, then the queue on it.
-        .target(
-            name: "PostgresStorage", dependencies: ["ReportsSupport", postgres, log, lifecycle],
-            path: "Sources/Shared/PostgresStorage", swiftSettings: strictSettings
-        ),
-        .target(
-            name: "JobQueuePostgres", dependencies: ["JobQueue", "PostgresStorage", "ReportsSupport", postgres, log],
-            path: "Sources/Shared/JobQueuePostgres", swiftSettings: strictSettings
-        ),
-        .target(
             name: "Reports",
             dependencies: [
                 "ReportsSupport", "JobQueue", "Security", "Upstream", "Atlassian", "Microsoft", "Rendering", log,
@@ -115,22 +97,23 @@ let package = Package(
             ],
             path: "Sources/Shared/Reports", swiftSettings: strictSettings
         ),
+        // One module per storage backend: its schema and migrations (Database/), the job queue on it
+        // (Queue/) and the stores behind Reports' protocols (Stores/).
         .target(
-            name: "ReportsSQLite",
+            name: "SQLiteBackend",
             dependencies: [
-                "Reports", "JobQueue", "JobQueueSQLite", "SQLiteStorage", "Security", "Upstream", "Atlassian",
-                "Microsoft",
-                "Rendering", "ReportsSupport", grdb, log, lifecycle, crypto,
+                "Reports", "JobQueue", "Security", "Upstream", "Atlassian", "Microsoft", "Rendering", "ReportsSupport",
+                grdb, log, lifecycle, crypto,
             ],
-            path: "Sources/Shared/ReportsSQLite", swiftSettings: strictSettings
+            path: "Sources/Shared/SQLiteBackend", swiftSettings: strictSettings
         ),
         .target(
-            name: "ReportsPostgres",
+            name: "PostgresBackend",
             dependencies: [
-                "Reports", "JobQueue", "JobQueuePostgres", "PostgresStorage", "Security", "ReportsSupport", "Microsoft",
-                "Atlassian", "Rendering", postgres, log, crypto,
+                "Reports", "JobQueue", "Security", "Atlassian", "Microsoft", "Rendering", "ReportsSupport", postgres,
+                log, lifecycle, crypto,
             ],
-            path: "Sources/Shared/ReportsPostgres", swiftSettings: strictSettings
+            path: "Sources/Shared/PostgresBackend", swiftSettings: strictSettings
         ),
         .target(
             name: "ServiceSetup",
@@ -147,8 +130,8 @@ let package = Package(
         .target(
             name: "StorageBackends",
             dependencies: [
-                "ServiceSetup", "Reports", "ReportsSQLite", "ReportsPostgres", "JobQueue", "JobQueueSQLite",
-                "JobQueuePostgres", "SQLiteStorage", "PostgresStorage", "Microsoft", "Security", "ReportsSupport",
+                "ServiceSetup", "Reports", "SQLiteBackend", "PostgresBackend", "JobQueue", "Microsoft", "Security",
+                "ReportsSupport",
                 log, lifecycle, grdb, postgres,
             ],
             path: "Sources/Shared/StorageBackends", swiftSettings: strictSettings
@@ -168,7 +151,7 @@ let package = Package(
         .executableTarget(
             name: "Enqueuer",
             dependencies: [
-                "ReportsAPI", "Reports", "ServiceSetup", "StorageBackends", "JobQueue", "SQLiteStorage",
+                "ReportsAPI", "Reports", "ServiceSetup", "StorageBackends", "JobQueue",
                 "Security", "Transport", "Upstream", "Atlassian", "Microsoft", "ReportsSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -218,7 +201,7 @@ let package = Package(
         .executableTarget(
             name: "QueueBench",
             dependencies: [
-                "JobQueue", "JobQueueSQLite", "SQLiteStorage", "JobQueuePostgres", "PostgresStorage", "ReportsSupport",
+                "JobQueue", "SQLiteBackend", "PostgresBackend", "ReportsSupport",
                 postgres,
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -277,25 +260,76 @@ let package = Package(
         // Unit tests per module (run in parallel), the conformance suite written against the queue and
         // store operations (serialised: lease and heartbeat timing), and the real-process tests
         // (serialised). `make test` runs all three groups.
-        testTarget("TransportTests"),
-        testTarget("SecurityTests"),
-        testTarget("ReportsTests"),
-        testTarget("JobQueueTests"),
-        testTarget("UpstreamTests"),
-        testTarget("ReportsSQLiteTests"),
-        testTarget("ReportsAPITests"),
-        testTarget("PostgresStorageTests"),
-        testTarget("ConformanceTests"),
-        testTarget("IntegrationTests"),
+        testTarget(
+            "TransportTests",
+            [
+                "Atlassian", "Microsoft", "ReportsTesting", "Security", "Transport", "Upstream",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]),
+        testTarget("SecurityTests", ["ReportsTesting", "SQLiteBackend", "Security", crypto, grdb]),
+        testTarget(
+            "ReportsTests", ["Rendering", "Reports", "ReportsSupport", "ReportsTesting", "Sandbox", "Security"]),
+        testTarget(
+            "JobQueueTests",
+            ["JobQueue", "ReportsSupport", "ReportsTesting", "SQLiteBackend", "ServiceSetup", lifecycle, log]),
+        testTarget(
+            "UpstreamTests",
+            [
+                "Atlassian", "Microsoft", "Rendering", "Reports", "ReportsSupport", "ReportsTesting", "SQLiteBackend",
+                "Sandbox", "Security", "Transport", "Upstream",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"), crypto,
+            ]),
+        testTarget(
+            "SQLiteBackendTests",
+            [
+                "Atlassian", "Enqueuer", "JobQueue", "Microsoft", "PostgresBackend", "Rendering", "Reports",
+                "ReportsAPI", "ReportsSupport", "ReportsTesting", "SQLiteBackend", "Sandbox", "Security",
+                "ServiceSetup", "Transport", "Upstream", .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"), crypto, grdb, lifecycle, log, postgres,
+            ]),
+        testTarget(
+            "ReportsAPITests",
+            [
+                "Enqueuer", "JobQueue", "Microsoft", "Reports", "ReportsAPI", "ReportsSupport", "ReportsTesting",
+                "SQLiteBackend", "Security", "Upstream", .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"), crypto, grdb, log,
+            ]),
+        testTarget(
+            "PostgresBackendTests",
+            [
+                "PostgresBackend", "ReportsSupport", "ReportsTesting", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), log, postgres,
+            ]),
+        testTarget(
+            "ConformanceTests",
+            [
+                "Atlassian", "JobQueue", "Reports", "ReportsSupport", "ReportsTesting", "SQLiteBackend", "Sandbox",
+                "Security", "Transport", "Upstream", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"), crypto, grdb, log,
+            ]),
+        // The tree itself: the architecture drawing against Package.swift, comments against the code.
+        .testTarget(name: "SourceTreeTests", swiftSettings: strictSettings),
+        testTarget(
+            "IntegrationTests",
+            [
+                "JobQueue", "PostgresBackend", "Reports", "ReportsSupport", "ReportsTesting", "SQLiteBackend",
+                "Security", "ServiceSetup", "Transport", "Worker",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"), crypto, grdb, log,
+            ]),
     ]
 )
 
-/// Every test target sees the libraries, the test helpers and the executables (the in-process sandbox
-/// and the entry points the process tests start).
-func testTarget(_ name: String) -> Target {
-    .testTarget(
-        name: name,
-        dependencies: allLibraries + testProducts + ["ReportsTesting", "Enqueuer", "Sandbox", "Worker"],
-        swiftSettings: strictSettings
-    )
+/// A test target links what it tests (the modules it imports, an executable when it starts its entry
+/// point in-process) and the test helpers, not everything.
+func testTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .testTarget(name: name, dependencies: dependencies, swiftSettings: strictSettings)
 }

@@ -1,7 +1,7 @@
 import Foundation
 import GRDBSQLite
-import JobQueueSQLite
 import ReportsSupport
+import SQLiteBackend
 
 /// The same statements the queue runs, through the bare SQLite C API in one process: per turn, one
 /// `BEGIN IMMEDIATE` transaction that completes the previous batch and leases the next one.

@@ -1,10 +1,9 @@
 import ArgumentParser
 import Foundation
 import JobQueue
-import JobQueuePostgres
 import Logging
+import PostgresBackend
 import PostgresNIO
-import PostgresStorage
 import ReportsSupport
 
 /// The PostgreSQL series (issue #16): the same measurements as SQLite's against a migrated database
@@ -122,7 +121,7 @@ struct PostgresSeries {
         return Double(done) / elapsed
     }
 
-    /// The queue's lease statements, their text taken from JobQueuePostgres, through libpq: every job
+    /// The queue's lease statements, their text taken from PostgresBackend, through libpq: every job
     /// must end succeeded, as in a drain.
     func measureSameStatements(
         _ driver: String, _ database: PostgresReportsDatabase, _ queue: PostgresJobQueue, clients: Int, keys: Int

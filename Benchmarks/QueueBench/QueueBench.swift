@@ -2,11 +2,10 @@ import ArgumentParser
 import Foundation
 import GRDB
 import JobQueue
-import JobQueueSQLite
 import Logging
-import PostgresStorage
+import PostgresBackend
 import ReportsSupport
-import SQLiteStorage
+import SQLiteBackend
 import ServiceLifecycle
 import Synchronization
 

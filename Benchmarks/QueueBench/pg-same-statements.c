@@ -1,5 +1,5 @@
 /* The bare-SQL loop of the PostgreSQL queue (issue #16, point 6): the queue's own two lease statements
- * (JobQueuePostgres/PostgresLeaseStatements.swift, handed over as files by queue-bench so the text is
+ * (PostgresBackend/Queue/PostgresLeaseStatements.swift, handed over as files by queue-bench so the text is
  * the same), run through the bare C client library, libpq, with the worker runtime and PostgresNIO
  * taken away. Per transaction, as `PostgresFairClaim.claim` does: BEGIN; settle the batch claimed last
  * time and read a page of the head; claim the eligible rows; read further pages while the batch is not

@@ -1,8 +1,7 @@
 import Foundation
 import GRDB
 import Reports
-import ReportsSQLite
-import SQLiteStorage
+import SQLiteBackend
 
 /// A temporary SQLite file with the real schema, for the body target: every report the validation
 /// accepts is stored through the store's own insert (quotas and all) and replaced through its update, in

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SQLiteStorage
+import ReportsSupport
 import ServiceSetup
 import StorageBackends
 

@@ -67,7 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
                 address: .hostname(host, port: port), serverName: "onenote-reports", logger: logger),
             logger: logger)
         // The budget keeper renews this process's OneNote slots; it stops after the server.
-        services.append(OneNoteBudgetKeeper(limiter: budget, workerId: APIServices.processId, logger: logger))
+        services.append(OneNoteRateLimiter.Keeper(limiter: budget, workerId: APIServices.processId, logger: logger))
         services.append(app)
         try await ServiceGroup(
             configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)

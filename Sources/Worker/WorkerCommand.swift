@@ -95,7 +95,7 @@ struct Run: AsyncParsableCommand {
         // storage's own services last (a connection pool), so the runtime can still settle its jobs.
         var services = storage.services
         if let limiter = reports?.budget {
-            services.append(OneNoteBudgetKeeper(limiter: limiter, workerId: workerId, logger: logger))
+            services.append(OneNoteRateLimiter.Keeper(limiter: limiter, workerId: workerId, logger: logger))
         }
         services.append(
             DataRetentionService(

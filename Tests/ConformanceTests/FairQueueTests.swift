@@ -4,8 +4,8 @@ import ReportsTesting
 import Testing
 
 @testable import JobQueue
-@testable import JobQueueSQLite
 @testable import ReportsSupport
+@testable import SQLiteBackend
 
 /// Issue #13's queue rules, on a real SQLite file and a real PostgreSQL database: keys served in turn, a cap per key, deferral
 /// without an attempt that holds the whole key, aging against starvation.

@@ -66,7 +66,7 @@ struct OneNoteRateLimiterTests {
             let freeIn = try #require(try await limiter.budgetWait(user: "u"))
             #expect(freeIn >= .seconds(59) && freeIn <= .seconds(61), "\(freeIn)")
             let error = await #expect(throws: UpstreamError.self) { try await limiter.withSlot(user: "u") { 0 } }
-            #expect(error?.kind == .transient && error?.code == "onenote_budget_exhausted")
+            #expect(error?.kind == .budgetSpent && error?.code == "onenote_budget_exhausted")
             let retryAfter = try #require(error?.retryAfter)
             #expect(
                 retryAfter >= .seconds(59) && retryAfter <= .seconds(61),
@@ -178,7 +178,7 @@ struct OneNoteRateLimiterTests {
                 holder: "w:1", now: { clock.now }, sleep: { clock.advance(by: $0) })
             _ = try await busy.acquire(user: "u")
             let error = await #expect(throws: UpstreamError.self) { try await busy.withSlot(user: "u") { 0 } }
-            #expect(error?.code == "onenote_budget_busy")
+            #expect(error?.code == "onenote_budget_busy" && error?.kind == .budgetSpent)
         }
     }
 }

@@ -4,9 +4,8 @@ import ReportsTesting
 import Testing
 
 @testable import JobQueue
-@testable import JobQueueSQLite
 @testable import ReportsSupport
-@testable import SQLiteStorage
+@testable import SQLiteBackend
 
 /// Every rule of the queue (docs/design-notes.md §4), on a real SQLite file and a real PostgreSQL database.
 @Suite("Job queue")

@@ -1,16 +1,12 @@
 import Foundation
 import GRDB
 import JobQueue
-import JobQueuePostgres
-import JobQueueSQLite
-import PostgresStorage
+import PostgresBackend
 import ReportsTesting
-import SQLiteStorage
+import SQLiteBackend
 import Testing
 
 @testable import Reports
-@testable import ReportsPostgres
-@testable import ReportsSQLite
 @testable import ReportsSupport
 @testable import Security
 

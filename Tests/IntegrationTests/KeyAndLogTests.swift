@@ -6,11 +6,9 @@ import ReportsTesting
 import Testing
 
 @testable import JobQueue
-@testable import JobQueueSQLite
 @testable import Reports
-@testable import ReportsSQLite
 @testable import ReportsSupport
-@testable import SQLiteStorage
+@testable import SQLiteBackend
 @testable import Security
 @testable import Transport
 

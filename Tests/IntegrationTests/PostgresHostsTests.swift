@@ -1,7 +1,6 @@
 import Foundation
 import JobQueue
-import JobQueuePostgres
-import PostgresStorage
+import PostgresBackend
 import ReportsTesting
 import Testing
 

@@ -3,7 +3,7 @@ import GRDB
 import ReportsTesting
 import Testing
 
-@testable import SQLiteStorage
+@testable import SQLiteBackend
 
 /// The login CSRF of the security review, live (issue #14, point 1): real `sandbox` and `enqueuer serve`
 /// processes over HTTP. An attacker starts a Microsoft connect for their own Jira account and sends the

@@ -3,7 +3,7 @@ import GRDB
 import ReportsTesting
 import Testing
 
-@testable import SQLiteStorage
+@testable import SQLiteBackend
 
 /// Issue #13 across real processes: a heavy user's backlog neither starves other users nor holds
 /// worker slots while its OneNote budget is spent.

@@ -3,7 +3,7 @@ import GRDB
 import ReportsTesting
 import Testing
 
-@testable import SQLiteStorage
+@testable import SQLiteBackend
 
 /// Issue #11 with real processes: workers killed, stopped and paused at the worst moments, and still
 /// exactly one page per report holding the latest data; a paused worker's stale writes are refused.

@@ -3,7 +3,7 @@ import GRDB
 import ReportsTesting
 import Testing
 
-@testable import SQLiteStorage
+@testable import SQLiteBackend
 
 /// The product as separate processes: the sandbox, `enqueuer serve`, two `worker run`, one SQLite file.
 /// Driven over HTTP as the Forge app would; every process's log is captured and searched for secrets.

@@ -3,7 +3,7 @@ import GRDB
 import ReportsTesting
 import Testing
 
-@testable import SQLiteStorage
+@testable import SQLiteBackend
 
 /// Issue #18, point 3 with real processes: a user's Atlassian account is closed (a sandbox control);
 /// the worker reports the site's stored account ids to the sandbox's personal data reporting endpoint

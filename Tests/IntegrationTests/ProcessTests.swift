@@ -4,8 +4,7 @@ import ReportsTesting
 import Testing
 
 @testable import JobQueue
-@testable import JobQueueSQLite
-@testable import SQLiteStorage
+@testable import SQLiteBackend
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking

@@ -3,7 +3,7 @@ import ReportsTesting
 import Testing
 
 @testable import JobQueue
-@testable import JobQueueSQLite
+@testable import SQLiteBackend
 @testable import Transport
 @testable import Worker
 

@@ -3,8 +3,7 @@ import ReportsTesting
 import Testing
 
 @testable import JobQueue
-@testable import JobQueueSQLite
-@testable import SQLiteStorage
+@testable import SQLiteBackend
 @testable import ServiceSetup
 
 /// How a worker hears of commits made by other connections (issue #13): an inotify watch on the

@@ -6,7 +6,7 @@ import Synchronization
 import Testing
 
 @testable import JobQueue
-@testable import JobQueueSQLite
+@testable import SQLiteBackend
 
 /// Counts how often each job ran; fails or blocks on request.
 final class RecordingHandler: JobHandler {

@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import PostgresBackend
 import PostgresNIO
-import PostgresStorage
 import ReportsTesting
 import Synchronization
 import Testing

@@ -4,7 +4,7 @@ import ReportsSupport
 import ReportsTesting
 import Testing
 
-@testable import PostgresStorage
+@testable import PostgresBackend
 
 /// `enqueuer migrate` on PostgreSQL: one migrator at a time, and a schema from another binary refused.
 @Suite("PostgreSQL migrations")

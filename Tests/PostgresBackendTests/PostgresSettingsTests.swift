@@ -3,7 +3,7 @@ import Logging
 import ReportsSupport
 import Testing
 
-@testable import PostgresStorage
+@testable import PostgresBackend
 
 /// `REPORTS_DATABASE=postgres://…` is read strictly: every mistake names the variable, never a value.
 @Suite("PostgreSQL settings")

@@ -8,7 +8,7 @@ import Testing
 @testable import Enqueuer
 @testable import Reports
 @testable import ReportsAPI
-@testable import ReportsSQLite
+@testable import SQLiteBackend
 
 /// Length limits count what the schema counts (issue #14, point 7): SQLite's `length()` and JSON
 /// Schema's `maxLength` both count Unicode code points, so a grapheme of several scalars ("👍🏽" is two,

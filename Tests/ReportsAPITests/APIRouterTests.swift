@@ -8,11 +8,9 @@ import Testing
 
 @testable import Enqueuer
 @testable import JobQueue
-@testable import JobQueueSQLite
 @testable import Reports
 @testable import ReportsAPI
-@testable import ReportsSQLite
-@testable import SQLiteStorage
+@testable import SQLiteBackend
 @testable import Security
 
 /// The API through HummingbirdTesting, with FITs signed by the test key, a JWKS served over loopback

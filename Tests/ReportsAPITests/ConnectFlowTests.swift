@@ -11,8 +11,7 @@ import Testing
 @testable import Microsoft
 @testable import Reports
 @testable import ReportsAPI
-@testable import ReportsSQLite
-@testable import SQLiteStorage
+@testable import SQLiteBackend
 @testable import Security
 @testable import Upstream
 

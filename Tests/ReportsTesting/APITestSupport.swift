@@ -5,12 +5,10 @@ package import HummingbirdTesting
 package import JWTKit
 package import Logging
 import Microsoft
-package import PostgresStorage
+package import PostgresBackend
 package import Reports
 package import ReportsAPI
-package import ReportsPostgres
-package import ReportsSQLite
-package import SQLiteStorage
+package import SQLiteBackend
 package import Security
 import Synchronization
 package import Transport

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-package import PostgresStorage
+package import PostgresBackend
 import Synchronization
 
 #if canImport(Glibc)

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import GRDB
-package import SQLiteStorage
+package import SQLiteBackend
 import Transport
 
 #if canImport(FoundationNetworking)

@@ -2,11 +2,9 @@ import Crypto
 package import Foundation
 import GRDB
 import JobQueue
-import JobQueueSQLite
 package import Reports
-import ReportsSQLite
 import ReportsSupport
-package import SQLiteStorage
+package import SQLiteBackend
 package import Security
 import Testing
 

@@ -1,8 +1,7 @@
 import Foundation
 package import JobQueue
-import JobQueuePostgres
-import JobQueueSQLite
-import SQLiteStorage
+import PostgresBackend
+import SQLiteBackend
 
 /// A storage backend the conformance suites run against. The suites take it as their argument and
 /// use only the `JobQueue` protocol, so every backend runs the same tests.

@@ -1,15 +1,11 @@
 package import Foundation
 import GRDB
 package import JobQueue
-import JobQueuePostgres
-import JobQueueSQLite
 import Logging
+import PostgresBackend
 import PostgresNIO
-import PostgresStorage
 package import Reports
-import ReportsPostgres
-import ReportsSQLite
-import SQLiteStorage
+import SQLiteBackend
 package import Security
 
 /// The stores of one backend as the API and the scheduler see them (protocols only), over a fresh

@@ -1,9 +1,8 @@
 package import Foundation
 package import JobQueue
-package import JobQueueSQLite
 package import Logging
 import ReportsSupport
-package import SQLiteStorage
+package import SQLiteBackend
 import ServiceLifecycle
 import Synchronization
 

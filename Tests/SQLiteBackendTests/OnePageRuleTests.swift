@@ -5,10 +5,8 @@ import Synchronization
 import Testing
 
 @testable import JobQueue
-@testable import JobQueueSQLite
 @testable import Reports
-@testable import ReportsSQLite
-@testable import SQLiteStorage
+@testable import SQLiteBackend
 @testable import Security
 
 /// Issue #11's rules below the pipeline: fencing in the queue and the worker, deferral, and runs that

@@ -5,8 +5,8 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import PostgresBackend
 import PostgresNIO
-import PostgresStorage
 import ReportsTesting
 import ServiceLifecycle
 import Testing
@@ -14,15 +14,12 @@ import Testing
 @testable import Atlassian
 @testable import Enqueuer
 @testable import JobQueue
-@testable import JobQueueSQLite
 @testable import Microsoft
 @testable import Rendering
 @testable import Reports
 @testable import ReportsAPI
-@testable import ReportsPostgres
-@testable import ReportsSQLite
 @testable import ReportsSupport
-@testable import SQLiteStorage
+@testable import SQLiteBackend
 @testable import Sandbox
 @testable import Security
 @testable import Transport

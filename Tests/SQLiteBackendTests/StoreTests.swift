@@ -4,7 +4,7 @@ import ReportsTesting
 import Testing
 
 @testable import ReportsSupport
-@testable import SQLiteStorage
+@testable import SQLiteBackend
 @testable import ServiceSetup
 
 @Suite("Store and configuration")

@@ -9,7 +9,7 @@ import Testing
 @testable import Enqueuer
 @testable import Reports
 @testable import ReportsAPI
-@testable import ReportsSQLite
+@testable import SQLiteBackend
 @testable import Sandbox
 @testable import Security
 

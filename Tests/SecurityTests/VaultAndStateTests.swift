@@ -4,8 +4,7 @@ import GRDB
 import ReportsTesting
 import Testing
 
-@testable import ReportsSQLite
-@testable import SQLiteStorage
+@testable import SQLiteBackend
 @testable import Security
 
 @Suite("Token vault and OAuth state")

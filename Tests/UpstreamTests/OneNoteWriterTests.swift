@@ -9,7 +9,7 @@ import Testing
 @testable import Microsoft
 @testable import Rendering
 @testable import Reports
-@testable import ReportsSQLite
+@testable import SQLiteBackend
 @testable import Sandbox
 @testable import Security
 @testable import Transport
@@ -165,7 +165,7 @@ struct OneNoteWriterTests {
                     Self.output(["OPS-1"]), sectionId: Self.section, reportId: "r1", page: .init(pageId: nil),
                     accessToken: token, hooks: hooks)
             }
-            #expect(error?.code == "onenote_budget_exhausted")
+            #expect(error?.code == "onenote_budget_exhausted" && error?.kind == .budgetSpent)
             #expect(
                 events.withLock { $0 } == ["willCreate", "createNotSent"],
                 "a create never sent is not left pending (its next attempt would search for it)")

@@ -7,8 +7,8 @@ import ReportsTesting
 import Testing
 
 @testable import Microsoft
-@testable import ReportsSQLite
 @testable import ReportsSupport
+@testable import SQLiteBackend
 @testable import Sandbox
 @testable import Security
 @testable import Transport

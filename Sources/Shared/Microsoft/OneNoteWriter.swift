@@ -197,7 +197,7 @@ public struct OneNoteWriter: Sendable {
                     method: "POST", url: url, headers: ["Content-Type": "text/html; charset=utf-8"],
                     body: Data(output.page.utf8), timeout: .seconds(60)),
                 writing)
-        } catch let refused as UpstreamError where refused.code.hasPrefix("onenote_budget_") {
+        } catch let refused as UpstreamError where refused.kind == .budgetSpent {
             // The budget refused before sending (after a 429 at most, which creates nothing either):
             // no page can exist, so the next attempt must not go looking for one.
             try await writing.hooks.createNotSent()

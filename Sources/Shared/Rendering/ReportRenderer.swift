@@ -115,33 +115,34 @@ public struct ReportRenderer: Sendable {
     }
 
     func cell(_ issue: JiraIssue, column: String, input: Input) -> String {
-        if column == "key" {
+        let kind = ReportColumn.named(column)?.kind ?? .text
+        if kind == .key {
             guard let site = input.siteURL else { return "<td>\(Self.escape(issue.key))</td>" }
             let link = site.appendingPathComponent("browse").appendingPathComponent(issue.key).absoluteString
             return "<td><a href=\"\(Self.escape(link))\">\(Self.escape(issue.key))</a></td>"
         }
         let value = issue.fields[column] ?? .null
-        if column == "status", let category = value["statusCategory"]?["key"]?.string {
+        if kind == .status, let category = value["statusCategory"]?["key"]?.string {
             return
                 "<td style=\"background-color:\(Self.statusColour(category))\">\(Self.escape(value["name"]?.string ?? ""))</td>"
         }
-        return "<td>\(Self.escape(text(value, column: column, timeZone: input.timeZone)))</td>"
+        return "<td>\(Self.escape(text(value, kind: kind, timeZone: input.timeZone)))</td>"
     }
 
     /// A field as plain text: names of objects, lists joined, dates in the report's zone.
-    func text(_ value: JiraValue, column: String, timeZone: TimeZone) -> String {
+    func text(_ value: JiraValue, kind: ReportColumn.Kind, timeZone: TimeZone) -> String {
         switch value {
         case .null: return ""
         case .bool(let flag): return flag ? "Yes" : "No"
         case .number(let number):
             return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : String(number)
         case .string(let string):
-            if ["created", "updated", "resolutiondate"].contains(column), let date = Self.parseJiraDate(string) {
+            if kind == .dateTime, let date = Self.parseJiraDate(string) {
                 return Self.displayDate(date, timeZone)
             }
             return string
         case .array(let values):
-            return values.map { text($0, column: column, timeZone: timeZone) }.filter { !$0.isEmpty }.joined(
+            return values.map { text($0, kind: kind, timeZone: timeZone) }.filter { !$0.isEmpty }.joined(
                 separator: ", ")
         case .object(let object):
             for key in ["displayName", "name", "value", "key"] {
@@ -161,14 +162,7 @@ public struct ReportRenderer: Sendable {
         }
     }
 
-    static let labels = [
-        "key": "Key", "summary": "Summary", "status": "Status", "assignee": "Assignee", "reporter": "Reporter",
-        "priority": "Priority", "issuetype": "Type", "created": "Created", "updated": "Updated", "duedate": "Due",
-        "resolution": "Resolution", "resolutiondate": "Resolved", "labels": "Labels", "components": "Components",
-        "fixVersions": "Fix versions", "project": "Project", "parent": "Parent",
-    ]
-
-    static func label(for column: String) -> String { labels[column] ?? column }
+    static func label(for column: String) -> String { ReportColumn.named(column)?.label ?? column }
 
     /// XML-escaped text with characters XML 1.0 cannot carry replaced by U+FFFD.
     public static func escape(_ text: String) -> String {

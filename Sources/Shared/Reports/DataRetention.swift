@@ -80,8 +80,8 @@ public struct ErasedRows: Sendable, Equatable, Codable {
     }
 }
 
-/// The retention rules' writes and the operator's row counts, per backend (`ReportsSQLite`,
-/// `ReportsPostgres`), held to the same behaviour by `DataRetentionTests`.
+/// The retention rules' writes and the operator's row counts, per backend (`SQLiteBackend`,
+/// `PostgresBackend`), held to the same behaviour by `DataRetentionTests`.
 public protocol DataLifecycleStore: Sendable {
     /// One retention pass at `now`: old and surplus finished runs, expired nonces, pending connections and
     /// budget rows, forwarded tokens of finished or expired jobs, and installations past their grace

@@ -17,7 +17,7 @@ import Upstream
 /// reuse its result. An `invalid_grant` marks the connection `reconnect_required` in the same moment, so
 /// no other job redeems that token again; the one re-read of the stored token (another process may have
 /// rotated it) is the only repeat. The database's part is a `MicrosoftTokenStorage` (one per backend).
-public struct MicrosoftTokenBroker: MicrosoftAccessTokens {
+public struct MicrosoftTokenBroker: Sendable {
     public let storage: any MicrosoftTokenStorage
     public let vault: TokenVault
     public let microsoft: MicrosoftIdentityClient

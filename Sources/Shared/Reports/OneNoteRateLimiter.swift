@@ -1,5 +1,5 @@
 public import Foundation
-import Microsoft
+public import Microsoft
 import ReportsSupport
 import Upstream
 
@@ -11,11 +11,11 @@ import Upstream
 /// queue until then; only a short wait for a busy in-flight slot happens in place.
 ///
 /// A slot is leased, not owned: it lapses `slotLease` after its holder last renewed it, and
-/// never outlives `requestTimeout + margin`. The worker's `OneNoteBudgetKeeper` renews its process's
+/// never outlives `requestTimeout + margin`. The worker's `OneNoteRateLimiter.Keeper` renews its process's
 /// slots, so a killed worker's slots free up within seconds instead of blocking its user's writes, and
 /// release is written even when the request's task was cancelled (where the backend allows it). The
 /// database's part is a `OneNoteBudgetStorage`, one per backend.
-public struct OneNoteRateLimiter: OneNoteBudgetLedger {
+public struct OneNoteRateLimiter: OneNoteBudget {
     public let storage: any OneNoteBudgetStorage
     public var perMinute: Int
     public var perHour: Int
@@ -76,7 +76,7 @@ public struct OneNoteRateLimiter: OneNoteBudgetLedger {
             let slot = UUID().uuidString
             let wait = try await storage.take(
                 slot: slot, user: user, now: nowMs,
-                limits: OneNoteBudgetLimits(perMinute: perMinute, perHour: perHour, maxInFlight: maxInFlight),
+                limits: OneNoteRateLimiter.Limits(perMinute: perMinute, perHour: perHour, maxInFlight: maxInFlight),
                 expiresAt: nowMs + min(slotLease.wholeMilliseconds, slotDeadline.wholeMilliseconds), holder: holder,
                 deadline: nowMs + slotDeadline.wholeMilliseconds)
             guard let wait else { return slot }
@@ -90,12 +90,12 @@ public struct OneNoteRateLimiter: OneNoteBudgetLedger {
                 // Say which limit held the request back: the user's rate windows, or requests in flight.
                 if wait < 0 {
                     throw UpstreamError(
-                        kind: .transient, code: "onenote_budget_busy",
+                        kind: .budgetSpent, code: UpstreamError.oneNoteBudgetBusy,
                         message: "other OneNote requests of this Microsoft user kept every slot busy", retryAfter: pause
                     )
                 }
                 throw UpstreamError(
-                    kind: .transient, code: "onenote_budget_exhausted",
+                    kind: .budgetSpent, code: UpstreamError.oneNoteBudgetExhausted,
                     message: "this Microsoft user's OneNote request budget is used up for now", retryAfter: pause)
             }
             waited += pause
@@ -128,11 +128,13 @@ public struct OneNoteRateLimiter: OneNoteBudgetLedger {
     }
 }
 
-/// The minute and hour windows and the in-flight cap, for one user.
-public struct OneNoteBudgetLimits: Sendable {
-    public let perMinute: Int
-    public let perHour: Int
-    public let maxInFlight: Int
+extension OneNoteRateLimiter {
+    /// The minute and hour windows and the in-flight cap, for one user.
+    public struct Limits: Sendable {
+        public let perMinute: Int
+        public let perHour: Int
+        public let maxInFlight: Int
+    }
 }
 
 /// The database's part of the OneNote budget: the requests of the last hour and the slots in flight,
@@ -142,7 +144,7 @@ public protocol OneNoteBudgetStorage: Sendable {
     /// `user` if the windows and the in-flight cap allow. Nil when taken; -1 when every in-flight slot
     /// is busy; otherwise the milliseconds until a window has room.
     func take(
-        slot: String, user: String, now: Int64, limits: OneNoteBudgetLimits, expiresAt: Int64, holder: String,
+        slot: String, user: String, now: Int64, limits: OneNoteRateLimiter.Limits, expiresAt: Int64, holder: String,
         deadline: Int64
     ) async throws -> Int64?
     /// Milliseconds until the windows have room for `user` (a read only), or nil.
@@ -159,7 +161,7 @@ extension OneNoteBudgetStorage {
     /// The pure part of `take`: the wait the windows and the cap impose, from the user's requests of the
     /// last minute and hour (oldest first) and the slots in flight; nil when a slot may be taken.
     public static func wait(
-        minute: [Int64], hour: [Int64], inFlight: Int, limits: OneNoteBudgetLimits, now: Int64
+        minute: [Int64], hour: [Int64], inFlight: Int, limits: OneNoteRateLimiter.Limits, now: Int64
     ) -> Int64? {
         if minute.count >= limits.perMinute { return minute[minute.count - limits.perMinute] + 60_000 - now + 1 }
         if hour.count >= limits.perHour { return hour[0] + 3_600_000 - now + 1 }

@@ -1,4 +1,5 @@
 import Foundation
+import Rendering
 
 /// What a user asks for: the query, the columns, where the page goes, and when. Validated before it is
 /// stored; every problem is reported with the field it concerns.
@@ -39,12 +40,6 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
 
     public static let maxJQLLength = 2000
     public static let maxColumns = 20
-    /// Jira system fields a report may show; custom fields are `customfield_<digits>`.
-    public static let standardColumns: Set<String> = [
-        "key", "summary", "status", "assignee", "reporter", "priority", "issuetype", "created", "updated",
-        "duedate", "resolution", "resolutiondate", "labels", "components", "fixVersions", "project", "parent",
-    ]
-
     public static let maxNameLength = 200
 
     /// The first problem found, or nil. Also returns the parsed schedule.
@@ -83,7 +78,7 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
             throw .init(field: "columns", "must list 1 to \(Self.maxColumns) columns")
         }
         guard Set(columns).count == columns.count else { throw .init(field: "columns", "must not repeat a column") }
-        for column in columns where !Self.isColumnId(column) {
+        for column in columns where ReportColumn.named(column) == nil {
             throw .init(
                 field: "columns",
                 "'\(column.prefix(40))' is not a Jira field id (use e.g. key, summary, status or customfield_10010)")
@@ -100,13 +95,6 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
 
     /// C0 controls (U+0000–U+001F) and DEL (U+007F).
     static func isControl(_ scalar: Unicode.Scalar) -> Bool { scalar.value < 0x20 || scalar.value == 0x7F }
-
-    static func isColumnId(_ column: String) -> Bool {
-        if standardColumns.contains(column) { return true }
-        guard column.hasPrefix("customfield_") else { return false }
-        let digits = column.dropFirst("customfield_".count)
-        return (1...10).contains(digits.count) && digits.allSatisfy(\.isASCIIDigit)
-    }
 
     /// OneNote section ids look like `1-<guid>` or `0-<hex>!<n>`: a digit, a dash, then letters, digits, `!`, `.`, `_`, `-`.
     static func isSectionId(_ id: String) -> Bool {

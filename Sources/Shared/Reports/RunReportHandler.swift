@@ -13,7 +13,7 @@ import Upstream
 ///
 /// Token for Jira: the user token forwarded with a Run now while it is valid, else an offline user token
 /// for the report's owner minted with the installation's system token (cached per installation and
-/// account until a minute before it expires). Microsoft: an access token from `MicrosoftAccessTokens`
+/// account until a minute before it expires). Microsoft: an access token from `MicrosoftTokenBroker`
 /// (one refresh at a time per connection across processes, shared while valid; `invalid_grant` re-reads
 /// the stored token once, in case another process rotated it, then marks the connection).
 /// Every attempt updates the run row; permanent failures (bad JQL, section gone, reconnect required, no
@@ -33,17 +33,17 @@ public struct RunReportHandler: JobHandler {
     public let renderer: ReportRenderer
     public let issueCap: Int
     /// OneNote's per-user limits across every worker process (nil: only 429 backoff).
-    public let limiter: (any OneNoteBudgetLedger)?
+    public let limiter: OneNoteRateLimiter?
     private let tokens = OfflineTokenCache()
     /// Microsoft access tokens, refreshed by one process at a time and shared while valid.
-    private let tokenBroker: any MicrosoftAccessTokens
+    private let tokenBroker: MicrosoftTokenBroker
     private let now: @Sendable () -> Date
 
     public init(
         stores: any RunReportStores, vault: TokenVault, atlassian: AtlassianClient,
-        microsoftTokens: any MicrosoftAccessTokens,
+        microsoftTokens: MicrosoftTokenBroker,
         writer: OneNoteWriter, renderer: ReportRenderer = ReportRenderer(), issueCap: Int = 5000,
-        limiter: (any OneNoteBudgetLedger)? = nil,
+        limiter: OneNoteRateLimiter? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.stores = stores
@@ -68,7 +68,7 @@ public struct RunReportHandler: JobHandler {
         {
             // The user's OneNote budget is spent. Back to the queue until it frees up, with
             // every other due job of the user, before reading Jira for a page that cannot be written.
-            throw JobDeferral("onenote_budget_exhausted", delay: wait, holdsKey: true)
+            throw JobDeferral(UpstreamError.oneNoteBudgetExhausted, delay: wait, holdsKey: true)
         }
         let writes = stores.leasedRun(job.lease, reportId: parameters.reportId, runId: parameters.runId)
         guard let claim = try await writes.claim(attempt: job.attempt) else {
@@ -88,10 +88,10 @@ public struct RunReportHandler: JobHandler {
         } catch let notYet as UpstreamNotYet {
             try? await writes.requeued()
             throw JobDeferral(notYet.code, delay: notYet.delay)
-        } catch let budget as UpstreamError where budget.code.hasPrefix("onenote_budget_") {
+        } catch let budget as UpstreamError where budget.kind == .budgetSpent {
             // Another worker spent the budget since the check above: wait for it in the queue, not here.
             try? await writes.requeued()
-            let exhausted = budget.code == "onenote_budget_exhausted"
+            let exhausted = budget.code == UpstreamError.oneNoteBudgetExhausted
             throw JobDeferral(
                 budget.code, delay: budget.retryAfter ?? .seconds(exhausted ? 60 : 1), holdsKey: exhausted)
         } catch {
@@ -231,7 +231,8 @@ public struct RunReportHandler: JobHandler {
             return failure
         case let upstream as UpstreamError:
             switch upstream.kind {
-            case .transient: return .retryable(upstream.code, upstream.message, retryAfter: upstream.retryAfter)
+            case .transient, .budgetSpent:
+                return .retryable(upstream.code, upstream.message, retryAfter: upstream.retryAfter)
             case .reconnectRequired where upstream.code == "microsoft_not_connected":
                 return .permanent("microsoft_not_connected", "connect a Microsoft account in the app first")
             case .reconnectRequired:

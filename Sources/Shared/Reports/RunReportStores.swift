@@ -6,7 +6,7 @@ public import Security
 import Upstream
 
 /// What the `run-report` handler reads and writes, as domain operations. The handler knows
-/// no database: `ReportsSQLite` implements these over the SQLite file, and a second backend implements
+/// no database: `SQLiteBackend` implements these over the SQLite file, and `PostgresBackend` implements
 /// the same operations behind the same conformance tests.
 public protocol RunReportStores: Sendable {
     /// The writes of one leased run; each is refused (`LeaseLostError`) once the lease is lost.
@@ -64,24 +64,5 @@ public struct Installation: Sendable, Equatable {
         self.cloudId = cloudId
         self.apiBaseUrl = apiBaseUrl
         self.siteUrl = siteUrl
-    }
-}
-
-/// Microsoft access tokens for a report's owner: refreshed by one process at a time across every
-/// worker and shared while valid (docs/microsoft-tokens.md). `rejected` is a token Graph just refused.
-public protocol MicrosoftAccessTokens: Sendable {
-    func accessToken(_ owner: ReportOwner, rejected: Secret?, lease: JobLease?, logger: Logger) async throws -> Secret
-}
-
-/// The OneNote budget as the handler sees it: slots for each request, and whether a user's budget is
-/// spent before any Jira work is done.
-public protocol OneNoteBudgetLedger: OneNoteBudget {
-    /// How long until `user` may make a OneNote request again; nil when the budget has room.
-    func budgetWait(user: String) async throws -> Duration?
-}
-
-extension MicrosoftAccessTokens {
-    public func accessToken(_ owner: ReportOwner, lease: JobLease?, logger: Logger) async throws -> Secret {
-        try await accessToken(owner, rejected: nil, lease: lease, logger: logger)
     }
 }

@@ -6,8 +6,8 @@ import ReportsSupport
 public import Security
 
 // What the API and the operator commands read and write, as domain operations. The
-// routes know no database: `ReportsSQLite` implements these over the SQLite file (`SQLiteAPIStores`
-// builds them), and a second backend implements the same operations behind the same tests.
+// routes know no database: `SQLiteBackend` and `PostgresBackend` implement them (bundled as
+// `SQLiteServiceStores` and `PostgresServiceStores`), held to the same behaviour by the conformance suite.
 
 /// Report definitions, scoped to their owner.
 public protocol ReportDefinitions: Sendable {
@@ -19,15 +19,30 @@ public protocol ReportDefinitions: Sendable {
     func delete(_ owner: ReportOwner, id: String) async throws -> Bool
 }
 
-/// Run now and the run history: creating a run and its job is one operation (the scheduler uses the
-/// same one), so a run never exists without the job that carries it.
-public protocol RunRequests: Sendable {
+/// Run now and the run history: creating a run and its job is one operation (`RunAdmissionStorage.admit`;
+/// the scheduler uses the same one), so a run never exists without the job that carries it. Run now
+/// itself (`requestRun`) is `RunAdmission`'s rule, written once below.
+public protocol RunRequests: RunAdmissionStorage {
     /// Run nows one user may make per minute.
     var runNowPerMinute: Int { get }
-    func requestRun(_ owner: ReportOwner, reportId: String, userToken: Secret?) async throws -> RunRequestResult
+    /// Seals the forwarded user token to its run.
+    var vault: TokenVault { get }
+    /// The store's clock.
+    var now: @Sendable () -> Date { get }
     /// Nil when the report is not the owner's.
     func runs(_ owner: ReportOwner, reportId: String, limit: Int) async throws -> [ReportRun]?
     func run(_ owner: ReportOwner, id: String) async throws -> ReportRun?
+}
+
+extension RunRequests {
+    /// "Run now" for `owner`: `RunAdmission`'s rule over this store's `admit`.
+    public func requestRun(_ owner: ReportOwner, reportId: String, userToken: Secret?) async throws
+        -> RunRequestResult
+    {
+        try await RunAdmission.requestRun(
+            owner, reportId: reportId, userToken: userToken, storage: self, vault: vault,
+            limit: UserRateLimit(.runNow, perMinute: runNowPerMinute), now: now())
+    }
 }
 
 /// The owners' Microsoft connections, as the API sees them.
@@ -190,14 +205,14 @@ public struct ServiceStores: Sendable {
     /// The queue, for its statistics on /metrics.
     public var queue: any JobQueue
     /// Microsoft access tokens, shared with the workers.
-    public var tokens: any MicrosoftAccessTokens
+    public var tokens: MicrosoftTokenBroker
     /// The OneNote budget the API's own OneNote calls (section listing) draw from.
     public var onenoteBudget: any OneNoteBudget
 
     public init(
         installations: any InstallationRecords, reports: any ReportDefinitions, runs: any RunRequests,
         connections: any MicrosoftConnections, pending: any PendingConnections, nonces: any OAuthNonces,
-        storage: any StorageReadings, queue: any JobQueue, tokens: any MicrosoftAccessTokens,
+        storage: any StorageReadings, queue: any JobQueue, tokens: MicrosoftTokenBroker,
         onenoteBudget: any OneNoteBudget
     ) {
         self.installations = installations

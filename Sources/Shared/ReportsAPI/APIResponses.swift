@@ -91,7 +91,8 @@ struct RunListResponse: Encodable, Sendable {
     let runs: [RunResponse]
 }
 
-/// `RunRequest` in docs/openapi.yaml: the run, whether this call created it, and how it was placed.
+/// The 202 answer of `POST /v1/reports/{id}/runs` (docs/openapi.yaml): the run, whether this call
+/// created it, and how it was placed.
 struct RunRequestResponse: Encodable, Sendable {
     enum Disposition: String, Encodable, Sendable {
         case queued

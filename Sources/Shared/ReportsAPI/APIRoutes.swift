@@ -47,7 +47,7 @@ package enum APIRoutes {
         switch error.kind {
         case .reconnectRequired: APIError(.conflict, error.code, error.message)
         // The user's OneNote budget (shared with the workers) is spent for now: ours, not an upstream fault.
-        case .transient where error.code.hasPrefix("onenote_budget_"):
+        case .budgetSpent:
             APIError(
                 .serviceUnavailable, error.code, error.message,
                 retryAfterSeconds: error.retryAfter.map(\.wholeSecondsRoundedUp))

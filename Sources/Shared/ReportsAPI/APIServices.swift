@@ -34,7 +34,7 @@ package struct APIServices: Sendable {
     let publicBase: URL
     let microsoft: MicrosoftIdentityClient
     /// Access tokens shared with the workers: one refresh at a time per connection.
-    let tokens: any MicrosoftAccessTokens
+    let tokens: MicrosoftTokenBroker
     let graph: GraphClient
     let jira: JiraClient
     package let metrics: APIMetrics

@@ -1,9 +1,9 @@
 import Foundation
 public import Logging
+import PostgresBackend
 import PostgresNIO
-import PostgresStorage
 import ReportsSupport
-import SQLiteStorage
+import SQLiteBackend
 import ServiceSetup
 
 extension ReportsStorage {

@@ -1,15 +1,11 @@
 import Foundation
 public import JobQueue
-import JobQueuePostgres
-import JobQueueSQLite
 public import Logging
 public import Microsoft
-import PostgresStorage
+import PostgresBackend
 public import Reports
-import ReportsPostgres
-import ReportsSQLite
 public import ReportsSupport
-public import SQLiteStorage
+import SQLiteBackend
 public import Security
 public import ServiceLifecycle
 public import ServiceSetup
@@ -153,7 +149,7 @@ public struct ReportsStorage: Sendable {
     }
 
     /// The API's stores, and the OneNote budget its own OneNote calls draw from (`holder` names this
-    /// process's slots, which its `OneNoteBudgetKeeper` renews).
+    /// process's slots, which its `OneNoteRateLimiter.Keeper` renews).
     public func apiStores(vault: TokenVault, microsoft: MicrosoftIdentityClient, budgetHolder: String)
         -> (stores: ServiceStores, budget: OneNoteRateLimiter)
     {

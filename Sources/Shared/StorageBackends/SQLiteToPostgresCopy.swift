@@ -1,10 +1,10 @@
 import Foundation
 import GRDB
 import Logging
+import PostgresBackend
 import PostgresNIO
-import PostgresStorage
 import ReportsSupport
-import SQLiteStorage
+import SQLiteBackend
 
 /// Copies an SQLite database into an empty PostgreSQL one (deploy/RUNBOOK.md):
 /// every table, every row, ids kept, in one PostgreSQL transaction, so the copy is all or nothing.

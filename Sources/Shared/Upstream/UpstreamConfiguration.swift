@@ -4,7 +4,7 @@ public import Security
 public import Transport
 
 /// Where the upstream services are, and the Microsoft app's credentials, from the
-/// variables README's "Configuration" lists.
+/// variables docs/operations.md "Configuration" lists.
 public struct UpstreamConfiguration: Sendable {
     public var microsoftClientId: String
     public var microsoftClientSecret: Secret

@@ -10,7 +10,16 @@ public struct UpstreamError: Error, Sendable, Equatable, CustomStringConvertible
         case transient
         /// The request cannot succeed as made (bad input, not found, forbidden).
         case rejected
+        /// Our own per-user budget for the upstream (OneNote's request limits, counted across every
+        /// process) refused before anything was sent: wait for it without counting it as a failure.
+        /// `code` is `oneNoteBudgetExhausted` (the user's rate windows are full) or `oneNoteBudgetBusy`
+        /// (every in-flight slot of the user is taken).
+        case budgetSpent
     }
+
+    /// The codes of `Kind.budgetSpent`.
+    public static let oneNoteBudgetExhausted = "onenote_budget_exhausted"
+    public static let oneNoteBudgetBusy = "onenote_budget_busy"
 
     public let kind: Kind
     public let code: String

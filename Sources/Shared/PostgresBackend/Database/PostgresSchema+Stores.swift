@@ -1,5 +1,5 @@
 extension PostgresSchema {
-    /// The stores' tables, as SQLite's v1–v7 leave them (SQLiteStorage's migrations say why each column
+    /// The stores' tables, as SQLite's v1–v7 leave them (SQLiteBackend's migrations say why each column
     /// exists). Differences: ciphertexts are BYTEA, JSON is checked by a `jsonb` cast, `enabled` is a
     /// BOOLEAN, and the triggers that keep a run in step with its job are PL/pgSQL functions.
     static let stores: [String] = [

@@ -1,5 +1,5 @@
 /// The PostgreSQL schema's statements, one string each (the extended query protocol takes one
-/// statement at a time). Same tables, columns and invariants as SQLite's (SQLiteStorage's migrations);
+/// statement at a time). Same tables, columns and invariants as SQLite's (SQLiteBackend's migrations);
 /// where the two differ, the comment says why.
 enum PostgresSchema {
     /// The job queue (docs/design-notes.md §4) with fair queuing (docs/queue-fairness.md).

@@ -1,7 +1,6 @@
 public import JobQueue
 public import Logging
 public import PostgresNIO
-import PostgresStorage
 
 extension JobLease {
     /// Throws `LeaseLostError` unless this lease still holds, inside the caller's transaction. The job's

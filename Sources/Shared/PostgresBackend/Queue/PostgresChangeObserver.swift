@@ -1,6 +1,5 @@
 import JobQueue
 import PostgresNIO
-import PostgresStorage
 import Synchronization
 
 /// Tells an idle worker that work may have arrived, on any host: it LISTENs on the queue's channel,

@@ -2,10 +2,9 @@ import Foundation
 import JobQueue
 import Logging
 import PostgresNIO
-import PostgresStorage
 import ReportsSupport
 
-/// Start-time fair queuing over fairness keys, as on SQLite (docs/queue-fairness.md; JobQueueSQLite's
+/// Start-time fair queuing over fairness keys, as on SQLite (docs/queue-fairness.md; SQLiteJobQueue's
 /// `FairQueueing` explains the virtual times). What differs is concurrency: SQLite has one writer,
 /// PostgreSQL many, so
 /// - a key's next virtual time is taken with one `INSERT … ON CONFLICT DO UPDATE … RETURNING` per

@@ -2,7 +2,6 @@ public import Foundation
 public import JobQueue
 import Logging
 import PostgresNIO
-import PostgresStorage
 import ReportsSupport
 
 // Maintenance, inspection and operator actions: the same rules as SQLiteJobQueue's.

@@ -2,7 +2,6 @@ public import Foundation
 public import JobQueue
 import Logging
 public import PostgresNIO
-public import PostgresStorage
 import ReportsSupport
 
 /// The job queue on PostgreSQL (docs/postgresql.md): the same rules as `SQLiteJobQueue`,

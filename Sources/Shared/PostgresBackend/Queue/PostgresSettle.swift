@@ -1,7 +1,6 @@
 import JobQueue
 import Logging
 import PostgresNIO
-import PostgresStorage
 import ReportsSupport
 
 /// Records attempts' outcomes inside the caller's transaction, each fenced by its lease (the same rules

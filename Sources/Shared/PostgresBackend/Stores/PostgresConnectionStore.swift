@@ -1,9 +1,7 @@
 public import Foundation
 public import JobQueue
-import JobQueuePostgres
 import Logging
 import PostgresNIO
-public import PostgresStorage
 public import Reports
 import ReportsSupport
 public import Security

@@ -1,10 +1,8 @@
 import Foundation
 import JobQueue
-import JobQueuePostgres
 import Logging
 import Microsoft
 import PostgresNIO
-import PostgresStorage
 import Reports
 import ReportsSupport
 

@@ -1,10 +1,8 @@
 public import Foundation
 public import JobQueue
-import JobQueuePostgres
 import Logging
 public import Microsoft
 import PostgresNIO
-public import PostgresStorage
 public import Reports
 public import Security
 

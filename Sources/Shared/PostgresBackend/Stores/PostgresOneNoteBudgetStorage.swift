@@ -1,7 +1,6 @@
 public import Foundation
 import Logging
 import PostgresNIO
-public import PostgresStorage
 public import Reports
 import Synchronization
 
@@ -19,7 +18,7 @@ public struct PostgresOneNoteBudgetStorage: OneNoteBudgetStorage {
     public init(database: PostgresReportsDatabase) { self.database = database }
 
     public func take(
-        slot: String, user: String, now: Int64, limits: OneNoteBudgetLimits, expiresAt: Int64, holder: String,
+        slot: String, user: String, now: Int64, limits: OneNoteRateLimiter.Limits, expiresAt: Int64, holder: String,
         deadline: Int64
     ) async throws -> Int64? {
         let logger = database.logger

@@ -1,7 +1,6 @@
 import Crypto
 public import Foundation
 import PostgresNIO
-public import PostgresStorage
 public import Reports
 import ReportsSupport
 public import Security

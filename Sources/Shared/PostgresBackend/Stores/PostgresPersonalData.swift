@@ -1,7 +1,6 @@
 public import Foundation
 import Logging
 import PostgresNIO
-public import PostgresStorage
 public import Reports
 import ReportsSupport
 

@@ -1,9 +1,7 @@
 public import Foundation
 import JobQueue
-public import JobQueuePostgres
 public import Logging
 import PostgresNIO
-public import PostgresStorage
 public import Reports
 import ReportsSupport
 
@@ -46,7 +44,7 @@ public struct PostgresReportScheduler: DueReportScheduling {
                 ORDER BY next_run_at LIMIT \(batch) FOR UPDATE SKIP LOCKED
                 """, logger: logger
             ).collect().map(ReportRow.decode)
-            var scheduled: [PostgresRunStore.RunToCreate] = []
+            var scheduled: [RunAdmission.Request] = []
             for report in due {
                 guard let cron = report.scheduleCron, let zone = report.scheduleTimeZone,
                     let schedule = try? CronSchedule(cron: cron, timeZone: zone)
@@ -62,12 +60,13 @@ public struct PostgresReportScheduler: DueReportScheduling {
                 let parameters = RunReportJob(
                     runId: UUID().uuidString.lowercased(), reportId: report.id,
                     installationId: report.installationId, ownerAccountId: report.ownerAccountId)
-                scheduled.append(.init(parameters: parameters, slotAt: report.nextRunAt))
+                scheduled.append(.init(job: parameters, trigger: .schedule, slotAt: report.nextRunAt, limit: nil))
             }
-            for result in try await PostgresRunStore.enqueueRuns(
-                connection, scheduled, trigger: .schedule, queue: queue, now: now, logger: logger)
+            for (decision, _) in try await PostgresRunStore.admit(
+                connection, scheduled, queue: queue, now: now, logger: logger,
+                decide: { try RunAdmission.decide($0, $1, now: now) })
             {
-                if case .joined = result { tick.joined += 1 } else { tick.enqueued += 1 }
+                if case .join = decision { tick.joined += 1 } else { tick.enqueued += 1 }
             }
             return (tick, due.count)
         }

@@ -1,6 +1,5 @@
 public import Foundation
 public import JobQueue
-public import PostgresStorage
 public import Reports
 public import Security
 

@@ -1,7 +1,6 @@
 public import Foundation
 public import Logging
 import PostgresNIO
-public import PostgresStorage
 public import Reports
 public import Security
 

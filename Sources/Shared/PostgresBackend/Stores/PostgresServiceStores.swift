@@ -1,8 +1,6 @@
 public import Atlassian
 public import Foundation
-public import JobQueuePostgres
 public import Microsoft
-public import PostgresStorage
 public import Rendering
 public import Reports
 public import Security
@@ -18,7 +16,7 @@ public struct PostgresServiceStores: Sendable {
     public let pending: PostgresPendingConnectionStore
     public let nonces: PostgresOAuthNonceStore
     public let tokens: MicrosoftTokenBroker
-    /// The API's OneNote slots; the process's `OneNoteBudgetKeeper` renews them.
+    /// The API's OneNote slots; the process's `OneNoteRateLimiter.Keeper` renews them.
     public let onenoteBudget: OneNoteRateLimiter
     public let storage: PostgresStorageReadings
 

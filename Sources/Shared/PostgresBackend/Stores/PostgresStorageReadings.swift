@@ -1,6 +1,5 @@
 public import Foundation
 import PostgresNIO
-public import PostgresStorage
 public import Reports
 import ReportsSupport
 

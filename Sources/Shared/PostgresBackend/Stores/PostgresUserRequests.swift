@@ -1,6 +1,5 @@
 import Logging
 import PostgresNIO
-import PostgresStorage
 import Reports
 
 /// The per-user request record on PostgreSQL (`user_requests`): the storage half of `UserRateLimit`,

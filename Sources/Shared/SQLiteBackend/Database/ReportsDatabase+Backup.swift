@@ -1,16 +1,10 @@
 import Foundation
 import GRDB
-import ReportsSupport
+public import ReportsSupport
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// What `enqueuer backup` wrote.
-public struct BackupSummary: Sendable, Equatable {
-    public var bytes: Int
-    public var migrations: [String]
-}
 
 /// A problem with the backup destination (the source database's problems are `StoreError`s).
 public struct BackupError: Error, Sendable, CustomStringConvertible {

@@ -2,7 +2,6 @@ import Dispatch
 import Foundation
 import GRDB
 import JobQueue
-import SQLiteStorage
 import Synchronization
 
 #if canImport(Glibc)

@@ -2,7 +2,6 @@ public import Foundation
 public import GRDB
 public import JobQueue
 import ReportsSupport
-public import SQLiteStorage
 import Synchronization
 
 /// The job queue on the shared SQLite file (docs/design-notes.md §4).

@@ -2,7 +2,6 @@ public import Foundation
 import GRDB
 public import Reports
 import ReportsSupport
-public import SQLiteStorage
 public import Security
 
 /// Installations, keyed by the installation id of verified FITs, with the newest app system token.

@@ -1,11 +1,9 @@
 import Foundation
 import GRDB
 import JobQueue
-import JobQueueSQLite
 import Microsoft
 import Reports
 import ReportsSupport
-import SQLiteStorage
 import Upstream
 
 /// Every database write the `run-report` handler makes, each conditioned on the job's lease in the

@@ -1,10 +1,8 @@
 public import Foundation
 import GRDB
 public import JobQueue
-import JobQueueSQLite
 public import Reports
 import ReportsSupport
-public import SQLiteStorage
 public import Security
 
 /// An Atlassian user's Microsoft connection: the refresh token (encrypted, bound to the owner) and who

@@ -1,7 +1,6 @@
 public import Foundation
 import GRDB
 import ReportsSupport
-public import SQLiteStorage
 public import Security
 
 /// Single use of OAuth state nonces: an atomic insert into `oauth_nonces` succeeds once per nonce.

@@ -3,7 +3,6 @@ public import Foundation
 import GRDB
 public import Reports
 import ReportsSupport
-public import SQLiteStorage
 public import Security
 
 /// Microsoft connections waiting for the user to confirm them. The callback exchanges the

@@ -1,18 +1,15 @@
 public import Foundation
 import GRDB
 import JobQueue
-public import JobQueueSQLite
 public import Logging
 public import Reports
 import ReportsSupport
-public import SQLiteStorage
 
 /// `enqueuer cron`: enqueues the reports that are due.
 ///
 /// For each enabled report whose `next_run_at` has passed: one `run-report` job and a run row (joining
-/// the report's waiting run if it has one, `RunStore.enqueueRun`), then `next_run_at` moves to the
-/// first slot after *now* — so slots
-/// missed during downtime collapse into one run. All of it happens in one `BEGIN IMMEDIATE`
+/// the report's waiting run if it has one: `RunAdmission`'s rule through `RunStore.admit`), then
+/// `next_run_at` moves to the first slot after *now*, so slots missed during downtime collapse into one run. All of it happens in one `BEGIN IMMEDIATE`
 /// transaction, and `next_run_at` advances only if it still holds the value read (compare-and-set):
 /// two schedulers on one database enqueue each slot once.
 public struct ReportScheduler: DueReportScheduling {
@@ -71,9 +68,11 @@ public struct ReportScheduler: DueReportScheduling {
                     let parameters = RunReportJob(
                         runId: UUID().uuidString.lowercased(), reportId: report.id,
                         installationId: report.installationId, ownerAccountId: report.ownerAccountId)
-                    if case .joined = try RunStore.enqueueRun(
-                        db, parameters, trigger: .schedule, queue: queue, now: now, slotAt: report.nextRunAt)
-                    {
+                    let request = RunAdmission.Request(
+                        job: parameters, trigger: .schedule, slotAt: report.nextRunAt, limit: nil)
+                    if case .join = try RunStore.admit(
+                        db, request, queue: queue, now: now, decide: { try RunAdmission.decide(request, $0, now: now) }
+                    ).0 {
                         tick.joined += 1
                         continue
                     }

@@ -2,7 +2,6 @@ public import Foundation
 package import GRDB
 public import Reports
 import ReportsSupport
-public import SQLiteStorage
 
 /// Report definitions, always scoped by owner: another user's or installation's report is simply not
 /// found (the API answers 404, never 403, so ids reveal nothing).

@@ -1,10 +1,8 @@
 public import Foundation
 import GRDB
 import JobQueue
-public import JobQueueSQLite
 public import Reports
 import ReportsSupport
-public import SQLiteStorage
 public import Security
 
 /// Creates runs and their jobs together, and reads run history — scoped by owner.
@@ -16,7 +14,7 @@ public struct RunStore: RunRequests {
     public let vault: TokenVault
     /// Run now requests that create a run, per user and minute.
     public let runNowPerMinute: Int
-    private let now: @Sendable () -> Date
+    public let now: @Sendable () -> Date
 
     public init(
         database: ReportsDatabase, queue: SQLiteJobQueue, vault: TokenVault,
@@ -30,115 +28,70 @@ public struct RunStore: RunRequests {
         self.now = now
     }
 
-    /// "Run now": at most one run of a report waits and one runs. The forwarded user token,
-    /// if any, is sealed for this run and travels in the job.
-    public func requestRun(_ owner: ReportOwner, reportId: String, userToken: Secret?) async throws -> RequestResult {
-        let nowDate = now()
-        let now = Timestamp.milliseconds(nowDate)
-        let runId = UUID().uuidString.lowercased()
-        var sealedToken: String?
-        var tokenExpiry: Int64?
-        if let userToken, !userToken.isEmpty {
-            sealedToken = Base64URL.encode(
-                try vault.seal(
-                    userToken, context: .forwardedUserToken(installationId: owner.installationId, runId: runId)))
-            tokenExpiry = SystemTokens.expiry(of: userToken).map(Timestamp.milliseconds)
-        }
-        let (token, expiry) = (sealedToken, tokenExpiry)
+    /// Reads the admission state of the owner's report and applies `decide`'s decision, in one immediate
+    /// transaction (SQLite's one writer makes the read and the write atomic).
+    public func admit(
+        _ request: RunAdmission.Request, now: Int64,
+        decide: @Sendable (RunAdmission.State) throws -> RunAdmission.Decision
+    ) async throws -> (decision: RunAdmission.Decision, jobId: Int64?)? {
         let queue = queue
-        let perMinute = runNowPerMinute
-        let result = try await database.pool.writeWithoutTransaction { db -> RequestResult in
-            var result = RequestResult.reportNotFound
+        let applied = try await database.pool.writeWithoutTransaction { db -> (RunAdmission.Decision, Int64?)? in
+            var applied: (RunAdmission.Decision, Int64?)?
             try db.inTransaction(.immediate) {
-                guard try ReportStore.fetch(db, owner, reportId) != nil else { return .rollback }
-                let limit = UserRateLimit(.runNow, perMinute: perMinute)
-                if let wait = limit.wait(recent: try UserRequestRecords.recent(db, owner, limit, now: now), now: now) {
-                    // Joining a waiting run costs nothing, so only a request that would queue one is refused.
-                    if case .joined(let run)? = try Self.waitingRun(db, reportId: reportId) {
-                        result = .joined(run)
-                    } else {
-                        result = .rateLimited(retryAfter: wait)
-                    }
-                    return .rollback
-                }
-                let job = RunReportJob(
-                    runId: runId, reportId: reportId, installationId: owner.installationId,
-                    ownerAccountId: owner.accountId,
-                    userToken: token, userTokenExpiresAt: expiry)
-                result = try Self.enqueueRun(db, job, trigger: .manual, queue: queue, now: now)
-                if case .joined = result { return .commit }
-                try UserRequestRecords.record(db, owner, .runNow, now: now)
+                guard try ReportStore.fetch(db, request.owner, request.job.reportId) != nil else { return .rollback }
+                applied = try Self.admit(db, request, queue: queue, now: now, decide: decide)
                 return .commit
             }
-            return result
+            return applied
         }
-        switch result {
-        case .queued, .followUp: queue.notifier.notify()
-        case .joined, .reportNotFound, .rateLimited: break
-        }
-        return result
+        if case .enqueue? = applied?.0 { queue.notifier.notify() }
+        return applied.map { (decision: $0.0, jobId: $0.1) }
     }
 
-    /// The report's run that waits and has not started, if any (a Run now joins it).
-    static func waitingRun(_ db: Database, reportId: String) throws -> RequestResult? {
-        try Row.fetchOne(
-            db,
-            sql: """
-                SELECT runs.* FROM runs JOIN jobs ON jobs.id = runs.job_id
-                WHERE runs.report_id = ? AND jobs.state = 'available' ORDER BY runs.queued_at DESC LIMIT 1
-                """, arguments: [reportId]
-        ).map { .joined(try ReportRun(row: $0)) }
+    /// Admits one run in the caller's transaction: Run now and the scheduler both come here.
+    static func admit(
+        _ db: Database, _ request: RunAdmission.Request, queue: SQLiteJobQueue, now: Int64,
+        decide: (RunAdmission.State) throws -> RunAdmission.Decision
+    ) throws -> (RunAdmission.Decision, Int64?) {
+        let decision = try decide(try admissionState(db, request, now: now))
+        guard case .enqueue(let job, var run, let slotAt, _, let counted) = decision else { return (decision, nil) }
+        let enqueued = try queue.enqueue([job], in: db)[0]
+        run.jobId = enqueued.jobId
+        try run.insert(db)
+        if let slotAt {
+            try db.execute(sql: "UPDATE runs SET slot_at = ? WHERE id = ?", arguments: [slotAt, run.id])
+        }
+        if let counted { try UserRequestRecords.record(db, request.owner, counted, now: now) }
+        return (decision, enqueued.jobId)
     }
 
-    /// Creates a run and its job in the caller's transaction, unless a run of the report is already
-    /// waiting (then that run is returned: it has not read Jira yet). A report whose run is running gets
-    /// one follow-up. Used by Run now and by the scheduler, so both keep the same rule.
-    /// A scheduled run records the slot it is for (`slotAt`), so lateness can be measured.
-    static func enqueueRun(
-        _ db: Database, _ parameters: RunReportJob, trigger: ReportRun.Trigger, queue: SQLiteJobQueue, now: Int64,
-        slotAt: Int64? = nil
-    ) throws -> RequestResult {
+    /// What `RunAdmission` decides on: the report's waiting and running runs, the owner's counted
+    /// requests, the owner's Microsoft user.
+    static func admissionState(_ db: Database, _ request: RunAdmission.Request, now: Int64) throws
+        -> RunAdmission.State
+    {
+        var state = RunAdmission.State()
         let rows = try Row.fetchAll(
             db,
             sql: """
                 SELECT runs.*, jobs.state AS job_state FROM runs JOIN jobs ON jobs.id = runs.job_id
                 WHERE runs.report_id = ? AND jobs.state IN ('available', 'running')
                 ORDER BY runs.queued_at DESC
-                """, arguments: [parameters.reportId])
-        // A deferred job (waiting behind a running one) is 'available' too: it has not started.
-        if let waiting = rows.first(where: { $0["job_state"] == "available" }) {
-            return .joined(try ReportRun(row: waiting))
+                """, arguments: [request.job.reportId])
+        for row in rows {
+            let available = (row["job_state"] as String?) == "available"
+            if available, state.waiting == nil { state.waiting = try ReportRun(row: row) }
+            if !available, state.running == nil { state.running = try ReportRun(row: row) }
         }
-        let running = try rows.first.map { try ReportRun(row: $0) }
-        // No unique key: the rule above (in this immediate transaction) is what keeps one run waiting.
-        let key = try fairnessKey(db, installationId: parameters.installationId, accountId: parameters.ownerAccountId)
-        let job = try NewJob(
-            kind: RunReportJob.kind, parameters: parameters, priority: trigger == .manual ? 10 : 0, fairnessKey: key)
-        let enqueued = try queue.enqueue([job], in: db)[0]
-        let run = ReportRun(
-            id: parameters.runId, reportId: parameters.reportId, installationId: parameters.installationId,
-            jobId: enqueued.jobId, trigger: trigger,
-            status: .queued, attempt: 0, queuedAt: now)
-        try run.insert(db)
-        if let slotAt {
-            try db.execute(sql: "UPDATE runs SET slot_at = ? WHERE id = ?", arguments: [slotAt, run.id])
+        if let limit = request.limit {
+            state.recentRequests = try UserRequestRecords.recent(db, request.owner, limit, now: now)
         }
-        if let running { return .followUp(run, running: running) }
-        return .queued(run)
-    }
-
-    /// Whose turn a run takes in the queue: the Microsoft user whose OneNote budget its
-    /// writes spend, or, before the owner has connected, the owner in Jira.
-    static func fairnessKey(_ db: Database, installationId: String, accountId: String) throws -> String {
-        if let user = try String.fetchOne(
+        state.microsoftUserId = try String.fetchOne(
             db,
             sql: """
                 SELECT microsoft_user_id FROM microsoft_connections WHERE installation_id = ? AND account_id = ?
-                """, arguments: [installationId, accountId])
-        {
-            return "ms:\(user)"
-        }
-        return "jira:\(installationId):\(accountId)"
+                """, arguments: [request.job.installationId, request.job.ownerAccountId])
+        return state
     }
 
     public func runs(_ owner: ReportOwner, reportId: String, limit: Int) async throws -> [ReportRun]? {

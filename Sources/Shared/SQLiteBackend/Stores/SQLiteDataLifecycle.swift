@@ -2,7 +2,6 @@ public import Foundation
 import GRDB
 public import Reports
 import ReportsSupport
-public import SQLiteStorage
 
 /// The retention rules and tenant deletion on SQLite. SQLite has one writer for every
 /// process, so what needs a scan (the surplus runs of each report, the jobs still holding a forwarded

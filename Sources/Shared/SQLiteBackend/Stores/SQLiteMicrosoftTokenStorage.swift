@@ -1,10 +1,8 @@
 public import Foundation
 import GRDB
 public import JobQueue
-import JobQueueSQLite
 public import Microsoft
 public import Reports
-public import SQLiteStorage
 public import Security
 
 /// The token broker's database part over the SQLite file: each step is one write transaction (SQLite's

@@ -1,7 +1,6 @@
 public import Foundation
 import GRDB
 public import Reports
-public import SQLiteStorage
 
 /// The OneNote budget's database part over the SQLite file: each take is one write transaction.
 public struct SQLiteOneNoteBudgetStorage: OneNoteBudgetStorage {
@@ -10,7 +9,7 @@ public struct SQLiteOneNoteBudgetStorage: OneNoteBudgetStorage {
     public init(database: ReportsDatabase) { self.database = database }
 
     public func take(
-        slot: String, user: String, now: Int64, limits: OneNoteBudgetLimits, expiresAt: Int64, holder: String,
+        slot: String, user: String, now: Int64, limits: OneNoteRateLimiter.Limits, expiresAt: Int64, holder: String,
         deadline: Int64
     ) async throws -> Int64? {
         try await database.pool.write { db -> Int64? in

@@ -2,7 +2,6 @@ public import Foundation
 import GRDB
 public import Reports
 import ReportsSupport
-public import SQLiteStorage
 
 /// Personal data reporting's reads and writes on SQLite (AccountReportingService).
 public struct SQLitePersonalData: PersonalDataStore {

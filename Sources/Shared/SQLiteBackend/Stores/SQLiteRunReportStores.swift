@@ -4,7 +4,6 @@ public import JobQueue
 public import Microsoft
 public import Rendering
 public import Reports
-public import SQLiteStorage
 public import Security
 import Upstream
 

@@ -2,7 +2,6 @@ public import Foundation
 import GRDB
 public import Logging
 public import Reports
-public import SQLiteStorage
 public import Security
 
 /// Key rotation's reads and compare-and-set writes over the SQLite file.

@@ -1,8 +1,6 @@
 public import Foundation
-public import JobQueueSQLite
 public import Microsoft
 public import Reports
-public import SQLiteStorage
 public import Security
 
 /// The SQLite stores behind the API, built together over one database. The concrete types stay
@@ -17,7 +15,7 @@ public struct SQLiteServiceStores: Sendable {
     public let pending: PendingConnectionStore
     public let nonces: OAuthNonceStore
     public let tokens: MicrosoftTokenBroker
-    /// The API's OneNote slots; the process's `OneNoteBudgetKeeper` renews them.
+    /// The API's OneNote slots; the process's `OneNoteRateLimiter.Keeper` renews them.
     public let onenoteBudget: OneNoteRateLimiter
     public let storage: SQLiteStorageReadings
 

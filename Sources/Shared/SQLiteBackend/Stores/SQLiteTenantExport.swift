@@ -2,7 +2,6 @@ public import Foundation
 import GRDB
 public import Reports
 import ReportsSupport
-public import SQLiteStorage
 
 /// `enqueuer tenant export` on SQLite: one read transaction, so the document is one moment's truth.
 /// A nil account exports the whole site; an account, only the rows that are that person's.

@@ -2,7 +2,6 @@ public import Foundation
 import GRDB
 public import Reports
 import ReportsSupport
-public import SQLiteStorage
 
 extension ScheduleLateness {
     /// Reads the scheduled runs queued in the last `window`. The `runs_scheduled_recently` index holds
