@@ -82,7 +82,8 @@ let package = Package(
             path: "Sources/Shared/Atlassian", swiftSettings: strictSettings
         ),
         .target(
-            name: "Microsoft", dependencies: ["Upstream", "Transport", "Security", "Rendering", "ReportsSupport"],
+            name: "Microsoft",
+            dependencies: ["Upstream", "Transport", "Security", "Rendering", "ReportsSupport", log, lifecycle],
             path: "Sources/Shared/Microsoft", swiftSettings: strictSettings
         ),
         .target(

@@ -3,6 +3,7 @@ import ReportsTesting
 import Synchronization
 import Testing
 
+@testable import Microsoft
 @testable import Reports
 @testable import ReportsSupport
 @testable import Upstream

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import JobQueue
+import Microsoft
 import PostgresBackend
 import ReportsTesting
 import SQLiteBackend

@@ -2,6 +2,7 @@ package import Foundation
 import GRDB
 package import JobQueue
 import Logging
+package import Microsoft
 import PostgresBackend
 import PostgresNIO
 package import Reports

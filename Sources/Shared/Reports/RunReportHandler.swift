@@ -63,9 +63,9 @@ public struct RunReportHandler: JobHandler {
     public func handle(_ job: JobContext) async throws {
         let parameters: RunReportJob = try job.decodePayload()
         let owner = ReportOwner(installationId: parameters.installationId, accountId: parameters.ownerAccountId)
-        if let limiter, let user = try await stores.microsoftUserId(owner),
-            let wait = try await limiter.budgetWait(user: user)
-        {
+        // The Microsoft user whose OneNote budget the run's writes spend, read once for the run.
+        let budgetUser = limiter == nil ? nil : try await stores.microsoftUserId(owner)
+        if let limiter, let budgetUser, let wait = try await limiter.budgetWait(user: budgetUser) {
             // The user's OneNote budget is spent. Back to the queue until it frees up, with
             // every other due job of the user, before reading Jira for a page that cannot be written.
             throw JobDeferral(UpstreamError.oneNoteBudgetExhausted, delay: wait, holdsKey: true)
@@ -76,7 +76,7 @@ public struct RunReportHandler: JobHandler {
             throw JobDeferral("report_run_in_progress", delay: busyReportDelay)
         }
         do {
-            let result = try await produce(claim, parameters, job: job, writes: writes)
+            let result = try await produce(claim, parameters, budgetUser: budgetUser, job: job, writes: writes)
             try await writes.succeeded(issueCount: result.issueCount, pageUrl: result.pageUrl)
         } catch let lost as LeaseLostError {
             throw lost
@@ -107,9 +107,10 @@ public struct RunReportHandler: JobHandler {
         let pageUrl: String?
     }
 
-    private func produce(_ claim: RunClaim, _ parameters: RunReportJob, job: JobContext, writes: any LeasedRunRecorder)
-        async throws -> Result
-    {
+    private func produce(
+        _ claim: RunClaim, _ parameters: RunReportJob, budgetUser: String?, job: JobContext,
+        writes: any LeasedRunRecorder
+    ) async throws -> Result {
         let report = claim.report
         let logger = job.logger
         let owner = report.owner
@@ -144,8 +145,8 @@ public struct RunReportHandler: JobHandler {
                 timeZone: zone,
                 siteURL: installation.siteUrl, cappedAt: search.capped ? issueCap : nil, reportId: report.id))
         var pageWriter = writer
-        if let limiter, let user = try await stores.microsoftUserId(owner) {
-            pageWriter = writer.limited(by: limiter, user: user)
+        if let limiter, let budgetUser {
+            pageWriter = writer.limited(by: limiter, user: budgetUser)
         }
         let hooks = OneNoteWriter.WriteHooks(
             beforeWrite: { try await job.checkLease() },

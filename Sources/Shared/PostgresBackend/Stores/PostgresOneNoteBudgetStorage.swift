@@ -1,7 +1,8 @@
 public import Foundation
 import Logging
+public import Microsoft
 import PostgresNIO
-public import Reports
+import Reports
 import Synchronization
 
 /// The OneNote budget's database part on PostgreSQL: a take holds the user's transaction-scoped

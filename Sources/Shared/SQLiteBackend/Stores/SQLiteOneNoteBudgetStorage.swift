@@ -1,6 +1,7 @@
 public import Foundation
 import GRDB
-public import Reports
+public import Microsoft
+import Reports
 
 /// The OneNote budget's database part over the SQLite file: each take is one write transaction.
 public struct SQLiteOneNoteBudgetStorage: OneNoteBudgetStorage {

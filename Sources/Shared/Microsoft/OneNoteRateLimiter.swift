@@ -1,5 +1,4 @@
 public import Foundation
-public import Microsoft
 import ReportsSupport
 import Upstream
 
