@@ -271,7 +271,8 @@ let package = Package(
             ]),
         testTarget("SecurityTests", ["ReportsTesting", "SQLiteBackend", "Security", crypto, grdb]),
         testTarget(
-            "ReportsTests", ["Rendering", "Reports", "ReportsSupport", "ReportsTesting", "Sandbox", "Security"]),
+            "ReportsTests",
+            ["JobQueue", "Rendering", "Reports", "ReportsSupport", "ReportsTesting", "Sandbox", "Security"]),
         testTarget(
             "JobQueueTests",
             ["JobQueue", "ReportsSupport", "ReportsTesting", "SQLiteBackend", "ServiceSetup", lifecycle, log]),
@@ -298,7 +299,8 @@ let package = Package(
             "ReportsAPITests",
             [
                 "Enqueuer", "JobQueue", "Microsoft", "Reports", "ReportsAPI", "ReportsSupport", "ReportsTesting",
-                "SQLiteBackend", "Security", "Upstream", .product(name: "HTTPTypes", package: "swift-http-types"),
+                "SQLiteBackend", "Security", "Transport", "Upstream",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"), crypto, grdb, log,
             ]),
@@ -311,8 +313,8 @@ let package = Package(
         testTarget(
             "ConformanceTests",
             [
-                "Atlassian", "JobQueue", "Reports", "ReportsSupport", "ReportsTesting", "SQLiteBackend", "Sandbox",
-                "Security", "Transport", "Upstream", .product(name: "Hummingbird", package: "hummingbird"),
+                "Atlassian", "JobQueue", "Microsoft", "Reports", "ReportsSupport", "ReportsTesting", "SQLiteBackend",
+                "Sandbox", "Security", "Transport", "Upstream", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"), crypto, grdb, log,
             ]),
@@ -321,8 +323,8 @@ let package = Package(
         testTarget(
             "IntegrationTests",
             [
-                "JobQueue", "PostgresBackend", "Reports", "ReportsSupport", "ReportsTesting", "SQLiteBackend",
-                "Security", "ServiceSetup", "Transport", "Worker",
+                "JobQueue", "Microsoft", "PostgresBackend", "Reports", "ReportsSupport", "ReportsTesting",
+                "SQLiteBackend", "Security", "ServiceSetup", "Transport", "Worker",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"), crypto, grdb, log,
             ]),

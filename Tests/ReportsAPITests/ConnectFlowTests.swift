@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdTesting
 import ReportsTesting
 import Testing
+import Transport
 
 @testable import Enqueuer
 @testable import Microsoft

@@ -115,12 +115,12 @@ struct OneNoteWriterRecoveryTests {
                 Self.output(["OPS-1"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1", page: .init(),
                 accessToken: token, hooks: .init())
             // Right after: the page exists but OneNote does not list it yet.
-            let deferral = await #expect(throws: UpstreamNotYet.self) {
+            let deferral = await #expect(throws: UpstreamError.self) {
                 try await writer.write(
                     Self.output(["OPS-2"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1",
                     page: .init(pendingCreateSince: since), accessToken: token, hooks: .init())
             }
-            #expect(deferral?.code == "onenote_create_unconfirmed")
+            #expect(deferral?.code == "onenote_create_unconfirmed" && deferral?.kind == .notYet)
             #expect(try await OneNoteWriterTests.pages(client).count == 1)
             // Once it is listed, the next attempt finds it.
             var found: OneNoteWriter.PageRef?

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import ReportsTesting
 import Testing
+import Transport
 
 @testable import Microsoft
 @testable import ReportsSupport

@@ -10,9 +10,9 @@ public struct DiagnosticJob: JobHandler {
     public static let kind = "diagnostic"
 
     public struct Parameters: Codable, Sendable, Equatable {
-        public var sleepMs: Int?
-        public var failTimes: Int?
-        public var recordFile: String?
+        var sleepMs: Int?
+        var failTimes: Int?
+        var recordFile: String?
 
         public init(sleepMs: Int? = nil, failTimes: Int? = nil, recordFile: String? = nil) {
             self.sleepMs = sleepMs

@@ -5,7 +5,7 @@ public import Logging
 public struct JobContext: Sendable {
     public let id: Int64
     public let kind: String
-    public let payload: Data
+    let payload: Data
     /// 1 on the first attempt.
     public let attempt: Int
     public let maxAttempts: Int
@@ -68,7 +68,7 @@ public struct JobRegistry: Sendable {
         handlers[handler.kind] = handler
     }
 
-    public func handler(for kind: String) -> (any JobHandler)? { handlers[kind] }
+    func handler(for kind: String) -> (any JobHandler)? { handlers[kind] }
 
-    public var kinds: [String] { handlers.keys.sorted() }
+    var kinds: [String] { handlers.keys.sorted() }
 }

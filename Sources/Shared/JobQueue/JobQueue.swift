@@ -89,7 +89,7 @@ extension JobQueueChangeObserver {
 }
 
 extension JobQueue {
-    public func enqueue(_ job: NewJob) async throws -> EnqueueResult {
+    package func enqueue(_ job: NewJob) async throws -> EnqueueResult {
         try await enqueue([job])[0]
     }
 
@@ -97,19 +97,19 @@ extension JobQueue {
         try await lease(request, settling: []).jobs
     }
 
-    public func complete(_ lease: JobLease) async throws -> SettleResult {
+    package func complete(_ lease: JobLease) async throws -> SettleResult {
         try await settle([SettledJob(lease: lease, outcome: .succeeded)])[0]
     }
 
-    public func fail(_ lease: JobLease, _ failure: JobFailure) async throws -> SettleResult {
+    func fail(_ lease: JobLease, _ failure: JobFailure) async throws -> SettleResult {
         try await settle([SettledJob(lease: lease, outcome: .failed(failure))])[0]
     }
 
-    public func release(_ lease: JobLease) async throws -> SettleResult {
+    func release(_ lease: JobLease) async throws -> SettleResult {
         try await settle([SettledJob(lease: lease, outcome: .released)])[0]
     }
 
-    public func heartbeat(_ lease: JobLease, leaseDuration: Duration) async throws -> Bool {
+    func heartbeat(_ lease: JobLease, leaseDuration: Duration) async throws -> Bool {
         try await heartbeat([lease], leaseDuration: leaseDuration).isEmpty
     }
 }

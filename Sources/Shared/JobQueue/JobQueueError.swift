@@ -21,8 +21,8 @@ public struct JobQueueError: OperatorMessageError, Sendable, Equatable, CustomSt
 
     public static func == (lhs: JobQueueError, rhs: JobQueueError) -> Bool { lhs.code == rhs.code }
 
-    public static let invalidPayload = JobQueueError(.invalidPayload, "the job payload is not valid JSON")
-    public static let invalidKind = JobQueueError(.invalidKind, "the job kind must be 1 to 100 characters")
+    static let invalidPayload = JobQueueError(.invalidPayload, "the job payload is not valid JSON")
+    static let invalidKind = JobQueueError(.invalidKind, "the job kind must be 1 to 100 characters")
     public static let uniqueKeyTaken = JobQueueError(
         .uniqueKeyTaken, "another job with the same unique key is already waiting or running")
 

@@ -8,8 +8,8 @@ public struct JobRecord: Sendable, Codable, Equatable {
     public var runAt: Int64
     public var attempt: Int
     public var maxAttempts: Int
-    public var leaseToken: Int64
-    public var leaseUntil: Int64?
+    var leaseToken: Int64
+    var leaseUntil: Int64?
     public var workerId: String?
     public var uniqueKey: String?
     public var lastError: String?

@@ -7,9 +7,9 @@ import ReportsSupport
 /// multiplied by a random factor in `1 ± jitter` and capped again, so retries of many jobs that failed
 /// together spread out instead of stampeding the upstream. An upstream `Retry-After` wins when longer.
 public struct JobRetryStrategy: Sendable {
-    public let base: Duration
-    public let maxBackoff: Duration
-    public let jitter: Double
+    let base: Duration
+    let maxBackoff: Duration
+    let jitter: Double
 
     public static func exponentialJitter(
         base: Duration = .seconds(1),

@@ -13,7 +13,7 @@ public enum JobState: String, Sendable, Codable, CaseIterable {
 public struct NewJob: Sendable {
     public var kind: String
     /// JSON text. Anything else is refused at enqueue.
-    public var payload: Data
+    var payload: Data
     /// Higher runs first.
     public var priority: Int
     /// Not leased before this time; `nil` means now.
@@ -96,7 +96,7 @@ public struct JobLease: Sendable, Hashable {
 public struct LeasedJob: Sendable {
     public let lease: JobLease
     public let kind: String
-    public let payload: Data
+    let payload: Data
     public let priority: Int
     public let createdAt: Date
 

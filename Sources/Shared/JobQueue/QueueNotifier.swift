@@ -8,7 +8,7 @@ public final class QueueNotifier: Sendable {
     public init() {}
 
     /// Calls `callback` after every enqueue through a queue that shares this notifier.
-    public func observe(_ callback: @escaping @Sendable () -> Void) -> Int {
+    func observe(_ callback: @escaping @Sendable () -> Void) -> Int {
         observers.withLock { state in
             let id = state.next
             state.next += 1
@@ -17,7 +17,7 @@ public final class QueueNotifier: Sendable {
         }
     }
 
-    public func removeObserver(_ id: Int) {
+    func removeObserver(_ id: Int) {
         observers.withLock { _ = $0.callbacks.removeValue(forKey: id) }
     }
 

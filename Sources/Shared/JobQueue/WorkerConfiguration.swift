@@ -3,25 +3,25 @@ public struct WorkerConfiguration: Sendable {
     /// Recorded on every job it leases; must be unique among running workers.
     public var workerId: String
     /// Handlers running at once.
-    public var concurrency: Int
+    var concurrency: Int
     /// How long a lease lasts without a heartbeat. A worker that dies loses its jobs to others after this.
     public var leaseDuration: Duration
     /// Heartbeats extend every held lease this often (a third of the lease by default).
-    public var heartbeatInterval: Duration
+    var heartbeatInterval: Duration
     /// On SIGTERM, how long running handlers may take to finish before they are cancelled and released.
-    public var gracePeriod: Duration
+    var gracePeriod: Duration
     /// How often an idle worker checks whether another process committed work, as a fallback: where
     /// the file system reports writes to the database (inotify), the worker checks at each one.
-    public var pollInterval: Duration
+    var pollInterval: Duration
     /// How often jobs waiting past the fairness policy's aging time are promoted.
-    public var agingInterval: Duration
+    var agingInterval: Duration
     /// How often expired leases of dead workers are returned to the queue.
-    public var reclaimInterval: Duration
+    var reclaimInterval: Duration
     /// How often finished jobs past retention are deleted.
-    public var pruneInterval: Duration
+    var pruneInterval: Duration
     public var retention: RetentionPolicy
     /// Most jobs taken in one lease statement.
-    public var maxLeaseBatch: Int
+    var maxLeaseBatch: Int
 
     public init(
         workerId: String,

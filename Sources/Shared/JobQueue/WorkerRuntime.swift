@@ -11,7 +11,7 @@ public protocol WorkerObserver: Sendable {
 }
 
 extension WorkerObserver {
-    public func storageUnavailable(reason: String) {}
+    func storageUnavailable(reason: String) {}
 }
 
 /// Leases jobs and runs their handlers: the body of `worker run`.
@@ -27,11 +27,11 @@ extension WorkerObserver {
 /// cancels the rest and releases their jobs without counting the attempt, then returns.
 public struct WorkerRuntime: Service {
     public let queue: any JobQueue
-    public let registry: JobRegistry
-    public let configuration: WorkerConfiguration
+    let registry: JobRegistry
+    let configuration: WorkerConfiguration
     public let logger: Logger
     /// Told about every finished attempt (metrics).
-    public let observer: (any WorkerObserver)?
+    let observer: (any WorkerObserver)?
 
     private let state = WorkerState()
     private let wake = WakeSignal()

@@ -15,6 +15,10 @@ import Upstream
 /// release is written even when the request's task was cancelled (where the backend allows it). The
 /// database's part is a `OneNoteBudgetStorage`, one per backend.
 public struct OneNoteRateLimiter: OneNoteBudget {
+    /// The `UpstreamError` codes of a spent budget (kind `budgetSpent`): the user's minute or hour
+    /// window is full (the job waits in the queue until it frees up), or every in-flight slot is taken.
+    public static let exhaustedCode = "onenote_budget_exhausted"
+    public static let busyCode = "onenote_budget_busy"
     public let storage: any OneNoteBudgetStorage
     public var perMinute: Int
     public var perHour: Int
@@ -89,12 +93,12 @@ public struct OneNoteRateLimiter: OneNoteBudget {
                 // Say which limit held the request back: the user's rate windows, or requests in flight.
                 if wait < 0 {
                     throw UpstreamError(
-                        kind: .budgetSpent, code: UpstreamError.oneNoteBudgetBusy,
+                        kind: .budgetSpent, code: Self.busyCode,
                         message: "other OneNote requests of this Microsoft user kept every slot busy", retryAfter: pause
                     )
                 }
                 throw UpstreamError(
-                    kind: .budgetSpent, code: UpstreamError.oneNoteBudgetExhausted,
+                    kind: .budgetSpent, code: Self.exhaustedCode,
                     message: "this Microsoft user's OneNote request budget is used up for now", retryAfter: pause)
             }
             waited += pause

@@ -115,7 +115,7 @@ extension OneNoteWriter {
 
     /// Looks for the pages this report created since `since` by their marker; keeps the oldest (told to
     /// `pageKnown` at once), deletes the others, and returns it. Returns nil when none exists and the
-    /// create is old enough for OneNote to list it; throws `UpstreamNotYet` while it may still appear.
+    /// create is old enough for OneNote to list it; throws an `UpstreamError` of kind `notYet` while it may still appear.
     func recoverUnconfirmedCreate(sectionId: String, reportId: String, since: Date, _ writing: Writing) async throws
         -> PageRef?
     {
@@ -151,7 +151,10 @@ extension OneNoteWriter {
         if now() < settledAt || (unreadable && now() < settledAt.addingTimeInterval(consistencyWindow.seconds)) {
             let wait = max(
                 min(settledAt.timeIntervalSince(now()), consistencyBackoffCap.seconds), consistencyBackoff.seconds)
-            throw UpstreamNotYet("onenote_create_unconfirmed", delay: .milliseconds(Int64(wait * 1000)))
+            throw UpstreamError(
+                kind: .notYet, code: "onenote_create_unconfirmed",
+                message: "OneNote does not list the page this report may have created yet",
+                retryAfter: .milliseconds(Int64(wait * 1000)))
         }
         return nil
     }

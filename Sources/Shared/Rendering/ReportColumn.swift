@@ -19,7 +19,7 @@ public struct ReportColumn: Sendable, Hashable {
     }
 
     public let id: String
-    public let label: String
+    let label: String
     public let kind: Kind
 
     public init(id: String, label: String, kind: Kind) {
@@ -29,7 +29,7 @@ public struct ReportColumn: Sendable, Hashable {
     }
 
     /// The Jira system fields a report may show, in the order the editor offers them.
-    public static let standard: [ReportColumn] = [
+    static let standard: [ReportColumn] = [
         ReportColumn(id: "key", label: "Key", kind: .key),
         ReportColumn(id: "summary", label: "Summary", kind: .text),
         ReportColumn(id: "status", label: "Status", kind: .status),
@@ -58,7 +58,7 @@ public struct ReportColumn: Sendable, Hashable {
     }
 
     /// `customfield_` and 1 to 10 ASCII digits.
-    public static func isCustomField(_ id: String) -> Bool {
+    static func isCustomField(_ id: String) -> Bool {
         guard id.hasPrefix("customfield_") else { return false }
         let digits = id.utf8.dropFirst("customfield_".utf8.count)
         return (1...10).contains(digits.count)

@@ -16,16 +16,16 @@ public struct ReportRenderer: Sendable {
     public static func markerDataId(reportId: String) -> String { "onenote-reports-\(reportId)" }
 
     public struct Input: Sendable {
-        public var reportName: String
+        var reportName: String
         public var jql: String
         public var columns: [String]
-        public var issues: [JiraIssue]
+        var issues: [JiraIssue]
         public var runAt: Date
         public var timeZone: TimeZone
         /// `https://<site>` for `…/browse/<KEY>` links; nil renders keys as plain text.
-        public var siteURL: URL?
+        var siteURL: URL?
         /// Set when more issues matched than the cap allowed: "capped at N".
-        public var cappedAt: Int?
+        var cappedAt: Int?
         /// The report's id: written into the page as its marker (`data-id` of a small footer line), so a
         /// page whose create answer was lost can be found again (docs/page-identity.md).
         public var reportId: String?
@@ -50,22 +50,22 @@ public struct ReportRenderer: Sendable {
     public struct Output: Sendable, Equatable {
         public let title: String
         /// The whole page for the create request: head, header paragraph and the first table.
-        public let page: String
+        package let page: String
         /// The header paragraph alone (for a PATCH replace on later runs).
         public let header: String
         /// The first table alone (for a PATCH replace on later runs).
         public let firstTable: String
         /// Further tables, each to append to the body in its own request.
-        public let appendedTables: [String]
+        package let appendedTables: [String]
     }
 
-    public let maxPartBytes: Int
+    let maxPartBytes: Int
 
     public init(maxPartBytes: Int = 3_500_000) {
         self.maxPartBytes = maxPartBytes
     }
 
-    public func render(_ input: Input) -> Output {
+    package func render(_ input: Input) -> Output {
         let title = "\(input.reportName) – Jira report"
         let header = headerParagraph(input)
         let headerRow =

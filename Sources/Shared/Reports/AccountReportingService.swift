@@ -12,19 +12,19 @@ import Upstream
 /// Runs in every worker that runs reports, checking for due sites every `interval`; a site is claimed
 /// for an hour before it is reported, so two workers never report one site at once.
 public struct AccountReportingService: Service {
-    public let store: any PersonalDataStore
+    let store: any PersonalDataStore
     /// Where the sites' system tokens come from (the run-report handler's stores).
-    public let tokens: any RunReportStores
-    public let reporter: any AccountReporting
-    public let interval: Duration
-    public let logger: Logger
+    let tokens: any RunReportStores
+    let reporter: any AccountReporting
+    let interval: Duration
+    let logger: Logger
     private let now: @Sendable () -> Date
 
     /// Without a cycle period in the answer, report again after this (UNCONFIRMED whether the endpoint
     /// always sends one; a week is Atlassian's documented polling cadence for Connect apps' reporting).
-    public static let defaultCycle: Duration = .seconds(7 * 86_400)
+    static let defaultCycle: Duration = .seconds(7 * 86_400)
     /// Bounds on the cycle the endpoint asks for, whatever unit its header turns out to use.
-    public static let longestCycle: Duration = .seconds(30 * 86_400)
+    static let longestCycle: Duration = .seconds(30 * 86_400)
     /// How long a claimed site is left to the worker that claimed it.
     static let claimLease: Duration = .seconds(3_600)
 

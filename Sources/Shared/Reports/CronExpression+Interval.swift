@@ -6,7 +6,7 @@ extension CronExpression {
     /// quota. Computed, not sampled: the gaps within a day come from the hour and minute
     /// fields; the gap across midnight is the last run of one run day to the first of the next.
     /// Daylight-saving shifts are not counted: a quota is about what the user asked for.
-    public var shortestIntervalMinutes: Int? {
+    package var shortestIntervalMinutes: Int? {
         let times = hours.sorted().flatMap { hour in minutes.sorted().map { hour * 60 + $0 } }
         guard let first = times.first, let last = times.last else { return nil }
         var shortest: Int?

@@ -4,14 +4,14 @@
 /// Months may be `JAN`–`DEC`, days of week `SUN`–`SAT` (0 and 7 are both Sunday). As in Vixie cron,
 /// when both day of month and day of week are restricted, a day matching either runs.
 public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
-    public let minutes: Set<Int>
-    public let hours: Set<Int>
-    public let daysOfMonth: Set<Int>
-    public let months: Set<Int>
+    let minutes: Set<Int>
+    let hours: Set<Int>
+    let daysOfMonth: Set<Int>
+    let months: Set<Int>
     /// 0 = Sunday … 6 = Saturday.
-    public let daysOfWeek: Set<Int>
+    let daysOfWeek: Set<Int>
     /// The hour field was `*`: in the repeated hour of a DST fall-back, such a schedule runs in both.
-    public let everyHour: Bool
+    let everyHour: Bool
     let daysOfMonthRestricted: Bool
     let daysOfWeekRestricted: Bool
     public let description: String
@@ -35,7 +35,7 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Whether a calendar day (month 1–12, day 1–31, weekday 0 = Sunday) runs.
-    public func matches(month: Int, day: Int, weekday: Int) -> Bool {
+    func matches(month: Int, day: Int, weekday: Int) -> Bool {
         guard months.contains(month) else { return false }
         switch (daysOfMonthRestricted, daysOfWeekRestricted) {
         case (true, true): return daysOfMonth.contains(day) || daysOfWeek.contains(weekday)
@@ -97,7 +97,7 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
 
 /// Why a schedule is refused, in words for the report's owner.
 public struct CronExpressionError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let message: String
+    let message: String
     /// A problem with the cron expression (the text continues "the cron expression …").
     init(_ detail: String) { message = "the cron expression " + detail }
     init(message: String) { self.message = message }

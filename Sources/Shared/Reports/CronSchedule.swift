@@ -7,8 +7,8 @@ public import Foundation
 /// - a time that occurs twice (fall back) runs at its first occurrence only — unless the hour field is
 ///   `*`, in which case the schedule follows real time and runs in both copies of the repeated hour.
 public struct CronSchedule: Sendable, Equatable {
-    public let expression: CronExpression
-    public let timeZone: TimeZone
+    let expression: CronExpression
+    let timeZone: TimeZone
 
     public init(expression: CronExpression, timeZone: TimeZone) {
         self.expression = expression

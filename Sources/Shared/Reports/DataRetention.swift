@@ -8,17 +8,17 @@ public struct RetentionRules: Sendable, Equatable {
     /// hourly report, months of a daily one.
     public var runsPerReport = 100
     /// No finished run is kept longer than this, in days (`REPORTS_RUN_RETENTION_DAYS`).
-    public var runDays = 90
+    var runDays = 90
     /// An installation no Forge call has come from for this many days is gone
     /// (`REPORTS_INSTALLATION_IDLE_DAYS`): its reports stop. Forge calls the service every hour (the
     /// scheduled trigger) while the app is installed, so 30 days of silence is not an outage.
-    public var installationIdleDays = 30
+    var installationIdleDays = 30
     /// A gone installation's rows are deleted this many days later (`REPORTS_UNINSTALL_GRACE_DAYS`), so a
     /// site that reinstalls within it finds its reports.
-    public var uninstallGraceDays = 14
+    var uninstallGraceDays = 14
     /// Seconds between two retention passes of a worker, and between its checks for sites whose
     /// account ids are due to be reported to Atlassian (`REPORTS_RETENTION_INTERVAL_SECONDS`).
-    public var intervalSeconds = 600
+    var intervalSeconds = 600
 
     public init() {}
 
@@ -62,13 +62,13 @@ public struct HistoryPruned: Sendable, Equatable, Codable {
 
     public init() {}
 
-    public var isEmpty: Bool { self == HistoryPruned() }
+    var isEmpty: Bool { self == HistoryPruned() }
 }
 
 /// What an erasure removed from one site: the whole site (`enqueuer tenant delete`, the uninstall grace
 /// period) or one closed account on it (personal data reporting), in rows per kind.
 public struct ErasedRows: Sendable, Equatable, Codable {
-    public var installationId: String
+    var installationId: String
     public var reports = 0
     public var runs = 0
     public var jobs = 0

@@ -6,10 +6,10 @@ public import ServiceLifecycle
 /// one every `interval`. Every worker runs it; a pass finds little left to do after another worker's,
 /// and each deletion re-checks its condition, so passes racing on one database are harmless.
 public struct DataRetentionService: Service {
-    public let store: any DataLifecycleStore
-    public let rules: RetentionRules
-    public let interval: Duration
-    public let logger: Logger
+    let store: any DataLifecycleStore
+    let rules: RetentionRules
+    let interval: Duration
+    let logger: Logger
     private let now: @Sendable () -> Date
 
     public init(

@@ -8,7 +8,7 @@ import Synchronization
 public enum SystemTokens {
     /// How long a stored system token is taken to be usable at most, whatever its `exp` claims: Forge's
     /// tokens live up to 4 hours (docs/atlassian-apis.md §2), and a claimed expiry is unverified.
-    public static let maxLifetime: Int64 = 4 * 3_600_000
+    static let maxLifetime: Int64 = 4 * 3_600_000
 
     /// The token sealed for `installationId`, and its expiry in epoch milliseconds: its `exp` (or an hour
     /// when it has none), capped at now + 4 hours. Nil for no token or an empty one.
@@ -22,7 +22,7 @@ public enum SystemTokens {
     }
 
     /// The `exp` claim of a JWT-shaped token, read without verifying it (for caching only).
-    public static func expiry(of token: Secret) -> Date? {
+    package static func expiry(of token: Secret) -> Date? {
         let parts = token.revealed.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
         guard parts.count == 3, let payload = Base64URL.decode(bytes: parts[1]),
             let object = try? JSONSerialization.jsonObject(with: payload) as? [String: Any],

@@ -18,15 +18,15 @@ import Upstream
 /// no other job redeems that token again; the one re-read of the stored token (another process may have
 /// rotated it) is the only repeat. The database's part is a `MicrosoftTokenStorage` (one per backend).
 public struct MicrosoftTokenBroker: Sendable {
-    public let storage: any MicrosoftTokenStorage
-    public let vault: TokenVault
-    public let microsoft: MicrosoftIdentityClient
+    let storage: any MicrosoftTokenStorage
+    let vault: TokenVault
+    let microsoft: MicrosoftIdentityClient
     /// How long a refresh may hold the lock before others may take it over.
-    public var lockLease: Duration = .seconds(30)
+    var lockLease: Duration = .seconds(30)
     /// A cached access token is reused only while it is valid for at least this much longer.
-    public var reuseMargin: TimeInterval = 300
+    var reuseMargin: TimeInterval = 300
     /// How often a process waiting for another's refresh looks again.
-    public var lockPoll: Duration = .milliseconds(50)
+    var lockPoll: Duration = .milliseconds(50)
     private let holder = UUID().uuidString.lowercased()
     private let now: @Sendable () -> Date
     private let sleep: @Sendable (Duration) async throws -> Void

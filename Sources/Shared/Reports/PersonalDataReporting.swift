@@ -5,8 +5,8 @@ public import Security
 /// An Atlassian account the service stores data for on one site, and when that data last changed: what
 /// Atlassian's personal data reporting API is told (docs/upstream-notes.md, "Personal data reporting").
 public struct StoredAccount: Sendable, Equatable {
-    public let accountId: String
-    public let updatedAt: Date
+    let accountId: String
+    let updatedAt: Date
 
     public init(accountId: String, updatedAt: Date) {
         self.accountId = accountId
@@ -37,9 +37,9 @@ public struct AccountReportAnswer: Sendable, Equatable {
     }
 
     /// Only the accounts that need something done; the others are fine.
-    public var statuses: [String: Status]
+    var statuses: [String: Status]
     /// When to report again, if the endpoint said.
-    public var cyclePeriod: Duration?
+    var cyclePeriod: Duration?
 
     public init(statuses: [String: Status], cyclePeriod: Duration?) {
         self.statuses = statuses
@@ -53,12 +53,12 @@ public protocol AccountReporting: Sendable {
 }
 
 /// The endpoint takes at most this many accounts per call (Forge's Privacy API splits larger lists).
-public let maxAccountsPerCall = 90
+let maxAccountsPerCall = 90
 
 /// The endpoint through `AtlassianClient` (its 429/503 handling included).
 public struct AtlassianAccountReporter: AccountReporting {
-    public let client: AtlassianClient
-    public let url: URL
+    let client: AtlassianClient
+    let url: URL
 
     public init(client: AtlassianClient, url: URL) {
         self.client = client

@@ -56,7 +56,7 @@ public struct Report: Sendable, Equatable, Codable {
             enabled: enabled)
     }
 
-    public var owner: ReportOwner { ReportOwner(installationId: installationId, accountId: ownerAccountId) }
+    var owner: ReportOwner { ReportOwner(installationId: installationId, accountId: ownerAccountId) }
     package init(
         id: String, installationId: String, ownerAccountId: String, name: String, jql: String? = nil,
         filterId: String? = nil, columns: String, sectionId: String, pageId: String? = nil, pageUrl: String? = nil,

@@ -43,17 +43,17 @@ public struct ReportBody: Decodable, Sendable {
     public static let fields: Set<String> = ["name", "jql", "filterId", "columns", "sectionId", "schedule", "enabled"]
 
     public struct Schedule: Decodable, Sendable {
-        public let cron: String
-        public let timeZone: String
+        let cron: String
+        let timeZone: String
     }
 
-    public let name: String
-    public let jql: String?
-    public let filterId: String?
-    public let columns: [String]
-    public let sectionId: String
-    public let schedule: Schedule?
-    public let enabled: Bool?
+    let name: String
+    let jql: String?
+    let filterId: String?
+    let columns: [String]
+    let sectionId: String
+    let schedule: Schedule?
+    let enabled: Bool?
 
     public var definition: ReportDefinition {
         ReportDefinition(

@@ -4,14 +4,14 @@ import Rendering
 /// What a user asks for: the query, the columns, where the page goes, and when. Validated before it is
 /// stored; every problem is reported with the field it concerns.
 public struct ReportDefinition: Sendable, Equatable, Codable {
-    public var name: String
+    var name: String
     /// Exactly one of `jql` and `filterId`.
-    public var jql: String?
-    public var filterId: String?
+    var jql: String?
+    var filterId: String?
     public var columns: [String]
-    public var sectionId: String
+    var sectionId: String
     public var schedule: Schedule?
-    public var enabled: Bool
+    var enabled: Bool
 
     public struct Schedule: Sendable, Equatable, Codable {
         /// Five-field cron, in `timeZone`.
@@ -38,9 +38,9 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
         self.enabled = enabled
     }
 
-    public static let maxJQLLength = 2000
-    public static let maxColumns = 20
-    public static let maxNameLength = 200
+    static let maxJQLLength = 2000
+    static let maxColumns = 20
+    static let maxNameLength = 200
 
     /// The first problem found, or nil. Also returns the parsed schedule.
     ///
@@ -119,8 +119,8 @@ extension Character {
 }
 
 public struct ReportValidationError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let field: String
-    public let message: String
+    let field: String
+    let message: String
     /// The stable code the API answers with (`invalid_report`, or a quota's own code).
     public let code: String
     package init(field: String, _ message: String, code: String = "invalid_report") {

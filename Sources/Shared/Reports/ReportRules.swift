@@ -31,7 +31,7 @@ extension Report {
         updatedAt = Timestamp.milliseconds(now)
     }
 
-    public static func nextRunAt(_ schedule: CronSchedule?, enabled: Bool, after date: Date) -> Int64? {
+    static func nextRunAt(_ schedule: CronSchedule?, enabled: Bool, after date: Date) -> Int64? {
         guard enabled, let schedule, let next = schedule.nextRun(after: date) else { return nil }
         return Timestamp.milliseconds(next)
     }

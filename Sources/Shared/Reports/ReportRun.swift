@@ -12,7 +12,7 @@ public struct ReportRun: Sendable, Equatable, Codable {
     public var jobId: Int64?
     public var trigger: Trigger
     public var status: Status
-    public var attempt: Int
+    var attempt: Int
     public var queuedAt: Int64
     public var startedAt: Int64?
     public var finishedAt: Int64?
@@ -63,14 +63,14 @@ public struct ReportRun: Sendable, Equatable, Codable {
 public struct RunReportJob: Codable, Sendable, Equatable {
     public static let kind = "run-report"
 
-    public var runId: String
+    var runId: String
     public var reportId: String
     public var installationId: String
     public var ownerAccountId: String
     /// The user token Forge forwarded with a Run now: vault ciphertext (base64url) bound to this run
     /// (`atl-user|<installationId>|<runId>`), and its expiry in epoch milliseconds.
-    public var userToken: String?
-    public var userTokenExpiresAt: Int64?
+    var userToken: String?
+    var userTokenExpiresAt: Int64?
     package init(
         runId: String, reportId: String, installationId: String, ownerAccountId: String, userToken: String? = nil,
         userTokenExpiresAt: Int64? = nil

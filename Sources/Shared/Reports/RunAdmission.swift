@@ -39,9 +39,9 @@ public enum RunAdmission {
     /// One run to admit.
     public struct Request: Sendable {
         public let job: RunReportJob
-        public let trigger: ReportRun.Trigger
+        let trigger: ReportRun.Trigger
         /// The schedule slot a scheduled run is for (lateness is measured from it).
-        public let slotAt: Int64?
+        let slotAt: Int64?
         /// The per-user limit this request counts against (Run now), or nil (the scheduler).
         public let limit: UserRateLimit?
 
@@ -87,7 +87,7 @@ public enum RunAdmission {
     }
 
     /// What the request answers once the decision is applied; `jobId` is the enqueued job's id.
-    public static func result(of decision: Decision, jobId: Int64?) -> RunRequestResult {
+    static func result(of decision: Decision, jobId: Int64?) -> RunRequestResult {
         switch decision {
         case .join(let run): return .joined(run)
         case .refuse(let wait): return .rateLimited(retryAfter: wait)
@@ -100,7 +100,7 @@ public enum RunAdmission {
 
     /// Whose turn a run takes in the queue: the Microsoft user whose OneNote budget its writes spend,
     /// or, before the owner has connected, the owner in Jira.
-    public static func fairnessKey(_ owner: ReportOwner, microsoftUserId: String?) -> String {
+    static func fairnessKey(_ owner: ReportOwner, microsoftUserId: String?) -> String {
         if let microsoftUserId { return "ms:\(microsoftUserId)" }
         return "jira:\(owner.installationId):\(owner.accountId)"
     }
@@ -120,7 +120,7 @@ public protocol RunAdmissionStorage: Sendable {
 
 extension RunAdmission {
     /// "Run now": seals the forwarded user token to the new run (it travels in the job), then admits.
-    public static func requestRun(
+    static func requestRun(
         _ owner: ReportOwner, reportId: String, userToken: Secret?, storage: any RunAdmissionStorage,
         vault: TokenVault, limit: UserRateLimit, now: Date
     ) async throws -> RunRequestResult {

@@ -26,14 +26,14 @@ import Upstream
 public struct RunReportHandler: JobHandler {
     public var kind: String { RunReportJob.kind }
 
-    public let stores: any RunReportStores
-    public let vault: TokenVault
-    public let atlassian: AtlassianClient
-    public let writer: OneNoteWriter
-    public let renderer: ReportRenderer
-    public let issueCap: Int
+    let stores: any RunReportStores
+    let vault: TokenVault
+    let atlassian: AtlassianClient
+    let writer: OneNoteWriter
+    let renderer: ReportRenderer
+    let issueCap: Int
     /// OneNote's per-user limits across every worker process (nil: only 429 backoff).
-    public let limiter: OneNoteRateLimiter?
+    let limiter: OneNoteRateLimiter?
     private let tokens = OfflineTokenCache()
     /// Microsoft access tokens, refreshed by one process at a time and shared while valid.
     private let tokenBroker: MicrosoftTokenBroker
@@ -58,7 +58,7 @@ public struct RunReportHandler: JobHandler {
     }
 
     /// How long a job waits when another job of the same report is writing its page.
-    public var busyReportDelay: Duration = .seconds(2)
+    var busyReportDelay: Duration = .seconds(2)
 
     public func handle(_ job: JobContext) async throws {
         let parameters: RunReportJob = try job.decodePayload()
@@ -68,7 +68,7 @@ public struct RunReportHandler: JobHandler {
         if let limiter, let budgetUser, let wait = try await limiter.budgetWait(user: budgetUser) {
             // The user's OneNote budget is spent. Back to the queue until it frees up, with
             // every other due job of the user, before reading Jira for a page that cannot be written.
-            throw JobDeferral(UpstreamError.oneNoteBudgetExhausted, delay: wait, holdsKey: true)
+            throw JobDeferral(OneNoteRateLimiter.exhaustedCode, delay: wait, holdsKey: true)
         }
         let writes = stores.leasedRun(job.lease, reportId: parameters.reportId, runId: parameters.runId)
         guard let claim = try await writes.claim(attempt: job.attempt) else {
@@ -85,13 +85,13 @@ public struct RunReportHandler: JobHandler {
         } catch let deferral as JobDeferral {
             try? await writes.requeued()
             throw deferral
-        } catch let notYet as UpstreamNotYet {
+        } catch let notYet as UpstreamError where notYet.kind == .notYet {
             try? await writes.requeued()
-            throw JobDeferral(notYet.code, delay: notYet.delay)
+            throw JobDeferral(notYet.code, delay: notYet.retryAfter ?? .seconds(1))
         } catch let budget as UpstreamError where budget.kind == .budgetSpent {
             // Another worker spent the budget since the check above: wait for it in the queue, not here.
             try? await writes.requeued()
-            let exhausted = budget.code == UpstreamError.oneNoteBudgetExhausted
+            let exhausted = budget.code == OneNoteRateLimiter.exhaustedCode
             throw JobDeferral(
                 budget.code, delay: budget.retryAfter ?? .seconds(exhausted ? 60 : 1), holdsKey: exhausted)
         } catch {
@@ -232,7 +232,7 @@ public struct RunReportHandler: JobHandler {
             return failure
         case let upstream as UpstreamError:
             switch upstream.kind {
-            case .transient, .budgetSpent:
+            case .transient, .budgetSpent, .notYet:
                 return .retryable(upstream.code, upstream.message, retryAfter: upstream.retryAfter)
             case .reconnectRequired where upstream.code == "microsoft_not_connected":
                 return .permanent("microsoft_not_connected", "connect a Microsoft account in the app first")

@@ -43,8 +43,8 @@ public protocol LeasedRunRecorder: Sendable {
 
 /// What the report row knows about its page, read under the claim.
 public struct RunClaim: Sendable {
-    public let report: Report
-    public let page: OneNoteWriter.PageState
+    let report: Report
+    package let page: OneNoteWriter.PageState
 
     public init(report: Report, page: OneNoteWriter.PageState) {
         self.report = report
@@ -54,9 +54,9 @@ public struct RunClaim: Sendable {
 
 /// A Jira site the service has seen a verified Forge call from.
 public struct Installation: Sendable, Equatable {
-    public let id: String
-    public let cloudId: String
-    public let apiBaseUrl: URL
+    let id: String
+    let cloudId: String
+    let apiBaseUrl: URL
     public let siteUrl: URL?
 
     public init(id: String, cloudId: String, apiBaseUrl: URL, siteUrl: URL?) {

@@ -143,7 +143,7 @@ public enum RunRequestResult: Sendable, Equatable {
     /// come after `retryAfter`.
     case rateLimited(retryAfter: Duration)
 
-    public var run: ReportRun? {
+    var run: ReportRun? {
         switch self {
         case .queued(let run), .followUp(let run, _), .joined(let run): run
         case .reportNotFound, .rateLimited: nil
@@ -166,7 +166,7 @@ public struct ScheduleLateness: Sendable, Codable, Equatable {
         }
     }
 
-    public var windowSeconds: Double
+    var windowSeconds: Double
     public var enqueued = Stage()
     public var started = Stage()
 
@@ -254,7 +254,7 @@ extension DueReportScheduling {
     }
 
     /// One batch: enqueues up to `batch` of the reports due now.
-    public func tick(batch: Int = 500) async throws -> SchedulerTick {
+    func tick(batch: Int = 500) async throws -> SchedulerTick {
         try await self.batch(batch).tick
     }
 }

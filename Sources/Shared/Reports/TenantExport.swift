@@ -5,20 +5,20 @@ import ReportsSupport
 /// to a data-subject request. Ids, names, definitions, statuses and times — never a token, a key or a
 /// ciphertext; where one is stored, the document says only that it is.
 public struct TenantExport: Codable, Sendable, Equatable {
-    public struct Scope: Codable, Sendable, Equatable {
-        public var installationId: String
-        public var accountId: String?
+    struct Scope: Codable, Sendable, Equatable {
+        var installationId: String
+        var accountId: String?
     }
 
     public struct Installation: Codable, Sendable, Equatable {
-        public var id: String
-        public var cloudId: String
-        public var siteUrl: String?
-        public var apiBaseUrl: String
-        public var firstSeenAt: Date
-        public var lastSeenAt: Date
+        var id: String
+        var cloudId: String
+        var siteUrl: String?
+        var apiBaseUrl: String
+        var firstSeenAt: Date
+        var lastSeenAt: Date
         /// An encrypted Atlassian system token is stored (its value is never exported).
-        public var systemTokenStored: Bool
+        var systemTokenStored: Bool
 
         package init(
             id: String, cloudId: String, siteUrl: String?, apiBaseUrl: String, firstSeenAt: Date, lastSeenAt: Date,
@@ -35,14 +35,14 @@ public struct TenantExport: Codable, Sendable, Equatable {
     }
 
     public struct Connection: Codable, Sendable, Equatable {
-        public var accountId: String
-        public var microsoftUserId: String
-        public var displayName: String
-        public var status: String
-        public var connectedAt: Date
-        public var refreshedAt: Date?
+        var accountId: String
+        var microsoftUserId: String
+        var displayName: String
+        var status: String
+        var connectedAt: Date
+        var refreshedAt: Date?
         /// Always true: a connection is an encrypted refresh token (never exported).
-        public var refreshTokenStored: Bool
+        var refreshTokenStored: Bool
 
         package init(
             accountId: String, microsoftUserId: String, displayName: String, status: String, connectedAt: Date,
@@ -60,11 +60,11 @@ public struct TenantExport: Codable, Sendable, Equatable {
 
     /// A connection waiting for its owner's confirmation (at most 10 minutes).
     public struct PendingConnection: Codable, Sendable, Equatable {
-        public var accountId: String
-        public var microsoftUserId: String
-        public var displayName: String
-        public var microsoftAccount: String
-        public var expiresAt: Date
+        var accountId: String
+        var microsoftUserId: String
+        var displayName: String
+        var microsoftAccount: String
+        var expiresAt: Date
 
         package init(
             accountId: String, microsoftUserId: String, displayName: String, microsoftAccount: String, expiresAt: Date
@@ -78,20 +78,20 @@ public struct TenantExport: Codable, Sendable, Equatable {
     }
 
     public struct ExportedReport: Codable, Sendable, Equatable {
-        public var id: String
-        public var ownerAccountId: String
-        public var name: String
-        public var jql: String?
-        public var filterId: String?
-        public var columns: [String]
-        public var sectionId: String
-        public var pageUrl: String?
-        public var scheduleCron: String?
-        public var scheduleTimeZone: String?
-        public var enabled: Bool
-        public var nextRunAt: Date?
-        public var createdAt: Date
-        public var updatedAt: Date
+        var id: String
+        var ownerAccountId: String
+        var name: String
+        var jql: String?
+        var filterId: String?
+        var columns: [String]
+        var sectionId: String
+        var pageUrl: String?
+        var scheduleCron: String?
+        var scheduleTimeZone: String?
+        var enabled: Bool
+        var nextRunAt: Date?
+        var createdAt: Date
+        var updatedAt: Date
 
         /// The stored row as a person reads it: dates, the column list, no page id.
         package init(_ report: Report) {
@@ -113,17 +113,17 @@ public struct TenantExport: Codable, Sendable, Equatable {
     }
 
     public struct ExportedRun: Codable, Sendable, Equatable {
-        public var id: String
-        public var reportId: String
-        public var trigger: String
-        public var status: String
-        public var queuedAt: Date
-        public var startedAt: Date?
-        public var finishedAt: Date?
-        public var issueCount: Int?
-        public var pageUrl: String?
-        public var errorCode: String?
-        public var errorMessage: String?
+        var id: String
+        var reportId: String
+        var trigger: String
+        var status: String
+        var queuedAt: Date
+        var startedAt: Date?
+        var finishedAt: Date?
+        var issueCount: Int?
+        var pageUrl: String?
+        var errorCode: String?
+        var errorMessage: String?
 
         package init(_ run: ReportRun) {
             id = run.id
@@ -140,14 +140,14 @@ public struct TenantExport: Codable, Sendable, Equatable {
         }
     }
 
-    public var exportedAt: Date
-    public var scope: Scope
+    var exportedAt: Date
+    var scope: Scope
     /// Nil when nothing is stored for the installation.
-    public var installation: Installation?
-    public var microsoftConnections: [Connection]
-    public var pendingMicrosoftConnections: [PendingConnection]
-    public var reports: [ExportedReport]
-    public var runs: [ExportedRun]
+    var installation: Installation?
+    var microsoftConnections: [Connection]
+    var pendingMicrosoftConnections: [PendingConnection]
+    var reports: [ExportedReport]
+    var runs: [ExportedRun]
 
     public init(
         exportedAt: Date, installationId: String, accountId: String?, installation: Installation?,

@@ -5,19 +5,19 @@ public import ReportsSupport
 /// fairness settings. Existing data over a quota keeps working; only new writes are refused.
 public struct TenantLimits: Sendable, Equatable {
     /// Reports one Jira user may own (`REPORTS_MAX_REPORTS_PER_USER`).
-    public var reportsPerUser = 100
+    var reportsPerUser = 100
     /// Reports one Jira site may hold (`REPORTS_MAX_REPORTS_PER_INSTALLATION`).
-    public var reportsPerInstallation = 5_000
+    var reportsPerInstallation = 5_000
     /// The shortest gap between two runs a schedule may ask for, in minutes (`REPORTS_MIN_SCHEDULE_MINUTES`).
-    public var minScheduleMinutes = 15
+    var minScheduleMinutes = 15
     /// Run now requests one user may make per minute (`REPORTS_RUN_NOW_PER_MINUTE`).
     public var runNowPerMinute = 30
     /// Report creates, updates and deletes one user may make per minute (`REPORTS_REPORT_WRITES_PER_MINUTE`).
-    public var reportWritesPerMinute = 60
+    var reportWritesPerMinute = 60
     /// Jobs of one fairness key (a Microsoft user) running at once (`REPORTS_QUEUE_MAX_RUNNING_PER_KEY`).
-    public var maxRunningPerKey = FairnessPolicy.standard.maxRunningPerKey
+    var maxRunningPerKey = FairnessPolicy.standard.maxRunningPerKey
     /// Seconds a due job waits before it is promoted to Run now's priority (`REPORTS_QUEUE_PRIORITY_AGING_SECONDS`).
-    public var priorityAgingSeconds = Int(FairnessPolicy.standard.agingAfter.components.seconds)
+    var priorityAgingSeconds = Int(FairnessPolicy.standard.agingAfter.components.seconds)
     /// OneNote's per-user limits the workers keep to (docs/microsoft-apis.md §4.2: 120 a minute, 400 an hour).
     /// Microsoft's numbers; lower them only to test against a sandbox started with lower ones
     /// (`REPORTS_ONENOTE_PER_MINUTE`, `REPORTS_ONENOTE_PER_HOUR`).

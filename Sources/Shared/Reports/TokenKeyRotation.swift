@@ -28,7 +28,7 @@ public struct TokenKeyRotation: Sendable {
         let context: @Sendable ([String]) -> VaultContext
     }
 
-    public static let columns: [SealedColumn] = [
+    static let columns: [SealedColumn] = [
         SealedColumn(table: "installations", keyColumns: ["id"], column: "system_token_ciphertext") {
             .atlassianSystemToken(installationId: $0[0])
         },
@@ -54,10 +54,10 @@ public struct TokenKeyRotation: Sendable {
         },
     ]
 
-    public let storage: any SealedSecretStorage
-    public let vault: TokenVault
-    public let batchSize: Int
-    public let logger: Logger
+    let storage: any SealedSecretStorage
+    let vault: TokenVault
+    let batchSize: Int
+    let logger: Logger
 
     public init(storage: any SealedSecretStorage, vault: TokenVault, batchSize: Int = 200, logger: Logger) {
         self.storage = storage
@@ -155,11 +155,11 @@ public struct TokenKeyRotation: Sendable {
 
 /// A forwarded user token sealed inside a `run-report` job's payload.
 public struct SealedUserToken: Sendable {
-    public let id: Int64
+    let id: Int64
     /// base64url vault ciphertext, as the payload holds it.
-    public let sealed: String
-    public let installationId: String
-    public let runId: String
+    let sealed: String
+    let installationId: String
+    let runId: String
 
     public init(id: Int64, sealed: String, installationId: String, runId: String) {
         self.id = id

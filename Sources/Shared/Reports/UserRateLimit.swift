@@ -28,7 +28,7 @@ public struct UserRateLimit: Sendable, Equatable {
 
     /// How long until one more request fits, given the times of the owner's newest requests inside the
     /// window (at most `perMinute` of them, in any order); nil when it fits now.
-    public func wait(recent: [Int64], now: Int64) -> Duration? {
+    func wait(recent: [Int64], now: Int64) -> Duration? {
         guard recent.count >= perMinute, let oldest = recent.sorted().suffix(perMinute).first else { return nil }
         return .milliseconds(max(oldest + Self.window - now, 1))
     }
@@ -43,9 +43,9 @@ public struct UserRateLimit: Sendable, Equatable {
 
 /// A request refused by a per-user rate limit; the next fits after `retryAfter`.
 public struct UserRateLimitExceeded: Error, Sendable, Equatable {
-    public let kind: UserRequestKind
+    let kind: UserRequestKind
     public let perMinute: Int
-    public let retryAfter: Duration
+    let retryAfter: Duration
 
     public init(kind: UserRequestKind, perMinute: Int, retryAfter: Duration) {
         self.kind = kind
@@ -58,6 +58,6 @@ public struct UserRateLimitExceeded: Error, Sendable, Equatable {
 }
 
 extension TenantLimits {
-    public var runNowLimit: UserRateLimit { UserRateLimit(.runNow, perMinute: runNowPerMinute) }
+    var runNowLimit: UserRateLimit { UserRateLimit(.runNow, perMinute: runNowPerMinute) }
     public var reportWriteLimit: UserRateLimit { UserRateLimit(.reportWrite, perMinute: reportWritesPerMinute) }
 }

@@ -1,9 +1,9 @@
 import Foundation
 import JobQueue
+import Microsoft
 package import Prometheus
 import Reports
 import Security
-import Upstream
 
 /// Prometheus metrics of the API: requests by route and status, latency, FIT failures by code,
 /// enqueued jobs. A registry of its own per application, so tests can read it.
@@ -110,7 +110,7 @@ package struct APIMetrics: Sendable {
         registry.makeGauge(descriptor: Self.queueKeys).set(Double(stats.keysWaiting))
         // Zeros are data too: the budget reason shows up before the first deferral.
         var deferred = stats.deferred
-        deferred[UpstreamError.oneNoteBudgetExhausted, default: 0] += 0
+        deferred[OneNoteRateLimiter.exhaustedCode, default: 0] += 0
         for (reason, count) in deferred {
             registry.makeGauge(descriptor: Self.queueDeferred, labels: [("reason", reason)]).set(Double(count))
         }

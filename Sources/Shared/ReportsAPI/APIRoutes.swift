@@ -51,7 +51,7 @@ package enum APIRoutes {
             APIError(
                 .serviceUnavailable, error.code, error.message,
                 retryAfterSeconds: error.retryAfter.map(\.wholeSecondsRoundedUp))
-        case .appMisconfigured, .transient: APIError(.badGateway, error.code, error.message)
+        case .appMisconfigured, .transient, .notYet: APIError(.badGateway, error.code, error.message)
         case .rejected: APIError(.badGateway, error.code, error.message)
         }
     }

@@ -69,11 +69,11 @@ public enum Base64URL {
     }
 
     /// Whether `text` is canonical base64url, without decoding it.
-    public static func isCanonical(_ text: some StringProtocol) -> Bool {
+    static func isCanonical(_ text: some StringProtocol) -> Bool {
         isCanonical(bytes: text.utf8)
     }
 
-    public static func isCanonical(bytes text: some Collection<UInt8>) -> Bool {
+    static func isCanonical(bytes text: some Collection<UInt8>) -> Bool {
         var last: UInt8 = 0
         var count = 0
         for byte in text {

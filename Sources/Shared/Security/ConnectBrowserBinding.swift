@@ -14,7 +14,7 @@ import Foundation
 public enum ConnectBrowserBinding {
     /// `__Host-`: the browser accepts it only with Secure, Path=/ and no Domain, so no other host or
     /// path can set or shadow it (RFC 6265bis, cookie prefixes).
-    public static let cookieName = "__Host-reports-connect"
+    package static let cookieName = "__Host-reports-connect"
     public static let lifetime: Duration = OAuthState.lifetime
     /// How long a start URL can be opened: the app opens it at once.
     public static let startLifetime: Duration = .seconds(120)

@@ -65,7 +65,7 @@ public struct OAuthState: Sendable {
     }
 
     /// Checks the MAC, then the lifetime. Does not consume the nonce: do that with `OAuthNonceStore`.
-    public func verify(_ state: String) throws(OAuthStateError) -> Fields {
+    package func verify(_ state: String) throws(OAuthStateError) -> Fields {
         let parts = state.split(separator: ".", omittingEmptySubsequences: false)
         guard state.utf8.count <= 2048, parts.count == 2,
             let payload = Base64URL.decode(parts[0]), let mac = Base64URL.decode(parts[1])
@@ -82,7 +82,7 @@ public struct OAuthState: Sendable {
                 Data(HMAC<SHA256>.authenticationCode(for: Data("pkce-verifier|\(nonce)".utf8), using: key))))
     }
 
-    public static func challenge(for verifier: Secret) -> String {
+    static func challenge(for verifier: Secret) -> String {
         Base64URL.encode(Data(SHA256.hash(data: Data(verifier.revealed.utf8))))
     }
 }
@@ -108,6 +108,6 @@ public struct OAuthStateError: Error, Sendable, Equatable, CustomStringConvertib
     }
 
     public static let invalid = OAuthStateError(.invalid, "the sign-in link is not valid")
-    public static let expired = OAuthStateError(.expired, "the sign-in link has expired; start again")
+    static let expired = OAuthStateError(.expired, "the sign-in link has expired; start again")
     public static let replayed = OAuthStateError(.replayed, "the sign-in link was already used; start again")
 }

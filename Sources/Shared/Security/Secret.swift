@@ -4,7 +4,7 @@
 public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable,
     Codable
 {
-    public static let redacted = "<redacted>"
+    static let redacted = "<redacted>"
 
     private let value: String
 

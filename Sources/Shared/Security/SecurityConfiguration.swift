@@ -8,7 +8,7 @@ public import ReportsSupport
 /// all decrypt (so keys rotate without downtime). `REPORTS_STATE_KEY` = base64 of 32 bytes, different
 /// from every token key. Errors name the variable and the entry's position, never a key.
 public struct SecurityConfiguration: Sendable {
-    public let tokenKeys: TokenKeyRing
+    package let tokenKeys: TokenKeyRing
     public let stateKey: SymmetricKey
 
     public init(tokenKeys: TokenKeyRing, stateKey: SymmetricKey) {
@@ -50,7 +50,7 @@ public struct TokenKeyRing: Sendable {
     public struct Key: Sendable {
         public let id: String
         let bytes: [UInt8]
-        public var symmetricKey: SymmetricKey { SymmetricKey(data: bytes) }
+        var symmetricKey: SymmetricKey { SymmetricKey(data: bytes) }
     }
 
     public let keys: [Key]

@@ -12,7 +12,7 @@ public import Foundation
 /// purpose it was made for, and its key id cannot be swapped. A fresh random 96-bit nonce is drawn for
 /// every encryption.
 public struct TokenVault: Sendable {
-    public static let version: UInt8 = 1
+    static let version: UInt8 = 1
     public let keys: TokenKeyRing
 
     public init(keys: TokenKeyRing) { self.keys = keys }
@@ -81,7 +81,7 @@ public struct TokenVault: Sendable {
 
 /// What a ciphertext is for and whose it is; it becomes the associated data.
 public struct VaultContext: Sendable, Equatable {
-    public let associatedData: String
+    let associatedData: String
 
     public init(purpose: String, owner: [String]) {
         associatedData = ([purpose] + owner).joined(separator: "|")
@@ -121,8 +121,8 @@ public struct TokenVaultError: Error, Sendable, Equatable, CustomStringConvertib
     public static func == (lhs: TokenVaultError, rhs: TokenVaultError) -> Bool { lhs.code == rhs.code }
 
     public static let malformed = TokenVaultError(.malformed, "the ciphertext is not in the vault's format")
-    public static let unknownKey = TokenVaultError(
+    static let unknownKey = TokenVaultError(
         .unknownKey, "the ciphertext was sealed with a key that is not configured in REPORTS_TOKEN_KEYS")
-    public static let authenticationFailed = TokenVaultError(
+    static let authenticationFailed = TokenVaultError(
         .authenticationFailed, "the ciphertext does not authenticate (tampered, or bound to another owner or purpose)")
 }

@@ -5,14 +5,14 @@ public import Transport
 /// module defines its own (`UpstreamService.graph`, `.jira`, …); the classes are the same for all.
 public struct UpstreamService: Sendable {
     /// How people call it: "Microsoft Graph", "Jira".
-    public var name: String
+    var name: String
     /// Microsoft: a 401 that survives one token refresh means the user must connect again. Atlassian:
     /// a 401 is the caller's token refused, like a 403.
-    public var unauthorizedMeansReconnect: Bool
-    public var forbiddenCode: String
-    public var forbiddenMessage: String
-    public var unavailableCode: String
-    public var rejectedCode: String
+    var unauthorizedMeansReconnect: Bool
+    var forbiddenCode: String
+    var forbiddenMessage: String
+    var unavailableCode: String
+    var rejectedCode: String
 
     public init(
         name: String, unauthorizedMeansReconnect: Bool, forbiddenCode: String, forbiddenMessage: String,
@@ -37,7 +37,7 @@ extension UpstreamError {
     /// Statuses one endpoint gives its own meaning (400 bad JQL, 404 site gone, 413, 507) are decided by
     /// that client before it calls this. `detail` (the upstream's error word, or the status) goes in the
     /// message in parentheses; it never holds a token or content.
-    public static func classify(
+    static func classify(
         status: Int, service: UpstreamService, detail: String? = nil, retryAfter: Duration? = nil
     ) -> UpstreamError {
         let suffix = detail.map { " (\($0))" } ?? ""

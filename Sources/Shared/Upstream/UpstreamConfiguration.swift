@@ -15,7 +15,7 @@ public struct UpstreamConfiguration: Sendable {
     /// Atlassian's personal data reporting endpoint (UNCONFIRMED for a Forge remote:
     /// docs/upstream-notes.md).
     public var atlassianPersonalDataURL: URL
-    public var policy: OutboundURLPolicy
+    var policy: OutboundURLPolicy
 
     public init(
         microsoftClientId: String, microsoftClientSecret: Secret, microsoftRedirectURI: URL,

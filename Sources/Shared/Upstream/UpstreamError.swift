@@ -12,14 +12,13 @@ public struct UpstreamError: Error, Sendable, Equatable, CustomStringConvertible
         case rejected
         /// Our own per-user budget for the upstream (OneNote's request limits, counted across every
         /// process) refused before anything was sent: wait for it without counting it as a failure.
-        /// `code` is `oneNoteBudgetExhausted` (the user's rate windows are full) or `oneNoteBudgetBusy`
-        /// (every in-flight slot of the user is taken).
+        /// `code` says which budget and why (`OneNoteRateLimiter.exhaustedCode`, `busyCode`).
         case budgetSpent
+        /// The upstream has not settled yet (OneNote has not listed a page we may have created):
+        /// nothing is wrong; ask again after `retryAfter`. The run-report handler turns it into a job
+        /// deferral, so the attempt does not count; the clients know nothing of jobs.
+        case notYet
     }
-
-    /// The codes of `Kind.budgetSpent`.
-    public static let oneNoteBudgetExhausted = "onenote_budget_exhausted"
-    public static let oneNoteBudgetBusy = "onenote_budget_busy"
 
     public let kind: Kind
     public let code: String
@@ -36,17 +35,4 @@ public struct UpstreamError: Error, Sendable, Equatable, CustomStringConvertible
     }
 
     public var description: String { "\(code): \(message)" }
-}
-
-/// The upstream has not settled yet (OneNote has not listed a page we may have created): nothing is
-/// wrong, the caller should ask again after `delay`. The run-report handler turns it into a job
-/// deferral, so the attempt does not count; the clients know nothing of jobs.
-public struct UpstreamNotYet: Error, Sendable, Equatable {
-    public let code: String
-    public let delay: Duration
-
-    public init(_ code: String, delay: Duration) {
-        self.code = code
-        self.delay = delay
-    }
 }

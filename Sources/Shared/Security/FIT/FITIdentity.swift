@@ -7,13 +7,13 @@ public struct FITIdentity: Sendable, Equatable {
     public let appId: String
     public let apiBaseUrl: URL
     public let cloudId: String
-    public let environmentType: String
-    public let environmentId: String?
-    public let moduleType: String
-    public let moduleKey: String
+    let environmentType: String
+    let environmentId: String?
+    let moduleType: String
+    let moduleKey: String
     /// The invoking user (UI calls); scheduled triggers and lifecycle events have none.
     public let principalAccountId: String?
-    public let tokenId: String?
+    let tokenId: String?
     public let expiresAt: Date
     /// The site's own URL (`https://<site>.atlassian.net`) when the FIT's context names it.
     public var siteUrl: URL?

@@ -26,16 +26,16 @@ public struct FITVerificationError: Error, Sendable, Equatable, CustomStringConv
 
     public static let malformed = FITVerificationError(
         .malformed, "the token is not a well-formed Forge Invocation Token")
-    public static let unsupportedAlgorithm = FITVerificationError(
+    static let unsupportedAlgorithm = FITVerificationError(
         .unsupportedAlgorithm, "only RS256 tokens are accepted")
-    public static let unknownKey = FITVerificationError(.unknownKey, "the token's key id is not in Atlassian's key set")
-    public static let badSignature = FITVerificationError(.badSignature, "the token's signature does not verify")
-    public static let wrongIssuer = FITVerificationError(.wrongIssuer, "the token was not issued by Forge")
-    public static let wrongAudience = FITVerificationError(.wrongAudience, "the token is for another app")
-    public static let expired = FITVerificationError(.expired, "the token has expired")
-    public static let notYetValid = FITVerificationError(.notYetValid, "the token is not valid yet")
+    static let unknownKey = FITVerificationError(.unknownKey, "the token's key id is not in Atlassian's key set")
+    static let badSignature = FITVerificationError(.badSignature, "the token's signature does not verify")
+    static let wrongIssuer = FITVerificationError(.wrongIssuer, "the token was not issued by Forge")
+    static let wrongAudience = FITVerificationError(.wrongAudience, "the token is for another app")
+    static let expired = FITVerificationError(.expired, "the token has expired")
+    static let notYetValid = FITVerificationError(.notYetValid, "the token is not valid yet")
     public static let replayed = FITVerificationError(.replayed, "the token was already used")
-    public static let jwksUnavailable = FITVerificationError(
+    static let jwksUnavailable = FITVerificationError(
         .jwksUnavailable, "Atlassian's key set could not be fetched")
 
     static func malformed(_ detail: String) -> FITVerificationError { FITVerificationError(.malformed, detail) }

@@ -13,10 +13,10 @@ public import Transport
 /// `aud` (string or array) and `app.id` against `FORGE_APP_ID`, `exp`/`nbf`/`iat` with the leeway, and
 /// optionally the `jti` replay cache.
 public struct FITVerifier: Sendable {
-    public static let maxTokenBytes = 16 * 1024
-    public static let issuer = "forge/invocation-token"
+    package static let maxTokenBytes = 16 * 1024
+    static let issuer = "forge/invocation-token"
 
-    public let configuration: ForgeConfiguration
+    let configuration: ForgeConfiguration
     public let keys: JWKSCache
     private let replayCache: ReplayCache?
     private let now: @Sendable () -> Date
@@ -38,7 +38,7 @@ public struct FITVerifier: Sendable {
     }
 
     /// Verifies the value of an `Authorization` header, which must be `Bearer <FIT>`.
-    public func verify(authorization: Secret?) async throws(FITVerificationError) -> FITIdentity {
+    package func verify(authorization: Secret?) async throws(FITVerificationError) -> FITIdentity {
         guard let value = authorization?.revealed else { throw .malformed }
         let utf8 = value.utf8
         guard utf8.count > 7, utf8.count <= Self.maxTokenBytes + 7 else { throw .malformed }
@@ -47,7 +47,7 @@ public struct FITVerifier: Sendable {
         return try await verify(token: Secret(String(decoding: utf8.dropFirst(7), as: UTF8.self)))
     }
 
-    public func verify(token: Secret) async throws(FITVerificationError) -> FITIdentity {
+    package func verify(token: Secret) async throws(FITVerificationError) -> FITIdentity {
         let token = token.revealed
         let kid = try Self.frontEnd(token)
         let collection = try await keys.key(for: kid)

@@ -14,9 +14,9 @@ public struct ForgeConfiguration: Sendable {
     /// Forge retries a trigger up to four times, possibly with the same token.
     public var rejectReplayedTokens: Bool
     /// Clock skew allowed on `exp`, `nbf` and `iat`.
-    public var leeway: Duration
+    var leeway: Duration
     /// Which `app.apiBaseUrl` values are acceptable (HTTPS; loopback HTTP in sandbox mode).
-    public var urlPolicy: OutboundURLPolicy
+    var urlPolicy: OutboundURLPolicy
 
     public init(
         appId: String, jwksURL: URL = ForgeConfiguration.productionJWKSURL, rejectReplayedTokens: Bool = false,

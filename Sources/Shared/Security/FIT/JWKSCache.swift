@@ -10,7 +10,7 @@ public import Transport
 /// than starting another. A refetch replaces the whole set, so keys Atlassian withdrew stop verifying.
 /// With nothing cached and the fetch failing, verification fails closed (`jwksUnavailable`).
 public actor JWKSCache {
-    public let url: URL
+    let url: URL
     private let transport: any HTTPTransport
     private let refetchInterval: Duration
     private let retryWhenEmptyInterval: Duration
