@@ -232,7 +232,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "RenderBench",
-            dependencies: ["Rendering"],
+            dependencies: ["Rendering", "Atlassian", "Microsoft"],
             path: "Benchmarks/RenderBench",
             swiftSettings: strictSettings
         ),

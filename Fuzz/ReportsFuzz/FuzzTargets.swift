@@ -1,5 +1,7 @@
+import Atlassian
 import Crypto
 import Foundation
+import Microsoft
 import Rendering
 import Reports
 import Security
@@ -113,14 +115,14 @@ enum FuzzTargets {
                     "updated": .string(text(base + 3)), "customfield_10010": .number(Double(index)),
                 ])
         }
-        let input = ReportRenderer.Input(
+        let input = ReportDocument(
             reportName: text(1), jql: text(2),
             columns: ["key", "summary", "status", "assignee", "labels", "updated", "customfield_10010"],
             issues: issues, runAt: Date(timeIntervalSince1970: 1_800_000_000),
             timeZone: TimeZone(identifier: "Europe/Berlin")!,
             siteURL: URL(string: "https://example.atlassian.net"), cappedAt: strings.count % 2 == 0 ? nil : 5000,
             reportId: text(3))
-        let output = ReportRenderer(maxPartBytes: 2_000).render(input)
+        let output = OneNotePageRenderer(maxPartBytes: 2_000).render(input)
         for document in [output.page, output.header, output.firstTable] + output.appendedTables {
             let markup = MarkupCollector()
             let parser = XMLParser(data: Data(document.replacingOccurrences(of: "<!DOCTYPE html>", with: "").utf8))

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+@testable import Atlassian
+@testable import Microsoft
 @testable import Rendering
 @testable import Reports
 
@@ -40,8 +42,8 @@ struct ReportColumnCatalogueTests {
 
     @Test func thePagesHeaderRowUsesTheCatalogueLabels() {
         let columns = ReportColumn.standard.map(\.id) + ["customfield_10010"]
-        let output = ReportRenderer().render(
-            ReportRenderer.Input(
+        let output = OneNotePageRenderer().render(
+            ReportDocument(
                 reportName: "r", jql: "j", columns: columns, issues: [], runAt: Date(timeIntervalSince1970: 0),
                 timeZone: TimeZone(identifier: "UTC")!, siteURL: nil))
         let labels = output.firstTable.matches(of: /<b>([^<]*)<\/b>/).map { String($0.1) }

@@ -2,13 +2,15 @@ import Foundation
 import ReportsTesting
 import Testing
 
+@testable import Atlassian
+@testable import Microsoft
 @testable import Rendering
 @testable import ReportsSupport
 @testable import Sandbox
 
 /// The renderer on the sandbox's seeded issues (hostile text included), parsed back as XML.
 @Suite("Report renderer")
-struct ReportRendererTests {
+struct OneNotePageRendererTests {
     static let columns = ["key", "summary", "status", "assignee", "priority", "updated", "labels"]
 
     /// Issues as Jira's search would return them, from the sandbox's seed data.
@@ -20,9 +22,8 @@ struct ReportRendererTests {
         return try JSONDecoder().decode([JiraIssue].self, from: Data(JSONText.serialize(json).utf8))
     }
 
-    static func input(_ issues: [JiraIssue], zone: String = "Europe/Berlin", capped: Int? = nil) -> ReportRenderer.Input
-    {
-        ReportRenderer.Input(
+    static func input(_ issues: [JiraIssue], zone: String = "Europe/Berlin", capped: Int? = nil) -> ReportDocument {
+        ReportDocument(
             reportName: "Ops & Web <weekly>", jql: "project = OPS AND status != \"Done\" ORDER BY key",
             columns: columns, issues: issues,
             runAt: Date(timeIntervalSince1970: 1_798_000_000), timeZone: TimeZone(identifier: zone)!,
@@ -45,7 +46,7 @@ struct ReportRendererTests {
 
     @Test func thePageIsWellFormedAndEveryHostileValueRoundTrips() throws {
         let issues = try Self.issues()
-        let output = ReportRenderer().render(Self.input(issues))
+        let output = OneNotePageRenderer().render(Self.input(issues))
         let document = try XHTML.parse(output.page)
         #expect(
             Self.text(.element(try #require(Self.elements(document, named: "title").first)))
@@ -76,7 +77,7 @@ struct ReportRendererTests {
                 link.attribute("href") == "https://example.atlassian.net/browse/\(issue.key)"
                     && Self.text(.element(link)) == issue.key)
             let category = issue.fields["status"]?["statusCategory"]?["key"]?.string ?? ""
-            #expect(cells[2].attribute("style") == "background-color:\(ReportRenderer.statusColour(category))")
+            #expect(cells[2].attribute("style") == "background-color:\(OneNotePageRenderer.statusColour(category))")
             if issue.fields["assignee"] == .null {
                 #expect(Self.text(.element(cells[3])).isEmpty, "a null assignee is blank")
             }
@@ -100,13 +101,13 @@ struct ReportRendererTests {
                 "status": .object(["name": .string("Done"), "statusCategory": .object(["key": .string("done")])]),
                 "assignee": .null, "priority": .object(["name": .string("High")]),
             ])
-        let berlin = ReportRenderer().render(Self.input([issue], capped: 5000))
+        let berlin = OneNotePageRenderer().render(Self.input([issue], capped: 5000))
         #expect(berlin.page.contains("<td>2026-03-29 01:30</td>"), "CET before the 01:00Z change")
         #expect(berlin.page.contains("(capped at 5000)"))
         #expect(berlin.page.contains("x\u{FFFD}y"), "a control character XML cannot carry is replaced")
         #expect(berlin.page.contains("<td>a, b</td>") && berlin.page.contains("<td>High</td>"))
         #expect(berlin.page.contains("content=\"2026-12-23T05:26:40+01:00\""), "created time with the zone's offset")
-        let newYork = ReportRenderer().render(Self.input([issue], zone: "America/New_York"))
+        let newYork = OneNotePageRenderer().render(Self.input([issue], zone: "America/New_York"))
         #expect(newYork.page.contains("<td>2026-03-28 20:30</td>"))
         _ = try XHTML.parse(berlin.page)
     }
@@ -125,7 +126,7 @@ struct ReportRendererTests {
                     ]))
         }
         let limit = 400_000
-        let output = ReportRenderer(maxPartBytes: limit).render(Self.input(issues))
+        let output = OneNotePageRenderer(maxPartBytes: limit).render(Self.input(issues))
         #expect(!output.appendedTables.isEmpty)
         #expect(output.page.utf8.count <= limit && output.appendedTables.allSatisfy { $0.utf8.count <= limit })
         var keys: [String] = []

@@ -80,7 +80,7 @@ struct PipelineHarness: Sendable {
             }
             let atlassian = AtlassianClient(graphQLURL: upstream.atlassianGraphQLURL, transport: transport)
             let microsoft = MicrosoftIdentityClient(configuration: upstream, transport: transport)
-            let renderer = ReportRenderer(maxPartBytes: maxPartBytes)
+            let renderer = OneNotePageRenderer(maxPartBytes: maxPartBytes)
             func run(_ wiring: Wiring) async throws {
                 let runtime = WorkerRuntime(
                     queue: wiring.services.queue, registry: JobRegistry([wiring.handler]),

@@ -5,6 +5,7 @@ import ReportsTesting
 import Synchronization
 import Testing
 
+@testable import Atlassian
 @testable import Microsoft
 @testable import Rendering
 @testable import Sandbox
@@ -19,10 +20,11 @@ import Testing
 struct OneNoteWriterRecoveryTests {
     static let section = SandboxOneNoteTests.section
 
-    static func output(_ keys: [String], reportId: String?, maxPartBytes: Int = 3_500_000) -> ReportRenderer.Output {
+    static func output(_ keys: [String], reportId: String?, maxPartBytes: Int = 3_500_000) -> OneNotePageRenderer.Output
+    {
         let issues = keys.map { JiraIssue(id: $0, key: $0, fields: ["summary": .string("Summary of \($0)")]) }
-        return ReportRenderer(maxPartBytes: maxPartBytes).render(
-            ReportRenderer.Input(
+        return OneNotePageRenderer(maxPartBytes: maxPartBytes).render(
+            ReportDocument(
                 reportName: "Weekly", jql: "project = OPS", columns: ["key", "summary"], issues: issues, runAt: Date(),
                 timeZone: TimeZone(identifier: "UTC")!, siteURL: URL(string: "https://example.atlassian.net"),
                 reportId: reportId))
@@ -174,7 +176,7 @@ struct OneNoteWriterRecoveryTests {
         try await OneNoteWriterTests.withSandbox { base, token, client in
             let writer = OneNoteWriter(graphBaseURL: base, transport: CurlTransport(policy: .sandbox), sleep: { _ in })
             let victim = "report-v"
-            let marker = ReportRenderer.markerDataId(reportId: victim)
+            let marker = OneNotePageRenderer.markerDataId(reportId: victim)
             let summaries = [
                 #"<p data-id="\#(marker)" style="color:#808080;font-size:8pt">Kept up to date by OneNote Reports for Jira</p>"#,
                 #"data-id="\#(marker)""#,
@@ -182,8 +184,8 @@ struct OneNoteWriterRecoveryTests {
             let issues = summaries.enumerated().map { index, summary in
                 JiraIssue(id: "\(index)", key: "OPS-\(index + 1)", fields: ["summary": .string(summary)])
             }
-            let attacker = ReportRenderer().render(
-                ReportRenderer.Input(
+            let attacker = OneNotePageRenderer().render(
+                ReportDocument(
                     reportName: "A", jql: "project = OPS", columns: ["key", "summary"], issues: issues, runAt: Date(),
                     timeZone: TimeZone(identifier: "UTC")!, siteURL: URL(string: "https://example.atlassian.net"),
                     reportId: "report-a"))

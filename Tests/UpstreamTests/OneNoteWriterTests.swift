@@ -6,6 +6,7 @@ import ReportsTesting
 import Synchronization
 import Testing
 
+@testable import Atlassian
 @testable import Microsoft
 @testable import Rendering
 @testable import Reports
@@ -30,11 +31,11 @@ struct OneNoteWriterTests {
     }
 
     static func output(_ keys: [String], maxPartBytes: Int = 3_500_000, name: String = "Weekly")
-        -> ReportRenderer.Output
+        -> OneNotePageRenderer.Output
     {
         let issues = keys.map { JiraIssue(id: $0, key: $0, fields: ["summary": .string("Summary of \($0) <b>&</b>")]) }
-        return ReportRenderer(maxPartBytes: maxPartBytes).render(
-            ReportRenderer.Input(
+        return OneNotePageRenderer(maxPartBytes: maxPartBytes).render(
+            ReportDocument(
                 reportName: name, jql: "project = OPS", columns: ["key", "summary"], issues: issues, runAt: Date(),
                 timeZone: TimeZone(identifier: "UTC")!,
                 siteURL: URL(string: "https://example.atlassian.net")))

@@ -1,8 +1,8 @@
 /// Who gets the next worker slot (docs/queue-fairness.md).
 public struct FairnessPolicy: Sendable {
     /// Most jobs of one fairness key running at once, across every worker (the key `""` has no cap).
-    /// The default is the OneNote requests we let one Microsoft user have in flight
-    /// (`OneNoteRateLimiter.maxInFlight`), so one user cannot fill every slot.
+    /// The default is the requests the destination lets one of its users have in flight (the key is
+    /// that user: docs/queue-fairness.md), so one user cannot fill every slot.
     public var maxRunningPerKey: Int
     /// A job due for this long is promoted to `agedPriority`: higher priorities come first, but a
     /// scheduled run never waits behind Run nows for longer than this plus a round of the keys.

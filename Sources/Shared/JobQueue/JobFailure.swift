@@ -1,7 +1,7 @@
 /// Why an attempt failed, as a handler reports it.
 ///
 /// `code` is a stable machine-readable word; `message` is for operators and users. Neither may hold a
-/// token, a secret or any Jira or OneNote content: both are stored in the job row and logged.
+/// token, a secret or any issue or page content: both are stored in the job row and logged.
 public struct JobFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public let code: String
     public let message: String
@@ -26,8 +26,8 @@ public struct JobFailure: Error, Sendable, Equatable, CustomStringConvertible {
 public struct JobDeferral: Error, Sendable, Equatable, CustomStringConvertible {
     public let code: String
     public let delay: Duration
-    /// The wait is the fairness key's, not only this job's (its Microsoft user's OneNote budget is
-    /// spent): the key's other due jobs are moved to the same time, so the lease skips the key.
+    /// The wait is the fairness key's, not only this job's (the key's request budget at the
+    /// destination is spent): the key's other due jobs are moved to the same time, so the lease skips the key.
     public let holdsKey: Bool
 
     public init(_ code: String, delay: Duration, holdsKey: Bool = false) {

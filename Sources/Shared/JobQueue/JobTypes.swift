@@ -118,8 +118,8 @@ public enum JobOutcome: Sendable, Equatable {
     /// Handed back unfinished (shutdown): the attempt does not count.
     case released
     /// Handed back to wait: due again after the delay, without counting the attempt (another job of
-    /// the same report is writing, a create's outcome is still settling upstream, the key's OneNote
-    /// budget is spent — then the key's other due jobs wait too).
+    /// the same report is writing, a create's outcome is still settling upstream, the key's
+    /// budget at the destination is spent — then the key's other due jobs wait too).
     case deferred(JobDeferral)
 }
 
@@ -168,7 +168,7 @@ public struct QueueStats: Sendable, Codable, Equatable {
     /// Fairness keys with at least one due job waiting.
     public var keysWaiting: Int
     /// Waiting jobs handed back without using an attempt, by the code of their deferral (e.g.
-    /// `onenote_budget_exhausted`: their Microsoft user's OneNote budget was spent).
+    /// a budget's code when the user's request budget at the destination was spent).
     public var deferred: [String: Int]
 
     public init(

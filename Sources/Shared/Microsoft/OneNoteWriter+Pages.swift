@@ -33,31 +33,33 @@ extension OneNoteWriter {
         }
     }
 
-    func update(_ pageId: String, html: String, output: ReportRenderer.Output, settlingUntil: Date?, _ writing: Writing)
+    func update(
+        _ pageId: String, html: String, output: OneNotePageRenderer.Output, settlingUntil: Date?, _ writing: Writing
+    )
         async throws
     {
         let ids = Self.generatedIds(byDataId: html)
         var first: [[String: String]] = [["target": "title", "action": "replace", "content": output.title]]
-        if let header = ids[ReportRenderer.headerDataId] {
+        if let header = ids[OneNotePageRenderer.headerDataId] {
             first.append(["target": header, "action": "replace", "content": output.header])
         } else {
             first.append(["target": "body", "action": "append", "content": output.header])
         }
-        if let table = ids[ReportRenderer.tableDataId] {
+        if let table = ids[OneNotePageRenderer.tableDataId] {
             first.append(["target": table, "action": "replace", "content": output.firstTable])
         } else {
             first.append(["target": "body", "action": "append", "content": output.firstTable])
         }
         // Parts of an earlier, larger report that this run does not fill are emptied.
         let newParts = output.appendedTables.count
-        for (dataId, id) in ids where dataId.hasPrefix("\(ReportRenderer.tableDataId)-") {
-            if let index = Int(dataId.dropFirst(ReportRenderer.tableDataId.count + 1)), index - 2 >= newParts {
+        for (dataId, id) in ids where dataId.hasPrefix("\(OneNotePageRenderer.tableDataId)-") {
+            if let index = Int(dataId.dropFirst(OneNotePageRenderer.tableDataId.count + 1)), index - 2 >= newParts {
                 first.append(["target": id, "action": "replace", "content": "<p data-id=\"\(dataId)\"></p>"])
             }
         }
         try await patch(pageId, first, settlingUntil: settlingUntil, writing)
         for (offset, table) in output.appendedTables.enumerated() {
-            let dataId = "\(ReportRenderer.tableDataId)-\(offset + 2)"
+            let dataId = "\(OneNotePageRenderer.tableDataId)-\(offset + 2)"
             if ids[dataId] != nil {
                 // The id read before the first PATCH is stale now; find the part again.
                 guard let fresh = try await currentContent(pageId, settlingUntil: settlingUntil, writing),
@@ -121,7 +123,7 @@ extension OneNoteWriter {
     {
         let listing = try await recentPages(
             sectionId: sectionId, since: since.addingTimeInterval(-Self.createdClockMargin), writing)
-        let marker = ReportRenderer.markerDataId(reportId: reportId)
+        let marker = OneNotePageRenderer.markerDataId(reportId: reportId)
         var marked: [(page: ListedPage, order: Int)] = []
         var unreadable = false
         for (order, page) in listing.prefix(maxMarkerCandidates).enumerated() {

@@ -118,7 +118,9 @@ public struct OneNoteWriter: Sendable {
     }
 
     /// Writes without a report behind it (no marker recovery, no bookkeeping): tests and tools.
-    public func write(_ output: ReportRenderer.Output, sectionId: String, existingPageId: String?, accessToken: Secret)
+    public func write(
+        _ output: OneNotePageRenderer.Output, sectionId: String, existingPageId: String?, accessToken: Secret
+    )
         async throws -> PageRef
     {
         try await write(
@@ -127,7 +129,8 @@ public struct OneNoteWriter: Sendable {
     }
 
     public func write(
-        _ output: ReportRenderer.Output, sectionId: String, reportId: String?, page: PageState, accessToken: Secret,
+        _ output: OneNotePageRenderer.Output, sectionId: String, reportId: String?, page: PageState,
+        accessToken: Secret,
         hooks: WriteHooks
     ) async throws -> PageRef {
         let writing = Writing(token: AccessTokenHolder(accessToken), hooks: hooks)
@@ -167,7 +170,7 @@ public struct OneNoteWriter: Sendable {
     }
 
     func updateInPlace(
-        _ pageId: String, html: String, output: ReportRenderer.Output, settlingUntil: Date?, _ writing: Writing
+        _ pageId: String, html: String, output: OneNotePageRenderer.Output, settlingUntil: Date?, _ writing: Writing
     ) async throws {
         do {
             try await update(pageId, html: html, output: output, settlingUntil: settlingUntil, writing)
@@ -184,7 +187,8 @@ public struct OneNoteWriter: Sendable {
 
     // MARK: Create
 
-    private func create(_ output: ReportRenderer.Output, sectionId: String, _ writing: Writing) async throws -> PageRef
+    private func create(_ output: OneNotePageRenderer.Output, sectionId: String, _ writing: Writing) async throws
+        -> PageRef
     {
         let url = graphBaseURL.appendingPathComponent("v1.0/me/onenote/sections").appendingPathComponent(sectionId)
             .appendingPathComponent("pages")

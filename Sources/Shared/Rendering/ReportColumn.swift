@@ -19,7 +19,7 @@ public struct ReportColumn: Sendable, Hashable {
     }
 
     public let id: String
-    let label: String
+    public let label: String
     public let kind: Kind
 
     public init(id: String, label: String, kind: Kind) {

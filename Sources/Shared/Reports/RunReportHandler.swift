@@ -30,7 +30,7 @@ public struct RunReportHandler: JobHandler {
     let vault: TokenVault
     let atlassian: AtlassianClient
     let writer: OneNoteWriter
-    let renderer: ReportRenderer
+    let renderer: OneNotePageRenderer
     let issueCap: Int
     /// OneNote's per-user limits across every worker process (nil: only 429 backoff).
     let limiter: OneNoteRateLimiter?
@@ -42,7 +42,7 @@ public struct RunReportHandler: JobHandler {
     public init(
         stores: any RunReportStores, vault: TokenVault, atlassian: AtlassianClient,
         microsoftTokens: MicrosoftTokenBroker,
-        writer: OneNoteWriter, renderer: ReportRenderer = ReportRenderer(), issueCap: Int = 5000,
+        writer: OneNoteWriter, renderer: OneNotePageRenderer = OneNotePageRenderer(), issueCap: Int = 5000,
         limiter: OneNoteRateLimiter? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -140,7 +140,7 @@ public struct RunReportHandler: JobHandler {
 
         let zone = report.scheduleTimeZone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
         let output = renderer.render(
-            ReportRenderer.Input(
+            ReportDocument(
                 reportName: report.name, jql: jql, columns: columns, issues: search.issues, runAt: now(),
                 timeZone: zone,
                 siteURL: installation.siteUrl, cappedAt: search.capped ? issueCap : nil, reportId: report.id))

@@ -10,11 +10,11 @@ public struct UpstreamError: Error, Sendable, Equatable, CustomStringConvertible
         case transient
         /// The request cannot succeed as made (bad input, not found, forbidden).
         case rejected
-        /// Our own per-user budget for the upstream (OneNote's request limits, counted across every
-        /// process) refused before anything was sent: wait for it without counting it as a failure.
-        /// `code` says which budget and why (`OneNoteRateLimiter.exhaustedCode`, `busyCode`).
+        /// Our own per-user budget for the upstream (its request limits, counted across every process)
+        /// refused before anything was sent: wait for it without counting it as a failure. `code`
+        /// says which budget and why.
         case budgetSpent
-        /// The upstream has not settled yet (OneNote has not listed a page we may have created):
+        /// The upstream has not settled yet (a page we may have created is not listed yet):
         /// nothing is wrong; ask again after `retryAfter`. The run-report handler turns it into a job
         /// deferral, so the attempt does not count; the clients know nothing of jobs.
         case notYet

@@ -53,7 +53,8 @@ extension RunReportHandler {
     /// The handler over the PostgreSQL stores: what `worker run` uses with `REPORTS_DATABASE=postgres://…`.
     public init(
         database: PostgresReportsDatabase, vault: TokenVault, atlassian: AtlassianClient,
-        microsoft: MicrosoftIdentityClient, writer: OneNoteWriter, renderer: ReportRenderer = ReportRenderer(),
+        microsoft: MicrosoftIdentityClient, writer: OneNoteWriter,
+        renderer: OneNotePageRenderer = OneNotePageRenderer(),
         issueCap: Int = 5000, limiter: OneNoteRateLimiter? = nil, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.init(

@@ -51,7 +51,7 @@ extension RunReportHandler {
     /// The handler over the SQLite stores: what `worker run` and the in-process tests use.
     public init(
         database: ReportsDatabase, vault: TokenVault, atlassian: AtlassianClient, microsoft: MicrosoftIdentityClient,
-        writer: OneNoteWriter, renderer: ReportRenderer = ReportRenderer(), issueCap: Int = 5000,
+        writer: OneNoteWriter, renderer: OneNotePageRenderer = OneNotePageRenderer(), issueCap: Int = 5000,
         limiter: OneNoteRateLimiter? = nil,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {

@@ -1,0 +1,144 @@
+public import Foundation
+public import Rendering
+
+/// Writes a `ReportDocument` as OneNote XHTML (docs/design-notes.md §7): pure, no I/O.
+///
+/// A title; a header paragraph (report name, run time, issue count, "capped at N", JQL); each section's
+/// table with a bold, shaded header row (no `th`, no colspan — docs/microsoft-apis.md §3.2/§3.3), links
+/// as anchors, status cells coloured by status category, empty values blank. Every value is escaped,
+/// and characters XML cannot carry are replaced, so the output is always well-formed. A report too
+/// large for one request is split: the page plus further tables appended to the body, each request
+/// under `maxPartBytes` (Graph refuses requests over 4 MB, §3.7).
+public struct OneNotePageRenderer: Sendable {
+    public static let tableDataId = "jira-report"
+    public static let headerDataId = "report-header"
+
+    /// The `data-id` that marks a page as the page of report `reportId` (ids are UUIDs: no quoting issue).
+    public static func markerDataId(reportId: String) -> String { "onenote-reports-\(reportId)" }
+
+    public struct Output: Sendable, Equatable {
+        public let title: String
+        /// The whole page for the create request: head, header paragraph and the first table.
+        public let page: String
+        /// The header paragraph alone (for a PATCH replace on later runs).
+        public let header: String
+        /// The first table alone (for a PATCH replace on later runs).
+        public let firstTable: String
+        /// Further tables, each to append to the body in its own request.
+        public let appendedTables: [String]
+    }
+
+    let maxPartBytes: Int
+
+    public init(maxPartBytes: Int = 3_500_000) {
+        self.maxPartBytes = maxPartBytes
+    }
+
+    public func render(_ document: ReportDocument) -> Output {
+        let title = document.title
+        let header = headerParagraph(document.header)
+        let head =
+            "<!DOCTYPE html><html><head><title>\(Self.escape(title))</title><meta name=\"created\" content=\"\(Self.isoOffset(document.header.runAt, document.header.timeZone))\" /></head><body>"
+        let marker =
+            document.reportId.map {
+                "<p data-id=\"\(Self.escape(Self.markerDataId(reportId: $0)))\" style=\"color:#808080;font-size:8pt\">Kept up to date by OneNote Reports for Jira</p>"
+            } ?? ""
+        let documentOverhead = head + header + marker + "</body></html>"
+
+        var tables: [String] = []
+        var rows: [String] = []
+        var size = 0
+        var headerRow = ""
+        func tableOpen(_ index: Int) -> String {
+            "<table data-id=\"\(index == 0 ? Self.tableDataId : "\(Self.tableDataId)-\(index + 1)")\" border=\"1\">"
+        }
+        func flush() {
+            tables.append(tableOpen(tables.count) + headerRow + rows.joined() + "</table>")
+            rows.removeAll(keepingCapacity: true)
+        }
+        for section in document.sections {
+            if !rows.isEmpty { flush() }
+            size = 0
+            headerRow =
+                "<tr>"
+                + section.columns.map { "<td style=\"background-color:#D9D9D9\"><b>\(Self.escape($0))</b></td>" }
+                .joined() + "</tr>"
+            for cells in section.rows {
+                let row = "<tr>" + cells.map(Self.cell).joined() + "</tr>"
+                let budget =
+                    maxPartBytes - (tables.isEmpty ? documentOverhead.utf8.count : 0) - headerRow.utf8.count - 64
+                if !rows.isEmpty && size + row.utf8.count > budget {
+                    flush()
+                    size = 0
+                }
+                rows.append(row)
+                size += row.utf8.count
+            }
+        }
+        if tables.isEmpty || !rows.isEmpty { flush() }
+        let page = head + header + marker + tables[0] + "</body></html>"
+        return Output(
+            title: title, page: page, header: header, firstTable: tables[0], appendedTables: Array(tables.dropFirst()))
+    }
+
+    func headerParagraph(_ header: ReportDocument.Header) -> String {
+        var text = "\(header.reportName) · \(header.issueCount) issue\(header.issueCount == 1 ? "" : "s")"
+        if let capped = header.cappedAt { text += " (capped at \(capped))" }
+        text +=
+            " · updated \(ReportDocument.displayDate(header.runAt, header.timeZone)) (\(header.timeZone.identifier))"
+        return "<p data-id=\"\(Self.headerDataId)\">\(Self.escape(text))<br/>JQL: <i>\(Self.escape(header.jql))</i></p>"
+    }
+
+    static func cell(_ cell: ReportDocument.Cell) -> String {
+        switch cell {
+        case .empty: "<td></td>"
+        case .text(let text): "<td>\(escape(text))</td>"
+        case .link(let text, let url): "<td><a href=\"\(escape(url))\">\(escape(text))</a></td>"
+        case .status(let name, let category):
+            "<td style=\"background-color:\(statusColour(category))\">\(escape(name))</td>"
+        }
+    }
+
+    /// Jira's status category colours (docs/atlassian-apis.md §4: `colorName`), as light cell backgrounds.
+    static func statusColour(_ category: String) -> String {
+        switch category {
+        case "new": "#DFE1E6"  // blue-gray: To Do
+        case "indeterminate": "#DEEBFF"  // in progress
+        case "done": "#E3FCEF"  // green
+        default: "#F4F5F7"  // undefined / no category
+        }
+    }
+
+    /// XML-escaped text with characters XML 1.0 cannot carry replaced by U+FFFD.
+    public static func escape(_ text: String) -> String {
+        var output = ""
+        output.reserveCapacity(text.utf8.count + 16)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": output += "&amp;"
+            case "<": output += "&lt;"
+            case ">": output += "&gt;"
+            case "\"": output += "&quot;"
+            case "\t", "\n", "\r": output.unicodeScalars.append(scalar)
+            default:
+                let value = scalar.value
+                let allowed =
+                    (value >= 0x20 && value <= 0xD7FF) || (value >= 0xE000 && value <= 0xFFFD) || value >= 0x10000
+                output.unicodeScalars.append(allowed ? scalar : "\u{FFFD}")
+            }
+        }
+        return output
+    }
+
+    /// ISO 8601 with the zone's offset, for `<meta name="created">` (docs/microsoft-apis.md §3.6).
+    static func isoOffset(_ date: Date, _ zone: TimeZone) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        let offset = zone.secondsFromGMT(for: date)
+        func pad(_ value: Int?) -> String { String(format: "%02d", value ?? 0) }
+        let sign = offset < 0 ? "-" : "+"
+        return
+            "\(parts.year ?? 0)-\(pad(parts.month))-\(pad(parts.day))T\(pad(parts.hour)):\(pad(parts.minute)):\(pad(parts.second))\(sign)\(pad(abs(offset) / 3600)):\(pad(abs(offset) % 3600 / 60))"
+    }
+}

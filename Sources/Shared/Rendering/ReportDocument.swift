@@ -1,0 +1,73 @@
+public import Foundation
+
+/// What a report shows, before any destination's markup: a title, a header (the report's name, how
+/// many issues, when, the query), and sections of tables whose cells are typed values. The Jira side
+/// builds it (`ReportDocument(issues:…)` in Atlassian); a destination writes it in its own markup
+/// (`OneNotePageRenderer` in Microsoft). Content work (summaries, groups, changes) is done here once,
+/// for every destination.
+public struct ReportDocument: Sendable, Equatable {
+    /// One value of a table, typed by what it is rather than how a destination draws it.
+    public enum Cell: Sendable, Equatable {
+        case empty
+        case text(String)
+        /// Text that links to `url` (an issue key to the issue on its site).
+        case link(String, url: String)
+        /// A status name on its status category (Jira's `new`, `indeterminate`, `done`, or other).
+        case status(String, category: String)
+    }
+
+    public struct Header: Sendable, Equatable {
+        public var reportName: String
+        public var issueCount: Int
+        /// Set when more issues matched than the cap allowed.
+        public var cappedAt: Int?
+        public var runAt: Date
+        public var timeZone: TimeZone
+        public var jql: String
+
+        public init(reportName: String, issueCount: Int, cappedAt: Int?, runAt: Date, timeZone: TimeZone, jql: String) {
+            self.reportName = reportName
+            self.issueCount = issueCount
+            self.cappedAt = cappedAt
+            self.runAt = runAt
+            self.timeZone = timeZone
+            self.jql = jql
+        }
+    }
+
+    /// A part of the report: an optional heading over one table (the column labels and the rows).
+    public struct Section: Sendable, Equatable {
+        public var heading: String?
+        public var columns: [String]
+        public var rows: [[Cell]]
+
+        public init(heading: String? = nil, columns: [String], rows: [[Cell]]) {
+            self.heading = heading
+            self.columns = columns
+            self.rows = rows
+        }
+    }
+
+    public var title: String
+    public var header: Header
+    public var sections: [Section]
+    /// The report's id, written into the page as its marker so a page whose create answer was lost can
+    /// be found again (docs/page-identity.md); nil for a page without one.
+    public var reportId: String?
+
+    public init(title: String, header: Header, sections: [Section], reportId: String?) {
+        self.title = title
+        self.header = header
+        self.sections = sections
+        self.reportId = reportId
+    }
+
+    /// `2026-03-29 03:15` in the zone: how a report shows a date-time, in a cell and in its header.
+    public static func displayDate(_ date: Date, _ zone: TimeZone) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = zone
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+        func pad(_ value: Int?) -> String { String(format: "%02d", value ?? 0) }
+        return "\(parts.year ?? 0)-\(pad(parts.month))-\(pad(parts.day)) \(pad(parts.hour)):\(pad(parts.minute))"
+    }
+}
