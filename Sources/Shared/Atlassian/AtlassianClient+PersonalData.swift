@@ -58,7 +58,7 @@ extension AtlassianClient {
 
     /// `Cycle-Period`: a number (taken as seconds: UNCONFIRMED) or an ISO 8601 duration of days, hours,
     /// minutes or seconds (`P7D`, `PT12H`). Anything else: nil, and the caller's default applies.
-    package static func cyclePeriod(_ text: String) -> Duration? {
+    static func cyclePeriod(_ text: String) -> Duration? {
         let text = text.trimmingCharacters(in: .whitespaces).uppercased()
         if let seconds = Int(text), seconds > 0 { return .seconds(seconds) }
         guard text.hasPrefix("P") else { return nil }

@@ -19,7 +19,7 @@ public struct JobRecord: Sendable, Codable, Equatable {
     public var fairnessKey: String
     public var waitReason: String?
 
-    package enum CodingKeys: String, CodingKey {
+    public enum CodingKeys: String, CodingKey {
         case id, kind, priority, state
         case runAt = "run_at"
         case attempt
@@ -36,7 +36,7 @@ public struct JobRecord: Sendable, Codable, Equatable {
         case waitReason = "wait_reason"
     }
 
-    package init(
+    public init(
         id: Int64, kind: String, priority: Int, state: JobState, runAt: Int64, attempt: Int, maxAttempts: Int,
         leaseToken: Int64, leaseUntil: Int64?, workerId: String?, uniqueKey: String?, lastError: String?,
         createdAt: Int64, startedAt: Int64?, finishedAt: Int64?, fairnessKey: String, waitReason: String?

@@ -221,7 +221,7 @@ public enum AdminResult: Sendable, Equatable {
 extension NewJob {
     /// Checks what every backend refuses at enqueue (the schemas refuse it too) and returns the
     /// payload as text.
-    package func validatedPayload() throws -> String {
+    public func validatedPayload() throws -> String {
         guard (1...100).contains(kind.count) else { throw JobQueueError.invalidKind }
         guard fairnessKey.utf8.count <= 300 else {
             throw JobQueueError.invalidArgument("a fairness key is at most 300 bytes")

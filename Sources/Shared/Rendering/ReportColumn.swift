@@ -18,15 +18,9 @@ public struct ReportColumn: Sendable, Hashable {
         case text
     }
 
-    public let id: String
+    let id: String
     public let label: String
     public let kind: Kind
-
-    public init(id: String, label: String, kind: Kind) {
-        self.id = id
-        self.label = label
-        self.kind = kind
-    }
 
     /// The Jira system fields a report may show, in the order the editor offers them.
     static let standard: [ReportColumn] = [

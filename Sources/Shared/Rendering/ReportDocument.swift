@@ -2,8 +2,8 @@ public import Foundation
 
 /// What a report shows, before any destination's markup: a title, a header (the report's name, how
 /// many issues, when, the query), and sections of tables whose cells are typed values. The Jira side
-/// builds it (`ReportDocument(issues:…)` in Atlassian); a destination writes it in its own markup
-/// (`OneNotePageRenderer` in Microsoft). Content work (summaries, groups, changes) is done here once,
+/// builds it (`ReportDocument(issues:…)` in Atlassian); each destination's markup is written from it
+/// (`OneNotePageRenderer`, beside it). Content work (summaries, groups, changes) is done here once,
 /// for every destination.
 public struct ReportDocument: Sendable, Equatable {
     /// One value of a table, typed by what it is rather than how a destination draws it.
@@ -17,13 +17,13 @@ public struct ReportDocument: Sendable, Equatable {
     }
 
     public struct Header: Sendable, Equatable {
-        public var reportName: String
-        public var issueCount: Int
+        var reportName: String
+        var issueCount: Int
         /// Set when more issues matched than the cap allowed.
-        public var cappedAt: Int?
-        public var runAt: Date
-        public var timeZone: TimeZone
-        public var jql: String
+        var cappedAt: Int?
+        var runAt: Date
+        var timeZone: TimeZone
+        var jql: String
 
         public init(reportName: String, issueCount: Int, cappedAt: Int?, runAt: Date, timeZone: TimeZone, jql: String) {
             self.reportName = reportName
@@ -35,25 +35,23 @@ public struct ReportDocument: Sendable, Equatable {
         }
     }
 
-    /// A part of the report: an optional heading over one table (the column labels and the rows).
+    /// A part of the report: one table, its column labels and its rows.
     public struct Section: Sendable, Equatable {
-        public var heading: String?
-        public var columns: [String]
-        public var rows: [[Cell]]
+        var columns: [String]
+        var rows: [[Cell]]
 
-        public init(heading: String? = nil, columns: [String], rows: [[Cell]]) {
-            self.heading = heading
+        public init(columns: [String], rows: [[Cell]]) {
             self.columns = columns
             self.rows = rows
         }
     }
 
-    public var title: String
-    public var header: Header
-    public var sections: [Section]
+    var title: String
+    var header: Header
+    var sections: [Section]
     /// The report's id, written into the page as its marker so a page whose create answer was lost can
     /// be found again (docs/page-identity.md); nil for a page without one.
-    public var reportId: String?
+    var reportId: String?
 
     public init(title: String, header: Header, sections: [Section], reportId: String?) {
         self.title = title

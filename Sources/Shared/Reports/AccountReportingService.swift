@@ -46,7 +46,7 @@ public struct AccountReportingService: Service {
 
     /// Reports every due site once; returns what closed accounts it erased.
     @discardableResult
-    package func pass() async -> [ErasedRows] {
+    func pass() async -> [ErasedRows] {
         var erased: [ErasedRows] = []
         do {
             for id in try await store.claimAccountReports(now: now(), lease: Self.claimLease, limit: 20) {

@@ -32,7 +32,7 @@ public struct Report: Sendable, Equatable, Codable {
     public var createdAt: Int64
     public var updatedAt: Int64
 
-    package enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey {
         case id, name, jql, columns, enabled
         case installationId = "installation_id"
         case ownerAccountId = "owner_account_id"
@@ -57,7 +57,7 @@ public struct Report: Sendable, Equatable, Codable {
     }
 
     var owner: ReportOwner { ReportOwner(installationId: installationId, accountId: ownerAccountId) }
-    package init(
+    public init(
         id: String, installationId: String, ownerAccountId: String, name: String, jql: String? = nil,
         filterId: String? = nil, columns: String, sectionId: String, pageId: String? = nil, pageUrl: String? = nil,
         scheduleCron: String? = nil, scheduleTimeZone: String? = nil, enabled: Bool, nextRunAt: Int64? = nil,

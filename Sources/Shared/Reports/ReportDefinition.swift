@@ -123,7 +123,7 @@ public struct ReportValidationError: Error, Sendable, Equatable, CustomStringCon
     let message: String
     /// The stable code the API answers with (`invalid_report`, or a quota's own code).
     public let code: String
-    package init(field: String, _ message: String, code: String = "invalid_report") {
+    public init(field: String, _ message: String, code: String = "invalid_report") {
         self.field = field
         self.message = message
         self.code = code

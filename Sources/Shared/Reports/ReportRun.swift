@@ -23,7 +23,7 @@ public struct ReportRun: Sendable, Equatable, Codable {
     /// Not stored: while a run waits for a retry, when its job is due again (read from the job).
     public var nextAttemptAt: Int64? = nil
 
-    package enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey {
         case id, trigger, status, attempt
         case reportId = "report_id"
         case installationId = "installation_id"
@@ -36,7 +36,7 @@ public struct ReportRun: Sendable, Equatable, Codable {
         case errorCode = "error_code"
         case errorMessage = "error_message"
     }
-    package init(
+    public init(
         id: String, reportId: String, installationId: String, jobId: Int64? = nil, trigger: Trigger, status: Status,
         attempt: Int, queuedAt: Int64, startedAt: Int64? = nil, finishedAt: Int64? = nil, issueCount: Int? = nil,
         pageUrl: String? = nil, errorCode: String? = nil, errorMessage: String? = nil, nextAttemptAt: Int64? = nil
@@ -71,7 +71,7 @@ public struct RunReportJob: Codable, Sendable, Equatable {
     /// (`atl-user|<installationId>|<runId>`), and its expiry in epoch milliseconds.
     var userToken: String?
     var userTokenExpiresAt: Int64?
-    package init(
+    public init(
         runId: String, reportId: String, installationId: String, ownerAccountId: String, userToken: String? = nil,
         userTokenExpiresAt: Int64? = nil
     ) {

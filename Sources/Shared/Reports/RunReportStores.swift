@@ -44,7 +44,7 @@ public protocol LeasedRunRecorder: Sendable {
 /// What the report row knows about its page, read under the claim.
 public struct RunClaim: Sendable {
     let report: Report
-    package let page: OneNoteWriter.PageState
+    let page: OneNoteWriter.PageState
 
     public init(report: Report, page: OneNoteWriter.PageState) {
         self.report = report

@@ -20,7 +20,7 @@ public struct TenantExport: Codable, Sendable, Equatable {
         /// An encrypted Atlassian system token is stored (its value is never exported).
         var systemTokenStored: Bool
 
-        package init(
+        public init(
             id: String, cloudId: String, siteUrl: String?, apiBaseUrl: String, firstSeenAt: Date, lastSeenAt: Date,
             systemTokenStored: Bool
         ) {
@@ -44,7 +44,7 @@ public struct TenantExport: Codable, Sendable, Equatable {
         /// Always true: a connection is an encrypted refresh token (never exported).
         var refreshTokenStored: Bool
 
-        package init(
+        public init(
             accountId: String, microsoftUserId: String, displayName: String, status: String, connectedAt: Date,
             refreshedAt: Date?, refreshTokenStored: Bool
         ) {
@@ -66,7 +66,7 @@ public struct TenantExport: Codable, Sendable, Equatable {
         var microsoftAccount: String
         var expiresAt: Date
 
-        package init(
+        public init(
             accountId: String, microsoftUserId: String, displayName: String, microsoftAccount: String, expiresAt: Date
         ) {
             self.accountId = accountId
@@ -94,7 +94,7 @@ public struct TenantExport: Codable, Sendable, Equatable {
         var updatedAt: Date
 
         /// The stored row as a person reads it: dates, the column list, no page id.
-        package init(_ report: Report) {
+        public init(_ report: Report) {
             id = report.id
             ownerAccountId = report.ownerAccountId
             name = report.name
@@ -125,7 +125,7 @@ public struct TenantExport: Codable, Sendable, Equatable {
         var errorCode: String?
         var errorMessage: String?
 
-        package init(_ run: ReportRun) {
+        public init(_ run: ReportRun) {
             id = run.id
             reportId = run.reportId
             trigger = run.trigger.rawValue

@@ -1,13 +1,13 @@
 import Foundation
 import JobQueue
 import Microsoft
-package import Prometheus
+public import Prometheus
 import Reports
 import Security
 
 /// Prometheus metrics of the API: requests by route and status, latency, FIT failures by code,
 /// enqueued jobs. A registry of its own per application, so tests can read it.
-package struct APIMetrics: Sendable {
+public struct APIMetrics: Sendable {
     let registry: PrometheusCollectorRegistry
 
     static var requests: MetricNameDescriptor {
@@ -69,7 +69,7 @@ package struct APIMetrics: Sendable {
         .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
     ]
 
-    package init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         // Zeros are data too: every FIT failure code shows up from the start.
         for code in FITVerificationError.allCodes {
@@ -125,5 +125,5 @@ package struct APIMetrics: Sendable {
         }
     }
 
-    package func exposition() -> String { registry.emitToString() }
+    func exposition() -> String { registry.emitToString() }
 }

@@ -1,23 +1,23 @@
-package import Hummingbird
+public import Hummingbird
 import Reports
 import Security
 
 /// Per-request state: the verified caller, once the FIT middleware has run.
-package struct APIRequestContext: RequestContext {
-    package var coreContext: CoreRequestContextStorage
+public struct APIRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
     var identity: FITIdentity?
     /// The user token Forge forwarded (`x-forge-oauth-user`), for live Jira calls and Run now.
     var forwardedUserToken: Secret?
 
-    package init(source: ApplicationRequestContextSource) {
+    public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
     }
 
     /// JSON bodies are small: a report definition is well under 64 KB.
-    package var maxUploadSize: Int { 64 * 1024 }
+    public var maxUploadSize: Int { 64 * 1024 }
 
     /// Typed responses are written as the API always wrote JSON (APIResponseEncoder).
-    package var responseEncoder: APIResponseEncoder { APIResponseEncoder() }
+    public var responseEncoder: APIResponseEncoder { APIResponseEncoder() }
 
     /// The verified caller as a report owner; 403 when the FIT names no user (triggers, lifecycle).
     func owner() throws -> ReportOwner {

@@ -1,15 +1,15 @@
 import Foundation
 import HTTPTypes
-package import Hummingbird
+public import Hummingbird
 import NIOCore
 import ReportsSupport
 
 /// Writes every JSON answer of the API: the typed response, through `JSONTreeEncoder`, with the
 /// headers every answer carries (JSON in UTF-8, never cached: answers hold a user's own data).
-package struct APIResponseEncoder: ResponseEncoder {
-    package init() {}
+public struct APIResponseEncoder: ResponseEncoder {
+    public init() {}
 
-    package func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response
+    public func encode(_ value: some Encodable, from request: Request, context: some RequestContext) throws -> Response
     {
         try Self.response(.ok, value)
     }

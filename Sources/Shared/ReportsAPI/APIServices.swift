@@ -1,16 +1,16 @@
 import Atlassian
-package import Foundation
+public import Foundation
 import JobQueue
-package import Logging
-package import Microsoft
-package import Reports
+public import Logging
+public import Microsoft
+public import Reports
 import ReportsSupport
-package import Security
-package import Transport
-package import Upstream
+public import Security
+public import Transport
+public import Upstream
 
 /// Everything the routes use, built once at start from the configuration.
-package struct APIServices: Sendable {
+public struct APIServices: Sendable {
     /// This API process's name for its OneNote budget slots.
     package static let processId =
         "enqueuer-serve-\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
@@ -20,8 +20,8 @@ package struct APIServices: Sendable {
     let installations: any InstallationRecords
     let reports: any ReportDefinitions
     let runs: any RunRequests
-    package let connections: any MicrosoftConnections
-    package let oauthState: OAuthState
+    let connections: any MicrosoftConnections
+    let oauthState: OAuthState
     /// One-time start URLs of the connect flow: the state's format under a derived key, 2 minutes.
     let startTokens: OAuthState
     let nonces: any OAuthNonces
@@ -37,7 +37,7 @@ package struct APIServices: Sendable {
     let tokens: MicrosoftTokenBroker
     let graph: GraphClient
     let jira: JiraClient
-    package let metrics: APIMetrics
+    public let metrics: APIMetrics
     /// "Storage unavailable" is logged once a minute per cause, across the API's middlewares.
     let storageLog = ThrottledLog()
     /// The OneNote budget the API's own OneNote calls (section listing) draw from, shared with the
@@ -46,7 +46,7 @@ package struct APIServices: Sendable {
 
     /// The routes' services over `stores` (the process wires the SQLite ones, `SQLiteServiceStores`);
     /// `microsoft` is the identity client the stores' token broker uses too.
-    package init(
+    public init(
         stores: ServiceStores, forge: ForgeConfiguration, security: SecurityConfiguration,
         upstream: UpstreamConfiguration, microsoft: MicrosoftIdentityClient, transport: any HTTPTransport,
         logger: Logger, metrics: APIMetrics = APIMetrics(), now: @escaping @Sendable () -> Date = { Date() }

@@ -65,7 +65,7 @@ public struct OAuthState: Sendable {
     }
 
     /// Checks the MAC, then the lifetime. Does not consume the nonce: do that with `OAuthNonceStore`.
-    package func verify(_ state: String) throws(OAuthStateError) -> Fields {
+    public func verify(_ state: String) throws(OAuthStateError) -> Fields {
         let parts = state.split(separator: ".", omittingEmptySubsequences: false)
         guard state.utf8.count <= 2048, parts.count == 2,
             let payload = Base64URL.decode(parts[0]), let mac = Base64URL.decode(parts[1])

@@ -54,7 +54,7 @@ public struct ReportsDatabase: Sendable {
     }
 
     /// The configuration every connection of every process uses.
-    package static func makeConfiguration() -> Configuration {
+    static func makeConfiguration() -> Configuration {
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.foreignKeysEnabled = true

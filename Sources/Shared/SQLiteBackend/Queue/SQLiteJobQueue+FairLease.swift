@@ -176,7 +176,7 @@ package enum FairQueueing {
     /// Claims the chosen jobs (arguments: lease until, worker id, now, ids as a JSON array), still
     /// `available`: the choice was made in the same write transaction. Package access so the
     /// benchmark's bare C API baseline runs exactly this text.
-    package static let claimSQL = """
+    static let claimSQL = """
         UPDATE jobs
         SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
             lease_until = ?, worker_id = ?, started_at = ?, wait_reason = NULL

@@ -427,7 +427,7 @@ public struct SQLiteJobQueue: JobQueue {
 extension JobLease {
     /// Throws `LeaseLostError` unless this lease is still the job's, checked inside the caller's write
     /// transaction so the write that follows is fenced by it (docs/page-identity.md).
-    package func requireHeld(_ db: Database) throws {
+    func requireHeld(_ db: Database) throws {
         let held =
             try Bool.fetchOne(
                 db,

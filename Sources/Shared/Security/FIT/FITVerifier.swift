@@ -47,7 +47,7 @@ public struct FITVerifier: Sendable {
         return try await verify(token: Secret(String(decoding: utf8.dropFirst(7), as: UTF8.self)))
     }
 
-    package func verify(token: Secret) async throws(FITVerificationError) -> FITIdentity {
+    func verify(token: Secret) async throws(FITVerificationError) -> FITIdentity {
         let token = token.revealed
         let kid = try Self.frontEnd(token)
         let collection = try await keys.key(for: kid)

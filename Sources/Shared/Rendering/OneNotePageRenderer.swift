@@ -1,5 +1,4 @@
 public import Foundation
-public import Rendering
 
 /// Writes a `ReportDocument` as OneNote XHTML (docs/design-notes.md §7): pure, no I/O.
 ///
@@ -110,7 +109,7 @@ public struct OneNotePageRenderer: Sendable {
     }
 
     /// XML-escaped text with characters XML 1.0 cannot carry replaced by U+FFFD.
-    public static func escape(_ text: String) -> String {
+    static func escape(_ text: String) -> String {
         var output = ""
         output.reserveCapacity(text.utf8.count + 16)
         for scalar in text.unicodeScalars {
