@@ -1,4 +1,5 @@
 import Foundation
+import Microsoft
 import ReportsTesting
 import Testing
 
@@ -77,6 +78,32 @@ struct RunFollowsJobTests {
             #expect(
                 ended.status == .failed && ended.errorCode == "unknown_job_kind"
                     && ended.errorMessage == "this worker has no handler for job kind 'run-report'")
+        }
+    }
+}
+
+/// The claim hands the handler everything the run needs from storage in one transaction: the report,
+/// its site and its page state, on both backends.
+@Suite("A run's claim")
+struct RunClaimTests {
+    @Test(arguments: StorageBackend.allCases)
+    func theClaimCarriesTheReportItsSiteAndItsPage(_ backend: StorageBackend) async throws {
+        try await backend.withStores { stores in
+            let site = URL(string: "https://acme.atlassian.net")!
+            try await stores.installations.record(
+                ReportFixture.identity(ReportFixture.installationA, siteUrl: site, principal: stores.alice.accountId),
+                systemToken: nil)
+            let report = try await stores.reports.create(stores.alice, ReportFixture.definition())
+            let run = try #require(
+                try await stores.runs.requestRun(stores.alice, reportId: report.id, userToken: nil).run)
+            let job = try #require(try await stores.queue.lease(RunFollowsJobTests.request(1)).first)
+            let claim = try #require(
+                try await stores.runReportStores.leasedRun(job.lease, reportId: report.id, runId: run.id).claim(
+                    attempt: 1))
+            #expect(claim.report.id == report.id)
+            #expect(claim.installation?.id == ReportFixture.installationA && claim.installation?.siteUrl == site)
+            #expect(claim.installation?.apiBaseUrl.absoluteString == "https://api.atlassian.com/ex/jira/cloud-1")
+            #expect(claim.page.pageId == nil)
         }
     }
 }

@@ -114,7 +114,7 @@ public struct RunReportHandler: JobHandler {
         let report = claim.report
         let logger = job.logger
         let owner = report.owner
-        guard let installation = try await stores.installation(report.installationId) else {
+        guard let installation = claim.installation else {
             throw JobFailure.permanent("no_installation", "the Jira site is not known to the service yet")
         }
         // Microsoft before Jira: a run that cannot write (never connected, to reconnect; the budget was

@@ -41,13 +41,16 @@ public protocol LeasedRunRecorder: Sendable {
     func requeued() async throws
 }
 
-/// What the report row knows about its page, read under the claim.
+/// What the run needs from storage, read with the claim in one transaction: the report, its site
+/// (nil when the service does not know it) and what the report row knows about its page.
 public struct RunClaim: Sendable {
     let report: Report
+    let installation: Installation?
     let page: OneNoteWriter.PageState
 
-    public init(report: Report, page: OneNoteWriter.PageState) {
+    public init(report: Report, installation: Installation?, page: OneNoteWriter.PageState) {
         self.report = report
+        self.installation = installation
         self.page = page
     }
 }

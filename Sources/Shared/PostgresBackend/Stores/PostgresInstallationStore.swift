@@ -1,4 +1,5 @@
 public import Foundation
+import Logging
 import PostgresNIO
 public import Reports
 import ReportsSupport
@@ -93,11 +94,18 @@ public struct PostgresInstallationStore: InstallationRecords {
 
     public func installation(_ id: String) async throws -> Installation? {
         let logger = database.logger
-        let row = try await database.withConnection { connection in
-            try await connection.checkedQuery(
-                "SELECT id, cloud_id, api_base_url, site_url FROM installations WHERE id = \(id)", logger: logger
-            ).collect().first?.decode((String, String, String, String?).self)
+        return try await database.withConnection { connection in
+            try await Self.installation(connection, id: id, logger)
         }
+    }
+
+    /// The site, read on the caller's connection (the run's claim reads it with the report).
+    static func installation(_ connection: PostgresConnection, id: String, _ logger: Logger) async throws
+        -> Installation?
+    {
+        let row = try await connection.checkedQuery(
+            "SELECT id, cloud_id, api_base_url, site_url FROM installations WHERE id = \(id)", logger: logger
+        ).collect().first?.decode((String, String, String, String?).self)
         guard let row, let base = URL(string: row.2) else { return nil }
         return Installation(id: row.0, cloudId: row.1, apiBaseUrl: base, siteUrl: row.3.flatMap(URL.init(string:)))
     }

@@ -61,6 +61,8 @@ struct PostgresLeasedRunWrites: LeasedRunRecorder {
                 """, logger: logger)
             return RunClaim(
                 report: report,
+                installation: try await PostgresInstallationStore.installation(
+                    connection, id: report.installationId, logger),
                 page: OneNoteWriter.PageState(
                     pageId: report.pageId, pageCreatedAt: created.map(Timestamp.date(milliseconds:)),
                     pendingCreateSince: pending.map(Timestamp.date(milliseconds:))))

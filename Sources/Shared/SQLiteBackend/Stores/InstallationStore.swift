@@ -96,15 +96,17 @@ public struct InstallationStore: Sendable {
     public typealias Installation = Reports.Installation
 
     public func installation(_ id: String) async throws -> Installation? {
-        try await database.pool.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT id, cloud_id, api_base_url, site_url FROM installations WHERE id = ?", arguments: [id]
-            ).flatMap { row in
-                guard let base = URL(string: row[2]) else { return nil }
-                return Installation(
-                    id: row[0], cloudId: row[1], apiBaseUrl: base,
-                    siteUrl: (row[3] as String?).flatMap(URL.init(string:)))
-            }
+        try await database.pool.read { db in try Self.installation(db, id: id) }
+    }
+
+    /// The site, read in the caller's transaction (the run's claim reads it with the report).
+    static func installation(_ db: Database, id: String) throws -> Installation? {
+        try Row.fetchOne(
+            db, sql: "SELECT id, cloud_id, api_base_url, site_url FROM installations WHERE id = ?", arguments: [id]
+        ).flatMap { row in
+            guard let base = URL(string: row[2]) else { return nil }
+            return Installation(
+                id: row[0], cloudId: row[1], apiBaseUrl: base, siteUrl: (row[3] as String?).flatMap(URL.init(string:)))
         }
     }
 }

@@ -53,7 +53,7 @@ struct LeasedRunWrites: LeasedRunRecorder {
             let created: Int64? = row["page_created_at"]
             let pending: Int64? = row["pending_create_at"]
             return RunClaim(
-                report: report,
+                report: report, installation: try InstallationStore.installation(db, id: report.installationId),
                 page: OneNoteWriter.PageState(
                     pageId: report.pageId, pageCreatedAt: created.map(Timestamp.date(milliseconds:)),
                     pendingCreateSince: pending.map(Timestamp.date(milliseconds:))))
