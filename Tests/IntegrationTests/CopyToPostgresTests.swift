@@ -38,7 +38,8 @@ struct CopyToPostgresTests {
             LeaseRequest(workerId: "w", limit: 1, leaseDuration: .seconds(30)))
         _ = try await fixture.base.queue.complete(try #require(leased.first).lease)
         _ = try await fixture.runs.requestRun(fixture.bob, reportId: plain.id, userToken: nil)
-        _ = try await OneNoteRateLimiter(database: fixture.database, now: now).withSlot(user: "ms-alice") { 0 }
+        _ = try await OneNoteRateLimiter(storage: SQLiteOneNoteBudgetStorage(database: fixture.database), now: now)
+            .withSlot(user: "ms-alice") { 0 }
         try await fixture.database.pool.write { db in
             try db.execute(sql: "INSERT INTO oauth_nonces (nonce, expires_at) VALUES ('n-1', 1900000000000)")
         }

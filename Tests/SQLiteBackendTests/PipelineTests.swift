@@ -106,7 +106,8 @@ struct PipelineHarness: Sendable {
                         handler: RunReportHandler(
                             database: database, vault: vault, atlassian: atlassian, microsoft: microsoft,
                             writer: writer, renderer: renderer,
-                            limiter: limited ? OneNoteRateLimiter(database: database) : nil),
+                            limiter: limited
+                                ? OneNoteRateLimiter(storage: SQLiteOneNoteBudgetStorage(database: database)) : nil),
                         runReportStores: SQLiteRunReportStores(database: database, vault: vault),
                         makeRuns: { RunStore(database: database, queue: sqlite.queue, vault: $0) },
                         integers: { sql in try await database.pool.read { try Int.fetchAll($0, sql: sql) } }))
@@ -122,7 +123,9 @@ struct PipelineHarness: Sendable {
                             handler: RunReportHandler(
                                 database: database, vault: vault, atlassian: atlassian, microsoft: microsoft,
                                 writer: writer, renderer: renderer,
-                                limiter: limited ? OneNoteRateLimiter(database: database) : nil),
+                                limiter: limited
+                                    ? OneNoteRateLimiter(storage: PostgresOneNoteBudgetStorage(database: database))
+                                    : nil),
                             runReportStores: PostgresRunReportStores(database: database, vault: vault),
                             makeRuns: { PostgresRunStore(database: database, queue: stores.queue, vault: $0) },
                             integers: { sql in

@@ -153,7 +153,8 @@ struct OneNoteWriterTests {
         try await Self.withSandbox { base, token, client in
             let fixture = try QueueFixture(realClock: true)
             defer { fixture.remove() }
-            let limiter = OneNoteRateLimiter(database: fixture.database, perMinute: 1)
+            let limiter = OneNoteRateLimiter(
+                storage: SQLiteOneNoteBudgetStorage(database: fixture.database), perMinute: 1)
             _ = try await limiter.withSlot(user: "u") { 0 }  // the minute is spent
             let writer = OneNoteWriter(graphBaseURL: base, transport: CurlTransport(policy: .sandbox)).limited(
                 by: limiter, user: "u")

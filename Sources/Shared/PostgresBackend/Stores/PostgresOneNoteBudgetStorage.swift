@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import Logging
 public import Microsoft
 import PostgresNIO
@@ -124,21 +124,4 @@ private final class UnreleasedSlots: Sendable {
     func add(_ slot: String) { slots.withLock { _ = $0.insert(slot) } }
     func all() -> [String] { slots.withLock { Array($0) } }
     func remove(_ done: [String]) { slots.withLock { $0.subtract(done) } }
-}
-
-extension OneNoteRateLimiter {
-    /// The limiter over PostgreSQL.
-    public init(
-        database: PostgresReportsDatabase, perMinute: Int = 120, perHour: Int = 400, maxInFlight: Int = 2,
-        slotLease: Duration = .seconds(10), slotDeadline: Duration = .seconds(70), maxWait: Duration = .seconds(5),
-        maxWindowWait: Duration = .zero,
-        holder: String = "process:\(UUID().uuidString.lowercased())",
-        now: @escaping @Sendable () -> Date = { Date() },
-        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
-    ) {
-        self.init(
-            storage: PostgresOneNoteBudgetStorage(database: database), perMinute: perMinute, perHour: perHour,
-            maxInFlight: maxInFlight, slotLease: slotLease, slotDeadline: slotDeadline, maxWait: maxWait,
-            maxWindowWait: maxWindowWait, holder: holder, now: now, sleep: sleep)
-    }
 }

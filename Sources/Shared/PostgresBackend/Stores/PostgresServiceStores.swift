@@ -37,7 +37,8 @@ public struct PostgresServiceStores: Sendable {
         tokens = MicrosoftTokenBroker(database: database, vault: vault, microsoft: microsoft, now: now)
         // An API request waits a few seconds for a busy slot at most.
         onenoteBudget = OneNoteRateLimiter(
-            database: database, perMinute: limits.onenotePerMinute, perHour: limits.onenotePerHour,
+            storage: PostgresOneNoteBudgetStorage(database: database), perMinute: limits.onenotePerMinute,
+            perHour: limits.onenotePerHour,
             maxWait: .seconds(5), holder: budgetHolder, now: now)
         storage = PostgresStorageReadings(database: database, now: now)
     }

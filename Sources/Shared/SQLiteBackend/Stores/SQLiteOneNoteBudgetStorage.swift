@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import GRDB
 public import Microsoft
 import Reports
@@ -78,22 +78,5 @@ public struct SQLiteOneNoteBudgetStorage: OneNoteBudgetStorage {
                 arguments: [Self.likeEscaped(workerId) + ":%", holder])
             return db.changesCount
         }
-    }
-}
-
-extension OneNoteRateLimiter {
-    /// The limiter over the SQLite file.
-    public init(
-        database: ReportsDatabase, perMinute: Int = 120, perHour: Int = 400, maxInFlight: Int = 2,
-        slotLease: Duration = .seconds(10), slotDeadline: Duration = .seconds(70), maxWait: Duration = .seconds(5),
-        maxWindowWait: Duration = .zero,
-        holder: String = "process:\(UUID().uuidString.lowercased())",
-        now: @escaping @Sendable () -> Date = { Date() },
-        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
-    ) {
-        self.init(
-            storage: SQLiteOneNoteBudgetStorage(database: database), perMinute: perMinute, perHour: perHour,
-            maxInFlight: maxInFlight, slotLease: slotLease, slotDeadline: slotDeadline, maxWait: maxWait,
-            maxWindowWait: maxWindowWait, holder: holder, now: now, sleep: sleep)
     }
 }

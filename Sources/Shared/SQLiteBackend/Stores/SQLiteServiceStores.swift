@@ -36,7 +36,8 @@ public struct SQLiteServiceStores: Sendable {
         tokens = MicrosoftTokenBroker(database: database, vault: vault, microsoft: microsoft, now: now)
         // An API request waits a few seconds for a busy slot at most.
         onenoteBudget = OneNoteRateLimiter(
-            database: database, perMinute: limits.onenotePerMinute, perHour: limits.onenotePerHour,
+            storage: SQLiteOneNoteBudgetStorage(database: database), perMinute: limits.onenotePerMinute,
+            perHour: limits.onenotePerHour,
             maxWait: .seconds(5), holder: budgetHolder, now: now)
         storage = SQLiteStorageReadings(database: database, now: now)
     }
