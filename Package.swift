@@ -83,7 +83,10 @@ let package = Package(
         ),
         .target(
             name: "Microsoft",
-            dependencies: ["Upstream", "Transport", "Security", "Rendering", "ReportsSupport", log, lifecycle],
+            dependencies: [
+                "Reports", "JobQueue", "Upstream", "Transport", "Security", "Rendering", "ReportsSupport", log,
+                lifecycle,
+            ],
             path: "Sources/Shared/Microsoft", swiftSettings: strictSettings
         ),
         .target(
@@ -93,8 +96,7 @@ let package = Package(
         .target(
             name: "Reports",
             dependencies: [
-                "ReportsSupport", "JobQueue", "Security", "Upstream", "Atlassian", "Microsoft", "Rendering", log,
-                crypto, lifecycle,
+                "ReportsSupport", "JobQueue", "Security", "Upstream", "Atlassian", "Rendering", log, crypto, lifecycle,
             ],
             path: "Sources/Shared/Reports", swiftSettings: strictSettings
         ),
@@ -272,7 +274,10 @@ let package = Package(
         testTarget("SecurityTests", ["ReportsTesting", "SQLiteBackend", "Security", crypto, grdb]),
         testTarget(
             "ReportsTests",
-            ["JobQueue", "Rendering", "Reports", "ReportsSupport", "ReportsTesting", "Sandbox", "Security"]),
+            [
+                "Atlassian", "JobQueue", "Microsoft", "Rendering", "Reports", "ReportsSupport", "ReportsTesting",
+                "Security", "Transport", "Upstream", log,
+            ]),
         testTarget(
             "JobQueueTests",
             ["JobQueue", "ReportsSupport", "ReportsTesting", "SQLiteBackend", "ServiceSetup", lifecycle, log]),

@@ -57,9 +57,10 @@ struct ServeCommand: AsyncParsableCommand {
         // Services stop in reverse order: the server, the budget keeper, then the storage's own.
         let storage = await ReportsStorage.open(settings, program: "enqueuer", logger: logger)
         var services = storage.services
-        let (stores, budget) = storage.apiStores(vault: vault, microsoft: microsoft, budgetHolder: holder)
+        let (stores, tokens, budget) = storage.apiStores(vault: vault, microsoft: microsoft, budgetHolder: holder)
         let apiServices = APIServices(
-            stores: stores, forge: forge, security: security, upstream: upstream, microsoft: microsoft,
+            stores: stores, tokens: tokens, onenoteBudget: budget, forge: forge, security: security, upstream: upstream,
+            microsoft: microsoft,
             transport: transport, logger: logger)
         let app = Application(
             router: APIRoutes.router(apiServices), server: settings.http.server,

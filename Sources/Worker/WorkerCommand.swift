@@ -160,14 +160,15 @@ struct Run: AsyncParsableCommand {
                 graphQLURL: upstream.atlassianGraphQLURL, transport: transport,
                 sleep: metrics.sleeper(service: "atlassian"))
             let handler = RunReportHandler(
-                stores: stores, vault: vault,
-                atlassian: atlassian,
-                microsoftTokens: MicrosoftTokenBroker(
-                    storage: storage.tokenStorage, vault: vault, microsoft: microsoft),
-                writer: OneNoteWriter(
-                    graphBaseURL: upstream.microsoftGraphBaseURL, transport: transport,
-                    sleep: metrics.sleeper(service: "onenote")),
-                issueCap: cap, limiter: budget)
+                stores: stores, vault: vault, atlassian: atlassian,
+                destination: OneNoteDestination(
+                    connections: storage.microsoftConnections(vault: vault),
+                    tokens: MicrosoftTokenBroker(storage: storage.tokenStorage, vault: vault, microsoft: microsoft),
+                    writer: OneNoteWriter(
+                        graphBaseURL: upstream.microsoftGraphBaseURL, transport: transport,
+                        sleep: metrics.sleeper(service: "onenote")),
+                    limiter: budget),
+                issueCap: cap)
             // The sites' stored account ids go to Atlassian's personal data reporting API.
             let accounts = AccountReportingService(
                 store: storage.personalData, tokens: stores,

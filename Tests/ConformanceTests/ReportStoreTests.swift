@@ -520,19 +520,19 @@ struct QuotaTests {
         try await backend.withStores { stores in
             let site = ReportFixture.installationA
             try await stores.installations.record(ReportFixture.identity(site), systemToken: nil)
-            #expect(try await stores.runReportStores.installation(site)?.siteUrl == nil)
+            #expect(try await stores.installations.installation(site)?.siteUrl == nil)
             let url = URL(string: "https://acme.atlassian.net")!
             try await stores.installations.record(
                 ReportFixture.identity(site, siteUrl: url, principal: "557058:alice"), systemToken: nil)
-            #expect(try await stores.runReportStores.installation(site)?.siteUrl == url)
+            #expect(try await stores.installations.installation(site)?.siteUrl == url)
             // A call with nothing new (the trigger again) keeps it, and so does one without a site URL.
             try await stores.installations.record(ReportFixture.identity(site), systemToken: nil)
-            #expect(try await stores.runReportStores.installation(site)?.siteUrl == url)
+            #expect(try await stores.installations.installation(site)?.siteUrl == url)
             // A moved site is stored at once too.
             let moved = URL(string: "https://acme-corp.atlassian.net")!
             try await stores.installations.record(
                 ReportFixture.identity(site, siteUrl: moved, principal: "557058:alice"), systemToken: nil)
-            #expect(try await stores.runReportStores.installation(site)?.siteUrl == moved)
+            #expect(try await stores.installations.installation(site)?.siteUrl == moved)
         }
     }
 }

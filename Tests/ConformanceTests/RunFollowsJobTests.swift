@@ -103,7 +103,7 @@ struct RunClaimTests {
             #expect(claim.report.id == report.id)
             #expect(claim.installation?.id == ReportFixture.installationA && claim.installation?.siteUrl == site)
             #expect(claim.installation?.apiBaseUrl.absoluteString == "https://api.atlassian.com/ex/jira/cloud-1")
-            #expect(claim.page.pageId == nil)
+            #expect(claim.page.id == nil)
         }
     }
 }

@@ -83,7 +83,9 @@ struct CopyToPostgresTests {
                         context: .microsoftRefreshToken(
                             installationId: fixture.alice.installationId, accountId: fixture.alice.accountId))
                         == Secret("refresh-1"))
-                #expect(try await stores.microsoftUserId(fixture.alice) == "ms-alice")
+                #expect(
+                    try await PostgresConnectionStore(database: database, vault: fixture.vault, now: now)
+                        .connection(fixture.alice)?.microsoftUserId == "ms-alice")
                 // The nonce is still spent; new jobs continue after the copied ids.
                 let next = try await queue.enqueue([try diagnostic()])[0].jobId
                 #expect(next > jobs.map(\.id).max()!)

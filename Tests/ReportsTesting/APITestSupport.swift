@@ -257,7 +257,8 @@ extension APIServices {
             database: database, vault: TokenVault(keys: security.tokenKeys), microsoft: microsoft, limits: limits,
             budgetHolder: "\(APIServices.processId):\(UUID().uuidString.lowercased())", now: now)
         let services = APIServices(
-            stores: stores.stores, forge: forge, security: security, upstream: upstream, microsoft: microsoft,
+            stores: stores.stores, tokens: stores.tokens, onenoteBudget: stores.onenoteBudget, forge: forge,
+            security: security, upstream: upstream, microsoft: microsoft,
             transport: transport, logger: silentLogger, now: now)
         return (services, stores)
     }
@@ -273,7 +274,8 @@ extension APIServices {
             database: database, vault: TokenVault(keys: security.tokenKeys), microsoft: microsoft, limits: limits,
             budgetHolder: "\(APIServices.processId):\(UUID().uuidString.lowercased())", now: now)
         let services = APIServices(
-            stores: sqlite.stores, forge: forge, security: security, upstream: upstream, microsoft: microsoft,
+            stores: sqlite.stores, tokens: sqlite.tokens, onenoteBudget: sqlite.onenoteBudget, forge: forge,
+            security: security, upstream: upstream, microsoft: microsoft,
             transport: transport, logger: silentLogger, now: now)
         return (services, sqlite)
     }

@@ -79,7 +79,6 @@ struct PipelineHarness: Sendable {
                 writer.consistencyWindow = .seconds(3)
             }
             let atlassian = AtlassianClient(graphQLURL: upstream.atlassianGraphQLURL, transport: transport)
-            let microsoft = MicrosoftIdentityClient(configuration: upstream, transport: transport)
             let renderer = OneNotePageRenderer(maxPartBytes: maxPartBytes)
             func run(_ wiring: Wiring) async throws {
                 let runtime = WorkerRuntime(
@@ -104,10 +103,14 @@ struct PipelineHarness: Sendable {
                     Wiring(
                         services: services,
                         handler: RunReportHandler(
-                            database: database, vault: vault, atlassian: atlassian, microsoft: microsoft,
-                            writer: writer, renderer: renderer,
-                            limiter: limited
-                                ? OneNoteRateLimiter(storage: SQLiteOneNoteBudgetStorage(database: database)) : nil),
+                            stores: SQLiteRunReportStores(database: database, vault: vault), vault: vault,
+                            atlassian: atlassian,
+                            destination: OneNoteDestination(
+                                connections: sqlite.connections, tokens: sqlite.tokens, writer: writer,
+                                renderer: renderer,
+                                limiter: limited
+                                    ? OneNoteRateLimiter(storage: SQLiteOneNoteBudgetStorage(database: database))
+                                    : nil)),
                         runReportStores: SQLiteRunReportStores(database: database, vault: vault),
                         makeRuns: { RunStore(database: database, queue: sqlite.queue, vault: $0) },
                         integers: { sql in try await database.pool.read { try Int.fetchAll($0, sql: sql) } }))
@@ -121,11 +124,14 @@ struct PipelineHarness: Sendable {
                         Wiring(
                             services: services,
                             handler: RunReportHandler(
-                                database: database, vault: vault, atlassian: atlassian, microsoft: microsoft,
-                                writer: writer, renderer: renderer,
-                                limiter: limited
-                                    ? OneNoteRateLimiter(storage: PostgresOneNoteBudgetStorage(database: database))
-                                    : nil),
+                                stores: PostgresRunReportStores(database: database, vault: vault), vault: vault,
+                                atlassian: atlassian,
+                                destination: OneNoteDestination(
+                                    connections: stores.connections, tokens: stores.tokens, writer: writer,
+                                    renderer: renderer,
+                                    limiter: limited
+                                        ? OneNoteRateLimiter(storage: PostgresOneNoteBudgetStorage(database: database))
+                                        : nil)),
                             runReportStores: PostgresRunReportStores(database: database, vault: vault),
                             makeRuns: { PostgresRunStore(database: database, queue: stores.queue, vault: $0) },
                             integers: { sql in

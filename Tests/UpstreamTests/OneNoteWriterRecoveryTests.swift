@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Reports
 import ReportsTesting
 import Synchronization
 import Testing
@@ -125,7 +126,7 @@ struct OneNoteWriterRecoveryTests {
             #expect(deferral?.code == "onenote_create_unconfirmed" && deferral?.kind == .notYet)
             #expect(try await OneNoteWriterTests.pages(client).count == 1)
             // Once it is listed, the next attempt finds it.
-            var found: OneNoteWriter.PageRef?
+            var found: WrittenPage?
             #expect(
                 try await waitUntil(timeout: .seconds(10), pollEvery: .milliseconds(200)) {
                     found = try? await writer.write(
@@ -160,7 +161,7 @@ struct OneNoteWriterRecoveryTests {
             let error = await #expect(throws: UpstreamError.self) {
                 try await writer.write(
                     Self.output(["OPS-2"], reportId: "r-1"), sectionId: Self.section, reportId: "r-1",
-                    page: .init(pageId: page.id), accessToken: token, hooks: hooks)
+                    page: .init(id: page.id), accessToken: token, hooks: hooks)
             }
             #expect(
                 error?.kind == .reconnectRequired && refreshes.withLock { $0 } == 2,

@@ -164,7 +164,7 @@ struct OneNoteWriterTests {
                 createNotSent: { events.withLock { $0.append("createNotSent") } })
             let error = await #expect(throws: UpstreamError.self) {
                 try await writer.write(
-                    Self.output(["OPS-1"]), sectionId: Self.section, reportId: "r1", page: .init(pageId: nil),
+                    Self.output(["OPS-1"]), sectionId: Self.section, reportId: "r1", page: .init(id: nil),
                     accessToken: token, hooks: hooks)
             }
             #expect(error?.code == "onenote_budget_exhausted" && error?.kind == .budgetSpent)

@@ -1,5 +1,6 @@
 import Foundation
 import Rendering
+import Reports
 import ReportsSupport
 import Transport
 import Upstream
@@ -119,7 +120,7 @@ extension OneNoteWriter {
     /// `pageKnown` at once), deletes the others, and returns it. Returns nil when none exists and the
     /// create is old enough for OneNote to list it; throws an `UpstreamError` of kind `notYet` while it may still appear.
     func recoverUnconfirmedCreate(sectionId: String, reportId: String, since: Date, _ writing: Writing) async throws
-        -> PageRef?
+        -> WrittenPage?
     {
         let listing = try await recentPages(
             sectionId: sectionId, since: since.addingTimeInterval(-Self.createdClockMargin), writing)
@@ -143,7 +144,7 @@ extension OneNoteWriter {
         // The oldest is kept: it is the one a lost answer most likely belonged to; ties go by listing order.
         marked.sort { ($0.page.createdAt, $0.order) < ($1.page.createdAt, $1.order) }
         if let keep = marked.first {
-            let ref = PageRef(id: keep.page.id, url: keep.page.url, created: false)
+            let ref = WrittenPage(id: keep.page.id, url: keep.page.url, created: false)
             try await writing.hooks.pageKnown(ref)
             for extra in marked.dropFirst() { try await delete(extra.page.id, writing) }
             return ref

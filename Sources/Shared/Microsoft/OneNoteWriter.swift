@@ -1,5 +1,6 @@
 public import Foundation
 public import Rendering
+public import Reports
 public import Security
 import Synchronization
 public import Transport
@@ -17,34 +18,6 @@ import Upstream
 /// `WriteHooks.beforeWrite` (the job's lease check); a 404/20102 on a page created less than
 /// `consistencyWindow` ago is OneNote's eventual consistency and is retried with backoff.
 public struct OneNoteWriter: Sendable {
-    public struct PageRef: Sendable, Equatable {
-        public let id: String
-        public let url: String?
-        /// True when the page was created (first run, or the old one was gone).
-        public let created: Bool
-
-        public init(id: String, url: String?, created: Bool) {
-            self.id = id
-            self.url = url
-            self.created = created
-        }
-    }
-
-    /// What the report row knows about its page.
-    public struct PageState: Sendable, Equatable {
-        public var pageId: String?
-        /// When the stored page was created (for the consistency window).
-        public var pageCreatedAt: Date?
-        /// Set while a create of this report may have succeeded unseen (its answer was lost).
-        public var pendingCreateSince: Date?
-
-        public init(pageId: String? = nil, pageCreatedAt: Date? = nil, pendingCreateSince: Date? = nil) {
-            self.pageId = pageId
-            self.pageCreatedAt = pageCreatedAt
-            self.pendingCreateSince = pendingCreateSince
-        }
-    }
-
     /// The caller's part in a write: the lease check and the bookkeeping that must happen at once.
     public struct WriteHooks: Sendable {
         /// Before every write request (create, PATCH, delete); throws when the job lost its lease.
@@ -55,7 +28,7 @@ public struct OneNoteWriter: Sendable {
         /// before it left, so no page can exist and nothing needs finding by its marker.
         public var createNotSent: @Sendable () async throws -> Void
         /// The page id is known (created, or found by its marker): store it now, before any append.
-        public var pageKnown: @Sendable (PageRef) async throws -> Void
+        public var pageKnown: @Sendable (WrittenPage) async throws -> Void
         /// A fresh access token after OneNote answered 401 (one 401 is not a lost connection;
         /// refresh once, retry once). Nil: a 401 means reconnect required at once.
         /// It is given the token that was refused.
@@ -65,7 +38,7 @@ public struct OneNoteWriter: Sendable {
             beforeWrite: @escaping @Sendable () async throws -> Void = {},
             willCreate: @escaping @Sendable () async throws -> Void = {},
             createNotSent: @escaping @Sendable () async throws -> Void = {},
-            pageKnown: @escaping @Sendable (PageRef) async throws -> Void = { _ in },
+            pageKnown: @escaping @Sendable (WrittenPage) async throws -> Void = { _ in },
             refreshAccessToken: (@Sendable (Secret) async throws -> Secret)? = nil
         ) {
             self.beforeWrite = beforeWrite
@@ -121,24 +94,24 @@ public struct OneNoteWriter: Sendable {
     public func write(
         _ output: OneNotePageRenderer.Output, sectionId: String, existingPageId: String?, accessToken: Secret
     )
-        async throws -> PageRef
+        async throws -> WrittenPage
     {
         try await write(
-            output, sectionId: sectionId, reportId: nil, page: PageState(pageId: existingPageId),
+            output, sectionId: sectionId, reportId: nil, page: ReportPage(id: existingPageId),
             accessToken: accessToken, hooks: WriteHooks())
     }
 
     public func write(
-        _ output: OneNotePageRenderer.Output, sectionId: String, reportId: String?, page: PageState,
+        _ output: OneNotePageRenderer.Output, sectionId: String, reportId: String?, page: ReportPage,
         accessToken: Secret,
         hooks: WriteHooks
-    ) async throws -> PageRef {
+    ) async throws -> WrittenPage {
         let writing = Writing(token: AccessTokenHolder(accessToken), hooks: hooks)
-        if let pageId = page.pageId {
-            let settling = page.pageCreatedAt.map { $0.addingTimeInterval(consistencyWindow.seconds) }
+        if let pageId = page.id {
+            let settling = page.createdAt.map { $0.addingTimeInterval(consistencyWindow.seconds) }
             if let html = try await currentContent(pageId, settlingUntil: settling, writing) {
                 try await updateInPlace(pageId, html: html, output: output, settlingUntil: settling, writing)
-                return PageRef(id: pageId, url: nil, created: false)
+                return WrittenPage(id: pageId, url: nil, created: false)
             }
         }
         if let reportId, let since = page.pendingCreateSince {
@@ -188,7 +161,7 @@ public struct OneNoteWriter: Sendable {
     // MARK: Create
 
     private func create(_ output: OneNotePageRenderer.Output, sectionId: String, _ writing: Writing) async throws
-        -> PageRef
+        -> WrittenPage
     {
         let url = graphBaseURL.appendingPathComponent("v1.0/me/onenote/sections").appendingPathComponent(sectionId)
             .appendingPathComponent("pages")
@@ -223,7 +196,7 @@ public struct OneNoteWriter: Sendable {
                     kind: .transient, code: "onenote_no_page",
                     message: "OneNote accepted the page but returned no page id", status: response.status)
             }
-            let ref = PageRef(id: id, url: page.links?.oneNoteWebUrl?.href, created: true)
+            let ref = WrittenPage(id: id, url: page.links?.oneNoteWebUrl?.href, created: true)
             // Stored before any append: a crash from here on updates this page instead of making another.
             try await writing.hooks.pageKnown(ref)
             let settling = now().addingTimeInterval(consistencyWindow.seconds)

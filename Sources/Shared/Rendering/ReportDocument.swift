@@ -2,8 +2,8 @@ public import Foundation
 
 /// What a report shows, before any destination's markup: a title, a header (the report's name, how
 /// many issues, when, the query), and sections of tables whose cells are typed values. The Jira side
-/// builds it (`ReportDocument(issues:…)` in Atlassian); each destination's markup is written from it
-/// (`OneNotePageRenderer`, beside it). Content work (summaries, groups, changes) is done here once,
+/// builds it (`ReportDocument(issues:…)` in Atlassian); each destination writes its own markup from it
+/// (in the destination's module). Content work (summaries, groups, changes) is done here once,
 /// for every destination.
 public struct ReportDocument: Sendable, Equatable {
     /// One value of a table, typed by what it is rather than how a destination draws it.
@@ -17,13 +17,13 @@ public struct ReportDocument: Sendable, Equatable {
     }
 
     public struct Header: Sendable, Equatable {
-        var reportName: String
-        var issueCount: Int
+        public var reportName: String
+        public var issueCount: Int
         /// Set when more issues matched than the cap allowed.
-        var cappedAt: Int?
-        var runAt: Date
-        var timeZone: TimeZone
-        var jql: String
+        public var cappedAt: Int?
+        public var runAt: Date
+        public var timeZone: TimeZone
+        public var jql: String
 
         public init(reportName: String, issueCount: Int, cappedAt: Int?, runAt: Date, timeZone: TimeZone, jql: String) {
             self.reportName = reportName
@@ -37,8 +37,8 @@ public struct ReportDocument: Sendable, Equatable {
 
     /// A part of the report: one table, its column labels and its rows.
     public struct Section: Sendable, Equatable {
-        var columns: [String]
-        var rows: [[Cell]]
+        public var columns: [String]
+        public var rows: [[Cell]]
 
         public init(columns: [String], rows: [[Cell]]) {
             self.columns = columns
@@ -46,12 +46,12 @@ public struct ReportDocument: Sendable, Equatable {
         }
     }
 
-    var title: String
-    var header: Header
-    var sections: [Section]
+    public var title: String
+    public var header: Header
+    public var sections: [Section]
     /// The report's id, written into the page as its marker so a page whose create answer was lost can
     /// be found again (docs/page-identity.md); nil for a page without one.
-    var reportId: String?
+    public var reportId: String?
 
     public init(title: String, header: Header, sections: [Section], reportId: String?) {
         self.title = title

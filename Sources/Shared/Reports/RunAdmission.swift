@@ -7,7 +7,7 @@ public import Security
 /// a report waits (a request joins it: it has not read Jira yet, so it will show the latest data); a
 /// report whose run is running gets one follow-up; a Run now that would queue a run counts against its
 /// user's per-minute limit (joining is free). The run's job is fair-queued by the Microsoft user whose
-/// OneNote budget it spends, or by its owner in Jira before they connected.
+/// request budget its writes spend, or by its owner in Jira before they connected.
 ///
 /// The rule is written once, here, as a pure decision over what the backend reads for it
 /// (`RunAdmission.State`); each backend implements one atomic operation
@@ -98,7 +98,7 @@ public enum RunAdmission {
         }
     }
 
-    /// Whose turn a run takes in the queue: the Microsoft user whose OneNote budget its writes spend,
+    /// Whose turn a run takes in the queue: the Microsoft user whose request budget its writes spend,
     /// or, before the owner has connected, the owner in Jira.
     static func fairnessKey(_ owner: ReportOwner, microsoftUserId: String?) -> String {
         if let microsoftUserId { return "ms:\(microsoftUserId)" }

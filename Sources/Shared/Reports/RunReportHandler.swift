@@ -2,59 +2,47 @@ public import Atlassian
 public import Foundation
 public import JobQueue
 import Logging
-public import Microsoft
 public import Rendering
 import ReportsSupport
 public import Security
 import Synchronization
 import Upstream
 
-/// The `run-report` job: from a leased job to an up-to-date OneNote page.
+/// The `run-report` job: from a leased job to an up-to-date page at the report's destination.
 ///
 /// Token for Jira: the user token forwarded with a Run now while it is valid, else an offline user token
 /// for the report's owner minted with the installation's system token (cached per installation and
-/// account until a minute before it expires). Microsoft: an access token from `MicrosoftTokenBroker`
-/// (one refresh at a time per connection across processes, shared while valid; `invalid_grant` re-reads
-/// the stored token once, in case another process rotated it, then marks the connection).
+/// account until a minute before it expires). The page: a `ReportDestination`, which
+/// owns the destination's tokens, its per-user budget and the page's write.
 /// Every attempt updates the run row; permanent failures (bad JQL, section gone, reconnect required, no
 /// system token) are not retried.
 ///
 /// One current page (docs/page-identity.md): the job first claims its report (a second job
 /// of the report is deferred); every store write goes through `LeasedRunRecorder` or passes the lease,
-/// so it happens only while the lease holds; every OneNote write is preceded by `JobContext.checkLease()`;
-/// the page id is stored the moment it is known, and a lost create is found again by its marker.
+/// so it happens only while the lease holds; the destination checks the lease before every write,
+/// stores the page id the moment it is known, and finds a lost create again.
 public struct RunReportHandler: JobHandler {
     public var kind: String { RunReportJob.kind }
 
     let stores: any RunReportStores
     let vault: TokenVault
     let atlassian: AtlassianClient
-    let writer: OneNoteWriter
-    let renderer: OneNotePageRenderer
+    let destination: any ReportDestination
     let issueCap: Int
-    /// OneNote's per-user limits across every worker process (nil: only 429 backoff).
-    let limiter: OneNoteRateLimiter?
     private let tokens = OfflineTokenCache()
-    /// Microsoft access tokens, refreshed by one process at a time and shared while valid.
-    private let tokenBroker: MicrosoftTokenBroker
     private let now: @Sendable () -> Date
 
     public init(
         stores: any RunReportStores, vault: TokenVault, atlassian: AtlassianClient,
-        microsoftTokens: MicrosoftTokenBroker,
-        writer: OneNoteWriter, renderer: OneNotePageRenderer = OneNotePageRenderer(), issueCap: Int = 5000,
-        limiter: OneNoteRateLimiter? = nil,
+        destination: any ReportDestination, issueCap: Int = 5000,
         now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.stores = stores
-        self.limiter = limiter
         self.vault = vault
         self.atlassian = atlassian
-        self.writer = writer
-        self.renderer = renderer
+        self.destination = destination
         self.issueCap = issueCap
         self.now = now
-        tokenBroker = microsoftTokens
     }
 
     /// How long a job waits when another job of the same report is writing its page.
@@ -63,20 +51,15 @@ public struct RunReportHandler: JobHandler {
     public func handle(_ job: JobContext) async throws {
         let parameters: RunReportJob = try job.decodePayload()
         let owner = ReportOwner(installationId: parameters.installationId, accountId: parameters.ownerAccountId)
-        // The Microsoft user whose OneNote budget the run's writes spend, read once for the run.
-        let budgetUser = limiter == nil ? nil : try await stores.microsoftUserId(owner)
-        if let limiter, let budgetUser, let wait = try await limiter.budgetWait(user: budgetUser) {
-            // The user's OneNote budget is spent. Back to the queue until it frees up, with
-            // every other due job of the user, before reading Jira for a page that cannot be written.
-            throw JobDeferral(OneNoteRateLimiter.exhaustedCode, delay: wait, holdsKey: true)
-        }
+        // A spent budget at the destination sends the job back here, before its claim.
+        let output = try await destination.open(for: owner, job: job)
         let writes = stores.leasedRun(job.lease, reportId: parameters.reportId, runId: parameters.runId)
         guard let claim = try await writes.claim(attempt: job.attempt) else {
             // At most one run of a report writes at a time; this one waits its turn without using an attempt.
             throw JobDeferral("report_run_in_progress", delay: busyReportDelay)
         }
         do {
-            let result = try await produce(claim, parameters, budgetUser: budgetUser, job: job, writes: writes)
+            let result = try await produce(claim, parameters, output: output, job: job, writes: writes)
             try await writes.succeeded(issueCount: result.issueCount, pageUrl: result.pageUrl)
         } catch let lost as LeaseLostError {
             throw lost
@@ -88,12 +71,6 @@ public struct RunReportHandler: JobHandler {
         } catch let notYet as UpstreamError where notYet.kind == .notYet {
             try? await writes.requeued()
             throw JobDeferral(notYet.code, delay: notYet.retryAfter ?? .seconds(1))
-        } catch let budget as UpstreamError where budget.kind == .budgetSpent {
-            // Another worker spent the budget since the check above: wait for it in the queue, not here.
-            try? await writes.requeued()
-            let exhausted = budget.code == OneNoteRateLimiter.exhaustedCode
-            throw JobDeferral(
-                budget.code, delay: budget.retryAfter ?? .seconds(exhausted ? 60 : 1), holdsKey: exhausted)
         } catch {
             let failure = Self.failure(for: error)
             let final = !failure.isRetryable || job.attempt >= job.maxAttempts
@@ -108,19 +85,18 @@ public struct RunReportHandler: JobHandler {
     }
 
     private func produce(
-        _ claim: RunClaim, _ parameters: RunReportJob, budgetUser: String?, job: JobContext,
+        _ claim: RunClaim, _ parameters: RunReportJob, output: any DestinationWrite, job: JobContext,
         writes: any LeasedRunRecorder
     ) async throws -> Result {
         let report = claim.report
         let logger = job.logger
-        let owner = report.owner
         guard let installation = claim.installation else {
             throw JobFailure.permanent("no_installation", "the Jira site is not known to the service yet")
         }
-        // Microsoft before Jira: a run that cannot write (never connected, to reconnect; the budget was
-        // checked in `handle`) reads nothing from Jira, so a user without a connection cannot make the
+        // The destination before Jira: a run that cannot write (never connected, to reconnect; the budget
+        // was checked in `handle`) reads nothing from Jira, so a user without a connection cannot make the
         // workers page through a large search again and again.
-        let accessToken = try await tokenBroker.accessToken(owner, lease: job.lease, logger: logger)
+        try await output.authorize()
         let jiraToken = try await jiraToken(parameters, installation: installation, logger: logger)
 
         let jql: String
@@ -139,34 +115,10 @@ public struct RunReportHandler: JobHandler {
             cap: issueCap)
 
         let zone = report.scheduleTimeZone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
-        let output = renderer.render(
-            ReportDocument(
-                reportName: report.name, jql: jql, columns: columns, issues: search.issues, runAt: now(),
-                timeZone: zone,
-                siteURL: installation.siteUrl, cappedAt: search.capped ? issueCap : nil, reportId: report.id))
-        var pageWriter = writer
-        if let limiter, let budgetUser {
-            pageWriter = writer.limited(by: limiter, user: budgetUser)
-        }
-        let hooks = OneNoteWriter.WriteHooks(
-            beforeWrite: { try await job.checkLease() },
-            willCreate: { try await writes.createPending() },
-            createNotSent: { try await writes.createNotSent() },
-            pageKnown: { try await writes.pageKnown($0) },
-            // One 401 is not a lost connection: a fresh token (redeemed once for everyone), once.
-            refreshAccessToken: { rejected in
-                try await tokenBroker.accessToken(owner, rejected: rejected, lease: job.lease, logger: logger)
-            })
-        let page: OneNoteWriter.PageRef
-        do {
-            page = try await pageWriter.write(
-                output, sectionId: report.sectionId, reportId: report.id, page: claim.page, accessToken: accessToken,
-                hooks: hooks)
-        } catch let error as UpstreamError where error.kind == .reconnectRequired {
-            // A second 401 in a row, with a token just refreshed: the user must connect again, and /v1/me says so.
-            try await stores.markReconnectRequired(owner, lease: job.lease)
-            throw error
-        }
+        let document = ReportDocument(
+            reportName: report.name, jql: jql, columns: columns, issues: search.issues, runAt: now(), timeZone: zone,
+            siteURL: installation.siteUrl, cappedAt: search.capped ? issueCap : nil, reportId: report.id)
+        let page = try await output.write(document, report: report, page: claim.page, recorder: writes)
         let pageUrl = page.url ?? report.pageUrl
         logger.info(
             "report written",

@@ -1,7 +1,6 @@
 public import Foundation
 public import JobQueue
 public import Logging
-public import Microsoft
 public import Security
 import Upstream
 
@@ -11,30 +10,20 @@ import Upstream
 public protocol RunReportStores: Sendable {
     /// The writes of one leased run; each is refused (`LeaseLostError`) once the lease is lost.
     func leasedRun(_ lease: JobLease, reportId: String, runId: String) -> any LeasedRunRecorder
-    func installation(_ id: String) async throws -> Installation?
     /// The newest app system token of an installation with its (capped) expiry.
     func systemToken(installationId: String) async throws -> (token: Secret, expiresAt: Date)?
     /// Forgets a system token Atlassian refused, if it is still the stored one.
     @discardableResult
     func dropSystemToken(installationId: String, ifStill token: Secret) async throws -> Bool
-    /// The Microsoft user of the owner's connection, if connected (for the OneNote budget).
-    func microsoftUserId(_ owner: ReportOwner) async throws -> String?
-    /// The owner must connect Microsoft again (written only while `lease` holds, when given).
-    func markReconnectRequired(_ owner: ReportOwner, lease: JobLease?) async throws
 }
 
-/// The run's lifecycle, owned by one store: claimed (running), the page's creation bracketed, and
-/// finished, failed or handed back. Every write is conditioned on the job's lease.
-public protocol LeasedRunRecorder: Sendable {
+/// The run's lifecycle, owned by one store: claimed (running), the page's creation bracketed (the
+/// destination's part, `RunPageRecorder`), and finished, failed or handed back. Every write is
+/// conditioned on the job's lease.
+public protocol LeasedRunRecorder: RunPageRecorder {
     /// Takes the report for this job (one job writes a report's page at a time) and marks the run
     /// running. Nil when another job of the report holds a live claim; throws when the report is gone.
     func claim(attempt: Int) async throws -> RunClaim?
-    /// A page create is about to be sent (a lost answer is then looked for by its marker).
-    func createPending() async throws
-    /// The create was never sent: nothing to look for.
-    func createNotSent() async throws
-    /// The page's id is known: stored at once.
-    func pageKnown(_ page: OneNoteWriter.PageRef) async throws
     func succeeded(issueCount: Int, pageUrl: String?) async throws
     func failed(_ failure: JobFailure, final: Bool) async throws
     /// The job goes back to the queue without using an attempt (a deferral).
@@ -46,9 +35,9 @@ public protocol LeasedRunRecorder: Sendable {
 public struct RunClaim: Sendable {
     let report: Report
     let installation: Installation?
-    let page: OneNoteWriter.PageState
+    let page: ReportPage
 
-    public init(report: Report, installation: Installation?, page: OneNoteWriter.PageState) {
+    public init(report: Report, installation: Installation?, page: ReportPage) {
         self.report = report
         self.installation = installation
         self.page = page

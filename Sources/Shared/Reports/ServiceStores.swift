@@ -1,7 +1,6 @@
 import Crypto
 public import Foundation
 public import JobQueue
-public import Microsoft
 import ReportsSupport
 public import Security
 
@@ -204,16 +203,11 @@ public struct ServiceStores: Sendable {
     public var storage: any StorageReadings
     /// The queue, for its statistics on /metrics.
     public var queue: any JobQueue
-    /// Microsoft access tokens, shared with the workers.
-    public var tokens: MicrosoftTokenBroker
-    /// The OneNote budget the API's own OneNote calls (section listing) draw from.
-    public var onenoteBudget: any OneNoteBudget
 
     public init(
         installations: any InstallationRecords, reports: any ReportDefinitions, runs: any RunRequests,
         connections: any MicrosoftConnections, pending: any PendingConnections, nonces: any OAuthNonces,
-        storage: any StorageReadings, queue: any JobQueue, tokens: MicrosoftTokenBroker,
-        onenoteBudget: any OneNoteBudget
+        storage: any StorageReadings, queue: any JobQueue
     ) {
         self.installations = installations
         self.reports = reports
@@ -223,8 +217,6 @@ public struct ServiceStores: Sendable {
         self.nonces = nonces
         self.storage = storage
         self.queue = queue
-        self.tokens = tokens
-        self.onenoteBudget = onenoteBudget
     }
 }
 

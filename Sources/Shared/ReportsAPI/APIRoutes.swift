@@ -46,7 +46,7 @@ package enum APIRoutes {
     static func upstream(_ error: UpstreamError) -> APIError {
         switch error.kind {
         case .reconnectRequired: APIError(.conflict, error.code, error.message)
-        // The user's OneNote budget (shared with the workers) is spent for now: ours, not an upstream fault.
+        // The user's budget at the destination (shared with the workers) is spent for now: ours, not an upstream fault.
         case .budgetSpent:
             APIError(
                 .serviceUnavailable, error.code, error.message,

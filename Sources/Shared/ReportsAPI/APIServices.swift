@@ -44,10 +44,11 @@ public struct APIServices: Sendable {
     /// workers; an API request waits a few seconds for it at most.
     let onenoteBudget: any OneNoteBudget
 
-    /// The routes' services over `stores` (the process wires the SQLite ones, `SQLiteServiceStores`);
-    /// `microsoft` is the identity client the stores' token broker uses too.
+    /// The routes' services over `stores` (one backend's, picked by `ReportsStorage`); `microsoft` is
+    /// the identity client `tokens` uses too; `onenoteBudget` is shared with the workers.
     public init(
-        stores: ServiceStores, forge: ForgeConfiguration, security: SecurityConfiguration,
+        stores: ServiceStores, tokens: MicrosoftTokenBroker, onenoteBudget: any OneNoteBudget,
+        forge: ForgeConfiguration, security: SecurityConfiguration,
         upstream: UpstreamConfiguration, microsoft: MicrosoftIdentityClient, transport: any HTTPTransport,
         logger: Logger, metrics: APIMetrics = APIMetrics(), now: @escaping @Sendable () -> Date = { Date() }
     ) {
@@ -69,10 +70,10 @@ public struct APIServices: Sendable {
         origin.query = nil
         publicBase = origin.url!
         self.microsoft = microsoft
-        tokens = stores.tokens
+        self.tokens = tokens
         graph = GraphClient(baseURL: upstream.microsoftGraphBaseURL, transport: transport)
         jira = JiraClient(transport: transport)
         self.metrics = metrics
-        onenoteBudget = stores.onenoteBudget
+        self.onenoteBudget = onenoteBudget
     }
 }

@@ -148,22 +148,22 @@ public struct ReportsStorage: Sendable {
         }
     }
 
-    /// The API's stores, and the OneNote budget its own OneNote calls draw from (`holder` names this
-    /// process's slots, which its `OneNoteRateLimiter.Keeper` renews).
+    /// The API's stores, its Microsoft token broker, and the OneNote budget its own OneNote calls draw
+    /// from (`holder` names this process's slots, which its `OneNoteRateLimiter.Keeper` renews).
     public func apiStores(vault: TokenVault, microsoft: MicrosoftIdentityClient, budgetHolder: String)
-        -> (stores: ServiceStores, budget: OneNoteRateLimiter)
+        -> (stores: ServiceStores, tokens: MicrosoftTokenBroker, budget: OneNoteRateLimiter)
     {
         switch backend {
         case .sqlite(let database):
             let sqlite = SQLiteServiceStores(
                 database: database, vault: vault, microsoft: microsoft, limits: settings.limits,
                 budgetHolder: budgetHolder)
-            return (sqlite.stores, sqlite.onenoteBudget)
+            return (sqlite.stores, sqlite.tokens, sqlite.onenoteBudget)
         case .server(let database):
             let postgres = PostgresServiceStores(
                 database: database, vault: vault, microsoft: microsoft, limits: settings.limits,
                 budgetHolder: budgetHolder)
-            return (postgres.stores, postgres.onenoteBudget)
+            return (postgres.stores, postgres.tokens, postgres.onenoteBudget)
         }
     }
 
@@ -186,6 +186,14 @@ public struct ReportsStorage: Sendable {
         switch backend {
         case .sqlite(let database): SQLiteRunReportStores(database: database, vault: vault)
         case .server(let database): PostgresRunReportStores(database: database, vault: vault)
+        }
+    }
+
+    /// The owners' Microsoft connections (whose OneNote budget a run spends; reconnect required).
+    public func microsoftConnections(vault: TokenVault) -> any MicrosoftConnections {
+        switch backend {
+        case .sqlite(let database): MicrosoftConnectionStore(database: database, vault: vault)
+        case .server(let database): PostgresConnectionStore(database: database, vault: vault)
         }
     }
 

@@ -57,7 +57,7 @@ public struct PostgresDataLifecycle: DataLifecycleStore {
             DELETE FROM oauth_pending_connections WHERE token_hash IN (
                 SELECT token_hash FROM oauth_pending_connections WHERE expires_at < \(nowMs) LIMIT \(batch))
             """)
-        // A budget row counts for an hour (OneNoteRateLimiter); a slot past its lease is free.
+        // A budget row counts for an hour (the budget's longest window); a slot past its lease is free.
         let hourAgo = nowMs - 3_600_000
         pruned.budgetRows = try await deleteInBatches(
             """

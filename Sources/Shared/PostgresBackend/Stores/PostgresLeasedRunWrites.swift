@@ -1,7 +1,6 @@
 import Foundation
 import JobQueue
 import Logging
-import Microsoft
 import PostgresNIO
 import Reports
 import ReportsSupport
@@ -63,8 +62,8 @@ struct PostgresLeasedRunWrites: LeasedRunRecorder {
                 report: report,
                 installation: try await PostgresInstallationStore.installation(
                     connection, id: report.installationId, logger),
-                page: OneNoteWriter.PageState(
-                    pageId: report.pageId, pageCreatedAt: created.map(Timestamp.date(milliseconds:)),
+                page: ReportPage(
+                    id: report.pageId, createdAt: created.map(Timestamp.date(milliseconds:)),
                     pendingCreateSince: pending.map(Timestamp.date(milliseconds:))))
         }
     }
@@ -86,7 +85,7 @@ struct PostgresLeasedRunWrites: LeasedRunRecorder {
         }
     }
 
-    func pageKnown(_ page: OneNoteWriter.PageRef) async throws {
+    func pageKnown(_ page: WrittenPage) async throws {
         let (reportId, nowMs) = (reportId, Timestamp.milliseconds(now()))
         try await write { connection, logger in
             try await connection.checkedQuery(

@@ -46,22 +46,6 @@ public struct PostgresServiceStores: Sendable {
     public var stores: ServiceStores {
         ServiceStores(
             installations: installations, reports: reports, runs: runs, connections: connections, pending: pending,
-            nonces: nonces, storage: storage, queue: queue, tokens: tokens, onenoteBudget: onenoteBudget)
-    }
-}
-
-extension RunReportHandler {
-    /// The handler over the PostgreSQL stores: what `worker run` uses with `REPORTS_DATABASE=postgres://…`.
-    public init(
-        database: PostgresReportsDatabase, vault: TokenVault, atlassian: AtlassianClient,
-        microsoft: MicrosoftIdentityClient, writer: OneNoteWriter,
-        renderer: OneNotePageRenderer = OneNotePageRenderer(),
-        issueCap: Int = 5000, limiter: OneNoteRateLimiter? = nil, now: @escaping @Sendable () -> Date = { Date() }
-    ) {
-        self.init(
-            stores: PostgresRunReportStores(database: database, vault: vault, now: now), vault: vault,
-            atlassian: atlassian,
-            microsoftTokens: MicrosoftTokenBroker(database: database, vault: vault, microsoft: microsoft, now: now),
-            writer: writer, renderer: renderer, issueCap: issueCap, limiter: limiter, now: now)
+            nonces: nonces, storage: storage, queue: queue)
     }
 }

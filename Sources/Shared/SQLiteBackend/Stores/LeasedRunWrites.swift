@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 import JobQueue
-import Microsoft
 import Reports
 import ReportsSupport
 import Upstream
@@ -54,8 +53,8 @@ struct LeasedRunWrites: LeasedRunRecorder {
             let pending: Int64? = row["pending_create_at"]
             return RunClaim(
                 report: report, installation: try InstallationStore.installation(db, id: report.installationId),
-                page: OneNoteWriter.PageState(
-                    pageId: report.pageId, pageCreatedAt: created.map(Timestamp.date(milliseconds:)),
+                page: ReportPage(
+                    id: report.pageId, createdAt: created.map(Timestamp.date(milliseconds:)),
                     pendingCreateSince: pending.map(Timestamp.date(milliseconds:))))
         }
     }
@@ -80,7 +79,7 @@ struct LeasedRunWrites: LeasedRunRecorder {
     }
 
     /// The page id is known: stored at once, before any append, and the pending create is settled.
-    public func pageKnown(_ page: OneNoteWriter.PageRef) async throws {
+    public func pageKnown(_ page: WrittenPage) async throws {
         let (reportId, nowMs) = (reportId, Timestamp.milliseconds(now()))
         try await write { db in
             try db.execute(

@@ -54,7 +54,7 @@ public struct SQLiteDataLifecycle: DataLifecycleStore {
             DELETE FROM oauth_pending_connections WHERE token_hash IN (
                 SELECT token_hash FROM oauth_pending_connections WHERE expires_at < ? LIMIT \(Self.batch))
             """, [nowMs])
-        // A budget row counts for an hour (OneNoteRateLimiter); a slot past its lease is free.
+        // A budget row counts for an hour (the budget's longest window); a slot past its lease is free.
         pruned.budgetRows = try await deleteInBatches(
             "DELETE FROM onenote_requests WHERE rowid IN (SELECT rowid FROM onenote_requests WHERE at < ? LIMIT \(Self.batch))",
             [nowMs - 3_600_000])

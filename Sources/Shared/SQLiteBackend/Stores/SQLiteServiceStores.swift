@@ -45,8 +45,7 @@ public struct SQLiteServiceStores: Sendable {
     public var stores: ServiceStores {
         ServiceStores(
             installations: installations, reports: reports, runs: runs, connections: connections, pending: pending,
-            nonces: nonces, storage: storage, queue: queue, tokens: tokens,
-            onenoteBudget: onenoteBudget)
+            nonces: nonces, storage: storage, queue: queue)
     }
 }
 

@@ -1,7 +1,7 @@
 public import Foundation
 public import JobQueue
 public import Logging
-public import Microsoft
+public import Reports
 import ReportsSupport
 public import Security
 import Upstream
