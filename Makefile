@@ -77,7 +77,7 @@ bench: deps
 	swift build -c release --product transport-bench
 	Benchmarks/transport/run.sh .build/release
 
-# Chaos run (issue #11): kills, pauses, restarts and faults for MINUTES (default 10), then checks one
+# Chaos run: kills, pauses, restarts and faults for MINUTES (default 10), then checks one
 # page per report with the latest data, no stuck job, every run terminal. Not part of `make test`.
 chaos: deps
 	Benchmarks/chaos/run.sh

@@ -244,7 +244,7 @@ let package = Package(
             path: "Benchmarks/HelloBench",
             swiftSettings: strictSettings
         ),
-        // Fuzz targets (issue #14): `make fuzz` builds this with libFuzzer and ASan; a plain build replays
+        // Fuzz targets: `make fuzz` builds this with libFuzzer and ASan; a plain build replays
         // the committed corpora (Fuzz/Corpus) through the same invariants.
         .target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"),
         .executableTarget(

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# libFuzzer over the parsers that take outside input (issue #14, point 10): `make fuzz`. Not part of
+# libFuzzer over the parsers that take outside input: `make fuzz`. Not part of
 # `make test` (which replays the committed corpora instead, Fuzz/replay.sh).
 #   FUZZ_SECONDS=600 FUZZ_JOBS=2 FUZZ_TARGETS="fit state cron body render" Fuzz/run.sh
 # Builds reports-fuzz with libFuzzer and AddressSanitizer in its own build folder (.build/fuzz), runs

@@ -6,7 +6,7 @@ import PostgresBackend
 import PostgresNIO
 import ReportsSupport
 
-/// The PostgreSQL series (issue #16): the same measurements as SQLite's against a migrated database
+/// The PostgreSQL series: the same measurements as SQLite's against a migrated database
 /// on a running server (`--postgres-url`), and two bare-SQL loops with as many clients as worker
 /// processes: the queue's own lease statements through libpq (Benchmarks/QueueBench/pg-same-statements.c,
 /// the baseline the issue asks for, as SQLite's runs the queue's statements through the C API), and, for

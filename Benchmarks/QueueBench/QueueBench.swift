@@ -28,7 +28,7 @@ struct QueueBench: AsyncParsableCommand {
     @Option(help: "Runs per measurement; the median is reported, with the range.") var repeats = 3
     @Option(
         help:
-            "Fairness keys of the drain jobs, one drain series each: 0 = no key (the queue before issue #13), 1 = one user, 1000 = a thousand users."
+            "Fairness keys of the drain jobs, one drain series each: 0 = no key (the queue before fairness keys), 1 = one user, 1000 = a thousand users."
     )
     var drainKeys: [Int] = [0, 1, 1000]
     @Option(

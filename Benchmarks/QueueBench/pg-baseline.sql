@@ -1,4 +1,4 @@
--- The bare-SQL baseline of the PostgreSQL queue (issue #16): per transaction, what a minimal
+-- The bare-SQL baseline of the PostgreSQL queue: per transaction, what a minimal
 -- SKIP LOCKED queue must do for one batch: complete the jobs this client claimed last time, then claim
 -- the next batch in the lease's order. `pgbench -M prepared` runs it; each client is one "worker".
 \set now 4000000000000

@@ -1,4 +1,4 @@
-/* The bare-SQL loop of the PostgreSQL queue (issue #16, point 6): the queue's own two lease statements
+/* The bare-SQL loop of the PostgreSQL queue: the queue's own two lease statements
  * (PostgresBackend/Queue/PostgresLeaseStatements.swift, handed over as files by queue-bench so the text is
  * the same), run through the bare C client library, libpq, with the worker runtime and PostgresNIO
  * taken away. Per transaction, as `PostgresFairClaim.claim` does: BEGIN; settle the batch claimed last

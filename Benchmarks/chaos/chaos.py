@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Chaos run for issue #11: the product as an operator runs it, abused.
+"""Chaos run: the product as an operator runs it, abused.
 
 Three workers, `enqueuer serve` and `enqueuer cron` against the sandbox, for N minutes: random
 SIGKILL / SIGTERM / SIGSTOP+SIGCONT of workers (restarted with the same id), restarts of the API and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Chaos run (issue #11): three workers, the API and cron against the sandbox while workers are killed,
+# Chaos run: three workers, the API and cron against the sandbox while workers are killed,
 # stopped and paused, the API and cron restarted and the sandbox injects faults; then checks one page
 # per report with the final data, no stuck job, every run terminal, integrity ok. Not part of
 # `make test`: `make chaos` (MINUTES=10 by default; SEED to repeat a run).

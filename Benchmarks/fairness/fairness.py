@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fairness under a heavy user (issue #13): two default workers against the sandbox, Microsoft's real
+"""Fairness under a heavy user: two default workers against the sandbox, Microsoft's real
 per-user OneNote limits (120 a minute, 400 an hour). User A Run-nows HEAVY (200) reports; one second
 later users B-F Run-now one report each. Prints B-F's time from their 202 to their run's end (p50,
 p95, max), A's drain (OneNote calls a minute against the limit) and the longest run of OneNote 429s

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fairness under a heavy user (issue #13): see fairness.py. Release build; BIN_DIR= runs another
-# build's API and workers (e.g. the commit before issue #13) against today's sandbox, as the baseline.
+# Fairness under a heavy user: see fairness.py. Release build; BIN_DIR= runs another
+# build's API and workers (e.g. a commit before the fair queue) against today's sandbox, as the baseline.
 # Takes two to three minutes (A's 200 runs wait for OneNote's minute windows). Results go to BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Idle worker CPU (issue #13, point 4): WORKERS (default 8) `worker run` processes on an empty queue;
+# Idle worker CPU: WORKERS (default 8) `worker run` processes on an empty queue;
 # after each has run one job (ready), their CPU time (utime + stime from /proc/<pid>/stat) is read
 # over SECONDS (default 60) and printed per worker as a share of one core. Release build; BIN_DIR=
-# runs another build's worker (e.g. the commit before issue #13) as the same-session baseline.
+# runs another build's worker (e.g. a commit before the fair queue) as the same-session baseline.
 # Results go to BENCHMARKS.md, next to the pickup latency.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Scheduler burst (issue #13, point 6): REPORTS (default 100,000) hourly reports all due at once, then
+# Scheduler burst: REPORTS (default 100,000) hourly reports all due at once, then
 # one `enqueuer cron --once` pass, timed. The reports are written straight into a migrated database
 # (one installation, REPORTS owners spread over 1,000 accounts) so the measurement is the pass alone.
 # Release build (BIN_DIR= runs another build's enqueuer, e.g. an older commit's, as a baseline).

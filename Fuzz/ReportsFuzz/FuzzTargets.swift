@@ -10,8 +10,8 @@ import Security
     import FoundationXML
 #endif
 
-/// The parsers that take outside input, each with the invariant it must keep whatever the bytes
-/// (issue #14, point 10). A broken invariant is a crash, which libFuzzer records with its input.
+/// The parsers that take outside input, each with the invariant it must keep whatever the bytes.
+/// A broken invariant is a crash, which libFuzzer records with its input.
 enum FuzzTargets {
     static let all: [String: @Sendable (Data) -> Void] = [
         "fit": fit, "state": state, "cron": cron, "body": body, "render": render,

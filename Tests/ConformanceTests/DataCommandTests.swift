@@ -8,7 +8,7 @@ import Testing
     import Glibc
 #endif
 
-/// Issue #18 through real processes on both backends: `enqueuer tenant delete` and `enqueuer data stats`
+/// Tenant data commands through real processes on both backends: `enqueuer tenant delete` and `enqueuer data stats`
 /// as an operator runs them, and a worker applying the retention rules when it starts.
 @Suite("Data lifecycle commands")
 struct DataCommandTests {

@@ -5,7 +5,7 @@ import Testing
 @testable import Reports
 @testable import Security
 
-/// Issue #18 on both backends, with a hand-moved clock: runs kept per report and by age, what is useless
+/// Data retention on both backends, with a hand-moved clock: runs kept per report and by age, what is useless
 /// deleted at once, and a silent site's reports stopped, then its rows deleted after the grace period.
 @Suite("Data retention")
 struct DataRetentionTests {

@@ -7,7 +7,7 @@ import Testing
 @testable import ReportsSupport
 @testable import SQLiteBackend
 
-/// Issue #13's queue rules, on a real SQLite file and a real PostgreSQL database: keys served in turn, a cap per key, deferral
+/// The fair queue's rules, on a real SQLite file and a real PostgreSQL database: keys served in turn, a cap per key, deferral
 /// without an attempt that holds the whole key, aging against starvation.
 @Suite("Fair queue")
 struct FairQueueTests {

@@ -11,7 +11,7 @@ import Testing
 @testable import Security
 @testable import Transport
 
-/// Issue #18, point 3 on both backends: which accounts a site's rows name, erasing a closed one, one
+/// Personal data on both backends: which accounts a site's rows name, erasing a closed one, one
 /// worker reporting a site at a time, and the whole cycle against the sandbox's reporting endpoint over
 /// loopback HTTP (batches of 90, its cycle period, a 429 without Retry-After).
 @Suite("Personal data reporting")

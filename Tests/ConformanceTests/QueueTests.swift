@@ -75,7 +75,7 @@ struct QueueTests {
     }
 
     /// Within a priority and a key, jobs go in the order they were enqueued (their virtual start
-    /// times, issue #13), whatever their `runAt` — a job merely has to be due.
+    /// times), whatever their `runAt` — a job merely has to be due.
     @Test(arguments: StorageBackend.allCases) func leaseOrderIsPriorityThenEnqueueOrder(backend: StorageBackend)
         async throws
     {

@@ -7,7 +7,7 @@ import Testing
 @testable import ReportsSupport
 @testable import Security
 
-// The store conformance suite (issue #16, point 4): every test takes a backend and reaches the stores
+// The store conformance suite: every test takes a backend and reaches the stores
 // only through the protocols the API and the scheduler use (`StoresUnderTest`), so SQLite and
 // PostgreSQL are held to the same rules.
 
@@ -128,7 +128,7 @@ struct ReportStoreTests {
             }
 
             // While it runs (it may have read Jira already), Run now queues one follow-up behind it; a
-            // further Run now joins that follow-up, which has not started (issue #11: one waiting, one running).
+            // further Run now joins that follow-up, which has not started (one waiting, one running).
             guard
                 case .followUp(let second, let running) = try await fixture.runs.requestRun(
                     fixture.alice, reportId: report.id, userToken: nil)
@@ -300,7 +300,7 @@ func with<T>(_ value: T, _ change: (inout T) -> Void) -> T {
     return copy
 }
 
-/// Issue #13's quotas: refused on new writes with a clear code, existing data keeps working.
+/// Tenant quotas: refused on new writes with a clear code, existing data keeps working.
 @Suite("Tenant quotas")
 struct QuotaTests {
     @Test(arguments: StorageBackend.allCases)

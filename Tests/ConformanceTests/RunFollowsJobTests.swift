@@ -6,7 +6,7 @@ import Testing
 @testable import JobQueue
 @testable import Reports
 
-/// A run always tells the truth about its job (issue #11), whatever moves the job: the schema's triggers
+/// A run always tells the truth about its job, whatever moves the job: the schema's triggers
 /// (SQLite) or trigger function (PostgreSQL) keep them in step, so an operator's discard, an expired
 /// lease, or a job no handler could run all end or re-queue the run on both backends.
 @Suite("Runs follow their jobs")

@@ -5,7 +5,7 @@ import Testing
 @testable import Reports
 @testable import Security
 
-/// `enqueuer tenant export` on both backends (issue #18, point 4): a site's document holds its
+/// `enqueuer tenant export` on both backends: a site's document holds its
 /// installation, connections (confirmed and waiting), reports and runs, and nothing of another site;
 /// a person's holds only what is theirs; no token, key or ciphertext is in either.
 @Suite("Tenant export")

@@ -11,7 +11,7 @@ import Testing
 @testable import ReportsSupport
 @testable import Security
 
-/// Issue #16, point 7: `enqueuer copy-to-postgres` moves an installation from SQLite to PostgreSQL.
+/// `enqueuer copy-to-postgres` moves an installation from SQLite to PostgreSQL.
 /// A real SQLite file with every kind of row, the real command, a fresh database on the test cluster;
 /// then the PostgreSQL stores must read back what the SQLite ones wrote, tokens included.
 @Suite("Moving from SQLite to PostgreSQL")

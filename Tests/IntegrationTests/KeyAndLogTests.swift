@@ -103,7 +103,7 @@ struct KeyAndLogTests {
                         """, arguments: [installation, "acct-\(index)", refresh])
             }
         }
-        // 70 Run-now jobs waiting with a forwarded user token sealed into their payload (issue #14: these
+        // 70 Run-now jobs waiting with a forwarded user token sealed into their payload (these
         // were missed, so runs waiting when the old key was dropped failed `token_unreadable`).
         let jobs = try (0..<70).map { index -> NewJob in
             let runId = "run-\(index)"

@@ -8,7 +8,7 @@ import Testing
     import Glibc
 #endif
 
-/// Issue #16, point 5: workers on separate hosts share one PostgreSQL queue. The hosts are network
+/// Workers on separate hosts share one PostgreSQL queue. The hosts are network
 /// namespaces of the test's own (`TestNetwork`): PostgreSQL in the hub, workers on hosts reaching it
 /// over their veth links; for a report run, the API on a host of its own and the sandbox in the hub.
 @Suite("PostgreSQL on several hosts")

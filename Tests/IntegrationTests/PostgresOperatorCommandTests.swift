@@ -2,7 +2,7 @@ import Foundation
 import ReportsTesting
 import Testing
 
-/// The operator's commands on PostgreSQL (issue #16): the same `enqueuer queue` subcommands as on
+/// The operator's commands on PostgreSQL: the same `enqueuer queue` subcommands as on
 /// SQLite, and `enqueuer keys rotate`, each a real process with its own short-lived client. (Key
 /// rotation's rules are checked on both backends by the conformance suite.)
 @Suite("Operator commands on PostgreSQL")

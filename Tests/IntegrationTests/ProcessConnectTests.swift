@@ -5,7 +5,7 @@ import Testing
 
 @testable import SQLiteBackend
 
-/// The login CSRF of the security review, live (issue #14, point 1): real `sandbox` and `enqueuer serve`
+/// The login CSRF of the security review, live: real `sandbox` and `enqueuer serve`
 /// processes over HTTP. An attacker starts a Microsoft connect for their own Jira account and sends the
 /// link to a victim, who signs in to Microsoft; before, the victim's Microsoft account ended up under
 /// the attacker's Jira account.

@@ -5,7 +5,7 @@ import Testing
 
 @testable import SQLiteBackend
 
-/// Issue #13 across real processes: a heavy user's backlog neither starves other users nor holds
+/// Fairness across real processes: a heavy user's backlog neither starves other users nor holds
 /// worker slots while its OneNote budget is spent.
 @Suite("Fair scheduling (real processes)", .serialized)
 struct ProcessFairnessTests {

@@ -2,7 +2,7 @@ import Foundation
 import ReportsTesting
 import Testing
 
-/// Every process makes its files private whatever umask it was started with (issue #14, point 8):
+/// Every process makes its files private whatever umask it was started with:
 /// real `enqueuer` and `worker` processes started from a shell with umask 022, as a cron job or an
 /// operator's shell would.
 @Suite("File modes outside systemd (real processes)")

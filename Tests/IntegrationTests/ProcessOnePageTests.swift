@@ -5,7 +5,7 @@ import Testing
 
 @testable import SQLiteBackend
 
-/// Issue #11 with real processes: workers killed, stopped and paused at the worst moments, and still
+/// One page per report with real processes: workers killed, stopped and paused at the worst moments, and still
 /// exactly one page per report holding the latest data; a paused worker's stale writes are refused.
 @Suite("One current page through crashes, pauses and lost leases (real processes)", .serialized)
 struct ProcessOnePageTests {

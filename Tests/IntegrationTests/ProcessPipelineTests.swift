@@ -51,11 +51,11 @@ struct ProcessPipelineTests {
         }
     }
 
-    /// Issue #12 across processes: two workers, eight runs of one user at once. The refresh token is
+    /// One refresh at a time across processes: two workers, eight runs of one user at once. The refresh token is
     /// redeemed once for all of them; once revoked, it is redeemed once more and never again.
     @Test func twoWorkerProcessesRefreshOneConnectionOnceAndRedeemARevokedTokenOnce() async throws {
         // Eight runs of one user at once in two processes: about the refresh, so the per-user cap on
-        // running jobs (issue #13, default 2) is lifted.
+        // running jobs (default 2) is lifted.
         let stack = try await ProcessStack(environment: ["REPORTS_QUEUE_MAX_RUNNING_PER_KEY": "8"])
         defer { stack.remove() }
         // Four slots each, and OneNote slowed, so eight runs at once cannot all fit in one process:

@@ -5,7 +5,7 @@ import Testing
 
 @testable import SQLiteBackend
 
-/// Issue #18, point 3 with real processes: a user's Atlassian account is closed (a sandbox control);
+/// Personal data reporting with real processes: a user's Atlassian account is closed (a sandbox control);
 /// the worker reports the site's stored account ids to the sandbox's personal data reporting endpoint
 /// and erases the closed account's report, runs, job and Microsoft connection; the other user's stay.
 @Suite("Closed Atlassian accounts (real processes)", .serialized)

@@ -6,7 +6,7 @@ import Testing
 @testable import SQLiteBackend
 @testable import ServiceSetup
 
-/// How a worker hears of commits made by other connections (issue #13): an inotify watch on the
+/// How a worker hears of commits made by other connections: an inotify watch on the
 /// database's folder, armed only while the worker waits for work.
 @Suite("Queue wake-ups across connections (real SQLite file, real inotify)")
 struct QueueWakeupTests {

@@ -10,7 +10,7 @@ import Testing
 @testable import ReportsAPI
 @testable import SQLiteBackend
 
-/// Length limits count what the schema counts (issue #14, point 7): SQLite's `length()` and JSON
+/// Length limits count what the schema counts: SQLite's `length()` and JSON
 /// Schema's `maxLength` both count Unicode code points, so a grapheme of several scalars ("👍🏽" is two,
 /// a decomposed "é" is two) must be counted as several, or a value that passes validation hits a
 /// CHECK constraint and answers 500.

@@ -345,7 +345,7 @@ struct APIRouterTests {
                 #expect(filters.json["truncated"] as? Bool == false, "the answer says whether the list was cut")
 
                 // A trigger (a FIT without a principal) with a system token: stored encrypted, and the latest to
-                // arrive wins whatever `exp` it claims (issue #14).
+                // arrive wins whatever `exp` it claims.
                 func systemToken(exp: Int) -> String { "h.\(Base64URL.encode(Data(#"{"exp":\#(exp)}"#.utf8))).s" }
                 func trigger(_ token: String) async throws {
                     let response = try await client.execute(

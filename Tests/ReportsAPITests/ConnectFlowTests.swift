@@ -16,7 +16,7 @@ import Transport
 @testable import Security
 @testable import Upstream
 
-/// The Microsoft connect flow against login CSRF (issue #14, point 1): bound to the browser that
+/// The Microsoft connect flow against login CSRF: bound to the browser that
 /// started it, and confirmed by the user before any token is stored.
 @Suite("Microsoft connect flow: browser binding and confirmation")
 struct ConnectFlowTests {

@@ -10,7 +10,7 @@ import Testing
 @testable import ReportsAPI
 @testable import ReportsSupport
 
-/// Every response leaves the same trace, error or not (issue #14, point 6): an `x-request-id`
+/// Every response leaves the same trace, error or not: an `x-request-id`
 /// header, one `request` log line with that id, and a count in the request metric by route and status.
 /// Before, a response made from a thrown error (a 401 probe, a 404) skipped all three.
 @Suite("Request trace for every response")

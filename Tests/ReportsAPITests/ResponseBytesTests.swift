@@ -6,7 +6,7 @@ import Testing
 @testable import ReportsAPI
 @testable import ReportsSupport
 
-/// Issue #15: the API's answers became typed `Encodable` values. Clients must see the same bytes as
+/// The API's answers are typed `Encodable` values. Clients must see the same bytes as
 /// before, so the dictionaries the API built until then (copied here as the oracle) are compared with
 /// the typed responses over reports and runs in every state, with absent fields, markup and non-ASCII.
 @Suite("Typed API responses keep their bytes")
@@ -83,7 +83,7 @@ struct ResponseBytesTests {
     }
 }
 
-/// The response dictionaries as `JSONView` built them before issue #15 (commit 21eb344).
+/// The response dictionaries as `JSONView` built them before they became typed (commit 21eb344).
 private enum Oracle {
     static func time(_ milliseconds: Int64?) -> Any {
         milliseconds.map { Timestamp.iso8601(milliseconds: $0) } ?? NSNull()

@@ -77,7 +77,7 @@ package struct FITMinter: Sendable {
 }
 
 /// Microsoft's token endpoint and Graph, and Jira's filter search, as small stand-ins on loopback
-/// (the full sandbox comes with issue #5). They check what the real services check that matters here.
+/// (the full sandbox is `Sources/Sandbox`). They check what the real services check that matters here.
 package final class UpstreamStandIn: Sendable {
     private let state = Mutex<(tokenRequests: [[String: String]], refreshGeneration: Int, revoked: Bool)>(
         ([], 0, false))

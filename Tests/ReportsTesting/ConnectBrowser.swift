@@ -7,7 +7,7 @@ import Security
 import Transport
 import Upstream
 
-/// A browser's side of the Microsoft connect flow (issue #14): it keeps the `__Host-` connect cookie
+/// A browser's side of the Microsoft connect flow: it keeps the `__Host-` connect cookie
 /// our host sets, follows no redirect by itself, and can be told to leave a step to another browser,
 /// so tests can play the victim and the attacker of a login CSRF.
 package final class ConnectBrowser: @unchecked Sendable {

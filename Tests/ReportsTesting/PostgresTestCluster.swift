@@ -7,7 +7,7 @@ import Synchronization
     import Glibc
 #endif
 
-/// A throwaway PostgreSQL cluster of the tests' own (issue #16): `initdb` into a temporary folder, the
+/// A throwaway PostgreSQL cluster of the tests' own: `initdb` into a temporary folder, the
 /// server on a Unix socket there and on a free loopback port, stopped and removed when the test process
 /// exits. PostgreSQL refuses to run as root, so as root the cluster belongs to the `postgres` user
 /// (Debian's package creates it) or `nobody`. Each test gets a database of its own, copied from a

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 
-/// The product across hosts of its own (issue #16, point 5): `TestNetwork` namespaces joined through a
+/// The product across hosts of its own: `TestNetwork` namespaces joined through a
 /// routed hub. PostgreSQL and the sandbox (the clouds) run in the hub; the API runs on host `apiHost`;
 /// workers on the others. Every process reaches the sandbox at 127.0.0.1 through a forwarder on its
 /// host (`Tests/netns/tcp_forward.py`: the services speak plain HTTP to loopback only), and the test

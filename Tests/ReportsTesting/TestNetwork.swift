@@ -5,7 +5,7 @@ import Synchronization
     import Glibc
 #endif
 
-/// Hosts of the test's own (issue #16): one network namespace per host, each joined to a hub
+/// Hosts of the test's own: one network namespace per host, each joined to a hub
 /// namespace by a veth pair on a /30 of its own, so a program in a host namespace reaches the hub only
 /// through its veth, like another machine on the network. Needs root (CAP_NET_ADMIN), as CI has;
 /// without it the test fails saying so. Removed by `remove()`.

@@ -9,7 +9,7 @@ import Testing
 @testable import SQLiteBackend
 @testable import Security
 
-/// Issue #11's rules below the pipeline: fencing in the queue and the worker, deferral, and runs that
+/// The one-page rules below the pipeline: fencing in the queue and the worker, deferral, and runs that
 /// always tell the truth about their job. Real SQLite files, a hand-moved clock where time matters.
 @Suite("One current page: fencing, deferral and run truth")
 struct OnePageRuleTests {

@@ -14,7 +14,7 @@ import Testing
 @testable import Security
 
 /// The app system token against the sandbox's Atlassian, which answers an unknown token with a GraphQL
-/// 401 as Atlassian does (issue #14, point 2).
+/// 401 as Atlassian does.
 @Suite("Atlassian system token: who may set it, and what a refused one does")
 struct SystemTokenTests {
     @Test func aTokenAtlassianRefusesIsDroppedAndTheRunWaitsForAFreshOne() async throws {
@@ -56,7 +56,7 @@ struct SystemTokenTests {
     }
 
     @Test func aRunWhoseForwardedTokenNoKeyOpensUsesAnOfflineToken() async throws {
-        // Issue #14, point 5: a Run now sealed its forwarded user token under a key that is gone by the
+        // A Run now sealed its forwarded user token under a key that is gone by the
         // time the job runs (rotated and dropped). The run still succeeds, through the offline token.
         try await PipelineHarness.run(seed: 32, issues: 10, fastWriter: true) { harness, client in
             try await harness.installAndConnect(client)

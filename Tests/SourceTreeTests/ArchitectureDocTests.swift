@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// docs/architecture.md draws the module graph; Package.swift is the graph. This keeps them equal, and
-/// checks that every dependency points to a lower layer (issue #15).
+/// checks that every dependency points to a lower layer.
 @Suite("Architecture document matches Package.swift")
 struct ArchitectureDocTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -101,4 +101,31 @@ struct CommentNameTests {
             "comments cite names that exist nowhere: \(unknown.sorted { $0.key < $1.key }.map { "\($0.key) (\($0.value.joined(separator: ", ")))" })"
         )
     }
+
+    /// A comment states the contract; an issue number sends the reader to a tracker the code outlives.
+    /// Every Swift file, script and configuration file of the tree is read.
+    @Test func noCommentPointsToAnIssueNumber() throws {
+        let folders = ["Sources", "Tests", "Benchmarks", "Fuzz", "deploy", ".ci"]
+        var files: [URL] = [
+            Self.root.appendingPathComponent("Package.swift"), Self.root.appendingPathComponent("Makefile"),
+        ]
+        for folder in folders {
+            let base = Self.root.appendingPathComponent(folder)
+            guard let walker = FileManager.default.enumerator(at: base, includingPropertiesForKeys: nil) else {
+                continue
+            }
+            files += walker.compactMap { $0 as? URL }.filter {
+                ["swift", "sh", "py", "sql", "c", "yml", "yaml", "md", "example", ""].contains($0.pathExtension)
+            }
+        }
+        var found: [String] = []
+        for file in files {
+            guard let text = try? String(contentsOf: file, encoding: .utf8) else { continue }
+            for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            where line.contains(/[Ii]ssues? #[0-9]/) {
+                found.append("\(file.path.dropFirst(Self.root.path.count + 1)):\(number + 1)")
+            }
+        }
+        #expect(found.isEmpty, "issue numbers in the tree: \(found)")
+    }
 }

@@ -6,7 +6,7 @@ import Testing
 @testable import Transport
 @testable import Upstream
 
-/// `Retry-After` is read in one place for every client (issue #15, point 4).
+/// `Retry-After` is read in one place for every client.
 @Suite("Retry-After")
 struct RetryAfterTests {
     static let now = Date(timeIntervalSince1970: 1_800_000_000)  // 2027-01-15T08:00:00Z

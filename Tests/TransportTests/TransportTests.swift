@@ -11,7 +11,7 @@ import Testing
 @testable import Transport
 @testable import Upstream
 
-/// The outbound transport against real loopback servers (issue #14, points 3 and 4).
+/// The outbound transport against real loopback servers.
 @Suite("Outbound transport: redirects and response size")
 struct TransportTests {
     /// Runs a live loopback server with `router` and hands its base URL to `body`.

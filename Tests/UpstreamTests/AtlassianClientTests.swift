@@ -79,7 +79,7 @@ struct AtlassianClientTests {
                 apiBaseUrl: apiBaseUrl, token: one.token, jql: "project = OPS", fields: ["key"], cap: 12, pageSize: 5)
             #expect(capped.issues.count == 12 && capped.capped, "the cap is reported, not silently applied")
 
-            // A run's byte budget over all its pages (issue #14): each page fits, their sum does not.
+            // A run's byte budget over all its pages: each page fits, their sum does not.
             var budgeted = atlassian
             budgeted.maxSearchBytes = 6_000
             let overBudget = await #expect(throws: UpstreamError.self) {
@@ -221,7 +221,7 @@ struct AtlassianClientTests {
             #expect(waits[0] >= 3.5 && waits[0] <= 6.5, "5 s × 0.7–1.3")
             #expect(waits.allSatisfy { $0 <= 39 }, "capped at 30 s (× jitter)")
 
-            // Issue #13: by default a wait over 5 s is not slept in the worker's slot; the job goes back
+            // By default a wait over 5 s is not slept in the worker's slot; the job goes back
             // to the queue, due no earlier than Atlassian asked.
             let inline = Sleeps()
             _ = try await client.execute(

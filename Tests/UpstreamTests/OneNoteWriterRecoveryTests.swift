@@ -14,7 +14,7 @@ import Testing
 @testable import Transport
 @testable import Upstream
 
-/// Issue #11 in the writer, against the sandbox over real loopback HTTP: the page id is known before
+/// One page per report in the writer, against the sandbox over real loopback HTTP: the page id is known before
 /// any append, OneNote's post-create consistency delay is waited out, and a create whose answer was
 /// lost is found again by the report's marker (extra copies deleted) instead of making another page.
 @Suite("OneNote writer: one page through lost answers and eventual consistency")

@@ -11,7 +11,7 @@ import Testing
 @testable import Transport
 @testable import Upstream
 
-/// The personal data reporting call against the sandbox over loopback HTTP (issue #18): what the
+/// The personal data reporting call against the sandbox over loopback HTTP: what the
 /// endpoint refuses, what it answers, and how its cycle period is read.
 @Suite("Personal data reporting client")
 struct PersonalDataClientTests {

@@ -6,7 +6,7 @@ import Testing
 @testable import Transport
 @testable import Upstream
 
-/// Issue #15, point 4: one classification of upstream answers, the same classes for every client.
+/// One classification of upstream answers, the same classes for every client.
 @Suite("Upstream classification")
 struct UpstreamClassificationTests {
     static func answer(_ status: Int, retryAfter: String? = nil) -> OutboundResponse {

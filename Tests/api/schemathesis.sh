@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The API against its own OpenAPI document (issue #12): schemathesis (PyPI, pinned) runs its coverage,
+# The API against its own OpenAPI document: schemathesis (PyPI, pinned) runs its coverage,
 # fuzzing and stateful phases against a real `enqueuer serve` backed by the sandbox, with a valid FIT
 # on every request, and checks that no answer is a server error, every status is documented and every
 # body matches its schema. Part of `make test`; exits non-zero on any failure.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A full disk is not an internal error (issue #14, point 11). Run by `make test`.
+# A full disk is not an internal error. Run by `make test`.
 #
 # The database lives on a 3 MB tmpfs mounted in a private mount namespace (needs root, as in CI;
 # nothing on the machine changes), with the sandbox, a real `enqueuer serve` and a real `worker run`.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# TLS, checked with real parts (issue #7; docs/design-notes.md §5, TLS). Run by `make test`.
+# TLS, checked with real parts (docs/design-notes.md §5, TLS). Run by `make test`.
 #
 # Outbound: `enqueuer check-upstream` (the product's own HTTP transport: URLSession → libcurl →
 # OpenSSL, with the process's TLS 1.2 floor) against loopback `openssl s_server`s whose certificate is
@@ -196,7 +196,7 @@ PY
     elif grep -q "/oauth/microsoft/callback" "$work/access.log"; then pass "the access log leaves out query strings"
     else fail "the access log records requests" "$(cat "$work/access.log")"; fi
     # With the API down nginx logs every failed proxy attempt, request line and query included: the
-    # callback's location must not (issue #14). A /v1 request shows the error log does get such lines.
+    # callback's location must not. A /v1 request shows the error log does get such lines.
     kill "$api_pid"; wait "$api_pid" 2>/dev/null || true
     $tls -o /dev/null "https://localhost:$https/v1/reports?probe=ERRORLOG-VISIBLE" || true
     $tls -o /dev/null "https://localhost:$https/oauth/microsoft/callback?code=CANARY-CODE-43&state=CANARY-STATE-43" || true

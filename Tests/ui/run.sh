@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Custom UI in a real browser (issue #17): Chromium driven by Selenium against the real sandbox
+# The Custom UI in a real browser: Chromium driven by Selenium against the real sandbox
 # (playing Jira's page and Forge's bridge, Atlassian and Microsoft), `enqueuer serve` and a worker.
 # Part of `make test`; `.ci/run` installs chromium, chromium-driver and selenium. Screenshots go to
 # demo-output/ui/. Exits non-zero on any failure.

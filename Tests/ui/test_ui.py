@@ -1,4 +1,4 @@
-"""The Custom UI in a real Chromium (issue #17), against the sandbox's Jira stand-in page, a real
+"""The Custom UI in a real Chromium, against the sandbox's Jira stand-in page, a real
 `enqueuer serve` and a real worker (Tests/ui/run.sh starts them). One user's day, in order: connect
 Microsoft, a JQL report and a saved-filter report through the pickers, Run now, edit the columns and
 rerun, the history, server validation at the field, an invalid JQL shown at the field, a revoked
