@@ -6,9 +6,10 @@ import Testing
 @testable import JobQueue
 @testable import Reports
 
-/// A run always tells the truth about its job, whatever moves the job: the schema's triggers
-/// (SQLite) or trigger function (PostgreSQL) keep them in step, so an operator's discard, an expired
-/// lease, or a job no handler could run all end or re-queue the run on both backends.
+/// A run always tells the truth about its job, whatever moves the job: the queue applies
+/// `RunFollowsJob` in the transaction of each move, so an operator's discard, an expired lease, or a
+/// job no handler could run all end or re-queue the run on both backends, and no schema trigger
+/// writes the run besides.
 @Suite("Runs follow their jobs")
 struct RunFollowsJobTests {
     static func request(_ limit: Int, lease: Duration = .seconds(30)) -> LeaseRequest {
@@ -63,6 +64,22 @@ struct RunFollowsJobTests {
             stores.clock.advance(by: .seconds(6))
             #expect(try await stores.queue.reclaimExpiredLeases() == 1)
             #expect(try await Self.reread(stores, run).status == .queued)
+        }
+    }
+
+    /// The run's status has one writer: the schema holds no trigger on the jobs that writes runs
+    /// (the migration dropped the ones that did), so the behaviours above are the queue's own code.
+    @Test(arguments: StorageBackend.allCases)
+    func noSchemaTriggerWritesARun(_ backend: StorageBackend) async throws {
+        try await backend.withStores { stores in
+            let sql =
+                switch backend {
+                case .sqlite: "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND sql LIKE '%UPDATE runs%'"
+                case .postgres:
+                    "SELECT count(*)::int FROM pg_proc WHERE prosrc LIKE '%UPDATE runs%'"
+                }
+            let writers = try await stores.integers(sql)
+            #expect(writers == [0], "triggers or functions writing runs")
         }
     }
 

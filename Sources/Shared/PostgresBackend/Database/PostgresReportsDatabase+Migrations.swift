@@ -23,6 +23,13 @@ extension PostgresReportsDatabase {
             statements: ["ALTER TABLE installations ADD COLUMN accounts_report_at BIGINT"]),
         // The second security review (SQLite's v10 says why each part exists).
         Migration(name: "v10-request-record-and-token-erasure", statements: PostgresSchema.requestRecord),
+        // A run's status has one writer: the stores and the queue apply `RunFollowsJob` in the
+        // transaction of each change, so v7's trigger function, a second writer of the same rule, goes.
+        Migration(
+            name: "v11-runs-follow-jobs-in-code",
+            statements: [
+                "DROP TRIGGER runs_follow_their_job ON jobs", "DROP FUNCTION runs_follow_their_job()",
+            ]),
     ]
 
     public static var knownMigrations: [String] { migrations.map(\.name) }

@@ -115,6 +115,8 @@ extension PostgresJobQueue {
             } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
                 throw JobQueueError.uniqueKeyTaken
             }
+            try await PostgresRunFollowing.jobMoved(
+                jobId, from: state, to: .available, lastError: nil, at: now, on: connection, logger: logger)
             try await Self.notify(connection, logger: logger)
             return .changed
         }
@@ -133,6 +135,9 @@ extension PostgresJobQueue {
                     lease_token = lease_token + 1, last_error = 'discarded_by_operator'
                 WHERE id = \(jobId)
                 """, logger: logger)
+            try await PostgresRunFollowing.jobMoved(
+                jobId, from: state, to: .discarded, lastError: "discarded_by_operator", at: now, on: connection,
+                logger: logger)
             return .changed
         }
     }

@@ -193,7 +193,7 @@ public struct PostgresJobQueue: JobQueue {
         let now = nowMilliseconds
         let changed = try await database.withTransaction { connection in
             // The token moves on too, so the dead worker's lease can never match again.
-            let count = try await connection.checkedQuery(
+            let moved = try await connection.checkedQuery(
                 """
                 UPDATE jobs
                 SET state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'available' END,
@@ -201,9 +201,16 @@ public struct PostgresJobQueue: JobQueue {
                     lease_until = NULL, lease_token = lease_token + 1,
                     last_error = 'lease_expired: worker ' || coalesce(worker_id, '?') || ' stopped heartbeating'
                 WHERE state = 'running' AND lease_until < \(now)
-                RETURNING id
+                RETURNING id, state, last_error
                 """, logger: logger
-            ).collect().count
+            ).collect()
+            for row in moved {
+                let (id, stateText, lastError) = try row.decode((Int64, String, String?).self)
+                guard let state = JobState(rawValue: stateText) else { continue }
+                try await PostgresRunFollowing.jobMoved(
+                    id, from: .running, to: state, lastError: lastError, at: now, on: connection, logger: logger)
+            }
+            let count = moved.count
             if count > 0 { try await Self.notify(connection, logger: logger) }
             return count
         }

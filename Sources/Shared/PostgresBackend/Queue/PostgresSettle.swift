@@ -57,6 +57,7 @@ enum PostgresSettle {
         let (id, token) = (item.lease.jobId, item.lease.token)
         let query: PostgresQuery
         var hold: (until: Int64, reason: String)?
+        var lastError: String?
         switch item.outcome {
         case .succeeded:
             preconditionFailure("successes are settled in one batch")
@@ -65,6 +66,7 @@ enum PostgresSettle {
                 now
                 + strategy.delay(afterAttempt: item.lease.attempt, retryAfter: failure.retryAfter)
                 .wholeMilliseconds
+            lastError = failure.description
             query = """
                 UPDATE jobs
                 SET state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'available' END,
@@ -74,6 +76,7 @@ enum PostgresSettle {
                 RETURNING state, fairness_key
                 """
         case .failed(let failure):
+            lastError = failure.description
             query = """
                 UPDATE jobs SET state = 'discarded', finished_at = \(now), lease_until = NULL,
                     last_error = \(failure.description)
@@ -102,6 +105,8 @@ enum PostgresSettle {
         }
         let (stateText, key) = try row.decode((String, String).self)
         guard let state = JobState(rawValue: stateText) else { return (.leaseLost, false) }
+        try await PostgresRunFollowing.jobMoved(
+            id, from: .running, to: state, lastError: lastError, at: now, on: connection, logger: logger)
         if let hold, !key.isEmpty {
             // The key's budget is spent: its other due jobs wait until then too, instead of being
             // handed out one by one to be deferred.

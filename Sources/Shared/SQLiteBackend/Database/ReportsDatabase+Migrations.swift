@@ -76,6 +76,16 @@ extension ReportsDatabase {
         migrator.registerMigration("v10-request-record-and-token-erasure") { db in
             try db.execute(sql: requestRecordSchema)
         }
+        // A run's status has one writer: the stores and the queue apply `RunFollowsJob` in the
+        // transaction of each change, so v4's triggers, a second writer of the same rule, go.
+        migrator.registerMigration("v11-runs-follow-jobs-in-code") { db in
+            try db.execute(
+                sql: """
+                    DROP TRIGGER runs_end_with_their_job;
+                    DROP TRIGGER runs_requeue_with_their_job;
+                    DROP TRIGGER runs_wait_with_their_job;
+                    """)
+        }
         return migrator
     }()
 
@@ -134,7 +144,8 @@ extension ReportsDatabase {
     ///   keeper can keep the slot alive (never past `deadline`, the request timeout plus a margin) and a
     ///   dead process's slots lapse within seconds.
     /// - Triggers: every terminal job state ends its run, an operator's retry queues it again, and a
-    ///   running job handed back to the queue shows its run as waiting.
+    ///   running job handed back to the queue shows its run as waiting (dropped by v11: the queue
+    ///   applies `RunFollowsJob` itself).
     private static let onePageSchema = """
         ALTER TABLE reports ADD COLUMN page_created_at INTEGER;
         ALTER TABLE reports ADD COLUMN pending_create_at INTEGER;

@@ -154,12 +154,14 @@ public struct SQLiteJobQueue: JobQueue {
         try settled.map { item in
             let lease = item.lease
             let row: Row?
+            var lastError: String?
             switch item.outcome {
             case .succeeded:
                 row = try Row.fetchOne(
                     db.cachedStatement(sql: completeSQL), arguments: [now, lease.jobId, lease.token])
             case .failed(let failure) where failure.isRetryable:
                 let delay = strategy.delay(afterAttempt: lease.attempt, retryAfter: failure.retryAfter)
+                lastError = failure.description
                 row = try Row.fetchOne(
                     db.cachedStatement(
                         sql: """
@@ -172,6 +174,7 @@ public struct SQLiteJobQueue: JobQueue {
                             """),
                     arguments: [now, now + delay.wholeMilliseconds, failure.description, lease.jobId, lease.token])
             case .failed(let failure):
+                lastError = failure.description
                 row = try Row.fetchOne(
                     db.cachedStatement(
                         sql: """
@@ -203,6 +206,7 @@ public struct SQLiteJobQueue: JobQueue {
                             """), arguments: [lease.jobId, lease.token])
             }
             guard let row, let state = JobState(rawValue: row[0]) else { return .leaseLost }
+            try RunFollowing.jobMoved(lease.jobId, from: .running, to: state, lastError: lastError, at: now, in: db)
             return .applied(state)
         }
     }
@@ -250,7 +254,8 @@ public struct SQLiteJobQueue: JobQueue {
         let now = nowMilliseconds
         let changed = try await writeImmediate { db -> Int in
             // The token moves on too, so the dead worker's lease can never match again.
-            try db.execute(
+            let moved = try Row.fetchAll(
+                db,
                 sql: """
                     UPDATE jobs
                     SET state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'available' END,
@@ -258,8 +263,13 @@ public struct SQLiteJobQueue: JobQueue {
                         lease_until = NULL, lease_token = lease_token + 1,
                         last_error = 'lease_expired: worker ' || coalesce(worker_id, '?') || ' stopped heartbeating'
                     WHERE state = 'running' AND lease_until < ?
+                    RETURNING id, state, last_error
                     """, arguments: [now, now])
-            return db.changesCount
+            for row in moved {
+                guard let state = JobState(rawValue: row[1]) else { continue }
+                try RunFollowing.jobMoved(row[0], from: .running, to: state, lastError: row[2], at: now, in: db)
+            }
+            return moved.count
         }
         if changed > 0 { notifier.notify() }
         return changed
@@ -362,6 +372,7 @@ public struct SQLiteJobQueue: JobQueue {
                         UPDATE jobs SET state = 'available', attempt = 0, run_at = ?, finished_at = NULL, worker_id = NULL
                         WHERE id = ?
                         """, arguments: [now, jobId])
+                try RunFollowing.jobMoved(jobId, from: state, to: .available, lastError: nil, at: now, in: db)
             } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE {
                 throw JobQueueError.uniqueKeyTaken
             }
@@ -385,6 +396,8 @@ public struct SQLiteJobQueue: JobQueue {
                         lease_token = lease_token + 1, last_error = 'discarded_by_operator'
                     WHERE id = ?
                     """, arguments: [now, jobId])
+            try RunFollowing.jobMoved(
+                jobId, from: state, to: .discarded, lastError: "discarded_by_operator", at: now, in: db)
             return .changed
         }
     }

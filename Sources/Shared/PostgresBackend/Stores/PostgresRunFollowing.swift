@@ -1,0 +1,34 @@
+import JobQueue
+import Logging
+import PostgresNIO
+import Reports
+
+/// The runs' side of the queue's moves on PostgreSQL (`RunFollowsJob` says which move does what):
+/// called by `PostgresJobQueue` on the connection of the transaction that moves the job.
+enum PostgresRunFollowing {
+    /// Applies the rule to the run of a job the queue just moved from `previous` to `state`.
+    static func jobMoved(
+        _ jobId: Int64, from previous: JobState, to state: JobState, lastError: String?, at now: Int64,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        guard let action = RunFollowsJob.action(jobMovedFrom: previous, to: state, lastError: lastError) else {
+            return
+        }
+        let query: PostgresQuery
+        switch action {
+        case .end(let code, let message):
+            query = """
+                UPDATE runs SET status = 'failed', finished_at = \(now), error_code = \(code), error_message = \(message)
+                WHERE job_id = \(jobId) AND status IN ('queued', 'running')
+                """
+        case .queueAgain:
+            query = """
+                UPDATE runs SET status = 'queued', finished_at = NULL, error_code = NULL, error_message = NULL
+                WHERE job_id = \(jobId)
+                """
+        case .wait:
+            query = "UPDATE runs SET status = 'queued' WHERE job_id = \(jobId) AND status = 'running'"
+        }
+        try await connection.checkedQuery(query, logger: logger)
+    }
+}
