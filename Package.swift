@@ -257,8 +257,15 @@ let package = Package(
         // the real-process stack. Only test targets depend on it.
         .target(
             name: "ReportsTesting",
-            dependencies: allLibraries + testProducts,
+            dependencies: allLibraries + testProducts + ["ReportsTestDoubles"],
             path: "Tests/ReportsTesting", swiftSettings: strictSettings
+        ),
+        // The domain's test doubles (in-memory stores, a recording destination): what the unit tests of
+        // Reports link instead of the whole stack.
+        .target(
+            name: "ReportsTestDoubles",
+            dependencies: ["Reports", "JobQueue", "Rendering", "Security", crypto],
+            path: "Tests/ReportsTestDoubles", swiftSettings: strictSettings
         ),
         // Unit tests per module (run in parallel), the conformance suite written against the queue and
         // store operations (serialised: lease and heartbeat timing), and the real-process tests
@@ -275,7 +282,7 @@ let package = Package(
         testTarget(
             "ReportsTests",
             [
-                "Atlassian", "JobQueue", "Microsoft", "Rendering", "Reports", "ReportsSupport", "ReportsTesting",
+                "Atlassian", "JobQueue", "Microsoft", "Rendering", "Reports", "ReportsSupport", "ReportsTestDoubles",
                 "Security", "Transport", "Upstream", log,
             ]),
         testTarget(

@@ -4,6 +4,7 @@ import GRDB
 import JobQueue
 package import Reports
 import ReportsSupport
+import ReportsTestDoubles
 package import SQLiteBackend
 package import Security
 import Testing
@@ -41,9 +42,7 @@ package struct ReportFixture: Sendable {
         }
     }
 
-    package static func makeVault() -> TokenVault {
-        TokenVault(keys: TokenKeyRing(keys: [("k1", SymmetricKey(size: .bits256))]))
-    }
+    package static func makeVault() -> TokenVault { TestVault.make() }
 
     package func identity(_ installation: String) -> FITIdentity { Self.identity(installation) }
 

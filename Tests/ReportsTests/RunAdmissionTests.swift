@@ -1,6 +1,6 @@
 import Foundation
 import JobQueue
-import ReportsTesting
+import ReportsTestDoubles
 import Security
 import Testing
 
@@ -11,7 +11,7 @@ import Testing
 @Suite("Run admission")
 struct RunAdmissionTests {
     static let owner = ReportOwner(installationId: "i1", accountId: "a1")
-    static let vault = ReportFixture.makeVault()
+    static let vault = TestVault.make()
 
     struct Fixture {
         let store = InMemoryRunAdmission()

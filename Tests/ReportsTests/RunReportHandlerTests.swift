@@ -2,7 +2,7 @@ import Atlassian
 import Foundation
 import JobQueue
 import Logging
-import ReportsTesting
+import ReportsTestDoubles
 import Testing
 import Transport
 import Upstream
@@ -25,7 +25,7 @@ struct RunReportHandlerTests {
     /// cannot be minted either.
     static func handler(_ stores: InMemoryRunReportStores, _ destination: RecordingDestination) -> RunReportHandler {
         RunReportHandler(
-            stores: stores, vault: ReportFixture.makeVault(),
+            stores: stores, vault: TestVault.make(),
             atlassian: AtlassianClient(
                 graphQLURL: URL(string: "http://127.0.0.1:1/graphql")!, transport: CurlTransport(policy: .sandbox)),
             destination: destination)
