@@ -1,5 +1,5 @@
 import Foundation
-import Microsoft
+import Security
 import ReportsTesting
 import Testing
 
@@ -100,7 +100,7 @@ struct RunFollowsJobTests {
 }
 
 /// The claim hands the handler everything the run needs from storage in one transaction: the report,
-/// its site and its page state, on both backends.
+/// its site, the site's sealed system token and its page state, on both backends.
 @Suite("A run's claim")
 struct RunClaimTests {
     @Test(arguments: StorageBackend.allCases)
@@ -109,7 +109,7 @@ struct RunClaimTests {
             let site = URL(string: "https://acme.atlassian.net")!
             try await stores.installations.record(
                 ReportFixture.identity(ReportFixture.installationA, siteUrl: site, principal: stores.alice.accountId),
-                systemToken: nil)
+                systemToken: Secret("system-token-1"))
             let report = try await stores.reports.create(stores.alice, ReportFixture.definition())
             let run = try #require(
                 try await stores.runs.requestRun(stores.alice, reportId: report.id, userToken: nil).run)
@@ -121,6 +121,13 @@ struct RunClaimTests {
             #expect(claim.installation?.id == ReportFixture.installationA && claim.installation?.siteUrl == site)
             #expect(claim.installation?.apiBaseUrl.absoluteString == "https://api.atlassian.com/ex/jira/cloud-1")
             #expect(claim.page.id == nil)
+            // The site's system token comes sealed, to be opened only when an offline token is minted.
+            let sealed = try #require(claim.systemToken)
+            #expect(
+                try stores.vault.open(
+                    sealed.sealed, context: .atlassianSystemToken(installationId: ReportFixture.installationA))
+                    == Secret("system-token-1"))
+            #expect(sealed.expiresAt > stores.clock.now)
         }
     }
 }

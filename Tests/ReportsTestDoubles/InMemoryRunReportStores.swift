@@ -56,7 +56,8 @@ package final class InMemoryRunReportStores: RunReportStores {
             if stores.contents.withLock({ $0.claimHeld }) { return nil }
             stores.record(.claimed)
             return RunClaim(
-                report: stores.report, installation: stores.installation, page: ReportPage(id: stores.report.pageId))
+                report: stores.report, installation: stores.installation, systemToken: nil,
+                page: ReportPage(id: stores.report.pageId))
         }
         func createPending() async throws { stores.record(.createPending) }
         func createNotSent() async throws { stores.record(.createNotSent) }

@@ -97,7 +97,8 @@ public struct RunReportHandler: JobHandler {
         // was checked in `handle`) reads nothing from Jira, so a user without a connection cannot make the
         // workers page through a large search again and again.
         try await output.authorize()
-        let jiraToken = try await jiraToken(parameters, installation: installation, logger: logger)
+        let jiraToken = try await jiraToken(
+            parameters, installation: installation, stored: claim.systemToken, logger: logger)
 
         let jql: String
         if let text = report.jql {
@@ -129,9 +130,9 @@ public struct RunReportHandler: JobHandler {
         return Result(issueCount: search.issues.count, pageUrl: pageUrl)
     }
 
-    private func jiraToken(_ parameters: RunReportJob, installation: Installation, logger: Logger) async throws
-        -> Secret
-    {
+    private func jiraToken(
+        _ parameters: RunReportJob, installation: Installation, stored: SealedSystemToken?, logger: Logger
+    ) async throws -> Secret {
         if let sealed = parameters.userToken, let expiry = parameters.userTokenExpiresAt,
             expiry > Timestamp.milliseconds(now()) + 60_000,
             let data = Base64URL.decode(sealed)
@@ -148,24 +149,26 @@ public struct RunReportHandler: JobHandler {
             }
         }
         if let cached = tokens.token(installation.id, parameters.ownerAccountId, now: now()) { return cached }
-        guard let system = try await stores.systemToken(installationId: installation.id) else {
+        guard let stored else {
             throw JobFailure.permanent(
                 "no_system_token",
                 "the service has no app token for this Jira site yet; it arrives with the next scheduled trigger")
         }
-        guard system.expiresAt > now() else {
+        guard stored.expiresAt > now() else {
             throw JobFailure.permanent(
                 "system_token_expired",
                 "the app token for this Jira site has expired; a fresh one arrives with the next scheduled trigger")
         }
+        let system = try vault.open(
+            stored.sealed, context: .atlassianSystemToken(installationId: installation.id))
         let minted: AtlassianClient.UserToken
         do {
             minted = try await atlassian.offlineUserToken(
-                systemToken: system.token, cloudId: installation.cloudId, accountId: parameters.ownerAccountId)
+                systemToken: system, cloudId: installation.cloudId, accountId: parameters.ownerAccountId)
         } catch let error as UpstreamError where error.status == 401 {
             // Atlassian does not accept the stored token (expired early, revoked, or not Forge's):
             // drop it, so it is not tried again, and wait for the next one Forge sends.
-            try await stores.dropSystemToken(installationId: installation.id, ifStill: system.token)
+            try await stores.dropSystemToken(installationId: installation.id, ifStill: system)
             logger.warning(
                 "system token refused by Atlassian; dropped", metadata: ["installation": "\(installation.id)"])
             throw JobFailure.permanent(

@@ -31,16 +31,31 @@ public protocol LeasedRunRecorder: RunPageRecorder {
 }
 
 /// What the run needs from storage, read with the claim in one transaction: the report, its site
-/// (nil when the service does not know it) and what the report row knows about its page.
+/// (nil when the service does not know it), the site's app system token as stored (for an offline
+/// token when no forwarded one serves) and what the report row knows about its page.
 public struct RunClaim: Sendable {
     let report: Report
     let installation: Installation?
+    let systemToken: SealedSystemToken?
     let page: ReportPage
 
-    public init(report: Report, installation: Installation?, page: ReportPage) {
+    public init(report: Report, installation: Installation?, systemToken: SealedSystemToken?, page: ReportPage) {
         self.report = report
         self.installation = installation
+        self.systemToken = systemToken
         self.page = page
+    }
+}
+
+/// A site's app system token as stored: sealed to the site (`VaultContext.atlassianSystemToken`), opened
+/// by the handler only when it mints an offline token, and its (capped) expiry.
+public struct SealedSystemToken: Sendable, Equatable {
+    let sealed: Data
+    let expiresAt: Date
+
+    public init(sealed: Data, expiresAt: Date) {
+        self.sealed = sealed
+        self.expiresAt = expiresAt
     }
 }
 

@@ -103,10 +103,23 @@ public struct PostgresInstallationStore: InstallationRecords {
     static func installation(_ connection: PostgresConnection, id: String, _ logger: Logger) async throws
         -> Installation?
     {
+        try await site(connection, id: id, logger)?.installation
+    }
+
+    /// The site and its system token as stored (sealed), in one read: what a run's claim needs.
+    static func site(_ connection: PostgresConnection, id: String, _ logger: Logger) async throws
+        -> (installation: Installation, systemToken: SealedSystemToken?)?
+    {
         let row = try await connection.checkedQuery(
-            "SELECT id, cloud_id, api_base_url, site_url FROM installations WHERE id = \(id)", logger: logger
-        ).collect().first?.decode((String, String, String, String?).self)
+            """
+            SELECT id, cloud_id, api_base_url, site_url, system_token_ciphertext, system_token_expires_at
+            FROM installations WHERE id = \(id)
+            """, logger: logger
+        ).collect().first?.decode((String, String, String, String?, Data?, Int64?).self)
         guard let row, let base = URL(string: row.2) else { return nil }
-        return Installation(id: row.0, cloudId: row.1, apiBaseUrl: base, siteUrl: row.3.flatMap(URL.init(string:)))
+        let installation = Installation(
+            id: row.0, cloudId: row.1, apiBaseUrl: base, siteUrl: row.3.flatMap(URL.init(string:)))
+        guard let sealed = row.4, let expiry = row.5 else { return (installation, nil) }
+        return (installation, SealedSystemToken(sealed: sealed, expiresAt: Timestamp.date(milliseconds: expiry)))
     }
 }

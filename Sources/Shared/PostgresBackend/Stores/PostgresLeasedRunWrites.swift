@@ -58,10 +58,9 @@ struct PostgresLeasedRunWrites: LeasedRunRecorder {
                 UPDATE runs SET status = 'running', attempt = \(attempt), started_at = coalesce(started_at, \(nowMs))
                 WHERE id = \(runId)
                 """, logger: logger)
+            let site = try await PostgresInstallationStore.site(connection, id: report.installationId, logger)
             return RunClaim(
-                report: report,
-                installation: try await PostgresInstallationStore.installation(
-                    connection, id: report.installationId, logger),
+                report: report, installation: site?.installation, systemToken: site?.systemToken,
                 page: ReportPage(
                     id: report.pageId, createdAt: created.map(Timestamp.date(milliseconds:)),
                     pendingCreateSince: pending.map(Timestamp.date(milliseconds:))))

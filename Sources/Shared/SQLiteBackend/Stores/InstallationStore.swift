@@ -101,12 +101,25 @@ public struct InstallationStore: Sendable {
 
     /// The site, read in the caller's transaction (the run's claim reads it with the report).
     static func installation(_ db: Database, id: String) throws -> Installation? {
-        try Row.fetchOne(
-            db, sql: "SELECT id, cloud_id, api_base_url, site_url FROM installations WHERE id = ?", arguments: [id]
-        ).flatMap { row in
-            guard let base = URL(string: row[2]) else { return nil }
-            return Installation(
-                id: row[0], cloudId: row[1], apiBaseUrl: base, siteUrl: (row[3] as String?).flatMap(URL.init(string:)))
-        }
+        try site(db, id: id)?.installation
+    }
+
+    /// The site and its system token as stored (sealed), in one read: what a run's claim needs.
+    static func site(_ db: Database, id: String) throws -> (
+        installation: Installation, systemToken: SealedSystemToken?
+    )? {
+        guard
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT id, cloud_id, api_base_url, site_url, system_token_ciphertext, system_token_expires_at
+                    FROM installations WHERE id = ?
+                    """, arguments: [id]),
+            let base = URL(string: row[2])
+        else { return nil }
+        let installation = Installation(
+            id: row[0], cloudId: row[1], apiBaseUrl: base, siteUrl: (row[3] as String?).flatMap(URL.init(string:)))
+        guard let sealed = row[4] as Data?, let expiry = row[5] as Int64? else { return (installation, nil) }
+        return (installation, SealedSystemToken(sealed: sealed, expiresAt: Timestamp.date(milliseconds: expiry)))
     }
 }

@@ -51,8 +51,9 @@ struct LeasedRunWrites: LeasedRunRecorder {
                     """, arguments: [attempt, nowMs, runId])
             let created: Int64? = row["page_created_at"]
             let pending: Int64? = row["pending_create_at"]
+            let site = try InstallationStore.site(db, id: report.installationId)
             return RunClaim(
-                report: report, installation: try InstallationStore.installation(db, id: report.installationId),
+                report: report, installation: site?.installation, systemToken: site?.systemToken,
                 page: ReportPage(
                     id: report.pageId, createdAt: created.map(Timestamp.date(milliseconds:)),
                     pendingCreateSince: pending.map(Timestamp.date(milliseconds:))))
