@@ -1,6 +1,6 @@
 import Foundation
-import Security
 import ReportsTesting
+import Security
 import Testing
 
 @testable import JobQueue
