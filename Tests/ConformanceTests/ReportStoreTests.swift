@@ -275,8 +275,8 @@ struct ReportStoreTests {
             (with(good) { $0.columns = ["key", "key"] }, "columns"),
             (with(good) { $0.columns = ["summary", "<script>"] }, "columns"),
             (with(good) { $0.columns = ["customfield_abc"] }, "columns"),
-            (with(good) { $0.sectionId = "../etc" }, "sectionId"),
-            (with(good) { $0.sectionId = "1-abc def" }, "sectionId"),
+            (with(good) { $0.location = "../etc" }, "sectionId"),
+            (with(good) { $0.location = "1-abc def" }, "sectionId"),
             (with(good) { $0.schedule = .init(cron: "0 25 * * *", timeZone: "UTC") }, "schedule.cron"),
             (with(good) { $0.schedule = .init(cron: "0 * * * *", timeZone: "Nowhere/Town") }, "schedule.timeZone"),
         ]

@@ -17,7 +17,7 @@ struct ResponseBytesTests {
             ownerAccountId: "557058:a", name: index % 2 == 0 ? "Open <b>bugs</b> \u{2028} ü" : "Plain",
             jql: index % 3 == 0 ? nil : "project = \"OPS\" AND summary ~ 'a/b'",
             filterId: index % 3 == 0 ? "10000" : nil,
-            columns: index % 2 == 0 ? #"["key","summary","status"]"# : "[]", sectionId: "1-abc!11-DEF",
+            columns: index % 2 == 0 ? #"["key","summary","status"]"# : "[]", location: "1-abc!11-DEF",
             pageId: nil, pageUrl: index % 2 == 0 ? "https://onenote.example/p?a=1&b=<2>" : nil,
             scheduleCron: index % 2 == 1 ? "0 9 * * 1-5" : nil,
             scheduleTimeZone: index % 2 == 1 ? "Europe/Berlin" : nil,
@@ -94,7 +94,7 @@ private enum Oracle {
         return [
             "id": report.id, "name": report.name, "jql": report.jql ?? NSNull(),
             "filterId": report.filterId ?? NSNull(),
-            "columns": definition.columns, "sectionId": report.sectionId,
+            "columns": definition.columns, "sectionId": report.location,
             "schedule": definition.schedule.map { ["cron": $0.cron, "timeZone": $0.timeZone] as [String: Any] }
                 ?? NSNull(),
             "enabled": report.enabled, "pageUrl": report.pageUrl ?? NSNull(), "nextRunAt": time(report.nextRunAt),

@@ -63,7 +63,7 @@ package struct ReportFixture: Sendable {
     {
         ReportDefinition(
             name: name, jql: "project = OPS AND status != Done ORDER BY key", columns: ["key", "summary", "status"],
-            sectionId: "1-6b9f1b3c-2d4e-4f60-8a1b-1c2d3e4f5a6b!31-816F7725BE12893!274", schedule: schedule)
+            location: "1-6b9f1b3c-2d4e-4f60-8a1b-1c2d3e4f5a6b!31-816F7725BE12893!274", schedule: schedule)
     }
 
     package func remove() { base.remove() }

@@ -19,7 +19,7 @@ struct ReportColumnCatalogueTests {
 
     static func definition(columns: [String]) -> ReportDefinition {
         ReportDefinition(
-            name: "n", jql: "project = OPS", filterId: nil, columns: columns, sectionId: "1-abc", schedule: nil,
+            name: "n", jql: "project = OPS", filterId: nil, columns: columns, location: "1-abc", schedule: nil,
             enabled: true)
     }
 

@@ -18,7 +18,7 @@ struct RunReportHandlerTests {
         id: "i1", cloudId: "cloud-1", apiBaseUrl: URL(string: "http://127.0.0.1:1/ex/jira/cloud-1")!, siteUrl: nil)
     static let report = Report(
         id: "r1", installationId: "i1", ownerAccountId: "a1", name: "Open bugs", jql: "type = Bug",
-        columns: "key,summary", sectionId: "0-section", enabled: true, createdAt: 0, updatedAt: 0)
+        columns: "key,summary", location: "0-section", enabled: true, createdAt: 0, updatedAt: 0)
 
     /// A handler whose Jira is a port nothing listens on: a test that reaches Jira fails with
     /// another code than the one it expects, and no system token is stored, so an offline token

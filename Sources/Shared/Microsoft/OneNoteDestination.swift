@@ -80,7 +80,7 @@ public struct OneNoteDestination: ReportDestination {
                 })
             do {
                 return try await writer.write(
-                    destination.renderer.render(document), sectionId: report.sectionId, reportId: report.id,
+                    destination.renderer.render(document), sectionId: report.location, reportId: report.id,
                     page: page, accessToken: token, hooks: hooks)
             } catch let error as UpstreamError where error.kind == .reconnectRequired {
                 // A second 401 in a row, with a token just refreshed: the user must connect again, and

@@ -22,7 +22,8 @@ public struct Report: Sendable, Equatable, Codable {
     public var filterId: String?
     /// JSON array of field ids.
     public var columns: String
-    public var sectionId: String
+    /// Where the report is written at its destination (for OneNote: the section's id).
+    public var location: String
     public var pageId: String?
     public var pageUrl: String?
     public var scheduleCron: String?
@@ -37,7 +38,7 @@ public struct Report: Sendable, Equatable, Codable {
         case installationId = "installation_id"
         case ownerAccountId = "owner_account_id"
         case filterId = "filter_id"
-        case sectionId = "section_id"
+        case location = "section_id"
         case pageId = "page_id"
         case pageUrl = "page_url"
         case scheduleCron = "schedule_cron"
@@ -51,7 +52,7 @@ public struct Report: Sendable, Equatable, Codable {
         ReportDefinition(
             name: name, jql: jql, filterId: filterId,
             columns: (try? JSONDecoder().decode([String].self, from: Data(columns.utf8))) ?? [],
-            sectionId: sectionId,
+            location: location,
             schedule: scheduleCron.map { ReportDefinition.Schedule(cron: $0, timeZone: scheduleTimeZone ?? "UTC") },
             enabled: enabled)
     }
@@ -59,7 +60,7 @@ public struct Report: Sendable, Equatable, Codable {
     var owner: ReportOwner { ReportOwner(installationId: installationId, accountId: ownerAccountId) }
     public init(
         id: String, installationId: String, ownerAccountId: String, name: String, jql: String? = nil,
-        filterId: String? = nil, columns: String, sectionId: String, pageId: String? = nil, pageUrl: String? = nil,
+        filterId: String? = nil, columns: String, location: String, pageId: String? = nil, pageUrl: String? = nil,
         scheduleCron: String? = nil, scheduleTimeZone: String? = nil, enabled: Bool, nextRunAt: Int64? = nil,
         createdAt: Int64, updatedAt: Int64
     ) {
@@ -70,7 +71,7 @@ public struct Report: Sendable, Equatable, Codable {
         self.jql = jql
         self.filterId = filterId
         self.columns = columns
-        self.sectionId = sectionId
+        self.location = location
         self.pageId = pageId
         self.pageUrl = pageUrl
         self.scheduleCron = scheduleCron

@@ -57,7 +57,7 @@ public struct ReportBody: Decodable, Sendable {
 
     public var definition: ReportDefinition {
         ReportDefinition(
-            name: name, jql: jql, filterId: filterId, columns: columns, sectionId: sectionId,
+            name: name, jql: jql, filterId: filterId, columns: columns, location: sectionId,
             schedule: schedule.map { .init(cron: $0.cron, timeZone: $0.timeZone) }, enabled: enabled ?? true)
     }
 }

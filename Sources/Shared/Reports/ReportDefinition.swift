@@ -9,9 +9,16 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
     var jql: String?
     var filterId: String?
     public var columns: [String]
-    var sectionId: String
+    /// Where the page goes at the destination (for OneNote: a section's id; `sectionId` in the API).
+    var location: String
     public var schedule: Schedule?
     var enabled: Bool
+
+    /// Coded as the API names it.
+    enum CodingKeys: String, CodingKey {
+        case name, jql, filterId, columns, schedule, enabled
+        case location = "sectionId"
+    }
 
     public struct Schedule: Sendable, Equatable, Codable {
         /// Five-field cron, in `timeZone`.
@@ -26,14 +33,14 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
     }
 
     public init(
-        name: String, jql: String? = nil, filterId: String? = nil, columns: [String], sectionId: String,
+        name: String, jql: String? = nil, filterId: String? = nil, columns: [String], location: String,
         schedule: Schedule? = nil, enabled: Bool = true
     ) {
         self.name = name
         self.jql = jql
         self.filterId = filterId
         self.columns = columns
-        self.sectionId = sectionId
+        self.location = location
         self.schedule = schedule
         self.enabled = enabled
     }
@@ -83,7 +90,7 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
                 field: "columns",
                 "'\(column.prefix(40))' is not a Jira field id (use e.g. key, summary, status or customfield_10010)")
         }
-        guard Self.isSectionId(sectionId) else { throw .init(field: "sectionId", "is not a OneNote section id") }
+        guard Self.isSectionId(location) else { throw .init(field: "sectionId", "is not a OneNote section id") }
         guard let schedule else { return nil }
         do {
             return try CronSchedule(cron: schedule.cron, timeZone: schedule.timeZone)

@@ -12,7 +12,7 @@ extension Report {
     ) {
         self.init(
             id: id, installationId: owner.installationId, ownerAccountId: owner.accountId, name: definition.name,
-            columns: "[]", sectionId: definition.sectionId, enabled: definition.enabled,
+            columns: "[]", location: definition.location, enabled: definition.enabled,
             createdAt: Timestamp.milliseconds(now), updatedAt: Timestamp.milliseconds(now))
         apply(definition, schedule: schedule, now: now)
     }
@@ -23,7 +23,7 @@ extension Report {
         jql = definition.jql
         filterId = definition.filterId
         columns = String(decoding: (try? JSONEncoder().encode(definition.columns)) ?? Data("[]".utf8), as: UTF8.self)
-        sectionId = definition.sectionId
+        location = definition.location
         scheduleCron = definition.schedule?.cron
         scheduleTimeZone = definition.schedule?.timeZone
         enabled = definition.enabled

@@ -101,7 +101,7 @@ public struct TenantExport: Codable, Sendable, Equatable {
             jql = report.jql
             filterId = report.filterId
             columns = report.definition.columns
-            sectionId = report.sectionId
+            sectionId = report.location
             pageUrl = report.pageUrl
             scheduleCron = report.scheduleCron
             scheduleTimeZone = report.scheduleTimeZone

@@ -34,7 +34,7 @@ struct ReportResponse: Encodable, Sendable {
         jql = report.jql
         filterId = report.filterId
         columns = definition.columns
-        sectionId = report.sectionId
+        sectionId = report.location
         schedule = definition.schedule.map { Schedule(cron: $0.cron, timeZone: $0.timeZone) }
         enabled = report.enabled
         pageUrl = report.pageUrl

@@ -18,7 +18,7 @@ enum ReportRow {
             ).self)
         return Report(
             id: c.0, installationId: c.1, ownerAccountId: c.2, name: c.3, jql: c.4, filterId: c.5, columns: c.6,
-            sectionId: c.7, pageId: c.8, pageUrl: c.9, scheduleCron: c.10, scheduleTimeZone: c.11, enabled: c.12,
+            location: c.7, pageId: c.8, pageUrl: c.9, scheduleCron: c.10, scheduleTimeZone: c.11, enabled: c.12,
             nextRunAt: c.13, createdAt: c.14, updatedAt: c.15)
     }
 }
