@@ -257,8 +257,18 @@ let package = Package(
         // the real-process stack. Only test targets depend on it.
         .target(
             name: "ReportsTesting",
-            dependencies: allLibraries + testProducts + ["ReportsTestDoubles"],
+            dependencies: allLibraries + testProducts + ["ReportsTestDoubles", "SecurityTesting"],
             path: "Tests/ReportsTesting", swiftSettings: strictSettings
+        ),
+        // Security's fixtures (FITs, vault and state ciphertexts made in Python, a JWKS server on
+        // loopback) and seeded randomness: what the unit tests of Security link.
+        .target(
+            name: "SecurityTesting",
+            dependencies: [
+                "Security", "Transport", log, .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/SecurityTesting", swiftSettings: strictSettings
         ),
         // The domain's test doubles (in-memory stores, a recording destination): what the unit tests of
         // Reports link instead of the whole stack.
@@ -278,7 +288,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]),
-        testTarget("SecurityTests", ["ReportsTesting", "SQLiteBackend", "Security", crypto, grdb]),
+        testTarget("SecurityTests", ["Security", "SecurityTesting", crypto]),
         testTarget(
             "ReportsTests",
             [
@@ -287,7 +297,10 @@ let package = Package(
             ]),
         testTarget(
             "JobQueueTests",
-            ["JobQueue", "ReportsSupport", "ReportsTesting", "SQLiteBackend", "ServiceSetup", lifecycle, log]),
+            [
+                "JobQueue", "ReportsSupport", "ReportsTesting", "SecurityTesting", "SQLiteBackend", "ServiceSetup",
+                lifecycle, log,
+            ]),
         testTarget(
             "UpstreamTests",
             [
@@ -302,7 +315,8 @@ let package = Package(
             "SQLiteBackendTests",
             [
                 "Atlassian", "Enqueuer", "JobQueue", "Microsoft", "PostgresBackend", "Rendering", "Reports",
-                "ReportsAPI", "ReportsSupport", "ReportsTesting", "SQLiteBackend", "Sandbox", "Security",
+                "ReportsAPI", "ReportsSupport", "ReportsTesting", "SecurityTesting", "SQLiteBackend", "Sandbox",
+                "Security",
                 "ServiceSetup", "Transport", "Upstream", .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"), crypto, grdb, lifecycle, log, postgres,
@@ -311,6 +325,7 @@ let package = Package(
             "ReportsAPITests",
             [
                 "Enqueuer", "JobQueue", "Microsoft", "Reports", "ReportsAPI", "ReportsSupport", "ReportsTesting",
+                "SecurityTesting",
                 "SQLiteBackend", "Security", "Transport", "Upstream",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -336,6 +351,7 @@ let package = Package(
             "IntegrationTests",
             [
                 "JobQueue", "Microsoft", "PostgresBackend", "Reports", "ReportsSupport", "ReportsTesting",
+                "SecurityTesting",
                 "SQLiteBackend", "Security", "ServiceSetup", "Transport", "Worker",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"), crypto, grdb, log,

@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Logging
 import ReportsTesting
+import SecurityTesting
 import Testing
 
 @testable import JobQueue

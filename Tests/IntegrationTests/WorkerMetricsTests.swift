@@ -1,5 +1,6 @@
 import Foundation
 import ReportsTesting
+import SecurityTesting
 import Testing
 
 @testable import JobQueue

@@ -1,4 +1,5 @@
 import ReportsTesting
+import SecurityTesting
 import Testing
 
 @testable import JobQueue

@@ -4,6 +4,7 @@ import GRDB
 import Hummingbird
 import HummingbirdTesting
 import ReportsTesting
+import SecurityTesting
 import Testing
 
 @testable import Enqueuer

@@ -10,6 +10,7 @@ package import Reports
 package import ReportsAPI
 package import SQLiteBackend
 package import Security
+import SecurityTesting
 import Synchronization
 package import Transport
 package import Upstream

@@ -99,21 +99,6 @@ package func waitUntil(timeout: Duration, pollEvery: Duration = .milliseconds(10
 /// A logger that drops everything, for code under test that must be handed one.
 package let silentLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
 
-/// A seeded generator so the bounds are checked over many draws, reproducibly.
-package struct SplitMix64: RandomNumberGenerator {
-    package var state: UInt64
-
-    package init(state: UInt64) { self.state = state }
-
-    package mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Runs `runtime` in a real ServiceGroup around `body`, then shuts it down gracefully.
 package func withRuntime(_ runtime: WorkerRuntime, _ body: () async throws -> Void) async throws {
     let group = ServiceGroup(configuration: .init(services: [runtime], logger: silentLogger))

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ReportsTesting
+import SecurityTesting
 import Testing
 
 @testable import ReportsSupport

@@ -1,5 +1,5 @@
 import Foundation
-import ReportsTesting
+import SecurityTesting
 import Testing
 
 @testable import Security

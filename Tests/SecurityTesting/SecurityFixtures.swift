@@ -100,7 +100,7 @@ package final class JWKSServer: Sendable {
                 body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: silentLogger)
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: quietLogger)
         return try await app.test(.live) { client in
             try await body(URL(string: "http://127.0.0.1:\(client.port!)/.well-known/jwks.json")!)
         }
@@ -109,7 +109,7 @@ package final class JWKSServer: Sendable {
 
 /// A verifier for the fixtures' app, at the fixtures' time, reading keys from `url` over real HTTP.
 package func fixtureVerifier(
-    url: URL, rejectReplayed: Bool = false, logger: Logger = silentLogger, refetchInterval: Duration = .seconds(30),
+    url: URL, rejectReplayed: Bool = false, logger: Logger = quietLogger, refetchInterval: Duration = .seconds(30),
     clock: MonotonicTestClock? = nil
 ) -> FITVerifier {
     let fits = Fixtures.fits
@@ -134,3 +134,6 @@ package final class MonotonicTestClock: Sendable {
     package var now: ContinuousClock.Instant { base + offset.withLock { $0 } }
     package func advance(by duration: Duration) { offset.withLock { $0 += duration } }
 }
+
+/// A logger that drops everything: the fixtures' servers are not what a test looks at.
+let quietLogger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
