@@ -114,7 +114,8 @@ extension PostgresSchema {
         "CREATE INDEX onenote_inflight_by_holder ON onenote_inflight (holder)",
         // A run follows its job (SQLite's three triggers in one function): every terminal discard ends
         // the run with a code read from the job's last error, an operator's retry queues it again, and a
-        // running job handed back to the queue shows its run as waiting.
+        // running job handed back to the queue shows its run as waiting. Dropped by v11: the queue
+        // applies `RunFollowsJob` itself, in the move's transaction.
         """
         CREATE FUNCTION runs_follow_their_job() RETURNS trigger LANGUAGE plpgsql AS $$
         DECLARE
