@@ -42,8 +42,11 @@ struct PipelineHarness: Sendable {
     /// The stores of one backend, wired as `enqueuer serve` and `worker run` wire them.
     struct Wiring {
         let services: APIServices
-        let handler: RunReportHandler
         let runReportStores: any RunReportStores
+        /// What the OneNote destination reads and spends, over the same database.
+        let connections: any MicrosoftConnections
+        let tokens: MicrosoftTokenBroker
+        let budget: any OneNoteBudgetStorage
         let makeRuns: @Sendable (TokenVault) -> any RunRequests
         let integers: @Sendable (String) async throws -> [Int]
     }
@@ -81,8 +84,13 @@ struct PipelineHarness: Sendable {
             let atlassian = AtlassianClient(graphQLURL: upstream.atlassianGraphQLURL, transport: transport)
             let renderer = OneNotePageRenderer(maxPartBytes: maxPartBytes)
             func run(_ wiring: Wiring) async throws {
+                let handler = RunReportHandler(
+                    stores: wiring.runReportStores, vault: vault, atlassian: atlassian,
+                    destination: OneNoteDestination(
+                        connections: wiring.connections, tokens: wiring.tokens, writer: writer, renderer: renderer,
+                        limiter: limited ? OneNoteRateLimiter(storage: wiring.budget) : nil))
                 let runtime = WorkerRuntime(
-                    queue: wiring.services.queue, registry: JobRegistry([wiring.handler]),
+                    queue: wiring.services.queue, registry: JobRegistry([handler]),
                     configuration: WorkerConfiguration(workerId: "pipeline"), logger: silentLogger)
                 let harness = PipelineHarness(
                     state: state, sandbox: sandbox, services: wiring.services, backend: backend,
@@ -102,16 +110,9 @@ struct PipelineHarness: Sendable {
                 try await run(
                     Wiring(
                         services: services,
-                        handler: RunReportHandler(
-                            stores: SQLiteRunReportStores(database: database, vault: vault), vault: vault,
-                            atlassian: atlassian,
-                            destination: OneNoteDestination(
-                                connections: sqlite.connections, tokens: sqlite.tokens, writer: writer,
-                                renderer: renderer,
-                                limiter: limited
-                                    ? OneNoteRateLimiter(storage: SQLiteOneNoteBudgetStorage(database: database))
-                                    : nil)),
                         runReportStores: SQLiteRunReportStores(database: database, vault: vault),
+                        connections: sqlite.connections, tokens: sqlite.tokens,
+                        budget: SQLiteOneNoteBudgetStorage(database: database),
                         makeRuns: { RunStore(database: database, queue: sqlite.queue, vault: $0) },
                         integers: { sql in try await database.pool.read { try Int.fetchAll($0, sql: sql) } }))
             case .postgres:
@@ -123,16 +124,9 @@ struct PipelineHarness: Sendable {
                     try await run(
                         Wiring(
                             services: services,
-                            handler: RunReportHandler(
-                                stores: PostgresRunReportStores(database: database, vault: vault), vault: vault,
-                                atlassian: atlassian,
-                                destination: OneNoteDestination(
-                                    connections: stores.connections, tokens: stores.tokens, writer: writer,
-                                    renderer: renderer,
-                                    limiter: limited
-                                        ? OneNoteRateLimiter(storage: PostgresOneNoteBudgetStorage(database: database))
-                                        : nil)),
                             runReportStores: PostgresRunReportStores(database: database, vault: vault),
+                            connections: stores.connections, tokens: stores.tokens,
+                            budget: PostgresOneNoteBudgetStorage(database: database),
                             makeRuns: { PostgresRunStore(database: database, queue: stores.queue, vault: $0) },
                             integers: { sql in
                                 try await database.withConnection { connection in

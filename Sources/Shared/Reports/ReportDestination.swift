@@ -13,8 +13,10 @@ public import Rendering
 ///   next attempt from `ReportPage.pendingCreateSince` instead of making a second page;
 /// - every write request is preceded by the job's lease check, so a worker that lost its lease writes
 ///   nothing;
-/// - errors are `UpstreamError`s: `.budgetSpent` and `.notYet` send the job back to the queue without
-///   using an attempt, `.reconnectRequired` fails it until the owner connects again.
+/// - a wait the destination knows the length of (its budget spent) is a `JobDeferral`, which sends the
+///   job back to the queue without using an attempt, as does an `UpstreamError` of kind `.notYet`;
+///   `.reconnectRequired` fails the run until the owner connects again; other `UpstreamError`s are
+///   retried or not by their kind.
 public protocol ReportDestination: Sendable {
     /// Before the run claims its report: the owner's side of the destination for this job. Throws a
     /// `JobDeferral` when the owner's budget there is spent, so the job waits in the queue, with the
