@@ -5,10 +5,10 @@ package import Reports
 import Synchronization
 
 /// A `ReportDestination` that keeps what it is given: the reference for what the run handler asks of
-/// any destination. `refusal` is thrown where the destination would refuse (`open`: a spent budget;
-/// `authorize`: no connection); `write` records the document and reports one page to the recorder.
+/// any destination. A refusal is thrown where the destination would refuse (`open`: a spent budget,
+/// no connection); `write` records the document and reports one page to the recorder.
 package final class RecordingDestination: ReportDestination {
-    package enum Step: Sendable, Equatable { case open, authorize, write }
+    package enum Step: Sendable, Equatable { case open, write }
 
     struct Contents: Sendable {
         var steps: [Step] = []
@@ -38,8 +38,6 @@ package final class RecordingDestination: ReportDestination {
 
     struct Write: DestinationWrite {
         let destination: RecordingDestination
-
-        func authorize() async throws { try destination.take(.authorize) }
 
         func write(_ document: ReportDocument, report: Report, page: ReportPage, recorder: any RunPageRecorder)
             async throws -> WrittenPage

@@ -63,13 +63,13 @@ struct RunReportHandlerTests {
         let stores = InMemoryRunReportStores(report: Self.report, installation: Self.installation)
         let reconnect = UpstreamError(
             kind: .reconnectRequired, code: "reconnect_required", message: "the connection was revoked")
-        let destination = RecordingDestination(refusing: [.authorize: reconnect])
+        let destination = RecordingDestination(refusing: [.open: reconnect])
         let failure = await #expect(throws: JobFailure.self) {
             try await Self.handler(stores, destination).handle(try Self.job())
         }
         #expect(failure?.code == "reconnect_required" && failure?.isRetryable == false)
         #expect(stores.events == [.claimed, .failed(code: "reconnect_required", final: true)])
-        #expect(destination.steps == [.open, .authorize], "no document was written")
+        #expect(destination.steps == [.open], "no document was written")
     }
 
     @Test func withoutAWayIntoJiraTheRunFailsForGoodAndNothingIsWritten() async throws {
@@ -81,6 +81,6 @@ struct RunReportHandlerTests {
         }
         #expect(failure?.code == "no_system_token")
         #expect(stores.events == [.claimed, .failed(code: "no_system_token", final: true)])
-        #expect(destination.steps == [.open, .authorize])
+        #expect(destination.steps == [.open])
     }
 }

@@ -3,15 +3,15 @@ public import Logging
 public import Rendering
 public import Reports
 public import Security
-import Synchronization
 import Upstream
 
 /// Reports written as OneNote pages: the first `ReportDestination`.
 ///
-/// Per job: the owner's Microsoft user is read once (whose OneNote budget every request of the run
-/// spends); a spent budget defers the job before its claim. Before Jira is read, an access token from
-/// `MicrosoftTokenBroker` (one refresh at a time per connection across processes; a 401 from OneNote
-/// gets one fresh token, a second 401 marks the connection `reconnect_required`). The write renders
+/// Per job, in `open`: the owner's Microsoft user is read once (whose OneNote budget every request of
+/// the run spends), a spent budget defers the job, and an access token comes from
+/// `MicrosoftTokenBroker` (one refresh at a time per connection across processes), so a run that
+/// cannot write fails before Jira is read. A 401 from OneNote gets one fresh token; a second 401 marks
+/// the connection `reconnect_required`. The write renders
 /// the document as OneNote XHTML and hands it to `OneNoteWriter`, which keeps docs/page-identity.md:
 /// lease check before each request, the page id stored at once, a lost create found by its marker.
 public struct OneNoteDestination: ReportDestination {
@@ -43,7 +43,8 @@ public struct OneNoteDestination: ReportDestination {
             }
             writer = writer.limited(by: limiter, user: user)
         }
-        return Write(destination: self, writer: writer, owner: owner, job: job)
+        let token = try await tokens.accessToken(owner, lease: job.lease, logger: job.logger)
+        return Write(destination: self, writer: writer, owner: owner, job: job, accessToken: token)
     }
 
     /// One job's OneNote writes.
@@ -52,22 +53,12 @@ public struct OneNoteDestination: ReportDestination {
         let writer: OneNoteWriter
         let owner: ReportOwner
         let job: JobContext
-        let accessToken = AccessTokenSlot()
-
-        func authorize() async throws {
-            accessToken.set(
-                try await destination.tokens.accessToken(owner, lease: job.lease, logger: job.logger))
-        }
+        /// The token `open` obtained; the writer asks the broker for a fresh one after a 401.
+        let accessToken: Secret
 
         func write(_ document: ReportDocument, report: Report, page: ReportPage, recorder: any RunPageRecorder)
             async throws -> WrittenPage
         {
-            let token: Secret
-            if let authorized = accessToken.value {
-                token = authorized
-            } else {
-                token = try await destination.tokens.accessToken(owner, lease: job.lease, logger: job.logger)
-            }
             let (tokens, owner, job) = (destination.tokens, owner, job)
             let hooks = OneNoteWriter.WriteHooks(
                 beforeWrite: { try await job.checkLease() },
@@ -81,7 +72,7 @@ public struct OneNoteDestination: ReportDestination {
             do {
                 return try await writer.write(
                     destination.renderer.render(document), sectionId: report.location, reportId: report.id,
-                    page: page, accessToken: token, hooks: hooks)
+                    page: page, accessToken: accessToken, hooks: hooks)
             } catch let error as UpstreamError where error.kind == .reconnectRequired {
                 // A second 401 in a row, with a token just refreshed: the user must connect again, and
                 // /v1/me says so.
@@ -96,11 +87,4 @@ public struct OneNoteDestination: ReportDestination {
             }
         }
     }
-}
-
-/// The access token `authorize` obtained, for the write that follows in the same job.
-final class AccessTokenSlot: Sendable {
-    private let slot = Mutex<Secret?>(nil)
-    var value: Secret? { slot.withLock { $0 } }
-    func set(_ token: Secret) { slot.withLock { $0 = token } }
 }

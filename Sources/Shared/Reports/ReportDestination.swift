@@ -4,8 +4,8 @@ public import Rendering
 
 /// Where a report is written: a destination keeps one page per report up to date (the first lives in
 /// the Microsoft module). The run handler knows only this protocol: it
-/// asks the destination once before claiming the report (is the owner's budget there spent?), once
-/// before reading Jira (can this owner write at all?), and once to write the document.
+/// opens the destination once before claiming the report (is the owner's budget there spent? can the
+/// owner write at all?) and, after reading Jira, writes the document once.
 ///
 /// The contract every destination keeps (docs/page-identity.md):
 /// - one current page per report: the page's id is handed to `RunPageRecorder.pageKnown` the moment
@@ -18,17 +18,16 @@ public import Rendering
 ///   `.reconnectRequired` fails the run until the owner connects again; other `UpstreamError`s are
 ///   retried or not by their kind.
 public protocol ReportDestination: Sendable {
-    /// Before the run claims its report: the owner's side of the destination for this job. Throws a
-    /// `JobDeferral` when the owner's budget there is spent, so the job waits in the queue, with the
-    /// owner's other due jobs, instead of reading Jira for a page that cannot be written.
+    /// Before the run claims its report: the owner's side of the destination for this job, ready to
+    /// write. Throws a `JobDeferral` when the owner's budget there is spent, so the job waits in the
+    /// queue, with the owner's other due jobs, instead of reading Jira for a page that cannot be
+    /// written; throws an `UpstreamError` when nothing can be written for the owner (never connected,
+    /// must connect again), so a user without a connection cannot make workers page through a search.
     func open(for owner: ReportOwner, job: JobContext) async throws -> any DestinationWrite
 }
 
 /// One job's writes at a destination, opened by `ReportDestination.open`.
 public protocol DestinationWrite: Sendable {
-    /// Before Jira is read: throws when nothing can be written for the owner (never connected, must
-    /// connect again), so a user without a connection cannot make workers page through a search.
-    func authorize() async throws
     /// Writes `document` as the report's page: updates `page` in place, recovers a lost create, or
     /// creates it, telling `recorder` about the page as it goes.
     func write(_ document: ReportDocument, report: Report, page: ReportPage, recorder: any RunPageRecorder)

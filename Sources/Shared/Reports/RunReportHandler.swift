@@ -51,14 +51,29 @@ public struct RunReportHandler: JobHandler {
     public func handle(_ job: JobContext) async throws {
         let parameters: RunReportJob = try job.decodePayload()
         let owner = ReportOwner(installationId: parameters.installationId, accountId: parameters.ownerAccountId)
-        // A spent budget at the destination sends the job back here, before its claim.
-        let output = try await destination.open(for: owner, job: job)
+        // The destination before the claim: a spent budget sends the job back here untouched; a
+        // refusal (no connection) is the run's failure, recorded once the run is claimed below.
+        let opened: Swift.Result<any DestinationWrite, any Error>
+        do {
+            opened = .success(try await destination.open(for: owner, job: job))
+        } catch let deferral as JobDeferral {
+            throw deferral
+        } catch let lost as LeaseLostError {
+            throw lost
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            opened = .failure(error)
+        }
         let writes = stores.leasedRun(job.lease, reportId: parameters.reportId, runId: parameters.runId)
         guard let claim = try await writes.claim(attempt: job.attempt) else {
             // At most one run of a report writes at a time; this one waits its turn without using an attempt.
             throw JobDeferral("report_run_in_progress", delay: busyReportDelay)
         }
         do {
+            // A run that cannot write reads nothing from Jira, so a user without a connection cannot
+            // make the workers page through a large search again and again.
+            let output = try opened.get()
             let result = try await produce(claim, parameters, output: output, job: job, writes: writes)
             try await writes.succeeded(issueCount: result.issueCount, pageUrl: result.pageUrl)
         } catch let lost as LeaseLostError {
@@ -93,10 +108,6 @@ public struct RunReportHandler: JobHandler {
         guard let installation = claim.installation else {
             throw JobFailure.permanent("no_installation", "the Jira site is not known to the service yet")
         }
-        // The destination before Jira: a run that cannot write (never connected, to reconnect; the budget
-        // was checked in `handle`) reads nothing from Jira, so a user without a connection cannot make the
-        // workers page through a large search again and again.
-        try await output.authorize()
         let jiraToken = try await jiraToken(
             parameters, installation: installation, stored: claim.systemToken, logger: logger)
 
