@@ -18,7 +18,7 @@ struct ResponseBytesTests {
             jql: index % 3 == 0 ? nil : "project = \"OPS\" AND summary ~ 'a/b'",
             filterId: index % 3 == 0 ? "10000" : nil,
             columns: index % 2 == 0 ? #"["key","summary","status"]"# : "[]", location: "1-abc!11-DEF",
-            pageId: nil, pageUrl: index % 2 == 0 ? "https://onenote.example/p?a=1&b=<2>" : nil,
+            pageUrl: index % 2 == 0 ? "https://onenote.example/p?a=1&b=<2>" : nil,
             scheduleCron: index % 2 == 1 ? "0 9 * * 1-5" : nil,
             scheduleTimeZone: index % 2 == 1 ? "Europe/Berlin" : nil,
             enabled: index % 2 == 0, nextRunAt: index % 2 == 1 ? 1_800_000_123_456 : nil,

@@ -57,7 +57,7 @@ package final class InMemoryRunReportStores: RunReportStores {
             stores.record(.claimed)
             return RunClaim(
                 report: stores.report, installation: stores.installation, systemToken: nil,
-                page: ReportPage(id: stores.report.pageId))
+                page: ReportPage())
         }
         func createPending() async throws { stores.record(.createPending) }
         func createNotSent() async throws { stores.record(.createNotSent) }

@@ -24,7 +24,8 @@ public struct Report: Sendable, Equatable, Codable {
     public var columns: String
     /// Where the report is written at its destination (for OneNote: the section's id).
     public var location: String
-    public var pageId: String?
+    /// Where a person opens the report's page, once written. (The page's own state at the destination
+    /// is the run's business: `RunClaim.page`.)
     public var pageUrl: String?
     public var scheduleCron: String?
     public var scheduleTimeZone: String?
@@ -39,7 +40,6 @@ public struct Report: Sendable, Equatable, Codable {
         case ownerAccountId = "owner_account_id"
         case filterId = "filter_id"
         case location = "section_id"
-        case pageId = "page_id"
         case pageUrl = "page_url"
         case scheduleCron = "schedule_cron"
         case scheduleTimeZone = "schedule_time_zone"
@@ -60,7 +60,7 @@ public struct Report: Sendable, Equatable, Codable {
     var owner: ReportOwner { ReportOwner(installationId: installationId, accountId: ownerAccountId) }
     public init(
         id: String, installationId: String, ownerAccountId: String, name: String, jql: String? = nil,
-        filterId: String? = nil, columns: String, location: String, pageId: String? = nil, pageUrl: String? = nil,
+        filterId: String? = nil, columns: String, location: String, pageUrl: String? = nil,
         scheduleCron: String? = nil, scheduleTimeZone: String? = nil, enabled: Bool, nextRunAt: Int64? = nil,
         createdAt: Int64, updatedAt: Int64
     ) {
@@ -72,7 +72,6 @@ public struct Report: Sendable, Equatable, Codable {
         self.filterId = filterId
         self.columns = columns
         self.location = location
-        self.pageId = pageId
         self.pageUrl = pageUrl
         self.scheduleCron = scheduleCron
         self.scheduleTimeZone = scheduleTimeZone

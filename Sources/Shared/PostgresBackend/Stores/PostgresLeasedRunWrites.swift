@@ -43,7 +43,7 @@ struct PostgresLeasedRunWrites: LeasedRunRecorder {
             guard
                 let row = try await connection.checkedQuery(
                     """
-                    SELECT \(unescaped: ReportRow.columns), page_created_at, pending_create_at FROM reports
+                    SELECT \(unescaped: ReportRow.columns), page_id, page_created_at, pending_create_at FROM reports
                     WHERE id = \(reportId)
                     """, logger: logger
                 ).collect().first
@@ -51,6 +51,7 @@ struct PostgresLeasedRunWrites: LeasedRunRecorder {
             guard claimed else { return nil }
             let report = try ReportRow.decode(row)
             let random = row.makeRandomAccess()
+            let storedPage = try random["page_id"].decode(String?.self)
             let created = try random["page_created_at"].decode(Int64?.self)
             let pending = try random["pending_create_at"].decode(Int64?.self)
             try await connection.checkedQuery(
@@ -62,7 +63,7 @@ struct PostgresLeasedRunWrites: LeasedRunRecorder {
             return RunClaim(
                 report: report, installation: site?.installation, systemToken: site?.systemToken,
                 page: ReportPage(
-                    id: report.pageId, createdAt: created.map(Timestamp.date(milliseconds:)),
+                    id: storedPage, createdAt: created.map(Timestamp.date(milliseconds:)),
                     pendingCreateSince: pending.map(Timestamp.date(milliseconds:))))
         }
     }

@@ -6,20 +6,20 @@ import Reports
 enum ReportRow {
     static let columns = """
         reports.id, reports.installation_id, reports.owner_account_id, reports.name, reports.jql, reports.filter_id,
-        reports.columns, reports.section_id, reports.page_id, reports.page_url, reports.schedule_cron,
+        reports.columns, reports.section_id, reports.page_url, reports.schedule_cron,
         reports.schedule_time_zone, reports.enabled, reports.next_run_at, reports.created_at, reports.updated_at
         """
 
     static func decode(_ row: PostgresRow) throws -> Report {
         let c = try row.decode(
             (
-                String, String, String, String, String?, String?, String, String, String?, String?, String?, String?,
-                Bool, Int64?, Int64, Int64
+                String, String, String, String, String?, String?, String, String, String?, String?, String?, Bool,
+                Int64?, Int64, Int64
             ).self)
         return Report(
             id: c.0, installationId: c.1, ownerAccountId: c.2, name: c.3, jql: c.4, filterId: c.5, columns: c.6,
-            location: c.7, pageId: c.8, pageUrl: c.9, scheduleCron: c.10, scheduleTimeZone: c.11, enabled: c.12,
-            nextRunAt: c.13, createdAt: c.14, updatedAt: c.15)
+            location: c.7, pageUrl: c.8, scheduleCron: c.9, scheduleTimeZone: c.10, enabled: c.11, nextRunAt: c.12,
+            createdAt: c.13, updatedAt: c.14)
     }
 }
 

@@ -40,7 +40,7 @@ struct LeasedRunWrites: LeasedRunRecorder {
             let claimed = db.changesCount == 1
             guard
                 let row = try Row.fetchOne(
-                    db, sql: "SELECT page_created_at, pending_create_at FROM reports WHERE id = ?",
+                    db, sql: "SELECT page_id, page_created_at, pending_create_at FROM reports WHERE id = ?",
                     arguments: [reportId]),
                 let report = try Report.fetchOne(db, key: reportId)
             else { throw JobFailure.permanent("report_deleted", "the report was deleted") }
@@ -55,7 +55,7 @@ struct LeasedRunWrites: LeasedRunRecorder {
             return RunClaim(
                 report: report, installation: site?.installation, systemToken: site?.systemToken,
                 page: ReportPage(
-                    id: report.pageId, createdAt: created.map(Timestamp.date(milliseconds:)),
+                    id: row["page_id"], createdAt: created.map(Timestamp.date(milliseconds:)),
                     pendingCreateSince: pending.map(Timestamp.date(milliseconds:))))
         }
     }
