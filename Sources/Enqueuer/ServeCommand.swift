@@ -40,10 +40,12 @@ struct ServeCommand: AsyncParsableCommand {
         let forge: ForgeConfiguration
         let security: SecurityConfiguration
         let upstream: UpstreamConfiguration
+        let onenote: OneNoteLimits
         do {
             forge = try ForgeConfiguration(environment: environment, urlPolicy: settings.outboundPolicy)
             security = try SecurityConfiguration(environment: environment)
             upstream = try UpstreamConfiguration(environment: environment, policy: settings.outboundPolicy)
+            onenote = try OneNoteLimits(environment: environment)
         } catch {
             ProcessSupport.fail(program: "enqueuer", "\(error)", exitCode: ProcessSupport.configurationExitCode)
         }
@@ -57,9 +59,15 @@ struct ServeCommand: AsyncParsableCommand {
         // Services stop in reverse order: the server, the budget keeper, then the storage's own.
         let storage = await ReportsStorage.open(settings, program: "enqueuer", logger: logger)
         var services = storage.services
-        let (stores, tokens, budget) = storage.apiStores(vault: vault, microsoft: microsoft, budgetHolder: holder)
+        // The API's own OneNote calls (section listing) draw from the budget the workers share; a
+        // request waits a few seconds for a busy slot at most.
+        let budget = OneNoteRateLimiter(
+            storage: storage.budgetStorage, perMinute: onenote.perMinute, perHour: onenote.perHour,
+            maxWait: .seconds(5), holder: holder)
         let apiServices = APIServices(
-            stores: stores, tokens: tokens, onenoteBudget: budget, forge: forge, security: security, upstream: upstream,
+            stores: storage.apiStores(vault: vault),
+            tokens: MicrosoftTokenBroker(storage: storage.tokenStorage, vault: vault, microsoft: microsoft),
+            onenoteBudget: budget, forge: forge, security: security, upstream: upstream,
             microsoft: microsoft,
             transport: transport, logger: logger)
         let app = Application(

@@ -148,9 +148,9 @@ struct Run: AsyncParsableCommand {
             }
             let transport = MeteredTransport(
                 inner: CurlTransport(policy: settings.outboundPolicy), metrics: metrics)
+            let onenote = try OneNoteLimits(environment: environment)
             let budget = OneNoteRateLimiter(
-                storage: storage.budgetStorage, perMinute: settings.limits.onenotePerMinute,
-                perHour: settings.limits.onenotePerHour,
+                storage: storage.budgetStorage, perMinute: onenote.perMinute, perHour: onenote.perHour,
                 holder: "\(workerId):\(UUID().uuidString.lowercased())",
                 sleep: metrics.sleeper(service: "onenote_budget"))
             let vault = TokenVault(keys: keys)

@@ -254,12 +254,15 @@ extension APIServices {
         now: @escaping @Sendable () -> Date = { Date() }
     ) -> (APIServices, PostgresServiceStores) {
         let microsoft = MicrosoftIdentityClient(configuration: upstream, transport: transport)
-        let stores = PostgresServiceStores(
-            database: database, vault: TokenVault(keys: security.tokenKeys), microsoft: microsoft, limits: limits,
-            budgetHolder: "\(APIServices.processId):\(UUID().uuidString.lowercased())", now: now)
+        let vault = TokenVault(keys: security.tokenKeys)
+        let stores = PostgresServiceStores(database: database, vault: vault, limits: limits, now: now)
         let services = APIServices(
-            stores: stores.stores, tokens: stores.tokens, onenoteBudget: stores.onenoteBudget, forge: forge,
-            security: security, upstream: upstream, microsoft: microsoft,
+            stores: stores.stores,
+            tokens: MicrosoftTokenBroker(database: database, vault: vault, microsoft: microsoft, now: now),
+            onenoteBudget: OneNoteRateLimiter(
+                storage: PostgresOneNoteBudgetStorage(database: database), maxWait: .seconds(5),
+                holder: "\(APIServices.processId):\(UUID().uuidString.lowercased())", now: now),
+            forge: forge, security: security, upstream: upstream, microsoft: microsoft,
             transport: transport, logger: silentLogger, now: now)
         return (services, stores)
     }
@@ -271,12 +274,15 @@ extension APIServices {
         now: @escaping @Sendable () -> Date = { Date() }
     ) -> (APIServices, SQLiteServiceStores) {
         let microsoft = MicrosoftIdentityClient(configuration: upstream, transport: transport)
-        let sqlite = SQLiteServiceStores(
-            database: database, vault: TokenVault(keys: security.tokenKeys), microsoft: microsoft, limits: limits,
-            budgetHolder: "\(APIServices.processId):\(UUID().uuidString.lowercased())", now: now)
+        let vault = TokenVault(keys: security.tokenKeys)
+        let sqlite = SQLiteServiceStores(database: database, vault: vault, limits: limits, now: now)
         let services = APIServices(
-            stores: sqlite.stores, tokens: sqlite.tokens, onenoteBudget: sqlite.onenoteBudget, forge: forge,
-            security: security, upstream: upstream, microsoft: microsoft,
+            stores: sqlite.stores,
+            tokens: MicrosoftTokenBroker(database: database, vault: vault, microsoft: microsoft, now: now),
+            onenoteBudget: OneNoteRateLimiter(
+                storage: SQLiteOneNoteBudgetStorage(database: database), maxWait: .seconds(5),
+                holder: "\(APIServices.processId):\(UUID().uuidString.lowercased())", now: now),
+            forge: forge, security: security, upstream: upstream, microsoft: microsoft,
             transport: transport, logger: silentLogger, now: now)
         return (services, sqlite)
     }

@@ -111,7 +111,7 @@ struct PipelineHarness: Sendable {
                     Wiring(
                         services: services,
                         runReportStores: SQLiteRunReportStores(database: database, vault: vault),
-                        connections: sqlite.connections, tokens: sqlite.tokens,
+                        connections: sqlite.connections, tokens: services.tokens,
                         budget: SQLiteOneNoteBudgetStorage(database: database),
                         makeRuns: { RunStore(database: database, queue: sqlite.queue, vault: $0) },
                         integers: { sql in try await database.pool.read { try Int.fetchAll($0, sql: sql) } }))
@@ -125,7 +125,7 @@ struct PipelineHarness: Sendable {
                         Wiring(
                             services: services,
                             runReportStores: PostgresRunReportStores(database: database, vault: vault),
-                            connections: stores.connections, tokens: stores.tokens,
+                            connections: stores.connections, tokens: services.tokens,
                             budget: PostgresOneNoteBudgetStorage(database: database),
                             makeRuns: { PostgresRunStore(database: database, queue: stores.queue, vault: $0) },
                             integers: { sql in

@@ -1,8 +1,8 @@
 public import JobQueue
-public import Logging
-public import Rendering
+import Logging
+import Rendering
 public import Reports
-public import Security
+import Security
 import Upstream
 
 /// Reports written as OneNote pages: the first `ReportDestination`.

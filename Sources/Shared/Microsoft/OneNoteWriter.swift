@@ -1,5 +1,5 @@
 public import Foundation
-public import Rendering
+import Rendering
 public import Reports
 public import Security
 import Synchronization

@@ -2,7 +2,7 @@ public import Atlassian
 public import Foundation
 public import JobQueue
 import Logging
-public import Rendering
+import Rendering
 import ReportsSupport
 public import Security
 import Synchronization

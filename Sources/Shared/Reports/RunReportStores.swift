@@ -1,6 +1,6 @@
 public import Foundation
 public import JobQueue
-public import Logging
+import Logging
 public import Security
 import Upstream
 

@@ -18,11 +18,6 @@ public struct TenantLimits: Sendable, Equatable {
     var maxRunningPerKey = FairnessPolicy.standard.maxRunningPerKey
     /// Seconds a due job waits before it is promoted to Run now's priority (`REPORTS_QUEUE_PRIORITY_AGING_SECONDS`).
     var priorityAgingSeconds = Int(FairnessPolicy.standard.agingAfter.components.seconds)
-    /// OneNote's per-user limits the workers keep to (docs/microsoft-apis.md §4.2: 120 a minute, 400 an hour).
-    /// Microsoft's numbers; lower them only to test against a sandbox started with lower ones
-    /// (`REPORTS_ONENOTE_PER_MINUTE`, `REPORTS_ONENOTE_PER_HOUR`).
-    public var onenotePerMinute = 120
-    public var onenotePerHour = 400
 
     public init() {}
 
@@ -38,8 +33,6 @@ public struct TenantLimits: Sendable, Equatable {
             environment, "REPORTS_QUEUE_MAX_RUNNING_PER_KEY", maxRunningPerKey, 1...1_024)
         priorityAgingSeconds = try Self.number(
             environment, "REPORTS_QUEUE_PRIORITY_AGING_SECONDS", priorityAgingSeconds, 1...86_400)
-        onenotePerMinute = try Self.number(environment, "REPORTS_ONENOTE_PER_MINUTE", onenotePerMinute, 1...120)
-        onenotePerHour = try Self.number(environment, "REPORTS_ONENOTE_PER_HOUR", onenotePerHour, 1...400)
     }
 
     /// The queue's fairness policy these limits describe.

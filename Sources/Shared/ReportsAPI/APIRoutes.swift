@@ -1,6 +1,6 @@
 import Foundation
 import HTTPTypes
-public import Hummingbird
+package import Hummingbird
 import Logging
 import Reports
 import ReportsSupport
@@ -10,7 +10,7 @@ import Upstream
 /// (`/forge/…`, `/v1/…`) pass the FIT middleware; health, metrics and the browser's steps of the
 /// connect flow do not (docs/openapi.yaml says which is which).
 package enum APIRoutes {
-    public static func router(_ services: APIServices) -> Router<APIRequestContext> {
+    package static func router(_ services: APIServices) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
         // The request log is outermost, so it sees every response, those made from thrown errors
         // included (a 401 or 404 probe gets its id, log line and metric like any other).

@@ -1,7 +1,7 @@
 public import Hummingbird
 public import HummingbirdCore
 public import Logging
-public import NIOCore
+import NIOCore
 public import ReportsSupport
 
 #if canImport(Glibc)

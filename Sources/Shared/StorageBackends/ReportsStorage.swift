@@ -148,22 +148,14 @@ public struct ReportsStorage: Sendable {
         }
     }
 
-    /// The API's stores, its Microsoft token broker, and the OneNote budget its own OneNote calls draw
-    /// from (`holder` names this process's slots, which its `OneNoteRateLimiter.Keeper` renews).
-    public func apiStores(vault: TokenVault, microsoft: MicrosoftIdentityClient, budgetHolder: String)
-        -> (stores: ServiceStores, tokens: MicrosoftTokenBroker, budget: OneNoteRateLimiter)
-    {
+    /// The API's stores. (Its Microsoft token broker and OneNote budget are built over
+    /// `tokenStorage` and `budgetStorage`, as the worker's are.)
+    public func apiStores(vault: TokenVault) -> ServiceStores {
         switch backend {
         case .sqlite(let database):
-            let sqlite = SQLiteServiceStores(
-                database: database, vault: vault, microsoft: microsoft, limits: settings.limits,
-                budgetHolder: budgetHolder)
-            return (sqlite.stores, sqlite.tokens, sqlite.onenoteBudget)
+            SQLiteServiceStores(database: database, vault: vault, limits: settings.limits).stores
         case .server(let database):
-            let postgres = PostgresServiceStores(
-                database: database, vault: vault, microsoft: microsoft, limits: settings.limits,
-                budgetHolder: budgetHolder)
-            return (postgres.stores, postgres.tokens, postgres.onenoteBudget)
+            PostgresServiceStores(database: database, vault: vault, limits: settings.limits).stores
         }
     }
 

@@ -1,7 +1,4 @@
-public import Atlassian
 public import Foundation
-public import Microsoft
-public import Rendering
 public import Reports
 public import Security
 
@@ -15,15 +12,11 @@ public struct PostgresServiceStores: Sendable {
     public let connections: PostgresConnectionStore
     public let pending: PostgresPendingConnectionStore
     public let nonces: PostgresOAuthNonceStore
-    public let tokens: MicrosoftTokenBroker
-    /// The API's OneNote slots; the process's `OneNoteRateLimiter.Keeper` renews them.
-    public let onenoteBudget: OneNoteRateLimiter
     public let storage: PostgresStorageReadings
 
-    /// `budgetHolder` names the process's OneNote slots (`<process>:<instance>`).
     public init(
-        database: PostgresReportsDatabase, vault: TokenVault, microsoft: MicrosoftIdentityClient,
-        limits: TenantLimits = TenantLimits(), budgetHolder: String, now: @escaping @Sendable () -> Date = { Date() }
+        database: PostgresReportsDatabase, vault: TokenVault, limits: TenantLimits = TenantLimits(),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.database = database
         queue = PostgresJobQueue(database: database, now: now)
@@ -34,12 +27,6 @@ public struct PostgresServiceStores: Sendable {
         connections = PostgresConnectionStore(database: database, vault: vault, now: now)
         pending = PostgresPendingConnectionStore(database: database, vault: vault, now: now)
         nonces = PostgresOAuthNonceStore(database: database, now: now)
-        tokens = MicrosoftTokenBroker(database: database, vault: vault, microsoft: microsoft, now: now)
-        // An API request waits a few seconds for a busy slot at most.
-        onenoteBudget = OneNoteRateLimiter(
-            storage: PostgresOneNoteBudgetStorage(database: database), perMinute: limits.onenotePerMinute,
-            perHour: limits.onenotePerHour,
-            maxWait: .seconds(5), holder: budgetHolder, now: now)
         storage = PostgresStorageReadings(database: database, now: now)
     }
 

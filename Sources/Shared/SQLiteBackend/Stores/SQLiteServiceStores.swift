@@ -1,5 +1,4 @@
 public import Foundation
-public import Microsoft
 public import Reports
 public import Security
 
@@ -14,15 +13,11 @@ public struct SQLiteServiceStores: Sendable {
     public let connections: MicrosoftConnectionStore
     public let pending: PendingConnectionStore
     public let nonces: OAuthNonceStore
-    public let tokens: MicrosoftTokenBroker
-    /// The API's OneNote slots; the process's `OneNoteRateLimiter.Keeper` renews them.
-    public let onenoteBudget: OneNoteRateLimiter
     public let storage: SQLiteStorageReadings
 
-    /// `budgetHolder` names the process's OneNote slots (`<process>:<instance>`).
     public init(
-        database: ReportsDatabase, vault: TokenVault, microsoft: MicrosoftIdentityClient,
-        limits: TenantLimits = TenantLimits(), budgetHolder: String, now: @escaping @Sendable () -> Date = { Date() }
+        database: ReportsDatabase, vault: TokenVault, limits: TenantLimits = TenantLimits(),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.database = database
         queue = SQLiteJobQueue(database: database, now: now)
@@ -33,12 +28,6 @@ public struct SQLiteServiceStores: Sendable {
         connections = MicrosoftConnectionStore(database: database, vault: vault, now: now)
         pending = PendingConnectionStore(database: database, vault: vault, now: now)
         nonces = OAuthNonceStore(database: database, now: now)
-        tokens = MicrosoftTokenBroker(database: database, vault: vault, microsoft: microsoft, now: now)
-        // An API request waits a few seconds for a busy slot at most.
-        onenoteBudget = OneNoteRateLimiter(
-            storage: SQLiteOneNoteBudgetStorage(database: database), perMinute: limits.onenotePerMinute,
-            perHour: limits.onenotePerHour,
-            maxWait: .seconds(5), holder: budgetHolder, now: now)
         storage = SQLiteStorageReadings(database: database, now: now)
     }
 
