@@ -72,15 +72,18 @@ let package = Package(
             dependencies: ["ReportsSupport", "Transport", log, crypto, .product(name: "JWTKit", package: "jwt-kit")],
             path: "Sources/Shared/Security", swiftSettings: strictSettings
         ),
-        .target(name: "Rendering", path: "Sources/Shared/Rendering", swiftSettings: strictSettings),
         .target(
             name: "Upstream", dependencies: ["ReportsSupport", "Transport", "Security"],
             path: "Sources/Shared/Upstream", swiftSettings: strictSettings
         ),
         .target(
-            name: "Atlassian", dependencies: ["Upstream", "Transport", "Security", "Rendering", "ReportsSupport"],
+            name: "Atlassian", dependencies: ["Upstream", "Transport", "Security", "ReportsSupport"],
             path: "Sources/Shared/Atlassian", swiftSettings: strictSettings
         ),
+        // What a report shows, built from Jira's issues, for any destination to write.
+        .target(
+            name: "Rendering", dependencies: ["Atlassian"], path: "Sources/Shared/Rendering",
+            swiftSettings: strictSettings),
         .target(
             name: "Microsoft",
             dependencies: [

@@ -1,5 +1,4 @@
 public import Foundation
-public import Rendering
 import ReportsSupport
 public import Security
 import Synchronization

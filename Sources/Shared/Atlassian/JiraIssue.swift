@@ -29,7 +29,7 @@ public indirect enum JiraValue: Sendable, Equatable, Decodable {
         return nil
     }
 
-    var string: String? {
+    public var string: String? {
         if case .string(let text) = self { return text }
         return nil
     }
@@ -38,7 +38,7 @@ public indirect enum JiraValue: Sendable, Equatable, Decodable {
 /// One issue of a search page (docs/atlassian-apis.md §4 IssueBean, the parts a report shows).
 public struct JiraIssue: Sendable, Equatable, Decodable {
     public let id: String
-    let key: String
+    public let key: String
     public let fields: [String: JiraValue]
 
     public init(id: String, key: String, fields: [String: JiraValue]) {

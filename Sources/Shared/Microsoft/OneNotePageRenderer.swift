@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import Rendering
 
 /// Writes a `ReportDocument` as OneNote XHTML (docs/design-notes.md §7): pure, no I/O.

@@ -1,9 +1,9 @@
 public import Foundation
 
 /// What a report shows, before any destination's markup: a title, a header (the report's name, how
-/// many issues, when, the query), and sections of tables whose cells are typed values. The Jira side
-/// builds it (`ReportDocument(issues:…)` in Atlassian); each destination writes its own markup from it
-/// (in the destination's module). Content work (summaries, groups, changes) is done here once,
+/// many issues, when, the query), and sections of tables whose cells are typed values, built from a
+/// Jira search (`ReportDocument+Jira.swift`); each destination writes its own markup from it (in the
+/// destination's module). Content work (summaries, groups, changes) is done here once,
 /// for every destination.
 public struct ReportDocument: Sendable, Equatable {
     /// One value of a table, typed by what it is rather than how a destination draws it.

@@ -1,5 +1,5 @@
+public import Atlassian
 public import Foundation
-public import Rendering
 
 /// A report's document from a Jira search: one section whose columns are the catalogue's labels
 /// (`ReportColumn`) and whose cells are each issue's fields by the column's kind. Pure, no I/O: any
