@@ -24,26 +24,12 @@ public struct ReportDocument: Sendable, Equatable {
         public var runAt: Date
         public var timeZone: TimeZone
         public var jql: String
-
-        public init(reportName: String, issueCount: Int, cappedAt: Int?, runAt: Date, timeZone: TimeZone, jql: String) {
-            self.reportName = reportName
-            self.issueCount = issueCount
-            self.cappedAt = cappedAt
-            self.runAt = runAt
-            self.timeZone = timeZone
-            self.jql = jql
-        }
     }
 
     /// A part of the report: one table, its column labels and its rows.
     public struct Section: Sendable, Equatable {
         public var columns: [String]
         public var rows: [[Cell]]
-
-        public init(columns: [String], rows: [[Cell]]) {
-            self.columns = columns
-            self.rows = rows
-        }
     }
 
     public var title: String
@@ -52,13 +38,6 @@ public struct ReportDocument: Sendable, Equatable {
     /// The report's id, written into the page as its marker so a page whose create answer was lost can
     /// be found again (docs/page-identity.md); nil for a page without one.
     public var reportId: String?
-
-    public init(title: String, header: Header, sections: [Section], reportId: String?) {
-        self.title = title
-        self.header = header
-        self.sections = sections
-        self.reportId = reportId
-    }
 
     /// `2026-03-29 03:15` in the zone: how a report shows a date-time, in a cell and in its header.
     public static func displayDate(_ date: Date, _ zone: TimeZone) -> String {

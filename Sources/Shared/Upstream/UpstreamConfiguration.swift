@@ -17,7 +17,8 @@ public struct UpstreamConfiguration: Sendable {
     public var atlassianPersonalDataURL: URL
     var policy: OutboundURLPolicy
 
-    public init(
+    /// The configuration spelled out (tests and benchmarks; processes read `init(environment:…)`).
+    package init(
         microsoftClientId: String, microsoftClientSecret: Secret, microsoftRedirectURI: URL,
         microsoftLoginBaseURL: URL = URL(string: "https://login.microsoftonline.com")!,
         microsoftGraphBaseURL: URL = URL(string: "https://graph.microsoft.com")!,
