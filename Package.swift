@@ -256,11 +256,31 @@ let package = Package(
             path: "Fuzz/ReportsFuzz",
             swiftSettings: strictSettings
         ),
-        // Test helpers as a library (like HummingbirdTesting): fixtures, the in-process API harness and
-        // the real-process stack. Only test targets depend on it.
+        // Test helpers as libraries (like HummingbirdTesting), each linking only what it needs, so a
+        // test target links what it tests and the helpers it uses. TestSupport: temporary directories,
+        // a test clock, waiting with a deadline, child processes, loopback ports and networks.
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "ReportsSupport", log, .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/TestSupport", swiftSettings: strictSettings),
+        // A migrated SQLite file with its queue, jobs to enqueue, a worker runtime in a ServiceGroup.
+        .target(
+            name: "QueueTesting", dependencies: ["TestSupport", "JobQueue", "SQLiteBackend", lifecycle],
+            path: "Tests/QueueTesting", swiftSettings: strictSettings),
+        // A throwaway PostgreSQL cluster (initdb on loopback) shared by a test run.
+        .target(
+            name: "PostgresTesting", dependencies: ["PostgresBackend", log], path: "Tests/PostgresTesting",
+            swiftSettings: strictSettings),
+        // The whole stack's fixtures: reports over either backend, the in-process API harness and the
+        // real-process stack.
         .target(
             name: "ReportsTesting",
-            dependencies: allLibraries + testProducts + ["ReportsTestDoubles", "SecurityTesting"],
+            dependencies: allLibraries + testProducts + [
+                "ReportsTestDoubles", "SecurityTesting", "TestSupport", "QueueTesting", "PostgresTesting",
+            ],
             path: "Tests/ReportsTesting", swiftSettings: strictSettings
         ),
         // Security's fixtures (FITs, vault and state ciphertexts made in Python, a JWKS server on
@@ -286,7 +306,7 @@ let package = Package(
         testTarget(
             "TransportTests",
             [
-                "Atlassian", "Microsoft", "ReportsTesting", "Security", "Transport", "Upstream",
+                "Atlassian", "Microsoft", "Security", "TestSupport", "Transport", "Upstream",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -301,14 +321,14 @@ let package = Package(
         testTarget(
             "JobQueueTests",
             [
-                "JobQueue", "ReportsSupport", "ReportsTesting", "SecurityTesting", "SQLiteBackend", "ServiceSetup",
-                lifecycle, log,
+                "JobQueue", "QueueTesting", "ReportsSupport", "SecurityTesting", "SQLiteBackend", "ServiceSetup",
+                "TestSupport", lifecycle, log,
             ]),
         testTarget(
             "UpstreamTests",
             [
-                "Atlassian", "Microsoft", "Rendering", "Reports", "ReportsSupport", "ReportsTesting", "SQLiteBackend",
-                "Sandbox", "Security", "Transport", "Upstream",
+                "Atlassian", "Microsoft", "QueueTesting", "Rendering", "Reports", "ReportsSupport", "SQLiteBackend",
+                "Sandbox", "Security", "TestSupport", "Transport", "Upstream",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -317,10 +337,18 @@ let package = Package(
         testTarget(
             "SQLiteBackendTests",
             [
-                "Atlassian", "Enqueuer", "JobQueue", "Microsoft", "PostgresBackend", "Rendering", "Reports",
-                "ReportsAPI", "ReportsSupport", "ReportsTesting", "SecurityTesting", "SQLiteBackend", "Sandbox",
-                "Security",
-                "ServiceSetup", "Transport", "Upstream", .product(name: "HTTPTypes", package: "swift-http-types"),
+                "JobQueue", "QueueTesting", "Reports", "ReportsSupport", "ReportsTesting", "Security",
+                "SecurityTesting", "ServiceSetup", "SQLiteBackend", "TestSupport", crypto, grdb,
+            ]),
+        // A report run end to end in one process on both backends: the handler, the OneNote
+        // destination and the API over the sandbox on loopback.
+        testTarget(
+            "PipelineTests",
+            [
+                "Atlassian", "Enqueuer", "JobQueue", "Microsoft", "PostgresBackend", "PostgresTesting", "QueueTesting",
+                "Rendering", "Reports", "ReportsAPI", "ReportsSupport", "ReportsTesting", "SQLiteBackend", "Sandbox",
+                "Security", "TestSupport", "Transport", "Upstream",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"), crypto, grdb, lifecycle, log, postgres,
             ]),
@@ -328,8 +356,7 @@ let package = Package(
             "ReportsAPITests",
             [
                 "Enqueuer", "JobQueue", "Microsoft", "Reports", "ReportsAPI", "ReportsSupport", "ReportsTesting",
-                "SecurityTesting",
-                "SQLiteBackend", "Security", "Transport", "Upstream",
+                "SecurityTesting", "SQLiteBackend", "Security", "TestSupport", "Transport", "Upstream",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"), crypto, grdb, log,
@@ -337,14 +364,15 @@ let package = Package(
         testTarget(
             "PostgresBackendTests",
             [
-                "PostgresBackend", "ReportsSupport", "ReportsTesting", .product(name: "NIOCore", package: "swift-nio"),
+                "PostgresBackend", "PostgresTesting", "ReportsSupport", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), log, postgres,
             ]),
         testTarget(
             "ConformanceTests",
             [
-                "Atlassian", "JobQueue", "Microsoft", "Reports", "ReportsSupport", "ReportsTesting", "SQLiteBackend",
-                "Sandbox", "Security", "Transport", "Upstream", .product(name: "Hummingbird", package: "hummingbird"),
+                "Atlassian", "JobQueue", "Microsoft", "QueueTesting", "Reports", "ReportsSupport", "ReportsTesting",
+                "SQLiteBackend", "Sandbox", "Security", "TestSupport", "Transport", "Upstream",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"), crypto, grdb, log,
             ]),
@@ -353,9 +381,9 @@ let package = Package(
         testTarget(
             "IntegrationTests",
             [
-                "JobQueue", "Microsoft", "PostgresBackend", "Reports", "ReportsSupport", "ReportsTesting",
-                "SecurityTesting",
-                "SQLiteBackend", "Security", "ServiceSetup", "Transport", "Worker",
+                "JobQueue", "Microsoft", "PostgresBackend", "PostgresTesting", "QueueTesting", "Reports",
+                "ReportsSupport", "ReportsTesting", "SecurityTesting", "SQLiteBackend", "Security", "ServiceSetup",
+                "TestSupport", "Transport", "Worker",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"), crypto, grdb, log,
             ]),

@@ -1,6 +1,7 @@
 import Foundation
 import ReportsTesting
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Microsoft

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import ReportsTesting
+import TestSupport
 import Testing
 
 @testable import Atlassian

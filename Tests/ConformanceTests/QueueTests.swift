@@ -1,6 +1,8 @@
 import Foundation
 import GRDB
+import QueueTesting
 import ReportsTesting
+import TestSupport
 import Testing
 
 @testable import JobQueue

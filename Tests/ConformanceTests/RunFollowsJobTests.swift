@@ -1,6 +1,7 @@
 import Foundation
 import ReportsTesting
 import Security
+import TestSupport
 import Testing
 
 @testable import JobQueue

@@ -3,8 +3,11 @@ import GRDB
 import JobQueue
 import Microsoft
 import PostgresBackend
+import PostgresTesting
+import QueueTesting
 import ReportsTesting
 import SQLiteBackend
+import TestSupport
 import Testing
 
 @testable import Reports

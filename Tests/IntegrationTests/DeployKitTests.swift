@@ -1,5 +1,5 @@
 import Foundation
-import ReportsTesting
+import TestSupport
 import Testing
 
 /// The operator's kit in `deploy/` says what the code does: the environment template lists exactly the

@@ -2,8 +2,8 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
-import ReportsTesting
 import ServiceSetup
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -2,8 +2,9 @@ import Crypto
 import Foundation
 import GRDB
 import Logging
-import ReportsTesting
+import QueueTesting
 import SecurityTesting
+import TestSupport
 import Testing
 
 @testable import JobQueue

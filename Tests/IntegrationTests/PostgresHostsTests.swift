@@ -1,7 +1,9 @@
 import Foundation
 import JobQueue
 import PostgresBackend
+import PostgresTesting
 import ReportsTesting
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

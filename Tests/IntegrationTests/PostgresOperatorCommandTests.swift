@@ -1,5 +1,6 @@
 import Foundation
-import ReportsTesting
+import PostgresTesting
+import TestSupport
 import Testing
 
 /// The operator's commands on PostgreSQL: the same `enqueuer queue` subcommands as on

@@ -1,5 +1,6 @@
 import Foundation
 import ReportsTesting
+import TestSupport
 import Testing
 
 #if canImport(Glibc)

@@ -1,5 +1,5 @@
 import Foundation
-import ReportsTesting
+import TestSupport
 import Testing
 
 /// Every process makes its files private whatever umask it was started with:

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import ReportsTesting
+import TestSupport
 import Testing
 
 @testable import SQLiteBackend

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
-import ReportsTesting
+import QueueTesting
+import TestSupport
 import Testing
 
 @testable import JobQueue

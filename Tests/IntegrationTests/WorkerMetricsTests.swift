@@ -1,6 +1,7 @@
 import Foundation
-import ReportsTesting
+import QueueTesting
 import SecurityTesting
+import TestSupport
 import Testing
 
 @testable import JobQueue

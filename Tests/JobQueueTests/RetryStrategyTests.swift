@@ -1,4 +1,3 @@
-import ReportsTesting
 import SecurityTesting
 import Testing
 

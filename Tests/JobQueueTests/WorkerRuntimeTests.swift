@@ -1,8 +1,9 @@
 import Foundation
 import Logging
-import ReportsTesting
+import QueueTesting
 import ServiceLifecycle
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import JobQueue

@@ -4,7 +4,7 @@ import NIOCore
 import NIOPosix
 import PostgresBackend
 import PostgresNIO
-import ReportsTesting
+import PostgresTesting
 import Synchronization
 import Testing
 

@@ -1,7 +1,7 @@
 import Foundation
 import PostgresNIO
+import PostgresTesting
 import ReportsSupport
-import ReportsTesting
 import Testing
 
 @testable import PostgresBackend

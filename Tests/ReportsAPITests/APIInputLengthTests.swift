@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import ReportsTesting
+import TestSupport
 import Testing
 
 @testable import Enqueuer

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdTesting
 import ReportsTesting
 import SecurityTesting
+import TestSupport
 import Testing
 
 @testable import Enqueuer

@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import ReportsTesting
+import TestSupport
 import Testing
 import Transport
 

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import ReportsTesting
+import TestSupport
 import Testing
 
 @testable import Enqueuer

@@ -1,5 +1,4 @@
 import Foundation
-import ReportsTesting
 import Testing
 
 @testable import Reports

@@ -12,6 +12,7 @@ package import SQLiteBackend
 package import Security
 import SecurityTesting
 import Synchronization
+package import TestSupport
 package import Transport
 package import Upstream
 
@@ -236,14 +237,6 @@ package struct APIHarness: Sendable {
         let app = Application(router: APIRoutes.router(services), logger: logger)
         try await app.test(.router) { client in try await body(client) }
     }
-}
-
-extension TestResponse {
-    package var json: [String: Any] {
-        (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]) ?? [:]
-    }
-    package var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
-    package var text: String { String(buffer: body) }
 }
 
 extension APIServices {

@@ -1,5 +1,7 @@
 import Crypto
 import Foundation
+package import PostgresTesting
+package import TestSupport
 
 /// The product across hosts of its own: `TestNetwork` namespaces joined through a
 /// routed hub. PostgreSQL and the sandbox (the clouds) run in the hub; the API runs on host `apiHost`;

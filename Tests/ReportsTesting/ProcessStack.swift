@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GRDB
 package import SQLiteBackend
+package import TestSupport
 import Transport
 
 #if canImport(FoundationNetworking)

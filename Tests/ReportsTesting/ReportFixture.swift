@@ -2,11 +2,13 @@ import Crypto
 package import Foundation
 import GRDB
 import JobQueue
+package import QueueTesting
 package import Reports
 import ReportsSupport
 import ReportsTestDoubles
 package import SQLiteBackend
 package import Security
+package import TestSupport
 import Testing
 
 /// A migrated database with one or two installations, and the stores over it.

@@ -1,7 +1,10 @@
 import Foundation
 package import JobQueue
 import PostgresBackend
+import PostgresTesting
+package import QueueTesting
 import SQLiteBackend
+package import TestSupport
 
 /// A storage backend the conformance suites run against. The suites take it as their argument and
 /// use only the `JobQueue` protocol, so every backend runs the same tests.

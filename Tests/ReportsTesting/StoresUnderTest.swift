@@ -5,9 +5,12 @@ import Logging
 package import Microsoft
 import PostgresBackend
 import PostgresNIO
+import PostgresTesting
+import QueueTesting
 package import Reports
 import SQLiteBackend
 package import Security
+package import TestSupport
 
 /// The stores of one backend as the API and the scheduler see them (protocols only), over a fresh
 /// database with a hand-moved clock: what the store conformance suite runs against, once per backend.

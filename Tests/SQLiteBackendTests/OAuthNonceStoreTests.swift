@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
 import GRDB
-import ReportsTesting
+import QueueTesting
+import TestSupport
 import Testing
 
 @testable import SQLiteBackend

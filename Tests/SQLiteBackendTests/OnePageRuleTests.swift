@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
+import QueueTesting
 import ReportsTesting
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import JobQueue

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
-import ReportsTesting
 import SecurityTesting
+import TestSupport
 import Testing
 
 @testable import ReportsSupport

@@ -2,8 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import ReportsTesting
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Atlassian

@@ -1,8 +1,8 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import ReportsTesting
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Atlassian

@@ -2,8 +2,8 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Reports
-import ReportsTesting
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Atlassian

@@ -2,8 +2,9 @@ import Crypto
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import ReportsTesting
+import QueueTesting
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Atlassian

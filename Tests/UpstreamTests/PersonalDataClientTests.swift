@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
-import ReportsTesting
+import TestSupport
 import Testing
 
 @testable import Atlassian

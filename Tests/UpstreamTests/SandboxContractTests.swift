@@ -3,7 +3,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Reports
-import ReportsTesting
+import TestSupport
 import Testing
 
 @testable import Microsoft

@@ -2,7 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import ReportsTesting
+import TestSupport
 import Testing
 
 @testable import Sandbox

@@ -3,7 +3,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
-import ReportsTesting
+import TestSupport
 import Testing
 import Transport
 

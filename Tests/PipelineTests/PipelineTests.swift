@@ -7,8 +7,11 @@ import HummingbirdTesting
 import Logging
 import PostgresBackend
 import PostgresNIO
+import PostgresTesting
+import QueueTesting
 import ReportsTesting
 import ServiceLifecycle
+import TestSupport
 import Testing
 
 @testable import Atlassian

@@ -82,4 +82,6 @@ package final class ChildProcess: @unchecked Sendable {
 package struct ChildProcessError: Error, CustomStringConvertible {
     package let message: String
     package var description: String { message }
+
+    package init(message: String) { self.message = message }
 }
