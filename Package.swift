@@ -297,7 +297,7 @@ let package = Package(
         // Reports link instead of the whole stack.
         .target(
             name: "ReportsTestDoubles",
-            dependencies: ["Reports", "JobQueue", "Rendering", "Security", crypto],
+            dependencies: ["Reports", "JobQueue", "Rendering", "Security", "Transport", crypto],
             path: "Tests/ReportsTestDoubles", swiftSettings: strictSettings
         ),
         // Unit tests per module (run in parallel), the conformance suite written against the queue and

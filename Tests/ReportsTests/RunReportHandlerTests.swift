@@ -2,7 +2,9 @@ import Atlassian
 import Foundation
 import JobQueue
 import Logging
+import Rendering
 import ReportsTestDoubles
+import Security
 import Testing
 import Transport
 import Upstream
@@ -18,7 +20,7 @@ struct RunReportHandlerTests {
         id: "i1", cloudId: "cloud-1", apiBaseUrl: URL(string: "http://127.0.0.1:1/ex/jira/cloud-1")!, siteUrl: nil)
     static let report = Report(
         id: "r1", installationId: "i1", ownerAccountId: "a1", name: "Open bugs", jql: "type = Bug",
-        columns: "key,summary", location: "0-section", enabled: true, createdAt: 0, updatedAt: 0)
+        columns: #"["key","summary"]"#, location: "0-section", enabled: true, createdAt: 0, updatedAt: 0)
 
     /// A handler whose Jira is a port nothing listens on: a test that reaches Jira fails with
     /// another code than the one it expects, and no system token is stored, so an offline token
@@ -31,9 +33,34 @@ struct RunReportHandlerTests {
             destination: destination)
     }
 
-    static func job(attempt: Int = 1) throws -> JobContext {
+    /// A handler whose Jira is `jira`, in memory, with the vault `vault` sealed the forwarded token with.
+    static func handler(
+        _ stores: InMemoryRunReportStores, _ destination: RecordingDestination, jira: InMemoryJira, vault: TokenVault,
+        issueCap: Int = 5000
+    ) -> RunReportHandler {
+        RunReportHandler(
+            stores: stores, vault: vault,
+            atlassian: AtlassianClient(graphQLURL: URL(string: "http://127.0.0.1:1/graphql")!, transport: jira),
+            destination: destination, issueCap: issueCap)
+    }
+
+    /// `count` issues whose summaries say which they are.
+    static func issues(_ count: Int) -> [[String: any Sendable]] {
+        (1...count).map { ["id": "\(10_000 + $0)", "key": "BUG-\($0)", "fields": ["summary": "Issue \($0)"]] }
+    }
+
+    /// A Run now's job: the user's token forwarded with it, sealed for this run as the API seals it.
+    static func forwardedJob(_ vault: TokenVault, token: String = "forwarded-user-token") throws -> JobContext {
+        let sealed = try vault.seal(
+            Secret(token), context: .forwardedUserToken(installationId: "i1", runId: "run-1"))
+        return try job(userToken: Base64URL.encode(sealed), expiresAt: Date().addingTimeInterval(900))
+    }
+
+    static func job(attempt: Int = 1, userToken: String? = nil, expiresAt: Date? = nil) throws -> JobContext {
         let payload = try JSONEncoder().encode(
-            RunReportJob(runId: "run-1", reportId: "r1", installationId: "i1", ownerAccountId: "a1"))
+            RunReportJob(
+                runId: "run-1", reportId: "r1", installationId: "i1", ownerAccountId: "a1", userToken: userToken,
+                userTokenExpiresAt: expiresAt.map { Int64($0.timeIntervalSince1970 * 1000) }))
         return JobContext(
             id: 1, kind: RunReportJob.kind, payload: payload, attempt: attempt, maxAttempts: 5, workerId: "test",
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
@@ -82,5 +109,48 @@ struct RunReportHandlerTests {
         #expect(failure?.code == "no_system_token")
         #expect(stores.events == [.claimed, .failed(code: "no_system_token", final: true)])
         #expect(destination.steps == [.open])
+    }
+
+    @Test func aRunReadsTheReportsColumnsFromJiraAndWritesThemAsOneDocument() async throws {
+        let vault = TestVault.make()
+        let stores = InMemoryRunReportStores(report: Self.report, installation: Self.installation)
+        let destination = RecordingDestination()
+        let jira = InMemoryJira(issues: Self.issues(3))
+        try await Self.handler(stores, destination, jira: jira, vault: vault).handle(try Self.forwardedJob(vault))
+        #expect(stores.events == [.claimed, .pageKnown("page-r1"), .succeeded(issues: 3)])
+        #expect(destination.steps == [.open, .write])
+        #expect(jira.received.map(\.jql) == ["type = Bug"] && jira.received.first?.fields == ["summary"])
+        #expect(jira.received.first?.bearer == "forwarded-user-token", "the forwarded token serves a Run now")
+        let document = try #require(destination.documents.first)
+        #expect(document.header.issueCount == 3 && document.header.cappedAt == nil)
+        #expect(document.sections.map(\.columns) == [["Key", "Summary"]])
+        #expect(
+            document.sections.first?.rows.map { $0.last } == [.text("Issue 1"), .text("Issue 2"), .text("Issue 3")])
+    }
+
+    @Test func aSearchOverTheCapIsReadInPagesAndStopsAtTheCap() async throws {
+        let vault = TestVault.make()
+        let stores = InMemoryRunReportStores(report: Self.report, installation: Self.installation)
+        let destination = RecordingDestination()
+        let jira = InMemoryJira(issues: Self.issues(250))
+        try await Self.handler(stores, destination, jira: jira, vault: vault, issueCap: 120)
+            .handle(try Self.forwardedJob(vault))
+        #expect(jira.received.count == 2, "two pages of at most 100, then the cap")
+        let document = try #require(destination.documents.first)
+        #expect(document.header.issueCount == 120 && document.header.cappedAt == 120)
+        #expect(stores.events.last == .succeeded(issues: 120))
+    }
+
+    @Test func aQueryJiraRefusesFailsTheRunForGoodAndWritesNothing() async throws {
+        let vault = TestVault.make()
+        let stores = InMemoryRunReportStores(report: Self.report, installation: Self.installation)
+        let destination = RecordingDestination()
+        let jira = InMemoryJira(issues: [], refused: ["type = Bug": "Field 'type' does not exist."])
+        let failure = await #expect(throws: JobFailure.self) {
+            try await Self.handler(stores, destination, jira: jira, vault: vault).handle(try Self.forwardedJob(vault))
+        }
+        #expect(failure?.code == "invalid_jql" && failure?.isRetryable == false)
+        #expect(stores.events == [.claimed, .failed(code: "invalid_jql", final: true)])
+        #expect(destination.steps == [.open], "nothing was written")
     }
 }
