@@ -246,17 +246,12 @@ extension APIServices {
         upstream: UpstreamConfiguration, transport: any HTTPTransport, limits: TenantLimits = TenantLimits(),
         now: @escaping @Sendable () -> Date = { Date() }
     ) -> (APIServices, PostgresServiceStores) {
-        let microsoft = MicrosoftIdentityClient(configuration: upstream, transport: transport)
-        let vault = TokenVault(keys: security.tokenKeys)
-        let stores = PostgresServiceStores(database: database, vault: vault, limits: limits, now: now)
-        let services = APIServices(
-            stores: stores.stores,
-            tokens: MicrosoftTokenBroker(database: database, vault: vault, microsoft: microsoft, now: now),
-            onenoteBudget: OneNoteRateLimiter(
-                storage: PostgresOneNoteBudgetStorage(database: database), maxWait: .seconds(5),
-                holder: "\(APIServices.processId):\(UUID().uuidString.lowercased())", now: now),
-            forge: forge, security: security, upstream: upstream, microsoft: microsoft,
-            transport: transport, logger: silentLogger, now: now)
+        let stores = PostgresServiceStores(
+            database: database, vault: TokenVault(keys: security.tokenKeys), limits: limits, now: now)
+        let services = wired(
+            stores.stores, tokenStorage: PostgresMicrosoftTokenStorage(database: database),
+            budgetStorage: PostgresOneNoteBudgetStorage(database: database), forge: forge, security: security,
+            upstream: upstream, transport: transport, now: now)
         return (services, stores)
     }
 
@@ -266,17 +261,31 @@ extension APIServices {
         upstream: UpstreamConfiguration, transport: any HTTPTransport, limits: TenantLimits = TenantLimits(),
         now: @escaping @Sendable () -> Date = { Date() }
     ) -> (APIServices, SQLiteServiceStores) {
+        let sqlite = SQLiteServiceStores(
+            database: database, vault: TokenVault(keys: security.tokenKeys), limits: limits, now: now)
+        let services = wired(
+            sqlite.stores, tokenStorage: SQLiteMicrosoftTokenStorage(database: database),
+            budgetStorage: SQLiteOneNoteBudgetStorage(database: database), forge: forge, security: security,
+            upstream: upstream, transport: transport, now: now)
+        return (services, sqlite)
+    }
+
+    /// What `enqueuer serve` adds to a backend's stores: the token broker and the OneNote budget over
+    /// the backend's storage of them.
+    static func wired(
+        _ stores: ServiceStores, tokenStorage: any MicrosoftTokenStorage, budgetStorage: any OneNoteBudgetStorage,
+        forge: ForgeConfiguration, security: SecurityConfiguration, upstream: UpstreamConfiguration,
+        transport: any HTTPTransport, now: @escaping @Sendable () -> Date
+    ) -> APIServices {
         let microsoft = MicrosoftIdentityClient(configuration: upstream, transport: transport)
-        let vault = TokenVault(keys: security.tokenKeys)
-        let sqlite = SQLiteServiceStores(database: database, vault: vault, limits: limits, now: now)
-        let services = APIServices(
-            stores: sqlite.stores,
-            tokens: MicrosoftTokenBroker(database: database, vault: vault, microsoft: microsoft, now: now),
+        return APIServices(
+            stores: stores,
+            tokens: MicrosoftTokenBroker(
+                storage: tokenStorage, vault: TokenVault(keys: security.tokenKeys), microsoft: microsoft, now: now),
             onenoteBudget: OneNoteRateLimiter(
-                storage: SQLiteOneNoteBudgetStorage(database: database), maxWait: .seconds(5),
+                storage: budgetStorage, maxWait: .seconds(5),
                 holder: "\(APIServices.processId):\(UUID().uuidString.lowercased())", now: now),
             forge: forge, security: security, upstream: upstream, microsoft: microsoft,
             transport: transport, logger: silentLogger, now: now)
-        return (services, sqlite)
     }
 }
