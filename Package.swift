@@ -318,6 +318,7 @@ let package = Package(
                 "Atlassian", "JobQueue", "Microsoft", "Rendering", "Reports", "ReportsSupport", "ReportsTestDoubles",
                 "Security", "Transport", "Upstream", log,
             ]),
+        testTarget("RenderingTests", ["Atlassian", "Rendering"]),
         testTarget(
             "JobQueueTests",
             [

@@ -14,7 +14,7 @@ import Security
 /// A broken invariant is a crash, which libFuzzer records with its input.
 enum FuzzTargets {
     static let all: [String: @Sendable (Data) -> Void] = [
-        "fit": fit, "state": state, "cron": cron, "body": body, "render": render,
+        "fit": fit, "state": state, "cron": cron, "body": body, "render": render, "cell": cell,
     ]
 
     /// The FIT front end (size, shape, header: everything before any crypto) never accepts what the
@@ -136,6 +136,41 @@ enum FuzzTargets {
             check(
                 markup.attributes.isSubset(of: attributes),
                 "attributes from the input: \(markup.attributes.subtracting(attributes).sorted())")
+        }
+    }
+
+    /// What a formatted cell may add: paragraphs, headings, lists, code, links and character styles.
+    static let richElements: Set<String> = [
+        "br", "u", "del", "span", "div", "pre", "ul", "ol", "li", "h3", "h4", "h5", "h6",
+    ]
+
+    /// Any JSON value in a field of any kind gives a well-formed table made only of the renderer's
+    /// elements and attributes (the input is JSON when it parses as JSON, else one string).
+    static func cell(_ data: Data) {
+        let value =
+            (try? JSONDecoder().decode(JiraValue.self, from: data)) ?? .string(String(decoding: data, as: UTF8.self))
+        for kind in [
+            ReportColumn.Kind.key, .status, .dateTime, .date, .number, .duration, .url, .issue, .count, .richText,
+            .text,
+        ] {
+            let document = ReportDocument(
+                reportName: "Fuzz", jql: "project = OPS", columns: ["customfield_1"],
+                catalogue: ["customfield_1": ReportColumn(id: "customfield_1", label: "Field", kind: kind)],
+                issues: [JiraIssue(id: "1", key: "OPS-1", fields: ["customfield_1": value])],
+                runAt: Date(timeIntervalSince1970: 1_800_000_000), timeZone: TimeZone(identifier: "Europe/Berlin")!,
+                siteURL: URL(string: "https://example.atlassian.net"))
+            let table = OneNotePageRenderer().render(document).firstTable
+            let markup = MarkupCollector()
+            let parser = XMLParser(data: Data(table.utf8))
+            parser.delegate = markup
+            check(parser.parse(), "a \(kind) cell does not parse: \(parser.parserError.map { "\($0)" } ?? "?")")
+            let allowed = elements.union(richElements)
+            check(
+                markup.elements.isSubset(of: allowed),
+                "elements from a \(kind) value: \(markup.elements.subtracting(allowed).sorted())")
+            check(
+                markup.attributes.isSubset(of: attributes),
+                "attributes from a \(kind) value: \(markup.attributes.subtracting(attributes).sorted())")
         }
     }
 

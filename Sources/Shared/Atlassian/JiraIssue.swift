@@ -33,6 +33,11 @@ public indirect enum JiraValue: Sendable, Equatable, Decodable {
         if case .string(let text) = self { return text }
         return nil
     }
+
+    public var number: Double? {
+        if case .number(let value) = self { return value }
+        return nil
+    }
 }
 
 /// One issue of a search page (docs/atlassian-apis.md §4 IssueBean, the parts a report shows).

@@ -96,6 +96,7 @@ public struct OneNotePageRenderer: Sendable {
         case .link(let text, let url): "<td><a href=\"\(escape(url))\">\(escape(text))</a></td>"
         case .status(let name, let category):
             "<td style=\"background-color:\(statusColour(category))\">\(escape(name))</td>"
+        case .rich(let text): "<td>\(RichTextMarkup.xhtml(text))</td>"
         }
     }
 

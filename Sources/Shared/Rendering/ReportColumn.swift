@@ -6,7 +6,8 @@
 /// (`ReportColumnCatalogueTests`), so a column added here and nowhere else fails a test.
 /// Custom fields are any `customfield_<1–10 digits>`; their label is their id.
 public struct ReportColumn: Sendable, Hashable {
-    /// How a cell of the column is written.
+    /// How a cell of the column is written (docs/jira-fields.md): what the value is, so it is shown as
+    /// Jira shows it. A value that does not have the shape its kind expects is read by its shape.
     public enum Kind: String, Sendable, Hashable {
         /// The issue key, linked to the issue on the site.
         case key
@@ -14,13 +15,58 @@ public struct ReportColumn: Sendable, Hashable {
         case status
         /// A Jira date-time, shown in the report's time zone.
         case dateTime
-        /// Any other value: names of objects, lists joined, text as it is.
+        /// A day (no time, no zone), shown as it is.
+        case date
+        case number
+        /// Seconds of work, in Jira's words (`1w 2d 3h`).
+        case duration
+        /// A web address, linked.
+        case url
+        /// An issue (a parent, an epic link): its key and summary, linked.
+        case issue
+        /// A list shown as how many it holds (attachments).
+        case count
+        /// Rich text (Atlassian Document Format), formatted.
+        case richText
+        /// Anything else: names of objects (users, options, versions, sprints), lists joined.
         case text
+
+        /// The kind of a field from its schema in the site's field list (`GET /rest/api/3/field`,
+        /// docs/jira-fields.md): `type`, `items`, and the `system` or `custom` type that refines them.
+        public static func of(schemaType type: String?, items: String?, system: String?, custom: String?) -> Kind {
+            switch (type ?? "", items ?? "", system ?? "") {
+            case ("status", _, _): return .status
+            case ("datetime", _, _): return .dateTime
+            case ("date", _, _): return .date
+            case ("number", _, let system)
+            where [
+                "timeoriginalestimate", "timeestimate", "timespent", "aggregatetimeoriginalestimate",
+                "aggregatetimeestimate", "aggregatetimespent",
+            ].contains(system):
+                return .duration
+            case ("number", _, _): return .number
+            case ("array", "attachment", _): return .count
+            case (_, _, "parent"): return .issue
+            case (_, _, "description"), (_, _, "environment"): return .richText
+            default: break
+            }
+            let customType = custom ?? ""
+            if customType.hasSuffix(":url") { return .url }
+            if customType.hasSuffix(":textarea") { return .richText }
+            if customType.hasSuffix(":gh-epic-link") { return .issue }
+            return .text
+        }
     }
 
     let id: String
     public let label: String
     public let kind: Kind
+
+    public init(id: String, label: String, kind: Kind) {
+        self.id = id
+        self.label = label
+        self.kind = kind
+    }
 
     /// The Jira system fields a report may show, in the order the editor offers them.
     static let standard: [ReportColumn] = [
@@ -33,14 +79,14 @@ public struct ReportColumn: Sendable, Hashable {
         ReportColumn(id: "issuetype", label: "Issue type", kind: .text),
         ReportColumn(id: "created", label: "Created", kind: .dateTime),
         ReportColumn(id: "updated", label: "Updated", kind: .dateTime),
-        ReportColumn(id: "duedate", label: "Due date", kind: .text),
+        ReportColumn(id: "duedate", label: "Due date", kind: .date),
         ReportColumn(id: "resolution", label: "Resolution", kind: .text),
         ReportColumn(id: "resolutiondate", label: "Resolved", kind: .dateTime),
         ReportColumn(id: "labels", label: "Labels", kind: .text),
         ReportColumn(id: "components", label: "Components", kind: .text),
         ReportColumn(id: "fixVersions", label: "Fix versions", kind: .text),
         ReportColumn(id: "project", label: "Project", kind: .text),
-        ReportColumn(id: "parent", label: "Parent", kind: .text),
+        ReportColumn(id: "parent", label: "Parent", kind: .issue),
     ]
 
     private static let byId = Dictionary(uniqueKeysWithValues: standard.map { ($0.id, $0) })

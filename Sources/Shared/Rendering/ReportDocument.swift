@@ -14,6 +14,8 @@ public struct ReportDocument: Sendable, Equatable {
         case link(String, url: String)
         /// A status name on its status category (Jira's `new`, `indeterminate`, `done`, or other).
         case status(String, category: String)
+        /// Formatted text (a description, a multi-line custom field).
+        case rich(RichText)
     }
 
     public struct Header: Sendable, Equatable {
@@ -38,13 +40,4 @@ public struct ReportDocument: Sendable, Equatable {
     /// The report's id, written into the page as its marker so a page whose create answer was lost can
     /// be found again (docs/page-identity.md); nil for a page without one.
     public var reportId: String?
-
-    /// `2026-03-29 03:15` in the zone: how a report shows a date-time, in a cell and in its header.
-    public static func displayDate(_ date: Date, _ zone: TimeZone) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = zone
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
-        func pad(_ value: Int?) -> String { String(format: "%02d", value ?? 0) }
-        return "\(parts.year ?? 0)-\(pad(parts.month))-\(pad(parts.day)) \(pad(parts.hour)):\(pad(parts.minute))"
-    }
 }

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// What the Microsoft connect confirmation page calls the Jira side: the user's display name and the
 /// site's title, looked up with the user's own token when the start URL is issued (a forwarded link

@@ -1,7 +1,7 @@
-public import Foundation
+import Foundation
 public import JobQueue
 import ReportsSupport
-public import Security
+import Security
 
 /// The rule that admits a run of a report, for Run now and for the scheduler alike: at most one run of
 /// a report waits (a request joins it: it has not read Jira yet, so it will show the latest data); a

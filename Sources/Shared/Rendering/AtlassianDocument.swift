@@ -1,0 +1,210 @@
+import Atlassian
+
+/// Atlassian Document Format (the JSON Jira's v3 API gives rich text fields in, docs/jira-fields.md)
+/// as `RichText`. Pure and tolerant: a node it does not know gives its text, a node without text
+/// gives nothing, and nothing Jira sends fails a run. At most `cap` characters of text are kept; a
+/// longer text ends with "…" and `continuation`. Nesting deeper than `maxDepth` is flattened to text,
+/// so a hostile document cannot exhaust the stack.
+struct AtlassianDocument {
+    static let maxDepth = 24
+
+    let cap: Int
+    let continuation: String?
+    private var used = 0
+    private(set) var cut = false
+
+    init(cap: Int, continuation: String?) {
+        self.cap = cap
+        self.continuation = continuation
+    }
+
+    /// True for an ADF document (`{"type": "doc", "content": [...]}`).
+    static func isDocument(_ value: JiraValue) -> Bool {
+        value["type"]?.string == "doc" && value["content"] != nil
+    }
+
+    static func richText(_ value: JiraValue, cap: Int, continuation: String?) -> RichText {
+        var reader = AtlassianDocument(cap: cap, continuation: continuation)
+        let blocks = reader.blocks(value["content"], depth: 0)
+        return RichText(blocks: blocks, continuation: reader.cut ? continuation : nil)
+    }
+
+    // MARK: Blocks
+
+    mutating func blocks(_ content: JiraValue?, depth: Int) -> [RichText.Block] {
+        guard case .array(let nodes) = content else { return [] }
+        var output: [RichText.Block] = []
+        for node in nodes {
+            if cut { break }
+            output += block(node, depth: depth + 1)
+        }
+        return output
+    }
+
+    mutating func block(_ node: JiraValue, depth: Int) -> [RichText.Block] {
+        guard depth <= Self.maxDepth else { return [.paragraph(inlineText(Self.text(of: node)))] }
+        let content = node["content"]
+        switch node["type"]?.string ?? "" {
+        case "paragraph":
+            let items = inlines(content, style: [], depth: depth)
+            return items.isEmpty ? [] : [.paragraph(items)]
+        case "heading":
+            let level = min(max(Int(node["attrs"]?["level"]?.number ?? 1), 1), 6)
+            return [.heading(level: level, inlines(content, style: [], depth: depth))]
+        case "bulletList", "orderedList", "taskList", "decisionList":
+            let ordered = node["type"]?.string == "orderedList"
+            var items: [[RichText.Block]] = []
+            if case .array(let entries) = content {
+                for entry in entries where !cut { items.append(listItem(entry, depth: depth + 1)) }
+            }
+            return items.isEmpty ? [] : [.list(ordered: ordered, items: items)]
+        case "codeBlock":
+            return [.code(take(Self.text(of: node)))]
+        case "blockquote", "panel":
+            return [.quote(blocks(content, depth: depth))]
+        case "rule":
+            return [.rule]
+        case "expand", "nestedExpand":
+            let title = node["attrs"]?["title"]?.string ?? ""
+            let heading: [RichText.Block] = title.isEmpty ? [] : [.paragraph([.text(take(title), .bold)])]
+            return heading + blocks(content, depth: depth)
+        case "table":
+            return table(node, depth: depth)
+        case "mediaSingle", "mediaGroup", "media":
+            return [.paragraph([.text(take("(attachment)"), .italic)])]
+        case "blockCard", "embedCard":
+            return Self.safeURL(node["attrs"]?["url"]?.string).map { [.paragraph([.link(take($0), url: $0)])] } ?? []
+        default:
+            // An inline node at block level, or a block this reader does not know: its content.
+            if content == nil {
+                return [.paragraph(inline(node, style: [], depth: depth))].filter { $0 != .paragraph([]) }
+            }
+            return blocks(content, depth: depth)
+        }
+    }
+
+    mutating func listItem(_ entry: JiraValue, depth: Int) -> [RichText.Block] {
+        var item = blocks(entry["content"], depth: depth)
+        if entry["type"]?.string == "taskItem" || entry["type"]?.string == "decisionItem" {
+            // Task and decision items hold inline content directly.
+            let done = entry["attrs"]?["state"]?.string == "DONE" || entry["attrs"]?["state"]?.string == "DECIDED"
+            let items = inlines(entry["content"], style: [], depth: depth)
+            item = [.paragraph([.text(done ? "☑ " : "☐ ", [])] + items)]
+        }
+        return item
+    }
+
+    /// OneNote has no row or column spans and a table in a cell reads badly: each row becomes one
+    /// paragraph of its cells' text, separated by " | ", a header row in bold.
+    mutating func table(_ node: JiraValue, depth: Int) -> [RichText.Block] {
+        guard case .array(let rows) = node["content"] else { return [] }
+        var output: [RichText.Block] = []
+        for row in rows where !cut {
+            guard case .array(let cells) = row["content"] else { continue }
+            let header = cells.allSatisfy { $0["type"]?.string == "tableHeader" }
+            let text = cells.map { Self.text(of: $0).trimmingWhitespace() }.joined(separator: " | ")
+            output.append(.paragraph([.text(take(text), header ? .bold : [])]))
+        }
+        return output
+    }
+
+    // MARK: Inline content
+
+    mutating func inlines(_ content: JiraValue?, style: RichText.Style, depth: Int) -> [RichText.Inline] {
+        guard case .array(let nodes) = content else { return [] }
+        var output: [RichText.Inline] = []
+        for node in nodes where !cut { output += inline(node, style: style, depth: depth + 1) }
+        return output
+    }
+
+    mutating func inline(_ node: JiraValue, style: RichText.Style, depth: Int) -> [RichText.Inline] {
+        let attrs = node["attrs"]
+        switch node["type"]?.string ?? "" {
+        case "text":
+            var style = style
+            var href: String?
+            if case .array(let marks) = node["marks"] {
+                for mark in marks {
+                    switch mark["type"]?.string ?? "" {
+                    case "strong": style.insert(.bold)
+                    case "em": style.insert(.italic)
+                    case "code": style.insert(.code)
+                    case "strike": style.insert(.strike)
+                    case "underline": style.insert(.underline)
+                    case "link": href = Self.safeURL(mark["attrs"]?["href"]?.string)
+                    default: break
+                    }
+                }
+            }
+            let text = take(node["text"]?.string ?? "")
+            if text.isEmpty { return [] }
+            return [href.map { .link(text, url: $0) } ?? .text(text, style)]
+        case "hardBreak":
+            return [.lineBreak]
+        case "mention":
+            let name = attrs?["text"]?.string ?? ""
+            return [.text(take(name.isEmpty ? "@someone" : (name.hasPrefix("@") ? name : "@" + name)), style)]
+        case "emoji":
+            return [.text(take(attrs?["text"]?.string ?? attrs?["shortName"]?.string ?? ""), style)]
+        case "status":
+            return [.lozenge(take(attrs?["text"]?.string ?? ""), colour: attrs?["color"]?.string ?? "neutral")]
+        case "date":
+            let stamp = attrs?["timestamp"].flatMap { $0.string.flatMap(Double.init) ?? $0.number }
+            return stamp.map { [.text(take(JiraDates.day(millisecondsSince1970: $0)), style)] } ?? []
+        case "inlineCard":
+            return Self.safeURL(attrs?["url"]?.string).map { [.link(take($0), url: $0)] } ?? []
+        default:
+            guard depth <= Self.maxDepth else { return inlineText(Self.text(of: node)) }
+            return inlines(node["content"], style: style, depth: depth)
+        }
+    }
+
+    mutating func inlineText(_ text: String) -> [RichText.Inline] {
+        let kept = take(text)
+        return kept.isEmpty ? [] : [.text(kept, [])]
+    }
+
+    /// Counts `text` against the cap: the part that fits; once the cap is reached, nothing more.
+    mutating func take(_ text: String) -> String {
+        guard !cut else { return "" }
+        let count = text.count
+        if used + count <= cap {
+            used += count
+            return text
+        }
+        cut = true
+        let kept = String(text.prefix(max(cap - used, 0)))
+        used = cap
+        return kept
+    }
+
+    // MARK: Helpers
+
+    /// All text under a node, iteratively (no recursion, whatever the depth).
+    static func text(of node: JiraValue) -> String {
+        var output = ""
+        var stack: [JiraValue] = [node]
+        while let next = stack.popLast() {
+            if let text = next["text"]?.string { output += text }
+            if case .array(let children) = next["content"] { stack.append(contentsOf: children.reversed()) }
+            if output.count > 100_000 { break }
+        }
+        return output
+    }
+
+    /// A link target a page may carry: `http`, `https` or `mailto` only, without spaces.
+    static func safeURL(_ text: String?) -> String? {
+        guard let text, text.count <= 2048, !text.contains(where: { $0.isWhitespace }) else { return nil }
+        let lower = text.lowercased()
+        return lower.hasPrefix("https://") || lower.hasPrefix("http://") || lower.hasPrefix("mailto:") ? text : nil
+    }
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        var slice = Substring(self)
+        while slice.first?.isWhitespace == true { slice = slice.dropFirst() }
+        while slice.last?.isWhitespace == true { slice = slice.dropLast() }
+        return String(slice)
+    }
+}
