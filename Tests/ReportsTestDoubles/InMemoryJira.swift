@@ -17,19 +17,35 @@ package final class InMemoryJira: HTTPTransport {
 
     private let issues: [[String: any Sendable]]
     private let refused: [String: String]
+    private let fieldList: [[String: any Sendable]]?
     private let searches = Mutex<[Search]>([])
+    private let fieldReads = Mutex(0)
 
     /// `issues`: the issues every query matches, each `["id":…, "key":…, "fields": […]]`.
-    /// `refused`: a JQL Jira refuses, and the message it gives.
-    package init(issues: [[String: any Sendable]], refused: [String: String] = [:]) {
+    /// `refused`: a JQL Jira refuses, and the message it gives. `fields`: the site's field list
+    /// (`GET /rest/api/3/field`); nil answers it with a 500.
+    package init(
+        issues: [[String: any Sendable]], refused: [String: String] = [:], fields: [[String: any Sendable]]? = []
+    ) {
         self.issues = issues
         self.refused = refused
+        self.fieldList = fields
     }
+
+    /// How many times the field list was asked for.
+    package var fieldListReads: Int { fieldReads.withLock { $0 } }
 
     /// The search requests received, in order.
     package var received: [Search] { searches.withLock { $0 } }
 
     package func send(_ request: OutboundRequest) async throws -> OutboundResponse {
+        if request.method == "GET", request.url.path.hasSuffix("/rest/api/3/field") {
+            fieldReads.withLock { $0 += 1 }
+            guard let fieldList else { return Self.answer(500, ["errorMessages": ["unavailable"]]) }
+            return OutboundResponse(
+                status: 200, headers: ["Content-Type": "application/json"],
+                body: (try? JSONSerialization.data(withJSONObject: fieldList.map { $0 as [String: Any] })) ?? Data())
+        }
         guard request.method == "POST", request.url.path.hasSuffix("/rest/api/3/search/jql"),
             let body = request.body,
             let object = try JSONSerialization.jsonObject(with: body) as? [String: Any],

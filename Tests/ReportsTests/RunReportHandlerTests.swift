@@ -153,4 +153,41 @@ struct RunReportHandlerTests {
         #expect(stores.events == [.claimed, .failed(code: "invalid_jql", final: true)])
         #expect(destination.steps == [.open], "nothing was written")
     }
+
+    @Test func customColumnsAreHeadedByTheSitesNamesAndShownByTheirKinds() async throws {
+        let vault = TestVault.make()
+        var report = Self.report
+        report.columns = #"["key","customfield_10016","customfield_10099"]"#
+        let stores = InMemoryRunReportStores(report: report, installation: Self.installation)
+        let destination = RecordingDestination()
+        let fields: [[String: any Sendable]] = [
+            ["id": "summary", "name": "Summary", "custom": false, "schema": ["type": "string", "system": "summary"]],
+            [
+                "id": "customfield_10016", "name": "Story points", "custom": true,
+                "schema": ["type": "number", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:float"],
+            ],
+        ]
+        let jira = InMemoryJira(
+            issues: [["id": "1", "key": "BUG-1", "fields": ["customfield_10016": 2.5]]], fields: fields)
+        let handler = Self.handler(stores, destination, jira: jira, vault: vault)
+        try await handler.handle(try Self.forwardedJob(vault))
+        try await handler.handle(try Self.forwardedJob(vault))
+        let document = try #require(destination.documents.last)
+        #expect(document.sections.first?.columns == ["Key", "Story points", "customfield_10099 (unavailable)"])
+        #expect(document.sections.first?.rows.first?.dropFirst().first == .text("2.5"))
+        #expect(jira.fieldListReads == 1, "the list is kept between runs (a field it lacks is asked for again later)")
+    }
+
+    @Test func withoutTheSitesFieldListTheRunStillWritesItsPage() async throws {
+        let vault = TestVault.make()
+        var report = Self.report
+        report.columns = #"["key","customfield_10016"]"#
+        let stores = InMemoryRunReportStores(report: report, installation: Self.installation)
+        let destination = RecordingDestination()
+        let jira = InMemoryJira(
+            issues: [["id": "1", "key": "BUG-1", "fields": ["customfield_10016": 3]]], fields: nil)
+        try await Self.handler(stores, destination, jira: jira, vault: vault).handle(try Self.forwardedJob(vault))
+        #expect(destination.documents.first?.sections.first?.columns == ["Key", "customfield_10016"])
+        #expect(stores.events.last == .succeeded(issues: 1))
+    }
 }

@@ -97,8 +97,11 @@ public struct ReportColumn: Sendable, Hashable {
         return isCustomField(id) ? ReportColumn(id: id, label: id, kind: .text) : nil
     }
 
+    /// True for one of the standard columns (their labels and kinds are the catalogue's own).
+    public static func isStandard(_ id: String) -> Bool { byId[id] != nil }
+
     /// `customfield_` and 1 to 10 ASCII digits.
-    static func isCustomField(_ id: String) -> Bool {
+    public static func isCustomField(_ id: String) -> Bool {
         guard id.hasPrefix("customfield_") else { return false }
         let digits = id.utf8.dropFirst("customfield_".utf8.count)
         return (1...10).contains(digits.count)

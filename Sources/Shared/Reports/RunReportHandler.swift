@@ -30,6 +30,8 @@ public struct RunReportHandler: JobHandler {
     let destination: any ReportDestination
     let issueCap: Int
     private let tokens = OfflineTokenCache()
+    /// The sites' field lists (names and kinds of custom fields), per installation and account.
+    private let fieldCatalogues = FieldCatalogues()
     private let now: @Sendable () -> Date
 
     public init(
@@ -126,10 +128,17 @@ public struct RunReportHandler: JobHandler {
             apiBaseUrl: installation.apiBaseUrl, token: jiraToken, jql: jql, fields: fields.isEmpty ? ["key"] : fields,
             cap: issueCap)
 
+        // Custom fields by their names and kinds, as the owner sees them; without a list the run goes on.
+        let catalogue = await fieldCatalogues.catalogue(
+            installationId: installation.id, accountId: parameters.ownerAccountId, columns: columns, now: now()
+        ) { [atlassian] in
+            try await atlassian.fields(apiBaseUrl: installation.apiBaseUrl, token: jiraToken)
+        }
         let zone = report.scheduleTimeZone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
         let document = ReportDocument(
-            reportName: report.name, jql: jql, columns: columns, issues: search.issues, runAt: now(), timeZone: zone,
-            siteURL: installation.siteUrl, cappedAt: search.capped ? issueCap : nil, reportId: report.id)
+            reportName: report.name, jql: jql, columns: columns, catalogue: catalogue, issues: search.issues,
+            runAt: now(), timeZone: zone, siteURL: installation.siteUrl, cappedAt: search.capped ? issueCap : nil,
+            reportId: report.id)
         let page = try await output.write(document, report: report, page: claim.page, recorder: writes)
         let pageUrl = page.url ?? report.pageUrl
         logger.info(
