@@ -57,6 +57,20 @@ enum AtlassianRoutes {
             }
         }
         jira.get("/filter/search") { request, context in try filters(request, context, state) }
+        // The site's fields as the caller sees them (docs/jira-fields.md).
+        jira.get("/field") { request, context in
+            state.count("fields")
+            guard context.parameters.get("cloudId") == state.cloudId else {
+                return SandboxHTTP.jiraError(.notFound, "No site with that cloud id.")
+            }
+            guard let user = state.verifyToken(request.headers[.authorization], kinds: [.user, .offline]),
+                let accountId = user.accountId
+            else {
+                return SandboxHTTP.jiraError(
+                    .unauthorized, "You are not authorized to perform this operation. Please log in.")
+            }
+            return SandboxHTTP.json(.ok, SandboxFields.list(for: accountId))
+        }
         JiraUserRoutes.add(to: jira, state: state)
     }
 
@@ -278,7 +292,8 @@ enum AtlassianRoutes {
         let isLast = offset + page.count >= sorted.count
         let origin = "\(state.origin(for: request))/ex/jira/\(state.cloudId)"
         var body: [String: Any] = [
-            "issues": page.map { IssueJSON.issue($0, fields: fields, origin: origin) }, "isLast": isLast,
+            "issues": page.map { IssueJSON.issue($0, fields: fields, origin: origin, accountId: accountId) },
+            "isLast": isLast,
         ]
         if !isLast { body["nextPageToken"] = Base64URL.encode(Data(String(offset + page.count).utf8)) }
         return SandboxHTTP.json(.ok, body)
@@ -332,7 +347,9 @@ enum AtlassianRoutes {
 
 /// The IssueBean shape of §4's sample, restricted to the requested fields.
 enum IssueJSON {
-    static func issue(_ issue: SeedData.Issue, fields requested: [String], origin: String) -> [String: Any] {
+    static func issue(_ issue: SeedData.Issue, fields requested: [String], origin: String, accountId: String? = nil)
+        -> [String: Any]
+    {
         var body: [String: Any] = ["id": String(issue.id), "self": "\(origin)/rest/api/3/issue/\(issue.id)"]
         let wantsAll = requested.contains("*all") || requested.contains("*navigable")
         let wanted = Set(requested)
@@ -370,6 +387,13 @@ enum IssueJSON {
             fields["project"] = ["key": issue.project, "name": issue.project == "OPS" ? "Operations" : "Web"]
         }
         if include("duedate") { fields["duedate"] = NSNull() }
+        if include("description") { fields["description"] = SandboxFields.releaseNotes(issue.id) }
+        if include("timespent") { fields["timespent"] = (issue.id % 4) * 5_400 }
+        for field in SandboxFields.customFields
+        where include(field.id) && SandboxFields.isVisible(field.id, to: accountId) {
+            fields[field.id] = SandboxFields.value(
+                field.id, index: issue.id - 10_000, accounts: [SeedData.user1, SeedData.user2])
+        }
         if !fields.isEmpty { body["fields"] = fields }
         return body
     }

@@ -173,10 +173,12 @@ package final class ProcessStack: @unchecked Sendable {
     }
 
     package func createReport(
-        name: String = "Ops board", jql: String = "project = OPS ORDER BY key", account: String = "sandbox-user-1"
+        name: String = "Ops board", jql: String = "project = OPS ORDER BY key", account: String = "sandbox-user-1",
+        columns: [String] = ["key", "summary", "status", "assignee"]
     ) async throws -> String? {
+        let list = columns.map { "\"\($0)\"" }.joined(separator: ",")
         let body =
-            #"{"name":"\#(name)","jql":"\#(jql)","columns":["key","summary","status","assignee"],"sectionId":"1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B"}"#
+            #"{"name":"\#(name)","jql":"\#(jql)","columns":[\#(list)],"sectionId":"1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B"}"#
         return try await Self.call(
             "POST", "\(apiBase)/v1/reports", headers: try await headers(account: account), body: body
         ).json["id"] as? String
