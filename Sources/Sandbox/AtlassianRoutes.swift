@@ -389,6 +389,7 @@ enum IssueJSON {
         if include("duedate") { fields["duedate"] = NSNull() }
         if include("description") { fields["description"] = SandboxFields.releaseNotes(issue.id) }
         if include("timespent") { fields["timespent"] = (issue.id % 4) * 5_400 }
+        SandboxFields.systemValues(issue, include: include, into: &fields)
         for field in SandboxFields.customFields
         where include(field.id) && SandboxFields.isVisible(field.id, to: accountId) {
             fields[field.id] = SandboxFields.value(

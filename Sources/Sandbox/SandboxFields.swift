@@ -130,6 +130,49 @@ enum SandboxFields {
         }
     }
 
+    /// The system fields beyond the basics, for an issue: estimates, versions, votes, watchers,
+    /// attachments and links in Jira's shapes.
+    static func systemValues(_ issue: SeedData.Issue, include: (String) -> Bool, into fields: inout [String: Any]) {
+        let n = issue.id % 6
+        if include("environment") {
+            fields["environment"] = [
+                "type": "doc", "version": 1,
+                "content": [
+                    ["type": "paragraph", "content": [["type": "text", "text": "Chrome \(120 + n) on macOS"]]]
+                ],
+            ]
+        }
+        if include("timeoriginalestimate") { fields["timeoriginalestimate"] = n * 14_400 }
+        if include("timeestimate") { fields["timeestimate"] = n * 7_200 }
+        if include("timetracking") {
+            fields["timetracking"] =
+                n == 0
+                ? [String: Any]()
+                : [
+                    "originalEstimate": "\(n)d", "remainingEstimate": "\(n)h", "timeSpent": "\(n * 2)h",
+                    "originalEstimateSeconds": n * 28_800, "remainingEstimateSeconds": n * 3_600,
+                    "timeSpentSeconds": n * 7_200,
+                ]
+        }
+        if include("versions") { fields["versions"] = n < 2 ? [] : [["name": "2.\(n)", "id": "1030\(n)"]] }
+        if include("votes") { fields["votes"] = ["votes": n, "hasVoted": false] }
+        if include("watches") { fields["watches"] = ["watchCount": n + 1, "isWatching": n == 0] }
+        if include("attachment") {
+            fields["attachment"] = (0..<(n % 3)).map { ["filename": "log-\($0).txt", "mimeType": "text/plain"] }
+        }
+        if include("issuelinks") {
+            fields["issuelinks"] =
+                n % 2 == 0
+                ? []
+                : [
+                    [
+                        "type": ["name": "Blocks", "inward": "is blocked by", "outward": "blocks"],
+                        "outwardIssue": ["key": "OPS-1"],
+                    ]
+                ]
+        }
+    }
+
     /// Rich text with every kind of node, and hostile text inside it.
     static func releaseNotes(_ index: Int) -> [String: Any] {
         func text(_ value: String, _ marks: [[String: Any]] = []) -> [String: Any] {

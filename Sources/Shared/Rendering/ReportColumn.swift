@@ -87,6 +87,17 @@ public struct ReportColumn: Sendable, Hashable {
         ReportColumn(id: "fixVersions", label: "Fix versions", kind: .text),
         ReportColumn(id: "project", label: "Project", kind: .text),
         ReportColumn(id: "parent", label: "Parent", kind: .issue),
+        ReportColumn(id: "description", label: "Description", kind: .richText),
+        ReportColumn(id: "environment", label: "Environment", kind: .richText),
+        ReportColumn(id: "timetracking", label: "Time tracking", kind: .text),
+        ReportColumn(id: "timeoriginalestimate", label: "Original estimate", kind: .duration),
+        ReportColumn(id: "timeestimate", label: "Remaining estimate", kind: .duration),
+        ReportColumn(id: "timespent", label: "Time spent", kind: .duration),
+        ReportColumn(id: "versions", label: "Affects versions", kind: .text),
+        ReportColumn(id: "votes", label: "Votes", kind: .text),
+        ReportColumn(id: "watches", label: "Watchers", kind: .text),
+        ReportColumn(id: "attachment", label: "Attachments", kind: .count),
+        ReportColumn(id: "issuelinks", label: "Linked issues", kind: .text),
     ]
 
     private static let byId = Dictionary(uniqueKeysWithValues: standard.map { ($0.id, $0) })

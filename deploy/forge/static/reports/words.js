@@ -7,7 +7,10 @@ export const COLUMNS = {
   key: 'Key', summary: 'Summary', status: 'Status', assignee: 'Assignee', reporter: 'Reporter',
   priority: 'Priority', issuetype: 'Issue type', created: 'Created', updated: 'Updated', duedate: 'Due date',
   resolution: 'Resolution', resolutiondate: 'Resolved', labels: 'Labels', components: 'Components',
-  fixVersions: 'Fix versions', project: 'Project', parent: 'Parent',
+  fixVersions: 'Fix versions', project: 'Project', parent: 'Parent', description: 'Description',
+  environment: 'Environment', timetracking: 'Time tracking', timeoriginalestimate: 'Original estimate',
+  timeestimate: 'Remaining estimate', timespent: 'Time spent', versions: 'Affects versions', votes: 'Votes',
+  watches: 'Watchers', attachment: 'Attachments', issuelinks: 'Linked issues',
 };
 
 export function columnName(id) {
