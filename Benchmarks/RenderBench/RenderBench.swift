@@ -35,31 +35,110 @@ struct RenderBench {
                 ])
         }
         // Timed: the whole render, from Jira's issues to the report document to OneNote's XHTML.
-        func document() -> ReportDocument {
-            ReportDocument(
-                reportName: "Benchmark", jql: "project = OPS ORDER BY key",
-                columns: ["key", "summary", "status", "assignee", "priority", "updated", "labels"],
-                issues: issues, runAt: Date(), timeZone: TimeZone(identifier: "Europe/Berlin")!,
-                siteURL: URL(string: "https://example.atlassian.net"))
-        }
-        let renderer = OneNotePageRenderer()
-        var bytes = 0
-        var rates: [Double] = []
-        for _ in 0..<5 {
-            let start = ContinuousClock.now
-            let output = renderer.render(document())
-            let elapsed = ContinuousClock.now - start
-            bytes = output.page.utf8.count + output.appendedTables.reduce(0) { $0 + $1.utf8.count }
-            rates.append(
-                Double(count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
-        }
+        let plain = measure(
+            issues, columns: ["key", "summary", "status", "assignee", "priority", "updated", "labels"], catalogue: [:])
+        print("render-bench: \(count) issues, 7 plain columns, \(plain.kilobytes) KB of XHTML per render, 5 runs")
+        print(plain.line)
+        // The shape people ask for: rich-text descriptions and custom fields of several kinds.
+        let rich = richIssues(issues)
+        let catalogue = [
+            "customfield_10016": ReportColumn(id: "customfield_10016", label: "Story points", kind: .number),
+            "customfield_10020": ReportColumn(id: "customfield_10020", label: "Sprint", kind: .text),
+            "customfield_10021": ReportColumn(id: "customfield_10021", label: "Team", kind: .text),
+        ]
+        let full = measure(
+            rich,
+            columns: [
+                "key", "summary", "status", "assignee", "updated", "description", "customfield_10016",
+                "customfield_10020", "customfield_10021", "labels",
+            ], catalogue: catalogue)
+        print(
+            "render-bench: \(count) issues, 10 columns (ADF descriptions, custom fields), \(full.kilobytes) KB of XHTML per render, 5 runs"
+        )
+        print(full.line)
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        let median = rates.sorted()[rates.count / 2]
-        print("render-bench: \(count) issues, 7 columns, \(bytes / 1024) KB of XHTML per render, 5 runs")
-        print(
-            String(
-                format: "renderer: %.0f issues/s (median; range %.0f–%.0f), peak RSS %.1f MB", median, rates.min()!,
-                rates.max()!, Double(usage.ru_maxrss) / 1024))
+        print(String(format: "peak RSS %.1f MB", Double(usage.ru_maxrss) / 1024))
+    }
+
+    struct Measured {
+        let kilobytes: Int
+        let line: String
+    }
+
+    static func measure(_ issues: [JiraIssue], columns: [String], catalogue: [String: ReportColumn]) -> Measured {
+        let renderer = OneNotePageRenderer()
+        var bytes = 0
+        var milliseconds: [Double] = []
+        for _ in 0..<5 {
+            let start = ContinuousClock.now
+            let output = renderer.render(
+                ReportDocument(
+                    reportName: "Benchmark", jql: "project = OPS ORDER BY key", columns: columns, catalogue: catalogue,
+                    issues: issues, runAt: Date(), timeZone: TimeZone(identifier: "Europe/Berlin")!,
+                    siteURL: URL(string: "https://example.atlassian.net")))
+            let elapsed = ContinuousClock.now - start
+            bytes = output.page.utf8.count + output.appendedTables.reduce(0) { $0 + $1.utf8.count }
+            milliseconds.append(
+                Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+        }
+        let median = milliseconds.sorted()[milliseconds.count / 2]
+        return Measured(
+            kilobytes: bytes / 1024,
+            line: String(
+                format: "renderer: %.0f ms per render (median; range %.0f–%.0f), %.0f issues/s", median,
+                milliseconds.min()!, milliseconds.max()!, Double(issues.count) / median * 1000))
+    }
+
+    /// The same issues with a description of a few paragraphs, a list and code (hostile text in one in
+    /// five), story points, sprints and a team.
+    static func richIssues(_ issues: [JiraIssue]) -> [JiraIssue] {
+        func text(_ value: String, bold: Bool = false) -> JiraValue {
+            bold
+                ? .object([
+                    "type": .string("text"), "text": .string(value),
+                    "marks": .array([.object(["type": .string("strong")])]),
+                ])
+                : .object(["type": .string("text"), "text": .string(value)])
+        }
+        func paragraph(_ items: [JiraValue]) -> JiraValue {
+            .object(["type": .string("paragraph"), "content": .array(items)])
+        }
+        return issues.enumerated().map { index, issue in
+            var fields = issue.fields
+            let hostile = index % 5 == 0 ? "</td><script>alert(1)</script> & more" : "the export to customers"
+            fields["description"] = .object([
+                "type": .string("doc"), "version": .number(1),
+                "content": .array([
+                    paragraph([
+                        text("As a support lead I want "), text(hostile, bold: true),
+                        text(" so that reports are on time."),
+                    ]),
+                    .object([
+                        "type": .string("bulletList"),
+                        "content": .array(
+                            ["first step", "second step", "third step"].map {
+                                .object(["type": .string("listItem"), "content": .array([paragraph([text($0)])])])
+                            }),
+                    ]),
+                    .object(["type": .string("codeBlock"), "content": .array([text("GET /reports?limit=50\n200 OK")])]),
+                    paragraph([
+                        text("Owner "),
+                        .object(["type": .string("mention"), "attrs": .object(["text": .string("@Mia Krystof")])]),
+                        .object([
+                            "type": .string("status"),
+                            "attrs": .object(["text": .string("In review"), "color": .string("blue")]),
+                        ]),
+                    ]),
+                ]),
+            ])
+            fields["customfield_10016"] = .number([1, 2, 3, 5, 8, 0.5][index % 6])
+            fields["customfield_10020"] = .array([
+                .object(["name": .string("Sprint 11"), "state": .string("closed"), "boardId": .number(3)]),
+                .object(["name": .string("Sprint 12"), "state": .string("active"), "boardId": .number(3)]),
+            ])
+            fields["customfield_10021"] = .object(["value": .string(["Platform", "Payments", "Growth"][index % 3])])
+            return JiraIssue(id: issue.id, key: issue.key, fields: fields)
+        }
     }
 }
