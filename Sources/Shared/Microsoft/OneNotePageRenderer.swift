@@ -43,39 +43,46 @@ public struct OneNotePageRenderer: Sendable {
             document.reportId.map {
                 "<p data-id=\"\(Self.escape(Self.markerDataId(reportId: $0)))\" style=\"color:#808080;font-size:8pt\">Kept up to date by OneNote Reports for Jira</p>"
             } ?? ""
-        let documentOverhead = head + header + marker + "</body></html>"
+        let documentOverhead = head.utf8.count + header.utf8.count + marker.utf8.count + "</body></html>".utf8.count
 
+        // Each row is written into one reusable buffer, then appended to the rows of the current
+        // table; a table that would pass the request limit is closed and a new one begun.
         var tables: [String] = []
-        var rows: [String] = []
-        var size = 0
-        var headerRow = ""
-        func tableOpen(_ index: Int) -> String {
-            "<table data-id=\"\(index == 0 ? Self.tableDataId : "\(Self.tableDataId)-\(index + 1)")\" border=\"1\">"
-        }
+        var rows = MarkupBuffer(capacity: 1 << 16)
+        var row = MarkupBuffer(capacity: 4096)
+        var headerRow = MarkupBuffer()
         func flush() {
-            tables.append(tableOpen(tables.count) + headerRow + rows.joined() + "</table>")
-            rows.removeAll(keepingCapacity: true)
+            var table = MarkupBuffer(capacity: rows.count + headerRow.count + 64)
+            table.raw("<table data-id=\"")
+            table.raw(tables.isEmpty ? Self.tableDataId : "\(Self.tableDataId)-\(tables.count + 1)")
+            table.raw("\" border=\"1\">")
+            table.append(headerRow)
+            table.append(rows)
+            table.raw("</table>")
+            tables.append(table.string)
+            rows.removeAll()
         }
         for section in document.sections {
-            if !rows.isEmpty { flush() }
-            size = 0
-            headerRow =
-                "<tr>"
-                + section.columns.map { "<td style=\"background-color:#D9D9D9\"><b>\(Self.escape($0))</b></td>" }
-                .joined() + "</tr>"
+            if rows.count > 0 { flush() }
+            headerRow = MarkupBuffer()
+            headerRow.raw("<tr>")
+            for column in section.columns {
+                headerRow.raw("<td style=\"background-color:#D9D9D9\"><b>")
+                headerRow.text(column)
+                headerRow.raw("</b></td>")
+            }
+            headerRow.raw("</tr>")
             for cells in section.rows {
-                let row = "<tr>" + cells.map(Self.cell).joined() + "</tr>"
-                let budget =
-                    maxPartBytes - (tables.isEmpty ? documentOverhead.utf8.count : 0) - headerRow.utf8.count - 64
-                if !rows.isEmpty && size + row.utf8.count > budget {
-                    flush()
-                    size = 0
-                }
+                row.removeAll()
+                row.raw("<tr>")
+                for cell in cells { Self.write(cell, into: &row) }
+                row.raw("</tr>")
+                let budget = maxPartBytes - (tables.isEmpty ? documentOverhead : 0) - headerRow.count - 64
+                if rows.count > 0 && rows.count + row.count > budget { flush() }
                 rows.append(row)
-                size += row.utf8.count
             }
         }
-        if tables.isEmpty || !rows.isEmpty { flush() }
+        if tables.isEmpty || rows.count > 0 { flush() }
         let page = head + header + marker + tables[0] + "</body></html>"
         return Output(
             title: title, page: page, header: header, firstTable: tables[0], appendedTables: Array(tables.dropFirst()))
@@ -89,19 +96,35 @@ public struct OneNotePageRenderer: Sendable {
         return "<p data-id=\"\(Self.headerDataId)\">\(Self.escape(text))<br/>JQL: <i>\(Self.escape(header.jql))</i></p>"
     }
 
-    static func cell(_ cell: ReportDocument.Cell) -> String {
+    static func write(_ cell: ReportDocument.Cell, into output: inout MarkupBuffer) {
         switch cell {
-        case .empty: "<td></td>"
-        case .text(let text): "<td>\(escape(text))</td>"
-        case .link(let text, let url): "<td><a href=\"\(escape(url))\">\(escape(text))</a></td>"
+        case .empty:
+            output.raw("<td></td>")
+        case .text(let text):
+            output.raw("<td>")
+            output.text(text)
+            output.raw("</td>")
+        case .link(let text, let url):
+            output.raw("<td><a href=\"")
+            output.text(url)
+            output.raw("\">")
+            output.text(text)
+            output.raw("</a></td>")
         case .status(let name, let category):
-            "<td style=\"background-color:\(statusColour(category))\">\(escape(name))</td>"
-        case .rich(let text): "<td>\(RichTextMarkup.xhtml(text))</td>"
+            output.raw("<td style=\"background-color:")
+            output.raw(statusColour(category))
+            output.raw("\">")
+            output.text(name)
+            output.raw("</td>")
+        case .rich(let text):
+            output.raw("<td>")
+            RichTextMarkup.write(text, into: &output)
+            output.raw("</td>")
         }
     }
 
     /// Jira's status category colours (docs/atlassian-apis.md §4: `colorName`), as light cell backgrounds.
-    static func statusColour(_ category: String) -> String {
+    static func statusColour(_ category: String) -> StaticString {
         switch category {
         case "new": "#DFE1E6"  // blue-gray: To Do
         case "indeterminate": "#DEEBFF"  // in progress
@@ -112,23 +135,9 @@ public struct OneNotePageRenderer: Sendable {
 
     /// XML-escaped text with characters XML 1.0 cannot carry replaced by U+FFFD.
     static func escape(_ text: String) -> String {
-        var output = ""
-        output.reserveCapacity(text.utf8.count + 16)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": output += "&amp;"
-            case "<": output += "&lt;"
-            case ">": output += "&gt;"
-            case "\"": output += "&quot;"
-            case "\t", "\n", "\r": output.unicodeScalars.append(scalar)
-            default:
-                let value = scalar.value
-                let allowed =
-                    (value >= 0x20 && value <= 0xD7FF) || (value >= 0xE000 && value <= 0xFFFD) || value >= 0x10000
-                output.unicodeScalars.append(allowed ? scalar : "\u{FFFD}")
-            }
-        }
-        return output
+        var buffer = MarkupBuffer(capacity: text.utf8.count + 16)
+        buffer.text(text)
+        return buffer.string
     }
 
     /// ISO 8601 with the zone's offset, for `<meta name="created">` (docs/microsoft-apis.md §3.6).

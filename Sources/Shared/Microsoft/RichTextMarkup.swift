@@ -13,53 +13,64 @@ enum RichTextMarkup {
     static let attributes: Set<String> = ["href", "style"]
 
     static func xhtml(_ text: RichText) -> String {
-        var output = ""
-        blocks(text.blocks, into: &output)
-        if let continuation = text.continuation {
-            output += "<p>… <a href=\"\(OneNotePageRenderer.escape(continuation))\">Open in Jira</a></p>"
-        }
-        return output
+        var output = MarkupBuffer()
+        write(text, into: &output)
+        return output.string
     }
 
-    static func blocks(_ items: [RichText.Block], into output: inout String) {
+    static func write(_ text: RichText, into output: inout MarkupBuffer) {
+        blocks(text.blocks, into: &output)
+        if let continuation = text.continuation {
+            output.raw("<p>… <a href=\"")
+            output.text(continuation)
+            output.raw("\">Open in Jira</a></p>")
+        }
+    }
+
+    static let headingTags: [(open: StaticString, close: StaticString)] = [
+        ("<h3>", "</h3>"), ("<h4>", "</h4>"), ("<h5>", "</h5>"), ("<h6>", "</h6>"),
+    ]
+
+    static func blocks(_ items: [RichText.Block], into output: inout MarkupBuffer) {
         for block in items {
             switch block {
             case .paragraph(let items):
-                output += "<p>"
+                output.raw("<p>")
                 inlines(items, into: &output)
-                output += "</p>"
+                output.raw("</p>")
             case .heading(let level, let items):
-                let tag = "h\(min(level + 2, 6))"
-                output += "<\(tag)>"
+                let tag = headingTags[min(max(level, 1), 4) - 1]
+                output.raw(tag.open)
                 inlines(items, into: &output)
-                output += "</\(tag)>"
+                output.raw(tag.close)
             case .list(let ordered, let items):
-                let tag = ordered ? "ol" : "ul"
-                output += "<\(tag)>"
+                output.raw(ordered ? "<ol>" : "<ul>")
                 for item in items {
-                    output += "<li>"
+                    output.raw("<li>")
                     listItem(item, into: &output)
-                    output += "</li>"
+                    output.raw("</li>")
                 }
-                output += "</\(tag)>"
+                output.raw(ordered ? "</ol>" : "</ul>")
             case .code(let text):
-                output += "<pre>\(OneNotePageRenderer.escape(text))</pre>"
+                output.raw("<pre>")
+                output.text(text)
+                output.raw("</pre>")
             case .quote(let inner):
-                output += "<div style=\"color:#5E6C84;font-style:italic\">"
+                output.raw("<div style=\"color:#5E6C84;font-style:italic\">")
                 blocks(inner, into: &output)
-                output += "</div>"
+                output.raw("</div>")
             case .rule:
-                output += "<p style=\"color:#A5ADBA\">──────────</p>"
+                output.raw("<p style=\"color:#A5ADBA\">──────────</p>")
             }
         }
     }
 
     /// A list item's paragraphs run inline, one line each; its other blocks (a nested list) follow.
-    static func listItem(_ item: [RichText.Block], into output: inout String) {
+    static func listItem(_ item: [RichText.Block], into output: inout MarkupBuffer) {
         var first = true
         for block in item {
             if case .paragraph(let items) = block {
-                if !first { output += "<br/>" }
+                if !first { output.raw("<br/>") }
                 inlines(items, into: &output)
             } else {
                 blocks([block], into: &output)
@@ -68,35 +79,42 @@ enum RichTextMarkup {
         }
     }
 
-    static func inlines(_ items: [RichText.Inline], into output: inout String) {
+    static let styleTags: [(RichText.Style, open: StaticString, close: StaticString)] = [
+        (.bold, "<b>", "</b>"), (.italic, "<i>", "</i>"), (.underline, "<u>", "</u>"), (.strike, "<del>", "</del>"),
+        (.code, "<span style=\"font-family:Consolas\">", "</span>"),
+    ]
+
+    static func inlines(_ items: [RichText.Inline], into output: inout MarkupBuffer) {
         for item in items {
             switch item {
             case .text(let text, let style):
-                var open = ""
-                var close = ""
-                for (flag, tag) in [(RichText.Style.bold, "b"), (.italic, "i"), (.underline, "u"), (.strike, "del")]
-                where style.contains(flag) {
-                    open += "<\(tag)>"
-                    close = "</\(tag)>" + close
+                if style.isEmpty {
+                    output.text(text)
+                    continue
                 }
-                if style.contains(.code) {
-                    open += "<span style=\"font-family:Consolas\">"
-                    close = "</span>" + close
-                }
-                output += open + OneNotePageRenderer.escape(text) + close
+                for tag in styleTags where style.contains(tag.0) { output.raw(tag.open) }
+                output.text(text)
+                for tag in styleTags.reversed() where style.contains(tag.0) { output.raw(tag.close) }
             case .link(let text, let url):
-                output += "<a href=\"\(OneNotePageRenderer.escape(url))\">\(OneNotePageRenderer.escape(text))</a>"
+                output.raw("<a href=\"")
+                output.text(url)
+                output.raw("\">")
+                output.text(text)
+                output.raw("</a>")
             case .lozenge(let text, let colour):
-                output +=
-                    "<span style=\"font-weight:bold;color:\(lozengeColour(colour))\">\(OneNotePageRenderer.escape(text.uppercased()))</span>"
+                output.raw("<span style=\"font-weight:bold;color:")
+                output.raw(lozengeColour(colour))
+                output.raw("\">")
+                output.text(text.uppercased())
+                output.raw("</span>")
             case .lineBreak:
-                output += "<br/>"
+                output.raw("<br/>")
             }
         }
     }
 
     /// Jira's lozenge colours, dark enough to read as text on white.
-    static func lozengeColour(_ name: String) -> String {
+    static func lozengeColour(_ name: String) -> StaticString {
         switch name {
         case "purple": "#403294"
         case "blue": "#0747A6"
