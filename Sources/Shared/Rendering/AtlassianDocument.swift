@@ -34,9 +34,10 @@ struct AtlassianDocument {
     mutating func blocks(_ content: JiraValue?, depth: Int) -> [RichText.Block] {
         guard case .array(let nodes) = content else { return [] }
         var output: [RichText.Block] = []
+        output.reserveCapacity(nodes.count)
         for node in nodes {
             if cut { break }
-            output += block(node, depth: depth + 1)
+            output.append(contentsOf: block(node, depth: depth + 1))
         }
         return output
     }
@@ -113,7 +114,8 @@ struct AtlassianDocument {
     mutating func inlines(_ content: JiraValue?, style: RichText.Style, depth: Int) -> [RichText.Inline] {
         guard case .array(let nodes) = content else { return [] }
         var output: [RichText.Inline] = []
-        for node in nodes where !cut { output += inline(node, style: style, depth: depth + 1) }
+        output.reserveCapacity(nodes.count)
+        for node in nodes where !cut { output.append(contentsOf: inline(node, style: style, depth: depth + 1)) }
         return output
     }
 
@@ -165,17 +167,25 @@ struct AtlassianDocument {
     }
 
     /// Counts `text` against the cap: the part that fits; once the cap is reached, nothing more.
+    /// Characters are counted as Unicode scalars (an emoji sequence may count as several).
     mutating func take(_ text: String) -> String {
         guard !cut else { return "" }
-        let count = text.count
+        // Every scalar is at least one UTF-8 byte: text whose bytes fit needs no counting.
+        let bytes = text.utf8.count
+        if used + bytes <= cap {
+            used += text.unicodeScalars.count
+            return text
+        }
+        let count = text.unicodeScalars.count
         if used + count <= cap {
             used += count
             return text
         }
         cut = true
-        let kept = String(text.prefix(max(cap - used, 0)))
+        var kept = String.UnicodeScalarView()
+        kept.append(contentsOf: text.unicodeScalars.prefix(max(cap - used, 0)))
         used = cap
-        return kept
+        return String(kept)
     }
 
     // MARK: Helpers

@@ -10,6 +10,14 @@ struct FieldValues {
     let timeZone: TimeZone
     /// Characters of rich text kept per cell; the rest is read in Jira.
     var richTextCap = 2_000
+    /// `<site>/browse/`, built once: an issue's address is this and its key.
+    private let browse: String?
+
+    init(siteURL: URL?, timeZone: TimeZone) {
+        self.siteURL = siteURL
+        self.timeZone = timeZone
+        browse = siteURL.map { $0.appendingPathComponent("browse").absoluteString + "/" }
+    }
 
     func cell(_ value: JiraValue, kind: ReportColumn.Kind, issueKey: String) -> ReportDocument.Cell {
         switch (kind, value) {
@@ -76,26 +84,29 @@ struct FieldValues {
         case .number(let number): return JiraNumbers.format(number)
         case .string(let string): return string
         case .array(let items): return items.map(name(of:)).filter { !$0.isEmpty }.joined(separator: ", ")
-        case .object:
-            if let parent = value["value"]?.string, let child = value["child"]?["value"]?.string {
-                return "\(parent) › \(child)"  // a cascading option
+        case .object(let object):
+            // The common shapes first: a user, a named object (a sprint among them), an option.
+            if let name = object["displayName"]?.string { return name }
+            if let name = object["name"]?.string {
+                if let state = object["state"]?.string, object["boardId"] != nil {
+                    return "\(name) (\(state.lowercased()))"  // a sprint
+                }
+                return name
             }
-            if let state = value["state"]?.string, let sprint = value["name"]?.string, value["boardId"] != nil {
-                return "\(sprint) (\(state.lowercased()))"
+            if let option = object["value"]?.string {
+                if let child = object["child"]?["value"]?.string { return "\(option) › \(child)" }  // cascading
+                return option
             }
-            if value["originalEstimate"] != nil || value["remainingEstimate"] != nil || value["timeSpent"] != nil {
+            if object["originalEstimate"] != nil || object["remainingEstimate"] != nil || object["timeSpent"] != nil {
                 return timeTracking(value)
             }
-            if let votes = value["votes"]?.number { return JiraNumbers.format(votes) }
-            if let watchers = value["watchCount"]?.number { return JiraNumbers.format(watchers) }
-            if let percent = value["percent"]?.number { return JiraNumbers.format(percent) + "%" }
+            if let votes = object["votes"]?.number { return JiraNumbers.format(votes) }
+            if let watchers = object["watchCount"]?.number { return JiraNumbers.format(watchers) }
+            if let percent = object["percent"]?.number { return JiraNumbers.format(percent) + "%" }
             if AtlassianDocument.isDocument(value) {
                 return AtlassianDocument.richText(value, cap: 500, continuation: nil).plainText
             }
-            for key in ["displayName", "name", "value", "key"] {
-                if let string = value[key]?.string { return string }
-            }
-            return ""
+            return object["key"]?.string ?? ""
         }
     }
 
@@ -125,8 +136,18 @@ struct FieldValues {
 
     func text(_ string: String) -> ReportDocument.Cell { string.isEmpty ? .empty : .text(string) }
 
+    /// The issue's address on the site. Keys are letters, digits and a dash; anything else in one is
+    /// percent-encoded as a path segment.
     func issueURL(_ key: String) -> String? {
-        siteURL?.appendingPathComponent("browse").appendingPathComponent(key).absoluteString
+        guard let browse else { return nil }
+        let plain = key.utf8.allSatisfy { byte in
+            (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
+                || byte == UInt8(ascii: "_")
+        }
+        if plain { return browse + key }
+        return browse + (key.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(["/"])) ?? "")
     }
 
     func link(_ text: String, key: String) -> ReportDocument.Cell {
