@@ -48,22 +48,28 @@ public struct OneNotePageRenderer: Sendable {
         // Each row is written into one reusable buffer, then appended to the rows of the current
         // table; a table that would pass the request limit is closed and a new one begun.
         var tables: [String] = []
-        var rows = MarkupBuffer(capacity: 1 << 16)
+        // The open table: its start tag and header row, then its rows (`rowBytes` of them).
+        var table = MarkupBuffer(capacity: 1 << 16)
+        var rowBytes = 0
         var row = MarkupBuffer(capacity: 4096)
         var headerRow = MarkupBuffer()
-        func flush() {
-            var table = MarkupBuffer(capacity: rows.count + headerRow.count + 64)
+        func open() {
+            table.removeAll()
             table.raw("<table data-id=\"")
             table.raw(tables.isEmpty ? Self.tableDataId : "\(Self.tableDataId)-\(tables.count + 1)")
             table.raw("\" border=\"1\">")
             table.append(headerRow)
-            table.append(rows)
+            rowBytes = 0
+        }
+        func flush() {
+            if table.count == 0 { open() }
             table.raw("</table>")
             tables.append(table.string)
-            rows.removeAll()
+            table.removeAll()
+            rowBytes = 0
         }
         for section in document.sections {
-            if rows.count > 0 { flush() }
+            if rowBytes > 0 { flush() }
             headerRow = MarkupBuffer()
             headerRow.raw("<tr>")
             for column in section.columns {
@@ -78,11 +84,13 @@ public struct OneNotePageRenderer: Sendable {
                 for cell in cells { Self.write(cell, into: &row) }
                 row.raw("</tr>")
                 let budget = maxPartBytes - (tables.isEmpty ? documentOverhead : 0) - headerRow.count - 64
-                if rows.count > 0 && rows.count + row.count > budget { flush() }
-                rows.append(row)
+                if rowBytes > 0 && rowBytes + row.count > budget { flush() }
+                if rowBytes == 0 { open() }
+                table.append(row)
+                rowBytes += row.count
             }
         }
-        if tables.isEmpty || rows.count > 0 { flush() }
+        if tables.isEmpty || rowBytes > 0 { flush() }
         let page = head + header + marker + tables[0] + "</body></html>"
         return Output(
             title: title, page: page, header: header, firstTable: tables[0], appendedTables: Array(tables.dropFirst()))

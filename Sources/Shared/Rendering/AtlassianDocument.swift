@@ -44,16 +44,18 @@ struct AtlassianDocument {
 
     mutating func block(_ node: JiraValue, depth: Int) -> [RichText.Block] {
         guard depth <= Self.maxDepth else { return [.paragraph(inlineText(Self.text(of: node)))] }
-        let content = node["content"]
-        switch node["type"]?.string ?? "" {
+        guard case .object(let fields) = node else { return [] }
+        let content = fields["content"]
+        let type = fields["type"]?.string ?? ""
+        switch type {
         case "paragraph":
             let items = inlines(content, style: [], depth: depth)
             return items.isEmpty ? [] : [.paragraph(items)]
         case "heading":
-            let level = min(max(Int(node["attrs"]?["level"]?.number ?? 1), 1), 6)
+            let level = min(max(Int(fields["attrs"]?["level"]?.number ?? 1), 1), 6)
             return [.heading(level: level, inlines(content, style: [], depth: depth))]
         case "bulletList", "orderedList", "taskList", "decisionList":
-            let ordered = node["type"]?.string == "orderedList"
+            let ordered = type == "orderedList"
             var items: [[RichText.Block]] = []
             if case .array(let entries) = content {
                 for entry in entries where !cut { items.append(listItem(entry, depth: depth + 1)) }
@@ -66,7 +68,7 @@ struct AtlassianDocument {
         case "rule":
             return [.rule]
         case "expand", "nestedExpand":
-            let title = node["attrs"]?["title"]?.string ?? ""
+            let title = fields["attrs"]?["title"]?.string ?? ""
             let heading: [RichText.Block] = title.isEmpty ? [] : [.paragraph([.text(take(title), .bold)])]
             return heading + blocks(content, depth: depth)
         case "table":
@@ -74,7 +76,7 @@ struct AtlassianDocument {
         case "mediaSingle", "mediaGroup", "media":
             return [.paragraph([.text(take("(attachment)"), .italic)])]
         case "blockCard", "embedCard":
-            return Self.safeURL(node["attrs"]?["url"]?.string).map { [.paragraph([.link(take($0), url: $0)])] } ?? []
+            return Self.safeURL(fields["attrs"]?["url"]?.string).map { [.paragraph([.link(take($0), url: $0)])] } ?? []
         default:
             // An inline node at block level, or a block this reader does not know: its content.
             if content == nil {
@@ -120,12 +122,13 @@ struct AtlassianDocument {
     }
 
     mutating func inline(_ node: JiraValue, style: RichText.Style, depth: Int) -> [RichText.Inline] {
-        let attrs = node["attrs"]
-        switch node["type"]?.string ?? "" {
+        guard case .object(let fields) = node else { return [] }
+        let attrs = fields["attrs"]
+        switch fields["type"]?.string ?? "" {
         case "text":
             var style = style
             var href: String?
-            if case .array(let marks) = node["marks"] {
+            if case .array(let marks) = fields["marks"] {
                 for mark in marks {
                     switch mark["type"]?.string ?? "" {
                     case "strong": style.insert(.bold)
@@ -138,7 +141,7 @@ struct AtlassianDocument {
                     }
                 }
             }
-            let text = take(node["text"]?.string ?? "")
+            let text = take(fields["text"]?.string ?? "")
             if text.isEmpty { return [] }
             return [href.map { .link(text, url: $0) } ?? .text(text, style)]
         case "hardBreak":
@@ -157,7 +160,7 @@ struct AtlassianDocument {
             return Self.safeURL(attrs?["url"]?.string).map { [.link(take($0), url: $0)] } ?? []
         default:
             guard depth <= Self.maxDepth else { return inlineText(Self.text(of: node)) }
-            return inlines(node["content"], style: style, depth: depth)
+            return inlines(fields["content"], style: style, depth: depth)
         }
     }
 

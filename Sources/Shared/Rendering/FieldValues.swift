@@ -53,12 +53,12 @@ struct FieldValues {
             }
             return text(string)
         case .array(let items): return array(items, issueKey: issueKey)
-        case .object:
-            if AtlassianDocument.isDocument(value) {
+        case .object(let object):
+            if object["type"]?.string == "doc", object["content"] != nil {
                 let rich = AtlassianDocument.richText(value, cap: richTextCap, continuation: issueURL(issueKey))
                 return rich.blocks.isEmpty ? .empty : .rich(rich)
             }
-            if let key = value["key"]?.string, let summary = value["fields"]?["summary"]?.string {
+            if let key = object["key"]?.string, let summary = object["fields"]?["summary"]?.string {
                 // An issue (parent, epic): its key and summary, linked to it.
                 return link("\(key) \(summary)", key: key)
             }
