@@ -91,7 +91,10 @@ public struct OneNotePageRenderer: Sendable {
             }
         }
         if tables.isEmpty || rowBytes > 0 { flush() }
-        let page = head + header + marker + tables[0] + "</body></html>"
+        table = MarkupBuffer()  // a large report's buffer is let go before the page is put together
+        var page = ""
+        page.reserveCapacity(documentOverhead + tables[0].utf8.count)
+        for part in [head, header, marker, tables[0], "</body></html>"] { page += part }
         return Output(
             title: title, page: page, header: header, firstTable: tables[0], appendedTables: Array(tables.dropFirst()))
     }
