@@ -356,8 +356,9 @@ let package = Package(
         testTarget(
             "ReportsAPITests",
             [
-                "Enqueuer", "JobQueue", "Microsoft", "Reports", "ReportsAPI", "ReportsSupport", "ReportsTesting",
-                "SecurityTesting", "SQLiteBackend", "Security", "TestSupport", "Transport", "Upstream",
+                "Enqueuer", "JobQueue", "Microsoft", "Rendering", "Reports", "ReportsAPI", "ReportsSupport",
+                "ReportsTesting", "SecurityTesting", "SQLiteBackend", "Security", "TestSupport", "Transport",
+                "Upstream",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"), crypto, grdb, log,

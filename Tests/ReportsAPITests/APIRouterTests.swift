@@ -3,6 +3,7 @@ import Foundation
 import GRDB
 import Hummingbird
 import HummingbirdTesting
+import Rendering
 import ReportsTesting
 import SecurityTesting
 import TestSupport
@@ -327,6 +328,38 @@ struct APIRouterTests {
                     uri: "/v1/microsoft/connection", method: .delete, headers: try await harness.headers())
                 #expect(disconnected.status == .noContent)
                 #expect(try await harness.services.connections.connection(owner) == nil)
+            }
+        }
+    }
+
+    @Test func theColumnPickerFindsEveryFieldByNameWithItsType() async throws {
+        try await APIHarness.run { harness in
+            try await harness.test { client in
+                let withoutUser = try await client.execute(
+                    uri: "/v1/jira/fields", method: .get, headers: try await harness.headers())
+                #expect(withoutUser.status == .badRequest && withoutUser.errorCode == "user_token_required")
+                let headers = try await harness.headers(extra: [FITMiddleware.userTokenHeader: "user-token-1"])
+                let all = try await client.execute(uri: "/v1/jira/fields", method: .get, headers: headers)
+                #expect(all.status == .ok, "\(all.text)")
+                let fields = try #require(all.json["fields"] as? [[String: Any]])
+                let ids = fields.compactMap { $0["id"] as? String }
+                #expect(Array(ids.prefix(ReportColumn.standardIds.count)) == ReportColumn.standardIds)
+                #expect(
+                    Array(ids.dropFirst(ReportColumn.standardIds.count))
+                        == ["customfield_1", "customfield_10020", "customfield_10016"],
+                    "custom fields by name; an entry Jira lists oddly keeps its id and name, one without an id is skipped"
+                )
+                let sprint = try #require(fields.first { $0["id"] as? String == "customfield_10020" })
+                #expect(sprint["name"] as? String == "Sprint" && sprint["type"] as? String == "sprint")
+                #expect(sprint["custom"] as? Bool == true)
+                #expect(fields.first { $0["id"] as? String == "duedate" }?["type"] as? String == "date")
+
+                let found = try await client.execute(
+                    uri: "/v1/jira/fields?query=story", method: .get, headers: headers)
+                #expect(
+                    (found.json["fields"] as? [[String: Any]])?.map { $0["name"] as? String } == ["Story points"])
+                #expect((found.json["fields"] as? [[String: Any]])?.first?["type"] as? String == "number")
+                #expect(found.json["truncated"] as? Bool == false)
             }
         }
     }

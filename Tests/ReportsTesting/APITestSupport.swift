@@ -153,6 +153,19 @@ package final class UpstreamStandIn: Sendable {
                 #"{"isLast":true,"values":[{"id":"10000","name":"Mine","jql":"assignee = currentUser() ORDER BY key"}]}"#
             )
         }
+        // The site's fields (docs/jira-fields.md): two system fields and two custom ones.
+        router.get("/ex/jira/{cloud}/rest/api/3/field") { request, _ -> Response in
+            guard request.headers[.authorization] == "Bearer user-token-1" else {
+                return Self.json(.unauthorized, #"{"errorMessages":["no"]}"#)
+            }
+            return Self.json(
+                .ok,
+                #"[{"id":"summary","name":"Summary","custom":false,"schema":{"type":"string","system":"summary"}},"#
+                    + #"{"id":"duedate","name":"Due date","custom":false,"schema":{"type":"date","system":"duedate"}},"#
+                    + #"{"id":"customfield_10020","name":"Sprint","custom":true,"schema":{"type":"array","items":"json","custom":"com.pyxis.greenhopper.jira:gh-sprint","customId":10020}},"#
+                    + #"{"id":"customfield_10016","name":"Story points","custom":true,"schema":{"type":"number","custom":"com.atlassian.jira.plugin.system.customfieldtypes:float","customId":10016}},"#
+                    + #"{"id":"customfield_1","name":"Odd","schema":"not an object"},{"name":"no id"}]"#)
+        }
         // Who the user is and what the site is called (atlassian-apis.md §8), for the connect confirmation.
         router.get("/ex/jira/{cloud}/rest/api/3/myself") { request, _ -> Response in
             guard request.headers[.authorization] == "Bearer user-token-1" else {

@@ -108,6 +108,9 @@ public struct ReportColumn: Sendable, Hashable {
         return isCustomField(id) ? ReportColumn(id: id, label: id, kind: .text) : nil
     }
 
+    /// The standard columns' ids, in the order the editor offers them.
+    public static var standardIds: [String] { standard.map(\.id) }
+
     /// True for one of the standard columns (their labels and kinds are the catalogue's own).
     public static func isStandard(_ id: String) -> Bool { byId[id] != nil }
 

@@ -29,6 +29,7 @@ extension RunRequestResponse: ResponseEncodable {}
 extension MeResponse: ResponseEncodable {}
 extension SectionListResponse: ResponseEncodable {}
 extension FilterListResponse: ResponseEncodable {}
+extension FieldListResponse: ResponseEncodable {}
 extension ConnectStartResponse: ResponseEncodable {}
 extension HealthResponse: ResponseEncodable {}
 extension EmptyResponse: ResponseEncodable {}

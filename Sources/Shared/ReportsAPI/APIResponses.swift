@@ -169,6 +169,20 @@ struct FilterListResponse: Encodable, Sendable {
     let truncated: Bool
 }
 
+/// The fields a report may show, as the editor's column picker lists them: the site's name for each,
+/// whether it is a custom field, and a type the editor names (`FieldTypes.code`).
+struct FieldListResponse: Encodable, Sendable {
+    struct Field: Encodable, Sendable {
+        let id: String
+        let name: String
+        let type: String
+        let custom: Bool
+    }
+
+    let fields: [Field]
+    let truncated: Bool
+}
+
 struct ConnectStartResponse: Encodable, Sendable {
     let startUrl: String
     let expiresAt: String

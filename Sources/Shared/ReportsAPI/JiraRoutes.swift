@@ -10,6 +10,30 @@ struct JiraRoutes {
 
     func addRoutes(to forge: RouterGroup<APIRequestContext>) {
         forge.get("/v1/jira/filters") { request, context in try await filters(request, context) }
+        forge.get("/v1/jira/fields") { request, context in try await fields(request, context) }
+    }
+
+    /// The fields a report may show, found by name or id: the standard columns and the site's custom
+    /// fields this user can see, at most `FieldTypes.maxListed`.
+    private func fields(_ request: Request, _ context: APIRequestContext) async throws -> FieldListResponse {
+        _ = try context.owner()
+        guard let identity = context.identity, let token = context.forwardedUserToken, !token.isEmpty else {
+            throw APIError(.badRequest, .userTokenRequired, "Forge did not forward a user token (x-forge-oauth-user)")
+        }
+        let query = request.uri.queryParameters.get("query") ?? ""
+        guard query.unicodeScalars.count <= 200 else {
+            throw APIError.badRequest(.invalidParameter, "query must be at most 200 characters")
+        }
+        let listed: [JiraField]
+        do {
+            listed = try await services.jira.fields(apiBaseUrl: identity.apiBaseUrl, userToken: token)
+        } catch let error as UpstreamError where error.code == "jira_forbidden" {
+            throw APIError(.forbidden, error.code, error.message)
+        } catch let error as UpstreamError {
+            throw APIRoutes.upstream(error)
+        }
+        let (fields, truncated) = FieldTypes.choices(listed, matching: query)
+        return FieldListResponse(fields: fields, truncated: truncated)
     }
 
     private func filters(_ request: Request, _ context: APIRequestContext) async throws -> FilterListResponse {
