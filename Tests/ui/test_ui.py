@@ -215,11 +215,18 @@ def main():
         def edit_columns():
             ui.button("Edit", ui.report("OPS status")).click()
             ui.css("[aria-label='Remove Assignee']").click()
-            # Typed, as a keyboard user picks it: the option list is rebuilt on change, so a clicked
-            # <option> element is gone by the time WebDriver looks at it again.
-            ui.css("#columns").send_keys("Priority")
+            # The picker searches the site's fields: typing finds Priority, and only choosing it adds it.
+            ui.css("#columns").send_keys("Prio")
+            ui.css("[aria-label='Add Priority']").click()
             ui.css("[aria-label='Move Priority up']")
             ui.css("[aria-label='Move Priority up']").click()
+            # A custom field, found by its name on the site, its type named beside it.
+            ui.css("#columns").clear()
+            ui.css("#columns").send_keys("story")
+            choice = ui.css("[aria-label='Add Story points']")
+            assert "number" in choice.text, choice.text
+            choice.click()
+            ui.wait.until(lambda d: "Story points" in ui.css("ol.columns").text)
             ui.button("Save changes").click()
             ui.text_appears("Saved “OPS status”.")
             status, row = ui.run_now("OPS status")
@@ -228,6 +235,7 @@ def main():
             # The renderer's header row: bold cells on a grey background (OneNote has no <th>).
             headers = re.findall(r"<td[^>]*><b>(.*?)</b></td>", page["html"])
             assert "Priority" in headers and "Assignee" not in headers, headers
+            assert "Story points" in headers, headers
             assert headers.index("Priority") < headers.index("Updated"), headers
         check("edit the columns (remove, add, reorder) and rerun: the page follows", edit_columns)
 

@@ -33,6 +33,7 @@ export const api = {
   disconnect: () => call('DELETE', '/v1/microsoft/connection'),
   sections: () => call('GET', '/v1/onenote/sections'),
   filters: (query) => call('GET', '/v1/jira/filters' + (query ? '?query=' + encodeURIComponent(query) : '')),
+  fields: (query) => call('GET', '/v1/jira/fields' + (query ? '?query=' + encodeURIComponent(query) : '')),
   reports: () => call('GET', '/v1/reports'),
   report: (id) => call('GET', '/v1/reports/' + encodeURIComponent(id)),
   create: (definition) => call('POST', '/v1/reports', definition),

@@ -3,7 +3,7 @@
 // errors ("field: message") are shown next to their field.
 import { api } from './api.js';
 import { h, replace, sleep } from './dom.js';
-import { COLUMNS, WEEKDAYS, columnName, cronOf, explain, presetOf } from './words.js';
+import { COLUMNS, FIELD_TYPES, WEEKDAYS, columnName, cronOf, explain, presetOf } from './words.js';
 
 const DEFAULT_COLUMNS = ['key', 'summary', 'status', 'assignee', 'updated'];
 
@@ -45,7 +45,13 @@ export async function renderEditor(container, { report, sections, jqlError, onDo
   const filterSearch = h('input', { id: 'filter', type: 'search', autocomplete: 'off', placeholder: 'Search your saved filters' });
   const filterList = h('div', { class: 'filter-list', role: 'radiogroup', 'aria-label': 'Saved filters', dataset: { testid: 'filter-list' } });
   const columnList = h('ol', { class: 'columns', 'aria-label': 'Columns, in order' });
-  const addColumn = h('select', { id: 'columns', 'aria-describedby': 'columns-hint' });
+  // The column picker: a search over every field of the site (custom fields too); a field is added only
+  // by choosing its button (click, Enter or Space), never by typing or moving with the arrow keys.
+  const addColumn = h('input', { id: 'columns', type: 'search', autocomplete: 'off', placeholder: 'Find a field to add, custom fields too',
+    'aria-describedby': 'columns-hint', 'aria-controls': 'column-choices' });
+  const columnChoices = h('ul', { id: 'column-choices', class: 'column-choices', 'aria-label': 'Fields to add', 'aria-live': 'polite' });
+  const names = new Map();
+  const label = (id) => names.get(id) || columnName(id);
   const section = h('select', { id: 'sectionId', name: 'sectionId', required: true });
   const preset = h('select', { id: 'schedule', name: 'schedule' },
     [['off', 'Off (Run now only)'], ['hourly', 'Every hour'], ['daily', 'Daily'], ['weekdays', 'Weekdays (Monday to Friday)'],
@@ -78,19 +84,65 @@ export async function renderEditor(container, { report, sections, jqlError, onDo
   }
   function renderColumns() {
     replace(columnList, columns.map((id, index) => h('li', { dataset: { column: id } },
-      h('span', { class: 'column-name' }, columnName(id)),
-      h('button', { type: 'button', class: 'icon', 'aria-label': `Move ${columnName(id)} up`, disabled: index === 0,
+      h('span', { class: 'column-name' }, label(id)),
+      h('button', { type: 'button', class: 'icon', 'aria-label': `Move ${label(id)} up`, disabled: index === 0,
         onclick: () => { [columns[index - 1], columns[index]] = [columns[index], columns[index - 1]]; renderColumns(); columnList.children[index - 1].querySelector('button').focus(); } }, '↑'),
-      h('button', { type: 'button', class: 'icon', 'aria-label': `Move ${columnName(id)} down`, disabled: index === columns.length - 1,
+      h('button', { type: 'button', class: 'icon', 'aria-label': `Move ${label(id)} down`, disabled: index === columns.length - 1,
         onclick: () => { [columns[index + 1], columns[index]] = [columns[index], columns[index + 1]]; renderColumns(); columnList.children[index + 1].querySelectorAll('button')[1].focus(); } }, '↓'),
-      h('button', { type: 'button', class: 'icon', 'aria-label': `Remove ${columnName(id)}`,
-        onclick: () => { columns.splice(index, 1); renderColumns(); addColumn.focus(); } }, '×'))));
-    replace(addColumn, h('option', { value: '' }, 'Add a column…'),
-      Object.entries(COLUMNS).filter(([id]) => !columns.includes(id)).map(([id, text]) => h('option', { value: id }, text)));
+      h('button', { type: 'button', class: 'icon', 'aria-label': `Remove ${label(id)}`,
+        onclick: () => { columns.splice(index, 1); renderColumns(); showChoices(); addColumn.focus(); } }, '×'))));
   }
-  addColumn.addEventListener('change', () => {
-    if (addColumn.value) { columns.push(addColumn.value); renderColumns(); addColumn.focus(); }
+
+  // The site's fields as the last search found them; the standard columns until the first answer.
+  let found = Object.entries(COLUMNS).map(([id, name]) => ({ id, name, type: id === 'key' ? 'key' : 'text', custom: false }));
+  let foundTruncated = false;
+  function showChoices() {
+    const open = found.filter((f) => !columns.includes(f.id));
+    const shown = open.slice(0, 25);
+    replace(columnChoices, shown.length === 0 ? h('li', { class: 'muted' }, 'No field matches.') : shown.map((f) => h('li', {},
+      h('button', { type: 'button', class: 'choice', 'aria-label': `Add ${f.name}`,
+        onclick: () => { names.set(f.id, f.name); columns.push(f.id); renderColumns(); showChoices(); addColumn.focus(); } },
+        h('span', { class: 'choice-name' }, f.name), h('span', { class: 'choice-type' }, FIELD_TYPES[f.type] || f.type)))),
+    open.length > shown.length || foundTruncated ? h('li', { class: 'muted' }, 'Type to find more fields.') : null);
+  }
+  let fieldQuery = null;
+  async function loadChoices() {
+    const query = addColumn.value.trim();
+    if (query === fieldQuery) return;
+    fieldQuery = query;
+    columnChoices.setAttribute('aria-busy', 'true');
+    try {
+      const answer = await api.fields(query);
+      if (query !== fieldQuery) return;
+      found = answer.fields;
+      foundTruncated = answer.truncated;
+      // A chosen column named only by its id until now gets its name (the list is redrawn only then).
+      let renamed = false;
+      for (const f of found) {
+        if (names.has(f.id)) continue;
+        names.set(f.id, f.name);
+        if (columns.includes(f.id) && f.name !== columnName(f.id)) renamed = true;
+      }
+      if (renamed) renderColumns();
+    } catch (error) {
+      // Without the site's list, the standard columns (found by their names) still serve.
+      const needle = query.toLowerCase();
+      found = Object.entries(COLUMNS).filter(([id, name]) => !needle || name.toLowerCase().includes(needle) || id.toLowerCase().includes(needle))
+        .map(([id, name]) => ({ id, name, type: 'text', custom: false }));
+      foundTruncated = false;
+    } finally {
+      columnChoices.removeAttribute('aria-busy');
+    }
+    showChoices();
+  }
+  let fieldTyping = 0;
+  addColumn.addEventListener('input', async () => {
+    const mine = ++fieldTyping;
+    await sleep(250);
+    if (mine === fieldTyping) loadChoices();
   });
+  // Enter in the search adds nothing (and does not submit the form); it only searches now.
+  addColumn.addEventListener('keydown', (event) => { if (event.key === 'Enter') { event.preventDefault(); loadChoices(); } });
 
   let filterQuery = null;
   async function loadFilters() {
@@ -139,7 +191,7 @@ export async function renderEditor(container, { report, sections, jqlError, onDo
       sourcePanels.jql, sourcePanels.filter),
     h('div', { class: 'field', dataset: { field: 'columns' } }, h('span', { class: 'label', id: 'columns-label' }, 'Columns'),
       h('p', { class: 'hint', id: 'columns-hint' }, 'In the order the page shows them.'), columnList,
-      h('label', { for: 'columns', class: 'visually-hidden' }, 'Add a column'), addColumn,
+      h('label', { for: 'columns', class: 'visually-hidden' }, 'Find a field to add'), addColumn, columnChoices,
       h('p', { class: 'field-error', id: 'columns-error', role: 'alert', hidden: true })),
     field('sectionId', 'OneNote section', section),
     h('fieldset', {}, h('legend', {}, 'Schedule'), field('schedule', 'Runs', preset), timeFields, cronField,
@@ -188,6 +240,8 @@ export async function renderEditor(container, { report, sections, jqlError, onDo
   syncSource();
   syncSchedule();
   renderColumns();
+  showChoices();
+  loadChoices();
   if (value.filterId) loadFilters();
   if (jqlError) showError(form, 'jql', 'Jira did not accept this JQL: ' + (jqlError.message || jqlError.code));
   (jqlError ? jql : heading).focus();

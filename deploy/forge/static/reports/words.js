@@ -13,6 +13,14 @@ export const COLUMNS = {
   watches: 'Watchers', attachment: 'Attachments', issuelinks: 'Linked issues',
 };
 
+/** How the column picker names a field's type (the API's `type` words, docs/openapi.yaml). */
+export const FIELD_TYPES = {
+  key: 'issue key', number: 'number', date: 'date', datetime: 'date and time', user: 'person', users: 'people',
+  option: 'choice', options: 'choices', cascading: 'choice › choice', sprint: 'sprint', labels: 'labels',
+  version: 'version', versions: 'versions', url: 'link', richtext: 'formatted text', issue: 'issue',
+  duration: 'time', count: 'count', status: 'status', text: 'text',
+};
+
 export function columnName(id) {
   return COLUMNS[id] || id;
 }
