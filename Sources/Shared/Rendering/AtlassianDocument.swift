@@ -97,7 +97,7 @@ struct AtlassianDocument {
         return item
     }
 
-    /// OneNote has no row or column spans and a table in a cell reads badly: each row becomes one
+    /// A page may have no row or column spans, and a table in a cell reads badly: each row becomes one
     /// paragraph of its cells' text, separated by " | ", a header row in bold.
     mutating func table(_ node: JiraValue, depth: Int) -> [RichText.Block] {
         guard case .array(let rows) = node["content"] else { return [] }
