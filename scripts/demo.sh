@@ -136,8 +136,10 @@ sections=$(call GET /v1/onenote/sections)
 section_id=$(json "d['sections'][0]['id']" <<<"$sections")
 say "$(json "len(d['sections'])" <<<"$sections") sections; using \"$(json "d['sections'][0]['notebookName']" <<<"$sections") / $(json "d['sections'][0]['name']" <<<"$sections")\""
 
-step "Creating a report: project OPS, five columns, every weekday at 08:00 Europe/Berlin"
-report=$(call POST /v1/reports -d "{\"name\":\"OPS status\",\"jql\":\"project = OPS ORDER BY key\",\"columns\":[\"key\",\"summary\",\"status\",\"assignee\",\"updated\"],\"sectionId\":\"$section_id\",\"schedule\":{\"cron\":\"0 8 * * 1-5\",\"timeZone\":\"Europe/Berlin\"}}")
+step "Creating a report: project OPS, nine columns (custom fields: story points, sprint, team; a formatted description), every weekday at 08:00 Europe/Berlin"
+fields=$(call GET "/v1/jira/fields?query=s")
+say "the column picker's search for \"s\" finds $(json "len(d['fields'])" <<<"$fields") fields, custom ones among them: $(json "', '.join(f['name'] + ' (' + f['type'] + ')' for f in d['fields'] if f['custom'])" <<<"$fields")"
+report=$(call POST /v1/reports -d "{\"name\":\"OPS status\",\"jql\":\"project = OPS ORDER BY key\",\"columns\":[\"key\",\"summary\",\"status\",\"assignee\",\"customfield_10016\",\"customfield_10020\",\"customfield_10021\",\"description\",\"updated\"],\"sectionId\":\"$section_id\",\"schedule\":{\"cron\":\"0 8 * * 1-5\",\"timeZone\":\"Europe/Berlin\"}}")
 report_id=$(json "d['id']" <<<"$report")
 say "report $report_id; next scheduled run $(json "d['nextRunAt']" <<<"$report") (enqueued by enqueuer cron)"
 
@@ -184,6 +186,8 @@ rows = re.findall(r"<tr>(.*?)</tr>", text, re.S)[1:]  # the first row is the hea
 keys = [re.sub(r"<[^>]+>", "", re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[0]) for row in rows]
 assert len(keys) == int(sys.argv[2]), "the table has %d rows, the run reported %s issues" % (len(keys), sys.argv[2])
 assert "<script" not in text.lower(), "a raw <script> tag reached the page"
+headers = [re.sub(r"<[^>]+>", "", h) for h in re.findall(r"<td[^>]*><b>(.*?)</b></td>", rows and text.split("</tr>")[0] or "")]
+print("    columns: %s" % ", ".join(html.unescape(h) for h in headers))
 print("    table: %d issue rows (%s … %s); the seeded hostile summaries arrive as text (%d escaped '<', no raw <script>)" % (len(keys), keys[0], keys[-1], text.count("&lt;")))
 PY
 }
