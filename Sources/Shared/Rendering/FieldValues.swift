@@ -5,16 +5,14 @@ import Foundation
 /// when it is known, else by the value's shape. Pure and total: any JSON gives a cell, text is never
 /// markup, and nothing here fails a run.
 struct FieldValues {
-    /// The site's address, for links to issues (nil: keys are plain text).
-    let siteURL: URL?
     let timeZone: TimeZone
     /// Characters of rich text kept per cell; the rest is read in Jira.
     var richTextCap = 2_000
     /// `<site>/browse/`, built once: an issue's address is this and its key.
     private let browse: String?
 
+    /// `siteURL`: the site's address, for links to issues (nil: keys are plain text).
     init(siteURL: URL?, timeZone: TimeZone) {
-        self.siteURL = siteURL
         self.timeZone = timeZone
         browse = siteURL.map { $0.appendingPathComponent("browse").absoluteString + "/" }
     }

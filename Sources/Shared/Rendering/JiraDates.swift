@@ -39,13 +39,6 @@ public enum JiraDates {
         return Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offset)
     }
 
-    /// True for a day (`2026-03-29`), Jira's date fields (no time, no zone: shown as they are).
-    static func isDay(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        return bytes.count == 10 && bytes[4] == UInt8(ascii: "-") && bytes[7] == UInt8(ascii: "-")
-            && digits(bytes, 0, 4) != nil && digits(bytes, 5, 2) != nil && digits(bytes, 8, 2) != nil
-    }
-
     /// `2026-03-29 16:22`: the moment in `zone`.
     public static func display(secondsSince1970 seconds: Int64, in zone: TimeZone) -> String {
         let local = seconds + Int64(zone.secondsFromGMT(for: Date(timeIntervalSince1970: TimeInterval(seconds))))
