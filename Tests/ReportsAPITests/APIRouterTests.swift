@@ -360,6 +360,13 @@ struct APIRouterTests {
                     (found.json["fields"] as? [[String: Any]])?.map { $0["name"] as? String } == ["Story points"])
                 #expect((found.json["fields"] as? [[String: Any]])?.first?["type"] as? String == "number")
                 #expect(found.json["truncated"] as? Bool == false)
+                #expect(harness.upstream.fieldRequests == 1, "Jira's list is read once for the user's searches")
+                harness.clock.advance(by: .seconds(301))
+                let later = try await client.execute(
+                    uri: "/v1/jira/fields?query=x", method: .get,
+                    headers: try await harness.headers(extra: [FITMiddleware.userTokenHeader: "user-token-1"]))
+                #expect(later.status == .ok, "\(later.text)")
+                #expect(harness.upstream.fieldRequests == 2, "and again after five minutes")
             }
         }
     }

@@ -84,7 +84,11 @@ package final class UpstreamStandIn: Sendable {
     private let state = Mutex<(tokenRequests: [[String: String]], refreshGeneration: Int, revoked: Bool)>(
         ([], 0, false))
 
+    private let fieldListReads = Mutex(0)
+
     package var tokenRequests: [[String: String]] { state.withLock { $0.tokenRequests } }
+    /// How many times Jira's field list was read.
+    package var fieldRequests: Int { fieldListReads.withLock { $0 } }
     /// The user revoked the app: refreshes fail with invalid_grant and Graph refuses the tokens it issued.
     package func revoke() { state.withLock { $0.revoked = true } }
     private var revoked: Bool { state.withLock { $0.revoked } }
@@ -154,7 +158,8 @@ package final class UpstreamStandIn: Sendable {
             )
         }
         // The site's fields (docs/jira-fields.md): two system fields and two custom ones.
-        router.get("/ex/jira/{cloud}/rest/api/3/field") { request, _ -> Response in
+        router.get("/ex/jira/{cloud}/rest/api/3/field") { [self] request, _ -> Response in
+            fieldListReads.withLock { $0 += 1 }
             guard request.headers[.authorization] == "Bearer user-token-1" else {
                 return Self.json(.unauthorized, #"{"errorMessages":["no"]}"#)
             }

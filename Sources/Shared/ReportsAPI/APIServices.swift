@@ -37,6 +37,8 @@ public struct APIServices: Sendable {
     let tokens: MicrosoftTokenBroker
     let graph: GraphClient
     let jira: JiraClient
+    /// The site's field list per user, for the column picker's searches.
+    let fieldLists: FieldListCache
     public let metrics: APIMetrics
     /// "Storage unavailable" is logged once a minute per cause, across the API's middlewares.
     let storageLog = ThrottledLog()
@@ -73,6 +75,7 @@ public struct APIServices: Sendable {
         self.tokens = tokens
         graph = GraphClient(baseURL: upstream.microsoftGraphBaseURL, transport: transport)
         jira = JiraClient(transport: transport)
+        fieldLists = FieldListCache(now: now)
         self.metrics = metrics
         self.onenoteBudget = onenoteBudget
     }

@@ -16,7 +16,7 @@ struct JiraRoutes {
     /// The fields a report may show, found by name or id: the standard columns and the site's custom
     /// fields this user can see, at most `FieldTypes.maxListed`.
     private func fields(_ request: Request, _ context: APIRequestContext) async throws -> FieldListResponse {
-        _ = try context.owner()
+        let owner = try context.owner()
         guard let identity = context.identity, let token = context.forwardedUserToken, !token.isEmpty else {
             throw APIError(.badRequest, .userTokenRequired, "Forge did not forward a user token (x-forge-oauth-user)")
         }
@@ -26,7 +26,9 @@ struct JiraRoutes {
         }
         let listed: [JiraField]
         do {
-            listed = try await services.jira.fields(apiBaseUrl: identity.apiBaseUrl, userToken: token)
+            listed = try await services.fieldLists.fields(for: owner) {
+                try await services.jira.fields(apiBaseUrl: identity.apiBaseUrl, userToken: token)
+            }
         } catch let error as UpstreamError where error.code == "jira_forbidden" {
             throw APIError(.forbidden, error.code, error.message)
         } catch let error as UpstreamError {
