@@ -237,6 +237,11 @@ def main():
             assert "Priority" in headers and "Assignee" not in headers, headers
             assert "Story points" in headers, headers
             assert headers.index("Priority") < headers.index("Updated"), headers
+            # Opened again, the editor names the custom column by the site's name, not its id.
+            ui.button("Edit", ui.report("OPS status")).click()
+            ui.wait.until(lambda d: "Story points" in ui.css("ol.columns").text)
+            assert "customfield_" not in ui.css("ol.columns").text
+            ui.button("Cancel").click()
         check("edit the columns (remove, add, reorder) and rerun: the page follows", edit_columns)
 
         def history():

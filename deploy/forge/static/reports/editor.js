@@ -135,6 +135,17 @@ export async function renderEditor(container, { report, sections, jqlError, onDo
     }
     showChoices();
   }
+  // A report's custom column the first list did not hold is looked up by its id, once, for its name.
+  async function nameCustomColumns() {
+    let renamed = false;
+    for (const id of columns.filter((c) => c.startsWith('customfield_') && !names.has(c))) {
+      try {
+        const match = (await api.fields(id)).fields.find((f) => f.id === id);
+        if (match) { names.set(id, match.name); renamed = true; }
+      } catch (error) { /* the id stays shown; the page says "(unavailable)" if the site lost the field */ }
+    }
+    if (renamed) renderColumns();
+  }
   let fieldTyping = 0;
   addColumn.addEventListener('input', async () => {
     const mine = ++fieldTyping;
@@ -241,7 +252,7 @@ export async function renderEditor(container, { report, sections, jqlError, onDo
   syncSchedule();
   renderColumns();
   showChoices();
-  loadChoices();
+  loadChoices().then(nameCustomColumns);
   if (value.filterId) loadFilters();
   if (jqlError) showError(form, 'jql', 'Jira did not accept this JQL: ' + (jqlError.message || jqlError.code));
   (jqlError ? jql : heading).focus();
