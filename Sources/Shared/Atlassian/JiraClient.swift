@@ -70,16 +70,7 @@ public struct JiraClient: Sendable {
     /// in a shape this code does not know is skipped.
     public func fields(apiBaseUrl: URL, userToken: Secret) async throws -> [JiraField] {
         let response = try await send(apiBaseUrl.appendingPathComponent("rest/api/3/field"), userToken: userToken)
-        struct Lenient: Decodable {
-            let field: JiraField?
-            init(from decoder: any Decoder) throws { field = try? JiraField(from: decoder) }
-        }
-        guard let listed = try? JSONDecoder().decode([Lenient].self, from: response.body) else {
-            throw UpstreamError(
-                kind: .transient, code: "fields_unavailable", message: "Jira sent an unexpected field list",
-                status: 200)
-        }
-        return listed.compactMap(\.field)
+        return try JiraField.list(from: response.body)
     }
 
     private func send(_ url: URL, userToken: Secret, timeout: Duration = .seconds(20)) async throws -> OutboundResponse

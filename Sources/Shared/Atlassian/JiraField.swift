@@ -49,11 +49,18 @@ extension AtlassianClient {
         guard response.status == 200 else {
             throw UpstreamError.classify(response, service: .jiraForOwner, detail: "HTTP \(response.status)")
         }
+        return try JiraField.list(from: response.body)
+    }
+}
+
+extension JiraField {
+    /// Jira's field list, each entry in a shape this code does not know skipped.
+    static func list(from body: Data) throws -> [JiraField] {
         struct Lenient: Decodable {
             let field: JiraField?
             init(from decoder: any Decoder) throws { field = try? JiraField(from: decoder) }
         }
-        guard let listed = try? JSONDecoder().decode([Lenient].self, from: response.body) else {
+        guard let listed = try? JSONDecoder().decode([Lenient].self, from: body) else {
             throw UpstreamError(
                 kind: .transient, code: "fields_unavailable", message: "Jira sent an unexpected field list",
                 status: 200)
