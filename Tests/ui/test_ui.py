@@ -137,9 +137,22 @@ class UI:
         else:
             self.css("#source-filter").click()
             self.css("#filter").send_keys(filter_search)
-            option = self.wait.until(lambda d: next(
-                (o for o in d.find_elements(By.CSS_SELECTOR, ".filter-option") if filter_name in o.text), None))
-            option.find_element(By.TAG_NAME, "input").click()
+
+            # The list is drawn again when the search's answer arrives: a radio found in the first
+            # drawing may be gone by the click. The choice is kept across drawings, so try until it sticks.
+            def choose(d):
+                try:
+                    option = next(
+                        (o for o in d.find_elements(By.CSS_SELECTOR, ".filter-option") if filter_name in o.text), None)
+                    if option is None:
+                        return False
+                    radio = option.find_element(By.TAG_NAME, "input")
+                    if not radio.is_selected():
+                        radio.click()
+                    return radio.is_selected()
+                except StaleElementReferenceException:
+                    return False
+            self.wait.until(choose)
         Select(self.css("#sectionId")).select_by_index(1)
 
 
