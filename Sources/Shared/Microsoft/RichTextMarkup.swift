@@ -12,12 +12,6 @@ enum RichTextMarkup {
     ]
     static let attributes: Set<String> = ["href", "style"]
 
-    static func xhtml(_ text: RichText) -> String {
-        var output = MarkupBuffer()
-        write(text, into: &output)
-        return output.string
-    }
-
     static func write(_ text: RichText, into output: inout MarkupBuffer) {
         blocks(text.blocks, into: &output)
         if let continuation = text.continuation {
