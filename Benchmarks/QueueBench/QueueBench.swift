@@ -341,5 +341,8 @@ struct StartRecorder: JobHandler {
     static let kind = "start-recorder"
     let starts: StartTimes
     var kind: String { Self.kind }
-    func handle(_ job: JobContext) async throws { starts.record(job.id) }
+    func handle(_ job: JobContext) async throws -> JobResult {
+        starts.record(job.id)
+        return .none
+    }
 }

@@ -100,6 +100,74 @@ struct RunFollowsJobTests {
     }
 }
 
+/// How an attempt ends rides on the job's settle: the run and its job change in one transaction, so
+/// a worker that lost its lease records neither.
+@Suite("A run ends with its job's settle")
+struct RunEndsWithSettleTests {
+    static func claimedRun(_ stores: StoresUnderTest) async throws -> (ReportRun, LeasedJob) {
+        let run = try await RunFollowsJobTests.queuedRun(stores)
+        let job = try #require(try await stores.queue.lease(RunFollowsJobTests.request(1)).first)
+        try await stores.execute("UPDATE runs SET status = 'running'")  // as the handler's claim does
+        return (run, job)
+    }
+
+    @Test(arguments: StorageBackend.allCases)
+    func aSuccessSettledWithTheRunsOutcomeEndsTheRunWithItsCountAndPage(_ backend: StorageBackend) async throws {
+        try await backend.withStores { stores in
+            let (run, job) = try await Self.claimedRun(stores)
+            let outcome = RunOutcome(issueCount: 42, pageUrl: "https://onenote.example/page-1")
+            let settled = try await stores.queue.settle([
+                SettledJob(lease: job.lease, outcome: .succeeded, result: outcome.jobResult)
+            ])
+            #expect(settled == [.applied(.succeeded)])
+            let ended = try await RunFollowsJobTests.reread(stores, run)
+            #expect(ended.status == .succeeded && ended.finishedAt != nil, "\(ended)")
+            #expect(ended.issueCount == 42 && ended.pageUrl == "https://onenote.example/page-1")
+        }
+    }
+
+    @Test(arguments: StorageBackend.allCases)
+    func aSuccessInTheNextLeasesTransactionEndsTheRunToo(_ backend: StorageBackend) async throws {
+        try await backend.withStores { stores in
+            let (run, job) = try await Self.claimedRun(stores)
+            let outcome = RunOutcome(issueCount: 7, pageUrl: nil)
+            let next = try await stores.queue.lease(
+                RunFollowsJobTests.request(1),
+                settling: [SettledJob(lease: job.lease, outcome: .succeeded, result: outcome.jobResult)])
+            #expect(next.settled == [.applied(.succeeded)])
+            let ended = try await RunFollowsJobTests.reread(stores, run)
+            #expect(ended.status == .succeeded && ended.issueCount == 7, "\(ended)")
+        }
+    }
+
+    @Test(arguments: StorageBackend.allCases)
+    func aFailureWithAttemptsLeftShowsTheRunWaitingWithItsReason(_ backend: StorageBackend) async throws {
+        try await backend.withStores { stores in
+            let (run, job) = try await Self.claimedRun(stores)
+            _ = try await stores.queue.fail(job.lease, .retryable("graph_error", "Microsoft Graph answered 503"))
+            let waiting = try await RunFollowsJobTests.reread(stores, run)
+            #expect(waiting.status == .queued && waiting.finishedAt == nil, "\(waiting)")
+            #expect(waiting.errorCode == "graph_error" && waiting.errorMessage == "Microsoft Graph answered 503")
+        }
+    }
+
+    @Test(arguments: StorageBackend.allCases)
+    func aWorkerThatLostItsLeaseRecordsNothingOnTheRun(_ backend: StorageBackend) async throws {
+        try await backend.withStores { stores in
+            let (run, job) = try await Self.claimedRun(stores)
+            try await stores.execute("UPDATE jobs SET lease_token = lease_token + 1")  // as a reclaim does
+            let settled = try await stores.queue.settle([
+                SettledJob(
+                    lease: job.lease, outcome: .succeeded,
+                    result: RunOutcome(issueCount: 1, pageUrl: nil).jobResult)
+            ])
+            #expect(settled == [.leaseLost])
+            let untouched = try await RunFollowsJobTests.reread(stores, run)
+            #expect(untouched.status == .running && untouched.issueCount == nil, "\(untouched)")
+        }
+    }
+}
+
 /// The claim hands the handler everything the run needs from storage in one transaction: the report,
 /// its site, the site's sealed system token and its page state, on both backends.
 @Suite("A run's claim")

@@ -20,9 +20,10 @@ final class RecordingHandler: JobHandler {
         self.sleep = sleep
     }
 
-    func handle(_ job: JobContext) async throws {
+    func handle(_ job: JobContext) async throws -> JobResult {
         runs.withLock { $0[job.id, default: 0] += 1 }
         if sleep > .zero { try await Task.sleep(for: sleep) }
+        return .none
     }
 
     var counts: [Int64: Int] { runs.withLock { $0 } }
@@ -162,7 +163,7 @@ struct WorkerRuntimeTests {
         var started: Int { state.withLock { $0.started } }
         var cancelled: Int { state.withLock { $0.cancelled } }
 
-        func handle(_ job: JobContext) async throws {
+        func handle(_ job: JobContext) async throws -> JobResult {
             state.withLock { $0.started += 1 }
             do {
                 try await Task.sleep(for: .seconds(3600))
@@ -170,6 +171,7 @@ struct WorkerRuntimeTests {
                 state.withLock { $0.cancelled += 1 }
                 throw error
             }
+            return .none
         }
     }
 

@@ -6,14 +6,11 @@ import Synchronization
 
 /// `RunReportStores` in memory: one report, its site and the site's system token; every call on the
 /// run's recorder is logged in order (`events`), as the SQLite and PostgreSQL stores would record it
-/// in the run's row. A claim fails once `claimHeld` is set, as when another job holds the report.
+/// in the report's and the run's rows (how an attempt ends rides on the job's settle, not here). A claim fails once `claimHeld` is set, as when another job holds the report.
 package final class InMemoryRunReportStores: RunReportStores {
     package enum Event: Sendable, Equatable {
         case claimed, createPending, createNotSent
         case pageKnown(String)
-        case succeeded(issues: Int)
-        case failed(code: String, final: Bool)
-        case requeued
     }
 
     struct Contents: Sendable {
@@ -62,10 +59,5 @@ package final class InMemoryRunReportStores: RunReportStores {
         func createPending() async throws { stores.record(.createPending) }
         func createNotSent() async throws { stores.record(.createNotSent) }
         func pageKnown(_ page: WrittenPage) async throws { stores.record(.pageKnown(page.id)) }
-        func succeeded(issueCount: Int, pageUrl: String?) async throws { stores.record(.succeeded(issues: issueCount)) }
-        func failed(_ failure: JobFailure, final: Bool) async throws {
-            stores.record(.failed(code: failure.code, final: final))
-        }
-        func requeued() async throws { stores.record(.requeued) }
     }
 }

@@ -58,4 +58,27 @@ struct RunFollowsJobRuleTests {
             )
         }
     }
+
+    @Test func aSettledAttemptEndsWaitsOrRetriesTheRunAsItsOutcomeSays() {
+        let outcome = RunOutcome(issueCount: 12, pageUrl: "https://example.test/p")
+        #expect(
+            RunFollowsJob.action(settled: .succeeded, result: outcome.jobResult, jobNow: .succeeded)
+                == .succeed(issueCount: 12, pageUrl: "https://example.test/p"))
+        // A job whose handler gave no run outcome still ends its run (without a count).
+        #expect(
+            RunFollowsJob.action(settled: .succeeded, result: JobResult.none, jobNow: .succeeded)
+                == .succeed(issueCount: nil, pageUrl: nil))
+        let failure = JobFailure.retryable("graph_error", "Microsoft Graph answered 503")
+        #expect(
+            RunFollowsJob.action(settled: .failed(failure), result: nil, jobNow: .available)
+                == .retry(code: "graph_error", message: "Microsoft Graph answered 503"))
+        #expect(
+            RunFollowsJob.action(settled: .failed(failure), result: nil, jobNow: .discarded)
+                == .end(code: "graph_error", message: "Microsoft Graph answered 503"))
+        #expect(
+            RunFollowsJob.action(
+                settled: .deferred(JobDeferral("busy", delay: .seconds(1))), result: nil, jobNow: .available)
+                == .wait)
+        #expect(RunFollowsJob.action(settled: .released, result: nil, jobNow: .available) == .wait)
+    }
 }

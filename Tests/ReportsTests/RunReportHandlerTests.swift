@@ -95,7 +95,7 @@ struct RunReportHandlerTests {
             try await Self.handler(stores, destination).handle(try Self.job())
         }
         #expect(failure?.code == "reconnect_required" && failure?.isRetryable == false)
-        #expect(stores.events == [.claimed, .failed(code: "reconnect_required", final: true)])
+        #expect(stores.events == [.claimed], "its end rides on the job's settle")
         #expect(destination.steps == [.open], "no document was written")
     }
 
@@ -107,7 +107,7 @@ struct RunReportHandlerTests {
             try await Self.handler(stores, destination).handle(try Self.job(attempt: 2))
         }
         #expect(failure?.code == "no_system_token")
-        #expect(stores.events == [.claimed, .failed(code: "no_system_token", final: true)])
+        #expect(failure?.isRetryable == false && stores.events == [.claimed])
         #expect(destination.steps == [.open])
     }
 
@@ -116,8 +116,10 @@ struct RunReportHandlerTests {
         let stores = InMemoryRunReportStores(report: Self.report, installation: Self.installation)
         let destination = RecordingDestination()
         let jira = InMemoryJira(issues: Self.issues(3))
-        try await Self.handler(stores, destination, jira: jira, vault: vault).handle(try Self.forwardedJob(vault))
-        #expect(stores.events == [.claimed, .pageKnown("page-r1"), .succeeded(issues: 3)])
+        let result = try await Self.handler(stores, destination, jira: jira, vault: vault)
+            .handle(try Self.forwardedJob(vault))
+        #expect(stores.events == [.claimed, .pageKnown("page-r1")])
+        #expect(RunOutcome(result)?.issueCount == 3, "the count the job's settle records on the run")
         #expect(destination.steps == [.open, .write])
         #expect(jira.received.map(\.jql) == ["type = Bug"] && jira.received.first?.fields == ["summary"])
         #expect(jira.received.first?.bearer == "forwarded-user-token", "the forwarded token serves a Run now")
@@ -133,12 +135,12 @@ struct RunReportHandlerTests {
         let stores = InMemoryRunReportStores(report: Self.report, installation: Self.installation)
         let destination = RecordingDestination()
         let jira = InMemoryJira(issues: Self.issues(250))
-        try await Self.handler(stores, destination, jira: jira, vault: vault, issueCap: 120)
+        let result = try await Self.handler(stores, destination, jira: jira, vault: vault, issueCap: 120)
             .handle(try Self.forwardedJob(vault))
         #expect(jira.received.count == 2, "two pages of at most 100, then the cap")
         let document = try #require(destination.documents.first)
         #expect(document.header.issueCount == 120 && document.header.cappedAt == 120)
-        #expect(stores.events.last == .succeeded(issues: 120))
+        #expect(RunOutcome(result)?.issueCount == 120)
     }
 
     @Test func aQueryJiraRefusesFailsTheRunForGoodAndWritesNothing() async throws {
@@ -150,7 +152,7 @@ struct RunReportHandlerTests {
             try await Self.handler(stores, destination, jira: jira, vault: vault).handle(try Self.forwardedJob(vault))
         }
         #expect(failure?.code == "invalid_jql" && failure?.isRetryable == false)
-        #expect(stores.events == [.claimed, .failed(code: "invalid_jql", final: true)])
+        #expect(stores.events == [.claimed])
         #expect(destination.steps == [.open], "nothing was written")
     }
 
@@ -170,8 +172,8 @@ struct RunReportHandlerTests {
         let jira = InMemoryJira(
             issues: [["id": "1", "key": "BUG-1", "fields": ["customfield_10016": 2.5]]], fields: fields)
         let handler = Self.handler(stores, destination, jira: jira, vault: vault)
-        try await handler.handle(try Self.forwardedJob(vault))
-        try await handler.handle(try Self.forwardedJob(vault))
+        _ = try await handler.handle(try Self.forwardedJob(vault))
+        _ = try await handler.handle(try Self.forwardedJob(vault))
         let document = try #require(destination.documents.last)
         #expect(document.sections.first?.columns == ["Key", "Story points", "customfield_10099 (unavailable)"])
         #expect(document.sections.first?.rows.first?.dropFirst().first == .text("2.5"))
@@ -186,8 +188,9 @@ struct RunReportHandlerTests {
         let destination = RecordingDestination()
         let jira = InMemoryJira(
             issues: [["id": "1", "key": "BUG-1", "fields": ["customfield_10016": 3]]], fields: nil)
-        try await Self.handler(stores, destination, jira: jira, vault: vault).handle(try Self.forwardedJob(vault))
+        let result = try await Self.handler(stores, destination, jira: jira, vault: vault)
+            .handle(try Self.forwardedJob(vault))
         #expect(destination.documents.first?.sections.first?.columns == ["Key", "customfield_10016"])
-        #expect(stores.events.last == .succeeded(issues: 1))
+        #expect(RunOutcome(result)?.issueCount == 1)
     }
 }

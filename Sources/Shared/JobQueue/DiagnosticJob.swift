@@ -25,7 +25,7 @@ public struct DiagnosticJob: JobHandler {
 
     public init() {}
 
-    public func handle(_ job: JobContext) async throws {
+    public func handle(_ job: JobContext) async throws -> JobResult {
         let parameters: Parameters = try job.decodePayload()
         if let sleepMs = parameters.sleepMs, sleepMs > 0 {
             try await Task.sleep(for: .milliseconds(sleepMs))
@@ -36,6 +36,7 @@ public struct DiagnosticJob: JobHandler {
         if let recordFile = parameters.recordFile {
             try Self.appendLine("\(job.id) \(job.attempt) \(job.workerId)\n", to: recordFile)
         }
+        return .none
     }
 
     /// One `write` on an `O_APPEND` descriptor: lines from concurrent processes never interleave.

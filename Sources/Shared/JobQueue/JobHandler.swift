@@ -50,10 +50,13 @@ public struct JobContext: Sendable {
 
 /// Runs one kind of job. Throw `JobFailure` to say whether a failure is worth retrying; any other error
 /// counts as retryable and is recorded by its type name only (its text might hold something secret).
-/// A handler should return promptly when its task is cancelled: that is how shutdown takes it back.
+/// Return what the success produced (`JobResult.none` when nothing follows the job): the queue records
+/// it in the transaction that marks the job succeeded, so whatever follows the job (a report's run)
+/// and the job itself never disagree. A handler should return promptly when its task is cancelled:
+/// that is how shutdown takes it back.
 public protocol JobHandler: Sendable {
     var kind: String { get }
-    func handle(_ job: JobContext) async throws
+    func handle(_ job: JobContext) async throws -> JobResult
 }
 
 /// The handlers a worker runs, by kind.

@@ -123,15 +123,31 @@ public enum JobOutcome: Sendable, Equatable {
     case deferred(JobDeferral)
 }
 
-/// An attempt's outcome, with the lease that proves the worker may record it.
+/// An attempt's outcome, with the lease that proves the worker may record it, and what a success
+/// produced.
 public struct SettledJob: Sendable, Equatable {
     public let lease: JobLease
     public let outcome: JobOutcome
+    /// The handler's result when `outcome` is `.succeeded`; nil otherwise.
+    public let result: JobResult?
 
-    public init(lease: JobLease, outcome: JobOutcome) {
+    public init(lease: JobLease, outcome: JobOutcome, result: JobResult? = nil) {
         self.lease = lease
         self.outcome = outcome
+        self.result = result
     }
+}
+
+/// What a handler's success produced, as bytes the queue does not read: the backend hands them to
+/// whatever follows the job's moves, in the transaction that marks the job succeeded (a report's run
+/// takes its issue count and page link from them). Small by contract: a few hundred bytes.
+public struct JobResult: Sendable, Equatable {
+    public let bytes: Data
+
+    public init(bytes: Data) { self.bytes = bytes }
+
+    /// Nothing follows the job.
+    public static let none = JobResult(bytes: Data())
 }
 
 /// What recording an outcome did to the job.

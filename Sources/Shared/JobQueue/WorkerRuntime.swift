@@ -158,9 +158,10 @@ public struct WorkerRuntime: Service {
             maxAttempts: lease.maxAttempts, workerId: configuration.workerId, logger: logger,
             lease: lease, leaseCheck: { [queue] in try await queue.isHeld(lease) })
         let outcome: JobOutcome
+        var result: JobResult?
         if let handler = registry.handler(for: job.kind) {
             do {
-                try await Self.run(handler, context, cancelledWhen: leaseLost)
+                result = try await Self.run(handler, context, cancelledWhen: leaseLost)
                 outcome = .succeeded
             } catch {
                 // Cancelled at the end of the grace period: the lease stays held and is released.
@@ -183,7 +184,7 @@ public struct WorkerRuntime: Service {
         } else {
             outcome = .failed(.permanent("unknown_job_kind", "this worker has no handler for job kind '\(job.kind)'"))
         }
-        state.finished(job.lease, outcome)
+        state.finished(job.lease, outcome, result: result)
         wake.signal()
         observer?.attemptFinished(kind: job.kind, outcome: outcome, duration: ContinuousClock.now - started)
     }
@@ -192,25 +193,25 @@ public struct WorkerRuntime: Service {
     /// second case the handler's task is cancelled at once and `LeaseLostError` is thrown.
     private static func run(
         _ handler: any JobHandler, _ context: JobContext, cancelledWhen leaseLost: AsyncStream<Void>
-    ) async throws {
-        try await withThrowingTaskGroup(of: Bool.self) { group in
+    ) async throws -> JobResult {
+        try await withThrowingTaskGroup(of: JobResult?.self) { group in
             group.addTask {
                 try await handler.handle(context)
-                return true
             }
             group.addTask {
                 for await _ in leaseLost {}
                 // The stream ends either because the lease was lost or because this task was cancelled
                 // (shutdown): then the handler is cancelled too and its own outcome is what counts.
                 if !Task.isCancelled { throw LeaseLostError() }
-                return false
+                return nil
             }
-            while let handlerFinished = try await group.next() {
-                if handlerFinished {
+            while let finished = try await group.next() {
+                if let result = finished {
                     group.cancelAll()
-                    return
+                    return result
                 }
             }
+            throw CancellationError()
         }
     }
 

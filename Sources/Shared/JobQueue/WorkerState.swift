@@ -55,10 +55,10 @@ final class WorkerState: Sendable {
         }
     }
 
-    func finished(_ lease: JobLease, _ outcome: JobOutcome) {
+    func finished(_ lease: JobLease, _ outcome: JobOutcome, result: JobResult? = nil) {
         inner.withLock { state in
             state.inFlight.removeValue(forKey: lease)?.finish()
-            state.finished.append(SettledJob(lease: lease, outcome: outcome))
+            state.finished.append(SettledJob(lease: lease, outcome: outcome, result: result))
         }
     }
 

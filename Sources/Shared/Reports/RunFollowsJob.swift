@@ -1,11 +1,19 @@
-import Foundation
+public import Foundation
 public import JobQueue
 
 /// A run tells the truth about its job, whatever moves the job. The run's status has one owner: the
 /// backend's run operations, which apply Reports' rules in the transaction of the change, and nothing
-/// else writes it (no schema trigger). While the handler runs the job, its `LeasedRunRecorder` records
-/// the run (claimed, succeeded, failed, handed back). The moves the handler does not see are the
-/// queue's own, and the queue applies this rule to each in the same transaction as the move:
+/// else writes it (no schema trigger). The handler's `LeasedRunRecorder` claims the run (running);
+/// every later change rides on a move of the job, and the queue applies this rule in the same
+/// transaction as the move. When a worker settles an attempt (`action(settled:result:jobNow:)`):
+///
+/// - a success ends the run as succeeded, with the issue count and page link of the handler's
+///   `RunOutcome`;
+/// - a failure with attempts left shows the run waiting, with the failure's code and message;
+///   a failure that ends the job ends the run as failed with them;
+/// - a deferral or a release shows the run waiting again.
+///
+/// The queue's own moves (`action(jobMovedFrom:to:lastError:)`):
 ///
 /// - a job discarded (attempts used up, a lease that ran out on its last attempt, an operator's
 ///   discard, a failure no handler recorded) ends its run as failed, with a code and message read from
@@ -21,10 +29,28 @@ public enum RunFollowsJob {
         case queueAgain
         /// A running run waits again.
         case wait
+        /// The run waits for its next attempt, showing why the last one failed.
+        case retry(code: String, message: String)
+        /// The run succeeded; the count and link are nil when the job gave no `RunOutcome`.
+        case succeed(issueCount: Int?, pageUrl: String?)
+    }
+
+    /// What the run does when a worker settles its job's attempt with `outcome` (and, for a success,
+    /// the handler's `result`) and the job is now in `state`; nil when the move does not concern the run.
+    public static func action(settled outcome: JobOutcome, result: JobResult?, jobNow state: JobState) -> Action? {
+        switch (outcome, state) {
+        case (.succeeded, .succeeded):
+            let run = result.flatMap(RunOutcome.init)
+            return .succeed(issueCount: run?.issueCount, pageUrl: run?.pageUrl)
+        case (.failed(let failure), .available): return .retry(code: failure.code, message: failure.message)
+        case (.failed(let failure), .discarded): return .end(code: failure.code, message: failure.message)
+        case (.deferred, .available), (.released, .available): return .wait
+        default: return nil
+        }
     }
 
     /// What the run does when the queue moves its job from `previous` to `state`; nil when the move
-    /// does not concern the run (a lease, a success the handler recorded).
+    /// does not concern the run (a lease; a settle, which `action(settled:result:jobNow:)` covers).
     public static func action(jobMovedFrom previous: JobState, to state: JobState, lastError: String?) -> Action? {
         switch (previous, state) {
         case (.discarded, .discarded), (_, .running), (_, .succeeded): nil
@@ -53,5 +79,28 @@ public enum RunFollowsJob {
             error.range(of: ": ").flatMap { $0.lowerBound > error.startIndex ? String(error[$0.upperBound...]) : nil }
             ?? "the run was ended by the queue"
         return .end(code: String(error[..<colon]), message: message)
+    }
+}
+
+/// What a run's success hands the queue (`JobResult`'s bytes, JSON): the issues written and the
+/// page's link, recorded on the run in the transaction that marks its job succeeded.
+struct RunOutcome: Codable, Equatable {
+    let issueCount: Int
+    let pageUrl: String?
+
+    init(issueCount: Int, pageUrl: String?) {
+        self.issueCount = issueCount
+        self.pageUrl = pageUrl
+    }
+
+    /// Nil for bytes that are not a run's outcome (a job without a run).
+    init?(_ result: JobResult) {
+        guard let decoded = try? JSONDecoder().decode(Self.self, from: result.bytes) else { return nil }
+        self = decoded
+    }
+
+    var jobResult: JobResult {
+        // Two plain fields always encode.
+        JobResult(bytes: (try? JSONEncoder().encode(self)) ?? Data())
     }
 }

@@ -14,7 +14,7 @@ import Upstream
 /// for the report's owner minted with the installation's system token (cached per installation and
 /// account until a minute before it expires). The page: a `ReportDestination`, which
 /// owns the destination's tokens, its per-user budget and the page's write.
-/// Every attempt updates the run row; permanent failures (bad JQL, section gone, reconnect required, no
+/// Every attempt's end is recorded on the run with its job's settle; permanent failures (bad JQL, section gone, reconnect required, no
 /// system token) are not retried.
 ///
 /// One current page (docs/page-identity.md): the job first claims its report (a second job
@@ -50,7 +50,7 @@ public struct RunReportHandler: JobHandler {
     /// How long a job waits when another job of the same report is writing its page.
     var busyReportDelay: Duration = .seconds(2)
 
-    public func handle(_ job: JobContext) async throws {
+    public func handle(_ job: JobContext) async throws -> JobResult {
         let parameters: RunReportJob = try job.decodePayload()
         let owner = ReportOwner(installationId: parameters.installationId, accountId: parameters.ownerAccountId)
         // The destination before the claim: a spent budget sends the job back here untouched; a
@@ -76,35 +76,25 @@ public struct RunReportHandler: JobHandler {
             // A run that cannot write reads nothing from Jira, so a user without a connection cannot
             // make the workers page through a large search again and again.
             let output = try opened.get()
-            let result = try await produce(claim, parameters, output: output, job: job, writes: writes)
-            try await writes.succeeded(issueCount: result.issueCount, pageUrl: result.pageUrl)
+            // The run's success, failure or wait is recorded by the queue with the job's settle.
+            return try await produce(claim, parameters, output: output, job: job, writes: writes).jobResult
         } catch let lost as LeaseLostError {
             throw lost
         } catch is CancellationError {
             throw CancellationError()
         } catch let deferral as JobDeferral {
-            try? await writes.requeued()
             throw deferral
         } catch let notYet as UpstreamError where notYet.kind == .notYet {
-            try? await writes.requeued()
             throw JobDeferral(notYet.code, delay: notYet.retryAfter ?? .seconds(1))
         } catch {
-            let failure = Self.failure(for: error)
-            let final = !failure.isRetryable || job.attempt >= job.maxAttempts
-            try? await writes.failed(failure, final: final)
-            throw failure
+            throw Self.failure(for: error)
         }
-    }
-
-    struct Result {
-        let issueCount: Int
-        let pageUrl: String?
     }
 
     private func produce(
         _ claim: RunClaim, _ parameters: RunReportJob, output: any DestinationWrite, job: JobContext,
         writes: any LeasedRunRecorder
-    ) async throws -> Result {
+    ) async throws -> RunOutcome {
         let report = claim.report
         let logger = job.logger
         guard let installation = claim.installation else {
@@ -147,7 +137,7 @@ public struct RunReportHandler: JobHandler {
                 "report": "\(report.id)", "issues": "\(search.issues.count)", "capped": "\(search.capped)",
                 "page_created": "\(page.created)",
             ])
-        return Result(issueCount: search.issues.count, pageUrl: pageUrl)
+        return RunOutcome(issueCount: search.issues.count, pageUrl: pageUrl)
     }
 
     private func jiraToken(

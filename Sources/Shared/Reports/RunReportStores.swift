@@ -17,17 +17,13 @@ public protocol RunReportStores: Sendable {
     func dropSystemToken(installationId: String, ifStill token: Secret) async throws -> Bool
 }
 
-/// The run's lifecycle, owned by one store: claimed (running), the page's creation bracketed (the
-/// destination's part, `RunPageRecorder`), and finished, failed or handed back. Every write is
-/// conditioned on the job's lease.
+/// The run's writes while its job is leased: claimed (running) and the page's creation bracketed
+/// (the destination's part, `RunPageRecorder`). Every write is conditioned on the job's lease. How
+/// the attempt ends (succeeded, failed, waiting again) rides on the job's settle (`RunFollowsJob`).
 public protocol LeasedRunRecorder: RunPageRecorder {
     /// Takes the report for this job (one job writes a report's page at a time) and marks the run
     /// running. Nil when another job of the report holds a live claim; throws when the report is gone.
     func claim(attempt: Int) async throws -> RunClaim?
-    func succeeded(issueCount: Int, pageUrl: String?) async throws
-    func failed(_ failure: JobFailure, final: Bool) async throws
-    /// The job goes back to the queue without using an attempt (a deferral).
-    func requeued() async throws
 }
 
 /// What the run needs from storage, read with the claim in one transaction: the report, its site

@@ -74,7 +74,7 @@ enum PostgresFairClaim {
     /// moves each priority's clock on (PostgresLeaseStatements.swift). Returns the jobs in lease order
     /// and the ids of the successes applied.
     static func claim(
-        limit: Int, cap: Int, now: Int64, leaseUntil: Int64, workerId: String, successes: [JobLease],
+        limit: Int, cap: Int, now: Int64, leaseUntil: Int64, workerId: String, successes: [SettledJob],
         on connection: PostgresConnection, logger: Logger
     ) async throws -> (jobs: [LeasedJob], applied: Set<Int64>) {
         var applied = Set<Int64>()
@@ -84,8 +84,8 @@ enum PostgresFairClaim {
         let page = limit + 16
         while claimed.count < limit {
             let read = SettleAndReadHead(
-                now: now, successIds: pending.map(\.jobId), successTokens: pending.map(\.token), after: after,
-                count: page, keyLockClass: keyLockClass)
+                now: now, successIds: pending.map(\.lease.jobId), successTokens: pending.map(\.lease.token),
+                runs: RunsOfSuccesses.Values(pending), after: after, count: page, keyLockClass: keyLockClass)
             pending = []
             var head: [(id: Int64, priority: Int, vtime: Int64, key: String, eligible: Bool)] = []
             for try await (part, id, priority, vtime, key, eligible) in try await connection.checkedExecute(

@@ -143,7 +143,7 @@ public struct PostgresJobQueue: JobQueue {
             let otherResults = try await PostgresSettle.settle(
                 others.map { settling[$0] }, now: now, strategy: strategy, on: connection, logger: logger,
                 rowsLocked: true)
-            let successes = settling.filter { $0.outcome == .succeeded }.map(\.lease)
+            let successes = settling.filter { $0.outcome == .succeeded }
             let (jobs, applied) = try await PostgresFairClaim.claim(
                 limit: request.limit, cap: cap, now: now, leaseUntil: leaseUntil, workerId: request.workerId,
                 successes: successes, on: connection, logger: logger)

@@ -25,6 +25,7 @@ struct SettleAndReadHead: PostgresPreparedStatement {
             UPDATE jobs SET state = 'succeeded', lease_until = NULL, finished_at = $1, last_error = NULL
             FROM settled WHERE jobs.id = settled.id
             RETURNING jobs.id, jobs.fairness_key
+        ), ended AS (\(RunsOfSuccesses.update(ids: 10, counts: 11, urls: 12))
         ), woke AS (
             SELECT pg_notify('reports_jobs', '') FROM (SELECT 1 FROM done WHERE fairness_key <> '' LIMIT 1) AS keyed
         ), head AS (
@@ -50,13 +51,15 @@ struct SettleAndReadHead: PostgresPreparedStatement {
     var now: Int64
     var successIds: [Int64]
     var successTokens: [Int64]
+    /// The runs the successes end (`RunsOfSuccesses.Values`).
+    var runs: RunsOfSuccesses.Values
     /// The place in the lease order after which to read: (priority, vtime, id); the start is above all.
     var after: (priority: Int, vtime: Int64, id: Int64)
     var count: Int
     var keyLockClass: Int32
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 9)
+        var bindings = PostgresBindings(capacity: 12)
         bindings.append(now)
         bindings.append(successIds)
         bindings.append(successTokens)
@@ -66,6 +69,7 @@ struct SettleAndReadHead: PostgresPreparedStatement {
         bindings.append(after.id)
         bindings.append(count)
         bindings.append(keyLockClass)
+        runs.append(to: &bindings)
         return bindings
     }
 

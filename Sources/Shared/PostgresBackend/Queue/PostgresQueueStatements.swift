@@ -1,4 +1,6 @@
+import JobQueue
 import PostgresNIO
+import Reports
 
 // The queue's hot statements as named prepared statements: PostgresNIO prepares each once per pooled
 // connection and then only binds and executes it, so the server parses and plans it once, not per job.
@@ -58,25 +60,31 @@ struct InsertJobs: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
 
-/// The fenced completion of a batch: only rows still running under the presented token change.
+/// The fenced completion of a batch: only rows still running under the presented token change, and
+/// their runs end in the same statement.
 struct CompleteJobs: PostgresPreparedStatement {
     static let sql = """
-        WITH settled AS (\(RunningRows.lockPresented))
-        UPDATE jobs SET state = 'succeeded', lease_until = NULL, finished_at = $1, last_error = NULL
-        FROM settled WHERE jobs.id = settled.id
-        RETURNING jobs.id, jobs.fairness_key
+        WITH settled AS (\(RunningRows.lockPresented)), done AS (
+            UPDATE jobs SET state = 'succeeded', lease_until = NULL, finished_at = $1, last_error = NULL
+            FROM settled WHERE jobs.id = settled.id
+            RETURNING jobs.id, jobs.fairness_key
+        ), ended AS (\(RunsOfSuccesses.update(ids: 4, counts: 5, urls: 6))
+        )
+        SELECT id, fairness_key FROM done
         """
     typealias Row = (Int64, String)
 
     var now: Int64
     var ids: [Int64]
     var tokens: [Int64]
+    var runs: RunsOfSuccesses.Values
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 3)
+        var bindings = PostgresBindings(capacity: 6)
         bindings.append(now)
         bindings.append(ids)
         bindings.append(tokens)
+        runs.append(to: &bindings)
         return bindings
     }
 
@@ -122,4 +130,44 @@ struct NextDue: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Int64?.self) }
+}
+
+/// The runs of successes being settled, ended as `RunFollowsJob` says inside the statement that
+/// settles their jobs (a data-changing step of its WITH, joined to its `done` rows, so a success
+/// refused for a lost lease leaves its run alone). `$1` is the settle's time.
+enum RunsOfSuccesses {
+    static func update(ids: Int, counts: Int, urls: Int) -> String {
+        """
+        UPDATE runs SET status = 'succeeded', finished_at = $1, issue_count = nullif(s.issues, -1),
+                page_url = nullif(s.url, ''), error_code = NULL, error_message = NULL
+            FROM done, unnest($\(ids)::bigint[], $\(counts)::bigint[], $\(urls)::text[]) AS s (job_id, issues, url)
+            WHERE done.id = s.job_id AND runs.job_id = s.job_id AND runs.status IN ('queued', 'running')
+            RETURNING runs.id
+        """
+    }
+
+    /// Job ids, issue counts (-1: none) and page links ('': none) of the successes whose run ends.
+    struct Values: Sendable {
+        var ids: [Int64] = []
+        var counts: [Int64] = []
+        var urls: [String] = []
+
+        init(_ successes: [SettledJob]) {
+            for success in successes {
+                guard
+                    case .succeed(let count, let url) = RunFollowsJob.action(
+                        settled: .succeeded, result: success.result, jobNow: .succeeded)
+                else { continue }
+                ids.append(success.lease.jobId)
+                counts.append(Int64(count ?? -1))
+                urls.append(url ?? "")
+            }
+        }
+
+        func append(to bindings: inout PostgresBindings) {
+            bindings.append(ids)
+            bindings.append(counts)
+            bindings.append(urls)
+        }
+    }
 }

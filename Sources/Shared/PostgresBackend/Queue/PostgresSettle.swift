@@ -24,7 +24,8 @@ enum PostgresSettle {
         if !successes.isEmpty {
             let statement = CompleteJobs(
                 now: now, ids: successes.map { settled[$0].lease.jobId },
-                tokens: successes.map { settled[$0].lease.token })
+                tokens: successes.map { settled[$0].lease.token },
+                runs: RunsOfSuccesses.Values(successes.map { settled[$0] }))
             var applied = Set<Int64>()
             for try await (id, key) in try await connection.checkedExecute(statement, logger: logger) {
                 applied.insert(id)
@@ -57,7 +58,6 @@ enum PostgresSettle {
         let (id, token) = (item.lease.jobId, item.lease.token)
         let query: PostgresQuery
         var hold: (until: Int64, reason: String)?
-        var lastError: String?
         switch item.outcome {
         case .succeeded:
             preconditionFailure("successes are settled in one batch")
@@ -66,7 +66,6 @@ enum PostgresSettle {
                 now
                 + strategy.delay(afterAttempt: item.lease.attempt, retryAfter: failure.retryAfter)
                 .wholeMilliseconds
-            lastError = failure.description
             query = """
                 UPDATE jobs
                 SET state = CASE WHEN attempt >= max_attempts THEN 'discarded' ELSE 'available' END,
@@ -76,7 +75,6 @@ enum PostgresSettle {
                 RETURNING state, fairness_key
                 """
         case .failed(let failure):
-            lastError = failure.description
             query = """
                 UPDATE jobs SET state = 'discarded', finished_at = \(now), lease_until = NULL,
                     last_error = \(failure.description)
@@ -105,8 +103,8 @@ enum PostgresSettle {
         }
         let (stateText, key) = try row.decode((String, String).self)
         guard let state = JobState(rawValue: stateText) else { return (.leaseLost, false) }
-        try await PostgresRunFollowing.jobMoved(
-            id, from: .running, to: state, lastError: lastError, at: now, on: connection, logger: logger)
+        try await PostgresRunFollowing.jobSettled(
+            id, outcome: item.outcome, result: item.result, now: state, at: now, on: connection, logger: logger)
         if let hold, !key.isEmpty {
             // The key's budget is spent: its other due jobs wait until then too, instead of being
             // handed out one by one to be deferred.

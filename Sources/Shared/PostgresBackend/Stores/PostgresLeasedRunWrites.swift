@@ -98,36 +98,4 @@ struct PostgresLeasedRunWrites: LeasedRunRecorder {
                 """, logger: logger)
         }
     }
-
-    func succeeded(issueCount: Int, pageUrl: String?) async throws {
-        let (runId, nowMs) = (runId, Timestamp.milliseconds(now()))
-        try await write { connection, logger in
-            try await connection.checkedQuery(
-                """
-                UPDATE runs SET status = 'succeeded', finished_at = \(nowMs), issue_count = \(issueCount),
-                    page_url = \(pageUrl), error_code = NULL, error_message = NULL
-                WHERE id = \(runId)
-                """, logger: logger)
-        }
-    }
-
-    func failed(_ failure: JobFailure, final: Bool) async throws {
-        let (runId, finishedAt) = (runId, final ? Timestamp.milliseconds(now()) : nil)
-        try await write { connection, logger in
-            try await connection.checkedQuery(
-                """
-                UPDATE runs SET status = \(final ? "failed" : "queued"), error_code = \(failure.code),
-                    error_message = \(failure.message), finished_at = \(finishedAt)
-                WHERE id = \(runId)
-                """, logger: logger)
-        }
-    }
-
-    func requeued() async throws {
-        let runId = runId
-        try await write { connection, logger in
-            try await connection.checkedQuery(
-                "UPDATE runs SET status = 'queued' WHERE id = \(runId) AND status = 'running'", logger: logger)
-        }
-    }
 }

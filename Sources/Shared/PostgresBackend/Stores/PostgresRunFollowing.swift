@@ -14,6 +14,22 @@ enum PostgresRunFollowing {
         guard let action = RunFollowsJob.action(jobMovedFrom: previous, to: state, lastError: lastError) else {
             return
         }
+        try await apply(action, jobId, at: now, on: connection, logger: logger)
+    }
+
+    /// Applies the rule to the run of a job whose attempt a worker just settled with `outcome`.
+    static func jobSettled(
+        _ jobId: Int64, outcome: JobOutcome, result: JobResult?, now state: JobState, at now: Int64,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        guard let action = RunFollowsJob.action(settled: outcome, result: result, jobNow: state) else { return }
+        try await apply(action, jobId, at: now, on: connection, logger: logger)
+    }
+
+    private static func apply(
+        _ action: RunFollowsJob.Action, _ jobId: Int64, at now: Int64, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
         let query: PostgresQuery
         switch action {
         case .end(let code, let message):
@@ -28,6 +44,17 @@ enum PostgresRunFollowing {
                 """
         case .wait:
             query = "UPDATE runs SET status = 'queued' WHERE job_id = \(jobId) AND status = 'running'"
+        case .retry(let code, let message):
+            query = """
+                UPDATE runs SET status = 'queued', error_code = \(code), error_message = \(message)
+                WHERE job_id = \(jobId) AND status IN ('queued', 'running')
+                """
+        case .succeed(let issueCount, let pageUrl):
+            query = """
+                UPDATE runs SET status = 'succeeded', finished_at = \(now), issue_count = \(issueCount),
+                    page_url = \(pageUrl), error_code = NULL, error_message = NULL
+                WHERE job_id = \(jobId) AND status IN ('queued', 'running')
+                """
         }
         try await connection.checkedQuery(query, logger: logger)
     }

@@ -154,14 +154,12 @@ public struct SQLiteJobQueue: JobQueue {
         try settled.map { item in
             let lease = item.lease
             let row: Row?
-            var lastError: String?
             switch item.outcome {
             case .succeeded:
                 row = try Row.fetchOne(
                     db.cachedStatement(sql: completeSQL), arguments: [now, lease.jobId, lease.token])
             case .failed(let failure) where failure.isRetryable:
                 let delay = strategy.delay(afterAttempt: lease.attempt, retryAfter: failure.retryAfter)
-                lastError = failure.description
                 row = try Row.fetchOne(
                     db.cachedStatement(
                         sql: """
@@ -174,7 +172,6 @@ public struct SQLiteJobQueue: JobQueue {
                             """),
                     arguments: [now, now + delay.wholeMilliseconds, failure.description, lease.jobId, lease.token])
             case .failed(let failure):
-                lastError = failure.description
                 row = try Row.fetchOne(
                     db.cachedStatement(
                         sql: """
@@ -206,7 +203,8 @@ public struct SQLiteJobQueue: JobQueue {
                             """), arguments: [lease.jobId, lease.token])
             }
             guard let row, let state = JobState(rawValue: row[0]) else { return .leaseLost }
-            try RunFollowing.jobMoved(lease.jobId, from: .running, to: state, lastError: lastError, at: now, in: db)
+            try RunFollowing.jobSettled(
+                lease.jobId, outcome: item.outcome, result: item.result, now: state, at: now, in: db)
             return .applied(state)
         }
     }

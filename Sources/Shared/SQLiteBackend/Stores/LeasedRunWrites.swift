@@ -92,35 +92,4 @@ struct LeasedRunWrites: LeasedRunRecorder {
                     """, arguments: [page.id, page.url, page.created, nowMs, reportId])
         }
     }
-
-    public func succeeded(issueCount: Int, pageUrl: String?) async throws {
-        let (runId, nowMs) = (runId, Timestamp.milliseconds(now()))
-        try await write { db in
-            try db.execute(
-                sql: """
-                    UPDATE runs SET status = 'succeeded', finished_at = ?, issue_count = ?, page_url = ?, error_code = NULL, error_message = NULL
-                    WHERE id = ?
-                    """, arguments: [nowMs, issueCount, pageUrl, runId])
-        }
-    }
-
-    /// A failed attempt: `final` ends the run, otherwise it waits for the retry.
-    public func failed(_ failure: JobFailure, final: Bool) async throws {
-        let (runId, nowMs) = (runId, Timestamp.milliseconds(now()))
-        try await write { db in
-            try db.execute(
-                sql: """
-                    UPDATE runs SET status = ?, error_code = ?, error_message = ?, finished_at = CASE WHEN ? THEN ? END WHERE id = ?
-                    """, arguments: [final ? "failed" : "queued", failure.code, failure.message, final, nowMs, runId])
-        }
-    }
-
-    /// The attempt was handed back without counting (deferred): the run waits again.
-    public func requeued() async throws {
-        let runId = runId
-        try await write { db in
-            try db.execute(
-                sql: "UPDATE runs SET status = 'queued' WHERE id = ? AND status = 'running'", arguments: [runId])
-        }
-    }
 }

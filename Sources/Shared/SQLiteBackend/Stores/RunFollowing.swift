@@ -14,6 +14,18 @@ enum RunFollowing {
         guard let action = RunFollowsJob.action(jobMovedFrom: previous, to: state, lastError: lastError) else {
             return
         }
+        try apply(action, jobId, at: now, in: db)
+    }
+
+    /// Applies the rule to the run of a job whose attempt a worker just settled with `outcome`.
+    static func jobSettled(
+        _ jobId: Int64, outcome: JobOutcome, result: JobResult?, now state: JobState, at now: Int64, in db: Database
+    ) throws {
+        guard let action = RunFollowsJob.action(settled: outcome, result: result, jobNow: state) else { return }
+        try apply(action, jobId, at: now, in: db)
+    }
+
+    private static func apply(_ action: RunFollowsJob.Action, _ jobId: Int64, at now: Int64, in db: Database) throws {
         switch action {
         case .end(let code, let message):
             try db.cachedStatement(
@@ -32,6 +44,21 @@ enum RunFollowing {
         case .wait:
             try db.cachedStatement(sql: "UPDATE runs SET status = 'queued' WHERE job_id = ? AND status = 'running'")
                 .execute(arguments: [jobId])
+        case .retry(let code, let message):
+            try db.cachedStatement(
+                sql: """
+                    UPDATE runs SET status = 'queued', error_code = ?, error_message = ?
+                    WHERE job_id = ? AND status IN ('queued', 'running')
+                    """
+            ).execute(arguments: [code, message, jobId])
+        case .succeed(let issueCount, let pageUrl):
+            try db.cachedStatement(
+                sql: """
+                    UPDATE runs SET status = 'succeeded', finished_at = ?, issue_count = ?, page_url = ?,
+                        error_code = NULL, error_message = NULL
+                    WHERE job_id = ? AND status IN ('queued', 'running')
+                    """
+            ).execute(arguments: [now, issueCount, pageUrl, jobId])
         }
     }
 }
