@@ -143,16 +143,34 @@ enum ControlRoutes {
                     ]
                 })
         }
-        router.get("/sandbox/pages/{id}") { _, context in
+        // The page link (`oneNoteWebUrl`): a browser gets the page as a person sees it, a script JSON.
+        router.get("/sandbox/pages/{id}") { request, context in
             guard let page = store.page(context.parameters.get("id") ?? "") else {
                 return SandboxHTTP.json(.notFound, ["error": "no such page"])
             }
+            if SandboxPageView.wantsHTML(request) { return SandboxPageView.response(page, in: store) }
             return SandboxHTTP.json(
                 .ok,
                 [
                     "id": page.id, "title": page.title, "sectionId": page.sectionId,
                     "html": OneNoteStore.outputHTML(page, includeIDs: false),
                 ])
+        }
+        // A person types into the page in OneNote: {"row": "OPS-2", "column": "Notes", "text": "…"}.
+        router.post("/sandbox/pages/{id}/cells") { request, context in
+            let body = try await SandboxHTTP.jsonObject(request) ?? [:]
+            guard let row = body["row"] as? String, let column = body["column"] as? String,
+                let text = body["text"] as? String
+            else {
+                return SandboxHTTP.json(
+                    .badRequest, ["error": "send {\"row\": \"OPS-2\", \"column\": \"Notes\", \"text\": \"…\"}"])
+            }
+            guard
+                store.typeIntoCell(pageId: context.parameters.get("id") ?? "", rowKey: row, column: column, text: text)
+            else {
+                return SandboxHTTP.json(.notFound, ["error": "no such page, row or column"])
+            }
+            return SandboxHTTP.json(.ok, ["typed": true])
         }
         router.get("/sandbox/counters") { _, _ in SandboxHTTP.json(.ok, state.counters) }
         // Per Microsoft user: OneNote requests admitted in the last hour, 429s, longest run of 429s.

@@ -65,6 +65,19 @@ final class OneNoteStore: Sendable {
     /// The page as the user sees it in OneNote (the sandbox's control routes), visible or not yet.
     func page(_ id: String) -> Page? { pages.withLock { $0[id] } }
 
+    /// A change a person makes in OneNote: `change` edits the page and says whether it changed
+    /// anything; if it did, the page's version (and so every generated id) and its time move on, as
+    /// after any edit. False when there is no such page or nothing changed.
+    func edit(_ id: String, _ change: (inout Page) -> Bool) -> Bool {
+        pages.withLock { pages in
+            guard var page = pages[id], change(&page) else { return false }
+            page.version = UUID().uuidString.lowercased()
+            page.modifiedAt = Timestamp.milliseconds(Date()) / 1000 * 1000
+            pages[id] = page
+            return true
+        }
+    }
+
     /// The page as the API sees it: missing until its post-create delay has passed.
     func visiblePage(_ id: String) -> Page? {
         let now = Timestamp.milliseconds(Date())
