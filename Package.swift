@@ -145,7 +145,8 @@ let package = Package(
         .target(
             name: "ReportsAPI",
             dependencies: [
-                "Reports", "JobQueue", "Security", "Upstream", "Atlassian", "Microsoft", "Transport", "ReportsSupport",
+                "Reports", "JobQueue", "Security", "Upstream", "Atlassian", "Microsoft", "Rendering", "Transport",
+                "ReportsSupport",
                 log,
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -372,7 +373,8 @@ let package = Package(
         testTarget(
             "ConformanceTests",
             [
-                "Atlassian", "JobQueue", "Microsoft", "QueueTesting", "Reports", "ReportsSupport", "ReportsTesting",
+                "Atlassian", "JobQueue", "Microsoft", "QueueTesting", "Rendering", "Reports", "ReportsSupport",
+                "ReportsTesting",
                 "SQLiteBackend", "Sandbox", "Security", "TestSupport", "Transport", "Upstream",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -136,10 +136,10 @@ sections=$(call GET /v1/onenote/sections)
 section_id=$(json "d['sections'][0]['id']" <<<"$sections")
 say "$(json "len(d['sections'])" <<<"$sections") sections; using \"$(json "d['sections'][0]['notebookName']" <<<"$sections") / $(json "d['sections'][0]['name']" <<<"$sections")\""
 
-step "Creating a report: project OPS, nine columns (custom fields: story points, sprint, team; a formatted description), every weekday at 08:00 Europe/Berlin"
+step "Creating a report: project OPS, nine columns (custom fields: story points, sprint, team; a formatted description), grouped by status with story points added up, every weekday at 08:00 Europe/Berlin"
 fields=$(call GET "/v1/jira/fields")
 say "the column picker lists $(json "len(d['fields'])" <<<"$fields") fields, the site's custom ones among them: $(json "', '.join(f['name'] + ' (' + f['type'] + ')' for f in d['fields'] if f['custom'])" <<<"$fields")"
-report=$(call POST /v1/reports -d "{\"name\":\"OPS status\",\"jql\":\"project = OPS ORDER BY key\",\"columns\":[\"key\",\"summary\",\"status\",\"assignee\",\"customfield_10016\",\"customfield_10020\",\"customfield_10021\",\"description\",\"updated\"],\"sectionId\":\"$section_id\",\"schedule\":{\"cron\":\"0 8 * * 1-5\",\"timeZone\":\"Europe/Berlin\"}}")
+report=$(call POST /v1/reports -d "{\"name\":\"OPS status\",\"jql\":\"project = OPS ORDER BY key\",\"columns\":[\"key\",\"summary\",\"status\",\"assignee\",\"customfield_10016\",\"customfield_10020\",\"customfield_10021\",\"description\",\"updated\"],\"sectionId\":\"$section_id\",\"layout\":{\"groupBy\":\"status\",\"sumField\":\"customfield_10016\"},\"schedule\":{\"cron\":\"0 8 * * 1-5\",\"timeZone\":\"Europe/Berlin\"}}")
 report_id=$(json "d['id']" <<<"$report")
 say "report $report_id; next scheduled run $(json "d['nextRunAt']" <<<"$report") (enqueued by enqueuer cron)"
 
@@ -182,11 +182,12 @@ check_page() { # expected issue count → prints the table's keys; fails unless 
   python3 - "$out/report.html" "$1" <<'PY'
 import re, sys, html
 text = open(sys.argv[1], encoding="utf-8").read()
-rows = re.findall(r"<tr>(.*?)</tr>", text, re.S)[1:]  # the first row is the header
-keys = [re.sub(r"<[^>]+>", "", re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[0]) for row in rows]
-assert len(keys) == int(sys.argv[2]), "the table has %d rows, the run reported %s issues" % (len(keys), sys.argv[2])
+# An issue's row starts with its key, linked (a child row's key after its indent and "↳").
+keys = re.findall(r'<tr><td>[\u2003\u21b3 ]*<a href="[^"]*">([A-Z][A-Z0-9]*-[0-9]+)</a>', text)
+assert len(keys) == int(sys.argv[2]), "the tables have %d issue rows, the run reported %s issues" % (len(keys), sys.argv[2])
 assert "<script" not in text.lower(), "a raw <script> tag reached the page"
-headers = [re.sub(r"<[^>]+>", "", h) for h in re.findall(r"<td[^>]*><b>(.*?)</b></td>", rows and text.split("</tr>")[0] or "")]
+header_row = re.search(r'<tr>(<td style="background-color:#D9D9D9">.*?)</tr>', text, re.S)
+headers = re.findall(r"<td[^>]*><b>(.*?)</b></td>", header_row.group(1)) if header_row else []
 print("    columns: %s" % ", ".join(html.unescape(h) for h in headers))
 print("    table: %d issue rows (%s … %s); the seeded hostile summaries arrive as text (%d escaped '<', no raw <script>)" % (len(keys), keys[0], keys[-1], text.count("&lt;")))
 PY
@@ -205,6 +206,13 @@ json "d[0]['html']" <<<"$pages" >"$out/report.html"
 grep -q "Renamed during the demo" "$out/report.html" || die "the page does not show the change"
 check_page "$(json "d['issueCount']" <<<"$second")" || die "the updated page does not hold the issues"
 say "same page ($page_id), now showing the change"
+say "the page as its readers see it (the page link in a browser): $sandbox/sandbox/pages/$page_id"
+browser=$(command -v chromium || command -v chromium-browser || true)
+if [ -n "$browser" ]; then
+  "$browser" --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size=1360,900 \
+    --screenshot="$PWD/$out/page.png" "$sandbox/sandbox/pages/$page_id" >/dev/null 2>&1 \
+    && say "a screenshot of it: $out/page.png" || say "(no screenshot: $browser could not take one)"
+fi
 
 step "A report too big for one OneNote request: the ARC archive (Graph refuses requests over 4 MB)"
 big=$(call POST /v1/reports -d "{\"name\":\"ARC archive\",\"jql\":\"project = ARC ORDER BY key\",\"columns\":[\"key\",\"summary\",\"status\",\"assignee\",\"updated\"],\"sectionId\":\"$section_id\"}")
@@ -223,7 +231,7 @@ tables = re.findall(r'data-id="(jira-report(?:-[0-9]+)?)"', text)
 keys = re.findall(r">(ARC-[0-9]+)</a>", text)
 assert len(tables) >= 2, "expected the report in several parts, found %d table(s)" % len(tables)
 assert len(keys) == int(sys.argv[2]) == len(set(keys)), "%d keys on the page, %s issues in the run" % (len(keys), sys.argv[2])
-print("    one page of %.1f MB: %d tables (%s), %d issues (%s … %s), each once" % (len(text.encode()) / 1e6, len(tables), ", ".join(tables), len(keys), keys[0], keys[-1]))
+print("    one page of %.1f MB: %d parts (%s), %d issues (%s … %s), each once" % (len(text.encode()) / 1e6, len(tables), ", ".join(tables), len(keys), keys[0], keys[-1]))
 PY
 say "written as one page: the create carried the first part, each further part was appended (its page id stored first)"
 

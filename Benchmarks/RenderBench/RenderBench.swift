@@ -12,28 +12,31 @@ import Rendering
 @main
 struct RenderBench {
     static func main() throws {
-        // `render-bench [issues] [plain|rich]`: both shapes by default; one, for its own peak RSS.
+        // `render-bench [issues] [plain|rich|grouped]`: every shape by default; one, for its own peak RSS.
         let arguments = Array(CommandLine.arguments.dropFirst())
         let count = Int(arguments.first ?? "") ?? 5000
-        let shapes = arguments.count > 1 ? [arguments[1]] : ["plain", "rich"]
+        let shapes = arguments.count > 1 ? [arguments[1]] : ["plain", "rich", "grouped"]
         // Timed: the whole render, from Jira's issues to the report document to OneNote's XHTML.
         if shapes.contains("plain") {
             let plain = measure(
                 plainIssues(count), columns: ["key", "summary", "status", "assignee", "priority", "updated", "labels"],
-                catalogue: [:])
+                catalogue: [:], layout: PageLayout(summary: false))
             print("render-bench: \(count) issues, 7 plain columns, \(plain.kilobytes) KB of XHTML per render, 5 runs")
             print(plain.line)
         }
         if shapes.contains("rich") { measureRich(count: count) }
+        if shapes.contains("grouped") { measureRich(count: count, grouped: true) }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         print(String(format: "peak RSS %.1f MB", Double(usage.ru_maxrss) / 1024))
     }
 
-    static func measureRich(count: Int) {
+    /// `grouped`: the same issues in 30 groups (their team), story points added up per group and in
+    /// the summary, one issue in four a child of an issue listed before it.
+    static func measureRich(count: Int, grouped: Bool = false) {
         // The shape people ask for: rich-text descriptions and custom fields of several kinds. The plain
         // issues it starts from are gone before the timing, so the peak RSS is this shape's own.
-        let rich = richIssues(plainIssues(count))
+        let rich = richIssues(plainIssues(count), teams: grouped ? 30 : 3, parents: grouped)
         let catalogue = [
             "customfield_10016": ReportColumn(id: "customfield_10016", label: "Story points", kind: .number),
             "customfield_10020": ReportColumn(id: "customfield_10020", label: "Sprint", kind: .text),
@@ -44,9 +47,12 @@ struct RenderBench {
             columns: [
                 "key", "summary", "status", "assignee", "updated", "description", "customfield_10016",
                 "customfield_10020", "customfield_10021", "labels",
-            ], catalogue: catalogue)
+            ], catalogue: catalogue,
+            layout: grouped
+                ? PageLayout(sumField: "customfield_10016", groupBy: "customfield_10021", parentChild: true)
+                : PageLayout(summary: false))
         print(
-            "render-bench: \(count) issues, 10 columns (ADF descriptions, custom fields), \(full.kilobytes) KB of XHTML per render, 5 runs"
+            "render-bench: \(count) issues, 10 columns (ADF descriptions, custom fields)\(grouped ? ", 30 groups with sums, children under parents, the summary" : ""), \(full.kilobytes) KB of XHTML per render, 5 runs"
         )
         print(full.line)
     }
@@ -81,7 +87,9 @@ struct RenderBench {
         let line: String
     }
 
-    static func measure(_ issues: [JiraIssue], columns: [String], catalogue: [String: ReportColumn]) -> Measured {
+    static func measure(
+        _ issues: [JiraIssue], columns: [String], catalogue: [String: ReportColumn], layout: PageLayout
+    ) -> Measured {
         let renderer = OneNotePageRenderer()
         var bytes = 0
         var milliseconds: [Double] = []
@@ -91,9 +99,9 @@ struct RenderBench {
                 ReportDocument(
                     reportName: "Benchmark", jql: "project = OPS ORDER BY key", columns: columns, catalogue: catalogue,
                     issues: issues, runAt: Date(), timeZone: TimeZone(identifier: "Europe/Berlin")!,
-                    siteURL: URL(string: "https://example.atlassian.net")))
+                    siteURL: URL(string: "https://example.atlassian.net"), layout: layout))
             let elapsed = ContinuousClock.now - start
-            bytes = output.page.utf8.count + output.appendedTables.reduce(0) { $0 + $1.utf8.count }
+            bytes = output.page.utf8.count + output.appendedParts.reduce(0) { $0 + $1.utf8.count }
             milliseconds.append(
                 Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
         }
@@ -107,7 +115,7 @@ struct RenderBench {
 
     /// The same issues with a description of a few paragraphs, a list and code (hostile text in one in
     /// five), story points, sprints and a team.
-    static func richIssues(_ issues: [JiraIssue]) -> [JiraIssue] {
+    static func richIssues(_ issues: [JiraIssue], teams: Int = 3, parents: Bool = false) -> [JiraIssue] {
         func text(_ value: String, bold: Bool = false) -> JiraValue {
             bold
                 ? .object([
@@ -152,7 +160,12 @@ struct RenderBench {
                 .object(["name": .string("Sprint 11"), "state": .string("closed"), "boardId": .number(3)]),
                 .object(["name": .string("Sprint 12"), "state": .string("active"), "boardId": .number(3)]),
             ])
-            fields["customfield_10021"] = .object(["value": .string(["Platform", "Payments", "Growth"][index % 3])])
+            let team = teams == 3 ? ["Platform", "Payments", "Growth"][index % 3] : "Team \(index % teams + 1)"
+            fields["customfield_10021"] = .object(["value": .string(team)])
+            if parents && index % 4 == 3 {
+                // A child of an issue of the same team listed before it.
+                fields["parent"] = .object(["key": .string("OPS-\(index - teams)")])
+            }
             return JiraIssue(id: issue.id, key: issue.key, fields: fields)
         }
     }

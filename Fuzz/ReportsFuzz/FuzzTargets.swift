@@ -14,7 +14,7 @@ import Security
 /// A broken invariant is a crash, which libFuzzer records with its input.
 enum FuzzTargets {
     static let all: [String: @Sendable (Data) -> Void] = [
-        "fit": fit, "state": state, "cron": cron, "body": body, "render": render, "cell": cell,
+        "fit": fit, "state": state, "cron": cron, "body": body, "render": render, "cell": cell, "notes": notes,
     ]
 
     /// The FIT front end (size, shape, header: everything before any crypto) never accepts what the
@@ -93,7 +93,7 @@ enum FuzzTargets {
     }
 
     static let elements: Set<String> = [
-        "html", "head", "title", "meta", "body", "p", "table", "tr", "td", "b", "i", "a", "br",
+        "html", "head", "title", "meta", "body", "p", "table", "tr", "td", "b", "i", "a", "br", "div", "h2", "span",
     ]
     static let attributes: Set<String> = ["name", "content", "data-id", "border", "style", "href"]
 
@@ -113,17 +113,23 @@ enum FuzzTargets {
                     "assignee": .object(["displayName": .string(text(base + 3))]),
                     "labels": .array([.string(text(base + 1)), .string(text(base + 2))]),
                     "updated": .string(text(base + 3)), "customfield_10010": .number(Double(index)),
+                    "parent": .object(["key": .string(text(base + 4))]),
                 ])
         }
+        // The layouts by the input's size: groups by a field the input fills, children, notes.
+        let layouts = [
+            PageLayout(), PageLayout(groupBy: "status", parentChild: true),
+            PageLayout(summary: false, sumField: "customfield_10010", groupBy: "assignee", notesColumn: true),
+        ]
         let input = ReportDocument(
             reportName: text(1), jql: text(2),
             columns: ["key", "summary", "status", "assignee", "labels", "updated", "customfield_10010"],
             issues: issues, runAt: Date(timeIntervalSince1970: 1_800_000_000),
             timeZone: TimeZone(identifier: "Europe/Berlin")!,
             siteURL: URL(string: "https://example.atlassian.net"), cappedAt: strings.count % 2 == 0 ? nil : 5000,
-            reportId: text(3))
+            reportId: text(3), layout: layouts[strings.count % layouts.count])
         let output = OneNotePageRenderer(maxPartBytes: 2_000).render(input)
-        for document in [output.page, output.header, output.firstTable] + output.appendedTables {
+        for document in [output.page, output.header, output.firstPart] + output.appendedParts {
             let markup = MarkupCollector()
             let parser = XMLParser(data: Data(document.replacingOccurrences(of: "<!DOCTYPE html>", with: "").utf8))
             parser.delegate = markup
@@ -137,6 +143,39 @@ enum FuzzTargets {
                 markup.attributes.isSubset(of: attributes),
                 "attributes from the input: \(markup.attributes.subtracting(attributes).sorted())")
         }
+    }
+
+    /// What a note typed in OneNote may hold once read back (`NoteMarkup.elements`).
+    static let noteElements: Set<String> = [
+        "u", "s", "strong", "em", "span", "ul", "ol", "li", "sup", "sub", "del", "cite", "code", "pre",
+    ]
+
+    /// Notes read from any page (the input as OneNote's answer) and written back: the page is
+    /// well-formed XHTML, only the notes' allowed elements and attributes come from the input, and a
+    /// note read back from the written page is the note that was written.
+    static func notes(_ data: Data) {
+        let notes = PageNotes.read(String(decoding: data, as: UTF8.self))
+        let keys = notes.byKey.keys.sorted()
+        let document = ReportDocument(
+            reportName: "Fuzz", jql: "project = OPS", columns: ["summary"],
+            issues: keys.prefix(keys.count / 2).map { JiraIssue(id: $0, key: $0, fields: [:]) },
+            runAt: Date(timeIntervalSince1970: 1_800_000_000), timeZone: TimeZone(identifier: "UTC")!,
+            siteURL: URL(string: "https://example.atlassian.net"), layout: PageLayout(summary: false, notesColumn: true)
+        )
+        let output = OneNotePageRenderer().render(document, notes: notes)
+        let markup = MarkupCollector()
+        let parser = XMLParser(data: Data(output.page.replacingOccurrences(of: "<!DOCTYPE html>", with: "").utf8))
+        parser.delegate = markup
+        check(parser.parse(), "notes written back do not parse: \(parser.parserError.map { "\($0)" } ?? "?")")
+        let allowed = elements.union(noteElements)
+        check(
+            markup.elements.isSubset(of: allowed),
+            "elements from a note: \(markup.elements.subtracting(allowed).sorted())")
+        let noteAttributes = attributes.union(["data-tag"])
+        check(
+            markup.attributes.isSubset(of: noteAttributes),
+            "attributes from a note: \(markup.attributes.subtracting(noteAttributes).sorted())")
+        check(PageNotes.read(output.page) == notes, "a note changed on its way through the page")
     }
 
     /// What a formatted cell may add: paragraphs, headings, lists, code, links and character styles.
@@ -159,7 +198,7 @@ enum FuzzTargets {
                 issues: [JiraIssue(id: "1", key: "OPS-1", fields: ["customfield_1": value])],
                 runAt: Date(timeIntervalSince1970: 1_800_000_000), timeZone: TimeZone(identifier: "Europe/Berlin")!,
                 siteURL: URL(string: "https://example.atlassian.net"))
-            let table = OneNotePageRenderer().render(document).firstTable
+            let table = OneNotePageRenderer().render(document).firstPart
             let markup = MarkupCollector()
             let parser = XMLParser(data: Data(table.utf8))
             parser.delegate = markup

@@ -4,6 +4,7 @@ import TestSupport
 import Testing
 
 @testable import JobQueue
+@testable import Rendering
 @testable import Reports
 @testable import ReportsSupport
 @testable import Security
@@ -14,6 +15,28 @@ import Testing
 
 @Suite("Reports, runs and the scheduler")
 struct ReportStoreTests {
+    /// A report's page layout is stored and read back as it was given, changed by an update, and a
+    /// report without one reads as the standard layout.
+    @Test(arguments: StorageBackend.allCases)
+    func aReportKeepsItsPageLayout(_ backend: StorageBackend) async throws {
+        try await backend.withStores { fixture in
+            try await fixture.addInstallations()
+            var definition = ReportFixture.definition()
+            let plain = try await fixture.reports.create(fixture.alice, definition)
+            #expect(try await fixture.reports.get(fixture.alice, id: plain.id)?.definition.layout == .standard)
+            definition.layout = PageLayout(
+                summary: false, sumField: "customfield_10016", groupBy: "sprint", parentChild: true, notesColumn: true)
+            let laidOut = try await fixture.reports.create(fixture.alice, definition)
+            #expect(
+                try await fixture.reports.get(fixture.alice, id: laidOut.id)?.definition.layout == definition.layout)
+            definition.layout = PageLayout(groupBy: "assignee")
+            _ = try await fixture.reports.update(fixture.alice, id: laidOut.id, definition)
+            #expect(
+                try await fixture.reports.list(fixture.alice).first { $0.id == laidOut.id }?.definition.layout
+                    == PageLayout(groupBy: "assignee"))
+        }
+    }
+
     @Test(arguments: StorageBackend.allCases)
     func reportsAreVisibleAndChangeableOnlyByTheirOwner(_ backend: StorageBackend) async throws {
         try await backend.withStores { fixture in

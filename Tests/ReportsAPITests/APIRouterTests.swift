@@ -251,6 +251,25 @@ struct APIRouterTests {
                         Self.reportBody.replacingOccurrences(of: #""key","#, with: #""<script>","#),
                         .unprocessableContent, "invalid_report"
                     ),
+                    (
+                        Self.reportBody.replacingOccurrences(of: #"{"name""#, with: #"{"layout":{"rows":2},"name""#),
+                        .badRequest, "unknown_field"
+                    ),
+                    (
+                        Self.reportBody.replacingOccurrences(
+                            of: #"{"name""#, with: #"{"layout":{"groupBy":"mood"},"name""#),
+                        .unprocessableContent, "invalid_report"
+                    ),
+                    (
+                        Self.reportBody.replacingOccurrences(
+                            of: #"{"name""#, with: #"{"layout":{"sumField":"points; DROP"},"name""#),
+                        .unprocessableContent, "invalid_report"
+                    ),
+                    (
+                        Self.reportBody.replacingOccurrences(
+                            of: #"{"name""#, with: #"{"layout":{"summary":"yes"},"name""#),
+                        .badRequest, "invalid_field"
+                    ),
                 ]
                 for (body, status, code) in cases {
                     let response = try await client.execute(

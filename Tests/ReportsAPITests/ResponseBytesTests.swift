@@ -1,4 +1,5 @@
 import Foundation
+import Rendering
 import Testing
 
 @testable import Reports
@@ -17,6 +18,7 @@ struct ResponseBytesTests {
             jql: index % 3 == 0 ? nil : "project = \"OPS\" AND summary ~ 'a/b'",
             filterId: index % 3 == 0 ? "10000" : nil,
             columns: index % 2 == 0 ? #"["key","summary","status"]"# : "[]", location: "1-abc!11-DEF",
+            layout: index % 2 == 1 ? #"{"groupBy":"status","notesColumn":true,"sumField":"customfield_10016"}"# : "{}",
             pageUrl: index % 2 == 0 ? "https://onenote.example/p?a=1&b=<2>" : nil,
             scheduleCron: index % 2 == 1 ? "0 9 * * 1-5" : nil,
             scheduleTimeZone: index % 2 == 1 ? "Europe/Berlin" : nil,
@@ -97,6 +99,11 @@ private enum Oracle {
             "schedule": definition.schedule.map { ["cron": $0.cron, "timeZone": $0.timeZone] as [String: Any] }
                 ?? NSNull(),
             "enabled": report.enabled, "pageUrl": report.pageUrl ?? NSNull(), "nextRunAt": time(report.nextRunAt),
+            "layout": [
+                "summary": definition.layout.summary, "sumField": definition.layout.sumField ?? NSNull(),
+                "groupBy": definition.layout.groupBy, "parentChild": definition.layout.parentChild,
+                "notesColumn": definition.layout.notesColumn,
+            ] as [String: Any],
             "createdAt": time(report.createdAt), "updatedAt": time(report.updatedAt),
         ]
     }

@@ -45,8 +45,8 @@ struct ReportColumnCatalogueTests {
         let output = OneNotePageRenderer().render(
             ReportDocument(
                 reportName: "r", jql: "j", columns: columns, issues: [], runAt: Date(timeIntervalSince1970: 0),
-                timeZone: TimeZone(identifier: "UTC")!, siteURL: nil))
-        let labels = output.firstTable.matches(of: /<b>([^<]*)<\/b>/).map { String($0.1) }
+                timeZone: TimeZone(identifier: "UTC")!, siteURL: nil, layout: PageLayout(summary: false)))
+        let labels = output.firstPart.matches(of: /<b>([^<]*)<\/b>/).map { String($0.1) }
         #expect(labels == ReportColumn.standard.map(\.label) + ["customfield_10010"])
     }
 

@@ -121,7 +121,7 @@ struct RunReportHandlerTests {
         #expect(stores.events == [.claimed, .pageKnown("page-r1")])
         #expect(RunOutcome(result)?.issueCount == 3, "the count the job's settle records on the run")
         #expect(destination.steps == [.open, .write])
-        #expect(jira.received.map(\.jql) == ["type = Bug"] && jira.received.first?.fields == ["summary"])
+        #expect(jira.received.map(\.jql) == ["type = Bug"] && jira.received.first?.fields == ["summary", "status"])
         #expect(jira.received.first?.bearer == "forwarded-user-token", "the forwarded token serves a Run now")
         let document = try #require(destination.documents.first)
         #expect(document.header.issueCount == 3 && document.header.cappedAt == nil)

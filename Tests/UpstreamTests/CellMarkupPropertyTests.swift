@@ -108,7 +108,7 @@ struct CellMarkupPropertyTests {
                 issues: [JiraIssue(id: "1", key: "OPS-1", fields: ["customfield_1": field])],
                 runAt: Date(timeIntervalSince1970: 1_800_000_000), timeZone: TimeZone(identifier: "Europe/Berlin")!,
                 siteURL: URL(string: "https://example.atlassian.net"))
-            let table = OneNotePageRenderer().render(document).firstTable
+            let table = OneNotePageRenderer().render(document).firstPart
             let collector = Collector()
             let parser = XMLParser(data: Data(table.utf8))
             parser.delegate = collector

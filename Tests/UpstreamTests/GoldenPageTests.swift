@@ -83,8 +83,8 @@ struct GoldenPageTests {
             catalogue: ["customfield_10001": ReportColumn(id: "customfield_10001", label: "Field", kind: kind)],
             issues: [JiraIssue(id: "10007", key: "OPS-7", fields: ["customfield_10001": value])],
             runAt: Date(timeIntervalSince1970: 1_774_750_000), timeZone: TimeZone(identifier: "Europe/Berlin")!,
-            siteURL: URL(string: "https://example.atlassian.net"))
-        return OneNotePageRenderer().render(document).firstTable
+            siteURL: URL(string: "https://example.atlassian.net"), layout: PageLayout(summary: false))
+        return OneNotePageRenderer().render(document).firstPart
     }
 
     @Test(arguments: cases.map(\.0))

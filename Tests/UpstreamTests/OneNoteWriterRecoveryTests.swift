@@ -48,7 +48,7 @@ struct OneNoteWriterRecoveryTests {
             let writer = OneNoteWriter(graphBaseURL: base, transport: CurlTransport(policy: .sandbox))
             let keys = (1...300).map { "OPS-\($0)" }
             let output = Self.output(keys, reportId: "r-1", maxPartBytes: 12_000)
-            #expect(output.appendedTables.count >= 2)
+            #expect(output.appendedParts.count >= 2)
             // The first append lands while the new page still answers 404/20102.
             let page = try await writer.write(
                 output, sectionId: Self.section, reportId: "r-1", page: .init(), accessToken: token, hooks: .init())

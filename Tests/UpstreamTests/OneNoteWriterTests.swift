@@ -108,7 +108,7 @@ struct OneNoteWriterTests {
                 graphBaseURL: base, transport: CurlTransport(policy: .sandbox), sleep: { _ in })
             let many = (1...400).map { "OPS-\($0)" }
             let big = Self.output(many, maxPartBytes: 20_000)
-            #expect(big.appendedTables.count >= 2)
+            #expect(big.appendedParts.count >= 2)
             let page = try await writer.write(big, sectionId: Self.section, existingPageId: nil, accessToken: token)
             var html = try #require(try await Self.pages(client).first?["html"] as? String)
             #expect(many.allSatisfy { html.contains(">\($0)</a>") })

@@ -70,9 +70,10 @@ public struct OneNoteDestination: ReportDestination {
                     try await tokens.accessToken(owner, rejected: rejected, lease: job.lease, logger: job.logger)
                 })
             do {
+                // Rendered once the page is read: the notes people typed go back beside their issues.
                 return try await writer.write(
-                    destination.renderer.render(document), sectionId: report.location, reportId: report.id,
-                    page: page, accessToken: accessToken, hooks: hooks)
+                    .document(document, renderer: destination.renderer), sectionId: report.location,
+                    reportId: report.id, page: page, accessToken: accessToken, hooks: hooks)
             } catch let error as UpstreamError where error.kind == .reconnectRequired {
                 // A second 401 in a row, with a token just refreshed: the user must connect again, and
                 // /v1/me says so.

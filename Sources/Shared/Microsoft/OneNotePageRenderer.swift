@@ -3,12 +3,15 @@ public import Rendering
 
 /// Writes a `ReportDocument` as OneNote XHTML (docs/design-notes.md §7): pure, no I/O.
 ///
-/// A title; a header paragraph (report name, run time, issue count, "capped at N", JQL); each section's
-/// table with a bold, shaded header row (no `th`, no colspan — docs/microsoft-apis.md §3.2/§3.3), links
-/// as anchors, status cells coloured by status category, empty values blank. Every value is escaped,
-/// and characters XML cannot carry are replaced, so the output is always well-formed. A report too
-/// large for one request is split: the page plus further tables appended to the body, each request
-/// under `maxPartBytes` (Graph refuses requests over 4 MB, §3.7).
+/// A title; a header paragraph (report name, run time, issue count, "capped at N", JQL); the summary
+/// (counts by status category on their colours, the summed field); each section's table, under its
+/// group's heading when grouped, with a bold, shaded header row (no `th`, no colspan —
+/// docs/microsoft-apis.md §3.2/§3.3), links as anchors, status cells coloured by status category,
+/// children under their parents, empty values blank (docs/report-page.md). Every value is escaped,
+/// and characters XML cannot carry are replaced, so the output is always well-formed. The report is
+/// written in parts, each a `div` (`jira-report`, `jira-report-2`, …) that a later run replaces by
+/// its generated id: the page plus further parts appended to the body, each request under
+/// `maxPartBytes` (Graph refuses requests over 4 MB, §3.7).
 public struct OneNotePageRenderer: Sendable {
     public static let tableDataId = "jira-report"
     public static let headerDataId = "report-header"
@@ -18,14 +21,15 @@ public struct OneNotePageRenderer: Sendable {
 
     public struct Output: Sendable, Equatable {
         public let title: String
-        /// The whole page for the create request: head, header paragraph and the first table.
+        /// The whole page for the create request: head, header paragraph and the first part.
         public let page: String
         /// The header paragraph alone (for a PATCH replace on later runs).
         public let header: String
-        /// The first table alone (for a PATCH replace on later runs).
-        public let firstTable: String
-        /// Further tables, each to append to the body in its own request.
-        public let appendedTables: [String]
+        /// The first part alone (for a PATCH replace on later runs): a `div` holding the summary and
+        /// the first tables.
+        public let firstPart: String
+        /// Further parts, each a `div` to append to the body in its own request.
+        public let appendedParts: [String]
     }
 
     let maxPartBytes: Int
@@ -34,7 +38,10 @@ public struct OneNotePageRenderer: Sendable {
         self.maxPartBytes = maxPartBytes
     }
 
-    public func render(_ document: ReportDocument) -> Output {
+    /// `notes`: what people typed into the page's "Notes" column, read from the page before this
+    /// write; each goes back beside its issue, and the notes of issues no longer in the report go into
+    /// a table of their own at the end, so none is lost.
+    package func render(_ document: ReportDocument, notes: PageNotes) -> Output {
         let title = document.title
         let header = headerParagraph(document.header)
         let head =
@@ -44,60 +51,58 @@ public struct OneNotePageRenderer: Sendable {
                 "<p data-id=\"\(Self.escape(Self.markerDataId(reportId: $0)))\" style=\"color:#808080;font-size:8pt\">Kept up to date by OneNote Reports for Jira</p>"
             } ?? ""
         let documentOverhead = head.utf8.count + header.utf8.count + marker.utf8.count + "</body></html>".utf8.count
-
-        // Each row is written into one reusable buffer, then appended to the rows of the current
-        // table; a table that would pass the request limit is closed and a new one begun.
-        var tables: [String] = []
-        // The open table: its start tag and header row, then its rows (`rowBytes` of them).
-        var table = MarkupBuffer(capacity: 1 << 16)
-        var rowBytes = 0
+        var parts = PartWriter(maxPartBytes: maxPartBytes, firstPartOverhead: documentOverhead)
+        if let summary = document.summary {
+            var block = MarkupBuffer(capacity: 1024)
+            Self.writeSummary(summary, sumLabel: document.sumLabel, into: &block)
+            parts.add(block)
+        }
+        // Each row is written into one reusable buffer, then added to the open table; a table that
+        // would pass the request limit is closed, and the next part begins with the same header row
+        // (and the group's heading, "continued").
         var row = MarkupBuffer(capacity: 4096)
-        var headerRow = MarkupBuffer()
-        func open() {
-            table.removeAll()
-            table.raw("<table data-id=\"")
-            table.raw(tables.isEmpty ? Self.tableDataId : "\(Self.tableDataId)-\(tables.count + 1)")
-            table.raw("\" border=\"1\">")
-            table.append(headerRow)
-            rowBytes = 0
-        }
-        func flush() {
-            if table.count == 0 { open() }
-            table.raw("</table>")
-            tables.append(table.string)
-            table.removeAll()
-            rowBytes = 0
-        }
         for section in document.sections {
-            if rowBytes > 0 { flush() }
-            headerRow = MarkupBuffer()
+            var heading = MarkupBuffer()
+            var continuedHeading = MarkupBuffer()
+            if let group = section.group {
+                Self.writeHeading(group, sumLabel: document.sumLabel, continued: false, into: &heading)
+                Self.writeHeading(group, sumLabel: document.sumLabel, continued: true, into: &continuedHeading)
+            }
+            var headerRow = MarkupBuffer()
             headerRow.raw("<tr>")
-            for column in section.columns {
+            for column in section.columns + (document.notesColumn ? [PageNotes.header] : []) {
                 headerRow.raw("<td style=\"background-color:#D9D9D9\"><b>")
                 headerRow.text(column)
                 headerRow.raw("</b></td>")
             }
             headerRow.raw("</tr>")
-            for cells in section.rows {
+            parts.beginTable(heading: heading, continuedHeading: continuedHeading, headerRow: headerRow)
+            for (index, cells) in section.rows.enumerated() {
                 row.removeAll()
                 row.raw("<tr>")
-                for cell in cells { Self.write(cell, into: &row) }
+                let level = index < section.levels.count ? section.levels[index] : 0
+                for (column, cell) in cells.enumerated() {
+                    Self.write(cell, indent: column == 0 ? level : 0, into: &row)
+                }
+                if document.notesColumn {
+                    row.raw("<td>")
+                    if index < section.keys.count, let note = notes.byKey[section.keys[index]] { row.raw(note) }
+                    row.raw("</td>")
+                }
                 row.raw("</tr>")
-                let budget = maxPartBytes - (tables.isEmpty ? documentOverhead : 0) - headerRow.count - 64
-                if rowBytes > 0 && rowBytes + row.count > budget { flush() }
-                if rowBytes == 0 { open() }
-                table.append(row)
-                rowBytes += row.count
+                parts.addRow(row)
             }
+            parts.endTable()
         }
-        if tables.isEmpty || rowBytes > 0 { flush() }
-        table = MarkupBuffer()  // a large report's buffer is let go before the page is put together
+        if document.notesColumn { Self.writeOrphanNotes(notes, document: document, into: &parts) }
+        let (first, appended) = parts.finish()
         var page = ""
-        page.reserveCapacity(documentOverhead + tables[0].utf8.count)
-        for part in [head, header, marker, tables[0], "</body></html>"] { page += part }
-        return Output(
-            title: title, page: page, header: header, firstTable: tables[0], appendedTables: Array(tables.dropFirst()))
+        page.reserveCapacity(documentOverhead + first.utf8.count)
+        for part in [head, header, marker, first, "</body></html>"] { page += part }
+        return Output(title: title, page: page, header: header, firstPart: first, appendedParts: appended)
     }
+
+    public func render(_ document: ReportDocument) -> Output { render(document, notes: PageNotes()) }
 
     func headerParagraph(_ header: ReportDocument.Header) -> String {
         var text = "\(header.reportName) · \(header.issueCount) issue\(header.issueCount == 1 ? "" : "s")"
@@ -107,30 +112,48 @@ public struct OneNotePageRenderer: Sendable {
         return "<p data-id=\"\(Self.headerDataId)\">\(Self.escape(text))<br/>JQL: <i>\(Self.escape(header.jql))</i></p>"
     }
 
-    static func write(_ cell: ReportDocument.Cell, into output: inout MarkupBuffer) {
-        switch cell {
-        case .empty:
-            output.raw("<td></td>")
-        case .text(let text):
+    /// One cell; `indent` > 0 puts a child row's first cell under its parent's ("↳", one em space
+    /// per level: OneNote has no cell padding to indent with).
+    static func write(_ cell: ReportDocument.Cell, indent: Int = 0, into output: inout MarkupBuffer) {
+        if indent > 0 {
             output.raw("<td>")
-            output.text(text)
+            for _ in 0..<indent { output.raw("\u{2003}") }
+            output.raw("\u{21B3} ")
+            writeContent(cell, into: &output)
             output.raw("</td>")
-        case .link(let text, let url):
-            output.raw("<td><a href=\"")
-            output.text(url)
-            output.raw("\">")
-            output.text(text)
-            output.raw("</a></td>")
+            return
+        }
+        switch cell {
         case .status(let name, let category):
             output.raw("<td style=\"background-color:")
             output.raw(statusColour(category))
             output.raw("\">")
             output.text(name)
             output.raw("</td>")
-        case .rich(let text):
+        default:
             output.raw("<td>")
-            RichTextMarkup.write(text, into: &output)
+            writeContent(cell, into: &output)
             output.raw("</td>")
+        }
+    }
+
+    /// A cell's content, without its `td`.
+    static func writeContent(_ cell: ReportDocument.Cell, into output: inout MarkupBuffer) {
+        switch cell {
+        case .empty:
+            break
+        case .text(let text):
+            output.text(text)
+        case .link(let text, let url):
+            output.raw("<a href=\"")
+            output.text(url)
+            output.raw("\">")
+            output.text(text)
+            output.raw("</a>")
+        case .status(let name, _):
+            output.text(name)
+        case .rich(let text):
+            RichTextMarkup.write(text, into: &output)
         }
     }
 

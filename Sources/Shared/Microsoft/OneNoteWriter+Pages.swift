@@ -47,19 +47,19 @@ extension OneNoteWriter {
             first.append(["target": "body", "action": "append", "content": output.header])
         }
         if let table = ids[OneNotePageRenderer.tableDataId] {
-            first.append(["target": table, "action": "replace", "content": output.firstTable])
+            first.append(["target": table, "action": "replace", "content": output.firstPart])
         } else {
-            first.append(["target": "body", "action": "append", "content": output.firstTable])
+            first.append(["target": "body", "action": "append", "content": output.firstPart])
         }
         // Parts of an earlier, larger report that this run does not fill are emptied.
-        let newParts = output.appendedTables.count
+        let newParts = output.appendedParts.count
         for (dataId, id) in ids where dataId.hasPrefix("\(OneNotePageRenderer.tableDataId)-") {
             if let index = Int(dataId.dropFirst(OneNotePageRenderer.tableDataId.count + 1)), index - 2 >= newParts {
                 first.append(["target": id, "action": "replace", "content": "<p data-id=\"\(dataId)\"></p>"])
             }
         }
         try await patch(pageId, first, settlingUntil: settlingUntil, writing)
-        for (offset, table) in output.appendedTables.enumerated() {
+        for (offset, table) in output.appendedParts.enumerated() {
             let dataId = "\(OneNotePageRenderer.tableDataId)-\(offset + 2)"
             if ids[dataId] != nil {
                 // The id read before the first PATCH is stale now; find the part again.

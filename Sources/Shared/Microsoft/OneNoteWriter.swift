@@ -1,5 +1,5 @@
 public import Foundation
-import Rendering
+public import Rendering
 public import Reports
 public import Security
 import Synchronization
@@ -90,6 +90,20 @@ public struct OneNoteWriter: Sendable {
         self.now = now
     }
 
+    /// What is written: a page rendered already, or a document rendered once the page's notes are
+    /// read (an update reads the page first anyway; a create has none).
+    public struct PageContent: Sendable {
+        let render: @Sendable (PageNotes) -> OneNotePageRenderer.Output
+
+        public static func rendered(_ output: OneNotePageRenderer.Output) -> PageContent {
+            PageContent { _ in output }
+        }
+
+        public static func document(_ document: ReportDocument, renderer: OneNotePageRenderer) -> PageContent {
+            PageContent { notes in renderer.render(document, notes: notes) }
+        }
+    }
+
     /// Writes without a report behind it (no marker recovery, no bookkeeping): tests and tools.
     public func write(
         _ output: OneNotePageRenderer.Output, sectionId: String, existingPageId: String?, accessToken: Secret
@@ -97,20 +111,28 @@ public struct OneNoteWriter: Sendable {
         async throws -> WrittenPage
     {
         try await write(
-            output, sectionId: sectionId, reportId: nil, page: ReportPage(id: existingPageId),
+            .rendered(output), sectionId: sectionId, reportId: nil, page: ReportPage(id: existingPageId),
             accessToken: accessToken, hooks: WriteHooks())
     }
 
     public func write(
         _ output: OneNotePageRenderer.Output, sectionId: String, reportId: String?, page: ReportPage,
-        accessToken: Secret,
+        accessToken: Secret, hooks: WriteHooks
+    ) async throws -> WrittenPage {
+        try await write(
+            .rendered(output), sectionId: sectionId, reportId: reportId, page: page, accessToken: accessToken,
+            hooks: hooks)
+    }
+
+    public func write(
+        _ content: PageContent, sectionId: String, reportId: String?, page: ReportPage, accessToken: Secret,
         hooks: WriteHooks
     ) async throws -> WrittenPage {
         let writing = Writing(token: AccessTokenHolder(accessToken), hooks: hooks)
         if let pageId = page.id {
             let settling = page.createdAt.map { $0.addingTimeInterval(consistencyWindow.seconds) }
             if let html = try await currentContent(pageId, settlingUntil: settling, writing) {
-                try await updateInPlace(pageId, html: html, output: output, settlingUntil: settling, writing)
+                try await updateInPlace(pageId, html: html, content: content, settlingUntil: settling, writing)
                 return WrittenPage(id: pageId, url: nil, created: false)
             }
         }
@@ -120,12 +142,12 @@ public struct OneNoteWriter: Sendable {
             {
                 let settling = since.addingTimeInterval(consistencyWindow.seconds)
                 if let html = try await currentContent(found.id, settlingUntil: settling, writing) {
-                    try await updateInPlace(found.id, html: html, output: output, settlingUntil: settling, writing)
+                    try await updateInPlace(found.id, html: html, content: content, settlingUntil: settling, writing)
                     return found
                 }
             }
         }
-        return try await create(output, sectionId: sectionId, writing)
+        return try await create(content.render(PageNotes()), sectionId: sectionId, writing)
     }
 
     /// One write's token and hooks, passed down instead of repeating them in every signature.
@@ -142,10 +164,12 @@ public struct OneNoteWriter: Sendable {
         func replace(_ token: Secret) { value.withLock { $0 = token } }
     }
 
+    /// Renders with the notes of the page as just read, then updates it in place.
     func updateInPlace(
-        _ pageId: String, html: String, output: OneNotePageRenderer.Output, settlingUntil: Date?, _ writing: Writing
+        _ pageId: String, html: String, content: PageContent, settlingUntil: Date?, _ writing: Writing
     ) async throws {
         do {
+            let output = content.render(PageNotes.read(html))
             try await update(pageId, html: html, output: output, settlingUntil: settlingUntil, writing)
         } catch let error as UpstreamError where error.code == "onenote_target_missing" {
             // Ids shift after every update: read again and retry once (§2.5 recipe, step 5).
@@ -154,6 +178,7 @@ public struct OneNoteWriter: Sendable {
                     kind: .transient, code: "onenote_page_vanished",
                     message: "the report page disappeared while it was being updated")
             }
+            let output = content.render(PageNotes.read(fresh))
             try await update(pageId, html: fresh, output: output, settlingUntil: settlingUntil, writing)
         }
     }
@@ -200,7 +225,7 @@ public struct OneNoteWriter: Sendable {
             // Stored before any append: a crash from here on updates this page instead of making another.
             try await writing.hooks.pageKnown(ref)
             let settling = now().addingTimeInterval(consistencyWindow.seconds)
-            for table in output.appendedTables {
+            for table in output.appendedParts {
                 try await patch(
                     id, [["target": "body", "action": "append", "content": table]], settlingUntil: settling, writing)
             }

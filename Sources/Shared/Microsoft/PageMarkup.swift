@@ -11,6 +11,59 @@ enum PageMarkup {
         let name: String
         /// Decoded values; a repeated attribute keeps its first value, as HTML parsers do.
         let attributes: [String: String]
+        /// Written `<name … />`.
+        var selfClosing = false
+    }
+
+    /// A page read in order, for what lies between tags (the notes people typed into a report).
+    enum Token: Equatable {
+        case start(StartTag)
+        case end(String)
+        /// Decoded text.
+        case text(String)
+    }
+
+    /// The page as tags and text, by the same rules as `startTags`; comments, doctypes and the
+    /// content of raw-text elements (scripts, styles, the title) are left out.
+    static func tokens(_ html: String) -> [Token] {
+        var reader = Reader(Array(html.utf8))
+        var tokens: [Token] = []
+        var textStart = 0
+        func flushText(upTo end: Int) {
+            if end > textStart {
+                tokens.append(.text(decode(String(decoding: reader.bytes[textStart..<end], as: UTF8.self))))
+            }
+        }
+        while let open = reader.next(UInt8(ascii: "<")) {
+            reader.position = open + 1
+            if reader.skip("!--") {
+                flushText(upTo: open)
+                reader.skipPast("-->")
+            } else if reader.peek == UInt8(ascii: "/") {
+                flushText(upTo: open)
+                reader.position += 1
+                let start = reader.position
+                while let byte = reader.peek, Reader.isNameByte(byte) { reader.position += 1 }
+                tokens.append(.end(String(decoding: reader.bytes[start..<reader.position], as: UTF8.self).lowercased()))
+                reader.skipPast(">")
+            } else if reader.peek == UInt8(ascii: "!") || reader.peek == UInt8(ascii: "?") {
+                flushText(upTo: open)
+                reader.skipPast(">")
+            } else if let first = reader.peek, Reader.isLetter(first) {
+                flushText(upTo: open)
+                let tag = reader.startTag()
+                if textOnly.contains(tag.name) {
+                    reader.skipPastEndTag(tag.name)
+                } else {
+                    tokens.append(.start(tag))
+                }
+            } else {
+                continue  // a "<" that starts no tag is text
+            }
+            textStart = reader.position
+        }
+        flushText(upTo: reader.bytes.count)
+        return tokens
     }
 
     /// `data-id` → generated `id` of the elements that carry both (OneNote's `includeIDs=true` output).
@@ -108,8 +161,10 @@ enum PageMarkup {
             while let byte = peek, Self.isNameByte(byte) { position += 1 }
             let name = String(decoding: bytes[start..<position], as: UTF8.self).lowercased()
             var attributes: [String: String] = [:]
+            var slash = false
             while let byte = peek {
                 if Self.isSpace(byte) || byte == UInt8(ascii: "/") {
+                    slash = byte == UInt8(ascii: "/")
                     position += 1
                     continue
                 }
@@ -117,6 +172,7 @@ enum PageMarkup {
                     position += 1
                     break
                 }
+                slash = false
                 let nameStart = position
                 position += 1  // an attribute name may start with "=" in HTML
                 while let byte = peek, Self.isNameByte(byte), byte != UInt8(ascii: "=") { position += 1 }
@@ -130,7 +186,7 @@ enum PageMarkup {
                 }
                 if attributes[attribute] == nil { attributes[attribute] = value }
             }
-            return StartTag(name: name, attributes: attributes)
+            return StartTag(name: name, attributes: attributes, selfClosing: slash)
         }
 
         private mutating func readValue() -> String {
@@ -148,7 +204,7 @@ enum PageMarkup {
         }
     }
 
-    /// Character references in an attribute value: the five named ones and numeric ones.
+    /// Character references in an attribute value or text: the five named ones, `&nbsp;` and numeric ones.
     static func decode(_ text: String) -> String {
         guard text.contains("&") else { return text }
         var output = ""
@@ -162,7 +218,7 @@ enum PageMarkup {
                 continue
             }
             let name = rest[rest.index(after: rest.startIndex)..<semicolon]
-            let named = ["quot": "\"", "amp": "&", "lt": "<", "gt": ">", "apos": "'"]
+            let named = ["quot": "\"", "amp": "&", "lt": "<", "gt": ">", "apos": "'", "nbsp": "\u{00A0}"]
             var scalar: Unicode.Scalar?
             if name.hasPrefix("#x") || name.hasPrefix("#X") {
                 scalar = UInt32(name.dropFirst(2), radix: 16).flatMap(Unicode.Scalar.init)

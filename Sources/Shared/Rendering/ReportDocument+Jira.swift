@@ -10,34 +10,54 @@ extension ReportDocument {
     /// it does not hold is a standard column or, failing that, its id read by its values' shapes. A
     /// custom field a known catalogue lacks (deleted, or hidden from the user) is headed by its id and
     /// "(unavailable)", and its cells stay empty: the run goes on.
+    ///
+    /// `layout`: the summary, the groups (one section per group, in the layout's order) and children
+    /// under their parents; `sprintField`: the site's sprint field, for grouping by sprint.
     public init(
         reportName: String, jql: String, columns: [String], catalogue: [String: ReportColumn] = [:],
         issues: [JiraIssue], runAt: Date, timeZone: TimeZone, siteURL: URL?, cappedAt: Int? = nil,
-        reportId: String? = nil
+        reportId: String? = nil, layout: PageLayout = .standard, sprintField: String? = nil
     ) {
+        // With notes, the key leads each row: a note is kept by its row's issue key.
+        let columns = layout.notesColumn && columns.first != "key" ? ["key"] + columns.filter { $0 != "key" } : columns
         let described = columns.map { catalogue[$0] ?? ReportColumn.named($0) }
         let kinds = described.map { $0?.kind ?? .text }
         let values = FieldValues(siteURL: siteURL, timeZone: timeZone)
-        let rows = issues.map { issue in
+        func row(_ issue: JiraIssue) -> [Cell] {
             zip(columns, kinds).map { column, kind in
                 values.cell(
                     issue.fields[column] ?? (kind == .key ? .string(issue.key) : .null), kind: kind,
                     issueKey: issue.key)
             }
         }
+        func label(_ id: String) -> String {
+            if let known = catalogue[id] { return known.label }
+            if !catalogue.isEmpty && ReportColumn.isCustomField(id) { return "\(id) (unavailable)" }
+            return ReportColumn.named(id)?.label ?? id
+        }
+        let labels = columns.map(label)
+        let builder = ReportLayoutBuilder(layout: layout, sprintField: sprintField)
+        let grouped = layout.groupBy != "none"
+        let groups = grouped ? builder.groups(issues) : [(name: "", members: Array(issues.indices))]
+        let sections = groups.map { group -> Section in
+            let (order, levels) =
+                layout.parentChild ? builder.nested(group.members, issues) : (group.members, [])
+            let sums = group.members.compactMap { builder.sumValue(issues[$0]) }
+            return Section(
+                columns: labels, rows: order.map { row(issues[$0]) },
+                group: grouped
+                    ? Group(name: group.name, count: group.members.count, sum: sums.isEmpty ? nil : sums.reduce(0, +))
+                    : nil,
+                levels: levels.contains { $0 > 0 } ? levels : [], keys: order.map { issues[$0].key })
+        }
         self.init(
             title: "\(reportName) – Jira report",
             header: Header(
                 reportName: reportName, issueCount: issues.count, cappedAt: cappedAt, runAt: runAt,
                 timeZone: timeZone, jql: jql),
-            sections: [
-                Section(
-                    columns: zip(columns, described).map { id, column in
-                        if let known = catalogue[id] { return known.label }
-                        if !catalogue.isEmpty && ReportColumn.isCustomField(id) { return "\(id) (unavailable)" }
-                        return column?.label ?? id
-                    }, rows: rows)
-            ],
+            summary: layout.summary ? builder.summary(issues) : nil,
+            sumLabel: layout.sumField.map(label), notesColumn: layout.notesColumn,
+            sections: sections.isEmpty ? [Section(columns: labels, rows: [])] : sections,
             reportId: reportId)
     }
 

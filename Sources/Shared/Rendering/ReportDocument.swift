@@ -28,14 +28,50 @@ public struct ReportDocument: Sendable, Equatable {
         public var jql: String
     }
 
-    /// A part of the report: one table, its column labels and its rows.
+    /// A part of the report: one table, its column labels and its rows, under its group's heading
+    /// when the report is grouped.
     public struct Section: Sendable, Equatable {
         public var columns: [String]
         public var rows: [[Cell]]
+        /// The group these rows are (nil when the report is not grouped).
+        public var group: Group?
+        /// Per row, how deep it sits under a parent listed above it (0: at the top); empty when
+        /// every row is at the top.
+        public var levels: [Int] = []
+        /// Each row's issue key (what a note typed beside the row is kept by).
+        public var keys: [String] = []
+    }
+
+    /// A group's heading: its name, how many issues it holds and the sum of the summed field.
+    public struct Group: Sendable, Equatable {
+        public var name: String
+        public var count: Int
+        public var sum: Double?
+    }
+
+    /// What the top of the page says: how many issues, how many in each status category (in Jira's
+    /// order: to do, in progress, done, then any other), and the summed field's totals.
+    public struct Summary: Sendable, Equatable {
+        public struct Category: Sendable, Equatable {
+            /// Jira's category key (`new`, `indeterminate`, `done`, or another), for its colour.
+            public var key: String
+            public var name: String
+            public var count: Int
+            public var sum: Double?
+        }
+        public var total: Int
+        public var categories: [Category]
+        public var sum: Double?
     }
 
     public var title: String
     public var header: Header
+    /// Nil when the report's layout turns the summary off.
+    public var summary: Summary?
+    /// The summed field's label ("Story points"), when the layout sums one.
+    public var sumLabel: String?
+    /// Whether the tables end with a "Notes" column for people to type into.
+    public var notesColumn = false
     public var sections: [Section]
     /// The report's id, written into the page as its marker so a page whose create answer was lost can
     /// be found again (docs/page-identity.md); nil for a page without one.

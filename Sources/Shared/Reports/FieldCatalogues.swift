@@ -10,8 +10,15 @@ import Synchronization
 /// one serves, or none (custom columns are then headed by their ids and read by their values' shapes).
 final class FieldCatalogues: Sendable {
     struct Entry {
-        let columns: [String: ReportColumn]
+        let fields: SiteFields
         let fetchedAt: Date
+    }
+
+    /// A site's fields as a run needs them: the columns it may name, and its sprint field (the one
+    /// field of Jira Software's sprint type; its id differs from site to site).
+    struct SiteFields {
+        var columns: [String: ReportColumn] = [:]
+        var sprintField: String?
     }
 
     static let maxAge: TimeInterval = 86_400
@@ -21,27 +28,31 @@ final class FieldCatalogues: Sendable {
 
     init() {}
 
-    /// The catalogue for a report of `columns`, from `fetch` when the kept one is missing or stale.
+    /// The site's fields for a report that reads `fields` (its columns and what its layout sums or
+    /// groups by; `needsSprint` when it groups by sprint), from `fetch` when the kept list is missing
+    /// or stale. A report of standard fields only needs no list.
     func catalogue(
-        installationId: String, accountId: String, columns: [String], now: Date,
+        installationId: String, accountId: String, fields: [String], needsSprint: Bool = false, now: Date,
         fetch: () async throws -> [JiraField]
-    ) async -> [String: ReportColumn] {
+    ) async -> SiteFields {
         let key = "\(installationId)|\(accountId)"
         let kept = entries.withLock { $0[key] }
-        let custom = columns.filter { ReportColumn.named($0) != nil && !ReportColumn.isStandard($0) }
-        if custom.isEmpty { return kept?.columns ?? [:] }
+        let custom = fields.filter { ReportColumn.named($0) != nil && !ReportColumn.isStandard($0) }
+        if custom.isEmpty && !needsSprint { return kept?.fields ?? SiteFields() }
         if let kept {
             let age = now.timeIntervalSince(kept.fetchedAt)
-            let lacksOne = custom.contains { kept.columns[$0] == nil }
-            if age < Self.maxAge && (!lacksOne || age < Self.unknownFieldRetry) { return kept.columns }
+            let lacksOne = custom.contains { kept.fields.columns[$0] == nil }
+            if age < Self.maxAge && (!lacksOne || age < Self.unknownFieldRetry) { return kept.fields }
         }
-        guard let fields = try? await fetch() else { return kept?.columns ?? [:] }
-        let columns = Self.columns(fields)
+        guard let list = try? await fetch() else { return kept?.fields ?? SiteFields() }
+        let fields = SiteFields(
+            columns: Self.columns(list),
+            sprintField: list.first { $0.schema?.custom?.hasSuffix(":gh-sprint") == true }?.id)
         entries.withLock { entries in
             if entries.count > 10_000 { entries.removeAll() }
-            entries[key] = Entry(columns: columns, fetchedAt: now)
+            entries[key] = Entry(fields: fields, fetchedAt: now)
         }
-        return columns
+        return fields
     }
 
     /// The fields a report may name beyond the standard columns, each with Jira's name and the kind its

@@ -1,4 +1,5 @@
 import Foundation
+public import Rendering
 
 /// Who a request acts for: every report query is scoped by both.
 public struct ReportOwner: Sendable, Equatable {
@@ -24,6 +25,8 @@ public struct Report: Sendable, Equatable, Codable {
     public var columns: String
     /// Where the report is written at its destination (for OneNote: the section's id).
     public var location: String
+    /// JSON of the page's `PageLayout` (`{}`: the standard layout).
+    public var layout: String
     /// Where a person opens the report's page, once written. (The page's own state at the destination
     /// is the run's business: `RunClaim.page`.)
     public var pageUrl: String?
@@ -35,7 +38,7 @@ public struct Report: Sendable, Equatable, Codable {
     public var updatedAt: Int64
 
     enum CodingKeys: String, CodingKey {
-        case id, name, jql, columns, enabled
+        case id, name, jql, columns, enabled, layout
         case installationId = "installation_id"
         case ownerAccountId = "owner_account_id"
         case filterId = "filter_id"
@@ -54,13 +57,18 @@ public struct Report: Sendable, Equatable, Codable {
             columns: (try? JSONDecoder().decode([String].self, from: Data(columns.utf8))) ?? [],
             location: location,
             schedule: scheduleCron.map { ReportDefinition.Schedule(cron: $0, timeZone: scheduleTimeZone ?? "UTC") },
-            enabled: enabled)
+            enabled: enabled, layout: pageLayout)
+    }
+
+    /// The page's layout; a stored text that does not read (it cannot: the API writes it) is the standard one.
+    public var pageLayout: PageLayout {
+        (try? JSONDecoder().decode(PageLayout.self, from: Data(layout.utf8))) ?? .standard
     }
 
     var owner: ReportOwner { ReportOwner(installationId: installationId, accountId: ownerAccountId) }
     public init(
         id: String, installationId: String, ownerAccountId: String, name: String, jql: String? = nil,
-        filterId: String? = nil, columns: String, location: String, pageUrl: String? = nil,
+        filterId: String? = nil, columns: String, location: String, layout: String = "{}", pageUrl: String? = nil,
         scheduleCron: String? = nil, scheduleTimeZone: String? = nil, enabled: Bool, nextRunAt: Int64? = nil,
         createdAt: Int64, updatedAt: Int64
     ) {
@@ -72,6 +80,7 @@ public struct Report: Sendable, Equatable, Codable {
         self.filterId = filterId
         self.columns = columns
         self.location = location
+        self.layout = layout
         self.pageUrl = pageUrl
         self.scheduleCron = scheduleCron
         self.scheduleTimeZone = scheduleTimeZone

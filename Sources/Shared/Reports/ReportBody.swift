@@ -1,4 +1,5 @@
 public import Foundation
+import Rendering
 import ReportsSupport
 
 /// Why a request body was refused, with the API's stable codes (`invalid_json`, `unknown_field`,
@@ -11,14 +12,22 @@ public struct BodyDecodingError: Error, Sendable, Equatable {
 /// Request bodies: a JSON object, no unknown field, every field of the right type. The API checks the
 /// media type and the size first; this is the part that sees the bytes (and the fuzz target's).
 public enum JSONObjectBody {
-    public static func decode<T: Decodable>(_ type: T.Type, from data: Data, allowedFields: Set<String>)
-        throws(BodyDecodingError) -> T
-    {
+    /// `nestedFields`: for a field holding an object, the fields that object may hold.
+    public static func decode<T: Decodable>(
+        _ type: T.Type, from data: Data, allowedFields: Set<String>, nestedFields: [String: Set<String>] = [:]
+    ) throws(BodyDecodingError) -> T {
         guard let object = try? JSONSerialization.jsonObject(with: data, options: []) as? [String: Any] else {
             throw BodyDecodingError(code: "invalid_json", message: "the body is not a JSON object")
         }
         if let unknown = object.keys.sorted().first(where: { !allowedFields.contains($0) }) {
             throw BodyDecodingError(code: "unknown_field", message: "unknown field '\(unknown.prefix(60))'")
+        }
+        for (field, allowed) in nestedFields {
+            guard let inner = object[field] as? [String: Any] else { continue }
+            if let unknown = inner.keys.sorted().first(where: { !allowed.contains($0) }) {
+                throw BodyDecodingError(
+                    code: "unknown_field", message: "unknown field '\(field).\(unknown.prefix(60))'")
+            }
         }
         // JSONSerialization keeps the last of two equal keys without a word: refused, not guessed.
         if let repeated = JSONDuplicateKeys.first(in: data) {
@@ -40,7 +49,13 @@ public enum JSONObjectBody {
 
 /// The report a client sends (POST and PUT /v1/reports).
 public struct ReportBody: Decodable, Sendable {
-    public static let fields: Set<String> = ["name", "jql", "filterId", "columns", "sectionId", "schedule", "enabled"]
+    public static let fields: Set<String> = [
+        "name", "jql", "filterId", "columns", "sectionId", "schedule", "enabled", "layout",
+    ]
+    /// The fields `layout` may hold.
+    public static let nestedFields: [String: Set<String>] = [
+        "layout": ["summary", "sumField", "groupBy", "parentChild", "notesColumn"]
+    ]
 
     public struct Schedule: Decodable, Sendable {
         let cron: String
@@ -54,10 +69,12 @@ public struct ReportBody: Decodable, Sendable {
     let sectionId: String
     let schedule: Schedule?
     let enabled: Bool?
+    let layout: PageLayout?
 
     public var definition: ReportDefinition {
         ReportDefinition(
             name: name, jql: jql, filterId: filterId, columns: columns, location: sectionId,
-            schedule: schedule.map { .init(cron: $0.cron, timeZone: $0.timeZone) }, enabled: enabled ?? true)
+            schedule: schedule.map { .init(cron: $0.cron, timeZone: $0.timeZone) }, enabled: enabled ?? true,
+            layout: layout ?? .standard)
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import Rendering
+public import Rendering
 
 /// What a user asks for: the query, the columns, where the page goes, and when. Validated before it is
 /// stored; every problem is reported with the field it concerns.
@@ -13,10 +13,12 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
     var location: String
     public var schedule: Schedule?
     var enabled: Bool
+    /// How the page is laid out around the columns (the summary, groups, children under parents).
+    public var layout: PageLayout
 
     /// Coded as the API names it.
     enum CodingKeys: String, CodingKey {
-        case name, jql, filterId, columns, schedule, enabled
+        case name, jql, filterId, columns, schedule, enabled, layout
         case location = "sectionId"
     }
 
@@ -34,7 +36,7 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
 
     public init(
         name: String, jql: String? = nil, filterId: String? = nil, columns: [String], location: String,
-        schedule: Schedule? = nil, enabled: Bool = true
+        schedule: Schedule? = nil, enabled: Bool = true, layout: PageLayout = .standard
     ) {
         self.name = name
         self.jql = jql
@@ -43,6 +45,7 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
         self.location = location
         self.schedule = schedule
         self.enabled = enabled
+        self.layout = layout
     }
 
     static let maxJQLLength = 2000
@@ -91,6 +94,7 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
                 "'\(column.prefix(40))' is not a Jira field id (use e.g. key, summary, status or customfield_10010)")
         }
         guard Self.isSectionId(location) else { throw .init(field: "sectionId", "is not a OneNote section id") }
+        try layout.check()
         guard let schedule else { return nil }
         do {
             return try CronSchedule(cron: schedule.cron, timeZone: schedule.timeZone)

@@ -1,4 +1,5 @@
 public import Foundation
+import Rendering
 import ReportsSupport
 
 // The rules a report store keeps whatever its database (both backends apply the same ones):
@@ -24,6 +25,7 @@ extension Report {
         filterId = definition.filterId
         columns = String(decoding: (try? JSONEncoder().encode(definition.columns)) ?? Data("[]".utf8), as: UTF8.self)
         location = definition.location
+        layout = definition.layout == .standard ? "{}" : definition.layout.json
         scheduleCron = definition.schedule?.cron
         scheduleTimeZone = definition.schedule?.timeZone
         enabled = definition.enabled

@@ -112,23 +112,28 @@ public struct RunReportHandler: JobHandler {
         } else {
             throw JobFailure.permanent("invalid_report", "the report has neither JQL nor a saved filter")
         }
-        let columns = report.definition.columns
-        let fields = columns.filter { $0 != "key" }
-        let search = try await atlassian.search(
-            apiBaseUrl: installation.apiBaseUrl, token: jiraToken, jql: jql, fields: fields.isEmpty ? ["key"] : fields,
-            cap: issueCap)
-
+        let definition = report.definition
+        let (columns, layout) = (definition.columns, definition.layout)
         // Custom fields by their names and kinds, as the owner sees them; without a list the run goes on.
-        let catalogue = await fieldCatalogues.catalogue(
-            installationId: installation.id, accountId: parameters.ownerAccountId, columns: columns, now: now()
+        let site = await fieldCatalogues.catalogue(
+            installationId: installation.id, accountId: parameters.ownerAccountId,
+            fields: columns + layout.extraFields(sprintField: nil), needsSprint: layout.groupBy == "sprint", now: now()
         ) { [atlassian] in
             try await atlassian.fields(apiBaseUrl: installation.apiBaseUrl, token: jiraToken)
         }
+        // The columns, and what the layout reads besides (the status for the summary, the grouping's field).
+        var fields = columns.filter { $0 != "key" }
+        for field in layout.extraFields(sprintField: site.sprintField) where !fields.contains(field) {
+            fields.append(field)
+        }
+        let search = try await atlassian.search(
+            apiBaseUrl: installation.apiBaseUrl, token: jiraToken, jql: jql, fields: fields.isEmpty ? ["key"] : fields,
+            cap: issueCap)
         let zone = report.scheduleTimeZone.flatMap(TimeZone.init(identifier:)) ?? TimeZone(identifier: "UTC")!
         let document = ReportDocument(
-            reportName: report.name, jql: jql, columns: columns, catalogue: catalogue, issues: search.issues,
+            reportName: report.name, jql: jql, columns: columns, catalogue: site.columns, issues: search.issues,
             runAt: now(), timeZone: zone, siteURL: installation.siteUrl, cappedAt: search.capped ? issueCap : nil,
-            reportId: report.id)
+            reportId: report.id, layout: layout, sprintField: site.sprintField)
         let page = try await output.write(document, report: report, page: claim.page, recorder: writes)
         let pageUrl = page.url ?? report.pageUrl
         logger.info(

@@ -7,7 +7,8 @@ import ReportsSupport
 /// Request bodies: JSON objects only, at most 64 KB, no unknown fields, every field of the right type.
 enum JSONBody {
     static func decode<T: Decodable>(
-        _ type: T.Type, from request: Request, context: APIRequestContext, allowedFields: Set<String>
+        _ type: T.Type, from request: Request, context: APIRequestContext, allowedFields: Set<String>,
+        nestedFields: [String: Set<String>] = [:]
     ) async throws -> T {
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         guard contentType.hasPrefix("application/json") else {
@@ -20,7 +21,8 @@ enum JSONBody {
             throw APIError(.contentTooLarge, .bodyTooLarge, "the request body is larger than 64 KB")
         }
         do {
-            return try JSONObjectBody.decode(T.self, from: Data(buffer.readableBytesView), allowedFields: allowedFields)
+            return try JSONObjectBody.decode(
+                T.self, from: Data(buffer.readableBytesView), allowedFields: allowedFields, nestedFields: nestedFields)
         } catch {
             throw APIError(.badRequest, error.code, error.message)
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Microsoft
+import Rendering
 import Reports
 import ReportsSupport
 import Upstream
@@ -22,6 +23,7 @@ struct ReportResponse: Encodable, Sendable {
     let sectionId: String
     let schedule: Schedule?
     let enabled: Bool
+    let layout: PageLayout
     let pageUrl: String?
     let nextRunAt: String?
     let createdAt: String
@@ -37,6 +39,7 @@ struct ReportResponse: Encodable, Sendable {
         sectionId = report.location
         schedule = definition.schedule.map { Schedule(cron: $0.cron, timeZone: $0.timeZone) }
         enabled = report.enabled
+        layout = definition.layout
         pageUrl = report.pageUrl
         nextRunAt = report.nextRunAt.map(Timestamp.iso8601(milliseconds:))
         createdAt = Timestamp.iso8601(milliseconds: report.createdAt)

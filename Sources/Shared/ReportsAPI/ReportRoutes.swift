@@ -12,7 +12,8 @@ struct ReportRoutes {
         forge.post("/v1/reports") { request, context in
             let owner = try context.owner()
             let body = try await JSONBody.decode(
-                ReportBody.self, from: request, context: context, allowedFields: ReportBody.fields)
+                ReportBody.self, from: request, context: context, allowedFields: ReportBody.fields,
+                nestedFields: ReportBody.nestedFields)
             let report = try await validated { try await services.reports.create(owner, body.definition) }
             return EditedResponse(status: .created, response: ReportResponse(report))
         }
@@ -25,7 +26,8 @@ struct ReportRoutes {
             let owner = try context.owner()
             let id = try APIRoutes.reportId(context)
             let body = try await JSONBody.decode(
-                ReportBody.self, from: request, context: context, allowedFields: ReportBody.fields)
+                ReportBody.self, from: request, context: context, allowedFields: ReportBody.fields,
+                nestedFields: ReportBody.nestedFields)
             guard
                 let report = try await validated({ try await services.reports.update(owner, id: id, body.definition) })
             else { throw APIError.notFound }

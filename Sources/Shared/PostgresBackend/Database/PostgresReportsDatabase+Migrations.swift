@@ -30,6 +30,12 @@ extension PostgresReportsDatabase {
             statements: [
                 "DROP TRIGGER runs_follow_their_job ON jobs", "DROP FUNCTION runs_follow_their_job()",
             ]),
+        // How each report's page is laid out (SQLite's v12 says more).
+        Migration(
+            name: "v12-page-layout",
+            statements: [
+                "ALTER TABLE reports ADD COLUMN layout text NOT NULL DEFAULT '{}' CHECK (length(layout) <= 1000)"
+            ]),
     ]
 
     public static var knownMigrations: [String] { migrations.map(\.name) }

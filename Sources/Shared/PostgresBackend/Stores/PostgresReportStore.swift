@@ -74,11 +74,11 @@ public struct PostgresReportStore: ReportDefinitions {
             try await connection.checkedQuery(
                 """
                 INSERT INTO reports (id, installation_id, owner_account_id, name, jql, filter_id, columns, section_id,
-                    schedule_cron, schedule_time_zone, enabled, next_run_at, created_at, updated_at)
+                    schedule_cron, schedule_time_zone, enabled, next_run_at, created_at, updated_at, layout)
                 VALUES (\(report.id), \(report.installationId), \(report.ownerAccountId), \(report.name),
                     \(report.jql), \(report.filterId), \(report.columns), \(report.location), \(report.scheduleCron),
                     \(report.scheduleTimeZone), \(report.enabled), \(report.nextRunAt), \(report.createdAt),
-                    \(report.updatedAt))
+                    \(report.updatedAt), \(report.layout))
                 """, logger: logger)
         }
         return report
@@ -99,7 +99,7 @@ public struct PostgresReportStore: ReportDefinitions {
             try await connection.checkedQuery(
                 """
                 UPDATE reports SET name = \(report.name), jql = \(report.jql), filter_id = \(report.filterId),
-                    columns = \(report.columns), section_id = \(report.location),
+                    columns = \(report.columns), section_id = \(report.location), layout = \(report.layout),
                     schedule_cron = \(report.scheduleCron), schedule_time_zone = \(report.scheduleTimeZone),
                     enabled = \(report.enabled), next_run_at = \(report.nextRunAt), updated_at = \(report.updatedAt)
                 WHERE id = \(id)

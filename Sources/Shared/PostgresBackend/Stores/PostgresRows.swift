@@ -7,19 +7,20 @@ enum ReportRow {
     static let columns = """
         reports.id, reports.installation_id, reports.owner_account_id, reports.name, reports.jql, reports.filter_id,
         reports.columns, reports.section_id, reports.page_url, reports.schedule_cron,
-        reports.schedule_time_zone, reports.enabled, reports.next_run_at, reports.created_at, reports.updated_at
+        reports.schedule_time_zone, reports.enabled, reports.next_run_at, reports.created_at, reports.updated_at,
+        reports.layout
         """
 
     static func decode(_ row: PostgresRow) throws -> Report {
         let c = try row.decode(
             (
                 String, String, String, String, String?, String?, String, String, String?, String?, String?, Bool,
-                Int64?, Int64, Int64
+                Int64?, Int64, Int64, String
             ).self)
         return Report(
             id: c.0, installationId: c.1, ownerAccountId: c.2, name: c.3, jql: c.4, filterId: c.5, columns: c.6,
-            location: c.7, pageUrl: c.8, scheduleCron: c.9, scheduleTimeZone: c.10, enabled: c.11, nextRunAt: c.12,
-            createdAt: c.13, updatedAt: c.14)
+            location: c.7, layout: c.15, pageUrl: c.8, scheduleCron: c.9, scheduleTimeZone: c.10, enabled: c.11,
+            nextRunAt: c.12, createdAt: c.13, updatedAt: c.14)
     }
 }
 

@@ -86,6 +86,12 @@ extension ReportsDatabase {
                     DROP TRIGGER runs_wait_with_their_job;
                     """)
         }
+        // How each report's page is laid out around its columns (`PageLayout` as JSON; `{}`: the
+        // standard layout, which is what a report saved before had).
+        migrator.registerMigration("v12-page-layout") { db in
+            try db.execute(
+                sql: "ALTER TABLE reports ADD COLUMN layout TEXT NOT NULL DEFAULT '{}' CHECK (length(layout) <= 1000)")
+        }
         return migrator
     }()
 

@@ -1,8 +1,9 @@
-// Create or edit a report: JQL or a saved filter (searchable), ordered columns, a OneNote section
-// (grouped by notebook), a schedule preset or a custom cron, the time zone. The server's validation
-// errors ("field: message") are shown next to their field.
+// Create or edit a report: JQL or a saved filter (searchable), ordered columns, the page's layout
+// (layout.js), a OneNote section (grouped by notebook), a schedule preset or a custom cron, the time
+// zone. The server's validation errors ("field: message") are shown next to their field.
 import { api } from './api.js';
 import { h, replace, sleep } from './dom.js';
+import { layoutFieldset } from './layout.js';
 import { COLUMNS, FIELD_TYPES, WEEKDAYS, columnName, cronOf, explain, presetOf } from './words.js';
 
 const DEFAULT_COLUMNS = ['key', 'summary', 'status', 'assignee', 'updated'];
@@ -191,6 +192,7 @@ export async function renderEditor(container, { report, sections, jqlError, onDo
     [...groups].map(([notebook, list]) => h('optgroup', { label: notebook },
       list.map((s) => h('option', { value: s.id, selected: s.id === value.sectionId }, s.name)))));
 
+  const layout = layoutFieldset(value.layout, field);
   const formError = h('p', { class: 'field-error banner error', id: 'form-error', role: 'alert', hidden: true });
   const save = h('button', { type: 'submit', class: 'primary' }, editing ? 'Save changes' : 'Create report');
   const heading = h('h2', { id: 'editor-title', tabindex: '-1' }, editing ? `Edit “${value.name}”` : 'New report');
@@ -204,6 +206,7 @@ export async function renderEditor(container, { report, sections, jqlError, onDo
       h('p', { class: 'hint', id: 'columns-hint' }, 'In the order the page shows them.'), columnList,
       h('label', { for: 'columns', class: 'visually-hidden' }, 'Find a field to add'), addColumn, columnChoices,
       h('p', { class: 'field-error', id: 'columns-error', role: 'alert', hidden: true })),
+    layout.element,
     field('sectionId', 'OneNote section', section),
     h('fieldset', {}, h('legend', {}, 'Schedule'), field('schedule', 'Runs', preset), timeFields, cronField,
       field('timeZone', 'Time zone', timeZone), zones),
@@ -215,7 +218,7 @@ export async function renderEditor(container, { report, sections, jqlError, onDo
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearErrors(form);
-    const definition = { name: name.value.trim(), columns, sectionId: section.value };
+    const definition = { name: name.value.trim(), columns, sectionId: section.value, layout: layout.read() };
     if (sourceJql.checked) definition.jql = jql.value.trim(); else definition.filterId = filterId || '';
     const cronText = cronOf({ preset: preset.value, time: time.value || '09:00', day: Number(day.value), custom: cron.value });
     definition.schedule = cronText ? { cron: cronText, timeZone: timeZone.value.trim() } : null;
@@ -235,7 +238,7 @@ export async function renderEditor(container, { report, sections, jqlError, onDo
       const saved = editing ? await api.update(report.id, definition) : await api.create(definition);
       onDone(saved);
     } catch (error) {
-      const match = /^(name|jql|filterId|columns|sectionId|schedule|timeZone|cron)\b[^:]*: (.*)$/s.exec(error.message || '');
+      const match = /^(?:layout\.)?(name|jql|filterId|columns|sectionId|schedule|timeZone|cron|groupBy|sumField)\b[^:]*: (.*)$/s.exec(error.message || '');
       let key = match ? match[1] : null;
       if (key === 'schedule') key = preset.value === 'custom' ? 'cron' : 'schedule';
       if (error.code === 'schedule_too_frequent') key = preset.value === 'custom' ? 'cron' : 'schedule';

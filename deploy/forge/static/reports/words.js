@@ -21,6 +21,13 @@ export const FIELD_TYPES = {
   duration: 'time', count: 'count', status: 'status', text: 'text',
 };
 
+/** The groupings the editor offers by name (`layout.groupBy`; `PageLayout.groupings` in the service). */
+export const GROUPINGS = [
+  ['none', 'No groups'], ['status', 'Status'], ['statusCategory', 'Status category'], ['assignee', 'Assignee'],
+  ['priority', 'Priority'], ['issuetype', 'Issue type'], ['parent', 'Parent or epic'], ['sprint', 'Sprint'],
+  ['fixVersions', 'Fix version'], ['components', 'Component'],
+];
+
 export function columnName(id) {
   return COLUMNS[id] || id;
 }

@@ -1,0 +1,209 @@
+import Foundation
+import Rendering
+
+/// The page's parts as they are written: each a `div` with its own `data-id` (`jira-report`,
+/// `jira-report-2`, …) under `maxPartBytes`, so each is one request (Graph refuses requests over
+/// 4 MB, docs/microsoft-apis.md §3.7) and a later run can replace it by its generated id (a `div`
+/// within the page's div can be replaced, §2.5). A table that does not fit is continued in the next
+/// part under the same header row, with its group's heading marked "continued".
+struct PartWriter {
+    let maxPartBytes: Int
+    /// What the first part shares its request with: the page's head, header paragraph and marker.
+    let firstPartOverhead: Int
+
+    private(set) var parts: [String] = []
+    private var part = MarkupBuffer(capacity: 1 << 16)
+    private var partOpen = false
+    private var tableOpen = false
+    private var heading = MarkupBuffer()
+    private var continuedHeading = MarkupBuffer()
+    private var headerRow = MarkupBuffer()
+    /// Room kept for the closing tags of the open table and part.
+    private static let closingRoom = 64
+
+    init(maxPartBytes: Int, firstPartOverhead: Int) {
+        self.maxPartBytes = maxPartBytes
+        self.firstPartOverhead = firstPartOverhead
+    }
+
+    private var budget: Int { maxPartBytes - (parts.isEmpty ? firstPartOverhead : 0) - Self.closingRoom }
+
+    /// True when the open part already holds more than its start tag.
+    private var partHasContent: Bool { partOpen && part.count > Self.startTagBytes(parts.count + 1) }
+
+    private static func dataId(_ number: Int) -> String {
+        number == 1 ? OneNotePageRenderer.tableDataId : "\(OneNotePageRenderer.tableDataId)-\(number)"
+    }
+
+    private static func startTagBytes(_ number: Int) -> Int {
+        "<div data-id=\"\">".utf8.count + dataId(number).utf8.count
+    }
+
+    private mutating func openPart() {
+        part.removeAll()
+        part.raw("<div data-id=\"")
+        part.raw(Self.dataId(parts.count + 1))
+        part.raw("\">")
+        partOpen = true
+    }
+
+    private mutating func closePart() {
+        if tableOpen { part.raw("</table>") }
+        part.raw("</div>")
+        parts.append(part.string)
+        part.removeAll()
+        partOpen = false
+    }
+
+    /// A block that is not a table (the summary), kept whole.
+    mutating func add(_ block: MarkupBuffer) {
+        if !partOpen { openPart() }
+        if partHasContent && part.count + block.count > budget { newPart(continuing: false) }
+        part.append(block)
+    }
+
+    /// Starts a table: its heading (empty when the report is not grouped) and header row.
+    mutating func beginTable(heading: MarkupBuffer, continuedHeading: MarkupBuffer, headerRow: MarkupBuffer) {
+        self.heading = heading
+        self.continuedHeading = continuedHeading
+        self.headerRow = headerRow
+        tableOpen = false
+    }
+
+    mutating func addRow(_ row: MarkupBuffer) {
+        if !partOpen { openPart() }
+        if !tableOpen {
+            if partHasContent && part.count + heading.count + headerRow.count + row.count + 32 > budget {
+                newPart(continuing: false)
+            }
+            openTable(continued: false)
+        } else if part.count + row.count > budget {
+            newPart(continuing: true)
+        }
+        part.append(row)
+    }
+
+    /// Ends the table; a table without rows still shows its header row.
+    mutating func endTable() {
+        if !tableOpen {
+            if !partOpen { openPart() }
+            openTable(continued: false)
+        }
+        part.raw("</table>")
+        tableOpen = false
+    }
+
+    private mutating func openTable(continued: Bool) {
+        part.append(continued ? continuedHeading : heading)
+        part.raw("<table border=\"1\">")
+        part.append(headerRow)
+        tableOpen = true
+    }
+
+    /// Closes the part (and its table) and opens the next; a table that was open goes on in it.
+    private mutating func newPart(continuing: Bool) {
+        let wasOpen = tableOpen
+        closePart()
+        tableOpen = false
+        openPart()
+        if continuing && wasOpen { openTable(continued: true) }
+    }
+
+    /// The first part and the ones appended after it; a report with nothing in it is one empty part.
+    mutating func finish() -> (first: String, appended: [String]) {
+        if !partOpen && parts.isEmpty { openPart() }
+        if partOpen { closePart() }
+        part = MarkupBuffer()  // a large report's buffer is let go before the page is put together
+        return (parts[0], Array(parts.dropFirst()))
+    }
+}
+
+extension OneNotePageRenderer {
+    /// The summary: a line with the total (and the summed field's), then a small table of the status
+    /// categories on their colours.
+    static func writeSummary(_ summary: ReportDocument.Summary, sumLabel: String?, into output: inout MarkupBuffer) {
+        output.raw("<p style=\"font-size:12pt\"><b>")
+        output.text(count(summary.total))
+        output.raw("</b>")
+        if let sumLabel, let sum = summary.sum {
+            output.raw(" · <b>")
+            output.text(JiraNumbers.format(sum))
+            output.raw("</b> ")
+            output.text(sumLabel)
+        }
+        output.raw("</p>")
+        guard !summary.categories.isEmpty else { return }
+        output.raw("<table border=\"1\"><tr>")
+        for category in summary.categories {
+            output.raw("<td style=\"background-color:")
+            output.raw(statusColour(category.key))
+            output.raw("\"><b>")
+            output.text(category.name)
+            output.raw("</b><br/>")
+            output.text(count(category.count))
+            if let sumLabel, let sum = category.sum {
+                output.raw(" · ")
+                output.text("\(JiraNumbers.format(sum)) \(sumLabel)")
+            }
+            output.raw("</td>")
+        }
+        output.raw("</tr></table>")
+    }
+
+    /// A group's heading: its name, then its count and subtotal in grey.
+    static func writeHeading(
+        _ group: ReportDocument.Group, sumLabel: String?, continued: Bool, into output: inout MarkupBuffer
+    ) {
+        output.raw("<h2>")
+        output.text(group.name)
+        output.raw("<span style=\"color:#5E6C84\"> · ")
+        output.text(count(group.count))
+        if let sumLabel, let sum = group.sum {
+            output.raw(" · ")
+            output.text("\(JiraNumbers.format(sum)) \(sumLabel)")
+        }
+        if continued { output.raw(" (continued)") }
+        output.raw("</span></h2>")
+    }
+
+    static let orphanNotesHeading = "Notes on issues no longer in this report"
+
+    /// The notes of issues that left the report, in a table of their own (key, note) under its heading,
+    /// in key order: read back like every other table, so a note returns to its row if its issue does.
+    static func writeOrphanNotes(_ notes: PageNotes, document: ReportDocument, into parts: inout PartWriter) {
+        let present = Set(document.sections.flatMap(\.keys))
+        let orphans = notes.byKey.keys.filter { !present.contains($0) }.sorted {
+            $0.localizedStandardCompare($1) == .orderedAscending
+        }
+        guard !orphans.isEmpty else { return }
+        var heading = MarkupBuffer()
+        heading.raw("<h2>")
+        heading.text(orphanNotesHeading)
+        heading.raw("</h2>")
+        var continued = MarkupBuffer()
+        continued.raw("<h2>")
+        continued.text("\(orphanNotesHeading) (continued)")
+        continued.raw("</h2>")
+        var header = MarkupBuffer()
+        header.raw(
+            "<tr><td style=\"background-color:#D9D9D9\"><b>Key</b></td><td style=\"background-color:#D9D9D9\"><b>")
+        header.text(PageNotes.header)
+        header.raw("</b></td></tr>")
+        parts.beginTable(heading: heading, continuedHeading: continued, headerRow: header)
+        var row = MarkupBuffer()
+        for key in orphans {
+            row.removeAll()
+            row.raw("<tr><td>")
+            row.text(key)
+            row.raw("</td><td>")
+            row.raw(notes.byKey[key] ?? "")
+            row.raw("</td></tr>")
+            parts.addRow(row)
+        }
+        parts.endTable()
+    }
+
+    static func count(_ issues: Int) -> String {
+        "\(JiraNumbers.format(Double(issues))) issue\(issues == 1 ? "" : "s")"
+    }
+}
