@@ -343,6 +343,6 @@ struct StartRecorder: JobHandler {
     var kind: String { Self.kind }
     func handle(_ job: JobContext) async throws -> JobResult {
         starts.record(job.id)
-        return .none
+        return JobResult()
     }
 }

@@ -101,5 +101,6 @@ enum SandboxPageView {
         .content{font-family:Calibri,sans-serif;font-size:11pt;line-height:1.35}
         .content table{border-collapse:collapse;margin:6px 0}
         .content td,.content th{border:1px solid #a3a3a3;padding:2px 6px;vertical-align:top}
+        .content tr>td:first-child{white-space:nowrap}
         """
 }

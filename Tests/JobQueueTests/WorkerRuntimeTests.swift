@@ -23,7 +23,7 @@ final class RecordingHandler: JobHandler {
     func handle(_ job: JobContext) async throws -> JobResult {
         runs.withLock { $0[job.id, default: 0] += 1 }
         if sleep > .zero { try await Task.sleep(for: sleep) }
-        return .none
+        return JobResult()
     }
 
     var counts: [Int64: Int] { runs.withLock { $0 } }
@@ -171,7 +171,7 @@ struct WorkerRuntimeTests {
                 state.withLock { $0.cancelled += 1 }
                 throw error
             }
-            return .none
+            return JobResult()
         }
     }
 

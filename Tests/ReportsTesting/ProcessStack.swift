@@ -172,13 +172,15 @@ package final class ProcessStack: @unchecked Sendable {
         return response.header("Location")
     }
 
+    /// `layout`: the report's `layout` object as JSON, if any.
     package func createReport(
         name: String = "Ops board", jql: String = "project = OPS ORDER BY key", account: String = "sandbox-user-1",
-        columns: [String] = ["key", "summary", "status", "assignee"]
+        columns: [String] = ["key", "summary", "status", "assignee"], layout: String? = nil
     ) async throws -> String? {
         let list = columns.map { "\"\($0)\"" }.joined(separator: ",")
         let body =
-            #"{"name":"\#(name)","jql":"\#(jql)","columns":[\#(list)],"sectionId":"1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B"}"#
+            #"{"name":"\#(name)","jql":"\#(jql)","columns":[\#(list)],"sectionId":"1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B""#
+            + (layout.map { #","layout":"# + $0 } ?? "") + "}"
         return try await Self.call(
             "POST", "\(apiBase)/v1/reports", headers: try await headers(account: account), body: body
         ).json["id"] as? String
@@ -214,6 +216,16 @@ package final class ProcessStack: @unchecked Sendable {
 
     package func fault(_ json: String) async throws {
         _ = try await Self.call("POST", "\(sandboxBase)/sandbox/faults", body: json)
+    }
+
+    /// Types into a cell of a page as a person would in OneNote (the sandbox's control route).
+    package func typeIntoPage(_ pageId: String, row: String, column: String = "Notes", text: String) async throws
+        -> Bool
+    {
+        try await Self.call(
+            "POST", "\(sandboxBase)/sandbox/pages/\(pageId)/cells",
+            body: #"{"row":"\#(row)","column":"\#(column)","text":"\#(text)"}"#
+        ).status == 200
     }
 
     package func editIssue(_ key: String, summary: String) async throws {

@@ -66,7 +66,7 @@ struct RunFollowsJobRuleTests {
                 == .succeed(issueCount: 12, pageUrl: "https://example.test/p"))
         // A job whose handler gave no run outcome still ends its run (without a count).
         #expect(
-            RunFollowsJob.action(settled: .succeeded, result: JobResult.none, jobNow: .succeeded)
+            RunFollowsJob.action(settled: .succeeded, result: JobResult(), jobNow: .succeeded)
                 == .succeed(issueCount: nil, pageUrl: nil))
         let failure = JobFailure.retryable("graph_error", "Microsoft Graph answered 503")
         #expect(

@@ -36,7 +36,7 @@ public struct DiagnosticJob: JobHandler {
         if let recordFile = parameters.recordFile {
             try Self.appendLine("\(job.id) \(job.attempt) \(job.workerId)\n", to: recordFile)
         }
-        return .none
+        return JobResult()
     }
 
     /// One `write` on an `O_APPEND` descriptor: lines from concurrent processes never interleave.

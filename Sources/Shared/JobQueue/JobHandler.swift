@@ -15,7 +15,8 @@ public struct JobContext: Sendable {
     public let lease: JobLease
     private let leaseCheck: @Sendable () async throws -> Bool
 
-    public init(
+    /// Made by the runtime for each attempt (and by tests of a handler).
+    package init(
         id: Int64, kind: String, payload: Data, attempt: Int, maxAttempts: Int, workerId: String, logger: Logger,
         lease: JobLease? = nil, leaseCheck: @escaping @Sendable () async throws -> Bool = { true }
     ) {
@@ -50,7 +51,7 @@ public struct JobContext: Sendable {
 
 /// Runs one kind of job. Throw `JobFailure` to say whether a failure is worth retrying; any other error
 /// counts as retryable and is recorded by its type name only (its text might hold something secret).
-/// Return what the success produced (`JobResult.none` when nothing follows the job): the queue records
+/// Return what the success produced (`JobResult()` when nothing follows the job): the queue records
 /// it in the transaction that marks the job succeeded, so whatever follows the job (a report's run)
 /// and the job itself never disagree. A handler should return promptly when its task is cancelled:
 /// that is how shutdown takes it back.

@@ -144,10 +144,8 @@ public struct SettledJob: Sendable, Equatable {
 public struct JobResult: Sendable, Equatable {
     public let bytes: Data
 
-    public init(bytes: Data) { self.bytes = bytes }
-
-    /// Nothing follows the job.
-    public static let none = JobResult(bytes: Data())
+    /// No bytes: nothing follows the job.
+    public init(bytes: Data = Data()) { self.bytes = bytes }
 }
 
 /// What recording an outcome did to the job.
@@ -220,7 +218,7 @@ public struct RetentionPolicy: Sendable {
     /// River's defaults: a day of history for successes, a week to inspect failures.
     public static let standard = RetentionPolicy(succeeded: .seconds(24 * 3600), discarded: .seconds(7 * 24 * 3600))
 
-    public init(succeeded: Duration, discarded: Duration) {
+    package init(succeeded: Duration, discarded: Duration) {
         self.succeeded = succeeded
         self.discarded = discarded
     }
