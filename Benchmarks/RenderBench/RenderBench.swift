@@ -32,7 +32,8 @@ struct RenderBench {
     }
 
     /// `grouped`: the same issues in 30 groups (their team), story points added up per group and in
-    /// the summary, one issue in four a child of an issue listed before it.
+    /// the summary, one issue in four a child of an issue listed before it, compared with a last run
+    /// (50 issues new, one summary in seven changed), with a note on one issue in ten.
     static func measureRich(count: Int, grouped: Bool = false) {
         // The shape people ask for: rich-text descriptions and custom fields of several kinds. The plain
         // issues it starts from are gone before the timing, so the peak RSS is this shape's own.
@@ -42,17 +43,38 @@ struct RenderBench {
             "customfield_10020": ReportColumn(id: "customfield_10020", label: "Sprint", kind: .text),
             "customfield_10021": ReportColumn(id: "customfield_10021", label: "Team", kind: .text),
         ]
+        let columns = [
+            "key", "summary", "status", "assignee", "updated", "description", "customfield_10016",
+            "customfield_10020", "customfield_10021", "labels",
+        ]
+        let layout =
+            grouped
+            ? PageLayout(
+                sumField: "customfield_10016", groupBy: "customfield_10021", parentChild: true, notesColumn: true)
+            : PageLayout(summary: false)
+        var lastRun = LastRun.unknown
+        var notes = PageNotes()
+        if grouped {
+            let before = rich.dropLast(50).enumerated().map { index, issue in
+                var fields = issue.fields
+                if index % 7 == 0 { fields["summary"] = .string("An older title of \(issue.key)") }
+                return JiraIssue(id: issue.id, key: issue.key, fields: fields)
+            }
+            lastRun =
+                ReportDocument(
+                    reportName: "Benchmark", jql: "x", columns: columns, catalogue: catalogue, issues: before,
+                    runAt: Date(), timeZone: TimeZone(identifier: "Europe/Berlin")!, siteURL: nil, layout: layout,
+                    lastRun: .none
+                ).snapshot.map(LastRun.snapshot) ?? .none
+            for issue in rich.enumerated() where issue.offset % 10 == 0 {
+                notes.add("<p>Discussed on Monday: <b>ask</b> the team</p>", for: issue.element.key)
+            }
+            measureSnapshot(lastRun)
+        }
         let full = measure(
-            rich,
-            columns: [
-                "key", "summary", "status", "assignee", "updated", "description", "customfield_10016",
-                "customfield_10020", "customfield_10021", "labels",
-            ], catalogue: catalogue,
-            layout: grouped
-                ? PageLayout(sumField: "customfield_10016", groupBy: "customfield_10021", parentChild: true)
-                : PageLayout(summary: false))
+            rich, columns: columns, catalogue: catalogue, layout: layout, lastRun: lastRun, notes: notes)
         print(
-            "render-bench: \(count) issues, 10 columns (ADF descriptions, custom fields)\(grouped ? ", 30 groups with sums, children under parents, the summary" : ""), \(full.kilobytes) KB of XHTML per render, 5 runs"
+            "render-bench: \(count) issues, 10 columns (ADF descriptions, custom fields)\(grouped ? ", 30 groups with sums, children under parents, the summary, changes and notes" : ""), \(full.kilobytes) KB of XHTML per render, 5 runs"
         )
         print(full.line)
     }
@@ -82,13 +104,38 @@ struct RenderBench {
         }
     }
 
+    /// The kept snapshot's bytes both ways, at this size (what the run's settle stores and the claim reads).
+    static func measureSnapshot(_ lastRun: LastRun) {
+        guard case .snapshot(let snapshot) = lastRun else { return }
+        var encodeMs: [Double] = []
+        var decodeMs: [Double] = []
+        var bytes = Data()
+        for _ in 0..<5 {
+            var start = ContinuousClock.now
+            bytes = snapshot.encoded()
+            encodeMs.append(milliseconds(ContinuousClock.now - start))
+            start = ContinuousClock.now
+            _ = ReportSnapshot(encoded: bytes)
+            decodeMs.append(milliseconds(ContinuousClock.now - start))
+        }
+        print(
+            String(
+                format: "snapshot: %d issues, %.0f KB; encode %.1f ms, decode %.1f ms (medians of 5)",
+                snapshot.issues.count, Double(bytes.count) / 1024, encodeMs.sorted()[2], decodeMs.sorted()[2]))
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    }
+
     struct Measured {
         let kilobytes: Int
         let line: String
     }
 
     static func measure(
-        _ issues: [JiraIssue], columns: [String], catalogue: [String: ReportColumn], layout: PageLayout
+        _ issues: [JiraIssue], columns: [String], catalogue: [String: ReportColumn], layout: PageLayout,
+        lastRun: LastRun = .unknown, notes: PageNotes = PageNotes()
     ) -> Measured {
         let renderer = OneNotePageRenderer()
         var bytes = 0
@@ -99,7 +146,8 @@ struct RenderBench {
                 ReportDocument(
                     reportName: "Benchmark", jql: "project = OPS ORDER BY key", columns: columns, catalogue: catalogue,
                     issues: issues, runAt: Date(), timeZone: TimeZone(identifier: "Europe/Berlin")!,
-                    siteURL: URL(string: "https://example.atlassian.net"), layout: layout))
+                    siteURL: URL(string: "https://example.atlassian.net"), layout: layout, lastRun: lastRun),
+                notes: notes)
             let elapsed = ContinuousClock.now - start
             bytes = output.page.utf8.count + output.appendedParts.reduce(0) { $0 + $1.utf8.count }
             milliseconds.append(

@@ -88,6 +88,14 @@ struct KeyRotationTests {
         }
     }
 
+    /// The binary columns that hold no secret, each with its reason: a binary column added to a schema
+    /// must be rotated or named here.
+    static let plainBinaryColumns = [
+        // A page's issue keys, statuses and cell hashes, kept for the next run's changes
+        // (docs/report-page.md): no token, no cell text.
+        "report_snapshots.body"
+    ]
+
     /// Every column of either schema that holds a vault ciphertext (a BLOB/BYTEA or a `*_ciphertext`
     /// column) is rotated: a sealed column added to a schema and not to `TokenKeyRotation.columns` fails
     /// here. (The forwarded user token inside job payloads is rotated apart, above.)
@@ -111,7 +119,9 @@ struct KeyRotationTests {
             }
             #expect(!sealed.isEmpty)
             let rotated = TokenKeyRotation.columns.map { "\($0.table).\($0.column)" }
-            #expect(Set(sealed) == Set(rotated), "sealed in the schema: \(sealed.sorted()); rotated: \(rotated)")
+            #expect(
+                Set(sealed) == Set(rotated + Self.plainBinaryColumns),
+                "sealed in the schema: \(sealed.sorted()); rotated: \(rotated)")
         }
     }
 }

@@ -151,6 +151,38 @@ struct RunEndsWithSettleTests {
         }
     }
 
+    /// The page's snapshot rides on the run's success: the next claim of the report reads it, a newer
+    /// success replaces it, and it goes with its report.
+    @Test(arguments: StorageBackend.allCases)
+    func theSnapshotOfASuccessIsWhatTheNextClaimReads(_ backend: StorageBackend) async throws {
+        try await backend.withStores { stores in
+            let (run, job) = try await Self.claimedRun(stores)
+            let snapshot = Data((0..<70_000).map { UInt8($0 % 251) })  // past PostgreSQL's base64 line length
+            _ = try await stores.queue.settle([
+                SettledJob(
+                    lease: job.lease, outcome: .succeeded,
+                    result: RunOutcome(issueCount: 3, pageUrl: nil, snapshot: snapshot).jobResult)
+            ])
+            let next = try #require(
+                try await stores.runs.requestRun(stores.alice, reportId: run.reportId, userToken: nil).run)
+            let leased = try #require(try await stores.queue.lease(RunFollowsJobTests.request(1)).first)
+            let claim = try #require(
+                try await stores.runReportStores.leasedRun(leased.lease, reportId: run.reportId, runId: next.id)
+                    .claim(attempt: 1))
+            #expect(claim.lastSnapshot == snapshot)
+            _ = try await stores.queue.lease(
+                RunFollowsJobTests.request(0),
+                settling: [
+                    SettledJob(
+                        lease: leased.lease, outcome: .succeeded,
+                        result: RunOutcome(issueCount: 1, pageUrl: nil, snapshot: Data([1, 2, 3])).jobResult)
+                ])
+            #expect(try await stores.integers("SELECT length(body) FROM report_snapshots") == [3])
+            #expect(try await stores.reports.delete(stores.alice, id: run.reportId))
+            #expect(try await stores.integers("SELECT CAST(count(*) AS INTEGER) FROM report_snapshots") == [0])
+        }
+    }
+
     @Test(arguments: StorageBackend.allCases)
     func aWorkerThatLostItsLeaseRecordsNothingOnTheRun(_ backend: StorageBackend) async throws {
         try await backend.withStores { stores in

@@ -41,6 +41,7 @@ struct ProcessNotesTests {
         let pageId = try #require(try await stack.pages().first?["id"] as? String)
         var html = try await Self.html(stack)
         #expect(html.contains("<b>Key</b>") && html.contains("<b>Notes</b>") && html.contains("<h2>"))
+        #expect(html.contains("<b>First update</b>"), "the first run says it is the first")
 
         #expect(try await stack.typeIntoPage(pageId, row: "OPS-2", text: "Waiting for legal"))
         #expect(try await stack.typeIntoPage(pageId, row: "OPS-5", text: "Mia pairs with Ravi"))
@@ -48,7 +49,10 @@ struct ProcessNotesTests {
         let second = try await stack.waitForRun(try #require(try await stack.runNow(reportId)["id"] as? String))
         #expect(second["status"] as? String == "succeeded", "\(second)")
         html = try await Self.html(stack)
-        #expect(html.contains("Renamed for the meeting"), "the change is on the page")
+        #expect(
+            html.contains(#"<td style="background-color:#FFF0B3">Renamed for the meeting</td>"#),
+            "the changed cell is highlighted")
+        #expect(html.contains("no issue came or went, no status moved"), "the changes block names exactly the edit")
         #expect(Self.note(of: "OPS-2", in: html) == "<p>Waiting for legal</p>")
         #expect(Self.note(of: "OPS-5", in: html) == "<p>Mia pairs with Ravi</p>")
 
@@ -67,6 +71,9 @@ struct ProcessNotesTests {
         #expect(third["status"] as? String == "succeeded", "\(third)")
         html = try await Self.html(stack)
         #expect(html.contains("Notes on issues no longer in this report"))
+        // The done issues (seeded: OPS-3, 7, 11, 15, 19) and OPS-5, done now, left the result; nothing else.
+        #expect(html.contains("0 new · 6 no longer in this report · 0 moved"))
+        #expect(html.contains("<li><b>No longer in this report:</b> OPS-3, OPS-5, OPS-7, OPS-11, OPS-15, OPS-19</li>"))
         #expect(html.contains("<tr><td>OPS-5</td><td><p>Mia pairs with Ravi</p></td></tr>"))
         #expect(Self.note(of: "OPS-2", in: html) == "<p>Waiting for legal</p>")
 

@@ -102,7 +102,7 @@ private enum Oracle {
             "layout": [
                 "summary": definition.layout.summary, "sumField": definition.layout.sumField ?? NSNull(),
                 "groupBy": definition.layout.groupBy, "parentChild": definition.layout.parentChild,
-                "notesColumn": definition.layout.notesColumn,
+                "notesColumn": definition.layout.notesColumn, "changes": definition.layout.changes,
             ] as [String: Any],
             "createdAt": time(report.createdAt), "updatedAt": time(report.updatedAt),
         ]

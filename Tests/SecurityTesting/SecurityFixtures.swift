@@ -117,8 +117,10 @@ package func fixtureVerifier(
         appId: fits.appId, jwksURL: url, rejectReplayedTokens: rejectReplayed, urlPolicy: .sandbox)
     let now: @Sendable () -> ContinuousClock.Instant
     if let clock { now = { clock.now } } else { now = { .now } }
+    // A loaded test machine can take seconds to answer on loopback; the service's 5 s would flake here.
     let keys = JWKSCache(
-        url: url, transport: CurlTransport(policy: .sandbox), refetchInterval: refetchInterval, logger: logger,
+        url: url, transport: CurlTransport(policy: .sandbox), refetchInterval: refetchInterval,
+        retryWhenEmptyInterval: .seconds(1), maxAge: .seconds(3600), fetchTimeout: .seconds(30), logger: logger,
         now: now)
     let at = fits.verifyAt
     return FITVerifier(configuration: configuration, keys: keys, now: { Date(timeIntervalSince1970: at) })

@@ -85,15 +85,42 @@ struct GoldenLayoutTests {
         ("group-parent", PageLayout(summary: false, groupBy: "parent")),
         ("parent-child", PageLayout(summary: false, parentChild: true)),
         ("everything", PageLayout(sumField: points, groupBy: "sprint", parentChild: true)),
+        ("changes-first", PageLayout()),
+        ("changes", PageLayout(summary: false)),
+        ("changes-grouped-notes", PageLayout(sumField: points, groupBy: "status", notesColumn: true)),
     ]
 
-    static func page(_ layout: PageLayout) -> String {
+    /// What the page showed a week before.
+    static var lastWeek: LastRun {
+        var before = issues.filter { $0.key != "SHOP-7" }
+        before.append(
+            issue(
+                "SHOP-9", "Gift cards", status: todo, assignee: nil, priority: ("3", "Medium"), points: 1, sprint: nil))
+        before[1] = issue(
+            "SHOP-2", "Card form", status: doing, assignee: "Ravi", priority: ("3", "Medium"), points: 3,
+            sprint: "Sprint 12", parent: "SHOP-1")
+        before[4] = issue(
+            "SHOP-5", "Search (old title)", status: todo, assignee: "Ravi", priority: ("1", "Highest"),
+            points: 5, sprint: nil)
+        let document = ReportDocument(
+            reportName: "Shop", jql: "project = SHOP", columns: ["key", "summary", "status", "assignee", points],
+            catalogue: [points: ReportColumn(id: points, label: "Story points", kind: .number)],
+            issues: before, runAt: Date(timeIntervalSince1970: 1_774_150_000),
+            timeZone: TimeZone(identifier: "Europe/Berlin")!, siteURL: URL(string: "https://example.atlassian.net"),
+            layout: PageLayout(), lastRun: .none)
+        return document.snapshot.map(LastRun.snapshot) ?? .none
+    }
+
+    /// The page of `layout`; for the `changes` cases, compared with the page before a week's work:
+    /// SHOP-9 was there and left, SHOP-7 is new, SHOP-2 moved from In Progress to Done, SHOP-5's
+    /// summary changed.
+    static func page(_ layout: PageLayout, lastRun: LastRun = .unknown) -> String {
         let document = ReportDocument(
             reportName: "Shop", jql: "project = SHOP", columns: ["key", "summary", "status", "assignee", points],
             catalogue: [points: ReportColumn(id: points, label: "Story points", kind: .number)],
             issues: issues, runAt: Date(timeIntervalSince1970: 1_774_750_000),
             timeZone: TimeZone(identifier: "Europe/Berlin")!, siteURL: URL(string: "https://example.atlassian.net"),
-            layout: layout, sprintField: sprint)
+            layout: layout, sprintField: sprint, lastRun: lastRun)
         let output = OneNotePageRenderer().render(document)
         return ([output.firstPart] + output.appendedParts).joined(separator: "\n")
     }
@@ -101,7 +128,8 @@ struct GoldenLayoutTests {
     @Test(arguments: layouts.map(\.0))
     func thePageOfEachLayoutIsTheCheckedInOne(_ name: String) throws {
         let (_, layout) = try #require(Self.layouts.first { $0.0 == name })
-        let rendered = Self.page(layout) + "\n"
+        let lastRun: LastRun = name == "changes-first" ? .none : name.hasPrefix("changes") ? Self.lastWeek : .unknown
+        let rendered = Self.page(layout, lastRun: lastRun) + "\n"
         let file = GoldenPageTests.directory.appendingPathComponent("layout-\(name).xhtml")
         if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" {
             try rendered.write(to: file, atomically: true, encoding: .utf8)

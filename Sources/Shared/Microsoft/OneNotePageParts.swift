@@ -150,6 +150,44 @@ extension OneNotePageRenderer {
         output.raw("</tr></table>")
     }
 
+    /// What changed since the last run, under the summary: a line with the counts, then the new
+    /// issues, the ones that left and the status moves (each list cut at `changeListLimit`, "and N
+    /// more"). On a first run, one line that says so.
+    static func writeChanges(_ changes: ReportDocument.Changes, timeZone: TimeZone, into output: inout MarkupBuffer) {
+        guard let since = changes.since else {
+            output.raw(
+                "<p><b>First update</b> with a record to compare: from the next update on, what changed is shown here.</p>"
+            )
+            return
+        }
+        output.raw("<p><b>Since the last update</b> (")
+        output.text(ReportDocument.displayDate(since, timeZone))
+        output.raw("): ")
+        if changes.added.isEmpty && changes.removed.isEmpty && changes.moved.isEmpty {
+            output.raw("no issue came or went, no status moved. Changed cells are highlighted.</p>")
+            return
+        }
+        output.text(
+            "\(changes.added.count) new · \(changes.removed.count) no longer in this report · \(changes.moved.count) moved. Changed cells are highlighted."
+        )
+        output.raw("</p><ul>")
+        func list(_ label: String, _ items: [String]) {
+            guard !items.isEmpty else { return }
+            output.raw("<li><b>")
+            output.text(label)
+            output.raw(":</b> ")
+            output.text(items.prefix(changeListLimit).joined(separator: ", "))
+            if items.count > changeListLimit { output.text(" and \(items.count - changeListLimit) more") }
+            output.raw("</li>")
+        }
+        list("New", changes.added)
+        list("No longer in this report", changes.removed)
+        list("Moved", changes.moved.map { "\($0.key) \($0.from) → \($0.to)" })
+        output.raw("</ul>")
+    }
+
+    static let changeListLimit = 25
+
     /// A group's heading: its name, then its count and subtotal in grey.
     static func writeHeading(
         _ group: ReportDocument.Group, sumLabel: String?, continued: Bool, into output: inout MarkupBuffer

@@ -57,6 +57,11 @@ public struct OneNotePageRenderer: Sendable {
             Self.writeSummary(summary, sumLabel: document.sumLabel, into: &block)
             parts.add(block)
         }
+        if let changes = document.changes {
+            var block = MarkupBuffer(capacity: 1024)
+            Self.writeChanges(changes, timeZone: document.header.timeZone, into: &block)
+            parts.add(block)
+        }
         // Each row is written into one reusable buffer, then added to the open table; a table that
         // would pass the request limit is closed, and the next part begins with the same header row
         // (and the group's heading, "continued").
@@ -81,8 +86,9 @@ public struct OneNotePageRenderer: Sendable {
                 row.removeAll()
                 row.raw("<tr>")
                 let level = index < section.levels.count ? section.levels[index] : 0
+                let changed = index < section.changed.count ? section.changed[index] : []
                 for (column, cell) in cells.enumerated() {
-                    Self.write(cell, indent: column == 0 ? level : 0, into: &row)
+                    Self.write(cell, indent: column == 0 ? level : 0, changed: changed.contains(column), into: &row)
                 }
                 if document.notesColumn {
                     row.raw("<td>")
@@ -113,29 +119,32 @@ public struct OneNotePageRenderer: Sendable {
     }
 
     /// One cell; `indent` > 0 puts a child row's first cell under its parent's ("↳", one em space
-    /// per level: OneNote has no cell padding to indent with).
-    static func write(_ cell: ReportDocument.Cell, indent: Int = 0, into output: inout MarkupBuffer) {
-        if indent > 0 {
-            output.raw("<td>")
-            for _ in 0..<indent { output.raw("\u{2003}") }
-            output.raw("\u{21B3} ")
-            writeContent(cell, into: &output)
-            output.raw("</td>")
-            return
-        }
-        switch cell {
-        case .status(let name, let category):
+    /// per level: OneNote has no cell padding to indent with); a cell whose value changed since the
+    /// last run is highlighted (over a status's own colour).
+    static func write(
+        _ cell: ReportDocument.Cell, indent: Int = 0, changed: Bool = false, into output: inout MarkupBuffer
+    ) {
+        if changed {
+            output.raw("<td style=\"background-color:")
+            output.raw(changedColour)
+            output.raw("\">")
+        } else if case .status(_, let category) = cell {
             output.raw("<td style=\"background-color:")
             output.raw(statusColour(category))
             output.raw("\">")
-            output.text(name)
-            output.raw("</td>")
-        default:
+        } else {
             output.raw("<td>")
-            writeContent(cell, into: &output)
-            output.raw("</td>")
         }
+        if indent > 0 {
+            for _ in 0..<indent { output.raw("\u{2003}") }
+            output.raw("\u{21B3} ")
+        }
+        writeContent(cell, into: &output)
+        output.raw("</td>")
     }
+
+    /// A changed cell's background: Jira's light yellow.
+    static let changedColour: StaticString = "#FFF0B3"
 
     /// A cell's content, without its `td`.
     static func writeContent(_ cell: ReportDocument.Cell, into output: inout MarkupBuffer) {

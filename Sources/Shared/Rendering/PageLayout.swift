@@ -16,16 +16,20 @@ public struct PageLayout: Sendable, Equatable, Codable {
     /// A last column, "Notes", for people to type into at the destination; kept through every refresh
     /// (the issue key is then the first column, so a note knows its row).
     public var notesColumn: Bool
+    /// Under the summary, what changed since the last successful run (new issues, issues that left,
+    /// status moves), and each changed cell highlighted.
+    public var changes: Bool
 
     public init(
         summary: Bool = true, sumField: String? = nil, groupBy: String = "none", parentChild: Bool = false,
-        notesColumn: Bool = false
+        notesColumn: Bool = false, changes: Bool = true
     ) {
         self.summary = summary
         self.sumField = sumField
         self.groupBy = groupBy
         self.parentChild = parentChild
         self.notesColumn = notesColumn
+        self.changes = changes
     }
 
     public static let standard = PageLayout()
@@ -45,6 +49,7 @@ public struct PageLayout: Sendable, Equatable, Codable {
         groupBy = try container.decodeIfPresent(String.self, forKey: .groupBy) ?? "none"
         parentChild = try container.decodeIfPresent(Bool.self, forKey: .parentChild) ?? false
         notesColumn = try container.decodeIfPresent(Bool.self, forKey: .notesColumn) ?? false
+        changes = try container.decodeIfPresent(Bool.self, forKey: .changes) ?? true
     }
 
     /// The groupings offered by name, besides any single-value field of the site: the API's value and
@@ -72,7 +77,7 @@ public struct PageLayout: Sendable, Equatable, Codable {
     /// categories, the status order of groups), the sum, the grouping's field, the parent.
     public func extraFields(sprintField: String?) -> [String] {
         var fields: [String] = []
-        if summary || groupBy == "status" || groupBy == "statusCategory" { fields.append("status") }
+        if summary || changes || groupBy == "status" || groupBy == "statusCategory" { fields.append("status") }
         if let sumField { fields.append(sumField) }
         if let grouping = Self.groupings.first(where: { $0.value == groupBy }) {
             if let field = grouping.field { fields.append(field) }

@@ -12,11 +12,13 @@ extension ReportDocument {
     /// "(unavailable)", and its cells stay empty: the run goes on.
     ///
     /// `layout`: the summary, the groups (one section per group, in the layout's order) and children
-    /// under their parents; `sprintField`: the site's sprint field, for grouping by sprint.
+    /// under their parents; `sprintField`: the site's sprint field, for grouping by sprint;
+    /// `lastRun`: what the last successful run showed, for what changed since (with `layout.changes`).
     public init(
         reportName: String, jql: String, columns: [String], catalogue: [String: ReportColumn] = [:],
         issues: [JiraIssue], runAt: Date, timeZone: TimeZone, siteURL: URL?, cappedAt: Int? = nil,
-        reportId: String? = nil, layout: PageLayout = .standard, sprintField: String? = nil
+        reportId: String? = nil, layout: PageLayout = .standard, sprintField: String? = nil,
+        lastRun: LastRun = .unknown
     ) {
         // With notes, the key leads each row: a note is kept by its row's issue key.
         let columns = layout.notesColumn && columns.first != "key" ? ["key"] + columns.filter { $0 != "key" } : columns
@@ -59,6 +61,11 @@ extension ReportDocument {
             sumLabel: layout.sumField.map(label), notesColumn: layout.notesColumn,
             sections: sections.isEmpty ? [Section(columns: labels, rows: [])] : sections,
             reportId: reportId)
+        if layout.changes && lastRun != .unknown {
+            var statuses: [String: String] = [:]
+            for issue in issues { statuses[issue.key] = issue.fields["status"]?["name"]?.string ?? "" }
+            compare(with: lastRun, columnIds: columns, statuses: statuses, runAt: runAt)
+        }
     }
 
     /// `2026-03-29 03:15` in the zone: how a report shows a date-time, in a cell and in its header.

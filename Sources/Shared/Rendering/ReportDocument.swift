@@ -40,6 +40,23 @@ public struct ReportDocument: Sendable, Equatable {
         public var levels: [Int] = []
         /// Each row's issue key (what a note typed beside the row is kept by).
         public var keys: [String] = []
+        /// Per row, the columns whose value changed since the last run (empty when nothing did, or
+        /// when changes are not shown).
+        public var changed: [Set<Int>] = []
+    }
+
+    /// What changed since the last successful run: issues new to the report, issues that left it,
+    /// status moves. `since` is nil on a report's first run (there is nothing to compare with).
+    public struct Changes: Sendable, Equatable {
+        public struct Move: Sendable, Equatable {
+            public var key: String
+            public var from: String
+            public var to: String
+        }
+        public var since: Date?
+        public var added: [String] = []
+        public var removed: [String] = []
+        public var moved: [Move] = []
     }
 
     /// A group's heading: its name, how many issues it holds and the sum of the summed field.
@@ -72,6 +89,10 @@ public struct ReportDocument: Sendable, Equatable {
     public var sumLabel: String?
     /// Whether the tables end with a "Notes" column for people to type into.
     public var notesColumn = false
+    /// Nil when the layout turns the changes off.
+    public var changes: Changes?
+    /// What this document shows, to compare the next run with (nil when changes are off).
+    public var snapshot: ReportSnapshot?
     public var sections: [Section]
     /// The report's id, written into the page as its marker so a page whose create answer was lost can
     /// be found again (docs/page-identity.md); nil for a page without one.

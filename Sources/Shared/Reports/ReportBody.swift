@@ -54,7 +54,7 @@ public struct ReportBody: Decodable, Sendable {
     ]
     /// The fields `layout` may hold.
     public static let nestedFields: [String: Set<String>] = [
-        "layout": ["summary", "sumField", "groupBy", "parentChild", "notesColumn"]
+        "layout": ["summary", "sumField", "groupBy", "parentChild", "notesColumn", "changes"]
     ]
 
     public struct Schedule: Decodable, Sendable {

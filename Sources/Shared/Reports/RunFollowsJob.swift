@@ -1,5 +1,6 @@
 public import Foundation
 public import JobQueue
+import Rendering
 
 /// A run tells the truth about its job, whatever moves the job. The run's status has one owner: the
 /// backend's run operations, which apply Reports' rules in the transaction of the change, and nothing
@@ -31,8 +32,9 @@ public enum RunFollowsJob {
         case wait
         /// The run waits for its next attempt, showing why the last one failed.
         case retry(code: String, message: String)
-        /// The run succeeded; the count and link are nil when the job gave no `RunOutcome`.
-        case succeed(issueCount: Int?, pageUrl: String?)
+        /// The run succeeded; the count and link are nil when the job gave no `RunOutcome`. The
+        /// snapshot (`ReportSnapshot`'s bytes) replaces the report's, when there is one.
+        case succeed(issueCount: Int?, pageUrl: String?, snapshot: Data? = nil)
     }
 
     /// What the run does when a worker settles its job's attempt with `outcome` (and, for a success,
@@ -41,7 +43,7 @@ public enum RunFollowsJob {
         switch (outcome, state) {
         case (.succeeded, .succeeded):
             let run = result.flatMap(RunOutcome.init)
-            return .succeed(issueCount: run?.issueCount, pageUrl: run?.pageUrl)
+            return .succeed(issueCount: run?.issueCount, pageUrl: run?.pageUrl, snapshot: run?.snapshot)
         case (.failed(let failure), .available): return .retry(code: failure.code, message: failure.message)
         case (.failed(let failure), .discarded): return .end(code: failure.code, message: failure.message)
         case (.deferred, .available), (.released, .available): return .wait
@@ -87,10 +89,13 @@ public enum RunFollowsJob {
 struct RunOutcome: Codable, Equatable {
     let issueCount: Int
     let pageUrl: String?
+    /// What the page now shows, for the next run's changes (at most `ReportSnapshot.maxBytes`).
+    let snapshot: Data?
 
-    init(issueCount: Int, pageUrl: String?) {
+    init(issueCount: Int, pageUrl: String?, snapshot: Data? = nil) {
         self.issueCount = issueCount
         self.pageUrl = pageUrl
+        self.snapshot = snapshot.flatMap { $0.count <= ReportSnapshot.maxBytes ? $0 : nil }
     }
 
     /// Nil for bytes that are not a run's outcome (a job without a run).

@@ -133,7 +133,7 @@ public struct RunReportHandler: JobHandler {
         let document = ReportDocument(
             reportName: report.name, jql: jql, columns: columns, catalogue: site.columns, issues: search.issues,
             runAt: now(), timeZone: zone, siteURL: installation.siteUrl, cappedAt: search.capped ? issueCap : nil,
-            reportId: report.id, layout: layout, sprintField: site.sprintField)
+            reportId: report.id, layout: layout, sprintField: site.sprintField, lastRun: claim.lastRun)
         let page = try await output.write(document, report: report, page: claim.page, recorder: writes)
         let pageUrl = page.url ?? report.pageUrl
         logger.info(
@@ -142,7 +142,7 @@ public struct RunReportHandler: JobHandler {
                 "report": "\(report.id)", "issues": "\(search.issues.count)", "capped": "\(search.capped)",
                 "page_created": "\(page.created)",
             ])
-        return RunOutcome(issueCount: search.issues.count, pageUrl: pageUrl)
+        return RunOutcome(issueCount: search.issues.count, pageUrl: pageUrl, snapshot: document.snapshot?.encoded())
     }
 
     private func jiraToken(

@@ -1,6 +1,7 @@
 public import Foundation
 public import JobQueue
 import Logging
+import Rendering
 public import Security
 import Upstream
 
@@ -28,18 +29,31 @@ public protocol LeasedRunRecorder: RunPageRecorder {
 
 /// What the run needs from storage, read with the claim in one transaction: the report, its site
 /// (nil when the service does not know it), the site's app system token as stored (for an offline
-/// token when no forwarded one serves) and what the report row knows about its page.
+/// token when no forwarded one serves), what the report row knows about its page, and the snapshot
+/// its last successful run left (`ReportSnapshot`'s bytes, for what changed since).
 public struct RunClaim: Sendable {
     let report: Report
     let installation: Installation?
     let systemToken: SealedSystemToken?
     let page: ReportPage
+    let lastSnapshot: Data?
 
-    public init(report: Report, installation: Installation?, systemToken: SealedSystemToken?, page: ReportPage) {
+    public init(
+        report: Report, installation: Installation?, systemToken: SealedSystemToken?, page: ReportPage,
+        lastSnapshot: Data? = nil
+    ) {
         self.report = report
         self.installation = installation
         self.systemToken = systemToken
         self.page = page
+        self.lastSnapshot = lastSnapshot
+    }
+
+    /// The last run to compare with: none when the report has no snapshot (never written, or written
+    /// before changes were kept) or one this version cannot read.
+    var lastRun: LastRun {
+        guard let bytes = lastSnapshot, let snapshot = ReportSnapshot(encoded: bytes) else { return .none }
+        return .snapshot(snapshot)
     }
 }
 

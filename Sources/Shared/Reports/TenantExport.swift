@@ -1,4 +1,5 @@
 public import Foundation
+import Rendering
 import ReportsSupport
 
 /// What the service holds for one Jira site, or for one person on it: the answer
@@ -92,9 +93,13 @@ public struct TenantExport: Codable, Sendable, Equatable {
         var nextRunAt: Date?
         var createdAt: Date
         var updatedAt: Date
+        var layout: PageLayout
+        /// What the page showed at the report's last successful run, as kept for its changes.
+        var lastRun: ExportedSnapshot?
 
-        /// The stored row as a person reads it: dates, the column list, no page id.
-        public init(_ report: Report) {
+        /// The stored row as a person reads it: dates, the column list, the layout, no page id;
+        /// `snapshot`: the report's kept snapshot (`ReportSnapshot`'s bytes), if any.
+        public init(_ report: Report, snapshot: Data? = nil) {
             id = report.id
             ownerAccountId = report.ownerAccountId
             name = report.name
@@ -109,6 +114,26 @@ public struct TenantExport: Codable, Sendable, Equatable {
             nextRunAt = report.nextRunAt.map(Timestamp.date(milliseconds:))
             createdAt = Timestamp.date(milliseconds: report.createdAt)
             updatedAt = Timestamp.date(milliseconds: report.updatedAt)
+            layout = report.definition.layout
+            lastRun = snapshot.flatMap(ReportSnapshot.init(encoded:)).map(ExportedSnapshot.init)
+        }
+    }
+
+    /// A kept snapshot as a person reads it: when, and each issue's key and status (its cells are
+    /// only hashes, which say nothing to a reader and are left out).
+    public struct ExportedSnapshot: Codable, Sendable, Equatable {
+        struct Issue: Codable, Sendable, Equatable {
+            var key: String
+            var status: String
+        }
+        var takenAt: Date
+        var columns: [String]
+        var issues: [Issue]
+
+        init(_ snapshot: ReportSnapshot) {
+            takenAt = snapshot.takenAt
+            columns = snapshot.columns
+            issues = snapshot.issues.map { Issue(key: $0.key, status: $0.status) }
         }
     }
 

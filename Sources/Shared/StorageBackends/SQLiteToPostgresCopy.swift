@@ -23,6 +23,7 @@ struct SQLiteToPostgresCopy {
         Table(name: "installations", key: ["id"]),
         Table(name: "microsoft_connections", key: ["installation_id", "account_id"]),
         Table(name: "reports", key: ["id"], booleans: ["enabled"]),
+        Table(name: "report_snapshots", key: ["report_id"]),
         Table(name: "jobs", key: ["id"]),
         Table(name: "runs", key: ["id"]),
         Table(name: "oauth_nonces", key: ["nonce"]),

@@ -36,6 +36,18 @@ extension PostgresReportsDatabase {
             statements: [
                 "ALTER TABLE reports ADD COLUMN layout text NOT NULL DEFAULT '{}' CHECK (length(layout) <= 1000)"
             ]),
+        // What each report's page showed at its last successful run (SQLite's v13 says more).
+        Migration(
+            name: "v13-report-snapshots",
+            statements: [
+                """
+                CREATE TABLE report_snapshots (
+                    report_id text PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE,
+                    taken_at bigint NOT NULL,
+                    body bytea NOT NULL CHECK (length(body) <= 4000000)
+                )
+                """
+            ]),
     ]
 
     public static var knownMigrations: [String] { migrations.map(\.name) }

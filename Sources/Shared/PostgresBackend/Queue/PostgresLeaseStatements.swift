@@ -25,8 +25,7 @@ struct SettleAndReadHead: PostgresPreparedStatement {
             UPDATE jobs SET state = 'succeeded', lease_until = NULL, finished_at = $1, last_error = NULL
             FROM settled WHERE jobs.id = settled.id
             RETURNING jobs.id, jobs.fairness_key
-        ), ended AS (\(RunsOfSuccesses.update(ids: 10, counts: 11, urls: 12))
-        ), woke AS (
+        ), \(RunsOfSuccesses.update(ids: 10, counts: 11, urls: 12, snapshots: 13)), woke AS (
             SELECT pg_notify('reports_jobs', '') FROM (SELECT 1 FROM done WHERE fairness_key <> '' LIMIT 1) AS keyed
         ), head AS (
             SELECT id, priority, vtime, fairness_key FROM jobs
@@ -59,7 +58,7 @@ struct SettleAndReadHead: PostgresPreparedStatement {
     var keyLockClass: Int32
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 12)
+        var bindings = PostgresBindings(capacity: 13)
         bindings.append(now)
         bindings.append(successIds)
         bindings.append(successTokens)

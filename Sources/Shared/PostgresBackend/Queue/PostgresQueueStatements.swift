@@ -1,3 +1,4 @@
+import Foundation
 import JobQueue
 import PostgresNIO
 import Reports
@@ -68,8 +69,7 @@ struct CompleteJobs: PostgresPreparedStatement {
             UPDATE jobs SET state = 'succeeded', lease_until = NULL, finished_at = $1, last_error = NULL
             FROM settled WHERE jobs.id = settled.id
             RETURNING jobs.id, jobs.fairness_key
-        ), ended AS (\(RunsOfSuccesses.update(ids: 4, counts: 5, urls: 6))
-        )
+        ), \(RunsOfSuccesses.update(ids: 4, counts: 5, urls: 6, snapshots: 7))
         SELECT id, fairness_key FROM done
         """
     typealias Row = (Int64, String)
@@ -80,7 +80,7 @@ struct CompleteJobs: PostgresPreparedStatement {
     var runs: RunsOfSuccesses.Values
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 6)
+        var bindings = PostgresBindings(capacity: 7)
         bindings.append(now)
         bindings.append(ids)
         bindings.append(tokens)
@@ -136,31 +136,43 @@ struct NextDue: PostgresPreparedStatement {
 /// settles their jobs (a data-changing step of its WITH, joined to its `done` rows, so a success
 /// refused for a lost lease leaves its run alone). `$1` is the settle's time.
 enum RunsOfSuccesses {
-    static func update(ids: Int, counts: Int, urls: Int) -> String {
+    /// Two steps of a WITH: `ended` (the runs) and `kept` (their reports' snapshots, base64 in the
+    /// bindings, replaced).
+    static func update(ids: Int, counts: Int, urls: Int, snapshots: Int) -> String {
         """
-        UPDATE runs SET status = 'succeeded', finished_at = $1, issue_count = nullif(s.issues, -1),
+        ended AS (
+            UPDATE runs SET status = 'succeeded', finished_at = $1, issue_count = nullif(s.issues, -1),
                 page_url = nullif(s.url, ''), error_code = NULL, error_message = NULL
-            FROM done, unnest($\(ids)::bigint[], $\(counts)::bigint[], $\(urls)::text[]) AS s (job_id, issues, url)
+            FROM done, unnest($\(ids)::bigint[], $\(counts)::bigint[], $\(urls)::text[], $\(snapshots)::text[])
+                AS s (job_id, issues, url, snapshot)
             WHERE done.id = s.job_id AND runs.job_id = s.job_id AND runs.status IN ('queued', 'running')
-            RETURNING runs.id
+            RETURNING runs.report_id, s.snapshot
+        ), kept AS (
+            INSERT INTO report_snapshots (report_id, taken_at, body)
+            SELECT report_id, $1, decode(snapshot, 'base64') FROM ended WHERE snapshot <> ''
+            ON CONFLICT (report_id) DO UPDATE SET taken_at = EXCLUDED.taken_at, body = EXCLUDED.body
+        )
         """
     }
 
-    /// Job ids, issue counts (-1: none) and page links ('': none) of the successes whose run ends.
+    /// Job ids, issue counts (-1: none), page links ('': none) and snapshots (base64, '': none) of
+    /// the successes whose run ends.
     struct Values: Sendable {
         var ids: [Int64] = []
         var counts: [Int64] = []
         var urls: [String] = []
+        var snapshots: [String] = []
 
         init(_ successes: [SettledJob]) {
             for success in successes {
                 guard
-                    case .succeed(let count, let url) = RunFollowsJob.action(
+                    case .succeed(let count, let url, let snapshot) = RunFollowsJob.action(
                         settled: .succeeded, result: success.result, jobNow: .succeeded)
                 else { continue }
                 ids.append(success.lease.jobId)
                 counts.append(Int64(count ?? -1))
                 urls.append(url ?? "")
+                snapshots.append(snapshot?.base64EncodedString() ?? "")
             }
         }
 
@@ -168,6 +180,7 @@ enum RunsOfSuccesses {
             bindings.append(ids)
             bindings.append(counts)
             bindings.append(urls)
+            bindings.append(snapshots)
         }
     }
 }

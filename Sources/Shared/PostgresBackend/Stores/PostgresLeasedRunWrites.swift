@@ -43,8 +43,9 @@ struct PostgresLeasedRunWrites: LeasedRunRecorder {
             guard
                 let row = try await connection.checkedQuery(
                     """
-                    SELECT \(unescaped: ReportRow.columns), page_id, page_created_at, pending_create_at FROM reports
-                    WHERE id = \(reportId)
+                    SELECT \(unescaped: ReportRow.columns), page_id, page_created_at, pending_create_at,
+                        (SELECT encode(body, 'base64') FROM report_snapshots WHERE report_id = reports.id) AS snapshot
+                    FROM reports WHERE id = \(reportId)
                     """, logger: logger
                 ).collect().first
             else { throw JobFailure.permanent("report_deleted", "the report was deleted") }
@@ -54,6 +55,10 @@ struct PostgresLeasedRunWrites: LeasedRunRecorder {
             let storedPage = try random["page_id"].decode(String?.self)
             let created = try random["page_created_at"].decode(Int64?.self)
             let pending = try random["pending_create_at"].decode(Int64?.self)
+            // Base64 over the wire (PostgreSQL's encode breaks lines every 76 characters).
+            let snapshot = try random["snapshot"].decode(String?.self).flatMap {
+                Data(base64Encoded: $0, options: .ignoreUnknownCharacters)
+            }
             try await connection.checkedQuery(
                 """
                 UPDATE runs SET status = 'running', attempt = \(attempt), started_at = coalesce(started_at, \(nowMs))
@@ -64,7 +69,8 @@ struct PostgresLeasedRunWrites: LeasedRunRecorder {
                 report: report, installation: site?.installation, systemToken: site?.systemToken,
                 page: ReportPage(
                     id: storedPage, createdAt: created.map(Timestamp.date(milliseconds:)),
-                    pendingCreateSince: pending.map(Timestamp.date(milliseconds:))))
+                    pendingCreateSince: pending.map(Timestamp.date(milliseconds:))),
+                lastSnapshot: snapshot)
         }
     }
 

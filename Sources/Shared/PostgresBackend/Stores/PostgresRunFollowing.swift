@@ -1,3 +1,4 @@
+import Foundation
 import JobQueue
 import Logging
 import PostgresNIO
@@ -49,11 +50,20 @@ enum PostgresRunFollowing {
                 UPDATE runs SET status = 'queued', error_code = \(code), error_message = \(message)
                 WHERE job_id = \(jobId) AND status IN ('queued', 'running')
                 """
-        case .succeed(let issueCount, let pageUrl):
+        case .succeed(let issueCount, let pageUrl, let snapshot):
+            // Successes are settled in one statement with their snapshots (`RunsOfSuccesses`); this
+            // is the same rule for a success settled alone.
             query = """
-                UPDATE runs SET status = 'succeeded', finished_at = \(now), issue_count = \(issueCount),
-                    page_url = \(pageUrl), error_code = NULL, error_message = NULL
-                WHERE job_id = \(jobId) AND status IN ('queued', 'running')
+                WITH ended AS (
+                    UPDATE runs SET status = 'succeeded', finished_at = \(now), issue_count = \(issueCount),
+                        page_url = \(pageUrl), error_code = NULL, error_message = NULL
+                    WHERE job_id = \(jobId) AND status IN ('queued', 'running')
+                    RETURNING report_id
+                )
+                INSERT INTO report_snapshots (report_id, taken_at, body)
+                SELECT report_id, \(now), decode(\(snapshot?.base64EncodedString() ?? ""), 'base64') FROM ended
+                WHERE \(snapshot != nil)
+                ON CONFLICT (report_id) DO UPDATE SET taken_at = EXCLUDED.taken_at, body = EXCLUDED.body
                 """
         }
         try await connection.checkedQuery(query, logger: logger)

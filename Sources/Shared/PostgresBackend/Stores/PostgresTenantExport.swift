@@ -51,6 +51,18 @@ public struct PostgresTenantExport: TenantDataExporting {
                 ORDER BY created_at, id
                 """, logger: logger
             ).collect().map(ReportRow.decode)
+            var snapshots: [String: Data] = [:]
+            for row in try await connection.checkedQuery(
+                """
+                SELECT report_snapshots.report_id, encode(report_snapshots.body, 'base64') FROM report_snapshots
+                JOIN reports ON reports.id = report_snapshots.report_id
+                WHERE reports.installation_id = \(id)
+                    AND (\(account)::text IS NULL OR reports.owner_account_id = \(account))
+                """, logger: logger
+            ).collect() {
+                let (reportId, body) = try row.decode((String, String).self)
+                snapshots[reportId] = Data(base64Encoded: body, options: .ignoreUnknownCharacters)
+            }
             let runs = try await connection.checkedQuery(
                 """
                 SELECT \(unescaped: RunRow.columns) FROM runs JOIN reports ON reports.id = runs.report_id
@@ -76,7 +88,7 @@ public struct PostgresTenantExport: TenantDataExporting {
                         accountId: $0.0, microsoftUserId: $0.1, displayName: $0.2, microsoftAccount: $0.3,
                         expiresAt: date($0.4))
                 },
-                reports: reports.map(TenantExport.ExportedReport.init),
+                reports: reports.map { TenantExport.ExportedReport($0, snapshot: snapshots[$0.id]) },
                 runs: runs.map(TenantExport.ExportedRun.init))
         }
     }

@@ -92,6 +92,18 @@ extension ReportsDatabase {
             try db.execute(
                 sql: "ALTER TABLE reports ADD COLUMN layout TEXT NOT NULL DEFAULT '{}' CHECK (length(layout) <= 1000)")
         }
+        // What each report's page showed at its last successful run (`ReportSnapshot`: keys, statuses,
+        // a hash per cell), replaced by each success and deleted with the report.
+        migrator.registerMigration("v13-report-snapshots") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE report_snapshots (
+                        report_id TEXT PRIMARY KEY REFERENCES reports(id) ON DELETE CASCADE,
+                        taken_at INTEGER NOT NULL,
+                        body BLOB NOT NULL CHECK (length(body) <= 4000000)
+                    ) STRICT
+                    """)
+        }
         return migrator
     }()
 

@@ -52,11 +52,14 @@ struct LeasedRunWrites: LeasedRunRecorder {
             let created: Int64? = row["page_created_at"]
             let pending: Int64? = row["pending_create_at"]
             let site = try InstallationStore.site(db, id: report.installationId)
+            let snapshot = try Data.fetchOne(
+                db, sql: "SELECT body FROM report_snapshots WHERE report_id = ?", arguments: [reportId])
             return RunClaim(
                 report: report, installation: site?.installation, systemToken: site?.systemToken,
                 page: ReportPage(
                     id: row["page_id"], createdAt: created.map(Timestamp.date(milliseconds:)),
-                    pendingCreateSince: pending.map(Timestamp.date(milliseconds:))))
+                    pendingCreateSince: pending.map(Timestamp.date(milliseconds:))),
+                lastSnapshot: snapshot)
         }
     }
 

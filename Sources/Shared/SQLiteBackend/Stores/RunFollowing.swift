@@ -51,7 +51,7 @@ enum RunFollowing {
                     WHERE job_id = ? AND status IN ('queued', 'running')
                     """
             ).execute(arguments: [code, message, jobId])
-        case .succeed(let issueCount, let pageUrl):
+        case .succeed(let issueCount, let pageUrl, let snapshot):
             try db.cachedStatement(
                 sql: """
                     UPDATE runs SET status = 'succeeded', finished_at = ?, issue_count = ?, page_url = ?,
@@ -59,6 +59,14 @@ enum RunFollowing {
                     WHERE job_id = ? AND status IN ('queued', 'running')
                     """
             ).execute(arguments: [now, issueCount, pageUrl, jobId])
+            guard let snapshot, db.changesCount > 0 else { return }
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO report_snapshots (report_id, taken_at, body)
+                    SELECT report_id, ?, ? FROM runs WHERE job_id = ?
+                    ON CONFLICT (report_id) DO UPDATE SET taken_at = excluded.taken_at, body = excluded.body
+                    """
+            ).execute(arguments: [now, snapshot, jobId])
         }
     }
 }

@@ -66,12 +66,23 @@ public struct SQLiteTenantExport: TenantDataExporting {
                 expiresAt: date(row["expires_at"]))
         }
         // The rows as the stores read them (ReportRecords.swift), turned into the document's shape.
+        var snapshots: [String: Data] = [:]
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT report_snapshots.report_id, report_snapshots.body FROM report_snapshots
+                JOIN reports ON reports.id = report_snapshots.report_id
+                WHERE reports.installation_id = ? AND (? IS NULL OR reports.owner_account_id = ?)
+                """, arguments: scope)
+        {
+            snapshots[row[0]] = row[1]
+        }
         let reports = try Report.fetchAll(
             db,
             sql:
                 "SELECT * FROM reports WHERE installation_id = ? AND (? IS NULL OR owner_account_id = ?) ORDER BY created_at, id",
             arguments: scope
-        ).map(TenantExport.ExportedReport.init)
+        ).map { TenantExport.ExportedReport($0, snapshot: snapshots[$0.id]) }
         let runs = try ReportRun.fetchAll(
             db,
             sql: """

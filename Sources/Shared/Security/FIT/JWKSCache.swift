@@ -15,6 +15,8 @@ public actor JWKSCache {
     private let refetchInterval: Duration
     private let retryWhenEmptyInterval: Duration
     private let maxAge: Duration
+    /// How long one fetch may take (tests on a loaded machine give it more).
+    private let fetchTimeout: Duration
     private let logger: Logger
     private let now: @Sendable () -> ContinuousClock.Instant
 
@@ -31,6 +33,17 @@ public actor JWKSCache {
         retryWhenEmptyInterval: Duration = .seconds(1), maxAge: Duration = .seconds(3600), logger: Logger,
         now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) {
+        self.init(
+            url: url, transport: transport, refetchInterval: refetchInterval,
+            retryWhenEmptyInterval: retryWhenEmptyInterval, maxAge: maxAge, fetchTimeout: .seconds(5), logger: logger,
+            now: now)
+    }
+
+    package init(
+        url: URL, transport: any HTTPTransport, refetchInterval: Duration, retryWhenEmptyInterval: Duration,
+        maxAge: Duration, fetchTimeout: Duration, logger: Logger, now: @escaping @Sendable () -> ContinuousClock.Instant
+    ) {
+        self.fetchTimeout = fetchTimeout
         self.url = url
         self.transport = transport
         self.refetchInterval = refetchInterval
@@ -72,7 +85,7 @@ public actor JWKSCache {
         }
         do {
             let response = try await transport.send(
-                OutboundRequest(url: url, headers: ["Accept": "application/json"], timeout: .seconds(5)))
+                OutboundRequest(url: url, headers: ["Accept": "application/json"], timeout: fetchTimeout))
             guard response.status == 200 else {
                 logger.error("JWKS fetch failed", metadata: ["status": "\(response.status)"])
                 return

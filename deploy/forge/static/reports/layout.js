@@ -1,11 +1,12 @@
 // The page's layout in the editor (docs/report-page.md): the summary at the top with an optional
-// summed number field, groups, children under their parents, a Notes column. Sent as `layout`.
+// summed number field, what changed, groups, children under their parents, a Notes column. Sent as
+// `layout`.
 import { api } from './api.js';
 import { h, replace } from './dom.js';
 import { GROUPINGS } from './words.js';
 
 export function layoutFieldset(layout, field) {
-  const value = { summary: true, sumField: null, groupBy: 'none', parentChild: false, notesColumn: false, ...(layout || {}) };
+  const value = { summary: true, sumField: null, groupBy: 'none', parentChild: false, notesColumn: false, changes: true, ...(layout || {}) };
   const summary = h('input', { type: 'checkbox', id: 'summary', checked: value.summary !== false });
   const sumField = h('select', { id: 'sumField', 'aria-describedby': 'sumField-hint' });
   const groupBy = h('select', { id: 'groupBy' },
@@ -13,6 +14,7 @@ export function layoutFieldset(layout, field) {
     GROUPINGS.some(([key]) => key === value.groupBy) ? null : h('option', { value: value.groupBy, selected: true }, value.groupBy));
   const parentChild = h('input', { type: 'checkbox', id: 'parentChild', checked: Boolean(value.parentChild) });
   const notesColumn = h('input', { type: 'checkbox', id: 'notesColumn', checked: Boolean(value.notesColumn) });
+  const changes = h('input', { type: 'checkbox', id: 'changes', checked: value.changes !== false });
 
   function fillSums(fields) {
     const numbers = fields.filter((f) => f.type === 'number');
@@ -26,6 +28,7 @@ export function layoutFieldset(layout, field) {
 
   const element = h('fieldset', { class: 'layout' }, h('legend', {}, 'Page'),
     h('div', { class: 'check' }, summary, h('label', { for: 'summary' }, 'A summary at the top: issues by status category')),
+    h('div', { class: 'check' }, changes, h('label', { for: 'changes' }, 'What changed since the last update, changed cells highlighted')),
     field('sumField', 'Add up', sumField, 'A number field summed overall, per status category and per group.'),
     field('groupBy', 'Group issues by', groupBy),
     h('div', { class: 'check' }, parentChild, h('label', { for: 'parentChild' }, 'List children under their parent')),
@@ -35,7 +38,7 @@ export function layoutFieldset(layout, field) {
     element,
     read: () => ({
       summary: summary.checked, sumField: sumField.value || null, groupBy: groupBy.value,
-      parentChild: parentChild.checked, notesColumn: notesColumn.checked,
+      parentChild: parentChild.checked, notesColumn: notesColumn.checked, changes: changes.checked,
     }),
   };
 }
