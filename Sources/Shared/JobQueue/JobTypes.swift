@@ -140,7 +140,8 @@ public struct SettledJob: Sendable, Equatable {
 
 /// What a handler's success produced, as bytes the queue does not read: the backend hands them to
 /// whatever follows the job's moves, in the transaction that marks the job succeeded (a report's run
-/// takes its issue count and page link from them). Small by contract: a few hundred bytes.
+/// takes its issue count and page link from them, and its report the page's snapshot). Bounded by
+/// contract: the worker holds it until the settle, a few hundred bytes to a few hundred kilobytes.
 public struct JobResult: Sendable, Equatable {
     public let bytes: Data
 
