@@ -27,35 +27,95 @@ public struct ReportSnapshot: Sendable, Equatable {
         self.issues = issues
     }
 
-    /// A cell's hash: FNV-1a over its kind and text (a formatted cell by its plain text).
+    /// A cell's hash: FNV-1a over its kind and text (a formatted cell over its structure, styles and
+    /// text, walked in place: no text is built for it).
     static func hash(_ cell: ReportDocument.Cell) -> UInt32 {
-        var hash: UInt32 = 2_166_136_261
-        func add(_ text: String) {
-            for byte in text.utf8 {
-                hash ^= UInt32(byte)
-                hash = hash &* 16_777_619
-            }
-            hash ^= 0xFF
-            hash = hash &* 16_777_619
-        }
+        var hash = FNV()
         switch cell {
-        case .empty: add("e")
+        case .empty:
+            hash.add("e")
         case .text(let text):
-            add("t")
-            add(text)
+            hash.add("t")
+            hash.add(text)
         case .link(let text, let url):
-            add("l")
-            add(text)
-            add(url)
+            hash.add("l")
+            hash.add(text)
+            hash.add(url)
         case .status(let name, let category):
-            add("s")
-            add(name)
-            add(category)
+            hash.add("s")
+            hash.add(name)
+            hash.add(category)
         case .rich(let text):
-            add("r")
-            add(text.plainText)
+            hash.add("r")
+            hash.add(text.blocks)
+            hash.add(text.continuation ?? "")
         }
-        return hash
+        return hash.value
+    }
+
+    /// FNV-1a, 32 bits; each text ends with a separator byte, so ("ab", "c") and ("a", "bc") differ.
+    struct FNV {
+        private(set) var value: UInt32 = 2_166_136_261
+
+        mutating func byte(_ byte: UInt8) {
+            value ^= UInt32(byte)
+            value = value &* 16_777_619
+        }
+
+        mutating func add(_ text: String) {
+            for byte in text.utf8 { self.byte(byte) }
+            self.byte(0xFF)
+        }
+
+        mutating func add(_ blocks: [RichText.Block]) {
+            for block in blocks {
+                switch block {
+                case .paragraph(let items):
+                    byte(1)
+                    add(items)
+                case .heading(let level, let items):
+                    byte(2)
+                    byte(UInt8(truncatingIfNeeded: level))
+                    add(items)
+                case .list(let ordered, let entries):
+                    byte(ordered ? 3 : 4)
+                    for entry in entries {
+                        add(entry)
+                        byte(5)
+                    }
+                case .code(let text):
+                    byte(6)
+                    add(text)
+                case .quote(let inner):
+                    byte(7)
+                    add(inner)
+                case .rule:
+                    byte(8)
+                }
+            }
+            byte(9)
+        }
+
+        mutating func add(_ items: [RichText.Inline]) {
+            for item in items {
+                switch item {
+                case .text(let text, let style):
+                    byte(10)
+                    byte(style.rawValue)
+                    add(text)
+                case .link(let text, let url):
+                    byte(11)
+                    add(text)
+                    add(url)
+                case .lozenge(let text, let colour):
+                    byte(12)
+                    add(text)
+                    add(colour)
+                case .lineBreak:
+                    byte(13)
+                }
+            }
+        }
     }
 
     // MARK: Bytes
