@@ -136,10 +136,10 @@ sections=$(call GET /v1/onenote/sections)
 section_id=$(json "d['sections'][0]['id']" <<<"$sections")
 say "$(json "len(d['sections'])" <<<"$sections") sections; using \"$(json "d['sections'][0]['notebookName']" <<<"$sections") / $(json "d['sections'][0]['name']" <<<"$sections")\""
 
-step "Creating a report: project OPS, nine columns (custom fields: story points, sprint, team; a formatted description), grouped by status with story points added up, every weekday at 08:00 Europe/Berlin"
+step "Creating a report: project OPS, nine columns (custom fields: story points, sprint, team; a formatted description), grouped by status with story points added up, a Notes column, every weekday at 08:00 Europe/Berlin"
 fields=$(call GET "/v1/jira/fields")
 say "the column picker lists $(json "len(d['fields'])" <<<"$fields") fields, the site's custom ones among them: $(json "', '.join(f['name'] + ' (' + f['type'] + ')' for f in d['fields'] if f['custom'])" <<<"$fields")"
-report=$(call POST /v1/reports -d "{\"name\":\"OPS status\",\"jql\":\"project = OPS ORDER BY key\",\"columns\":[\"key\",\"summary\",\"status\",\"assignee\",\"customfield_10016\",\"customfield_10020\",\"customfield_10021\",\"description\",\"updated\"],\"sectionId\":\"$section_id\",\"layout\":{\"groupBy\":\"status\",\"sumField\":\"customfield_10016\"},\"schedule\":{\"cron\":\"0 8 * * 1-5\",\"timeZone\":\"Europe/Berlin\"}}")
+report=$(call POST /v1/reports -d "{\"name\":\"OPS status\",\"jql\":\"project = OPS ORDER BY key\",\"columns\":[\"key\",\"summary\",\"status\",\"assignee\",\"customfield_10016\",\"customfield_10020\",\"customfield_10021\",\"description\",\"updated\"],\"sectionId\":\"$section_id\",\"layout\":{\"groupBy\":\"status\",\"sumField\":\"customfield_10016\",\"notesColumn\":true},\"schedule\":{\"cron\":\"0 8 * * 1-5\",\"timeZone\":\"Europe/Berlin\"}}")
 report_id=$(json "d['id']" <<<"$report")
 say "report $report_id; next scheduled run $(json "d['nextRunAt']" <<<"$report") (enqueued by enqueuer cron)"
 
@@ -195,7 +195,12 @@ PY
 check_page "$(json "d['issueCount']" <<<"$first")" || die "the page does not hold the seeded issues"
 say "page title: $(python3 -c 'import re,sys; print(re.search(r"<title>(.*?)</title>", open(sys.argv[1]).read()).group(1))' "$out/report.html")"
 
-step "Jira changes; Run now again: the same page is updated in place"
+step "People type notes in OneNote; Jira changes; Run now again: the same page is updated in place, the notes kept, the changes named"
+for row in OPS-3 OPS-5; do
+  curl -sf -X POST "$sandbox/sandbox/pages/$page_id/cells" -d "{\"row\":\"$row\",\"column\":\"Notes\",\"text\":\"Discussed at standup: $row\"}" >/dev/null \
+    || die "could not type a note into $row's row"
+done
+say "notes typed into the rows of OPS-3 and OPS-5 (the sandbox's stand-in for a person in OneNote)"
 curl -sf -X POST "$sandbox/sandbox/issues/OPS-2" -d '{"summary":"Renamed during the demo","status":"Done"}' >/dev/null
 say "OPS-2 renamed and moved to Done in the sandbox's Jira"
 second=$(run_now)
@@ -204,6 +209,11 @@ pages=$(curl -sf "$sandbox/sandbox/pages")
 [ "$(json "len(d)" <<<"$pages")" = 1 ] && [ "$(json "d[0]['id']" <<<"$pages")" = "$page_id" ] || die "expected the same single page"
 json "d[0]['html']" <<<"$pages" >"$out/report.html"
 grep -q "Renamed during the demo" "$out/report.html" || die "the page does not show the change"
+for row in OPS-3 OPS-5; do
+  grep -q "Discussed at standup: $row</p></td></tr>" "$out/report.html" || die "the note on $row did not survive the refresh"
+done
+grep -q "<b>Moved:</b> OPS-2 " "$out/report.html" || die "the changes block does not name OPS-2's move"
+say "both notes are beside their issues again; the page says: $(python3 -c 'import re,sys,html; m = re.search(r"<p><b>Since the last update</b>(.*?)</p>", open(sys.argv[1]).read()); print(html.unescape(re.sub(r"<[^>]+>", "", m.group(1))).strip() if m else "?")' "$out/report.html")"
 check_page "$(json "d['issueCount']" <<<"$second")" || die "the updated page does not hold the issues"
 say "same page ($page_id), now showing the change"
 say "the page as its readers see it (the page link in a browser): $sandbox/sandbox/pages/$page_id"
