@@ -140,11 +140,7 @@ extension OneNotePageRenderer {
             output.raw("\"><b>")
             output.text(category.name)
             output.raw("</b><br/>")
-            output.text(count(category.count))
-            if let sumLabel, let sum = category.sum {
-                output.raw(" · ")
-                output.text("\(JiraNumbers.format(sum)) \(sumLabel)")
-            }
+            writeCount(category.count, sum: category.sum, sumLabel: sumLabel, into: &output)
             output.raw("</td>")
         }
         output.raw("</tr></table>")
@@ -195,11 +191,7 @@ extension OneNotePageRenderer {
         output.raw("<h2>")
         output.text(group.name)
         output.raw("<span style=\"color:#5E6C84\"> · ")
-        output.text(count(group.count))
-        if let sumLabel, let sum = group.sum {
-            output.raw(" · ")
-            output.text("\(JiraNumbers.format(sum)) \(sumLabel)")
-        }
+        writeCount(group.count, sum: group.sum, sumLabel: sumLabel, into: &output)
         if continued { output.raw(" (continued)") }
         output.raw("</span></h2>")
     }
@@ -239,6 +231,15 @@ extension OneNotePageRenderer {
             parts.addRow(row)
         }
         parts.endTable()
+    }
+
+    /// "12 issues · 21 Story points": the count, and the sum when the layout sums a field.
+    static func writeCount(_ issues: Int, sum: Double?, sumLabel: String?, into output: inout MarkupBuffer) {
+        output.text(count(issues))
+        if let sumLabel, let sum {
+            output.raw(" · ")
+            output.text("\(JiraNumbers.format(sum)) \(sumLabel)")
+        }
     }
 
     static func count(_ issues: Int) -> String {
