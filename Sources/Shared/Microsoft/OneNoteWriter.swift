@@ -93,14 +93,22 @@ public struct OneNoteWriter: Sendable {
     /// What is written: a page rendered already, or a document rendered once the page's notes are
     /// read (an update reads the page first anyway; a create has none).
     public struct PageContent: Sendable {
+        /// Whether the page's notes are read before it is rendered (a report with a Notes column):
+        /// reading a large page costs time, so a report without notes skips it.
+        let readsNotes: Bool
         let render: @Sendable (PageNotes) -> OneNotePageRenderer.Output
 
         public static func rendered(_ output: OneNotePageRenderer.Output) -> PageContent {
-            PageContent { _ in output }
+            PageContent(readsNotes: false) { _ in output }
         }
 
         public static func document(_ document: ReportDocument, renderer: OneNotePageRenderer) -> PageContent {
-            PageContent { notes in renderer.render(document, notes: notes) }
+            PageContent(readsNotes: document.notesColumn) { notes in renderer.render(document, notes: notes) }
+        }
+
+        /// The page rendered with the notes of `html`, the page as just read.
+        func render(after html: String) -> OneNotePageRenderer.Output {
+            render(readsNotes ? PageNotes.read(html) : PageNotes())
         }
     }
 
@@ -169,7 +177,7 @@ public struct OneNoteWriter: Sendable {
         _ pageId: String, html: String, content: PageContent, settlingUntil: Date?, _ writing: Writing
     ) async throws {
         do {
-            let output = content.render(PageNotes.read(html))
+            let output = content.render(after: html)
             try await update(pageId, html: html, output: output, settlingUntil: settlingUntil, writing)
         } catch let error as UpstreamError where error.code == "onenote_target_missing" {
             // Ids shift after every update: read again and retry once (§2.5 recipe, step 5).
@@ -178,7 +186,7 @@ public struct OneNoteWriter: Sendable {
                     kind: .transient, code: "onenote_page_vanished",
                     message: "the report page disappeared while it was being updated")
             }
-            let output = content.render(PageNotes.read(fresh))
+            let output = content.render(after: fresh)
             try await update(pageId, html: fresh, output: output, settlingUntil: settlingUntil, writing)
         }
     }
