@@ -130,18 +130,7 @@ enum FuzzTargets {
             reportId: text(3), layout: layouts[strings.count % layouts.count])
         let output = OneNotePageRenderer(maxPartBytes: 2_000).render(input)
         for document in [output.page, output.header, output.firstPart] + output.appendedParts {
-            let markup = MarkupCollector()
-            let parser = XMLParser(data: Data(document.replacingOccurrences(of: "<!DOCTYPE html>", with: "").utf8))
-            parser.delegate = markup
-            check(
-                parser.parse(),
-                "the renderer wrote markup that does not parse: \(parser.parserError.map { "\($0)" } ?? "?")")
-            check(
-                markup.elements.isSubset(of: elements),
-                "elements from the input: \(markup.elements.subtracting(elements).sorted())")
-            check(
-                markup.attributes.isSubset(of: attributes),
-                "attributes from the input: \(markup.attributes.subtracting(attributes).sorted())")
+            checkMarkup(document, elements: elements, attributes: attributes, from: "the issues")
         }
     }
 
@@ -163,18 +152,9 @@ enum FuzzTargets {
             siteURL: URL(string: "https://example.atlassian.net"), layout: PageLayout(summary: false, notesColumn: true)
         )
         let output = OneNotePageRenderer().render(document, notes: notes)
-        let markup = MarkupCollector()
-        let parser = XMLParser(data: Data(output.page.replacingOccurrences(of: "<!DOCTYPE html>", with: "").utf8))
-        parser.delegate = markup
-        check(parser.parse(), "notes written back do not parse: \(parser.parserError.map { "\($0)" } ?? "?")")
-        let allowed = elements.union(noteElements)
-        check(
-            markup.elements.isSubset(of: allowed),
-            "elements from a note: \(markup.elements.subtracting(allowed).sorted())")
-        let noteAttributes = attributes.union(["data-tag"])
-        check(
-            markup.attributes.isSubset(of: noteAttributes),
-            "attributes from a note: \(markup.attributes.subtracting(noteAttributes).sorted())")
+        checkMarkup(
+            output.page, elements: elements.union(noteElements), attributes: attributes.union(["data-tag"]),
+            from: "a note")
         check(PageNotes.read(output.page) == notes, "a note changed on its way through the page")
     }
 
@@ -198,19 +178,24 @@ enum FuzzTargets {
                 issues: [JiraIssue(id: "1", key: "OPS-1", fields: ["customfield_1": value])],
                 runAt: Date(timeIntervalSince1970: 1_800_000_000), timeZone: TimeZone(identifier: "Europe/Berlin")!,
                 siteURL: URL(string: "https://example.atlassian.net"))
-            let table = OneNotePageRenderer().render(document).firstPart
-            let markup = MarkupCollector()
-            let parser = XMLParser(data: Data(table.utf8))
-            parser.delegate = markup
-            check(parser.parse(), "a \(kind) cell does not parse: \(parser.parserError.map { "\($0)" } ?? "?")")
-            let allowed = elements.union(richElements)
-            check(
-                markup.elements.isSubset(of: allowed),
-                "elements from a \(kind) value: \(markup.elements.subtracting(allowed).sorted())")
-            check(
-                markup.attributes.isSubset(of: attributes),
-                "attributes from a \(kind) value: \(markup.attributes.subtracting(attributes).sorted())")
+            checkMarkup(
+                OneNotePageRenderer().render(document).firstPart, elements: elements.union(richElements),
+                attributes: attributes, from: "a \(kind) value")
         }
+    }
+
+    /// `text` parses as XML and holds only `elements` and `attributes` (what came `from` the input).
+    static func checkMarkup(_ text: String, elements: Set<String>, attributes: Set<String>, from input: String) {
+        let markup = MarkupCollector()
+        let parser = XMLParser(data: Data(text.replacingOccurrences(of: "<!DOCTYPE html>", with: "").utf8))
+        parser.delegate = markup
+        check(parser.parse(), "markup from \(input) does not parse: \(parser.parserError.map { "\($0)" } ?? "?")")
+        check(
+            markup.elements.isSubset(of: elements),
+            "elements from \(input): \(markup.elements.subtracting(elements).sorted())")
+        check(
+            markup.attributes.isSubset(of: attributes),
+            "attributes from \(input): \(markup.attributes.subtracting(attributes).sorted())")
     }
 
     private final class MarkupCollector: NSObject, XMLParserDelegate {
