@@ -41,16 +41,35 @@ extension ReportDocument {
         let builder = ReportLayoutBuilder(layout: layout, sprintField: sprintField)
         let grouped = layout.groupBy != "none"
         let groups = grouped ? builder.groups(issues) : [(name: "", members: Array(issues.indices))]
-        let sections = groups.map { group -> Section in
+        // With changes shown, each row's cells are hashed as the row is built, while they are at hand.
+        let comparing = layout.changes && lastRun != .unknown
+        var current: [ReportSnapshot.Issue] = []
+        if comparing { current.reserveCapacity(issues.count) }
+        var sections: [Section] = []
+        sections.reserveCapacity(groups.count)
+        for group in groups {
             let (order, levels) =
                 layout.parentChild ? builder.nested(group.members, issues) : (group.members, [])
             let sums = group.members.compactMap { builder.sumValue(issues[$0]) }
-            return Section(
-                columns: labels, rows: order.map { row(issues[$0]) },
-                group: grouped
-                    ? Group(name: group.name, count: group.members.count, sum: sums.isEmpty ? nil : sums.reduce(0, +))
-                    : nil,
-                levels: levels.contains { $0 > 0 } ? levels : [], keys: order.map { issues[$0].key })
+            let rows = order.map { index in
+                let cells = row(issues[index])
+                if comparing {
+                    let issue = issues[index]
+                    current.append(
+                        ReportSnapshot.Issue(
+                            key: issue.key, status: issue.fields["status"]?["name"]?.string ?? "",
+                            cells: cells.map(CellHash.of)))
+                }
+                return cells
+            }
+            sections.append(
+                Section(
+                    columns: labels, rows: rows,
+                    group: grouped
+                        ? Group(
+                            name: group.name, count: group.members.count, sum: sums.isEmpty ? nil : sums.reduce(0, +))
+                        : nil,
+                    levels: levels.contains { $0 > 0 } ? levels : [], keys: order.map { issues[$0].key }))
         }
         self.init(
             title: "\(reportName) – Jira report",
@@ -61,11 +80,7 @@ extension ReportDocument {
             sumLabel: layout.sumField.map(label), notesColumn: layout.notesColumn,
             sections: sections.isEmpty ? [Section(columns: labels, rows: [])] : sections,
             reportId: reportId)
-        if layout.changes && lastRun != .unknown {
-            var statuses: [String: String] = [:]
-            for issue in issues { statuses[issue.key] = issue.fields["status"]?["name"]?.string ?? "" }
-            compare(with: lastRun, columnIds: columns, statuses: statuses, runAt: runAt)
-        }
+        if comparing { compare(with: lastRun, current: current, columnIds: columns, runAt: runAt) }
     }
 
     /// `2026-03-29 03:15` in the zone: how a report shows a date-time, in a cell and in its header.

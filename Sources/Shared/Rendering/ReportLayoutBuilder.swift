@@ -1,4 +1,4 @@
-public import Atlassian
+import Atlassian
 import Foundation
 
 /// The layout's work on a search's issues (docs/report-page.md): the summary's counts, the groups

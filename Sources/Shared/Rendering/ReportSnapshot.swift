@@ -11,6 +11,12 @@ public struct ReportSnapshot: Sendable, Equatable {
         public var key: String
         public var status: String
         public var cells: [UInt32]
+
+        package init(key: String, status: String, cells: [UInt32]) {
+            self.key = key
+            self.status = status
+            self.cells = cells
+        }
     }
 
     public var takenAt: Date
@@ -19,7 +25,8 @@ public struct ReportSnapshot: Sendable, Equatable {
 
     /// The most a stored snapshot may hold (20 columns, 5,000 issues, long keys and statuses).
     public static let maxBytes = 4_000_000
-    static let version: UInt8 = 1
+    /// 2: cells hashed a word at a time (`CellHash`); a snapshot of version 1 is not read.
+    static let version: UInt8 = 2
 
     public init(takenAt: Date, columns: [String], issues: [Issue]) {
         self.takenAt = takenAt
@@ -27,116 +34,25 @@ public struct ReportSnapshot: Sendable, Equatable {
         self.issues = issues
     }
 
-    /// A cell's hash: FNV-1a over its kind and text (a formatted cell over its structure, styles and
-    /// text, walked in place: no text is built for it).
-    static func hash(_ cell: ReportDocument.Cell) -> UInt32 {
-        var hash = FNV()
-        switch cell {
-        case .empty:
-            hash.add("e")
-        case .text(let text):
-            hash.add("t")
-            hash.add(text)
-        case .link(let text, let url):
-            hash.add("l")
-            hash.add(text)
-            hash.add(url)
-        case .status(let name, let category):
-            hash.add("s")
-            hash.add(name)
-            hash.add(category)
-        case .rich(let text):
-            hash.add("r")
-            hash.add(text.blocks)
-            hash.add(text.continuation ?? "")
-        }
-        return hash.value
-    }
-
-    /// FNV-1a, 32 bits; each text ends with a separator byte, so ("ab", "c") and ("a", "bc") differ.
-    struct FNV {
-        private(set) var value: UInt32 = 2_166_136_261
-
-        mutating func byte(_ byte: UInt8) {
-            value ^= UInt32(byte)
-            value = value &* 16_777_619
-        }
-
-        mutating func add(_ text: String) {
-            for byte in text.utf8 { self.byte(byte) }
-            self.byte(0xFF)
-        }
-
-        mutating func add(_ blocks: [RichText.Block]) {
-            for block in blocks {
-                switch block {
-                case .paragraph(let items):
-                    byte(1)
-                    add(items)
-                case .heading(let level, let items):
-                    byte(2)
-                    byte(UInt8(truncatingIfNeeded: level))
-                    add(items)
-                case .list(let ordered, let entries):
-                    byte(ordered ? 3 : 4)
-                    for entry in entries {
-                        add(entry)
-                        byte(5)
-                    }
-                case .code(let text):
-                    byte(6)
-                    add(text)
-                case .quote(let inner):
-                    byte(7)
-                    add(inner)
-                case .rule:
-                    byte(8)
-                }
-            }
-            byte(9)
-        }
-
-        mutating func add(_ items: [RichText.Inline]) {
-            for item in items {
-                switch item {
-                case .text(let text, let style):
-                    byte(10)
-                    byte(style.rawValue)
-                    add(text)
-                case .link(let text, let url):
-                    byte(11)
-                    add(text)
-                    add(url)
-                case .lozenge(let text, let colour):
-                    byte(12)
-                    add(text)
-                    add(colour)
-                case .lineBreak:
-                    byte(13)
-                }
-            }
-        }
-    }
-
     // MARK: Bytes
 
     /// Version, time, columns, issues; lengths as unsigned little-endian integers.
     public func encoded() -> Data {
-        var data = Data()
-        data.reserveCapacity(16 + issues.count * (24 + columns.count * 4))
-        data.append(Self.version)
-        Self.append(UInt64(bitPattern: Int64(takenAt.timeIntervalSince1970 * 1000)), to: &data)
-        Self.append(UInt16(min(columns.count, Int(UInt16.max))), to: &data)
-        for column in columns.prefix(Int(UInt16.max)) { Self.appendShort(column, to: &data) }
-        Self.append(UInt32(issues.count), to: &data)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16 + issues.count * (24 + columns.count * 4))
+        bytes.append(Self.version)
+        Self.append(UInt64(bitPattern: Int64(takenAt.timeIntervalSince1970 * 1000)), to: &bytes)
+        Self.append(UInt16(min(columns.count, Int(UInt16.max))), to: &bytes)
+        for column in columns.prefix(Int(UInt16.max)) { Self.appendShort(column, to: &bytes) }
+        Self.append(UInt32(issues.count), to: &bytes)
         for issue in issues {
-            Self.appendShort(issue.key, to: &data)
-            Self.appendShort(issue.status, to: &data)
+            Self.appendShort(issue.key, to: &bytes)
+            Self.appendShort(issue.status, to: &bytes)
             for index in 0..<columns.count {
-                Self.append(index < issue.cells.count ? issue.cells[index] : 0, to: &data)
+                Self.append(index < issue.cells.count ? issue.cells[index] : 0, to: &bytes)
             }
         }
-        return data
+        return Data(bytes)
     }
 
     /// Nil for bytes that are not a snapshot this version wrote (the run then says nothing changed
@@ -171,16 +87,24 @@ public struct ReportSnapshot: Sendable, Equatable {
             issues: issues)
     }
 
-    private static func append<Integer: FixedWidthInteger>(_ value: Integer, to data: inout Data) {
-        withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) }
+    private static func append<Integer: FixedWidthInteger>(_ value: Integer, to bytes: inout [UInt8]) {
+        for shift in stride(from: 0, to: Integer.bitWidth, by: 8) {
+            bytes.append(UInt8(truncatingIfNeeded: value >> shift))
+        }
     }
 
     /// A string of at most 255 bytes, cut at a character's boundary.
-    private static func appendShort(_ text: String, to data: inout Data) {
-        var bytes = Array(text.utf8.prefix(255))
-        while String(validating: bytes, as: UTF8.self) == nil && !bytes.isEmpty { bytes.removeLast() }
-        data.append(UInt8(bytes.count))
-        data.append(contentsOf: bytes)
+    private static func appendShort(_ text: String, to bytes: inout [UInt8]) {
+        let utf8 = text.utf8
+        if utf8.count <= 255 {
+            bytes.append(UInt8(utf8.count))
+            bytes.append(contentsOf: utf8)
+            return
+        }
+        var kept = Array(utf8.prefix(255))
+        while String(validating: kept, as: UTF8.self) == nil && !kept.isEmpty { kept.removeLast() }
+        bytes.append(UInt8(kept.count))
+        bytes.append(contentsOf: kept)
     }
 
     private struct Reader {
