@@ -39,6 +39,7 @@ let package = Package(
         .executable(name: "fit-bench", targets: ["FITBench"]),
         .executable(name: "hello-bench", targets: ["HelloBench"]),
         .executable(name: "render-bench", targets: ["RenderBench"]),
+        .executable(name: "snapshot-bench", targets: ["SnapshotBench"]),
         .executable(name: "transport-bench", targets: ["TransportBench"]),
         .executable(name: "reports-fuzz", targets: ["ReportsFuzz"]),
     ],
@@ -240,6 +241,13 @@ let package = Package(
             name: "RenderBench",
             dependencies: ["Rendering", "Atlassian", "Microsoft"],
             path: "Benchmarks/RenderBench",
+            swiftSettings: strictSettings
+        ),
+        // Links the test helpers for their stores over a fresh SQLite file and a throwaway PostgreSQL.
+        .executableTarget(
+            name: "SnapshotBench",
+            dependencies: ["JobQueue", "Rendering", "Reports", "ReportsTesting", "TestSupport"],
+            path: "Benchmarks/SnapshotBench",
             swiftSettings: strictSettings
         ),
         .executableTarget(

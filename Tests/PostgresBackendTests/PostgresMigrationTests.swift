@@ -23,6 +23,16 @@ struct PostgresMigrationTests {
                 #expect(applied.filter { !$0.isEmpty } == [PostgresReportsDatabase.knownMigrations])
                 try await database.requireCurrentSchema()
                 #expect(try await database.migrate().isEmpty, "a second run has nothing to do")
+                // Snapshots are stored without a compression attempt (their hashes do not compress).
+                let storage = try await database.withConnection { connection in
+                    try await connection.query(
+                        """
+                        SELECT attstorage::text FROM pg_attribute
+                        WHERE attrelid = 'report_snapshots'::regclass AND attname = 'body'
+                        """, logger: database.logger
+                    ).collect().first?.decode(String.self)
+                }
+                #expect(storage == "e")
             }
         }
     }

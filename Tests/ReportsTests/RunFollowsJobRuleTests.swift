@@ -1,3 +1,4 @@
+import Foundation
 import JobQueue
 import Testing
 
@@ -80,5 +81,17 @@ struct RunFollowsJobRuleTests {
                 settled: .deferred(JobDeferral("busy", delay: .seconds(1))), result: nil, jobNow: .available)
                 == .wait)
         #expect(RunFollowsJob.action(settled: .released, result: nil, jobNow: .available) == .wait)
+    }
+
+    /// The outcome reaches the queue as bytes: the count and link as JSON, the snapshot after a zero
+    /// byte, whatever bytes the snapshot holds (zeros among them).
+    @Test func anOutcomeReadsBackWithOrWithoutItsSnapshot() throws {
+        let snapshot = Data([0, 1, 0, 255, 0])
+        let full = RunOutcome(issueCount: 7, pageUrl: "https://onenote.example/p?a=1&b=\u{0}", snapshot: snapshot)
+        #expect(RunOutcome(full.jobResult) == full)
+        #expect(full.jobResult.bytes.count < 80, "the snapshot is not inflated to base64")
+        let plain = RunOutcome(issueCount: 0, pageUrl: nil)
+        #expect(RunOutcome(plain.jobResult) == plain && plain.jobResult.bytes.firstIndex(of: 0) == nil)
+        #expect(RunOutcome(JobResult()) == nil && RunOutcome(JobResult(bytes: Data([0, 1]))) == nil)
     }
 }

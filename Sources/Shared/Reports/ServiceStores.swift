@@ -142,7 +142,7 @@ public enum RunRequestResult: Sendable, Equatable {
     /// come after `retryAfter`.
     case rateLimited(retryAfter: Duration)
 
-    var run: ReportRun? {
+    package var run: ReportRun? {
         switch self {
         case .queued(let run), .followUp(let run, _), .joined(let run): run
         case .reportNotFound, .rateLimited: nil

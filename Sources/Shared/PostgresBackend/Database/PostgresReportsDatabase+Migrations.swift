@@ -48,6 +48,11 @@ extension PostgresReportsDatabase {
                 )
                 """
             ]),
+        // A snapshot is mostly 32-bit hashes, which do not compress: `EXTERNAL` keeps it out of line
+        // without trying, which took most of a 5,000-issue snapshot's write (BENCHMARKS.md).
+        Migration(
+            name: "v14-snapshots-stored-uncompressed",
+            statements: ["ALTER TABLE report_snapshots ALTER COLUMN body SET STORAGE EXTERNAL"]),
     ]
 
     public static var knownMigrations: [String] { migrations.map(\.name) }

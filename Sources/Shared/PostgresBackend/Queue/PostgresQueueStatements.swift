@@ -1,5 +1,6 @@
 import Foundation
 import JobQueue
+import NIOCore
 import PostgresNIO
 import Reports
 
@@ -136,32 +137,32 @@ struct NextDue: PostgresPreparedStatement {
 /// settles their jobs (a data-changing step of its WITH, joined to its `done` rows, so a success
 /// refused for a lost lease leaves its run alone). `$1` is the settle's time.
 enum RunsOfSuccesses {
-    /// Two steps of a WITH: `ended` (the runs) and `kept` (their reports' snapshots, base64 in the
-    /// bindings, replaced).
+    /// Two steps of a WITH: `ended` (the runs) and `kept` (their reports' snapshots, bytea bound in
+    /// binary, replaced).
     static func update(ids: Int, counts: Int, urls: Int, snapshots: Int) -> String {
         """
         ended AS (
             UPDATE runs SET status = 'succeeded', finished_at = $1, issue_count = nullif(s.issues, -1),
                 page_url = nullif(s.url, ''), error_code = NULL, error_message = NULL
-            FROM done, unnest($\(ids)::bigint[], $\(counts)::bigint[], $\(urls)::text[], $\(snapshots)::text[])
+            FROM done, unnest($\(ids)::bigint[], $\(counts)::bigint[], $\(urls)::text[], $\(snapshots)::bytea[])
                 AS s (job_id, issues, url, snapshot)
             WHERE done.id = s.job_id AND runs.job_id = s.job_id AND runs.status IN ('queued', 'running')
             RETURNING runs.report_id, s.snapshot
         ), kept AS (
             INSERT INTO report_snapshots (report_id, taken_at, body)
-            SELECT report_id, $1, decode(snapshot, 'base64') FROM ended WHERE snapshot <> ''
+            SELECT report_id, $1, snapshot FROM ended WHERE length(snapshot) > 0
             ON CONFLICT (report_id) DO UPDATE SET taken_at = EXCLUDED.taken_at, body = EXCLUDED.body
         )
         """
     }
 
-    /// Job ids, issue counts (-1: none), page links ('': none) and snapshots (base64, '': none) of
+    /// Job ids, issue counts (-1: none), page links ('': none) and snapshots (empty: none) of
     /// the successes whose run ends.
     struct Values: Sendable {
         var ids: [Int64] = []
         var counts: [Int64] = []
         var urls: [String] = []
-        var snapshots: [String] = []
+        var snapshots: [ByteBuffer] = []
 
         init(_ successes: [SettledJob]) {
             for success in successes {
@@ -172,7 +173,7 @@ enum RunsOfSuccesses {
                 ids.append(success.lease.jobId)
                 counts.append(Int64(count ?? -1))
                 urls.append(url ?? "")
-                snapshots.append(snapshot?.base64EncodedString() ?? "")
+                snapshots.append(ByteBuffer(bytes: snapshot ?? Data()))
             }
         }
 

@@ -44,7 +44,7 @@ struct PostgresLeasedRunWrites: LeasedRunRecorder {
                 let row = try await connection.checkedQuery(
                     """
                     SELECT \(unescaped: ReportRow.columns), page_id, page_created_at, pending_create_at,
-                        (SELECT encode(body, 'base64') FROM report_snapshots WHERE report_id = reports.id) AS snapshot
+                        (SELECT body FROM report_snapshots WHERE report_id = reports.id) AS snapshot
                     FROM reports WHERE id = \(reportId)
                     """, logger: logger
                 ).collect().first
@@ -55,10 +55,7 @@ struct PostgresLeasedRunWrites: LeasedRunRecorder {
             let storedPage = try random["page_id"].decode(String?.self)
             let created = try random["page_created_at"].decode(Int64?.self)
             let pending = try random["pending_create_at"].decode(Int64?.self)
-            // Base64 over the wire (PostgreSQL's encode breaks lines every 76 characters).
-            let snapshot = try random["snapshot"].decode(String?.self).flatMap {
-                Data(base64Encoded: $0, options: .ignoreUnknownCharacters)
-            }
+            let snapshot = try random["snapshot"].decode(Data?.self)
             try await connection.checkedQuery(
                 """
                 UPDATE runs SET status = 'running', attempt = \(attempt), started_at = coalesce(started_at, \(nowMs))

@@ -1,6 +1,7 @@
 import Foundation
 import JobQueue
 import Logging
+import NIOCore
 import PostgresNIO
 import Reports
 
@@ -61,7 +62,7 @@ enum PostgresRunFollowing {
                     RETURNING report_id
                 )
                 INSERT INTO report_snapshots (report_id, taken_at, body)
-                SELECT report_id, \(now), decode(\(snapshot?.base64EncodedString() ?? ""), 'base64') FROM ended
+                SELECT report_id, \(now), \(ByteBuffer(bytes: snapshot ?? Data())) FROM ended
                 WHERE \(snapshot != nil)
                 ON CONFLICT (report_id) DO UPDATE SET taken_at = EXCLUDED.taken_at, body = EXCLUDED.body
                 """
