@@ -77,6 +77,23 @@ struct RenderBench {
             "render-bench: \(count) issues, 10 columns (ADF descriptions, custom fields)\(grouped ? ", 30 groups with sums, children under parents, the summary, changes and notes" : ""), \(full.kilobytes) KB of XHTML per render, 5 runs"
         )
         print(full.line)
+        if grouped { measureNotesReading(full.page, expected: notes.byKey.count) }
+    }
+
+    /// Reading the notes back from the page this shape renders (what a worker does before each update),
+    /// on the whole page's markup as one text, as a page's content answer holds it.
+    static func measureNotesReading(_ page: String, expected: Int) {
+        var times: [Double] = []
+        var read = PageNotes()
+        for _ in 0..<5 {
+            let start = ContinuousClock.now
+            read = PageNotes.read(page)
+            times.append(milliseconds(ContinuousClock.now - start))
+        }
+        print(
+            String(
+                format: "notes: %d of %d read back from %d KB of page, %.1f ms (median of 5)", read.byKey.count,
+                expected, page.utf8.count / 1024, times.sorted()[2]))
     }
 
     /// 5,000 issues with realistic fields and one hostile summary in five.
@@ -131,6 +148,8 @@ struct RenderBench {
     struct Measured {
         let kilobytes: Int
         let line: String
+        /// The last render's markup, its parts joined.
+        let page: String
     }
 
     static func measure(
@@ -139,6 +158,7 @@ struct RenderBench {
     ) -> Measured {
         let renderer = OneNotePageRenderer()
         var bytes = 0
+        var parts: [String] = []
         var milliseconds: [Double] = []
         for _ in 0..<5 {
             let start = ContinuousClock.now
@@ -150,6 +170,7 @@ struct RenderBench {
                 notes: notes)
             let elapsed = ContinuousClock.now - start
             bytes = output.page.utf8.count + output.appendedParts.reduce(0) { $0 + $1.utf8.count }
+            parts = [output.page] + output.appendedParts
             milliseconds.append(
                 Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
         }
@@ -158,7 +179,8 @@ struct RenderBench {
             kilobytes: bytes / 1024,
             line: String(
                 format: "renderer: %.0f ms per render (median; range %.0f–%.0f), %.0f issues/s", median,
-                milliseconds.min()!, milliseconds.max()!, Double(issues.count) / median * 1000))
+                milliseconds.min()!, milliseconds.max()!, Double(issues.count) / median * 1000),
+            page: parts.joined())
     }
 
     /// The same issues with a description of a few paragraphs, a list and code (hostile text in one in

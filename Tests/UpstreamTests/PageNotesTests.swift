@@ -77,6 +77,19 @@ struct PageNotesTests {
         #expect(!note.contains("script") && !note.contains("onclick") && !note.contains("url("))
     }
 
+    /// Character references decode as an HTML reader does; an `&` that starts none stays, even beside
+    /// text of several bytes a character.
+    @Test func referencesInTheReadPageDecodeAndAStrayAmpersandStays() {
+        let cases: [(String, String)] = [
+            ("Mia &amp; Ravi", "Mia & Ravi"), ("&lt;b&gt; &quot;x&quot; &apos;y&apos;", "<b> \"x\" 'y'"),
+            ("a&nbsp;b", "a\u{00A0}b"), ("&#233;t&#xE9; &#X1F389;", "été 🎉"), ("R&D", "R&D"),
+            ("&unknown; &amp", "&unknown; &amp"), ("&#xZZ; &#; &#1114112;", "&#xZZ; &#; &#1114112;"),
+            ("&ééééééé;", "&ééééééé;"), ("&ampamp;", "&ampamp;"), ("no references", "no references"),
+            ("&&amp;&", "&&&"),
+        ]
+        for (text, decoded) in cases { #expect(PageMarkup.decode(text) == decoded, "\(text)") }
+    }
+
     @Test func aRowInTwoPartsKeepsBothNotes() {
         var notes = PageNotes()
         notes.add("<p>first</p>", for: "OPS-1")

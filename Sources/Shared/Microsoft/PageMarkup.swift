@@ -204,35 +204,56 @@ enum PageMarkup {
         }
     }
 
-    /// Character references in an attribute value or text: the five named ones, `&nbsp;` and numeric ones.
+    /// Character references in an attribute value or text: the five named ones, `&nbsp;` and numeric
+    /// ones; any other `&` stays as it is. Read as UTF-8 bytes (a reference is ASCII), so a page of
+    /// megabytes decodes without walking its characters.
     static func decode(_ text: String) -> String {
-        guard text.contains("&") else { return text }
-        var output = ""
-        var rest = Substring(text)
-        while let amp = rest.firstIndex(of: "&") {
-            output += rest[..<amp]
-            rest = rest[amp...]
-            guard let semicolon = rest.prefix(12).firstIndex(of: ";") else {
-                output += "&"
-                rest = rest.dropFirst()
+        let ampersand = UInt8(ascii: "&")
+        guard text.utf8.contains(ampersand) else { return text }
+        let bytes = Array(text.utf8)
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            guard bytes[index] == ampersand else {
+                output.append(bytes[index])
+                index += 1
                 continue
             }
-            let name = rest[rest.index(after: rest.startIndex)..<semicolon]
-            let named = ["quot": "\"", "amp": "&", "lt": "<", "gt": ">", "apos": "'", "nbsp": "\u{00A0}"]
-            var scalar: Unicode.Scalar?
+            // A reference ends with ";" within 12 bytes of its "&".
+            let window = bytes[(index + 1)..<min(index + 12, bytes.count)]
+            if let semicolon = window.firstIndex(of: UInt8(ascii: ";")),
+                let replacement = reference(String(decoding: bytes[(index + 1)..<semicolon], as: UTF8.self))
+            {
+                output.append(contentsOf: replacement.utf8)
+                index = semicolon + 1
+            } else {
+                output.append(ampersand)
+                index += 1
+            }
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// The text a reference's name (between "&" and ";") stands for, nil for a name it is not.
+    private static func reference(_ name: String) -> String? {
+        switch name {
+        case "quot": return "\""
+        case "amp": return "&"
+        case "lt": return "<"
+        case "gt": return ">"
+        case "apos": return "'"
+        case "nbsp": return "\u{00A0}"
+        default:
+            let scalar: Unicode.Scalar?
             if name.hasPrefix("#x") || name.hasPrefix("#X") {
                 scalar = UInt32(name.dropFirst(2), radix: 16).flatMap(Unicode.Scalar.init)
             } else if name.hasPrefix("#") {
                 scalar = UInt32(name.dropFirst()).flatMap(Unicode.Scalar.init)
-            }
-            if let replacement = named[String(name)] ?? scalar.map({ String(Character($0)) }) {
-                output += replacement
-                rest = rest[rest.index(after: semicolon)...]
             } else {
-                output += "&"
-                rest = rest.dropFirst()
+                scalar = nil
             }
+            return scalar.map { String(Character($0)) }
         }
-        return output + rest
     }
 }

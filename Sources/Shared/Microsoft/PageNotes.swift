@@ -82,34 +82,44 @@ extension Character {
     fileprivate var isASCIIDigit: Bool { isASCII && isNumber }
 }
 
-/// Reads the top-level tables of a report's parts: their rows and cells, each cell's text and (for
-/// the notes column) its markup, sanitized as it is read.
+/// Reads the top-level tables of a report's parts, row by row as they end: the first row's headers
+/// (to find the "Notes" column), then per row its first cell's text and its notes cell's markup,
+/// sanitized as it is read. Other cells are only counted: a 5,000-row page has some 50,000 of them.
 private struct TableReader {
-    struct Cell {
-        var text = ""
-        var note = NoteMarkup()
-    }
-
     private var tableDepth = 0
-    private var rows: [[Cell]] = []
-    private var row: [Cell]?
-    private var cell: Cell?
+    /// Whether the table's first row has ended, and the last of its cells that reads "Notes".
+    private var headerRead = false
+    private var noteColumn: Int?
+    /// The open row's cells so far, and the open cell's place in it (nil between cells).
+    private var cellCount = 0
+    private var cellIndex: Int?
+    private var inRow = false
+    /// The open cell's text, kept for a header cell and a row's first cell.
+    private var text = ""
+    private var key = ""
+    private var note: NoteMarkup?
+    private var rowNote: NoteMarkup?
+
+    /// Whether this cell's text or markup is read at all.
+    private var readsText: Bool { !headerRead || cellIndex == 0 }
 
     mutating func start(_ tag: PageMarkup.StartTag) {
         if tag.name == "table" {
             tableDepth += 1
             if tableDepth == 1 {
-                rows = []
+                (headerRead, noteColumn, inRow, cellIndex) = (false, nil, false, nil)
                 return
             }
         }
-        guard tableDepth >= 1 else { return }
+        guard tableDepth >= 1, !(headerRead && noteColumn == nil) else { return }
         if tableDepth == 1 && tag.name == "tr" {
-            row = []
-        } else if tableDepth == 1 && (tag.name == "td" || tag.name == "th") {
-            cell = Cell()
-        } else if cell != nil {
-            cell?.note.start(tag)
+            (inRow, cellCount, cellIndex, key, rowNote) = (true, 0, nil, "", nil)
+        } else if tableDepth == 1 && (tag.name == "td" || tag.name == "th") && inRow {
+            cellIndex = cellCount
+            text = ""
+            note = headerRead && cellCount == noteColumn ? NoteMarkup() : nil
+        } else if cellIndex != nil {
+            note?.start(tag)
         }
     }
 
@@ -117,38 +127,42 @@ private struct TableReader {
         guard tableDepth >= 1 else { return }
         if name == "table" && tableDepth == 1 {
             tableDepth = 0
-            finishTable(into: &notes)
             return
         }
         if name == "table" { tableDepth -= 1 }
-        if tableDepth == 1 && (name == "td" || name == "th"), let finished = cell {
-            row?.append(finished)
-            cell = nil
-        } else if tableDepth == 1 && name == "tr", let finished = row {
-            rows.append(finished)
-            row = nil
-        } else if cell != nil {
-            cell?.note.end(name)
+        if tableDepth == 1 && (name == "td" || name == "th"), let index = cellIndex {
+            finishCell(index)
+        } else if tableDepth == 1 && name == "tr" && inRow {
+            finishRow(into: &notes)
+        } else if cellIndex != nil {
+            note?.end(name)
         }
     }
 
     mutating func text(_ text: String) {
-        guard cell != nil else { return }
-        cell?.text += text
-        cell?.note.text(text)
+        guard cellIndex != nil else { return }
+        if readsText { self.text += text }
+        note?.text(text)
     }
 
-    private mutating func finishTable(into notes: inout PageNotes) {
-        defer { rows = [] }
-        guard let header = rows.first,
-            let column = header.lastIndex(where: { $0.text.trimmingSpaces == PageNotes.header })
-        else { return }
-        for cells in rows.dropFirst() where column < cells.count {
-            let key = PageNotes.rowKey(cells[0].text)
-            var markup = cells[column].note
-            guard PageNotes.isIssueKey(key), let note = markup.finished() else { continue }
-            notes.add(note, for: key)
+    private mutating func finishCell(_ index: Int) {
+        if !headerRead && text.trimmingSpaces == PageNotes.header { noteColumn = index }
+        if headerRead && index == 0 { key = text }
+        if let note { rowNote = note }
+        (cellCount, cellIndex, note) = (cellCount + 1, nil, nil)
+    }
+
+    private mutating func finishRow(into notes: inout PageNotes) {
+        inRow = false
+        guard headerRead else {
+            headerRead = true
+            return
         }
+        let key = PageNotes.rowKey(self.key)
+        guard let column = noteColumn, column < cellCount, var markup = rowNote, PageNotes.isIssueKey(key),
+            let note = markup.finished()
+        else { return }
+        notes.add(note, for: key)
     }
 }
 
