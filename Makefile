@@ -70,6 +70,8 @@ bench: deps
 	Benchmarks/api/run.sh
 	swift build -c release --product render-bench
 	.build/release/render-bench
+	swift build -c release --product snapshot-bench
+	.build/release/snapshot-bench
 	Benchmarks/pipeline/run.sh
 	Benchmarks/scheduler/run.sh
 	Benchmarks/idle/run.sh
