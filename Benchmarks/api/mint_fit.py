@@ -14,7 +14,7 @@ fixtures = json.load(open(sys.argv[1]))
 now = int(time.time())
 claims = {
     "app": {
-        "id": fixtures["appId"], "installationId": sys.argv[2], "apiBaseUrl": "https://api.atlassian.com/ex/jira/cloud-1",
+        "id": fixtures["appId"], "installationId": sys.argv[2], "apiBaseUrl": sys.argv[4] if len(sys.argv) > 4 else "https://api.atlassian.com/ex/jira/cloud-1",
         "environment": {"type": "DEVELOPMENT", "id": "ari:cloud:ecosystem::environment/x/y"},
         "module": {"type": "core:endpoint", "key": "reports"},
     },

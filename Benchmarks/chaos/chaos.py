@@ -88,7 +88,8 @@ class Stack:
 
     def headers(self):
         _, minted = http("POST", f"{self.sandbox}/sandbox/fit", body={"accountId": "sandbox-user-1"})
-        return {"Authorization": f"Bearer {minted['fit']}", "x-forge-oauth-system": minted["systemToken"], "Content-Type": "application/json"}
+        return {"Authorization": f"Bearer {minted['fit']}", "x-forge-oauth-system": minted["systemToken"],
+                "x-forge-oauth-user": minted["userToken"], "Content-Type": "application/json"}
 
     def trigger_headers(self):
         # What Forge sends a scheduled trigger: no principal, the system token (the only source of it).

@@ -57,7 +57,10 @@ def main():
         def headers(account):
             # account None: what Forge sends a scheduled trigger (no principal; the system token's only source)
             _, minted = http("POST", f"{sandbox}/sandbox/fit", body={"accountId": account} if account else {"trigger": True})
-            return {"Authorization": f"Bearer {minted['fit']}", "x-forge-oauth-system": minted["systemToken"], "Content-Type": "application/json"}
+            fields = {"Authorization": f"Bearer {minted['fit']}", "x-forge-oauth-system": minted["systemToken"], "Content-Type": "application/json"}
+            if account:  # a user's call carries the user token Forge forwards (a report's JQL is checked with it)
+                fields["x-forge-oauth-user"] = minted["userToken"]
+            return fields
 
         users = {user: f"sandbox-user-{index + 1}" for index, user in enumerate("ABCDEF")}
         status, _ = http("POST", f"{api}/forge/trigger", headers(None))

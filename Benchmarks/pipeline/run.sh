@@ -35,6 +35,8 @@ headers() { # a user's FIT; with "trigger", what Forge sends a scheduled trigger
   local minted; minted=$(curl -s -X POST "$sandbox/sandbox/fit" -d "$who")
   printf -- '-H\nAuthorization: Bearer %s\n-H\nx-forge-oauth-system: %s\n-H\nContent-Type: application/json\n' \
     "$(json "['fit']" <<<"$minted")" "$(json "['systemToken']" <<<"$minted")"
+  # A user's call carries the user token Forge forwards (a report's JQL is checked with it).
+  [ "${1:-}" = trigger ] || printf -- '-H\nx-forge-oauth-user: %s\n' "$(json "['userToken']" <<<"$minted")"
 }
 api() { local method=$1 path=$2; shift 2; mapfile -t h < <(headers); curl -s -X "$method" "${h[@]}" "http://127.0.0.1:$port$path" "$@"; }
 

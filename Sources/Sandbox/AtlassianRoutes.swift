@@ -57,6 +57,7 @@ enum AtlassianRoutes {
             }
         }
         jira.get("/filter/search") { request, context in try filters(request, context, state) }
+        jira.post("/jql/parse") { request, context in try await JQLParseRoute.parse(request, context, state) }
         // The site's fields as the caller sees them (docs/jira-fields.md).
         jira.get("/field") { request, context in
             state.count("fields")

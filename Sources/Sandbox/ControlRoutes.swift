@@ -97,9 +97,9 @@ struct FaultMiddleware: RouterMiddleware {
                 headers[HTTPField.Name("X-RateLimit-Remaining")!] = "0"
                 headers[HTTPField.Name("RateLimit-Reason")!] = "jira-burst-based"
             }
+            let message = status == 429 || status == 503 ? "Rate limit exceeded." : "Injected fault: HTTP \(status)."
             return SandboxHTTP.json(
-                .init(code: status), ["errorMessages": ["Rate limit exceeded."], "errors": [String: Any]()],
-                headers: headers)
+                .init(code: status), ["errorMessages": [message], "errors": [String: Any]()], headers: headers)
         }
         return SandboxHTTP.json(.init(code: status), ["error": "injected fault"])
     }

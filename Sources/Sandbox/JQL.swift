@@ -21,7 +21,9 @@ struct JQLQuery: Sendable, Equatable {
 
     static let orderFields: Set<String> = ["key", "created", "updated", "priority", "status", "project", "summary"]
 
-    init(_ text: String) throws(JQLError) {
+    /// `bounded`: refuse a query without a restriction, as the enhanced search does (the parse
+    /// endpoint does not).
+    init(_ text: String, bounded: Bool = true) throws(JQLError) {
         var tokens = try Self.tokenize(text)
         var clauses: [Clause] = []
         var order: [Order] = []
@@ -78,7 +80,7 @@ struct JQLQuery: Sendable, Equatable {
         }
         guard tokens.isEmpty else { throw .syntax("Unexpected '\(Self.describe(tokens[0]))' at the end of the query.") }
         // docs/atlassian-apis.md §4: the enhanced search requires a bounded query.
-        guard !clauses.isEmpty else { throw .unbounded }
+        guard !clauses.isEmpty || !bounded else { throw .unbounded }
         self.clauses = clauses
         self.order = order
     }

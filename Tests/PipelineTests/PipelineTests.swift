@@ -191,7 +191,8 @@ struct PipelineHarness: Sendable {
             ["name": name, "jql": jql, "columns": ["key", "summary", "status", "assignee"], "sectionId": section],
             escapeAngleBrackets: false)
         let created = try await client.execute(
-            uri: "/v1/reports", method: .post, headers: try await headers(), body: ByteBuffer(string: body))
+            uri: "/v1/reports", method: .post, headers: try await headers(forwardUserToken: true),
+            body: ByteBuffer(string: body))
         return try #require(created.json["id"] as? String, "\(created.text)")
     }
 
@@ -279,9 +280,27 @@ struct PipelineTests {
             try await harness.installAndConnect(client)
             func errorCode(_ run: [String: Any]) -> String? { (run["error"] as? [String: Any])?["code"] as? String }
 
-            // Invalid JQL: permanent, with Jira's reason.
-            let badJQL = try await harness.run(client, try await harness.createReport(client, jql: "priority = High"))
+            // JQL Jira does not accept is refused when saved, at the field, with Jira's message once.
+            let refused = try await client.execute(
+                uri: "/v1/reports", method: .post, headers: try await harness.headers(forwardUserToken: true),
+                body: ByteBuffer(
+                    string:
+                        #"{"name":"R","jql":"priority = High","columns":["key"],"sectionId":"\#(Notebooks.all[0].sections[0].id)"}"#
+                ))
+            #expect(refused.status == .unprocessableContent && refused.errorCode == "invalid_jql", "\(refused.text)")
+            #expect(
+                refused.text.contains(
+                    #"jql: Field 'priority' does not exist or you do not have permission to view it."#),
+                "\(refused.text)")
+            // JQL Jira stops accepting after it was saved (a project deleted since): the run fails for
+            // good, with Jira's reason once.
+            let laterBad = try await harness.createReport(client, jql: "project = WEB")
+            _ = try await harness.sandbox.execute(
+                uri: "/sandbox/faults", method: .post,
+                body: ByteBuffer(string: #"{"route":"/ex/jira/*/search/jql","status":400,"count":1}"#))
+            let badJQL = try await harness.run(client, laterBad)
             #expect(badJQL["status"] as? String == "failed" && errorCode(badJQL) == "invalid_jql", "\(badJQL)")
+            #expect((badJQL["error"] as? [String: Any])?["message"] as? String == "Injected fault: HTTP 400.")
             // A section that does not exist: permanent.
             let noSection = try await harness.run(
                 client, try await harness.createReport(client, jql: "project = WEB", section: "1-deleted-section!9"))

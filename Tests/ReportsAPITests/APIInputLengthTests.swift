@@ -27,7 +27,7 @@ struct APIInputLengthTests {
     @Test func everyLengthLimitedFieldCountsScalarsNotGraphemes() async throws {
         #expect(Self.thumbs.count == 1 && Self.thumbs.unicodeScalars.count == 2)
         try await APIHarness.run { harness in
-            let alice = try await harness.headers()
+            let alice = try await harness.editorHeaders()
             try await harness.test { client in
                 // (body, expected status): at the limit is stored, one grapheme over is a 422, never a 500.
                 let cases: [(String, HTTPResponse.Status)] = [
@@ -83,7 +83,7 @@ struct APIInputLengthTests {
     /// PostgreSQL): every C0 control and DEL is a 422 at the name field on POST and PUT, and nothing is stored.
     @Test func controlCharactersInANameAre422AtTheField() async throws {
         try await APIHarness.run { harness in
-            let alice = try await harness.headers()
+            let alice = try await harness.editorHeaders()
             try await harness.test { client in
                 let created = try await client.execute(
                     uri: "/v1/reports", method: .post, headers: alice, body: ByteBuffer(string: Self.body()))

@@ -24,12 +24,54 @@ struct APIRouterTests {
     static let reportBody =
         #"{"name":"Open bugs","jql":"project = OPS ORDER BY key","columns":["key","summary","status"],"sectionId":"\#(section)","schedule":{"cron":"0 8 * * 1-5","timeZone":"Europe/Berlin"}}"#
 
+    /// A query Jira refuses is not saved: 422 `invalid_jql` at the field with Jira's message once, for
+    /// JQL and for a saved filter the user cannot see; a query the report already had is not asked again.
+    @Test func aReportsQueryIsCheckedWithJiraWhenSaved() async throws {
+        try await APIHarness.run { harness in
+            try await harness.test { client in
+                let alice = try await harness.editorHeaders()
+                func body(_ source: String) -> ByteBuffer {
+                    ByteBuffer(
+                        string: #"{"name":"R",\#(source),"columns":["key"],"sectionId":"\#(Self.section)"}"#)
+                }
+                let refused = try await client.execute(
+                    uri: "/v1/reports", method: .post, headers: alice, body: body(#""jql":"project = NOPE""#))
+                #expect(refused.status == .unprocessableContent && refused.errorCode == "invalid_jql")
+                #expect(
+                    refused.json["error"].flatMap { ($0 as? [String: Any])?["message"] as? String }
+                        == "jql: The value 'NOPE' does not exist for the field 'project'.")
+                let hidden = try await client.execute(
+                    uri: "/v1/reports", method: .post, headers: alice, body: body(#""filterId":"99999""#))
+                #expect(hidden.status == .unprocessableContent && hidden.errorCode == "invalid_jql")
+                #expect(hidden.text.contains("filterId: this saved filter no longer exists or is not shared with you"))
+                let withoutUser = try await client.execute(
+                    uri: "/v1/reports", method: .post, headers: try await harness.headers(),
+                    body: body(#""jql":"project = OPS""#))
+                #expect(withoutUser.status == .badRequest && withoutUser.errorCode == "user_token_required")
+                let listed = try await client.execute(uri: "/v1/reports", method: .get, headers: alice)
+                #expect((listed.json["reports"] as? [Any])?.isEmpty == true, "nothing refused was saved")
+
+                let created = try await client.execute(
+                    uri: "/v1/reports", method: .post, headers: alice, body: body(#""filterId":"10000""#))
+                #expect(created.status == .created, "\(created.text)")
+                let id = try #require(created.json["id"] as? String)
+                let renamed = try await client.execute(
+                    uri: "/v1/reports/\(id)", method: .put, headers: try await harness.headers(),
+                    body: body(#""filterId":"10000""#))
+                #expect(renamed.status == .ok, "the same filter is not checked again: \(renamed.text)")
+                let changed = try await client.execute(
+                    uri: "/v1/reports/\(id)", method: .put, headers: alice, body: body(#""jql":"project = NOPE""#))
+                #expect(changed.status == .unprocessableContent && changed.errorCode == "invalid_jql")
+            }
+        }
+    }
+
     @Test func quotasAnswerWithStableCodesAndRunNowWithRetryAfter() async throws {
         var limits = TenantLimits()
         limits.reportsPerUser = 3
         limits.runNowPerMinute = 2
         try await APIHarness.run(limits: limits) { harness in
-            let alice = try await harness.headers()
+            let alice = try await harness.editorHeaders()
             try await harness.test { client in
                 let frequent = Self.reportBody.replacingOccurrences(of: "0 8 * * 1-5", with: "*/5 * * * *")
                 let refused = try await client.execute(
@@ -69,7 +111,7 @@ struct APIRouterTests {
 
     @Test func reportsRunsAndMeHappyPath() async throws {
         try await APIHarness.run { harness in
-            let alice = try await harness.headers()
+            let alice = try await harness.editorHeaders()
             try await harness.test { client in
                 let me = try await client.execute(uri: "/v1/me", method: .get, headers: alice)
                 #expect(me.status == .ok)
@@ -176,7 +218,7 @@ struct APIRouterTests {
 
     @Test func anotherUserOrInstallationSees404() async throws {
         try await APIHarness.run { harness in
-            let alice = try await harness.headers()
+            let alice = try await harness.editorHeaders()
             let bob = try await harness.headers("557058:bob")
             let eve = try await harness.headers("557058:alice", installation: ReportFixture.installationB)
             try await harness.test { client in
@@ -212,7 +254,7 @@ struct APIRouterTests {
 
     @Test func badBodiesGetA4xxJSONErrorNeverA500() async throws {
         try await APIHarness.run { harness in
-            let alice = try await harness.headers()
+            let alice = try await harness.editorHeaders()
             try await harness.test { client in
                 let huge = String(repeating: "x", count: 70_000)
                 let cases: [(String, HTTPResponse.Status, String)] = [

@@ -20,7 +20,7 @@ struct RequestTraceTests {
         let sink = CapturingLogSink()
         let logger = Logger(label: "api") { JSONLogHandler(label: $0, level: .info, sink: sink) }
         try await APIHarness.run { harness in
-            let alice = try await harness.headers()
+            let alice = try await harness.editorHeaders()
             try await harness.test(logger: logger) { client in
                 let probes: [(String, HTTPRequest.Method, HTTPFields, String?, HTTPResponse.Status)] = [
                     ("/v1/me", .get, [:], nil, .unauthorized),  // no FIT

@@ -1,5 +1,6 @@
 import Crypto
 package import Foundation
+import HTTPTypes
 package import Hummingbird
 package import HummingbirdTesting
 package import JWTKit
@@ -149,6 +150,9 @@ package final class UpstreamStandIn: Sendable {
             guard request.headers[.authorization] == "Bearer user-token-1" else {
                 return Self.json(.unauthorized, #"{"errorMessages":["no"]}"#)
             }
+            if let id = request.uri.queryParameters.get("id"), id != "10000" {
+                return Self.json(.ok, #"{"values":[]}"#)
+            }
             guard request.uri.queryParameters.get("expand") == "jql" else {
                 return Self.json(.ok, #"{"values":[{"id":"10000","name":"Mine"}]}"#)
             }
@@ -156,6 +160,25 @@ package final class UpstreamStandIn: Sendable {
                 .ok,
                 #"{"isLast":true,"values":[{"id":"10000","name":"Mine","jql":"assignee = currentUser() ORDER BY key"}]}"#
             )
+        }
+        // JQL parsed as the user (docs/atlassian-apis.md §9): a query naming the project NOPE is refused,
+        // as Jira refuses a value the user cannot see; anything else is valid.
+        router.post("/ex/jira/{cloud}/rest/api/3/jql/parse") { request, _ -> Response in
+            guard request.headers[.authorization] == "Bearer user-token-1" else {
+                return Self.json(.unauthorized, #"{"errorMessages":["no"]}"#)
+            }
+            let body = try await request.body.collect(upTo: 65_536)
+            guard request.uri.queryParameters.get("validation") == "strict",
+                let object = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
+                let queries = object["queries"] as? [String]
+            else { return Self.json(.badRequest, #"{"errorMessages":["bad request"]}"#) }
+            let answers: [[String: Any]] = queries.map { query in
+                query.contains("NOPE")
+                    ? ["query": query, "errors": ["The value 'NOPE' does not exist for the field 'project'."]]
+                    : ["query": query, "structure": [String: Any]()]
+            }
+            let data = try JSONSerialization.data(withJSONObject: ["queries": answers])
+            return Self.json(.ok, String(decoding: data, as: UTF8.self))
         }
         // The site's fields (docs/jira-fields.md): two system fields and two custom ones.
         router.get("/ex/jira/{cloud}/rest/api/3/field") { [self] request, _ -> Response in
@@ -247,6 +270,12 @@ package struct APIHarness: Sendable {
         var fields: HTTPFields = [.authorization: "Bearer \(token)", .contentType: "application/json"]
         fields.append(contentsOf: extra)
         return fields
+    }
+
+    /// What the report editor sends: a user's FIT with the user token Forge forwards (a saved report's
+    /// query is checked with Jira as that user).
+    package func editorHeaders(_ account: String = "557058:alice") async throws -> HTTPFields {
+        try await headers(account, extra: [HTTPField.Name("x-forge-oauth-user")!: "user-token-1"])
     }
 
     package func test(logger: Logger = silentLogger, _ body: @Sendable (any TestClientProtocol) async throws -> Void)

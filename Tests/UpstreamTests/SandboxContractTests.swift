@@ -229,6 +229,36 @@ struct SandboxContractTests {
         }
     }
 
+    /// docs/atlassian-apis.md §9: 200 with a structure or Jira's errors per query, as the caller; 400
+    /// for a body without queries; 401 without a user token.
+    @Test func jqlIsParsedAndValidatedAsTheCallerInJirasShape() async throws {
+        try await Self.withSandbox { state, client in
+            let one = Self.bearer(try await Self.mint(client, "sandbox-user-1")["userToken"])
+            let uri = "/ex/jira/\(state.cloudId)/rest/api/3/jql/parse?validation=strict"
+            let queries = ["project = OPS ORDER BY key", "project = OPS AND", "project = NOPE", "ORDER BY key"]
+            let body = try JSONSerialization.data(withJSONObject: ["queries": queries])
+            var headers = one
+            headers[.contentType] = "application/json"
+            let parsed = try await client.execute(
+                uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: body))
+            #expect(parsed.status == .ok, "\(parsed.text)")
+            let answers = try #require(parsed.json["queries"] as? [[String: Any]])
+            #expect(answers.map { $0["query"] as? String } == queries)
+            #expect(answers[0]["errors"] == nil && answers[0]["structure"] is [String: Any])
+            #expect((answers[1]["errors"] as? [String])?.first?.hasPrefix("Error in the JQL Query: ") == true)
+            #expect(answers[1]["structure"] == nil)
+            #expect(
+                answers[2]["errors"] as? [String] == ["The value 'NOPE' does not exist for the field 'project'."])
+            #expect(answers[3]["errors"] == nil, "parsing does not ask for a bounded query; the search does")
+            let empty = try await client.execute(
+                uri: uri, method: .post, headers: headers, body: ByteBuffer(string: #"{"queries":[]}"#))
+            #expect(empty.status == .badRequest && empty.json["errorMessages"] is [String])
+            let anonymous = try await client.execute(
+                uri: uri, method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(bytes: body))
+            #expect(anonymous.status == .unauthorized)
+        }
+    }
+
     @Test func theMicrosoftCodeFlowChecksPKCEAndRotatesAndRevokesRefreshTokens() async throws {
         try await Self.withSandbox { _, client in
             let verifier = "sandbox-test-verifier-0123456789-abcdefghijklmnop"

@@ -67,8 +67,11 @@ call() {
   local minted; minted=$(curl -sf -X POST "$sandbox/sandbox/fit" -d "$who")
   local fit; fit=$(json "d['fit']" <<<"$minted")
   local system; system=$(json "d['systemToken']" <<<"$minted")
+  local user; user=$(json "d.get('userToken') or ''" <<<"$minted")
   local args=(-s -D "$work/headers" -o "$work/body" -w '%{http_code}' -X "$method" -H "Authorization: Bearer $fit"
               -H "x-forge-oauth-system: $system" -H "Content-Type: application/json")
+  # A user's call carries the user token Forge forwards (a report's JQL is checked with it).
+  [ -n "$user" ] && args+=(-H "x-forge-oauth-user: $user")
   [ -n "$body" ] && args+=(--data "$body")
   local status; status=$(curl "${args[@]}" "$api$path")
   local retry; retry=$(grep -i '^retry-after:' "$work/headers" | tr -d '\r' | awk '{print $2}')

@@ -277,20 +277,44 @@ def main():
             ui.button("Cancel").click()
         check("a schedule the server refuses is shown at its field", server_validation)
 
+        def refused_time_zone():
+            ui.button("New report").click()
+            ui.fill_report("Zoned", jql="project = OPS")
+            Select(ui.css("#schedule")).select_by_value("weekdays")
+            ui.type_into("#timeZone", "Mars/Olympus_Mons")
+            ui.button("Create report").click()
+            error = ui.wait.until(lambda d: d.find_element(By.ID, "timeZone-error") if d.find_element(By.ID, "timeZone-error").is_displayed() else None)
+            assert "time zone" in error.text, error.text
+            assert ui.css("#timeZone").get_attribute("aria-invalid") == "true"
+            assert not ui.css("#schedule-error").is_displayed() and not ui.css("#cron-error").is_displayed()
+            assert ui.focused() == "timeZone", "focus goes to the Time zone field"
+            ui.button("Cancel").click()
+        check("a time zone the server refuses is shown at the Time zone field", refused_time_zone)
+
         def invalid_jql():
             ui.button("New report").click()
-            ui.fill_report("Broken query", jql="project = = OPS")
+            ui.fill_report("Broken query", jql="project = NOPE")
             ui.button("Create report").click()
+            error = ui.wait.until(lambda d: d.find_element(By.ID, "jql-error") if d.find_element(By.ID, "jql-error").is_displayed() else None)
+            assert error.text == "The value 'NOPE' does not exist for the field 'project'.", error.text
+            assert ui.css("#jql").get_attribute("aria-invalid") == "true"
+            assert ui.focused() == "jql", "focus goes to the field"
+            # Jira stops accepting a saved query (a project deleted since): the run fails, and the
+            # editor shows Jira's reason once at the JQL field.
+            ui.type_into("#jql", "project = OPS")
+            ui.button("Create report").click()
+            ui.report("Broken query")
+            sandbox("/sandbox/faults", "POST", {"route": "/ex/jira/*/search/jql", "status": 400, "count": 1})
             status, row = ui.run_now("Broken query")
             assert status == "failed", row.text
             assert row.find_element(By.CSS_SELECTOR, "[data-testid=run-error]").get_attribute("data-code") == "invalid_jql"
             ui.button("Fix the JQL", ui.report("Broken query")).click()
             error = ui.css("#jql-error")
-            assert error.is_displayed() and "JQL" in error.text, error.text
+            assert error.is_displayed() and error.text == "Jira did not accept this JQL: Injected fault: HTTP 400.", error.text
             assert ui.css("#jql").get_attribute("aria-invalid") == "true"
             assert ui.focused() == "jql", "focus goes to the field"
             ui.button("Cancel").click()
-        check("an invalid JQL fails the run and is shown at the JQL field", invalid_jql)
+        check("a JQL Jira refuses is shown at the JQL field when saved, and when a run fails on it", invalid_jql)
 
         def reconnect():
             sandbox("/sandbox/revoke", "POST", {})

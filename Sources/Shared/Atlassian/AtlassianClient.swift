@@ -129,9 +129,11 @@ public struct AtlassianClient: Sendable {
             case 400:
                 struct Errors: Decodable { let errorMessages: [String]? }
                 let messages = (try? JSONDecoder().decode(Errors.self, from: response.body))?.errorMessages ?? []
+                // Jira's own words, once: the code already says Jira refused the query.
+                let text = messages.joined(separator: " ").prefix(300)
                 throw UpstreamError(
                     kind: .rejected, code: "invalid_jql",
-                    message: "Jira refused the query: \(messages.joined(separator: " ").prefix(300))", status: 400)
+                    message: text.isEmpty ? "Jira did not accept the query (HTTP 400)" : String(text), status: 400)
             case 404:
                 throw UpstreamError(
                     kind: .rejected, code: "jira_site_not_found",

@@ -3,7 +3,8 @@ public import Security
 public import Transport
 import Upstream
 
-/// Read-only Jira calls: this type has no method that writes (docs/design-notes.md §5).
+/// Read-only Jira calls: this type has no method that writes (docs/design-notes.md §5). Parsing a
+/// query is a `POST` that changes nothing (docs/atlassian-apis.md §9).
 public struct JiraClient: Sendable {
     public let transport: any HTTPTransport
 
@@ -73,14 +74,55 @@ public struct JiraClient: Sendable {
         return try JiraField.list(from: response.body)
     }
 
-    private func send(_ url: URL, userToken: Secret, timeout: Duration = .seconds(20)) async throws -> OutboundResponse
-    {
+    /// What Jira finds wrong with `jql`, checked as this user would run it
+    /// (`POST /rest/api/3/jql/parse?validation=strict`, docs/atlassian-apis.md §9): Jira's messages,
+    /// empty when the query is valid. A query Jira answers about in a shape this code does not know is
+    /// an upstream error, not a verdict on the query.
+    public func jqlErrors(apiBaseUrl: URL, userToken: Secret, jql: String) async throws -> [String] {
+        struct Parsed: Decodable {
+            struct Query: Decodable { let errors: [String]? }
+            let queries: [Query]
+        }
+        var components = URLComponents(
+            url: apiBaseUrl.appendingPathComponent("rest/api/3/jql/parse"), resolvingAgainstBaseURL: false)!
+        components.percentEncodedQuery = "validation=strict"
+        let body = try JSONSerialization.data(withJSONObject: ["queries": [jql]])
+        let response = try await send(
+            components.url!, userToken: userToken, method: "POST", body: body, timeout: .seconds(10))
+        guard let parsed = try? JSONDecoder().decode(Parsed.self, from: response.body), parsed.queries.count == 1
+        else {
+            throw UpstreamError(
+                kind: .transient, code: "jira_bad_response", message: "Jira sent an unexpected response",
+                status: 200)
+        }
+        return parsed.queries[0].errors ?? []
+    }
+
+    /// A saved filter's JQL as this user sees it (§5: `filter/search` with `id` and `expand=jql`); nil
+    /// when the filter does not exist or is not shared with them.
+    public func filterJQL(apiBaseUrl: URL, userToken: Secret, filterId: String) async throws -> String? {
+        struct Page: Decodable { let values: [Filter] }
+        var components = URLComponents(
+            url: apiBaseUrl.appendingPathComponent("rest/api/3/filter/search"), resolvingAgainstBaseURL: false)!
+        components.percentEncodedQuery = "id=\(FormEncoding.escape(filterId))&expand=jql&maxResults=1"
+        let response = try await send(components.url!, userToken: userToken, timeout: .seconds(10))
+        guard let page = try? JSONDecoder().decode(Page.self, from: response.body) else {
+            throw UpstreamError(
+                kind: .transient, code: "jira_bad_response", message: "Jira sent an unexpected response",
+                status: 200)
+        }
+        return page.values.first { $0.id == filterId }?.jql
+    }
+
+    private func send(
+        _ url: URL, userToken: Secret, method: String = "GET", body: Data? = nil, timeout: Duration = .seconds(20)
+    ) async throws -> OutboundResponse {
+        var headers = ["Authorization": "Bearer \(userToken.revealed)", "Accept": "application/json"]
+        if body != nil { headers["Content-Type"] = "application/json" }
         let response: OutboundResponse
         do {
             response = try await transport.send(
-                OutboundRequest(
-                    url: url, headers: ["Authorization": "Bearer \(userToken.revealed)", "Accept": "application/json"],
-                    timeout: timeout))
+                OutboundRequest(method: method, url: url, headers: headers, body: body, timeout: timeout))
         } catch let error as HTTPTransportError {
             throw UpstreamError(kind: .transient, code: "jira_unreachable", message: error.message)
         }

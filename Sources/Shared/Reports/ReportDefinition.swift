@@ -16,6 +16,22 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
     /// How the page is laid out around the columns (the summary, groups, children under parents).
     public var layout: PageLayout
 
+    /// Where the issues come from, as the API names it.
+    public enum Query: Sendable, Equatable {
+        case jql(String)
+        /// A saved filter's id: its JQL is read as the report's owner at each run.
+        case filter(id: String)
+    }
+
+    /// The query of a definition that names exactly one (nil otherwise; `validate` says why).
+    public var query: Query? {
+        switch (jql, filterId) {
+        case (let jql?, nil): .jql(jql)
+        case (nil, let id?): .filter(id: id)
+        default: nil
+        }
+    }
+
     /// Coded as the API names it.
     enum CodingKeys: String, CodingKey {
         case name, jql, filterId, columns, schedule, enabled, layout
@@ -60,7 +76,7 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
     public func validate() throws(ReportValidationError) -> CronSchedule? {
         let trimmed = name.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty, name.unicodeScalars.count <= Self.maxNameLength else {
-            throw .init(field: "name", "must be 1 to \(Self.maxNameLength) characters (Unicode code points)")
+            throw .init(field: "name", "must be 1 to \(Self.maxNameLength) characters")
         }
         // A NUL ends SQLite's `length()` early (so the CHECK fails) and PostgreSQL's text cannot hold one:
         // refused here, at the field, instead of a 500 from the database.
@@ -72,7 +88,7 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
             guard !jql.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
                 jql.unicodeScalars.count <= Self.maxJQLLength
             else {
-                throw .init(field: "jql", "must be 1 to \(Self.maxJQLLength) characters (Unicode code points)")
+                throw .init(field: "jql", "must be 1 to \(Self.maxJQLLength) characters")
             }
             guard !jql.unicodeScalars.contains(where: { Self.isControl($0) && $0 != "\n" && $0 != "\t" }) else {
                 throw .init(field: "jql", "must not contain control characters")

@@ -4,6 +4,7 @@ import Reports
 /// Report definitions, scoped to the calling user: list, create, read, replace, delete.
 struct ReportRoutes {
     let services: APIServices
+    var queryCheck: ReportQueryCheck { ReportQueryCheck(jira: services.jira) }
 
     func addRoutes(to forge: RouterGroup<APIRequestContext>) {
         forge.get("/v1/reports") { _, context in
@@ -14,7 +15,10 @@ struct ReportRoutes {
             let body = try await JSONBody.decode(
                 ReportBody.self, from: request, context: context, allowedFields: ReportBody.fields,
                 nestedFields: ReportBody.nestedFields)
-            let report = try await validated { try await services.reports.create(owner, body.definition) }
+            let definition = body.definition
+            _ = try await validated { try definition.validate() }
+            if let query = definition.query { try await queryCheck.check(query, context: context) }
+            let report = try await validated { try await services.reports.create(owner, definition) }
             return EditedResponse(status: .created, response: ReportResponse(report))
         }
         forge.get("/v1/reports/{id}") { _, context in
@@ -28,8 +32,16 @@ struct ReportRoutes {
             let body = try await JSONBody.decode(
                 ReportBody.self, from: request, context: context, allowedFields: ReportBody.fields,
                 nestedFields: ReportBody.nestedFields)
+            let definition = body.definition
+            _ = try await validated { try definition.validate() }
+            // A query the report already had is not checked again: turning off a report whose project
+            // was since deleted must not be refused for it.
+            guard let stored = try await services.reports.get(owner, id: id) else { throw APIError.notFound }
+            if let query = definition.query, query != stored.definition.query {
+                try await queryCheck.check(query, context: context)
+            }
             guard
-                let report = try await validated({ try await services.reports.update(owner, id: id, body.definition) })
+                let report = try await validated({ try await services.reports.update(owner, id: id, definition) })
             else { throw APIError.notFound }
             return ReportResponse(report)
         }

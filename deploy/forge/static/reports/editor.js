@@ -238,9 +238,11 @@ export async function renderEditor(container, { report, sections, jqlError, onDo
       const saved = editing ? await api.update(report.id, definition) : await api.create(definition);
       onDone(saved);
     } catch (error) {
-      const match = /^(?:layout\.)?(name|jql|filterId|columns|sectionId|schedule|timeZone|cron|groupBy|sumField)\b[^:]*: (.*)$/s.exec(error.message || '');
+      // The server names the field first: `jql: …`, `layout.groupBy: …`, `schedule.timeZone: …`.
+      const match = /^(?:layout\.|schedule\.)?(name|jql|filterId|columns|sectionId|schedule|timeZone|cron|groupBy|sumField)\b[^:]*: (.*)$/s.exec(error.message || '');
       let key = match ? match[1] : null;
-      if (key === 'schedule') key = preset.value === 'custom' ? 'cron' : 'schedule';
+      // A cron made from a preset is shown at "Runs": the cron field is hidden then.
+      if (key === 'schedule' || key === 'cron') key = preset.value === 'custom' ? 'cron' : 'schedule';
       if (error.code === 'schedule_too_frequent') key = preset.value === 'custom' ? 'cron' : 'schedule';
       const message = match ? match[2] : explain(error);
       (showError(form, key || 'form', key ? message : explain(error)) || formError).focus?.();

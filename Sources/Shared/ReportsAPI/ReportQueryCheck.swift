@@ -1,0 +1,57 @@
+import Atlassian
+import Foundation
+import HTTPTypes
+import Reports
+import Security
+import Upstream
+
+/// A report's query checked with Jira before the report is saved (docs/atlassian-apis.md §9), as the
+/// user saving it: JQL Jira cannot parse or validate, and a saved filter that no longer exists or is
+/// not shared with them, are 422 `invalid_jql` at the field, with Jira's own message once. Without the
+/// check such a report was saved and failed at its first run.
+struct ReportQueryCheck {
+    let jira: JiraClient
+
+    /// At most this much of Jira's messages is shown.
+    static let maxMessageLength = 500
+
+    /// Throws the API's answer when the query is refused; returns when Jira accepts it.
+    func check(_ query: ReportDefinition.Query, context: APIRequestContext) async throws {
+        guard let identity = context.identity, let token = context.forwardedUserToken, !token.isEmpty else {
+            throw APIError(.badRequest, .userTokenRequired, "Forge did not forward a user token (x-forge-oauth-user)")
+        }
+        do {
+            switch query {
+            case .jql(let jql):
+                let errors = try await jira.jqlErrors(apiBaseUrl: identity.apiBaseUrl, userToken: token, jql: jql)
+                if !errors.isEmpty { throw Self.refusal(field: "jql", errors) }
+            case .filter(let id):
+                guard
+                    let jql = try await jira.filterJQL(apiBaseUrl: identity.apiBaseUrl, userToken: token, filterId: id)
+                else {
+                    throw Self.refusal(
+                        field: "filterId", ["this saved filter no longer exists or is not shared with you"])
+                }
+                let errors = try await jira.jqlErrors(apiBaseUrl: identity.apiBaseUrl, userToken: token, jql: jql)
+                if !errors.isEmpty { throw Self.refusal(field: "filterId", ["the saved filter's query: "] + errors) }
+            }
+        } catch let error as UpstreamError where error.code == "jira_forbidden" {
+            throw APIError(.forbidden, error.code, error.message)
+        } catch let error as UpstreamError {
+            throw APIRoutes.upstream(error)
+        }
+    }
+
+    static func refusal(field: String, _ messages: [String]) -> APIError {
+        var text = ""
+        for message in messages {
+            let trimmed = message.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !text.isEmpty && !text.hasSuffix(": ") { text += " " }
+            text += trimmed.hasSuffix(":") ? trimmed + " " : trimmed
+        }
+        if text.unicodeScalars.count > maxMessageLength {
+            text = String(String.UnicodeScalarView(text.unicodeScalars.prefix(maxMessageLength - 1))) + "…"
+        }
+        return APIError(.unprocessableContent, "invalid_jql", "\(field): \(text)")
+    }
+}
