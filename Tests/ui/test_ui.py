@@ -20,6 +20,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 SANDBOX = os.environ["UI_SANDBOX"]
+BROWSER_ZONE = "America/New_York"
 SHOTS = os.environ.get("UI_SCREENSHOTS", "demo-output/ui")
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.")
 RECORDER = """
@@ -44,7 +45,10 @@ class UI:
         options.binary_location = "/usr/bin/chromium"
         for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
             options.add_argument(argument)
-        self.driver = webdriver.Chrome(service=webdriver.ChromeService("/usr/bin/chromedriver"), options=options)
+        # The browser sits in another zone than the reports' schedules (Europe/Berlin), so a time shown
+        # in the browser's zone instead of the report's would read differently.
+        service = webdriver.ChromeService("/usr/bin/chromedriver", env={**os.environ, "TZ": BROWSER_ZONE})
+        self.driver = webdriver.Chrome(service=service, options=options)
         # A view re-renders as answers arrive: an element found a moment ago may be gone; look again.
         self.wait = WebDriverWait(self.driver, 30, ignored_exceptions=[StaleElementReferenceException])
         self.seen = []
@@ -184,6 +188,19 @@ def main():
             driver.switch_to.window(next(h for h in driver.window_handles if h != main_window))
             ui.text_appears("Connect Microsoft OneNote to Jira?")
             ui.text_appears("Sandbox User One")  # whose Jira account, by name
+            # Styled as the app is: Connect is the one primary action, Cancel a quiet one.
+            style = driver.execute_script("""
+              const [connect, cancel] = [...document.querySelectorAll('button')];
+              const css = (e) => getComputedStyle(e);
+              return { connect: css(connect).backgroundColor, cancel: css(cancel).backgroundColor,
+                       text: css(connect).color, body: css(document.body).backgroundColor,
+                       main: css(document.querySelector('main')).borderTopStyle };
+            """)
+            assert style["connect"] != style["cancel"], style
+            assert style["connect"] not in ("rgb(239, 239, 239)", "rgb(240, 240, 240)", "buttonface"), style
+            assert style["main"] == "solid" and style["body"] != "rgba(0, 0, 0, 0)", style
+            os.makedirs(SHOTS, exist_ok=True)
+            driver.save_screenshot(os.path.join(SHOTS, "connect-confirmation.png"))  # a page of its own, no frame
             ui.button("Connect").click()
             ui.text_appears("Connected")
             driver.close()
@@ -204,6 +221,10 @@ def main():
             ui.button("Create report").click()
             schedule = ui.report("OPS status").find_element(By.CSS_SELECTOR, "[data-testid=schedule]")
             assert schedule.text == "Weekdays at 09:00, Europe/Berlin", schedule.text
+            # The next run in the schedule's zone, named, on the schedule's 24-hour clock.
+            next_run = ui.report("OPS status").find_element(By.CSS_SELECTOR, "[data-testid=next-run]").text
+            assert re.fullmatch(r"\d{1,2} [A-Z][a-z]{2}( \d{4})?, 09:00 Europe/Berlin", next_run), next_run
+            assert driver.execute_script("return Intl.DateTimeFormat().resolvedOptions().timeZone") == BROWSER_ZONE
         check("create a JQL report with a weekday schedule", create_jql_report)
 
         def run_jql_report():
@@ -213,12 +234,31 @@ def main():
             assert count > 0, row.text
             assert row.find_element(By.LINK_TEXT, "Open in OneNote").get_attribute("href").startswith("http")
             assert len(sandbox("/sandbox/pages")) == pages_before + 1
+            # One clock and named zones everywhere; one link per card to its page.
+            ui.open()
+            card = ui.report("OPS status")
+            ui.wait.until(lambda d: card.find_elements(By.LINK_TEXT, "Open in OneNote"))
+            text = ui.css("body").text
+            assert not re.search(r"\b\d{1,2}:\d{2}\s?(AM|PM|am|pm)\b", text), text
+            done = card.find_element(By.CSS_SELECTOR, ".run-summary").text
+            assert "Europe/Berlin" in done, done
+            hrefs = [a.get_attribute("href") for a in card.find_elements(By.CSS_SELECTOR, "a[href]")]
+            assert len(hrefs) == len(set(hrefs)) == 1, hrefs
             ui.shot("list.png")
         check("Run now: queued → running → done, with the issue count and the page link", run_jql_report)
 
         def filter_report():
             ui.button("New report").click()
             ui.fill_report("All OPS (filter)", filter_search="OPS", filter_name="All OPS issues")
+            # Each option: the radio beside the filter's name, its JQL on a line of its own below the name.
+            layout = driver.execute_script("""
+              const option = [...document.querySelectorAll('.filter-option')].find((o) => o.textContent.includes('All OPS issues'));
+              const [radio, name, jql] = [option.querySelector('input'), option.querySelector('span'), option.querySelector('code')];
+              const r = (e) => e.getBoundingClientRect();
+              return { radioBesideName: r(radio).right <= r(name).left && r(radio).bottom > r(name).top && r(radio).top < r(name).bottom,
+                       jqlBelowName: r(jql).top >= r(name).bottom - 1, jqlUnderName: Math.abs(r(jql).left - r(name).left) <= 1 };
+            """)
+            assert all(layout.values()), layout
             ui.button("Create report").click()
             status, row = ui.run_now("All OPS (filter)")
             assert status == "done", row.text
@@ -228,9 +268,16 @@ def main():
         def edit_columns():
             ui.button("Edit", ui.report("OPS status")).click()
             ui.css("[aria-label='Remove Assignee']").click()
-            # The picker searches the site's fields: typing finds Priority, and only choosing it adds it.
-            ui.css("#columns").send_keys("Prio")
-            ui.css("[aria-label='Add Priority']").click()
+            # The picker searches the site's fields: typing finds Priority, and only choosing it adds it;
+            # typing, the arrow keys and Enter in the search add nothing.
+            from selenium.webdriver.common.keys import Keys
+            before = ui.css("ol.columns").text
+            ui.css("#columns").send_keys("Pr")
+            ui.css("[aria-label='Add Priority']")
+            ui.css("#columns").send_keys("io", Keys.ARROW_DOWN, Keys.ARROW_DOWN, Keys.ARROW_DOWN, Keys.ARROW_UP, Keys.ENTER)
+            ui.css("[aria-label='Add Priority']")
+            assert ui.css("ol.columns").text == before, "a column was added without being chosen"
+            ui.css("[aria-label='Add Priority']").send_keys(Keys.ENTER)  # an explicit choice, by keyboard
             ui.css("[aria-label='Move Priority up']")
             ui.css("[aria-label='Move Priority up']").click()
             # A custom field, found by its name on the site, its type named beside it.
@@ -276,6 +323,19 @@ def main():
             assert ui.css("#cron").get_attribute("aria-invalid") == "true"
             ui.button("Cancel").click()
         check("a schedule the server refuses is shown at its field", server_validation)
+
+        def long_name():
+            ui.button("New report").click()
+            ui.fill_report("x" * 180 + " and a few words more than fit" * 4, jql="project = OPS")
+            typed = ui.css("#name").get_attribute("value")
+            assert len(typed) == 300, f"the name was cut to {len(typed)} characters while typed"
+            ui.button("Create report").click()
+            error = ui.css("#name-error")
+            assert error.is_displayed() and error.text == "A name has at most 200 characters; this one has 300.", error.text
+            assert ui.focused() == "name"
+            assert "Unicode" not in error.text
+            ui.button("Cancel").click()
+        check("a name over 200 characters is refused with its length, never cut", long_name)
 
         def refused_time_zone():
             ui.button("New report").click()
@@ -343,6 +403,26 @@ def main():
             assert "Broken query" not in names, names
         check("delete a report after confirming", delete)
 
+        def loads_side_by_side():
+            # Every call of the app to its service takes 1.5 s: the connection, the reports and the
+            # sections are asked for at once (about one delay, not three), and the list's place shows
+            # placeholder cards meanwhile, never an empty area.
+            sandbox("/sandbox/faults", "POST", {"route": "/jira/invoke", "latencyMs": 1500, "count": 6, "method": "POST"})
+            started = time.monotonic()
+            driver.switch_to.default_content()
+            driver.get(f"{SANDBOX}/jira/app?account=sandbox-user-1")
+            ui.enter()
+            loading = ui.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=loading] .skeleton-card"))
+            assert loading and time.monotonic() - started < 1.5, "placeholders show before any answer"
+            ui.report("OPS status")
+            ui.wait.until(lambda d: "›" in ui.report("OPS status").text)  # the section's name, once known
+            elapsed = time.monotonic() - started
+            assert elapsed < 4.0, f"the list took {elapsed:.1f} s with 1.5 s per call: the calls were made one after another"
+            assert not driver.find_elements(By.CSS_SELECTOR, "[data-testid=loading]")
+            sandbox("/sandbox/faults", "DELETE")
+            ui.open()
+        check("the connection, reports and sections load side by side, with placeholders meanwhile", loads_side_by_side)
+
         def narrow_and_dark():
             driver.set_window_size(420, 900)
             driver.switch_to.default_content()
@@ -351,7 +431,26 @@ def main():
             ui.wait.until(lambda d: d.execute_script("return document.documentElement.dataset.colorMode") == "dark")
             overflow = driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert overflow <= 0, f"the page scrolls sideways by {overflow}px at Jira's narrow width"
+            scheme = driver.execute_script("return getComputedStyle(document.documentElement).colorScheme")
+            assert scheme == "dark", f"native controls and scrollbars stay light: color-scheme {scheme!r}"
             ui.shot("narrow-dark.png")
+            # The run history keeps each run together at this width: one block per run, each value
+            # under its column's name, a line between runs only.
+            ui.button("History", ui.report("OPS status")).click()
+            ui.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=run-history] tbody tr"))
+            layout = driver.execute_script("""
+              const row = document.querySelector('[data-testid=run-history] tbody tr');
+              const cells = [...row.children];
+              return { label: getComputedStyle(cells[0], '::before').content,
+                       cellLines: cells.map((c) => getComputedStyle(c).borderBottomWidth),
+                       rowLine: getComputedStyle(row).borderBottomWidth,
+                       inside: cells.every((c) => { const r = c.getBoundingClientRect(), o = row.getBoundingClientRect();
+                                                   return r.top >= o.top - 1 && r.bottom <= o.bottom + 1; }) };
+            """)
+            assert layout["label"] == '"Queued"', layout
+            assert layout["cellLines"] == ["0px", "0px", "0px"] and layout["rowLine"] == "1px" and layout["inside"], layout
+            ui.shot("history-narrow-dark.png")
+            ui.button("← All reports").click()
             driver.set_window_size(1280, 900)
         check("narrow and dark: no sideways scrolling, the theme follows Jira", narrow_and_dark)
 
@@ -367,6 +466,12 @@ def main():
               }
               for (const element of document.querySelectorAll('[tabindex]')) {
                 if (Number(element.getAttribute('tabindex')) > 0) problems.push('positive tabindex');
+              }
+              // Everything a person reads sits in a landmark (the connection line included).
+              const landmarks = 'header, main, nav, aside, footer, section[aria-label], section[aria-labelledby], [role=region]';
+              for (const element of document.querySelectorAll('.app > *')) {
+                if (element.textContent.trim() && !element.closest(landmarks) && !element.classList.contains('visually-hidden'))
+                  problems.push('outside any landmark: ' + (element.id || element.className));
               }
               return problems;""")
             assert not problems, problems

@@ -5,36 +5,70 @@ import { view } from './bridge.js';
 import { Connection } from './connection.js';
 import { announce, confirmDialog, h, replace } from './dom.js';
 import { renderEditor } from './editor.js';
-import { pageLink, renderHistory, runNow, runSummary } from './runs.js';
+import { renderHistory, runNow, runSummary } from './runs.js';
 import { explain, scheduleInWords, when } from './words.js';
 
 const main = document.getElementById('main');
 let sections = null; // [{id, name, notebookId, notebookName}] once loaded
 let sectionsError = null;
 
+// The connection, the reports and the OneNote sections load side by side: the list is drawn as soon
+// as the reports arrive, its controls follow the connection, and section names fill in when known.
 const connection = new Connection(document.getElementById('connection'), (status) => {
-  if (status === 'active' && !sections) loadSections().then(() => showList());
-  else showList();
+  if (status === 'active' && !sections) loadSections().then(nameSections);
+  connectionChanged();
 });
 
-async function loadSections() {
-  try {
-    sections = (await api.sections()).sections;
+let sectionsLoading = null;
+function loadSections() {
+  sectionsLoading = sectionsLoading || api.sections().then((answer) => {
+    sections = answer.sections;
     sectionsError = null;
-  } catch (error) {
+  }, (error) => {
     sectionsError = error;
-  }
+  }).finally(() => { sectionsLoading = null; });
+  return sectionsLoading;
 }
 
 function sectionName(id) {
-  const found = sections && sections.find((s) => s.id === id);
+  if (!sections) return sectionsError ? 'A OneNote section' : '…';
+  const found = sections.find((s) => s.id === id);
   return found ? (found.notebookName ? `${found.notebookName} › ${found.name}` : found.name) : 'A OneNote section';
+}
+
+/** Section names in the list, once the sections have loaded. */
+function nameSections() {
+  for (const element of main.querySelectorAll('[data-section-id]')) element.textContent = sectionName(element.dataset.sectionId);
+}
+
+/** What depends on the Microsoft connection, updated in place (the list is not fetched again). */
+function connectionChanged() {
+  const active = connection.status === 'active';
+  for (const button of main.querySelectorAll('[data-needs-connection]')) {
+    const card = button.closest('[data-report-id]');
+    button.disabled = !active || Boolean(card && following.has(card.dataset.reportId));
+  }
+  const hint = main.querySelector('[data-testid=empty-hint]');
+  if (hint) hint.textContent = emptyHint();
+}
+
+function emptyHint() {
+  if (connection.status === 'active') return 'Press “New report” to make the first one.';
+  return connection.me ? 'Connect Microsoft above to start.' : '';
+}
+
+/** Placeholder cards while the list loads (hidden from screen readers, which hear the busy text). */
+function skeleton() {
+  return h('div', { 'aria-busy': 'true', dataset: { testid: 'loading' } },
+    h('p', { class: 'visually-hidden' }, 'Loading your reports…'),
+    [0, 1, 2].map(() => h('div', { class: 'skeleton-card', 'aria-hidden': 'true' },
+      h('div', { class: 'skeleton line title' }), h('div', { class: 'skeleton line' }), h('div', { class: 'skeleton line short' }))));
 }
 
 async function showList(note, problem) {
   const heading = h('h2', { id: 'list-title', tabindex: '-1' }, 'Your reports');
-  const create = h('button', { type: 'button', class: 'primary', onclick: () => showEditor(), disabled: connection.status !== 'active' }, 'New report');
-  const body = h('div', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading your reports…'));
+  const create = h('button', { type: 'button', class: 'primary', onclick: () => showEditor(), disabled: connection.status !== 'active', dataset: { needsConnection: '' } }, 'New report');
+  const body = skeleton();
   replace(main, h('section', { 'aria-labelledby': 'list-title' },
     h('div', { class: 'toolbar' }, heading, create),
     note ? h('p', { class: 'banner success', role: 'status' }, note) : null,
@@ -44,15 +78,17 @@ async function showList(note, problem) {
     reports = (await api.reports()).reports;
   } catch (error) {
     body.removeAttribute('aria-busy');
+    delete body.dataset.testid;
     replace(body, h('div', { class: 'banner error', role: 'alert' }, 'Your reports could not be loaded: ', explain(error), ' ',
       h('button', { type: 'button', onclick: () => showList() }, 'Try again')));
     return;
   }
   body.removeAttribute('aria-busy');
+  delete body.dataset.testid;
   if (reports.length === 0) {
     replace(body, h('div', { class: 'empty', dataset: { testid: 'empty' } },
       h('p', {}, 'No reports yet. A report runs a Jira query as you and keeps a OneNote page up to date with the issues.'),
-      connection.status === 'active' ? h('p', {}, 'Press “New report” to make the first one.') : h('p', {}, 'Connect Microsoft above to start.')));
+      h('p', { dataset: { testid: 'empty-hint' } }, emptyHint())));
     return;
   }
   const rows = reports.map((report) => reportRow(report));
@@ -62,8 +98,10 @@ async function showList(note, problem) {
 }
 
 function reportRow(report) {
+  // A report's times read in its schedule's zone (the one its schedule is written in).
+  const zone = report.schedule && report.schedule.timeZone;
   const status = h('div', { class: 'last-run', 'aria-live': 'polite' }, h('span', { class: 'muted' }, 'Last run: …'));
-  const runButton = h('button', { type: 'button', class: 'primary', disabled: connection.status !== 'active' }, 'Run now');
+  const runButton = h('button', { type: 'button', class: 'primary', disabled: connection.status !== 'active', dataset: { needsConnection: '' } }, 'Run now');
   const element = h('li', { class: 'report', dataset: { testid: 'report', reportId: report.id } },
     h('h3', {}, report.name),
     h('dl', {},
@@ -71,9 +109,9 @@ function reportRow(report) {
         ? h('span', { dataset: { filterId: report.filterId } },
           filterNames.has(report.filterId) ? 'Saved filter “' + filterNames.get(report.filterId) + '”' : 'Saved filter ' + report.filterId)
         : h('code', {}, report.jql)),
-      h('dt', {}, 'OneNote'), h('dd', {}, sectionName(report.sectionId), report.pageUrl ? [' · ', pageLink(report.pageUrl, 'page')] : null),
+      h('dt', {}, 'OneNote'), h('dd', { dataset: { sectionId: report.sectionId } }, sectionName(report.sectionId)),
       h('dt', {}, 'Schedule'), h('dd', { dataset: { testid: 'schedule' } }, scheduleInWords(report.schedule), report.enabled === false ? ' (paused)' : ''),
-      h('dt', {}, 'Next run'), h('dd', {}, report.nextRunAt ? when(report.nextRunAt) : '—'),
+      h('dt', {}, 'Next run'), h('dd', { dataset: { testid: 'next-run' } }, report.nextRunAt ? when(report.nextRunAt, zone) : '—'),
       h('dt', {}, 'Last run'), h('dd', {}, status)),
     h('div', { class: 'actions' }, runButton,
       h('button', { type: 'button', onclick: () => showEditor(report) }, 'Edit'),
@@ -86,7 +124,7 @@ function reportRow(report) {
     const live = main.querySelector(`[data-report-id="${report.id}"]`) || element;
     replace(live.querySelector('.last-run'), error
       ? h('span', { class: 'run-error', role: 'alert', dataset: { testid: 'run-refused', code: error.code } }, explain(error))
-      : runSummary(run, { onFixJql }));
+      : runSummary(run, { onFixJql, zone }));
   };
   const setBusy = (busy) => {
     const live = main.querySelector(`[data-report-id="${report.id}"]`) || element;
@@ -117,7 +155,7 @@ function reportRow(report) {
       try {
         const runs = (await api.runs(report.id, 1)).runs;
         if (following.has(report.id)) return;
-        replace(status, runSummary(runs[0], { onFixJql }));
+        replace(status, runSummary(runs[0], { onFixJql, zone }));
         connection.noteRefusal(runs[0]);
       } catch (error) {
         replace(status, h('span', { class: 'muted' }, 'Last run unknown: ' + explain(error)));
@@ -182,3 +220,4 @@ async function confirmDelete(report) {
 
 view.theme.enable().catch(() => {});
 connection.load();
+showList();

@@ -39,10 +39,11 @@ export async function renderEditor(container, { report, sections, jqlError, onDo
   const schedule = presetOf(value.schedule);
   const zone = value.schedule ? value.schedule.timeZone : Intl.DateTimeFormat().resolvedOptions().timeZone;
 
-  const name = h('input', { id: 'name', name: 'name', required: true, maxlength: 200, value: value.name, autocomplete: 'off' });
+  // No maxlength: a pasted name or query longer than the limit is refused with a reason, never cut.
+  const name = h('input', { id: 'name', name: 'name', required: true, value: value.name, autocomplete: 'off' });
   const sourceJql = h('input', { type: 'radio', name: 'source', id: 'source-jql', value: 'jql', checked: !value.filterId });
   const sourceFilter = h('input', { type: 'radio', name: 'source', id: 'source-filter', value: 'filter', checked: Boolean(value.filterId) });
-  const jql = h('textarea', { id: 'jql', name: 'jql', rows: 3, maxlength: 2000, spellcheck: 'false' }, value.jql || '');
+  const jql = h('textarea', { id: 'jql', name: 'jql', rows: 3, spellcheck: 'false' }, value.jql || '');
   const filterSearch = h('input', { id: 'filter', type: 'search', autocomplete: 'off', placeholder: 'Search your saved filters' });
   const filterList = h('div', { class: 'filter-list', role: 'radiogroup', 'aria-label': 'Saved filters', dataset: { testid: 'filter-list' } });
   const columnList = h('ol', { class: 'columns', 'aria-label': 'Columns, in order' });
@@ -225,7 +226,11 @@ export async function renderEditor(container, { report, sections, jqlError, onDo
     if (report) definition.enabled = report.enabled;
     const local = [];
     if (!definition.name) local.push(['name', 'Give the report a name.']);
+    const nameLength = [...definition.name].length;  // code points, as the server counts
+    if (nameLength > 200) local.push(['name', `A name has at most 200 characters; this one has ${nameLength}.`]);
     if (sourceJql.checked && !definition.jql) local.push(['jql', 'Write a JQL query.']);
+    const jqlLength = [...(definition.jql || '')].length;
+    if (jqlLength > 2000) local.push(['jql', `A query has at most 2,000 characters; this one has ${jqlLength}.`]);
     if (sourceFilter.checked && !definition.filterId) local.push(['filterId', 'Choose a saved filter.']);
     if (columns.length === 0) local.push(['columns', 'Choose at least one column.']);
     if (!definition.sectionId) local.push(['sectionId', 'Choose a OneNote section.']);

@@ -14,16 +14,16 @@ export function pageLink(url, text = 'Open in OneNote') {
 
 const LABELS = { queued: 'Queued', running: 'Running', succeeded: 'Done', failed: 'Failed' };
 
-/** One run's status in a few words, with its page link and, on failure, what to do. */
-export function runSummary(run, { onFixJql } = {}) {
+/** One run's status in a few words, with its page link and, on failure, what to do; times in `zone`. */
+export function runSummary(run, { onFixJql, zone } = {}) {
   if (!run) return h('span', { class: 'muted' }, 'Never run');
   const parts = [h('span', { class: 'lozenge ' + run.status, dataset: { testid: 'run-status' } }, LABELS[run.status] || run.status)];
   if (run.status === 'succeeded') {
-    parts.push(' ', when(run.finishedAt), ' · ',
+    parts.push(' ', when(run.finishedAt, zone), ' · ',
       h('span', { dataset: { testid: 'issue-count' } }, run.issueCount === 1 ? '1 issue' : `${run.issueCount ?? 0} issues`));
     if (run.pageUrl) parts.push(' · ', pageLink(run.pageUrl));
   } else if (run.status === 'failed') {
-    parts.push(' ', when(run.finishedAt), ' ', h('span', { class: 'run-error', dataset: { testid: 'run-error', code: run.error && run.error.code } }, explain(run.error)));
+    parts.push(' ', when(run.finishedAt, zone), ' ', h('span', { class: 'run-error', dataset: { testid: 'run-error', code: run.error && run.error.code } }, explain(run.error)));
     if (run.error && run.error.code === 'invalid_jql' && onFixJql) {
       parts.push(' ', h('button', { type: 'button', class: 'subtle', onclick: () => onFixJql(run.error) }, 'Fix the JQL'));
     }
@@ -63,6 +63,7 @@ export async function runNow(reportId, show) {
 }
 
 export async function renderHistory(container, report, { onBack, onFixJql }) {
+  const zone = report.schedule && report.schedule.timeZone;
   const heading = h('h2', { tabindex: '-1' }, 'Run history: ', report.name);
   const body = h('div', { 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading runs…'));
   replace(container, h('section', { class: 'history', 'aria-labelledby': 'history-title' },
@@ -86,7 +87,7 @@ export async function renderHistory(container, report, { onBack, onFixJql }) {
     h('caption', { class: 'visually-hidden' }, 'Runs, newest first'),
     h('thead', {}, h('tr', {}, ['Queued', 'How', 'Outcome'].map((title) => h('th', { scope: 'col' }, title)))),
     h('tbody', {}, runs.map((run) => h('tr', {},
-      h('td', {}, when(run.queuedAt)),
-      h('td', {}, run.trigger === 'manual' ? 'Run now' : 'Schedule'),
-      h('td', {}, runSummary(run, { onFixJql })))))));
+      h('td', { 'data-label': 'Queued' }, when(run.queuedAt, zone)),
+      h('td', { 'data-label': 'How' }, run.trigger === 'manual' ? 'Run now' : 'Schedule'),
+      h('td', { 'data-label': 'Outcome' }, runSummary(run, { onFixJql, zone })))))));
 }

@@ -80,10 +80,28 @@ export function scheduleInWords(schedule) {
   }
 }
 
-export function when(iso) {
+/** The browser's time zone, by its IANA name. */
+export function browserZone() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/**
+ * "7 Dec, 08:30 Europe/Berlin": a moment in `zone` (a report's schedule zone; the browser's when none),
+ * the zone always named and the clock the 24-hour one the schedules are written in, so a time never
+ * reads as another zone's. The year is shown only when it is not this year.
+ */
+export function when(iso, zone) {
   if (!iso) return '—';
   const date = new Date(iso);
-  return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  const format = (timeZone) => new Intl.DateTimeFormat('en-GB', {
+    day: 'numeric', month: 'short', year: date.getUTCFullYear() === new Date().getUTCFullYear() ? undefined : 'numeric',
+    hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone,
+  }).format(date) + ' ' + timeZone;
+  try {
+    return format(zone || browserZone());
+  } catch (error) {
+    return format(browserZone());  // a zone this browser does not know
+  }
 }
 
 /** What a run's or a request's error code means, in the user's terms, and what they can do. */
