@@ -11,6 +11,13 @@ if ! python3 -c "import selenium, sys; sys.exit(selenium.__version__ != '$seleni
   echo "installing selenium $selenium_version (pip)"
   python3 -m pip install -q --disable-pip-version-check "selenium==$selenium_version"
 fi
+# axe-core 4 for the accessibility checks: axe-core-python bundles axe-core 4.4.3 (axe-selenium-python,
+# the usual Selenium wrapper, still bundles axe-core 3.1.1); the test injects its axe.min.js itself.
+axe_version=0.1.0
+if ! python3 -c "import axe_core_python, sys; sys.exit(axe_core_python.__version__ != '$axe_version')" 2>/dev/null; then
+  echo "installing axe-core-python $axe_version (pip)"
+  python3 -m pip install -q --disable-pip-version-check "axe-core-python==$axe_version"
+fi
 command -v chromedriver >/dev/null || { echo "chromedriver is missing: apt-get install chromium chromium-driver" >&2; exit 1; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/reports-ui-XXXXXX")
 pids=()

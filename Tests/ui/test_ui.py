@@ -32,6 +32,41 @@ if (!window.__recording) {
 """
 
 
+AXE_SCRIPT = None
+AXE_FINDINGS = []  # (screen, rule, impact, count) of every finding below serious, listed at the end
+AXE_SCREENS = set()
+
+
+def axe_script():
+    """axe-core 4 as axe-core-python bundles it (Tests/ui/run.sh installs it)."""
+    global AXE_SCRIPT
+    if AXE_SCRIPT is None:
+        import axe_core_python
+        with open(os.path.join(os.path.dirname(axe_core_python.__file__), "axe.min.js"), encoding="utf-8") as f:
+            AXE_SCRIPT = f.read()
+    return AXE_SCRIPT
+
+
+def axe(driver, screen):
+    """Runs axe-core on the document the driver is in (the app's frame, or a connect page): no
+    critical or serious violation; the rest is listed at the end of the run."""
+    AXE_SCREENS.add(screen)
+    driver.execute_script(axe_script())
+    version = driver.execute_script("return axe.version")
+    assert version.startswith("4."), f"axe-core {version}, not 4"
+    driver.set_script_timeout(60)
+    results = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, { resultTypes: ['violations'] }).then((r) => done(r.violations), (e) => done(String(e)));")
+    assert isinstance(results, list), f"axe failed on {screen}: {results}"
+    blocking = [v for v in results if v["impact"] in ("critical", "serious")]
+    for violation in results:
+        if violation not in blocking:
+            AXE_FINDINGS.append((screen, violation["id"], violation["impact"], len(violation["nodes"])))
+    assert not blocking, f"axe on {screen}: " + "; ".join(
+        f"{v['id']} ({v['impact']}, {len(v['nodes'])}×): {v['nodes'][0]['target']}" for v in blocking)
+
+
 def sandbox(path, method="GET", body=None):
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(SANDBOX + path, data=data, method=method)
@@ -176,6 +211,7 @@ def main():
             ui.css("[data-testid=connect-banner]")
             ui.text_appears("No reports yet")
             assert not ui.button("New report").is_enabled(), "New report must wait for a connection"
+            axe(driver, "the list, empty, before connecting")
         check("a new user sees the connect banner and the empty state", empty_and_not_connected)
 
         def connect(label="Connect Microsoft"):
@@ -201,8 +237,10 @@ def main():
             assert style["main"] == "solid" and style["body"] != "rgba(0, 0, 0, 0)", style
             os.makedirs(SHOTS, exist_ok=True)
             driver.save_screenshot(os.path.join(SHOTS, "connect-confirmation.png"))  # a page of its own, no frame
+            axe(driver, "the connect confirmation page")
             ui.button("Connect").click()
             ui.text_appears("Connected")
+            axe(driver, "the connect result page")
             driver.close()
             driver.switch_to.window(main_window)
             ui.enter()
@@ -218,6 +256,7 @@ def main():
             ui.type_into("#timeZone", "Europe/Berlin")
             driver.execute_script("window.scrollTo(0, 0)")
             ui.shot("editor.png")
+            axe(driver, "the editor, a JQL report")
             ui.button("Create report").click()
             schedule = ui.report("OPS status").find_element(By.CSS_SELECTOR, "[data-testid=schedule]")
             assert schedule.text == "Weekdays at 09:00, Europe/Berlin", schedule.text
@@ -244,6 +283,7 @@ def main():
             assert "Europe/Berlin" in done, done
             hrefs = [a.get_attribute("href") for a in card.find_elements(By.CSS_SELECTOR, "a[href]")]
             assert len(hrefs) == len(set(hrefs)) == 1, hrefs
+            axe(driver, "the list with a report run")
             ui.shot("list.png")
         check("Run now: queued → running → done, with the issue count and the page link", run_jql_report)
 
@@ -259,6 +299,7 @@ def main():
                        jqlBelowName: r(jql).top >= r(name).bottom - 1, jqlUnderName: Math.abs(r(jql).left - r(name).left) <= 1 };
             """)
             assert all(layout.values()), layout
+            axe(driver, "the editor, a saved-filter report")
             ui.button("Create report").click()
             status, row = ui.run_now("All OPS (filter)")
             assert status == "done", row.text
@@ -309,6 +350,7 @@ def main():
             table = ui.css("[data-testid=run-history]")
             assert len(table.find_elements(By.CSS_SELECTOR, "tbody tr")) == 2
             ui.shot("history.png")
+            axe(driver, "the run history")
             ui.button("← All reports").click()
         check("the run history lists both runs", history)
 
@@ -332,6 +374,7 @@ def main():
             ui.button("Create report").click()
             error = ui.css("#name-error")
             assert error.is_displayed() and error.text == "A name has at most 200 characters; this one has 300.", error.text
+            axe(driver, "the editor showing a refused field")
             assert ui.focused() == "name"
             assert "Unicode" not in error.text
             ui.button("Cancel").click()
@@ -386,6 +429,7 @@ def main():
             reason = ui.text_of("[data-testid=reconnect-reason]")
             assert reason.startswith("A run found this on") and len(reason) > 40, reason
             ui.shot("reconnect.png")
+            axe(driver, "the list with the reconnect banner")
             connect("Reconnect Microsoft")
             assert not driver.find_elements(By.CSS_SELECTOR, "[data-testid=reconnect-banner]")
             # Connected again, the page loads the sections and redraws the list with their names.
@@ -396,6 +440,8 @@ def main():
 
         def delete():
             ui.button("Delete", ui.report("Broken query")).click()
+            ui.css("dialog[open]")
+            axe(driver, "the delete confirmation")
             ui.button("Delete report").click()
             ui.text_appears("Deleted “Broken query”.")
             names = driver.execute_script(
@@ -414,6 +460,7 @@ def main():
             ui.enter()
             loading = ui.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=loading] .skeleton-card"))
             assert loading and time.monotonic() - started < 1.5, "placeholders show before any answer"
+            axe(driver, "the list while loading")
             ui.report("OPS status")
             ui.wait.until(lambda d: "›" in ui.report("OPS status").text)  # the section's name, once known
             elapsed = time.monotonic() - started
@@ -434,6 +481,7 @@ def main():
             scheme = driver.execute_script("return getComputedStyle(document.documentElement).colorScheme")
             assert scheme == "dark", f"native controls and scrollbars stay light: color-scheme {scheme!r}"
             ui.shot("narrow-dark.png")
+            axe(driver, "the list, dark and narrow")
             # The run history keeps each run together at this width: one block per run, each value
             # under its column's name, a line between runs only.
             ui.button("History", ui.report("OPS status")).click()
@@ -450,6 +498,7 @@ def main():
             assert layout["label"] == '"Queued"', layout
             assert layout["cellLines"] == ["0px", "0px", "0px"] and layout["rowLine"] == "1px" and layout["inside"], layout
             ui.shot("history-narrow-dark.png")
+            axe(driver, "the run history, dark and narrow")
             ui.button("← All reports").click()
             driver.set_window_size(1280, 900)
         check("narrow and dark: no sideways scrolling, the theme follows Jira", narrow_and_dark)
@@ -501,6 +550,8 @@ def main():
             ui.button("Cancel").click()  # the confirmation's first choice keeps the connection
             assert "connected as" in ui.text_of("[data-testid=connection]")
             ui.button("Disconnect").click()
+            ui.css("dialog[open] button.danger")
+            axe(driver, "the disconnect confirmation")
             ui.css("dialog[open] button.danger").click()
             ui.css("[data-testid=connect-banner]")
             ui.wait.until(lambda d: not ui.button("New report").is_enabled())
@@ -528,6 +579,10 @@ def main():
             leaks = [text[:80] for text in ui.seen if JWT.search(text)]
             assert ui.seen and not leaks, leaks
         check("the UI never saw a FIT or token (messages, page, storage)", no_tokens)
+        print(f"axe-core 4 on {len(AXE_SCREENS)} screens: no critical or serious violation; "
+              f"{len(AXE_FINDINGS)} moderate or minor finding(s)", flush=True)
+        for screen, rule, impact, count in AXE_FINDINGS:
+            print(f"  {impact:<8} {rule} ({count}×) on {screen}", flush=True)
     except Exception as error:  # any failure: say which step, keep a screenshot
         print("FAILED", flush=True)
         try:
