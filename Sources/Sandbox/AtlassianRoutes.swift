@@ -78,6 +78,9 @@ enum AtlassianRoutes {
     /// The development aid of the fixed interface: a FIT with exactly the documented claims (§1.3)
     /// plus matching system and user tokens (§2). `{"trigger": true}` instead of an account mints what
     /// Forge sends a scheduled trigger or a lifecycle event: no principal, a system token, no user token.
+    /// `"license": "active"` or `"inactive"` adds the licence claim a paid app's tokens carry in
+    /// production (§10); without it the token says what `POST /sandbox/license` set (by default nothing,
+    /// as in development).
     static func mintFIT(_ request: Request, _ state: SandboxState) async throws -> Response {
         let body = (try? await SandboxHTTP.jsonObject(request)) ?? nil
         let trigger = body?["trigger"] as? Bool == true
@@ -92,17 +95,27 @@ enum AtlassianRoutes {
         }
         let installationId = body["installationId"] as? String ?? state.installationId
         let ttl = min(max(body["ttlSeconds"] as? Int ?? 25, 1), 3600)
+        let license: Bool?
+        switch body["license"] as? String {
+        case nil: license = state.license
+        case "active": license = true
+        case "inactive": license = false
+        default: return SandboxHTTP.json(.badRequest, ["error": "license is \"active\" or \"inactive\""])
+        }
         let answer = try await invocation(
             accountId: trigger ? nil : accountId, installationId: installationId, ttl: ttl,
-            origin: state.origin(for: request), state)
+            origin: state.origin(for: request), license: license, state)
         return SandboxHTTP.json(.ok, answer)
     }
 
     /// What Forge attaches to one invocation: the FIT, the app system token and, for a user, the user
     /// token. The Jira stand-in page (JiraHostRoutes) uses it for each call of the UI.
     static func invocation(
-        accountId: String?, installationId: String, ttl: Int, origin: String, _ state: SandboxState
+        accountId: String?, installationId: String, ttl: Int, origin: String, license: Bool?? = .none,
+        _ state: SandboxState
     ) async throws -> [String: Any] {
+        // Unless the caller says, the site's licence as `POST /sandbox/license` set it.
+        let license = license ?? state.license
         let trigger = accountId == nil
         let apiBaseUrl = "\(origin)/ex/jira/\(state.cloudId)"
         let now = Int(Date().timeIntervalSince1970)
@@ -114,7 +127,12 @@ enum AtlassianRoutes {
                 module: trigger
                     ? .init(type: "core:trigger", key: "remote-installed-trigger")
                     : .init(type: "core:endpoint", key: "reports-endpoint"),
-                installation: .init(id: installationId, contexts: [.init(name: "jira", apiBaseUrl: apiBaseUrl)])),
+                installation: .init(id: installationId, contexts: [.init(name: "jira", apiBaseUrl: apiBaseUrl)]),
+                license: license.map {
+                    .init(
+                        isActive: $0, billingPeriod: "MONTHLY", isEvaluation: false, type: "commercial",
+                        subscriptionEndDate: $0 ? nil : "2026-11-30T00:00:00.000Z")
+                }),
             // As Forge does (atlassian-apis.md §1.3, an observed lifecycle-trigger FIT): only a call from
             // the UI carries the site's URL; events and triggers carry the cloud id and module key alone.
             context: .init(
@@ -166,6 +184,15 @@ enum AtlassianRoutes {
             let environment: Environment
             let module: Module
             let installation: Installation
+            /// §10: a paid app's licence in production; left out when nil (development).
+            let license: License?
+        }
+        struct License: Codable {
+            let isActive: Bool
+            let billingPeriod: String
+            let isEvaluation: Bool
+            let type: String
+            let subscriptionEndDate: String?
         }
         struct Context: Codable {
             let cloudId: String

@@ -128,6 +128,18 @@ enum ControlRoutes {
                     holdResponseMs: body["holdResponseMs"] as? Int ?? 0, method: body["method"] as? String))
             return SandboxHTTP.json(.ok, ["added": true])
         }
+        // The licence state the next tokens carry: {"state": "active" | "inactive" | "none"}.
+        router.post("/sandbox/license") { request, _ in
+            switch (try? await SandboxHTTP.jsonObject(request))??["state"] as? String {
+            case "active": state.license = true
+            case "inactive": state.license = false
+            case "none": state.license = nil
+            default:
+                return SandboxHTTP.json(
+                    .badRequest, ["error": "send {\"state\": \"active\" | \"inactive\" | \"none\"}"])
+            }
+            return SandboxHTTP.json(.ok, ["license": state.license.map { $0 ? "active" : "inactive" } ?? "none"])
+        }
         router.delete("/sandbox/faults") { _, _ in
             plan.clear()
             return SandboxHTTP.json(.ok, ["cleared": true])

@@ -219,6 +219,17 @@ final class SandboxState: Sendable {
         }
     }
 
+    // MARK: The app's licence on this site
+
+    private let licenseClaim = Mutex<Bool?>(nil)
+
+    /// What the tokens minted from now on say about the site's licence (docs/atlassian-apis.md §10):
+    /// active, not active, or nothing (nil, as in development). `POST /sandbox/license` sets it.
+    var license: Bool? {
+        get { licenseClaim.withLock { $0 } }
+        set { licenseClaim.withLock { $0 = newValue } }
+    }
+
     // MARK: Where the sandbox is
 
     private let publicOrigin = Mutex<String?>(nil)

@@ -164,6 +164,32 @@ struct DataRetentionTests {
         }
     }
 
+    /// With a licence required, a site whose licence a Forge call said is not active pauses its
+    /// schedules until a call says it is again; a site no call has spoken for keeps them.
+    @Test(arguments: StorageBackend.allCases)
+    func aSiteWhoseLicenceIsNotActivePausesItsSchedules(_ backend: StorageBackend) async throws {
+        try await backend.withStores { stores in
+            try await stores.addInstallations()
+            let hourly = ReportDefinition.Schedule(cron: "0 * * * *", timeZone: "UTC")
+            _ = try await stores.reports.create(stores.alice, ReportFixture.definition("A", schedule: hourly))
+            let required = stores.scheduler(license: LicensePolicy(required: true))
+            var site = ReportFixture.identity(ReportFixture.installationA)
+            stores.clock.advance(by: .seconds(3_600))
+            #expect(try await required.batch(100).tick.enqueued == 1, "nothing said: the schedule runs")
+            site.licenseActive = false
+            try await stores.installations.record(site, systemToken: nil)
+            stores.clock.advance(by: .seconds(3_600))
+            #expect(try await required.batch(100).due == 0, "inactive: paused")
+            site.licenseActive = nil
+            try await stores.installations.record(site, systemToken: nil)
+            #expect(try await required.batch(100).due == 0, "a token that says nothing changes nothing")
+            site.licenseActive = true
+            try await stores.installations.record(site, systemToken: nil)
+            // Active again: the missed slots run once (joining the run the first slot left waiting).
+            #expect(try await required.batch(100).due == 1)
+        }
+    }
+
     @Test(arguments: StorageBackend.allCases)
     func aSiteThatCallsAgainWithinTheGracePeriodKeepsItsReports(_ backend: StorageBackend) async throws {
         try await backend.withStores { stores in

@@ -47,7 +47,10 @@ package struct FITMinter: Sendable {
             package let apiBaseUrl: String
             package let environment: Environment
             package let module: Module
+            /// A paid app's licence in production (docs/atlassian-apis.md §10); absent when nil.
+            package var license: License? = nil
         }
+        package struct License: Codable { package let isActive: Bool }
         package struct Context: Codable { package let cloudId: String }
         package let iss: String
         package let aud: String
@@ -62,9 +65,10 @@ package struct FITMinter: Sendable {
     }
 
     /// A FIT for `account` (nil: a trigger) in `installation`, issued `now`, whose product API is `apiBaseUrl`.
-    package func token(installation: String, account: String?, apiBaseUrl: String, now: Date, audience: String? = nil)
-        async throws -> String
-    {
+    package func token(
+        installation: String, account: String?, apiBaseUrl: String, now: Date, audience: String? = nil,
+        license: Bool? = nil
+    ) async throws -> String {
         let appId = Fixtures.fits.appId
         let issued = Int(now.timeIntervalSince1970)
         let claims = Claims(
@@ -73,7 +77,8 @@ package struct FITMinter: Sendable {
             app: .init(
                 id: appId, installationId: installation, apiBaseUrl: apiBaseUrl,
                 environment: .init(type: "DEVELOPMENT", id: "ari:cloud:ecosystem::environment/x/y"),
-                module: .init(type: account == nil ? "core:trigger" : "core:endpoint", key: "reports")),
+                module: .init(type: account == nil ? "core:trigger" : "core:endpoint", key: "reports"),
+                license: license.map { .init(isActive: $0) }),
             context: .init(cloudId: "cloud-1"), principal: account)
         return try await keys.sign(claims, kid: JWKIdentifier(string: kid))
     }
@@ -228,9 +233,10 @@ package struct APIHarness: Sendable {
     package let upstreamBase: URL
     package let clock: TestClock
 
-    package static func run(limits: TenantLimits = TenantLimits(), _ body: @Sendable (APIHarness) async throws -> Void)
-        async throws
-    {
+    package static func run(
+        limits: TenantLimits = TenantLimits(), license: LicensePolicy = .init(),
+        _ body: @Sendable (APIHarness) async throws -> Void
+    ) async throws {
         let fixture = try ReportFixture()
         defer { fixture.remove() }
         let minter = try await FITMinter.make()
@@ -247,11 +253,13 @@ package struct APIHarness: Sendable {
                     microsoftRedirectURI: URL(string: "https://reports.example.com/oauth/microsoft/callback")!,
                     microsoftLoginBaseURL: base, microsoftGraphBaseURL: base,
                     atlassianGraphQLURL: base.appendingPathComponent("graphql"), policy: .sandbox)
-                let (services, sqlite) = APIServices.overSQLite(
+                let (wired, sqlite) = APIServices.overSQLite(
                     database: fixture.database,
                     forge: ForgeConfiguration(appId: Fixtures.fits.appId, jwksURL: jwksURL, urlPolicy: .sandbox),
                     security: security, upstream: upstreamConfiguration,
                     transport: CurlTransport(policy: .sandbox), limits: limits, now: { clock.now })
+                var services = wired
+                services.license = license
                 try await body(
                     APIHarness(
                         fixture: fixture, services: services, sqlite: sqlite, minter: minter, upstream: upstream,
@@ -263,10 +271,12 @@ package struct APIHarness: Sendable {
     package var apiBaseUrl: String { upstreamBase.appendingPathComponent("ex/jira/cloud-1").absoluteString }
 
     package func headers(
-        _ account: String? = "557058:alice", installation: String = ReportFixture.installationA, extra: HTTPFields = [:]
+        _ account: String? = "557058:alice", installation: String = ReportFixture.installationA,
+        extra: HTTPFields = [:],
+        license: Bool? = nil
     ) async throws -> HTTPFields {
         let token = try await minter.token(
-            installation: installation, account: account, apiBaseUrl: apiBaseUrl, now: clock.now)
+            installation: installation, account: account, apiBaseUrl: apiBaseUrl, now: clock.now, license: license)
         var fields: HTTPFields = [.authorization: "Bearer \(token)", .contentType: "application/json"]
         fields.append(contentsOf: extra)
         return fields
@@ -274,8 +284,8 @@ package struct APIHarness: Sendable {
 
     /// What the report editor sends: a user's FIT with the user token Forge forwards (a saved report's
     /// query is checked with Jira as that user).
-    package func editorHeaders(_ account: String = "557058:alice") async throws -> HTTPFields {
-        try await headers(account, extra: [HTTPField.Name("x-forge-oauth-user")!: "user-token-1"])
+    package func editorHeaders(_ account: String = "557058:alice", license: Bool? = nil) async throws -> HTTPFields {
+        try await headers(account, extra: [HTTPField.Name("x-forge-oauth-user")!: "user-token-1"], license: license)
     }
 
     package func test(logger: Logger = silentLogger, _ body: @Sendable (any TestClientProtocol) async throws -> Void)

@@ -38,7 +38,7 @@ package struct StoresUnderTest: Sendable {
     package let location: String
     fileprivate let makeReports: @Sendable (TenantLimits) -> any ReportDefinitions
     fileprivate let makeRuns: @Sendable (Int) -> any RunRequests
-    fileprivate let makeScheduler: @Sendable () -> any DueReportScheduling
+    fileprivate let makeScheduler: @Sendable (LicensePolicy) -> any DueReportScheduling
     fileprivate let executeSQL: @Sendable (String) async throws -> Void
     fileprivate let readIntegers: @Sendable (String) async throws -> [Int]
     fileprivate let readStrings: @Sendable (String) async throws -> [String]
@@ -52,7 +52,8 @@ package struct StoresUnderTest: Sendable {
     package func reports(limits: TenantLimits) -> any ReportDefinitions { makeReports(limits) }
     package var runs: any RunRequests { makeRuns(TenantLimits().runNowPerMinute) }
     package func runs(runNowPerMinute: Int) -> any RunRequests { makeRuns(runNowPerMinute) }
-    package var scheduler: any DueReportScheduling { makeScheduler() }
+    package var scheduler: any DueReportScheduling { makeScheduler(LicensePolicy()) }
+    package func scheduler(license: LicensePolicy) -> any DueReportScheduling { makeScheduler(license) }
 
     /// One statement of the backend's own SQL (for what no store operation does, like a run's start).
     package func execute(_ sql: String) async throws { try await executeSQL(sql) }
@@ -107,7 +108,9 @@ extension StorageBackend {
                 location: database.path,
                 makeReports: { ReportStore(database: database, limits: $0, now: now) },
                 makeRuns: { RunStore(database: database, queue: queue, vault: vault, runNowPerMinute: $0, now: now) },
-                makeScheduler: { ReportScheduler(database: database, queue: queue, logger: silentLogger, now: now) },
+                makeScheduler: {
+                    ReportScheduler(database: database, queue: queue, logger: silentLogger, license: $0, now: now)
+                },
                 executeSQL: { sql in try await database.pool.write { try $0.execute(sql: sql) } },
                 readIntegers: { sql in try await database.pool.read { try Int.fetchAll($0, sql: sql) } },
                 readStrings: { sql in try await database.pool.read { try String.fetchAll($0, sql: sql) } },
@@ -143,7 +146,8 @@ extension StorageBackend {
                         PostgresRunStore(database: database, queue: queue, vault: vault, runNowPerMinute: $0, now: now)
                     },
                     makeScheduler: {
-                        PostgresReportScheduler(database: database, queue: queue, logger: silentLogger, now: now)
+                        PostgresReportScheduler(
+                            database: database, queue: queue, logger: silentLogger, license: $0, now: now)
                     },
                     executeSQL: { sql in
                         _ = try await database.withConnection { connection in

@@ -89,6 +89,23 @@ struct SandboxContractTests {
                 })
             #expect(header["kid"] as? String == newKid && header["alg"] as? String == "RS256")
             _ = try await verifier.verify(token: Secret(next))
+            #expect(try await verifier.verify(token: Secret(next)).licenseActive == nil, "development: no claim")
+
+            // Both licence states (docs/atlassian-apis.md §10), per token or for every token after.
+            for (state, expected) in [("active", true), ("inactive", false)] {
+                let claimed = try await client.execute(
+                    uri: "/sandbox/fit", method: .post,
+                    body: ByteBuffer(string: #"{"accountId":"sandbox-user-1","license":"\#(state)"}"#))
+                let token = try #require(claimed.json["fit"] as? String)
+                #expect(try await verifier.verify(token: Secret(token)).licenseActive == expected, "\(state)")
+            }
+            _ = try await client.execute(
+                uri: "/sandbox/license", method: .post, body: ByteBuffer(string: #"{"state":"inactive"}"#))
+            let trigger = try await client.execute(
+                uri: "/sandbox/fit", method: .post, body: ByteBuffer(string: #"{"trigger":true}"#))
+            let triggerToken = try #require(trigger.json["fit"] as? String)
+            #expect(
+                try await verifier.verify(token: Secret(triggerToken)).licenseActive == false, "a trigger says it too")
         }
     }
 

@@ -35,7 +35,8 @@ api_port=$(free_port)
 for _ in $(seq 1 600); do grep -q "sandbox ready:" "$work/sandbox.log" && break; sleep 0.05; done
 line=$(grep "sandbox ready:" "$work/sandbox.log")
 for pair in ${line#sandbox ready: }; do export "${pair?}"; done
-export REPORTS_DATABASE="$work/reports.sqlite" REPORTS_LOG_LEVEL=error
+# The app as a paid app in production: a licence is required, and the sandbox's tokens say whether it is active.
+export REPORTS_DATABASE="$work/reports.sqlite" REPORTS_LOG_LEVEL=error REPORTS_REQUIRE_LICENSE=1
 REPORTS_TOKEN_KEYS=$("$bin/enqueuer" keys generate); REPORTS_STATE_KEY=$("$bin/enqueuer" keys generate --state)
 export REPORTS_TOKEN_KEYS REPORTS_STATE_KEY MS_CLIENT_SECRET=sandbox-secret
 export MS_REDIRECT_URI="http://127.0.0.1:$api_port/oauth/microsoft/callback"

@@ -205,6 +205,9 @@ def main():
     ui = UI()
     driver = ui.driver
     try:
+        # The stack requires a licence (REPORTS_REQUIRE_LICENSE=1, Tests/ui/run.sh): the site's is active
+        # until the licensing step says otherwise.
+        sandbox("/sandbox/license", "POST", {"state": "active"})
         ui.open()
 
         def empty_and_not_connected():
@@ -448,6 +451,23 @@ def main():
                 "return [...document.querySelectorAll('[data-testid=report] h3')].map((h) => h.textContent)")
             assert "Broken query" not in names, names
         check("delete a report after confirming", delete)
+
+        def licence_inactive():
+            # Atlassian says the site's licence is no longer active: Run now is refused, and the card
+            # says why and what to do; once active again, it runs.
+            sandbox("/sandbox/license", "POST", {"state": "inactive"})
+            status, row = ui.run_now("OPS status")
+            assert status == "refused", row.text
+            refusal = row.find_element(By.CSS_SELECTOR, "[data-testid=run-refused]")
+            assert refusal.get_attribute("data-code") == "license_inactive"
+            assert "licence" in refusal.text and "admin" in refusal.text, refusal.text
+            ui.shot("licence-inactive.png")
+            axe(driver, "the list with a refused Run now")
+            sandbox("/sandbox/license", "POST", {"state": "active"})
+            ui.open()
+            status, row = ui.run_now("OPS status")
+            assert status == "done", row.text
+        check("a site whose licence is not active: Run now is refused with what to do", licence_inactive)
 
         def loads_side_by_side():
             # Every call of the app to its service takes 1.5 s: the connection, the reports and the

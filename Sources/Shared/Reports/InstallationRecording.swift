@@ -33,7 +33,8 @@ public enum SystemTokens {
 }
 
 /// Which installations this process wrote in the last minute, and what it wrote: a call that would store
-/// nothing new (same cloud id and base URL, and no site URL or the same one) is not written again, so a
+/// nothing new (same cloud id and base URL, no site URL or the same one, no licence state or the same
+/// one) is not written again, so a
 /// plain API call costs no write. A call that would add or change what is stored about the site is
 /// never skipped: lifecycle events and triggers carry no site URL, so the first user call after an
 /// install brings it, and skipping that call for a minute left every issue key of the first runs
@@ -44,6 +45,8 @@ public final class RecentlySeenInstallations: Sendable {
         let apiBaseUrl: URL
         /// What the row holds after the write (a call without a site URL keeps the stored one).
         let siteUrl: URL?
+        /// The licence state written (a call whose token says nothing keeps the stored one).
+        let licenseActive: Bool?
         let at: Int64
     }
 
@@ -57,6 +60,7 @@ public final class RecentlySeenInstallations: Sendable {
             guard let entry = entries[identity.installationId], now - entry.at < 60_000 else { return false }
             return entry.cloudId == identity.cloudId && entry.apiBaseUrl == identity.apiBaseUrl
                 && (identity.siteUrl == nil || identity.siteUrl == entry.siteUrl)
+                && (identity.licenseActive == nil || identity.licenseActive == entry.licenseActive)
         }
     }
 
@@ -67,7 +71,8 @@ public final class RecentlySeenInstallations: Sendable {
             let previous = entries[identity.installationId]
             entries[identity.installationId] = Written(
                 cloudId: identity.cloudId, apiBaseUrl: identity.apiBaseUrl,
-                siteUrl: identity.siteUrl ?? previous?.siteUrl, at: now)
+                siteUrl: identity.siteUrl ?? previous?.siteUrl,
+                licenseActive: identity.licenseActive ?? previous?.licenseActive, at: now)
         }
     }
 }

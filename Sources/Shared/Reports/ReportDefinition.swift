@@ -23,6 +23,17 @@ public struct ReportDefinition: Sendable, Equatable, Codable {
         case filter(id: String)
     }
 
+    /// Whether this definition makes the report run on a schedule (a schedule, and not paused).
+    public var runsOnSchedule: Bool { schedule != nil && enabled }
+
+    /// Whether saving this over `stored` starts or changes runs on a schedule (what an inactive licence
+    /// refuses, `LicensePolicy`); pausing, or keeping a schedule as it was, does not.
+    public func schedulesRuns(comparedWith stored: ReportDefinition?) -> Bool {
+        guard runsOnSchedule else { return false }
+        guard let stored else { return true }
+        return !stored.runsOnSchedule || stored.schedule != schedule
+    }
+
     /// The query of a definition that names exactly one (nil otherwise; `validate` says why).
     public var query: Query? {
         switch (jql, filterId) {

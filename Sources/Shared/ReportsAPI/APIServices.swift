@@ -45,6 +45,8 @@ public struct APIServices: Sendable {
     /// The OneNote budget the API's own OneNote calls (section listing) draw from, shared with the
     /// workers; an API request waits a few seconds for it at most.
     let onenoteBudget: any OneNoteBudget
+    /// Whether Run now and schedule changes need an active licence (`REPORTS_REQUIRE_LICENSE`).
+    public var license: LicensePolicy
 
     /// The routes' services over `stores` (one backend's, picked by `ReportsStorage`); `microsoft` is
     /// the identity client `tokens` uses too; `onenoteBudget` is shared with the workers.
@@ -52,8 +54,10 @@ public struct APIServices: Sendable {
         stores: ServiceStores, tokens: MicrosoftTokenBroker, onenoteBudget: any OneNoteBudget,
         forge: ForgeConfiguration, security: SecurityConfiguration,
         upstream: UpstreamConfiguration, microsoft: MicrosoftIdentityClient, transport: any HTTPTransport,
-        logger: Logger, metrics: APIMetrics = APIMetrics(), now: @escaping @Sendable () -> Date = { Date() }
+        logger: Logger, metrics: APIMetrics = APIMetrics(), license: LicensePolicy = .init(),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.license = license
         queue = stores.queue
         verifier = FITVerifier(configuration: forge, transport: transport, logger: logger, now: now)
         installations = stores.installations

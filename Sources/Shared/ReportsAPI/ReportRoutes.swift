@@ -17,6 +17,7 @@ struct ReportRoutes {
                 nestedFields: ReportBody.nestedFields)
             let definition = body.definition
             _ = try await validated { try definition.validate() }
+            if definition.schedulesRuns(comparedWith: nil) { try LicenseCheck.requireRuns(services, context) }
             if let query = definition.query { try await queryCheck.check(query, context: context) }
             let report = try await validated { try await services.reports.create(owner, definition) }
             return EditedResponse(status: .created, response: ReportResponse(report))
@@ -37,6 +38,9 @@ struct ReportRoutes {
             // A query the report already had is not checked again: turning off a report whose project
             // was since deleted must not be refused for it.
             guard let stored = try await services.reports.get(owner, id: id) else { throw APIError.notFound }
+            if definition.schedulesRuns(comparedWith: stored.definition) {
+                try LicenseCheck.requireRuns(services, context)
+            }
             if let query = definition.query, query != stored.definition.query {
                 try await queryCheck.check(query, context: context)
             }

@@ -34,6 +34,7 @@ struct RunRoutes {
     }
 
     private func requestRun(_ context: APIRequestContext) async throws -> EditedResponse<RunRequestResponse> {
+        try LicenseCheck.requireRuns(services, context)
         let result = try await services.runs.requestRun(
             try context.owner(), reportId: try APIRoutes.reportId(context), userToken: context.forwardedUserToken)
         let answer: RunRequestResponse

@@ -24,6 +24,8 @@ public struct ReportsConfiguration: Sendable, Equatable {
     public var retention = RetentionRules()
     /// Timeouts and the connection cap of this process's HTTP server (the API, a worker's metrics port).
     public var http = HTTPServerLimits()
+    /// Whether sites need an active licence of the app to run reports (`REPORTS_REQUIRE_LICENSE`).
+    public var license = LicensePolicy()
 
     public static let defaultDatabasePath = "./data/reports.sqlite"
 
@@ -61,6 +63,7 @@ public struct ReportsConfiguration: Sendable, Equatable {
         limits = try TenantLimits(environment: environment)
         retention = try RetentionRules(environment: environment)
         http = try HTTPServerLimits(environment: environment)
+        license = try LicensePolicy(environment: environment)
         switch environment["REPORTS_SANDBOX"] {
         case nil, "", "0": sandboxMode = false
         case "1": sandboxMode = true

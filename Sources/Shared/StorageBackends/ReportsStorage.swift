@@ -165,11 +165,11 @@ public struct ReportsStorage: Sendable {
         case .sqlite(let database):
             ReportScheduler(
                 database: database, queue: SQLiteJobQueue(database: database, fairness: settings.limits.fairness),
-                logger: logger, retention: settings.retention)
+                logger: logger, retention: settings.retention, license: settings.license)
         case .server(let database):
             PostgresReportScheduler(
                 database: database, queue: PostgresJobQueue(database: database, fairness: settings.limits.fairness),
-                logger: logger, retention: settings.retention)
+                logger: logger, retention: settings.retention, license: settings.license)
         }
     }
 

@@ -53,6 +53,10 @@ extension PostgresReportsDatabase {
         Migration(
             name: "v14-snapshots-stored-uncompressed",
             statements: ["ALTER TABLE report_snapshots ALTER COLUMN body SET STORAGE EXTERNAL"]),
+        // Whether the site's licence of the app is active (SQLite's v15 says more).
+        Migration(
+            name: "v15-installation-license",
+            statements: ["ALTER TABLE installations ADD COLUMN license_active boolean"]),
     ]
 
     public static var knownMigrations: [String] { migrations.map(\.name) }

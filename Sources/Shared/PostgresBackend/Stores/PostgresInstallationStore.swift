@@ -34,11 +34,13 @@ public struct PostgresInstallationStore: InstallationRecords {
             try await connection.checkedQuery(
                 """
                 INSERT INTO installations (id, cloud_id, api_base_url, system_token_ciphertext,
-                    system_token_expires_at, first_seen_at, last_seen_at, site_url)
+                    system_token_expires_at, first_seen_at, last_seen_at, site_url, license_active)
                 VALUES (\(identity.installationId), \(identity.cloudId), \(identity.apiBaseUrl.absoluteString),
-                    \(sealed?.ciphertext), \(sealed?.expiresAt), \(now), \(now), \(identity.siteUrl?.absoluteString))
+                    \(sealed?.ciphertext), \(sealed?.expiresAt), \(now), \(now), \(identity.siteUrl?.absoluteString),
+                    \(identity.licenseActive))
                 ON CONFLICT (id) DO UPDATE SET
                     cloud_id = excluded.cloud_id,
+                    license_active = coalesce(excluded.license_active, installations.license_active),
                     api_base_url = excluded.api_base_url,
                     site_url = coalesce(excluded.site_url, installations.site_url),
                     last_seen_at = excluded.last_seen_at,

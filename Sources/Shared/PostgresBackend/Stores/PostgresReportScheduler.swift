@@ -16,16 +16,20 @@ public struct PostgresReportScheduler: DueReportScheduling {
     public let logger: Logger
     /// Reports of a site silent for `retention.installationIdleDays` do not run (ReportScheduler).
     public let retention: RetentionRules
+    /// Sites whose licence a Forge call said is not active pause (`LicensePolicy`, ReportScheduler).
+    public let license: LicensePolicy
     private let now: @Sendable () -> Date
 
     public init(
         database: PostgresReportsDatabase, queue: PostgresJobQueue, logger: Logger,
-        retention: RetentionRules = .init(), now: @escaping @Sendable () -> Date = { Date() }
+        retention: RetentionRules = .init(), license: LicensePolicy = .init(),
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.database = database
         self.queue = queue
         self.logger = logger
         self.retention = retention
+        self.license = license
         self.now = now
     }
 
@@ -40,7 +44,8 @@ public struct PostgresReportScheduler: DueReportScheduling {
                 """
                 SELECT \(unescaped: ReportRow.columns) FROM reports
                 WHERE enabled AND next_run_at IS NOT NULL AND next_run_at <= \(now)
-                    AND installation_id IN (SELECT id FROM installations WHERE last_seen_at >= \(activeSince))
+                    AND installation_id IN (SELECT id FROM installations WHERE last_seen_at >= \(activeSince)
+                        AND (NOT \(license.pausesUnlicensedSites) OR license_active IS DISTINCT FROM false))
                 ORDER BY next_run_at LIMIT \(batch) FOR UPDATE SKIP LOCKED
                 """, logger: logger
             ).collect().map(ReportRow.decode)

@@ -108,6 +108,12 @@ extension ReportsDatabase {
         // the database several milliseconds a run); SQLite stores a blob as it is, so nothing changes
         // here, but the step keeps the two schemas' versions in step.
         migrator.registerMigration("v14-snapshots-stored-uncompressed") { _ in }
+        // Whether the site's licence of the app is active, as the last Forge call that said so put it
+        // (1 or 0; NULL: no call has said), for pausing schedules (`LicensePolicy`).
+        migrator.registerMigration("v15-installation-license") { db in
+            try db.execute(
+                sql: "ALTER TABLE installations ADD COLUMN license_active INTEGER CHECK (license_active IN (0, 1))")
+        }
         return migrator
     }()
 

@@ -34,10 +34,11 @@ public struct InstallationStore: Sendable {
         try await database.pool.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO installations (id, cloud_id, api_base_url, system_token_ciphertext, system_token_expires_at, first_seen_at, last_seen_at, site_url)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO installations (id, cloud_id, api_base_url, system_token_ciphertext, system_token_expires_at, first_seen_at, last_seen_at, site_url, license_active)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (id) DO UPDATE SET
                         cloud_id = excluded.cloud_id,
+                        license_active = coalesce(excluded.license_active, installations.license_active),
                         api_base_url = excluded.api_base_url,
                         site_url = coalesce(excluded.site_url, installations.site_url),
                         last_seen_at = excluded.last_seen_at,
@@ -47,7 +48,7 @@ public struct InstallationStore: Sendable {
                     """,
                 arguments: [
                     identity.installationId, identity.cloudId, identity.apiBaseUrl.absoluteString, ciphertext, expiry,
-                    now, now, identity.siteUrl?.absoluteString,
+                    now, now, identity.siteUrl?.absoluteString, identity.licenseActive,
                 ])
         }
         recentlySeen.note(identity, at: now)

@@ -19,16 +19,20 @@ public struct ReportScheduler: DueReportScheduling {
     /// Reports of a site no Forge call has come from within `retention.installationIdleDays` do not run
     /// (the app is taken to be uninstalled). They run again when the site calls again.
     public let retention: RetentionRules
+    /// With a licence required, the reports of a site whose licence a Forge call said is not active
+    /// do not run until one says it is (`LicensePolicy`).
+    public let license: LicensePolicy
     private let now: @Sendable () -> Date
 
     public init(
         database: ReportsDatabase, queue: SQLiteJobQueue, logger: Logger, retention: RetentionRules = .init(),
-        now: @escaping @Sendable () -> Date = { Date() }
+        license: LicensePolicy = .init(), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.database = database
         self.queue = queue
         self.logger = logger
         self.retention = retention
+        self.license = license
         self.now = now
     }
 
@@ -47,9 +51,10 @@ public struct ReportScheduler: DueReportScheduling {
                     db,
                     sql: """
                         SELECT * FROM reports WHERE enabled = 1 AND next_run_at IS NOT NULL AND next_run_at <= ?
-                            AND installation_id IN (SELECT id FROM installations WHERE last_seen_at >= ?)
+                            AND installation_id IN (SELECT id FROM installations WHERE last_seen_at >= ?
+                                AND (? = 0 OR license_active IS NOT 0))
                         ORDER BY next_run_at LIMIT ?
-                        """, arguments: [now, activeSince, batch])
+                        """, arguments: [now, activeSince, license.pausesUnlicensedSites, batch])
                 dueCount = due.count
                 for report in due {
                     guard let cron = report.scheduleCron, let zone = report.scheduleTimeZone,

@@ -17,6 +17,9 @@ public struct FITIdentity: Sendable, Equatable {
     public let expiresAt: Date
     /// The site's own URL (`https://<site>.atlassian.net`) when the FIT's context names it.
     public var siteUrl: URL?
+    /// Whether the site's licence of the app is active (`app.license.isActive`); nil when the token
+    /// says nothing about a licence (a free app, or any app outside production).
+    public var licenseActive: Bool?
 
     public init(
         installationId: String, appId: String, apiBaseUrl: URL, cloudId: String, environmentType: String,

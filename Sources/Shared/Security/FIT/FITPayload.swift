@@ -12,11 +12,21 @@ struct FITPayload: JWTPayload {
             let type: String
             let key: String
         }
+        /// The site's licence of the app: present only for paid apps in production
+        /// (docs/atlassian-apis.md §1.3, §10). An `isActive` that is not a boolean counts as absent.
+        struct License: Codable, Sendable {
+            let isActive: Bool?
+            init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                isActive = (try? container.decodeIfPresent(Bool.self, forKey: .isActive)) ?? nil
+            }
+        }
         let id: String
         let installationId: String
         let apiBaseUrl: String
         let environment: Environment
         let module: Module
+        let license: License?
     }
 
     struct Context: Codable, Sendable {

@@ -103,13 +103,15 @@ public struct FITVerifier: Sendable {
             guard let jti = payload.jti, !jti.isEmpty else { throw .malformed("the token has no jti") }
             guard replayCache.firstUse(of: jti, until: payload.exp + leeway, now: now) else { throw .replayed }
         }
-        return FITIdentity(
+        var identity = FITIdentity(
             installationId: payload.app.installationId, appId: payload.app.id, apiBaseUrl: apiBaseUrl, cloudId: cloudId,
             environmentType: payload.app.environment.type, environmentId: payload.app.environment.id,
             moduleType: payload.app.module.type, moduleKey: payload.app.module.key,
             principalAccountId: payload.principal, tokenId: payload.jti,
             expiresAt: Date(timeIntervalSince1970: payload.exp),
             siteUrl: payload.context?.siteUrl.flatMap(URL.init(string:)).flatMap { $0.scheme == "https" ? $0 : nil })
+        identity.licenseActive = payload.app.license?.isActive
+        return identity
     }
 
     /// `…/ex/jira/<cloudId>` (the form Forge gives Jira apps).

@@ -129,6 +129,7 @@ const EXPLANATIONS = {
   impersonation_refused: 'Atlassian did not let the app act for you (the app may need to be re-consented by an admin).',
   token_unreadable: 'Your stored Microsoft sign-in could not be read. Reconnect Microsoft.',
   report_deleted: 'The report was deleted while it ran.',
+  license_inactive: 'This Jira site’s licence for OneNote Reports is not active, so reports do not run (Run now and schedules are paused; your pages stay in OneNote). Ask a Jira site admin to renew it under Manage apps.',
   storage_unavailable: 'The service cannot save right now. Nothing was lost; try again in a minute.',
   user_token_required: 'Jira did not pass your sign-in along. Reload the page and try again.',
   bridge_failed: 'The app could not reach its service. Reload the page and try again.',
