@@ -164,14 +164,19 @@ struct DataRetentionTests {
         }
     }
 
+    /// Both sites known, and alice's hourly report "A" on site A.
+    static func hourlyReportOfSiteA(_ stores: StoresUnderTest) async throws {
+        try await stores.addInstallations()
+        let hourly = ReportDefinition.Schedule(cron: "0 * * * *", timeZone: "UTC")
+        _ = try await stores.reports.create(stores.alice, ReportFixture.definition("A", schedule: hourly))
+    }
+
     /// With a licence required, a site whose licence a Forge call said is not active pauses its
     /// schedules until a call says it is again; a site no call has spoken for keeps them.
     @Test(arguments: StorageBackend.allCases)
     func aSiteWhoseLicenceIsNotActivePausesItsSchedules(_ backend: StorageBackend) async throws {
         try await backend.withStores { stores in
-            try await stores.addInstallations()
-            let hourly = ReportDefinition.Schedule(cron: "0 * * * *", timeZone: "UTC")
-            _ = try await stores.reports.create(stores.alice, ReportFixture.definition("A", schedule: hourly))
+            try await Self.hourlyReportOfSiteA(stores)
             let required = stores.scheduler(license: LicensePolicy(required: true))
             var site = ReportFixture.identity(ReportFixture.installationA)
             stores.clock.advance(by: .seconds(3_600))
@@ -193,9 +198,7 @@ struct DataRetentionTests {
     @Test(arguments: StorageBackend.allCases)
     func aSiteThatCallsAgainWithinTheGracePeriodKeepsItsReports(_ backend: StorageBackend) async throws {
         try await backend.withStores { stores in
-            try await stores.addInstallations()
-            let hourly = ReportDefinition.Schedule(cron: "0 * * * *", timeZone: "UTC")
-            _ = try await stores.reports.create(stores.alice, ReportFixture.definition("A", schedule: hourly))
+            try await Self.hourlyReportOfSiteA(stores)
             stores.clock.advance(by: .seconds(40 * 86_400))
             #expect(try await stores.scheduler.batch(100).tick.enqueued == 0, "gone: stopped")
             try await stores.installations.record(ReportFixture.identity(ReportFixture.installationA), systemToken: nil)

@@ -112,6 +112,10 @@ class UI:
         except Exception:
             pass
 
+    def field_error(self, field):
+        """The error shown at a field of the editor, once it shows (the server's answer comes later)."""
+        return self.wait.until(lambda d: (lambda e: e if e.is_displayed() else None)(d.find_element(By.ID, f"{field}-error")))
+
     def text_of(self, selector):
         """An element's text, read in one script once it exists (the banner redraws as runs load)."""
         return self.wait.until(lambda d: d.execute_script(
@@ -363,7 +367,7 @@ def main():
             Select(ui.css("#schedule")).select_by_value("custom")
             ui.type_into("#cron", "* * * * *")
             ui.button("Create report").click()
-            error = ui.wait.until(lambda d: d.find_element(By.ID, "cron-error") if d.find_element(By.ID, "cron-error").is_displayed() else None)
+            error = ui.field_error("cron")
             assert error.text, "the server's refusal is shown at the cron field"
             assert ui.css("#cron").get_attribute("aria-invalid") == "true"
             ui.button("Cancel").click()
@@ -389,7 +393,7 @@ def main():
             Select(ui.css("#schedule")).select_by_value("weekdays")
             ui.type_into("#timeZone", "Mars/Olympus_Mons")
             ui.button("Create report").click()
-            error = ui.wait.until(lambda d: d.find_element(By.ID, "timeZone-error") if d.find_element(By.ID, "timeZone-error").is_displayed() else None)
+            error = ui.field_error("timeZone")
             assert "time zone" in error.text, error.text
             assert ui.css("#timeZone").get_attribute("aria-invalid") == "true"
             assert not ui.css("#schedule-error").is_displayed() and not ui.css("#cron-error").is_displayed()
@@ -401,7 +405,7 @@ def main():
             ui.button("New report").click()
             ui.fill_report("Broken query", jql="project = NOPE")
             ui.button("Create report").click()
-            error = ui.wait.until(lambda d: d.find_element(By.ID, "jql-error") if d.find_element(By.ID, "jql-error").is_displayed() else None)
+            error = ui.field_error("jql")
             assert error.text == "The value 'NOPE' does not exist for the field 'project'.", error.text
             assert ui.css("#jql").get_attribute("aria-invalid") == "true"
             assert ui.focused() == "jql", "focus goes to the field"
