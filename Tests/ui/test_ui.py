@@ -141,6 +141,14 @@ class UI:
         self.driver.save_screenshot(os.path.join(SHOTS, name))
         self.enter()
 
+    def whole_shot(self, name):
+        """A screenshot of the whole view, however long (the window grows to fit, then returns)."""
+        width, height = self.driver.get_window_size()["width"], self.driver.get_window_size()["height"]
+        needed = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.driver.set_window_size(width, min(max(height, needed + 160), 4000))
+        self.shot(name)
+        self.driver.set_window_size(width, height)
+
     def report(self, name):
         return self.wait.until(lambda d: d.execute_script(
             "return [...document.querySelectorAll('[data-testid=report]')]"
@@ -261,8 +269,23 @@ def main():
             ui.fill_report("OPS status", jql="project = OPS ORDER BY key")
             Select(ui.css("#schedule")).select_by_value("weekdays")
             ui.type_into("#timeZone", "Europe/Berlin")
+            # The page options: each checkbox beside its words, not stretched across the form.
+            placement = driver.execute_script("""
+              return ['summary', 'changes', 'parentChild', 'notesColumn'].map((id) => {
+                const box = document.getElementById(id).getBoundingClientRect();
+                const label = document.querySelector(`label[for=${id}]`).getBoundingClientRect();
+                return box.width < 30 && label.left - box.right >= 0 && label.left - box.right < 20
+                  && box.top < label.bottom && box.bottom > label.top;
+              });""")
+            assert all(placement), placement
             driver.execute_script("window.scrollTo(0, 0)")
-            ui.shot("editor.png")
+            ui.whole_shot("editor.png")
+            # The time is written on the 24-hour clock, whatever the browser's locale.
+            assert ui.css("#time").get_attribute("type") == "text" and ui.css("#time").get_attribute("value") == "09:00"
+            ui.type_into("#time", "9 am")
+            ui.button("Create report").click()
+            assert "24-hour" in ui.field_error("time").text
+            ui.type_into("#time", "09:00")
             axe(driver, "the editor, a JQL report")
             ui.button("Create report").click()
             schedule = ui.report("OPS status").find_element(By.CSS_SELECTOR, "[data-testid=schedule]")
@@ -495,11 +518,24 @@ def main():
         check("the connection, reports and sections load side by side, with placeholders meanwhile", loads_side_by_side)
 
         def narrow_and_dark():
-            driver.set_window_size(420, 900)
+            # Dark at full width first: the list, the editor and the history, each checked by axe.
             driver.switch_to.default_content()
             Select(ui.css("#theme")).select_by_value("dark")
             ui.enter()
             ui.wait.until(lambda d: d.execute_script("return document.documentElement.dataset.colorMode") == "dark")
+            ui.report("OPS status")
+            ui.whole_shot("list-dark.png")
+            ui.button("Edit", ui.report("OPS status")).click()
+            ui.css("#name")
+            ui.whole_shot("editor-dark.png")
+            axe(driver, "the editor, dark")
+            ui.button("Cancel").click()
+            ui.button("History", ui.report("OPS status")).click()
+            ui.css("[data-testid=run-history]")
+            ui.shot("history-dark.png")
+            axe(driver, "the run history, dark")
+            ui.button("← All reports").click()
+            driver.set_window_size(420, 900)
             overflow = driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert overflow <= 0, f"the page scrolls sideways by {overflow}px at Jira's narrow width"
             scheme = driver.execute_script("return getComputedStyle(document.documentElement).colorScheme")

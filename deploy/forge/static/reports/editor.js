@@ -58,7 +58,10 @@ export async function renderEditor(container, { report, sections, jqlError, onDo
   const preset = h('select', { id: 'schedule', name: 'schedule' },
     [['off', 'Off (Run now only)'], ['hourly', 'Every hour'], ['daily', 'Daily'], ['weekdays', 'Weekdays (Monday to Friday)'],
       ['weekly', 'Weekly'], ['custom', 'Custom (cron)']].map(([key, text]) => h('option', { value: key, selected: key === schedule.preset }, text)));
-  const time = h('input', { id: 'time', type: 'time', value: schedule.time || '09:00' });
+  // Text, not type=time: a browser's time field follows its locale's clock (09:00 AM), and the app
+  // writes every time on the 24-hour clock the schedules are in.
+  const time = h('input', { id: 'time', value: schedule.time || '09:00', inputmode: 'numeric', autocomplete: 'off',
+    placeholder: 'HH:MM', size: 6, class: 'short', 'aria-describedby': 'time-hint' });
   const day = h('select', { id: 'day' }, WEEKDAYS.map((text, index) => h('option', { value: index, selected: index === (schedule.day ?? 1) }, text)));
   const cron = h('input', { id: 'cron', value: value.schedule ? value.schedule.cron : '0 9 * * 1-5', spellcheck: 'false', 'aria-describedby': 'cron-hint' });
   const timeZone = h('input', { id: 'timeZone', value: zone, list: 'time-zones', autocomplete: 'off' });
@@ -70,7 +73,7 @@ export async function renderEditor(container, { report, sections, jqlError, onDo
       h('label', { for: 'filter' }, 'Saved filter'), filterSearch, filterList,
       h('p', { class: 'field-error', id: 'filterId-error', role: 'alert', hidden: true })),
   };
-  const timeFields = h('div', { class: 'inline' }, field('time', 'At', time), field('day', 'On', day));
+  const timeFields = h('div', { class: 'inline' }, field('time', 'At', time, '24-hour, e.g. 14:30'), field('day', 'On', day));
   const cronField = field('cron', 'Cron expression', cron, 'Five fields: minute hour day-of-month month day-of-week.');
 
   function syncSource() {
@@ -221,7 +224,9 @@ export async function renderEditor(container, { report, sections, jqlError, onDo
     clearErrors(form);
     const definition = { name: name.value.trim(), columns, sectionId: section.value, layout: layout.read() };
     if (sourceJql.checked) definition.jql = jql.value.trim(); else definition.filterId = filterId || '';
-    const cronText = cronOf({ preset: preset.value, time: time.value || '09:00', day: Number(day.value), custom: cron.value });
+    const timeText = time.value.trim() || '09:00';
+    const timeValid = /^([01][0-9]|2[0-3]):[0-5][0-9]$/.test(timeText);
+    const cronText = cronOf({ preset: preset.value, time: timeValid ? timeText : '09:00', day: Number(day.value), custom: cron.value });
     definition.schedule = cronText ? { cron: cronText, timeZone: timeZone.value.trim() } : null;
     if (report) definition.enabled = report.enabled;
     const local = [];
@@ -233,6 +238,7 @@ export async function renderEditor(container, { report, sections, jqlError, onDo
     if (jqlLength > 2000) local.push(['jql', `A query has at most 2,000 characters; this one has ${jqlLength}.`]);
     if (sourceFilter.checked && !definition.filterId) local.push(['filterId', 'Choose a saved filter.']);
     if (columns.length === 0) local.push(['columns', 'Choose at least one column.']);
+    if (!timeValid && !['off', 'custom'].includes(preset.value)) local.push(['time', 'Write the time as HH:MM on the 24-hour clock, for example 14:30.']);
     if (!definition.sectionId) local.push(['sectionId', 'Choose a OneNote section.']);
     if (local.length) {
       local.map(([key, message]) => showError(form, key, message))[0]?.focus();
