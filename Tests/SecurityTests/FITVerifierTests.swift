@@ -131,4 +131,15 @@ struct FITVerifierTests {
             #expect(codes["badSignature", default: 0] > 0, "mutations reached the signature check: \(codes)")
         }
     }
+
+    /// `app.license` is read leniently: only a boolean `isActive` counts, and a claim of another shape
+    /// leaves the token valid, saying nothing about the licence.
+    @Test func aLicenceClaimOfAnotherShapeSaysNothingAndRefusesNothing() throws {
+        let decode = { (json: String) in try JSONDecoder().decode(FITPayload.App.License.self, from: Data(json.utf8)) }
+        #expect(try decode(#"{"isActive":true,"type":"commercial"}"#).isActive == true)
+        #expect(try decode(#"{"isActive":false}"#).isActive == false)
+        for odd in [#"{"isActive":"yes"}"#, #"{}"#, #""active""#, "[true]", "42"] {
+            #expect(try decode(odd).isActive == nil, "\(odd)")
+        }
+    }
 }

@@ -13,12 +13,13 @@ struct FITPayload: JWTPayload {
             let key: String
         }
         /// The site's licence of the app: present only for paid apps in production
-        /// (docs/atlassian-apis.md §1.3, §10). An `isActive` that is not a boolean counts as absent.
+        /// (docs/atlassian-apis.md §1.3, §10). A claim of another shape counts as absent rather than
+        /// refusing the token: the licence is read only when a site must have one.
         struct License: Codable, Sendable {
             let isActive: Bool?
             init(from decoder: any Decoder) throws {
-                let container = try decoder.container(keyedBy: CodingKeys.self)
-                isActive = (try? container.decodeIfPresent(Bool.self, forKey: .isActive)) ?? nil
+                let container = try? decoder.container(keyedBy: CodingKeys.self)
+                isActive = (try? container?.decodeIfPresent(Bool.self, forKey: .isActive)) ?? nil
             }
         }
         let id: String
