@@ -33,7 +33,9 @@ struct ReportQueryCheck {
                         field: "filterId", ["this saved filter no longer exists or is not shared with you"])
                 }
                 let errors = try await jira.jqlErrors(apiBaseUrl: identity.apiBaseUrl, userToken: token, jql: jql)
-                if !errors.isEmpty { throw Self.refusal(field: "filterId", ["the saved filter's query: "] + errors) }
+                if !errors.isEmpty {
+                    throw Self.refusal(field: "filterId", errors, after: "the saved filter's query: ")
+                }
             }
         } catch let error as UpstreamError where error.code == "jira_forbidden" {
             throw APIError(.forbidden, error.code, error.message)
@@ -42,13 +44,9 @@ struct ReportQueryCheck {
         }
     }
 
-    static func refusal(field: String, _ messages: [String]) -> APIError {
-        var text = ""
-        for message in messages {
-            let trimmed = message.trimmingCharacters(in: .whitespacesAndNewlines)
-            if !text.isEmpty && !text.hasSuffix(": ") { text += " " }
-            text += trimmed.hasSuffix(":") ? trimmed + " " : trimmed
-        }
+    /// `field: text`, Jira's messages joined by a space, cut at `maxMessageLength`.
+    static func refusal(field: String, _ messages: [String], after lead: String = "") -> APIError {
+        var text = lead + messages.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.joined(separator: " ")
         if text.unicodeScalars.count > maxMessageLength {
             text = String(String.UnicodeScalarView(text.unicodeScalars.prefix(maxMessageLength - 1))) + "…"
         }
