@@ -69,7 +69,7 @@ struct ServeCommand: AsyncParsableCommand {
             tokens: MicrosoftTokenBroker(storage: storage.tokenStorage, vault: vault, microsoft: microsoft),
             onenoteBudget: budget, forge: forge, security: security, upstream: upstream,
             microsoft: microsoft,
-            transport: transport, logger: logger, license: settings.license)
+            transport: transport, logger: logger, license: settings.license, limits: settings.limits)
         let app = Application(
             router: APIRoutes.router(apiServices), server: settings.http.server,
             configuration: settings.http.configuration(

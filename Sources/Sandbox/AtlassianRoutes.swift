@@ -102,9 +102,12 @@ enum AtlassianRoutes {
         case "inactive": license = false
         default: return SandboxHTTP.json(.badRequest, ["error": "license is \"active\" or \"inactive\""])
         }
+        guard let module = UIModule(rawValue: body["module"] as? String ?? "page") else {
+            return SandboxHTTP.json(.badRequest, ["error": "module is \"page\" or \"admin\""])
+        }
         let answer = try await invocation(
             accountId: trigger ? nil : accountId, installationId: installationId, ttl: ttl,
-            origin: state.origin(for: request), license: license, state)
+            origin: state.origin(for: request), license: license, module: module, state)
         return SandboxHTTP.json(.ok, answer)
     }
 
@@ -112,7 +115,7 @@ enum AtlassianRoutes {
     /// token. The Jira stand-in page (JiraHostRoutes) uses it for each call of the UI.
     static func invocation(
         accountId: String?, installationId: String, ttl: Int, origin: String, license: Bool?? = .none,
-        _ state: SandboxState
+        module: UIModule = .page, _ state: SandboxState
     ) async throws -> [String: Any] {
         // Unless the caller says, the site's licence as `POST /sandbox/license` set it.
         let license = license ?? state.license
@@ -126,7 +129,7 @@ enum AtlassianRoutes {
                 environment: .init(type: "DEVELOPMENT", id: "ari:cloud:ecosystem::environment/sandbox/development"),
                 module: trigger
                     ? .init(type: "core:trigger", key: "remote-installed-trigger")
-                    : .init(type: "core:endpoint", key: "reports-endpoint"),
+                    : .init(type: module.type, key: module.key),
                 installation: .init(id: installationId, contexts: [.init(name: "jira", apiBaseUrl: apiBaseUrl)]),
                 license: license.map {
                     .init(
@@ -136,7 +139,7 @@ enum AtlassianRoutes {
             // As Forge does (atlassian-apis.md §1.3, an observed lifecycle-trigger FIT): only a call from
             // the UI carries the site's URL; events and triggers carry the cloud id and module key alone.
             context: .init(
-                cloudId: state.cloudId, moduleKey: trigger ? "remote-installed-trigger" : "reports-endpoint",
+                cloudId: state.cloudId, moduleKey: trigger ? "remote-installed-trigger" : module.key,
                 siteUrl: trigger ? nil : "https://sandbox.atlassian.net"),
             principal: trigger ? nil : accountId, aud: state.appId, iss: "forge/invocation-token", iat: now, nbf: now,
             exp: now + ttl,
@@ -156,6 +159,14 @@ enum AtlassianRoutes {
                 state.issueToken(.user, accountId: accountId, installationId: installationId, ttl: 3600).token
         }
         return answer
+    }
+
+    /// The app's UI modules (deploy/forge/manifest.yml): a call from the frontend names its module in
+    /// `app.module` and `context.moduleKey` (docs/atlassian-apis.md §1.3).
+    enum UIModule: String {
+        case page, admin
+        var key: String { self == .page ? "onenote-reports-page" : "onenote-reports-admin" }
+        var type: String { self == .page ? "jira:globalPage" : "jira:adminPage" }
     }
 
     struct FITClaims: JWTPayload {

@@ -140,6 +140,17 @@ enum ControlRoutes {
             }
             return SandboxHTTP.json(.ok, ["license": state.license.map { $0 ? "active" : "inactive" } ?? "none"])
         }
+        // Grants or revokes "Administer Jira": {"accountId": "sandbox-user-1", "admin": true}.
+        router.post("/sandbox/site-admins") { request, _ in
+            let body = (try? await SandboxHTTP.jsonObject(request)) ?? nil
+            guard let accountId = body?["accountId"] as? String, state.seed.account(accountId) != nil,
+                let admin = body?["admin"] as? Bool
+            else {
+                return SandboxHTTP.json(.badRequest, ["error": "send {\"accountId\": \"sandbox-user-1\", \"admin\": true}"])
+            }
+            state.setSiteAdmin(accountId, admin)
+            return SandboxHTTP.json(.ok, ["accountId": accountId, "admin": admin])
+        }
         router.delete("/sandbox/faults") { _, _ in
             plan.clear()
             return SandboxHTTP.json(.ok, ["cleared": true])

@@ -4,7 +4,16 @@ import Foundation
 /// The Jira stand-in's page and scripts (JiraHostRoutes.swift). Plain text so the sandbox stays one
 /// binary; the UI itself lives in deploy/forge/static/reports and is served from disk.
 enum JiraHostPage {
-    static func host(accounts: [SeedData.Account], selected: String, uiOrigin: String) -> String {
+    static func host(
+        accounts: [SeedData.Account], selected: String, module: AtlassianRoutes.UIModule, uiOrigin: String
+    ) -> String {
+        let admin = module == .admin
+        // Jira's own words for where each module lives: the Apps menu, and Manage apps → Configure.
+        let place = admin ? "Jira settings · Apps · OneNote Reports — Configure" : "Apps · OneNote Reports"
+        let other =
+            admin
+            ? "<a href=\"/jira/app?account=\(escape(selected))\">Open the app</a>"
+            : "<a href=\"/jira/app?account=\(escape(selected))&amp;page=admin\">Manage apps → Configure</a>"
         let options = accounts.map { account in
             let mark = account.accountId == selected ? " selected" : ""
             return "<option value=\"\(escape(account.accountId))\"\(mark)>\(escape(account.displayName))</option>"
@@ -16,19 +25,20 @@ enum JiraHostPage {
             <style>
               body { margin: 0; font-family: system-ui, sans-serif; background: #f7f8f9; }
               header { display: flex; gap: 1em; align-items: center; padding: .5em 1em; background: #1d2125; color: #fff; }
-              header h1 { font-size: 1em; margin: 0 auto 0 0; }
+              header h1 { font-size: 1em; margin: 0 auto 0 0; } header a { color: #9fc3ff; }
               main { padding: 1em; }
               iframe { width: 100%; height: calc(100vh - 5em); border: 0; background: #fff; }
               dialog { max-width: 32em; } dialog code { word-break: break-all; }
             </style></head>
             <body>
-            <header><h1>Jira (sandbox stand-in) · Apps · OneNote Reports</h1>
+            <header><h1>Jira (sandbox stand-in) · \(place)</h1> \(other)
               <label>Signed in as <select id="account" data-testid="account">\(options)</select></label>
               <label>Theme <select id="theme"><option value="light">Light</option><option value="dark">Dark</option></select></label>
             </header>
-            <main><iframe id="app" title="OneNote Reports" data-ui-origin="\(escape(uiOrigin))"
+            <main><iframe id="app" title="\(admin ? "OneNote Reports settings" : "OneNote Reports")"
+              data-ui-origin="\(escape(uiOrigin))" data-module="\(module.rawValue)"
               sandbox="allow-downloads allow-forms allow-modals allow-pointer-lock allow-same-origin allow-scripts"
-              src="\(escape(uiOrigin))/jira/ui/index.html"></iframe></main>
+              src="\(escape(uiOrigin))/jira/ui/\(admin ? "admin.html" : "index.html")"></iframe></main>
             <dialog id="leave"><p>This app wants to open a page outside Jira:</p><p><code id="leave-url"></code></p>
               <form method="dialog"><button value="cancel">Cancel</button> <button value="open" id="leave-open">Open</button></form></dialog>
             <script src="/jira/host.js"></script>
@@ -44,7 +54,9 @@ enum JiraHostPage {
         const uiOrigin = \(jsonString(uiOrigin));
         const frame = document.getElementById("app");
         const account = document.getElementById("account");
-        account.addEventListener("change", () => { location.search = "?account=" + encodeURIComponent(account.value); });
+        account.addEventListener("change", () => {
+          location.search = "?account=" + encodeURIComponent(account.value) + (frame.dataset.module === "admin" ? "&page=admin" : "");
+        });
         const theme = document.getElementById("theme");
         theme.addEventListener("change", () => post({ type: "forge-bridge-theme", colorMode: theme.value }));
         function post(message) { frame.contentWindow.postMessage(message, uiOrigin); }
@@ -71,7 +83,7 @@ enum JiraHostPage {
         async function invoke(input) {
           const response = await fetch("/jira/invoke", {
             method: "POST", headers: { "content-type": "application/json" },
-            body: JSON.stringify({ accountId: account.value, input }) });
+            body: JSON.stringify({ accountId: account.value, module: frame.dataset.module, input }) });
           const result = await response.json();
           if (!response.ok) throw new Error(result.error || "The bridge failed");
           if (result.rejected) throw new Error(result.rejected);

@@ -13,11 +13,13 @@ import Transport
 /// server mints the FIT and tokens for the chosen sandbox account, calls `enqueuer serve`, and hands
 /// back only status, headers and body.
 ///
-/// - `GET /jira/app?account=ID`: the host page (account switcher, the iframe, the link prompt).
-/// - `GET /jira/ui/…`: the UI's files from `--ui-dir`, unchanged but for an import map in index.html
+/// - `GET /jira/app?account=ID[&page=admin]`: the host page (account switcher, the iframe, the link
+///   prompt): the app's page, or its admin page as Jira's Manage apps → Configure opens it.
+/// - `GET /jira/ui/…`: the UI's files from `--ui-dir`, unchanged but for an import map in the two pages
 ///   that points `@forge/bridge` at the double, under a content security policy as strict as Forge's.
 /// - `GET /jira/forge-bridge.js`: the bridge double (`invokeRemote`, `router.open`) the import map names.
-/// - `POST /jira/invoke`: one invocation, `{"accountId", "input": {path, method, headers, body}}`.
+/// - `POST /jira/invoke`: one invocation, `{"accountId", "module", "input": {path, method, headers, body}}`;
+///   the FIT names the module (`page` or `admin`) as Forge names the module a call comes from.
 final class JiraHost: Sendable {
     let state: SandboxState
     /// Where `enqueuer serve` listens (`--api-url`); nil answers the UI's calls with 503.
@@ -36,8 +38,10 @@ final class JiraHost: Sendable {
     func add(to router: Router<BasicRequestContext>) {
         router.get("/jira/app") { [self] request, _ in
             let account = request.uri.queryParameters.get("account") ?? SeedData.user1.accountId
+            let module = AtlassianRoutes.UIModule(rawValue: request.uri.queryParameters.get("page") ?? "page") ?? .page
             var page = html(
-                JiraHostPage.host(accounts: state.seed.accounts, selected: account, uiOrigin: uiOrigin(request)))
+                JiraHostPage.host(
+                    accounts: state.seed.accounts, selected: account, module: module, uiOrigin: uiOrigin(request)))
             page.headers[.contentSecurityPolicy] = JiraHostPage.hostPolicy(uiOrigin: uiOrigin(request))
             page.headers[HTTPField.Name("X-Frame-Options")!] = "DENY"
             return page
@@ -78,7 +82,9 @@ final class JiraHost: Sendable {
         case "svg": type = "image/svg+xml"
         default: type = "application/octet-stream"
         }
-        guard relative == "index.html" else { return Self.file(String(decoding: data, as: UTF8.self), type: type) }
+        guard relative == "index.html" || relative == "admin.html" else {
+            return Self.file(String(decoding: data, as: UTF8.self), type: type)
+        }
         // The import map is the one script not from a file; the policy allows it by its hash alone.
         let map = JiraHostPage.importMap(bridgeURL: "\(uiOrigin(request))/jira/forge-bridge.js")
         let page = String(decoding: data, as: UTF8.self).replacingOccurrences(
@@ -115,10 +121,12 @@ final class JiraHost: Sendable {
         }
         guard let body = try? await SandboxHTTP.jsonObject(request), let accountId = body["accountId"] as? String,
             state.seed.account(accountId) != nil, let input = body["input"] as? [String: Any],
+            let module = AtlassianRoutes.UIModule(rawValue: body["module"] as? String ?? "page"),
             let path = input["path"] as? String, path.hasPrefix("/"),
             let method = input["method"] as? String, ["GET", "POST", "PUT", "DELETE", "PATCH"].contains(method)
         else {
-            return SandboxHTTP.json(.badRequest, ["error": "send {accountId, input: {path, method, headers?, body?}}"])
+            return SandboxHTTP.json(
+                .badRequest, ["error": "send {accountId, module?: page|admin, input: {path, method, headers?, body?}}"])
         }
         guard let apiURL, let url = URL(string: apiURL.absoluteString + path) else {
             return SandboxHTTP.json(.serviceUnavailable, ["error": "start the sandbox with --api-url"])
@@ -126,7 +134,7 @@ final class JiraHost: Sendable {
         let origin = state.origin(for: request)
         try await installOnce(origin: origin)
         let tokens = try await AtlassianRoutes.invocation(
-            accountId: accountId, installationId: state.installationId, ttl: 25, origin: origin, state)
+            accountId: accountId, installationId: state.installationId, ttl: 25, origin: origin, module: module, state)
         var headers = (input["headers"] as? [String: String]) ?? [:]
         headers["Authorization"] = "Bearer \(tokens["fit"] as? String ?? "")"
         headers["x-forge-oauth-system"] = tokens["systemToken"] as? String

@@ -230,6 +230,18 @@ final class SandboxState: Sendable {
         set { licenseClaim.withLock { $0 = newValue } }
     }
 
+    // MARK: Who administers the site
+
+    private let administrators = Mutex<Set<String>>([SeedData.siteAdmin.accountId])
+
+    /// Whether `accountId` holds the global permission "Administer Jira" (`GET /mypermissions`);
+    /// `POST /sandbox/site-admins` grants and revokes it.
+    func isSiteAdmin(_ accountId: String) -> Bool { administrators.withLock { $0.contains(accountId) } }
+
+    func setSiteAdmin(_ accountId: String, _ admin: Bool) {
+        administrators.withLock { if admin { $0.insert(accountId) } else { $0.remove(accountId) } }
+    }
+
     // MARK: Where the sandbox is
 
     private let publicOrigin = Mutex<String?>(nil)

@@ -45,6 +45,9 @@ struct SeedData: Sendable {
     /// The two documented accounts (fixed interface); user 1 sees issues user 2 cannot.
     static let user1 = Account(accountId: "sandbox-user-1", displayName: "Sandbox User One")
     static let user2 = Account(accountId: "sandbox-user-2", displayName: "Sandbox User Two")
+    /// A Jira administrator of the sandbox site ("Administer Jira"): the account that sees the app's
+    /// admin page. Owns no issue; sees what everyone may see.
+    static let siteAdmin = Account(accountId: "sandbox-admin", displayName: "Sandbox Site Admin")
     static let projects = ["OPS", "WEB"]
 
     /// Every status category Jira has (docs/atlassian-apis.md §4 sample: new, indeterminate, done; plus the
@@ -125,7 +128,7 @@ struct SeedData: Sendable {
         }
         self.issues = issues
         self.accounts =
-            accounts
+            accounts + [Self.siteAdmin]
             + (0..<extraAccounts).map {
                 Account(accountId: "sandbox-user-\($0 + 3)", displayName: "Sandbox User \($0 + 3)")
             }

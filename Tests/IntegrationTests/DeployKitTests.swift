@@ -144,9 +144,16 @@ import Testing
     @Test func theCustomUIReachesTheBackendOnlyThroughTheBridge() throws {
         let manifest = try Self.text("deploy/forge/manifest.yml")
         #expect(manifest.contains("resource: main") && manifest.contains("path: static/reports/build"))
-        #expect(try Self.text("deploy/forge/build-ui.sh").contains("out=static/reports/build"))
+        let build = try Self.text("deploy/forge/build-ui.sh")
+        #expect(build.contains("bundle app.js index.html static/reports/build"))
         let folder = Self.root.appendingPathComponent("deploy/forge/static/reports")
         #expect(try Self.text("deploy/forge/static/reports/index.html").contains("src=\"app.js\""))
+        // The admin page: its own resource, bundled from admin.html and admin.js, and the Configure page.
+        #expect(manifest.contains("resource: admin") && manifest.contains("path: static/reports/admin-build"))
+        #expect(manifest.contains("jira:adminPage:") && manifest.contains("useAsConfig: true"))
+        #expect(manifest.contains("key: onenote-reports-admin"))
+        #expect(build.contains("bundle admin.js admin.html static/reports/admin-build"))
+        #expect(try Self.text("deploy/forge/static/reports/admin.html").contains("src=\"admin.js\""))
         let scripts = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".js") }
         #expect(scripts.contains("bridge.js") && scripts.count > 3)
         for name in scripts {

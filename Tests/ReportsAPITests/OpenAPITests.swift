@@ -46,7 +46,7 @@ struct OpenAPITests {
                     "\(route.method.rawValue) \(route.path.description.hasPrefix("/") ? "" : "/")\(route.path)"
                 })
             let documented = try Self.documentedRoutes()
-            #expect(documented.count == 21)
+            #expect(documented.count == 24)
             #expect(
                 registered == documented,
                 "only served: \(registered.subtracting(documented).sorted()); only documented: \(documented.subtracting(registered).sorted())"

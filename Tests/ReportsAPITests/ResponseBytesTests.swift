@@ -72,10 +72,10 @@ struct ResponseBytesTests {
 
         let none = MeResponse(
             accountId: "a", installationId: "i",
-            microsoft: .init(status: "not_connected", displayName: nil, connectedAt: nil))
+            microsoft: .init(status: "not_connected", displayName: nil, connectedAt: nil), schedulesPaused: false)
         #expect(
             try JSONTreeEncoder.serialize(none)
-                == #"{"accountId":"a","installationId":"i","microsoft":{"status":"not_connected"}}"#)
+                == #"{"accountId":"a","installationId":"i","microsoft":{"status":"not_connected"},"schedulesPaused":false}"#)
         let error = ErrorResponse(code: .notFound, message: "no such <resource>")
         #expect(
             try JSONTreeEncoder.serialize(error)

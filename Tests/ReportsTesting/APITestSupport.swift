@@ -51,7 +51,11 @@ package struct FITMinter: Sendable {
             package var license: License? = nil
         }
         package struct License: Codable { package let isActive: Bool }
-        package struct Context: Codable { package let cloudId: String }
+        package struct Context: Codable {
+            package let cloudId: String
+            /// The UI module a call comes from (absent for a call the tests make as the app's page).
+            package var moduleKey: String? = nil
+        }
         package let iss: String
         package let aud: String
         package let iat: Int
@@ -67,7 +71,7 @@ package struct FITMinter: Sendable {
     /// A FIT for `account` (nil: a trigger) in `installation`, issued `now`, whose product API is `apiBaseUrl`.
     package func token(
         installation: String, account: String?, apiBaseUrl: String, now: Date, audience: String? = nil,
-        license: Bool? = nil
+        license: Bool? = nil, module: String? = nil
     ) async throws -> String {
         let appId = Fixtures.fits.appId
         let issued = Int(now.timeIntervalSince1970)
@@ -77,9 +81,10 @@ package struct FITMinter: Sendable {
             app: .init(
                 id: appId, installationId: installation, apiBaseUrl: apiBaseUrl,
                 environment: .init(type: "DEVELOPMENT", id: "ari:cloud:ecosystem::environment/x/y"),
-                module: .init(type: account == nil ? "core:trigger" : "core:endpoint", key: "reports"),
+                module: module.map { .init(type: "jira:adminPage", key: $0) }
+                    ?? .init(type: account == nil ? "core:trigger" : "core:endpoint", key: "reports"),
                 license: license.map { .init(isActive: $0) }),
-            context: .init(cloudId: "cloud-1"), principal: account)
+            context: .init(cloudId: "cloud-1", moduleKey: module), principal: account)
         return try await keys.sign(claims, kid: JWKIdentifier(string: kid))
     }
 }
@@ -206,6 +211,28 @@ package final class UpstreamStandIn: Sendable {
             }
             return Self.json(.ok, #"{"accountId":"557058:alice","displayName":"Alice Example","active":true}"#)
         }
+        // The global permission the admin routes ask for (atlassian-apis.md §11): the holder of
+        // `user-token-admin` administers the site, `user-token-1` (Alice) does not.
+        router.get("/ex/jira/{cloud}/rest/api/3/mypermissions") { request, _ -> Response in
+            let admin: Bool
+            switch request.headers[.authorization] {
+            case "Bearer user-token-admin": admin = true
+            case "Bearer user-token-1": admin = false
+            default: return Self.json(.unauthorized, #"{"errorMessages":["no"]}"#)
+            }
+            guard request.uri.queryParameters.get("permissions") == "ADMINISTER" else {
+                return Self.json(.badRequest, #"{"errorMessages":["permissions"]}"#)
+            }
+            return Self.json(
+                .ok, #"{"permissions":{"ADMINISTER":{"id":"0","key":"ADMINISTER","type":"GLOBAL","havePermission":\#(admin)}}}"#)
+        }
+        router.get("/ex/jira/{cloud}/rest/api/3/user/bulk") { request, _ -> Response in
+            let known = ["557058:alice": "Alice Example", "557058:bob": "Bob Example"]
+            let values = request.uri.queryParameters.getAll("accountId").compactMap { id in
+                known[String(id)].map { #"{"accountId":"\#(id)","displayName":"\#($0)"}"# }
+            }
+            return Self.json(.ok, #"{"isLast":true,"values":[\#(values.joined(separator: ","))]}"#)
+        }
         router.get("/ex/jira/{cloud}/rest/api/3/serverInfo") { _, _ -> Response in
             Self.json(
                 .ok, #"{"baseUrl":"https://acme.atlassian.net","serverTitle":"Acme Jira","deploymentType":"Cloud"}"#)
@@ -273,10 +300,11 @@ package struct APIHarness: Sendable {
     package func headers(
         _ account: String? = "557058:alice", installation: String = ReportFixture.installationA,
         extra: HTTPFields = [:],
-        license: Bool? = nil
+        license: Bool? = nil, module: String? = nil
     ) async throws -> HTTPFields {
         let token = try await minter.token(
-            installation: installation, account: account, apiBaseUrl: apiBaseUrl, now: clock.now, license: license)
+            installation: installation, account: account, apiBaseUrl: apiBaseUrl, now: clock.now, license: license,
+            module: module)
         var fields: HTTPFields = [.authorization: "Bearer \(token)", .contentType: "application/json"]
         fields.append(contentsOf: extra)
         return fields
@@ -286,6 +314,17 @@ package struct APIHarness: Sendable {
     /// query is checked with Jira as that user).
     package func editorHeaders(_ account: String = "557058:alice", license: Bool? = nil) async throws -> HTTPFields {
         try await headers(account, extra: [HTTPField.Name("x-forge-oauth-user")!: "user-token-1"], license: license)
+    }
+
+    /// A call from the admin page (`module`, the configured key unless given) with `userToken`
+    /// forwarded: `user-token-admin` administers the site in the stand-in, `user-token-1` does not.
+    package func adminHeaders(
+        _ account: String = "557058:admin", userToken: String? = "user-token-admin",
+        installation: String = ReportFixture.installationA, module: String = ForgeConfiguration.defaultAdminModuleKey
+    ) async throws -> HTTPFields {
+        var extra: HTTPFields = [:]
+        if let userToken { extra[HTTPField.Name("x-forge-oauth-user")!] = userToken }
+        return try await headers(account, installation: installation, extra: extra, module: module)
     }
 
     package func test(logger: Logger = silentLogger, _ body: @Sendable (any TestClientProtocol) async throws -> Void)

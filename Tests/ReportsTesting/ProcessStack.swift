@@ -18,6 +18,8 @@ package final class ProcessStack: @unchecked Sendable {
         package let text: String
         /// Response headers, names in lower case.
         package var headers: [String: String] = [:]
+        /// The API's stable error code, when the answer is an error.
+        package var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
     }
 
     package let directory = TemporaryDirectory()
@@ -123,9 +125,11 @@ package final class ProcessStack: @unchecked Sendable {
 
     /// FIT headers for `account` (`sandbox-user-1` by default), with the system and user tokens Forge
     /// sends on a call from the app (the manifest asks for both).
-    package func headers(account: String = "sandbox-user-1") async throws -> [String: String] {
-        let minted = try await Self.call("POST", "\(sandboxBase)/sandbox/fit", body: #"{"accountId":"\#(account)"}"#)
-            .json
+    /// `module` is the UI module the call comes from: the app's page, or `admin` (Manage apps → Configure).
+    package func headers(account: String = "sandbox-user-1", module: String = "page") async throws -> [String: String] {
+        let minted = try await Self.call(
+            "POST", "\(sandboxBase)/sandbox/fit", body: #"{"accountId":"\#(account)","module":"\#(module)"}"#
+        ).json
         let fit = minted["fit"] as! String
         let system = minted["systemToken"] as! String
         let user = minted["userToken"] as! String

@@ -34,6 +34,10 @@ package struct StoresUnderTest: Sendable {
     package let personalData: any PersonalDataStore
     /// What the run-report handler (and the account reporter, for system tokens) reads and writes.
     package let runReportStores: any RunReportStores
+    /// The admin page's reads of a site and its schedule switch.
+    package let administration: any SiteAdministrationStorage
+    /// The users' Microsoft connections, as the API sees them.
+    package let connections: any MicrosoftConnections
     /// `REPORTS_DATABASE` for a real process on this database: the SQLite file or the postgres:// URL.
     package let location: String
     fileprivate let makeReports: @Sendable (TenantLimits) -> any ReportDefinitions
@@ -105,6 +109,8 @@ extension StorageBackend {
                 dataLifecycle: SQLiteDataLifecycle(database: database),
                 personalData: SQLitePersonalData(database: database),
                 runReportStores: SQLiteRunReportStores(database: database, vault: vault, now: now),
+                administration: SiteAdministrationStore(database: database),
+                connections: MicrosoftConnectionStore(database: database, vault: vault, now: now),
                 location: database.path,
                 makeReports: { ReportStore(database: database, limits: $0, now: now) },
                 makeRuns: { RunStore(database: database, queue: queue, vault: vault, runNowPerMinute: $0, now: now) },
@@ -140,6 +146,8 @@ extension StorageBackend {
                     dataLifecycle: PostgresDataLifecycle(database: database),
                     personalData: PostgresPersonalData(database: database),
                     runReportStores: PostgresRunReportStores(database: database, vault: vault, now: now),
+                    administration: PostgresSiteAdministrationStore(database: database),
+                    connections: PostgresConnectionStore(database: database, vault: vault, now: now),
                     location: cluster.url(database: name),
                     makeReports: { PostgresReportStore(database: database, limits: $0, now: now) },
                     makeRuns: {

@@ -38,9 +38,7 @@ public struct JiraClient: Sendable {
             components.percentEncodedQuery = items.map { "\($0.0)=\(FormEncoding.escape($0.1))" }.joined(separator: "&")
             let response = try await send(components.url!, userToken: userToken)
             guard let page = try? JSONDecoder().decode(Page.self, from: response.body) else {
-                throw UpstreamError(
-                    kind: .transient, code: "jira_bad_response", message: "Jira sent an unexpected response",
-                    status: 200)
+                throw Self.unexpectedAnswer
             }
             filters += page.values
             // `isLast` ends it; an empty page too, so a Jira that omits `isLast` cannot loop us.
@@ -91,9 +89,7 @@ public struct JiraClient: Sendable {
             components.url!, userToken: userToken, method: "POST", body: body, timeout: .seconds(10))
         guard let parsed = try? JSONDecoder().decode(Parsed.self, from: response.body), parsed.queries.count == 1
         else {
-            throw UpstreamError(
-                kind: .transient, code: "jira_bad_response", message: "Jira sent an unexpected response",
-                status: 200)
+            throw Self.unexpectedAnswer
         }
         return parsed.queries[0].errors ?? []
     }
@@ -107,12 +103,62 @@ public struct JiraClient: Sendable {
         components.percentEncodedQuery = "id=\(FormEncoding.escape(filterId))&expand=jql&maxResults=1"
         let response = try await send(components.url!, userToken: userToken, timeout: .seconds(10))
         guard let page = try? JSONDecoder().decode(Page.self, from: response.body) else {
-            throw UpstreamError(
-                kind: .transient, code: "jira_bad_response", message: "Jira sent an unexpected response",
-                status: 200)
+            throw Self.unexpectedAnswer
         }
         return page.values.first { $0.id == filterId }?.jql
     }
+
+    /// Whether this user holds the global permission `key` (`GET /rest/api/3/mypermissions?permissions=KEY`,
+    /// `permissions.KEY.havePermission`; docs/atlassian-apis.md §11). An answer that does not name the
+    /// permission is an upstream error, not a "no".
+    public func hasGlobalPermission(_ key: String, apiBaseUrl: URL, userToken: Secret) async throws -> Bool {
+        struct Answer: Decodable {
+            struct Permission: Decodable { let havePermission: Bool }
+            let permissions: [String: Permission]
+        }
+        var components = URLComponents(
+            url: apiBaseUrl.appendingPathComponent("rest/api/3/mypermissions"), resolvingAgainstBaseURL: false)!
+        components.percentEncodedQuery = "permissions=\(FormEncoding.escape(key))"
+        let response = try await send(components.url!, userToken: userToken, timeout: .seconds(10))
+        guard let permission = (try? JSONDecoder().decode(Answer.self, from: response.body))?.permissions[key] else {
+            throw Self.unexpectedAnswer
+        }
+        return permission.havePermission
+    }
+
+    /// Display names of up to 200 accounts as this user may see them (`GET /rest/api/3/user/bulk`,
+    /// docs/atlassian-apis.md §11), page by page as Jira sizes them: an account Jira does not return is
+    /// left out.
+    public func displayNames(apiBaseUrl: URL, userToken: Secret, accountIds: [String]) async throws -> [String: String] {
+        struct Page: Decodable {
+            struct User: Decodable {
+                let accountId: String
+                let displayName: String?
+            }
+            let values: [User]
+            let isLast: Bool?
+        }
+        let ids = accountIds.prefix(200).map { "accountId=\(FormEncoding.escape($0))" }.joined(separator: "&")
+        var names: [String: String] = [:]
+        var startAt = 0
+        while !ids.isEmpty, startAt < 200 {
+            var components = URLComponents(
+                url: apiBaseUrl.appendingPathComponent("rest/api/3/user/bulk"), resolvingAgainstBaseURL: false)!
+            components.percentEncodedQuery = "\(ids)&startAt=\(startAt)&maxResults=200"
+            let response = try await send(components.url!, userToken: userToken, timeout: .seconds(10))
+            guard let page = try? JSONDecoder().decode(Page.self, from: response.body) else {
+                throw Self.unexpectedAnswer
+            }
+            for user in page.values { names[user.accountId] = user.displayName.flatMap { $0.isEmpty ? nil : $0 } }
+            guard page.isLast == false, !page.values.isEmpty else { break }
+            startAt += page.values.count
+        }
+        return names
+    }
+
+    /// A 200 whose body is not in the documented shape.
+    private static let unexpectedAnswer = UpstreamError(
+        kind: .transient, code: "jira_bad_response", message: "Jira sent an unexpected response", status: 200)
 
     private func send(
         _ url: URL, userToken: Secret, method: String = "GET", body: Data? = nil, timeout: Duration = .seconds(20)

@@ -203,11 +203,13 @@ public struct ServiceStores: Sendable {
     public var storage: any StorageReadings
     /// The queue, for its statistics on /metrics.
     public var queue: any JobQueue
+    /// What the admin page reads of a site, and its schedule switch.
+    public var administration: any SiteAdministrationStorage
 
     public init(
         installations: any InstallationRecords, reports: any ReportDefinitions, runs: any RunRequests,
         connections: any MicrosoftConnections, pending: any PendingConnections, nonces: any OAuthNonces,
-        storage: any StorageReadings, queue: any JobQueue
+        storage: any StorageReadings, queue: any JobQueue, administration: any SiteAdministrationStorage
     ) {
         self.installations = installations
         self.reports = reports
@@ -217,6 +219,7 @@ public struct ServiceStores: Sendable {
         self.nonces = nonces
         self.storage = storage
         self.queue = queue
+        self.administration = administration
     }
 }
 

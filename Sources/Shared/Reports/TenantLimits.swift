@@ -5,19 +5,19 @@ public import ReportsSupport
 /// fairness settings. Existing data over a quota keeps working; only new writes are refused.
 public struct TenantLimits: Sendable, Equatable {
     /// Reports one Jira user may own (`REPORTS_MAX_REPORTS_PER_USER`).
-    var reportsPerUser = 100
+    public internal(set) var reportsPerUser = 100
     /// Reports one Jira site may hold (`REPORTS_MAX_REPORTS_PER_INSTALLATION`).
-    var reportsPerInstallation = 5_000
+    public internal(set) var reportsPerInstallation = 5_000
     /// The shortest gap between two runs a schedule may ask for, in minutes (`REPORTS_MIN_SCHEDULE_MINUTES`).
-    var minScheduleMinutes = 15
+    public internal(set) var minScheduleMinutes = 15
     /// Run now requests one user may make per minute (`REPORTS_RUN_NOW_PER_MINUTE`).
     public var runNowPerMinute = 30
     /// Report creates, updates and deletes one user may make per minute (`REPORTS_REPORT_WRITES_PER_MINUTE`).
-    var reportWritesPerMinute = 60
+    public internal(set) var reportWritesPerMinute = 60
     /// Jobs of one fairness key (a Microsoft user) running at once (`REPORTS_QUEUE_MAX_RUNNING_PER_KEY`).
-    var maxRunningPerKey = FairnessPolicy.standard.maxRunningPerKey
+    public internal(set) var maxRunningPerKey = FairnessPolicy.standard.maxRunningPerKey
     /// Seconds a due job waits before it is promoted to Run now's priority (`REPORTS_QUEUE_PRIORITY_AGING_SECONDS`).
-    var priorityAgingSeconds = Int(FairnessPolicy.standard.agingAfter.components.seconds)
+    public internal(set) var priorityAgingSeconds = Int(FairnessPolicy.standard.agingAfter.components.seconds)
 
     public init() {}
 

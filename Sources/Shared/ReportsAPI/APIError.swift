@@ -21,6 +21,8 @@ struct APIErrorCode: RawRepresentable, Hashable, Sendable {
     static let microsoftNotConnected = APIErrorCode(rawValue: "microsoft_not_connected")
     static let reconnectRequired = APIErrorCode(rawValue: "reconnect_required")
     static let userTokenRequired = APIErrorCode(rawValue: "user_token_required")
+    static let adminPageOnly = APIErrorCode(rawValue: "admin_page_only")
+    static let jiraAdminRequired = APIErrorCode(rawValue: "jira_admin_required")
     static let storageUnavailable = APIErrorCode(rawValue: "storage_unavailable")
     static let databaseUnavailable = APIErrorCode(rawValue: "database_unavailable")
     static let `internal` = APIErrorCode(rawValue: "internal")

@@ -27,4 +27,13 @@ public struct APIRequestContext: RequestContext {
         }
         return ReportOwner(installationId: identity.installationId, accountId: account)
     }
+
+    /// The verified caller and the user token Forge forwarded for live Jira calls; 400
+    /// `user_token_required` without one.
+    func forwardedUser() throws -> (identity: FITIdentity, token: Secret) {
+        guard let identity, let token = forwardedUserToken, !token.isEmpty else {
+            throw APIError(.badRequest, .userTokenRequired, "Forge did not forward a user token (x-forge-oauth-user)")
+        }
+        return (identity, token)
+    }
 }

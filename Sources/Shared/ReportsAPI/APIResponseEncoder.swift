@@ -26,6 +26,8 @@ extension ReportListResponse: ResponseEncodable {}
 extension RunResponse: ResponseEncodable {}
 extension RunListResponse: ResponseEncodable {}
 extension RunRequestResponse: ResponseEncodable {}
+extension SiteAdminResponse: ResponseEncodable {}
+extension SchedulesSwitchResponse: ResponseEncodable {}
 extension MeResponse: ResponseEncodable {}
 extension SectionListResponse: ResponseEncodable {}
 extension FilterListResponse: ResponseEncodable {}

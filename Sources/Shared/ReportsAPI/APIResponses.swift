@@ -141,6 +141,8 @@ struct MeResponse: Encodable, Sendable {
     let accountId: String
     let installationId: String
     let microsoft: Microsoft
+    /// Whether a site admin paused every schedule of the site (the app says so above the list).
+    let schedulesPaused: Bool
 }
 
 struct SectionListResponse: Encodable, Sendable {

@@ -31,6 +31,7 @@ package enum APIRoutes {
         JiraRoutes(services: services).addRoutes(to: forge)
         ReportRoutes(services: services).addRoutes(to: forge)
         RunRoutes(services: services).addRoutes(to: forge)
+        AdminRoutes(services: services).addRoutes(to: forge)
         return router
     }
 

@@ -47,6 +47,14 @@ public struct APIServices: Sendable {
     let onenoteBudget: any OneNoteBudget
     /// Whether Run now and schedule changes need an active licence (`REPORTS_REQUIRE_LICENSE`).
     public var license: LicensePolicy
+    /// The quotas the stores enforce, as the admin page shows them.
+    public var limits: TenantLimits
+    /// What the admin page reads of a site, and its schedule switch.
+    let administration: any SiteAdministrationStorage
+    /// The manifest key of the admin page: the admin routes answer only calls from it.
+    let adminModuleKey: String
+    /// The service's clock.
+    let now: @Sendable () -> Date
 
     /// The routes' services over `stores` (one backend's, picked by `ReportsStorage`); `microsoft` is
     /// the identity client `tokens` uses too; `onenoteBudget` is shared with the workers.
@@ -55,9 +63,13 @@ public struct APIServices: Sendable {
         forge: ForgeConfiguration, security: SecurityConfiguration,
         upstream: UpstreamConfiguration, microsoft: MicrosoftIdentityClient, transport: any HTTPTransport,
         logger: Logger, metrics: APIMetrics = APIMetrics(), license: LicensePolicy = .init(),
-        now: @escaping @Sendable () -> Date = { Date() }
+        limits: TenantLimits = .init(), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.license = license
+        self.limits = limits
+        self.now = now
+        administration = stores.administration
+        adminModuleKey = forge.adminModuleKey
         queue = stores.queue
         verifier = FITVerifier(configuration: forge, transport: transport, logger: logger, now: now)
         installations = stores.installations

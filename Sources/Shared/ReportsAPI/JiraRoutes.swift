@@ -17,9 +17,7 @@ struct JiraRoutes {
     /// fields this user can see, at most `FieldTypes.maxListed`.
     private func fields(_ request: Request, _ context: APIRequestContext) async throws -> FieldListResponse {
         let owner = try context.owner()
-        guard let identity = context.identity, let token = context.forwardedUserToken, !token.isEmpty else {
-            throw APIError(.badRequest, .userTokenRequired, "Forge did not forward a user token (x-forge-oauth-user)")
-        }
+        let (identity, token) = try context.forwardedUser()
         let query = request.uri.queryParameters.get("query") ?? ""
         guard query.unicodeScalars.count <= 200 else {
             throw APIError.badRequest(.invalidParameter, "query must be at most 200 characters")
@@ -40,9 +38,7 @@ struct JiraRoutes {
 
     private func filters(_ request: Request, _ context: APIRequestContext) async throws -> FilterListResponse {
         _ = try context.owner()
-        guard let identity = context.identity, let token = context.forwardedUserToken, !token.isEmpty else {
-            throw APIError(.badRequest, .userTokenRequired, "Forge did not forward a user token (x-forge-oauth-user)")
-        }
+        let (identity, token) = try context.forwardedUser()
         let query = request.uri.queryParameters.get("query")
         guard (query?.unicodeScalars.count ?? 0) <= 200 else {
             throw APIError.badRequest(.invalidParameter, "query must be at most 200 characters")

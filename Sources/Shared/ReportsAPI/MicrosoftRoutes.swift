@@ -21,13 +21,16 @@ struct MicrosoftRoutes {
 
     private func me(_ context: APIRequestContext) async throws -> MeResponse {
         let owner = try context.owner()
+        async let paused = services.administration.schedulesPausedAt(installationId: owner.installationId)
         let microsoft =
             try await services.connections.connection(owner).map {
                 MeResponse.Microsoft(
                     status: $0.status.rawValue, displayName: $0.displayName,
                     connectedAt: $0.connectedAt.formatted(.iso8601))
             } ?? MeResponse.Microsoft(status: "not_connected", displayName: nil, connectedAt: nil)
-        return MeResponse(accountId: owner.accountId, installationId: owner.installationId, microsoft: microsoft)
+        return MeResponse(
+            accountId: owner.accountId, installationId: owner.installationId, microsoft: microsoft,
+            schedulesPaused: try await paused != nil)
     }
 
     private func sections(_ context: APIRequestContext) async throws -> SectionListResponse {

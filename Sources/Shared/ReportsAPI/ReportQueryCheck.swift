@@ -17,9 +17,7 @@ struct ReportQueryCheck {
 
     /// Throws the API's answer when the query is refused; returns when Jira accepts it.
     func check(_ query: ReportDefinition.Query, context: APIRequestContext) async throws {
-        guard let identity = context.identity, let token = context.forwardedUserToken, !token.isEmpty else {
-            throw APIError(.badRequest, .userTokenRequired, "Forge did not forward a user token (x-forge-oauth-user)")
-        }
+        let (identity, token) = try context.forwardedUser()
         do {
             switch query {
             case .jql(let jql):

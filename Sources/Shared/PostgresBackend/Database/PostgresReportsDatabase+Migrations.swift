@@ -57,6 +57,13 @@ extension PostgresReportsDatabase {
         Migration(
             name: "v15-installation-license",
             statements: ["ALTER TABLE installations ADD COLUMN license_active boolean"]),
+        // A site admin's pause of every schedule of the site, and runs by site and age (SQLite's v16).
+        Migration(
+            name: "v16-site-administration",
+            statements: [
+                "ALTER TABLE installations ADD COLUMN schedules_paused_at bigint",
+                "CREATE INDEX runs_by_installation ON runs(installation_id, queued_at)",
+            ]),
     ]
 
     public static var knownMigrations: [String] { migrations.map(\.name) }

@@ -9,7 +9,7 @@ import ReportsSupport
 /// run and job (joining its waiting run if it has one), and `next_run_at` moves to the first slot after
 /// now, so slots missed during downtime collapse into one run. A batch locks the due rows it takes with
 /// `FOR UPDATE SKIP LOCKED`: schedulers on several hosts split the due reports between them instead of
-/// queueing a slot twice, and none waits for another.
+/// queueing a slot twice, and none waits for another. A site whose admin paused its schedules is left out.
 public struct PostgresReportScheduler: DueReportScheduling {
     public let database: PostgresReportsDatabase
     public let queue: PostgresJobQueue
@@ -45,7 +45,8 @@ public struct PostgresReportScheduler: DueReportScheduling {
                 SELECT \(unescaped: ReportRow.columns) FROM reports
                 WHERE enabled AND next_run_at IS NOT NULL AND next_run_at <= \(now)
                     AND installation_id IN (SELECT id FROM installations WHERE last_seen_at >= \(activeSince)
-                        AND (NOT \(license.pausesUnlicensedSites) OR license_active IS DISTINCT FROM false))
+                        AND (NOT \(license.pausesUnlicensedSites) OR license_active IS DISTINCT FROM false)
+                        AND schedules_paused_at IS NULL)
                 ORDER BY next_run_at LIMIT \(batch) FOR UPDATE SKIP LOCKED
                 """, logger: logger
             ).collect().map(ReportRow.decode)

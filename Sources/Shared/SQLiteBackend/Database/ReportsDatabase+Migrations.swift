@@ -114,6 +114,15 @@ extension ReportsDatabase {
             try db.execute(
                 sql: "ALTER TABLE installations ADD COLUMN license_active INTEGER CHECK (license_active IN (0, 1))")
         }
+        // A site admin's switch that pauses every schedule of the site (NULL: they run), and the site's
+        // recent runs found by site and age for the admin page (`SiteAdministrationStorage`).
+        migrator.registerMigration("v16-site-administration") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE installations ADD COLUMN schedules_paused_at INTEGER;
+                    CREATE INDEX runs_by_installation ON runs(installation_id, queued_at);
+                    """)
+        }
         return migrator
     }()
 

@@ -11,7 +11,8 @@ import ReportsSupport
 /// the report's waiting run if it has one: `RunAdmission`'s rule through `RunStore.admit`), then
 /// `next_run_at` moves to the first slot after *now*, so slots missed during downtime collapse into one run. All of it happens in one `BEGIN IMMEDIATE`
 /// transaction, and `next_run_at` advances only if it still holds the value read (compare-and-set):
-/// two schedulers on one database enqueue each slot once.
+/// two schedulers on one database enqueue each slot once. A site whose admin paused its schedules
+/// (`SiteAdministrationStorage.setSchedulesPaused`) is left out until they resume.
 public struct ReportScheduler: DueReportScheduling {
     public let database: ReportsDatabase
     public let queue: SQLiteJobQueue
@@ -52,7 +53,7 @@ public struct ReportScheduler: DueReportScheduling {
                     sql: """
                         SELECT * FROM reports WHERE enabled = 1 AND next_run_at IS NOT NULL AND next_run_at <= ?
                             AND installation_id IN (SELECT id FROM installations WHERE last_seen_at >= ?
-                                AND (? = 0 OR license_active IS NOT 0))
+                                AND (? = 0 OR license_active IS NOT 0) AND schedules_paused_at IS NULL)
                         ORDER BY next_run_at LIMIT ?
                         """, arguments: [now, activeSince, license.pausesUnlicensedSites, batch])
                 dueCount = due.count

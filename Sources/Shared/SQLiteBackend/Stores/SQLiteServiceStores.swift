@@ -34,7 +34,7 @@ public struct SQLiteServiceStores: Sendable {
     public var stores: ServiceStores {
         ServiceStores(
             installations: installations, reports: reports, runs: runs, connections: connections, pending: pending,
-            nonces: nonces, storage: storage, queue: queue)
+            nonces: nonces, storage: storage, queue: queue, administration: SiteAdministrationStore(database: database))
     }
 }
 

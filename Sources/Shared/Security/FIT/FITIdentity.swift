@@ -20,6 +20,11 @@ public struct FITIdentity: Sendable, Equatable {
     /// Whether the site's licence of the app is active (`app.license.isActive`); nil when the token
     /// says nothing about a licence (a free app, or any app outside production).
     public var licenseActive: Bool?
+    /// The module the call came from: `context.moduleKey` when the token's context names one (a call
+    /// from a UI module carries that module's key there), else `app.module.key`. Forge signs both,
+    /// so a caller cannot choose it (docs/atlassian-apis.md §1.3, §11).
+    public var invokingModuleKey: String { contextModuleKey ?? moduleKey }
+    var contextModuleKey: String?
 
     public init(
         installationId: String, appId: String, apiBaseUrl: URL, cloudId: String, environmentType: String,

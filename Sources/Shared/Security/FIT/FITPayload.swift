@@ -33,6 +33,8 @@ struct FITPayload: JWTPayload {
     struct Context: Codable, Sendable {
         let cloudId: String?
         let siteUrl: String?
+        /// The module the call comes from (a UI module's key for a call from the app's frontend).
+        let moduleKey: String?
     }
 
     /// `aud` may be one string or an array of them.

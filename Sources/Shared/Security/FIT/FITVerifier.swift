@@ -111,6 +111,7 @@ public struct FITVerifier: Sendable {
             expiresAt: Date(timeIntervalSince1970: payload.exp),
             siteUrl: payload.context?.siteUrl.flatMap(URL.init(string:)).flatMap { $0.scheme == "https" ? $0 : nil })
         identity.licenseActive = payload.app.license?.isActive
+        identity.contextModuleKey = payload.context?.moduleKey.flatMap { $0.isEmpty ? nil : $0 }
         return identity
     }
 

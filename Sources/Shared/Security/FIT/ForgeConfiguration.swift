@@ -13,6 +13,10 @@ public struct ForgeConfiguration: Sendable {
     /// Refuse a token whose `jti` was seen before (`FORGE_REJECT_REPLAYED_FIT=1`). Off by default:
     /// Forge retries a trigger up to four times, possibly with the same token.
     public var rejectReplayedTokens: Bool
+    /// The key of the app's admin page module (`FORGE_ADMIN_MODULE_KEY`, the manifest's
+    /// `jira:adminPage` key): only calls from that module reach the admin routes.
+    public var adminModuleKey = ForgeConfiguration.defaultAdminModuleKey
+    public static let defaultAdminModuleKey = "onenote-reports-admin"
     /// Clock skew allowed on `exp`, `nbf` and `iat`.
     var leeway: Duration
     /// Which `app.apiBaseUrl` values are acceptable (HTTPS; loopback HTTP in sandbox mode).
@@ -57,5 +61,16 @@ public struct ForgeConfiguration: Sendable {
         default: throw ConfigurationError(variable: "FORGE_REJECT_REPLAYED_FIT", problem: "must be 0 or 1")
         }
         self.init(appId: appId, jwksURL: jwksURL, rejectReplayedTokens: reject, urlPolicy: urlPolicy)
+        if let key = environment["FORGE_ADMIN_MODULE_KEY"] {
+            // The manifest's rule for a module key.
+            guard (1...100).contains(key.count),
+                key.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_") })
+            else {
+                throw ConfigurationError(
+                    variable: "FORGE_ADMIN_MODULE_KEY",
+                    problem: "must be the manifest's admin page key: letters, digits, '-' and '_' (at most 100)")
+            }
+            adminModuleKey = key
+        }
     }
 }

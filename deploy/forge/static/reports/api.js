@@ -42,4 +42,8 @@ export const api = {
   runNow: (id) => call('POST', '/v1/reports/' + encodeURIComponent(id) + '/runs'),
   runs: (id, limit = 20) => call('GET', '/v1/reports/' + encodeURIComponent(id) + '/runs?limit=' + limit),
   run: (id) => call('GET', '/v1/runs/' + encodeURIComponent(id)),
+  // The admin page's calls: answered only from that page, for a Jira administrator.
+  site: () => call('GET', '/v1/admin/site'),
+  pauseSchedules: (paused) => call('PUT', '/v1/admin/site/schedules', { paused }),
+  removeConnection: (accountId) => call('DELETE', '/v1/admin/users/' + encodeURIComponent(accountId) + '/microsoft-connection'),
 };

@@ -36,7 +36,8 @@ export class Connection {
       replace(this.container, h('div', { class: 'connection ok', dataset: { testid: 'connection' } },
         h('span', {}, 'OneNote: connected as ', h('strong', {}, microsoft.displayName || 'your Microsoft account'),
           microsoft.connectedAt ? ' since ' + when(microsoft.connectedAt) : ''),
-        h('button', { type: 'button', class: 'subtle', onclick: () => this.confirmDisconnect() }, 'Disconnect')));
+        h('button', { type: 'button', class: 'subtle', onclick: () => this.confirmDisconnect() }, 'Disconnect')),
+      this.pausedNote());
       return;
     }
     const reconnect = microsoft.status === 'reconnect_required';
@@ -60,7 +61,14 @@ export class Connection {
     note ? h('p', { class: 'field-error', role: 'alert' }, note) : null,
     h('button', { type: 'button', class: 'primary', onclick: () => this.connect(), disabled: this.waiting },
       reconnect ? 'Reconnect Microsoft' : 'Connect Microsoft'),
-    waiting));
+    waiting), this.pausedNote());
+  }
+
+  /** A site admin paused every schedule of the site: say so, or people wonder why pages went stale. */
+  pausedNote() {
+    if (!this.me.schedulesPaused) return null;
+    return h('p', { class: 'banner warning', dataset: { testid: 'schedules-paused' } },
+      'A Jira administrator paused scheduled runs on this site: reports refresh only when you press Run now, until scheduled runs are turned back on.');
   }
 
   /** The latest run that failed for want of a Microsoft sign-in: when, and the service's message. */

@@ -133,6 +133,20 @@ const EXPLANATIONS = {
   storage_unavailable: 'The service cannot save right now. Nothing was lost; try again in a minute.',
   user_token_required: 'Jira did not pass your sign-in along. Reload the page and try again.',
   bridge_failed: 'The app could not reach its service. Reload the page and try again.',
+  jira_admin_required: 'Only Jira administrators of this site can use these settings.',
+  admin_page_only: 'These settings open only from Manage apps → OneNote Reports → Configure.',
+};
+
+/** Why runs failed, as the admin page counts them: a short name per error code. */
+export const FAILURE_NAMES = {
+  reconnect_required: 'Microsoft sign-in to renew', microsoft_not_connected: 'Microsoft not connected',
+  invalid_jql: 'JQL not accepted by Jira', filter_not_found: 'Saved filter gone', filter_unavailable: 'Saved filter unreadable',
+  section_not_found: 'OneNote section gone', section_missing: 'OneNote section gone', onenote_target_missing: 'OneNote section or page gone',
+  section_full: 'OneNote section full', onenote_too_large: 'Report too large for a page', onenote_throttled: 'OneNote throttling',
+  onenote_budget_exhausted: 'OneNote allowance used up', jira_forbidden: 'Jira refused access', jira_unavailable: 'Jira unavailable',
+  jira_unreachable: 'Jira unreachable', offline_token_failed: 'Atlassian would not act for the user',
+  impersonation_refused: 'Atlassian would not act for the user', token_unreadable: 'Stored sign-in unreadable',
+  report_deleted: 'Report deleted while running', license_inactive: 'Licence not active',
 };
 
 export function explain(error) {
