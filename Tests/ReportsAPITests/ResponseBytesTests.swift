@@ -39,6 +39,13 @@ struct ResponseBytesTests {
             nextAttemptAt: status == .queued && error ? 1_800_000_060_000 : nil)
     }
 
+    /// What `JSONSerialization` read is written back with its types: a 1 stayed `true` once (1 also
+    /// casts to Bool), which the sandbox's bridge then handed the admin page as "true failed runs".
+    @Test func numbersReadBackKeepTheirType() throws {
+        let text = #"{"a":1,"b":true,"c":0,"d":2.5,"e":false,"f":[1,0,true]}"#
+        #expect(JSONText.serialize(try JSONSerialization.jsonObject(with: Data(text.utf8))) == text)
+    }
+
     @Test func reportsAndRunsSerializeExactlyAsTheDictionariesDid() throws {
         for index in 0..<6 {
             let report = Self.report(index)

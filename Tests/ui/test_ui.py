@@ -95,6 +95,14 @@ class UI:
         self.enter()
         self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#connection > *:not(.muted)"))
 
+    def open_admin(self, account="sandbox-admin"):
+        """The admin page, as Manage apps → OneNote Reports → Configure opens it."""
+        self.collect()
+        self.driver.switch_to.default_content()
+        self.driver.get(f"{SANDBOX}/jira/app?account={account}&page=admin")
+        self.enter()
+        self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=schedules], [data-testid=admin-error]"))
+
     def enter(self):
         self.driver.switch_to.default_content()
         self.wait.until(EC.frame_to_be_available_and_switch_to_it((By.ID, "app")))
@@ -604,6 +612,66 @@ def main():
             ui.button("Cancel").send_keys(Keys.ENTER)
             ui.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[data-testid=reports]"))
         check("keyboard: a new view takes the focus to its heading; Tab follows the form", keyboard)
+
+        def admin_page():
+            # An ordinary user who finds the admin page gets a refusal, not the site's data.
+            ui.open_admin("sandbox-user-1")
+            assert "Only Jira administrators" in ui.text_of("[data-testid=admin-error]")
+            assert not driver.find_elements(By.CSS_SELECTOR, "[data-testid=people]")
+            axe(driver, "the admin page, refused")
+            ui.open_admin()
+            person = ui.css("[data-account-id=sandbox-user-1]")
+            assert person.find_element(By.TAG_NAME, "h3").text == "Sandbox User One", "named as Jira names them"
+            assert person.find_element(By.CSS_SELECTOR, "[data-testid=microsoft]").text == "Connected"
+            reports = [row.text for row in person.find_elements(By.CSS_SELECTOR, "[data-report-id]")]
+            assert any("OPS status" in row and "Weekdays at" in row for row in reports), reports
+            day = ui.text_of("[data-testid=runs-day]")
+            assert re.search(r"\b[1-9]\d* runs? · [1-9]\d* succeeded · \d+ failed", day), day
+            failures = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "[data-testid=runs-week] tr[data-code]")]
+            assert any(re.search(r"reconnect_required\s+[1-9]\d*$", row) for row in failures), failures
+            quotas = ui.text_of("[data-testid=quotas]")
+            assert "Reports per person" in quotas, quotas
+            ui.whole_shot("admin.png")
+            axe(driver, "the admin page")
+
+            switch = ui.css("[data-testid=schedules-switch]")
+            assert switch.get_attribute("aria-checked") == "true"
+            switch.click()
+            ui.css("dialog[open] button.danger")
+            axe(driver, "the admin page, pausing every schedule")
+            ui.css("dialog[open] button.danger").click()
+            ui.wait.until(lambda d: "Paused since" in ui.text_of("[data-testid=schedules-state]"))
+            assert ui.css("[data-testid=schedules-switch]").get_attribute("aria-checked") == "false"
+            rows = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "[data-account-id=sandbox-user-1] [data-report-id]")]
+            assert any("OPS status" in row and "Paused" in row for row in rows), rows
+            ui.open()
+            assert "paused scheduled runs" in ui.text_of("[data-testid=schedules-paused]"), "the users are told"
+            ui.open_admin()
+            ui.css("[data-testid=schedules-switch]").click()  # turning them back on asks nothing
+            ui.wait.until(lambda d: "on a schedule" in ui.text_of("[data-testid=schedules-state]"))
+
+            ui.button("Remove Microsoft connection", ui.css("[data-account-id=sandbox-user-1]")).click()
+            ui.button("Cancel").click()
+            assert ui.text_of("[data-account-id=sandbox-user-1] [data-testid=microsoft]") == "Connected"
+            ui.button("Remove Microsoft connection", ui.css("[data-account-id=sandbox-user-1]")).click()
+            ui.css("dialog[open] button.danger").click()
+            ui.wait.until(lambda d: ui.text_of("[data-account-id=sandbox-user-1] [data-testid=microsoft]") == "Not connected")
+            driver.switch_to.default_content()
+            Select(driver.find_element(By.ID, "theme")).select_by_value("dark")
+            ui.enter()
+            ui.wait.until(lambda d: d.execute_script("return document.documentElement.dataset.colorMode") == "dark")
+            ui.whole_shot("admin-dark.png")
+            axe(driver, "the admin page, dark")
+            driver.switch_to.default_content()
+            Select(driver.find_element(By.ID, "theme")).select_by_value("light")
+            # The user finds the connect banner, connects again, and the admin page says so.
+            ui.open()
+            ui.css("[data-testid=connect-banner]")
+            connect()
+            ui.open_admin()
+            assert ui.text_of("[data-account-id=sandbox-user-1] [data-testid=microsoft]") == "Connected"
+            ui.open()
+        check("the admin page: only for Jira administrators; runs, people, quotas; pause all schedules; remove a connection", admin_page)
 
         def disconnect():
             ui.button("Disconnect").click()

@@ -23,6 +23,14 @@ public enum JSONText {
                 writeString(string, into: &output)
             case let string as Substring:
                 writeString(String(string), into: &output)
+            case let number as NSNumber where type(of: value) is NSNumber.Type:
+                // A number `JSONSerialization` read: 1 and 0 also cast to Bool, so a boolean is told apart
+                // by its own class's type code ("c"), a fraction by "d" or "f".
+                switch String(cString: number.objCType) {
+                case "c": output += number.boolValue ? "true" : "false"
+                case "d", "f": output += JSONText.number(number.doubleValue)
+                default: output += String(number.int64Value)
+                }
             case let bool as Bool:
                 output += bool ? "true" : "false"
             case let int as Int:

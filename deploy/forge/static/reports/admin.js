@@ -178,7 +178,7 @@ function quotasPanel(quotas) {
   ];
   return panel('quotas', 'Quotas',
     h('p', { class: 'muted' }, 'Set by the service’s operator for every site. Existing reports over a quota keep working; only new ones are refused.'),
-    h('dl', { class: 'quotas' }, rows.map(([term, value]) => [h('dt', {}, term), h('dd', {}, value)])));
+    h('dl', { class: 'quotas' }, rows.flatMap(([term, value]) => [h('dt', {}, term), h('dd', {}, value)])));
 }
 
 view.theme.enable().catch(() => {});
