@@ -146,7 +146,8 @@ enum ControlRoutes {
             guard let accountId = body?["accountId"] as? String, state.seed.account(accountId) != nil,
                 let admin = body?["admin"] as? Bool
             else {
-                return SandboxHTTP.json(.badRequest, ["error": "send {\"accountId\": \"sandbox-user-1\", \"admin\": true}"])
+                return SandboxHTTP.json(
+                    .badRequest, ["error": "send {\"accountId\": \"sandbox-user-1\", \"admin\": true}"])
             }
             state.setSiteAdmin(accountId, admin)
             return SandboxHTTP.json(.ok, ["accountId": accountId, "admin": admin])

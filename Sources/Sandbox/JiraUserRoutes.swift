@@ -50,7 +50,8 @@ enum JiraUserRoutes {
             }
             let permissions = keys.reduce(into: [String: Any]()) { answer, key in
                 answer[key] = [
-                    "id": globalPermissions[key]!.id, "key": key, "name": globalPermissions[key]!.name, "type": "GLOBAL",
+                    "id": globalPermissions[key]!.id, "key": key, "name": globalPermissions[key]!.name,
+                    "type": "GLOBAL",
                     "description": globalPermissions[key]!.name,
                     "havePermission": key == "ADMINISTER" ? state.isSiteAdmin(accountId) : true,
                 ]
@@ -77,7 +78,10 @@ enum JiraUserRoutes {
                     "startAt": startAt, "maxResults": pageSize, "total": known.count,
                     "isLast": startAt + page.count >= known.count,
                     "values": page.map {
-                        ["accountId": $0.accountId, "accountType": "atlassian", "displayName": $0.displayName, "active": true]
+                        [
+                            "accountId": $0.accountId, "accountType": "atlassian", "displayName": $0.displayName,
+                            "active": true,
+                        ]
                     },
                 ])
         }

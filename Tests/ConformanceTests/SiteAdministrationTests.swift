@@ -39,8 +39,10 @@ struct SiteAdministrationTests {
             #expect(overview.users.map(\.accountId) == [stores.alice.accountId, stores.bob.accountId])
             let alice = overview.users[0]
             #expect(alice.reports.map(\.report.name) == ["A", "B"] && alice.scheduledReports == 1)
-            #expect(alice.microsoft == nil && overview.users[1].microsoft == .active && overview.users[1].reports.isEmpty)
-            #expect(alice.reports[1].latestRun?.status == .failed && alice.reports[1].latestRun?.errorCode == "invalid_jql")
+            #expect(
+                alice.microsoft == nil && overview.users[1].microsoft == .active && overview.users[1].reports.isEmpty)
+            #expect(
+                alice.reports[1].latestRun?.status == .failed && alice.reports[1].latestRun?.errorCode == "invalid_jql")
             #expect(alice.reports[0].latestRun?.status == .queued, "the newest run, not the oldest")
             #expect(overview.reportCount == 2, "site B's report is not in site A's overview")
 
@@ -48,7 +50,9 @@ struct SiteAdministrationTests {
             #expect(overview.lastDay.failures == [.init(code: "invalid_jql", count: 1)])
             #expect(overview.lastWeek.total == 5 && overview.lastWeek.failed == 3, "r5 is older than a week")
             #expect(
-                overview.lastWeek.failures == [.init(code: "invalid_jql", count: 2), .init(code: "jira_forbidden", count: 1)])
+                overview.lastWeek.failures == [
+                    .init(code: "invalid_jql", count: 2), .init(code: "jira_forbidden", count: 1),
+                ])
             #expect(overview.schedulesPausedAt == nil)
         }
     }

@@ -70,6 +70,17 @@ struct KeyAndLogTests {
         #expect(
             try ForgeConfiguration(environment: ["FORGE_APP_ID": "ari:cloud:ecosystem::app/x"], urlPolicy: .production)
                 .jwksURL == ForgeConfiguration.productionJWKSURL)
+        let module = #expect(throws: ConfigurationError.self) {
+            try ForgeConfiguration(
+                environment: ["FORGE_APP_ID": "ari:cloud:ecosystem::app/x", "FORGE_ADMIN_MODULE_KEY": "x y!"],
+                urlPolicy: .production)
+        }
+        #expect(module?.variable == "FORGE_ADMIN_MODULE_KEY" && module?.description.contains("x y!") == false)
+        #expect(
+            try ForgeConfiguration(
+                environment: ["FORGE_APP_ID": "ari:cloud:ecosystem::app/x", "FORGE_ADMIN_MODULE_KEY": "my-admin_2"],
+                urlPolicy: .production
+            ).adminModuleKey == "my-admin_2")
     }
 
     @Test func rotationResealsEveryStoredSecretAndCanBeRunAgain() async throws {

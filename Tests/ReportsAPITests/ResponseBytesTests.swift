@@ -82,7 +82,8 @@ struct ResponseBytesTests {
             microsoft: .init(status: "not_connected", displayName: nil, connectedAt: nil), schedulesPaused: false)
         #expect(
             try JSONTreeEncoder.serialize(none)
-                == #"{"accountId":"a","installationId":"i","microsoft":{"status":"not_connected"},"schedulesPaused":false}"#)
+                == #"{"accountId":"a","installationId":"i","microsoft":{"status":"not_connected"},"schedulesPaused":false}"#
+        )
         let error = ErrorResponse(code: .notFound, message: "no such <resource>")
         #expect(
             try JSONTreeEncoder.serialize(error)

@@ -23,11 +23,14 @@ struct SiteAdminTests {
                 let fromThePage = try await site(
                     try await harness.headers(
                         "557058:admin", extra: [HTTPField.Name("x-forge-oauth-user")!: "user-token-admin"]))
-                #expect(fromThePage.status == .forbidden && fromThePage.errorCode == "admin_page_only", "\(fromThePage.text)")
+                #expect(
+                    fromThePage.status == .forbidden && fromThePage.errorCode == "admin_page_only",
+                    "\(fromThePage.text)")
                 let otherModule = try await site(try await harness.adminHeaders(module: "onenote-reports-page"))
                 #expect(otherModule.errorCode == "admin_page_only")
                 let notAdmin = try await site(try await harness.adminHeaders("557058:alice", userToken: "user-token-1"))
-                #expect(notAdmin.status == .forbidden && notAdmin.errorCode == "jira_admin_required", "\(notAdmin.text)")
+                #expect(
+                    notAdmin.status == .forbidden && notAdmin.errorCode == "jira_admin_required", "\(notAdmin.text)")
                 let noToken = try await site(try await harness.adminHeaders(userToken: nil))
                 #expect(noToken.status == .badRequest && noToken.errorCode == "user_token_required")
                 let rejected = try await site(try await harness.adminHeaders(userToken: "revoked"))
@@ -44,7 +47,9 @@ struct SiteAdminTests {
                 #expect(put.errorCode == "jira_admin_required")
                 let delete = try await client.execute(
                     uri: "/v1/admin/users/557058:bob/microsoft-connection", method: .delete,
-                    headers: try await harness.headers(extra: [HTTPField.Name("x-forge-oauth-user")!: "user-token-admin"]))
+                    headers: try await harness.headers(extra: [
+                        HTTPField.Name("x-forge-oauth-user")!: "user-token-admin"
+                    ]))
                 #expect(delete.errorCode == "admin_page_only")
 
                 let admitted = try await site(try await harness.adminHeaders())
@@ -75,7 +80,9 @@ struct SiteAdminTests {
                 let users = try #require(site.json["users"] as? [[String: Any]])
                 #expect(users.count == 1, "only the caller's site: \(site.text)")
                 #expect(users.first?["displayName"] as? String == "Alice Example")
-                #expect(users.first?["scheduledReports"] as? Int == 1 && users.first?["microsoft"] as? String == "not_connected")
+                #expect(
+                    users.first?["scheduledReports"] as? Int == 1
+                        && users.first?["microsoft"] as? String == "not_connected")
                 let quotas = try #require(site.json["quotas"] as? [String: Any])
                 #expect(quotas["reportsPerUser"] as? Int == TenantLimits().reportsPerUser)
                 #expect((site.json["site"] as? [String: Any])?["schedulesPaused"] as? Bool == false)

@@ -224,7 +224,9 @@ package final class UpstreamStandIn: Sendable {
                 return Self.json(.badRequest, #"{"errorMessages":["permissions"]}"#)
             }
             return Self.json(
-                .ok, #"{"permissions":{"ADMINISTER":{"id":"0","key":"ADMINISTER","type":"GLOBAL","havePermission":\#(admin)}}}"#)
+                .ok,
+                #"{"permissions":{"ADMINISTER":{"id":"0","key":"ADMINISTER","type":"GLOBAL","havePermission":\#(admin)}}}"#
+            )
         }
         router.get("/ex/jira/{cloud}/rest/api/3/user/bulk") { request, _ -> Response in
             let known = ["557058:alice": "Alice Example", "557058:bob": "Bob Example"]

@@ -109,6 +109,54 @@ struct SandboxContractTests {
         }
     }
 
+    /// The admin page's facts (docs/atlassian-apis.md §11): a call names its UI module, Jira says who
+    /// holds "Administer Jira" (and it can be revoked), and users are read a page of ten at a time.
+    @Test func theAdminPagesModuleAndJirasAdministratorsAreAsDocumented() async throws {
+        try await Self.withSandbox { state, client in
+            let jwks = URL(string: "http://127.0.0.1:\(client.port!)/.well-known/jwks.json")!
+            let verifier = FITVerifier(
+                configuration: ForgeConfiguration(appId: state.appId, jwksURL: jwks, urlPolicy: .sandbox),
+                keys: JWKSCache(
+                    url: jwks, transport: CurlTransport(policy: .sandbox), refetchInterval: .zero,
+                    logger: silentLogger))
+            for (module, key) in [("admin", "onenote-reports-admin"), ("page", "onenote-reports-page")] {
+                let minted = try await client.execute(
+                    uri: "/sandbox/fit", method: .post,
+                    body: ByteBuffer(string: #"{"accountId":"sandbox-admin","module":"\#(module)"}"#))
+                let identity = try await verifier.verify(token: Secret(try #require(minted.json["fit"] as? String)))
+                #expect(identity.invokingModuleKey == key)
+            }
+            let jira = "/ex/jira/\(state.cloudId)/rest/api/3"
+            func administers(_ account: String) async throws -> Bool? {
+                let token = try await Self.mint(client, account)["userToken"]
+                let answer = try await client.execute(
+                    uri: "\(jira)/mypermissions?permissions=ADMINISTER", method: .get, headers: Self.bearer(token))
+                return ((answer.json["permissions"] as? [String: Any])?["ADMINISTER"] as? [String: Any])?[
+                    "havePermission"]
+                    as? Bool
+            }
+            #expect(try await administers("sandbox-admin") == true)
+            #expect(try await administers("sandbox-user-1") == false)
+            let token = try await Self.mint(client, "sandbox-admin")["userToken"]
+            let unasked = try await client.execute(
+                uri: "\(jira)/mypermissions", method: .get, headers: Self.bearer(token))
+            #expect(unasked.status == .badRequest, "the permissions parameter is required")
+            _ = try await client.execute(
+                uri: "/sandbox/site-admins", method: .post,
+                body: ByteBuffer(string: #"{"accountId":"sandbox-admin","admin":false}"#))
+            #expect(try await administers("sandbox-admin") == false, "revoked")
+
+            let ids = (0..<12).map { "accountId=sandbox-user-\($0 + 1)" }.joined(separator: "&")
+            let page = try await client.execute(
+                uri: "\(jira)/user/bulk?\(ids)&maxResults=200", method: .get, headers: Self.bearer(token))
+            let values = try #require(page.json["values"] as? [[String: Any]])
+            #expect(
+                values.map { $0["accountId"] as? String } == ["sandbox-user-1", "sandbox-user-2"],
+                "unknown ids left out")
+            #expect(page.json["isLast"] as? Bool == true)
+        }
+    }
+
     @Test func offlineUserTokensFollowTheDocumentedMutation() async throws {
         try await Self.withSandbox { state, client in
             let minted = try await Self.mint(client)

@@ -129,7 +129,8 @@ public struct JiraClient: Sendable {
     /// Display names of up to 200 accounts as this user may see them (`GET /rest/api/3/user/bulk`,
     /// docs/atlassian-apis.md §11), page by page as Jira sizes them: an account Jira does not return is
     /// left out.
-    public func displayNames(apiBaseUrl: URL, userToken: Secret, accountIds: [String]) async throws -> [String: String] {
+    public func displayNames(apiBaseUrl: URL, userToken: Secret, accountIds: [String]) async throws -> [String: String]
+    {
         struct Page: Decodable {
             struct User: Decodable {
                 let accountId: String

@@ -117,7 +117,9 @@ public struct SiteOverview: Sendable, Equatable {
         let users = Set(byOwner.keys).union(connected.keys).map { account in
             User(
                 accountId: account, microsoft: connected[account],
-                reports: (byOwner[account] ?? []).sorted { ($0.report.name, $0.report.id) < ($1.report.name, $1.report.id) })
+                reports: (byOwner[account] ?? []).sorted {
+                    ($0.report.name, $0.report.id) < ($1.report.name, $1.report.id)
+                })
         }.sorted { ($1.reports.count, $0.accountId) < ($0.reports.count, $1.accountId) }
         let counted = try await tallies
         return SiteOverview(

@@ -104,7 +104,9 @@ struct SiteAdminResponse: Encodable, Sendable {
                         nextRunAt: entry.report.nextRunAt.map(Timestamp.iso8601(milliseconds:)),
                         pageUrl: entry.report.pageUrl,
                         latestRun: entry.latestRun.map {
-                            .init(status: $0.status.rawValue, errorCode: $0.errorCode, queuedAt: $0.queuedAt.formatted(.iso8601))
+                            .init(
+                                status: $0.status.rawValue, errorCode: $0.errorCode,
+                                queuedAt: $0.queuedAt.formatted(.iso8601))
                         })
                 })
         }

@@ -18,9 +18,11 @@ struct AdminRoutes {
         admin.get("/site") { _, context in try await site(context) }
         admin.put("/site/schedules") { request, context in try await setSchedules(request, context) }
         admin.delete("/users/{accountId}/microsoft-connection") { _, context in
-            let owner = ReportOwner(installationId: try context.owner().installationId, accountId: try accountId(context))
+            let owner = ReportOwner(
+                installationId: try context.owner().installationId, accountId: try accountId(context))
             guard try await services.connections.delete(owner) else { throw APIError.notFound }
-            context.logger.notice("site admin removed a user's Microsoft connection", metadata: ["user": "\(owner.accountId)"])
+            context.logger.notice(
+                "site admin removed a user's Microsoft connection", metadata: ["user": "\(owner.accountId)"])
             return Response(status: .noContent)
         }
     }
@@ -42,7 +44,8 @@ struct AdminRoutes {
             licenseActive: identity.licenseActive)
     }
 
-    private func setSchedules(_ request: Request, _ context: APIRequestContext) async throws -> SchedulesSwitchResponse {
+    private func setSchedules(_ request: Request, _ context: APIRequestContext) async throws -> SchedulesSwitchResponse
+    {
         struct Body: Decodable { let paused: Bool }
         let body = try await JSONBody.decode(Body.self, from: request, context: context, allowedFields: ["paused"])
         let installationId = try context.owner().installationId

@@ -33,6 +33,7 @@ public struct PostgresServiceStores: Sendable {
     public var stores: ServiceStores {
         ServiceStores(
             installations: installations, reports: reports, runs: runs, connections: connections, pending: pending,
-            nonces: nonces, storage: storage, queue: queue, administration: PostgresSiteAdministrationStore(database: database))
+            nonces: nonces, storage: storage, queue: queue,
+            administration: PostgresSiteAdministrationStore(database: database))
     }
 }

@@ -64,7 +64,9 @@ public struct ForgeConfiguration: Sendable {
         if let key = environment["FORGE_ADMIN_MODULE_KEY"] {
             // The manifest's rule for a module key.
             guard (1...100).contains(key.count),
-                key.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_") })
+                key.unicodeScalars.allSatisfy({
+                    $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == "_")
+                })
             else {
                 throw ConfigurationError(
                     variable: "FORGE_ADMIN_MODULE_KEY",
