@@ -149,6 +149,20 @@ class UI:
         self.driver.save_screenshot(os.path.join(SHOTS, name))
         self.enter()
 
+    def theme(self, mode):
+        """Jira's theme switch on the host page; the app follows through the bridge."""
+        self.driver.switch_to.default_content()
+        Select(self.driver.find_element(By.ID, "theme")).select_by_value(mode)
+        self.enter()
+        self.wait.until(lambda d: d.execute_script("return document.documentElement.dataset.colorMode") == mode)
+
+    def dark_shot(self, name, screen):
+        """The screen as it is now, dark too: a screenshot and axe, then light again."""
+        self.theme("dark")
+        self.whole_shot(name)
+        axe(self.driver, screen + ", dark")
+        self.theme("light")
+
     def whole_shot(self, name):
         """A screenshot of the whole view, however long (the window grows to fit, then returns)."""
         width, height = self.driver.get_window_size()["width"], self.driver.get_window_size()["height"]
@@ -261,6 +275,12 @@ def main():
             os.makedirs(SHOTS, exist_ok=True)
             driver.save_screenshot(os.path.join(SHOTS, "connect-confirmation.png"))  # a page of its own, no frame
             axe(driver, "the connect confirmation page")
+            # A page of the service's own: it follows the system's dark mode.
+            driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+            assert driver.execute_script("return getComputedStyle(document.body).backgroundColor") != style["body"]
+            driver.save_screenshot(os.path.join(SHOTS, "connect-confirmation-dark.png"))
+            axe(driver, "the connect confirmation page, dark")
+            driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
             ui.button("Connect").click()
             ui.text_appears("Connected")
             axe(driver, "the connect result page")
@@ -468,6 +488,7 @@ def main():
             assert reason.startswith("A run found this on") and len(reason) > 40, reason
             ui.shot("reconnect.png")
             axe(driver, "the list with the reconnect banner")
+            ui.dark_shot("reconnect-dark.png", "the list with the reconnect banner")
             connect("Reconnect Microsoft")
             assert not driver.find_elements(By.CSS_SELECTOR, "[data-testid=reconnect-banner]")
             # Connected again, the page loads the sections and redraws the list with their names.
@@ -498,6 +519,7 @@ def main():
             assert "licence" in refusal.text and "admin" in refusal.text, refusal.text
             ui.shot("licence-inactive.png")
             axe(driver, "the list with a refused Run now")
+            ui.dark_shot("licence-inactive-dark.png", "the list with a refused Run now")
             sandbox("/sandbox/license", "POST", {"state": "active"})
             ui.open()
             status, row = ui.run_now("OPS status")
@@ -567,7 +589,14 @@ def main():
             assert layout["cellLines"] == ["0px", "0px", "0px"] and layout["rowLine"] == "1px" and layout["inside"], layout
             ui.shot("history-narrow-dark.png")
             axe(driver, "the run history, dark and narrow")
+            # The same two screens, narrow and light.
+            ui.theme("light")
+            ui.shot("history-narrow.png")
+            axe(driver, "the run history, narrow")
             ui.button("← All reports").click()
+            ui.report("OPS status")
+            ui.shot("narrow.png")
+            axe(driver, "the list, narrow")
             driver.set_window_size(1280, 900)
         check("narrow and dark: no sideways scrolling, the theme follows Jira", narrow_and_dark)
 
@@ -618,7 +647,9 @@ def main():
             ui.open_admin("sandbox-user-1")
             assert "Only Jira administrators" in ui.text_of("[data-testid=admin-error]")
             assert not driver.find_elements(By.CSS_SELECTOR, "[data-testid=people]")
+            ui.shot("admin-refused.png")
             axe(driver, "the admin page, refused")
+            ui.dark_shot("admin-refused-dark.png", "the admin page, refused")
             ui.open_admin()
             person = ui.css("[data-account-id=sandbox-user-1]")
             assert person.find_element(By.TAG_NAME, "h3").text == "Sandbox User One", "named as Jira names them"

@@ -46,8 +46,9 @@ export class Connection {
         h('button', { type: 'button', class: 'subtle', onclick: () => this.check() }, 'I have finished'))
       : null;
     replace(this.container, h('div', {
-      class: 'banner ' + (reconnect ? 'warning' : 'info'), role: reconnect ? 'alert' : 'region',
-      'aria-label': 'Microsoft connection', dataset: { testid: reconnect ? 'reconnect-banner' : 'connect-banner' },
+      // Inside the "Microsoft connection" landmark already: a second region of that name would repeat it.
+      class: 'banner ' + (reconnect ? 'warning' : 'info'), role: reconnect ? 'alert' : undefined,
+      dataset: { testid: reconnect ? 'reconnect-banner' : 'connect-banner' },
     },
     h('p', {}, reconnect
       ? h('strong', {}, 'Reconnect Microsoft. ') : h('strong', {}, 'Connect Microsoft to write reports to OneNote. '),
