@@ -257,6 +257,7 @@ done
 step "The app in a browser"
 say "open $sandbox/jira/app : the sandbox's Jira page hosts the Custom UI (deploy/forge/static/reports)"
 say "and carries out its calls as Forge would; switch accounts at the top right"
+say "open $sandbox/jira/app?account=sandbox-admin&page=admin : the admin page (Manage apps → Configure) as a Jira administrator"
 if [ -t 0 ] && [ -t 1 ] && [ -z "${CI:-}" ]; then
   read -r -p "    Everything keeps running until you press Enter. " _ || true
 fi
