@@ -34,7 +34,9 @@ struct SiteAdminTests {
                 let noToken = try await site(try await harness.adminHeaders(userToken: nil))
                 #expect(noToken.status == .badRequest && noToken.errorCode == "user_token_required")
                 let rejected = try await site(try await harness.adminHeaders(userToken: "revoked"))
-                #expect(rejected.status != .ok && rejected.status.code >= 400, "a token Jira refuses is no admin")
+                #expect(
+                    rejected.status == .forbidden && rejected.errorCode == "jira_admin_required",
+                    "a token Jira refuses is no admin: \(rejected.text)")
                 let trigger = try await client.execute(
                     uri: "/v1/admin/site", method: .get,
                     headers: try await harness.headers(nil, module: ForgeConfiguration.defaultAdminModuleKey))

@@ -8,7 +8,7 @@ import Upstream
 /// §11). Three checks, each its own refusal: the FIT comes from the admin page module
 /// (`FORGE_ADMIN_MODULE_KEY`; 403 `admin_page_only`), names a user (403 `user_required`), and Jira
 /// says, asked with the user's forwarded token, that the user holds the global permission `ADMINISTER`
-/// (403 `jira_admin_required`; 400 `user_token_required` without a token). Forge shows the admin page
+/// (403 `jira_admin_required`, also when Jira refuses the token; 400 `user_token_required` without one). Forge shows the admin page
 /// to Jira administrators only; the remote does not take the page's word for it, and asks Jira on
 /// every call (no cache: a revoked admin is refused at once, and the page makes few calls).
 struct SiteAdminMiddleware: RouterMiddleware {
@@ -32,6 +32,9 @@ struct SiteAdminMiddleware: RouterMiddleware {
         do {
             isAdmin = try await services.jira.hasGlobalPermission(
                 Self.permission, apiBaseUrl: identity.apiBaseUrl, userToken: token)
+        } catch let error as UpstreamError where [.rejected, .reconnectRequired].contains(error.kind) {
+            // Jira refused the caller's own token: nothing confirms an administrator.
+            throw APIError(.forbidden, .jiraAdminRequired, "Jira did not confirm that you administer this site")
         } catch let error as UpstreamError {
             throw APIRoutes.upstream(error)
         }
