@@ -65,7 +65,7 @@ struct CellMarkupPropertyTests {
             }
             object["content"] = .array(
                 (0..<Int.random(in: 0..<4, using: &random)).map { _ in value(&random, depth: depth + 1) })
-            return .object(object)
+            return .object(JiraObject(object))
         case 6:
             return .array((0..<Int.random(in: 0..<4, using: &random)).map { _ in value(&random, depth: depth + 1) })
         default:
@@ -77,7 +77,7 @@ struct CellMarkupPropertyTests {
             for _ in 0..<Int.random(in: 1..<4, using: &random) {
                 object[keys.randomElement(using: &random)!] = value(&random, depth: depth + 1)
             }
-            return .object(object)
+            return .object(JiraObject(object))
         }
     }
 

@@ -3,7 +3,7 @@ public indirect enum JiraValue: Sendable, Equatable, Decodable {
     case string(String)
     case number(Double)
     case bool(Bool)
-    case object([String: JiraValue])
+    case object(JiraObject)
     case array([JiraValue])
     case null
 
@@ -20,7 +20,7 @@ public indirect enum JiraValue: Sendable, Equatable, Decodable {
         } else if let value = try? container.decode([JiraValue].self) {
             self = .array(value)
         } else {
-            self = .object(try container.decode([String: JiraValue].self))
+            self = .object(JiraObject(try container.decode([String: JiraValue].self)))
         }
     }
 

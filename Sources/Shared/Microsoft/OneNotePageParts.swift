@@ -202,9 +202,7 @@ extension OneNotePageRenderer {
     /// in key order: read back like every other table, so a note returns to its row if its issue does.
     static func writeOrphanNotes(_ notes: PageNotes, document: ReportDocument, into parts: inout PartWriter) {
         let present = Set(document.sections.flatMap(\.keys))
-        let orphans = notes.byKey.keys.filter { !present.contains($0) }.sorted {
-            $0.localizedStandardCompare($1) == .orderedAscending
-        }
+        let orphans = notes.byKey.keys.filter { !present.contains($0) }.naturallySorted()
         guard !orphans.isEmpty else { return }
         var heading = MarkupBuffer()
         heading.raw("<h2>")

@@ -61,10 +61,9 @@ extension ReportDocument {
             sections[index].changed = changed.contains { !$0.isEmpty } ? changed : []
         }
         changes.removed = previous.issues.indices.filter { !seen[$0] }.map { previous.issues[$0].key }
-        for list in [\Changes.added, \Changes.removed] {
-            changes[keyPath: list].sort { $0.localizedStandardCompare($1) == .orderedAscending }
-        }
-        changes.moved.sort { $0.key.localizedStandardCompare($1.key) == .orderedAscending }
+        changes.added = changes.added.naturallySorted()
+        changes.removed = changes.removed.naturallySorted()
+        changes.moved = changes.moved.map { (NaturalOrder($0.key), $0) }.sorted { $0.0 < $1.0 }.map(\.1)
         self.changes = changes
     }
 }

@@ -63,13 +63,14 @@ struct ReportLayoutBuilder {
             members[name, default: []].append(index)
             if rank[name] == nil { rank[name] = order }
         }
-        let names = members.keys.sorted { left, right in
-            if (left == Self.noneName) != (right == Self.noneName) { return right == Self.noneName }
-            let (a, b) = (rank[left] ?? (0, 0), rank[right] ?? (0, 0))
+        // Each name read once into its natural order (NaturalOrder), then sorted by rank and that.
+        let names = members.keys.map { (name: $0, order: NaturalOrder($0)) }.sorted { left, right in
+            if (left.name == Self.noneName) != (right.name == Self.noneName) { return right.name == Self.noneName }
+            let (a, b) = (rank[left.name] ?? (0, 0), rank[right.name] ?? (0, 0))
             if a != b { return a < b }
-            return left.localizedStandardCompare(right) == .orderedAscending
+            return left.order < right.order
         }
-        return names.map { ($0, members[$0]!) }
+        return names.map { ($0.name, members[$0.name]!) }
     }
 
     /// The group an issue belongs to and the rank that orders groups before their names do.
