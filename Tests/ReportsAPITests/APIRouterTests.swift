@@ -66,6 +66,32 @@ struct APIRouterTests {
         }
     }
 
+    /// A user past their report writes this minute is refused before Jira is asked about the query: a
+    /// flood of saves costs the site no Jira calls.
+    @Test func aUserPastTheirWritesIsRefusedBeforeJiraIsAsked() async throws {
+        let limits = try TenantLimits(environment: ["REPORTS_REPORT_WRITES_PER_MINUTE": "2"])
+        try await APIHarness.run(limits: limits) { harness in
+            try await harness.test { client in
+                let alice = try await harness.editorHeaders()
+                let body = ByteBuffer(
+                    string: #"{"name":"R","jql":"project = OPS","columns":["key"],"sectionId":"\#(Self.section)"}"#)
+                for _ in 0..<2 {
+                    let created = try await client.execute(
+                        uri: "/v1/reports", method: .post, headers: alice, body: body)
+                    #expect(created.status == .created, "\(created.text)")
+                }
+                let asked = harness.upstream.parseRequests
+                #expect(asked == 2)
+                for _ in 0..<3 {
+                    let refused = try await client.execute(
+                        uri: "/v1/reports", method: .post, headers: alice, body: body)
+                    #expect(refused.status == .tooManyRequests && refused.errorCode == "report_writes_rate_limited")
+                }
+                #expect(harness.upstream.parseRequests == asked, "no query was sent to Jira for a refused write")
+            }
+        }
+    }
+
     @Test func quotasAnswerWithStableCodesAndRunNowWithRetryAfter() async throws {
         var limits = TenantLimits()
         limits.reportsPerUser = 3

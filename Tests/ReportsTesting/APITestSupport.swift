@@ -96,6 +96,9 @@ package final class UpstreamStandIn: Sendable {
         ([], 0, false))
 
     private let fieldListReads = Mutex(0)
+    private let jqlParses = Mutex(0)
+    /// How many times Jira was asked to parse a query.
+    package var parseRequests: Int { jqlParses.withLock { $0 } }
 
     package var tokenRequests: [[String: String]] { state.withLock { $0.tokenRequests } }
     /// How many times Jira's field list was read.
@@ -173,7 +176,8 @@ package final class UpstreamStandIn: Sendable {
         }
         // JQL parsed as the user (docs/atlassian-apis.md §9): a query naming the project NOPE is refused,
         // as Jira refuses a value the user cannot see; anything else is valid.
-        router.post("/ex/jira/{cloud}/rest/api/3/jql/parse") { request, _ -> Response in
+        router.post("/ex/jira/{cloud}/rest/api/3/jql/parse") { [self] request, _ -> Response in
+            jqlParses.withLock { $0 += 1 }
             guard request.headers[.authorization] == "Bearer user-token-1" else {
                 return Self.json(.unauthorized, #"{"errorMessages":["no"]}"#)
             }

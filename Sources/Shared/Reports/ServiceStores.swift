@@ -16,6 +16,10 @@ public protocol ReportDefinitions: Sendable {
     func create(_ owner: ReportOwner, _ definition: ReportDefinition) async throws -> Report
     func update(_ owner: ReportOwner, id: String, _ definition: ReportDefinition) async throws -> Report?
     func delete(_ owner: ReportOwner, id: String) async throws -> Bool
+    /// Throws `UserRateLimitExceeded` when `owner` has no report write left this minute, and records
+    /// nothing: the API asks before work a refused write would waste (asking Jira about the query).
+    /// The write itself still counts and records atomically.
+    func requireWriteAllowance(_ owner: ReportOwner) async throws
 }
 
 /// Run now and the run history: creating a run and its job is one operation (`RunAdmissionStorage.admit`;

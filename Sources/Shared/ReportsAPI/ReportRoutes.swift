@@ -18,7 +18,11 @@ struct ReportRoutes {
             let definition = body.definition
             _ = try await validated { try definition.validate() }
             if definition.schedulesRuns(comparedWith: nil) { try LicenseCheck.requireRuns(services, context) }
-            if let query = definition.query { try await queryCheck.check(query, context: context) }
+            if let query = definition.query {
+                // A user past their writes this minute is refused before Jira is asked anything.
+                _ = try await validated { try await services.reports.requireWriteAllowance(owner) }
+                try await queryCheck.check(query, context: context)
+            }
             let report = try await validated { try await services.reports.create(owner, definition) }
             return EditedResponse(status: .created, response: ReportResponse(report))
         }
@@ -42,6 +46,7 @@ struct ReportRoutes {
                 try LicenseCheck.requireRuns(services, context)
             }
             if let query = definition.query, query != stored.definition.query {
+                _ = try await validated { try await services.reports.requireWriteAllowance(owner) }
                 try await queryCheck.check(query, context: context)
             }
             guard

@@ -20,6 +20,14 @@ public struct PostgresReportStore: ReportDefinitions {
         self.now = now
     }
 
+    public func requireWriteAllowance(_ owner: ReportOwner) async throws {
+        let (limit, now, logger) = (limits.reportWriteLimit, Timestamp.milliseconds(now()), database.logger)
+        let recent = try await database.withConnection { connection in
+            try await PostgresUserRequests.recent(connection, owner, limit, now: now, logger)
+        }
+        try limit.admit(recent: recent, now: now)
+    }
+
     public func list(_ owner: ReportOwner) async throws -> [Report] {
         let logger = database.logger
         return try await database.withConnection { connection in

@@ -42,6 +42,12 @@ public struct ReportStore: Sendable {
         .fetchOne(db)
     }
 
+    public func requireWriteAllowance(_ owner: ReportOwner) async throws {
+        let (limit, now) = (limits.reportWriteLimit, Timestamp.milliseconds(now()))
+        let recent = try await database.pool.read { db in try UserRequestRecords.recent(db, owner, limit, now: now) }
+        try limit.admit(recent: recent, now: now)
+    }
+
     /// Creates a report. The installation must be known (it is stored from the first verified FIT).
     /// Counted against the owner's report writes per minute (`UserRateLimitExceeded`) and the quotas.
     public func create(_ owner: ReportOwner, _ definition: ReportDefinition) async throws -> Report {
