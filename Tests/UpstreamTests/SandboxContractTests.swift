@@ -37,6 +37,16 @@ struct SandboxContractTests {
         return response.json
     }
 
+    /// The product's FIT verifier on the sandbox's JWKS over HTTP. Refetch allowed at once: the 30 s
+    /// limit has its own tests; here rotation and the claims are what is checked.
+    static func verifier(_ state: SandboxState, _ client: any TestClientProtocol) -> FITVerifier {
+        let jwks = URL(string: "http://127.0.0.1:\(client.port!)/.well-known/jwks.json")!
+        return FITVerifier(
+            configuration: ForgeConfiguration(appId: state.appId, jwksURL: jwks, urlPolicy: .sandbox),
+            keys: JWKSCache(
+                url: jwks, transport: CurlTransport(policy: .sandbox), refetchInterval: .zero, logger: silentLogger))
+    }
+
     static func bearer(_ token: Any?) -> HTTPFields { [.authorization: "Bearer \(token as? String ?? "")"] }
 
     @Test func aMintedFITCarriesTheDocumentedClaimsAndPassesTheProductsVerifier() async throws {
@@ -66,13 +76,7 @@ struct SandboxContractTests {
             }
 
             // The product's verifier, configured with the sandbox's JWKS over HTTP, accepts it.
-            let jwks = URL(string: "http://127.0.0.1:\(client.port!)/.well-known/jwks.json")!
-            // Refetch allowed at once: the 30 s limit has its own tests; here the rotation is what is checked.
-            let verifier = FITVerifier(
-                configuration: ForgeConfiguration(appId: state.appId, jwksURL: jwks, urlPolicy: .sandbox),
-                keys: JWKSCache(
-                    url: jwks, transport: CurlTransport(policy: .sandbox), refetchInterval: .zero,
-                    logger: silentLogger))
+            let verifier = Self.verifier(state, client)
             let identity = try await verifier.verify(token: Secret(fit))
             #expect(identity.principalAccountId == "sandbox-user-1" && identity.cloudId == state.cloudId)
 
@@ -113,12 +117,7 @@ struct SandboxContractTests {
     /// holds "Administer Jira" (and it can be revoked), and users are read a page of ten at a time.
     @Test func theAdminPagesModuleAndJirasAdministratorsAreAsDocumented() async throws {
         try await Self.withSandbox { state, client in
-            let jwks = URL(string: "http://127.0.0.1:\(client.port!)/.well-known/jwks.json")!
-            let verifier = FITVerifier(
-                configuration: ForgeConfiguration(appId: state.appId, jwksURL: jwks, urlPolicy: .sandbox),
-                keys: JWKSCache(
-                    url: jwks, transport: CurlTransport(policy: .sandbox), refetchInterval: .zero,
-                    logger: silentLogger))
+            let verifier = Self.verifier(state, client)
             for (module, key) in [("admin", "onenote-reports-admin"), ("page", "onenote-reports-page")] {
                 let minted = try await client.execute(
                     uri: "/sandbox/fit", method: .post,
