@@ -15,7 +15,7 @@ struct RenderBench {
         // `render-bench [issues] [plain|rich|grouped]`: every shape by default; one, for its own peak RSS.
         let arguments = Array(CommandLine.arguments.dropFirst())
         let count = Int(arguments.first ?? "") ?? 5000
-        let shapes = arguments.count > 1 ? [arguments[1]] : ["plain", "rich", "grouped"]
+        let shapes = arguments.count > 1 ? [arguments[1]] : ["plain", "rich", "grouped", "decode"]
         // Timed: the whole render, from Jira's issues to the report document to OneNote's XHTML.
         if shapes.contains("plain") {
             let plain = measure(
@@ -25,6 +25,7 @@ struct RenderBench {
             print(plain.line)
         }
         if shapes.contains("rich") { measureRich(count: count) }
+        if shapes.contains("decode") { measureDecoding(count: count) }
         if shapes.contains("grouped") { measureRich(count: count, grouped: true) }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -78,6 +79,46 @@ struct RenderBench {
         )
         print(full.line)
         if grouped { measureNotesReading(full.page, expected: notes.byKey.count) }
+    }
+
+    /// Reading Jira's search pages: `count` rich issues as pages of 100 of JSON, decoded as the worker
+    /// reads a search page (`JiraIssue`'s `Decodable` form).
+    static func measureDecoding(count: Int) {
+        let issues = richIssues(plainIssues(count), teams: 30, parents: true)
+        let pages = stride(from: 0, to: issues.count, by: 100).map { start in
+            let page: [String: Any] = [
+                "isLast": false, "nextPageToken": "next",
+                "issues": issues[start..<min(start + 100, issues.count)].map { issue in
+                    ["id": issue.id, "key": issue.key, "fields": issue.fields.mapValues(jsonObject)] as [String: Any]
+                },
+            ]
+            return try! JSONSerialization.data(withJSONObject: page)
+        }
+        struct Decoded: Decodable { let issues: [JiraIssue] }
+        var runs: [Double] = []
+        for _ in 0..<5 {
+            let start = ContinuousClock.now
+            let read = pages.reduce(0) { $0 + (try! JSONDecoder().decode(Decoded.self, from: $1)).issues.count }
+            precondition(read == issues.count)
+            runs.append(milliseconds(ContinuousClock.now - start))
+        }
+        let kilobytes = pages.reduce(0) { $0 + $1.count } / 1024
+        print(
+            String(
+                format: "decode: %d issues in %d pages of 100 (%d KB of JSON), %.1f ms (median of 5)", issues.count,
+                pages.count, kilobytes, runs.sorted()[2]))
+    }
+
+    /// A value as `JSONSerialization` writes it.
+    static func jsonObject(_ value: JiraValue) -> Any {
+        switch value {
+        case .string(let text): text
+        case .number(let number): number
+        case .bool(let flag): flag
+        case .null: NSNull()
+        case .array(let items): items.map(jsonObject)
+        case .object(let object): Dictionary(uniqueKeysWithValues: object.map { ($0.key, jsonObject($0.value)) })
+        }
     }
 
     /// Reading the notes back from the page this shape renders (what a worker does before each update),
