@@ -9,18 +9,21 @@ public indirect enum JiraValue: Sendable, Equatable, Decodable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
+        // Each JSON type is tried in turn and a miss costs a thrown error with its coding path, so the
+        // commonest shapes of a search page come first: texts and objects (formatted text is mostly
+        // both), then lists; numbers and booleans are rare.
         if container.decodeNil() {
             self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .number(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
+        } else if let value = try? container.decode([String: JiraValue].self) {
+            self = .object(JiraObject(value))
         } else if let value = try? container.decode([JiraValue].self) {
             self = .array(value)
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
         } else {
-            self = .object(JiraObject(try container.decode([String: JiraValue].self)))
+            self = .number(try container.decode(Double.self))
         }
     }
 
