@@ -132,6 +132,11 @@ struct SiteAdminTests {
                 let again = try await client.execute(
                     uri: "/v1/admin/users/557058:bob/microsoft-connection", method: .delete, headers: admin)
                 #expect(again.status == .notFound)
+                // As the app sends it: the id percent-encoded.
+                let encoded = try await client.execute(
+                    uri: "/v1/admin/users/557058%3Aalice/microsoft-connection", method: .delete, headers: admin)
+                #expect(encoded.status == .noContent, "\(encoded.text)")
+                #expect(try await harness.sqlite.connections.connection(alice) == nil)
                 let tooLong = try await client.execute(
                     uri: "/v1/admin/users/\(String(repeating: "a", count: 129))/microsoft-connection", method: .delete,
                     headers: admin)

@@ -56,9 +56,12 @@ struct AdminRoutes {
         return SchedulesSwitchResponse(pausedAt: pausedAt)
     }
 
-    /// An account id from the path, as Jira shapes them (at most 128 characters), else 404.
+    /// An account id from the path, as Jira shapes them (at most 128 characters), else 404. The app
+    /// sends it percent-encoded (`557058:…` has a colon); it is read decoded either way.
     private func accountId(_ context: APIRequestContext) throws -> String {
-        guard let id = context.parameters.get("accountId"), (1...128).contains(id.count) else {
+        guard let raw = context.parameters.get("accountId"), let id = raw.removingPercentEncoding,
+            (1...128).contains(id.count)
+        else {
             throw APIError.notFound
         }
         return id
