@@ -18,19 +18,22 @@ public enum JSONText {
         let escapeAngleBrackets: Bool
 
         func write(_ value: Any, into output: inout String) {
-            switch value {
-            case let string as String:
-                writeString(string, into: &output)
-            case let string as Substring:
-                writeString(String(string), into: &output)
-            case let number as NSNumber where type(of: value) is NSNumber.Type:
-                // A number `JSONSerialization` read: 1 and 0 also cast to Bool, so a boolean is told apart
-                // by its own class's type code ("c"), a fraction by "d" or "f".
+            // A number `JSONSerialization` read: 1 and 0 also cast to Bool, so a boolean is told apart by
+            // its own class's type code ("c"), a fraction by "d" or "f". Told by its metatype first: a
+            // cast to `NSNumber` would box every Swift value it tried.
+            if type(of: value) is NSNumber.Type, let number = value as? NSNumber {
                 switch String(cString: number.objCType) {
                 case "c": output += number.boolValue ? "true" : "false"
                 case "d", "f": output += JSONText.number(number.doubleValue)
                 default: output += String(number.int64Value)
                 }
+                return
+            }
+            switch value {
+            case let string as String:
+                writeString(string, into: &output)
+            case let string as Substring:
+                writeString(String(string), into: &output)
             case let bool as Bool:
                 output += bool ? "true" : "false"
             case let int as Int:
