@@ -14,6 +14,7 @@ let log: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let lifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
 let postgres: Target.Dependency = .product(name: "PostgresNIO", package: "postgres-nio")
+let tracing: Target.Dependency = .product(name: "Tracing", package: "swift-distributed-tracing")
 let allLibraries: [Target.Dependency] = [
     "ReportsSupport", "Transport", "Security", "Rendering", "Upstream", "Atlassian", "Microsoft", "JobQueue",
     "Reports", "SQLiteBackend", "PostgresBackend", "ServiceSetup", "ReportsAPI", "StorageBackends",
@@ -56,6 +57,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        // Only the OTLP/HTTP exporter: the gRPC one would add grpc-swift to every build for nothing.
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // Sources/Shared holds one library target per concern; dependencies point one way (the module
@@ -66,7 +70,7 @@ let package = Package(
         // libcurl for the outbound transport (Debian's libcurl4-openssl-dev; `make deps` installs it).
         .systemLibrary(name: "CCurl", path: "Sources/Shared/CCurl"),
         .target(
-            name: "Transport", dependencies: ["ReportsSupport", "CCurl"], path: "Sources/Shared/Transport",
+            name: "Transport", dependencies: ["ReportsSupport", "CCurl", tracing], path: "Sources/Shared/Transport",
             swiftSettings: strictSettings),
         .target(
             name: "Security",
@@ -89,18 +93,19 @@ let package = Package(
             name: "Microsoft",
             dependencies: [
                 "Reports", "JobQueue", "Upstream", "Transport", "Security", "Rendering", "ReportsSupport", log,
-                lifecycle,
+                lifecycle, tracing,
             ],
             path: "Sources/Shared/Microsoft", swiftSettings: strictSettings
         ),
         .target(
-            name: "JobQueue", dependencies: ["ReportsSupport", log, lifecycle],
+            name: "JobQueue", dependencies: ["ReportsSupport", log, lifecycle, tracing],
             path: "Sources/Shared/JobQueue", swiftSettings: strictSettings
         ),
         .target(
             name: "Reports",
             dependencies: [
                 "ReportsSupport", "JobQueue", "Security", "Upstream", "Atlassian", "Rendering", log, crypto, lifecycle,
+                tracing,
             ],
             path: "Sources/Shared/Reports", swiftSettings: strictSettings
         ),
@@ -122,10 +127,17 @@ let package = Package(
             ],
             path: "Sources/Shared/PostgresBackend", swiftSettings: strictSettings
         ),
+        // Spans leave the process over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/tracing.md).
+        .target(
+            name: "Telemetry",
+            dependencies: [log, lifecycle, tracing, .product(name: "OTel", package: "swift-otel")],
+            path: "Sources/Shared/Telemetry", swiftSettings: strictSettings
+        ),
         .target(
             name: "ServiceSetup",
             dependencies: [
-                "ReportsSupport", "Transport", "Reports", log, .product(name: "Hummingbird", package: "hummingbird"),
+                "ReportsSupport", "Transport", "Reports", "Telemetry", log, lifecycle,
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -153,6 +165,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                tracing,
             ],
             path: "Sources/Shared/ReportsAPI", swiftSettings: strictSettings
         ),

@@ -58,7 +58,9 @@ struct ServeCommand: AsyncParsableCommand {
         )
         // Services stop in reverse order: the server, the budget keeper, then the storage's own.
         let storage = await ReportsStorage.open(settings, program: "enqueuer", logger: logger)
-        var services = storage.services
+        // The span exporter first: services stop in reverse order, so it sends the last spans.
+        var services = ProcessSupport.startTracing(program: "enqueuer").map { [$0] } ?? []
+        services += storage.services
         // The API's own OneNote calls (section listing) draw from the budget the workers share; a
         // request waits a few seconds for a busy slot at most.
         let budget = OneNoteRateLimiter(

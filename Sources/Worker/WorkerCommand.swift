@@ -93,7 +93,9 @@ struct Run: AsyncParsableCommand {
             observer: metrics)
         // Stopped in reverse order: metrics, the runtime (grace period), the budget keeper, and the
         // storage's own services last (a connection pool), so the runtime can still settle its jobs.
-        var services = storage.services
+        // The span exporter first: services stop in reverse order, so it sends the last spans.
+        var services = ProcessSupport.startTracing(program: "worker").map { [$0] } ?? []
+        services += storage.services
         if let limiter = reports?.budget {
             services.append(OneNoteRateLimiter.Keeper(limiter: limiter, workerId: workerId, logger: logger))
         }

@@ -48,6 +48,27 @@ struct QueueTests {
         }
     }
 
+    /// The enqueuer's trace travels in the job's row to the worker that leases it; a malformed
+    /// `traceparent` is not stored (a job's row never carries text a caller chose), nor is it a reason
+    /// to refuse the job.
+    @Test(arguments: StorageBackend.allCases) func aJobCarriesItsEnqueuersTraceToTheLease(backend: StorageBackend)
+        async throws
+    {
+        try await backend.withQueue { fixture in
+            let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            let traced = try await fixture.queue.enqueue(
+                NewJob(kind: "test", payload: Data("{}".utf8), priority: 2, traceParent: parent))
+            let forged = try await fixture.queue.enqueue(
+                NewJob(kind: "test", payload: Data("{}".utf8), priority: 1, traceParent: "00-<script>-x-01"))
+            let plain = try await fixture.queue.enqueue(rawJob("test"))
+            let leased = try await fixture.queue.lease(request(3))
+            #expect(Set(leased.map(\.id)) == [traced.jobId, forged.jobId, plain.jobId])
+            #expect(leased.first { $0.id == traced.jobId }?.traceParent == parent)
+            #expect(leased.first { $0.id == forged.jobId }?.traceParent == nil)
+            #expect(leased.first { $0.id == plain.jobId }?.traceParent == nil)
+        }
+    }
+
     @Test(arguments: StorageBackend.allCases) func uniqueKeyReturnsTheWaitingOrRunningJob(backend: StorageBackend)
         async throws
     {

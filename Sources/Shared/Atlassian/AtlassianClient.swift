@@ -203,8 +203,9 @@ public struct AtlassianClient: Sendable {
         var lastDelay: Duration?
         while true {
             let response: OutboundResponse
+            let span = UpstreamSpan(service, request, attempt: attempt + 1)
             do {
-                response = try await transport.send(request)
+                response = try await span.send(request, over: transport)
             } catch let error as HTTPTransportError where error == .responseTooLarge(0) {
                 // The same request would get the same answer: not worth a retry.
                 throw UpstreamError(kind: .rejected, code: "\(service)_response_too_large", message: error.message)
@@ -214,15 +215,20 @@ public struct AtlassianClient: Sendable {
             // Redirects are not followed (the transport never does): one here means a wrong base URL
             // or an upstream we should not trust with a token, and asking again will not change it.
             if (300..<400).contains(response.status) {
+                span.end()
                 throw UpstreamError(
                     kind: .rejected, code: "\(service)_redirected",
                     message:
                         "\(service == "jira" ? "Jira" : "Atlassian") answered with a redirect (HTTP \(response.status)), which is not followed",
                     status: response.status)
             }
-            guard response.status == 429 || response.status == 503 else { return response }
+            guard response.status == 429 || response.status == 503 else {
+                span.end()
+                return response
+            }
             let retryAfter = response.retryAfter()
             let delay = retry.delay(retryAfter: retryAfter, previous: lastDelay)
+            span.throttled(wait: delay)
             guard attempt < retry.maxRetries, maxInlineWait.map({ delay <= $0 }) ?? true else {
                 throw UpstreamError(
                     kind: .transient, code: "\(service)_throttled",

@@ -166,13 +166,15 @@ public struct JiraClient: Sendable {
     ) async throws -> OutboundResponse {
         var headers = ["Authorization": "Bearer \(userToken.revealed)", "Accept": "application/json"]
         if body != nil { headers["Content-Type"] = "application/json" }
+        let request = OutboundRequest(method: method, url: url, headers: headers, body: body, timeout: timeout)
+        let span = UpstreamSpan("jira", request, attempt: 1)
         let response: OutboundResponse
         do {
-            response = try await transport.send(
-                OutboundRequest(method: method, url: url, headers: headers, body: body, timeout: timeout))
+            response = try await span.send(request, over: transport)
         } catch let error as HTTPTransportError {
             throw UpstreamError(kind: .transient, code: "jira_unreachable", message: error.message)
         }
+        span.end()
         guard response.status == 200 else { throw UpstreamError.classify(response, service: .jira) }
         return response
     }

@@ -24,6 +24,9 @@ public struct NewJob: Sendable {
     /// Whose turn this job takes: the lease serves keys in turn and caps each key's running
     /// jobs. `""` is the key of jobs that belong to no one (diagnostics); it has no cap.
     public var fairnessKey: String
+    /// The W3C `traceparent` of the span that enqueued the job, so the worker's spans continue its
+    /// trace (`JobTrace`); nil when nothing traced the enqueue. A malformed value is dropped, never refused.
+    public private(set) var traceParent: String?
 
     public static let defaultMaxAttempts = 20
 
@@ -34,7 +37,8 @@ public struct NewJob: Sendable {
         runAt: Date? = nil,
         maxAttempts: Int = NewJob.defaultMaxAttempts,
         uniqueKey: String? = nil,
-        fairnessKey: String = ""
+        fairnessKey: String = "",
+        traceParent: String? = nil
     ) {
         self.kind = kind
         self.payload = payload
@@ -43,6 +47,7 @@ public struct NewJob: Sendable {
         self.maxAttempts = maxAttempts
         self.uniqueKey = uniqueKey
         self.fairnessKey = fairnessKey
+        self.traceParent = traceParent.flatMap { JobTrace.isWellFormed($0) ? $0 : nil }
     }
 
     /// Encodes `parameters` as the JSON payload.
@@ -53,13 +58,14 @@ public struct NewJob: Sendable {
         runAt: Date? = nil,
         maxAttempts: Int = NewJob.defaultMaxAttempts,
         uniqueKey: String? = nil,
-        fairnessKey: String = ""
+        fairnessKey: String = "",
+        traceParent: String? = nil
     ) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         try self.init(
             kind: kind, payload: encoder.encode(parameters), priority: priority, runAt: runAt,
-            maxAttempts: maxAttempts, uniqueKey: uniqueKey, fairnessKey: fairnessKey)
+            maxAttempts: maxAttempts, uniqueKey: uniqueKey, fairnessKey: fairnessKey, traceParent: traceParent)
     }
 }
 
@@ -99,15 +105,20 @@ public struct LeasedJob: Sendable {
     let payload: Data
     public let priority: Int
     public let createdAt: Date
+    /// The enqueuer's trace, when it had one (`NewJob.traceParent`).
+    public let traceParent: String?
 
     public var id: Int64 { lease.jobId }
 
-    public init(lease: JobLease, kind: String, payload: Data, priority: Int, createdAt: Date) {
+    public init(
+        lease: JobLease, kind: String, payload: Data, priority: Int, createdAt: Date, traceParent: String? = nil
+    ) {
         self.lease = lease
         self.kind = kind
         self.payload = payload
         self.priority = priority
         self.createdAt = createdAt
+        self.traceParent = traceParent
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 import ReportsSupport
 public import ServiceLifecycle
+import Tracing
 
 /// Hears about each finished attempt; the worker's metrics implement it.
 public protocol WorkerObserver: Sendable {
@@ -115,12 +116,13 @@ public struct WorkerRuntime: Service {
                 do {
                     let request = LeaseRequest(
                         workerId: configuration.workerId, limit: work.limit, leaseDuration: configuration.leaseDuration)
+                    let leasedAt = DefaultTracerClock.now
                     let (jobs, results, nextDue) = try await queue.lease(request, settling: work.settling)
                     failures = 0
                     logSettled(work.settling, results)
                     let watches = state.started(jobs.map(\.lease))
                     for (job, leaseLost) in zip(jobs, watches) {
-                        handlers.addTask { await execute(job, leaseLost: leaseLost) }
+                        handlers.addTask { await execute(job, leasedAt: leasedAt, leaseLost: leaseLost) }
                     }
                     // Only a worker whose last lease came back short waits for other processes' commits;
                     // one that filled its batch will lease again as its handlers finish.
@@ -150,7 +152,41 @@ public struct WorkerRuntime: Service {
         }
     }
 
-    private func execute(_ job: LeasedJob, leaseLost: AsyncStream<Void>) async {
+    /// Runs the job in its trace (the enqueuer's, when the job carries one; a new one otherwise): a
+    /// span for the lease, from `leasedAt` to now, and the handler's span under it.
+    private func execute(_ job: LeasedJob, leasedAt: DefaultTracerClock.Instant, leaseLost: AsyncStream<Void>) async {
+        let leaseSpan = startSpan(
+            "lease \(job.kind)", context: JobTrace.context(traceParent: job.traceParent), ofKind: .consumer,
+            at: leasedAt)
+        leaseSpan.updateAttributes { attributes in
+            attributes["job.id"] = job.id
+            attributes["job.kind"] = job.kind
+            attributes["job.attempt"] = job.lease.attempt
+            attributes["worker.id"] = configuration.workerId
+        }
+        leaseSpan.end()
+        await withSpan(job.kind, context: leaseSpan.context, ofKind: .consumer) { span in
+            span.attributes["job.id"] = job.id
+            span.attributes["job.attempt"] = job.lease.attempt
+            let outcome = await execute(job, leaseLost: leaseLost)
+            span.attributes["job.outcome"] = outcome.map(Self.traceWord) ?? "stopped"
+            if case .failed = outcome { span.setStatus(.init(code: .error)) }
+        }
+    }
+
+    /// The outcome as a fixed word and the failure's or deferral's code (never its message).
+    private static func traceWord(_ outcome: JobOutcome) -> String {
+        switch outcome {
+        case .succeeded: "succeeded"
+        case .failed(let failure): "failed:\(failure.code)"
+        case .released: "released"
+        case .deferred(let deferral): "deferred:\(deferral.code)"
+        }
+    }
+
+    /// The attempt's outcome, or nil when it stopped without one (lease lost, cancelled at shutdown).
+    @discardableResult
+    private func execute(_ job: LeasedJob, leaseLost: AsyncStream<Void>) async -> JobOutcome? {
         let started = ContinuousClock.now
         let lease = job.lease
         let context = JobContext(
@@ -165,13 +201,13 @@ public struct WorkerRuntime: Service {
                 outcome = .succeeded
             } catch {
                 // Cancelled at the end of the grace period: the lease stays held and is released.
-                if Task.isCancelled { return }
+                if Task.isCancelled { return nil }
                 if error is LeaseLostError {
                     // Another worker owns the job now; this attempt stops here and records nothing.
                     logger.warning("handler stopped: lease lost", metadata: ["job": "\(job.id)"])
                     state.abandoned(lease)
                     wake.signal()
-                    return
+                    return nil
                 }
                 if let deferral = error as? JobDeferral {
                     outcome = .deferred(deferral)
@@ -187,6 +223,7 @@ public struct WorkerRuntime: Service {
         state.finished(job.lease, outcome, result: result)
         wake.signal()
         observer?.attemptFinished(kind: job.kind, outcome: outcome, duration: ContinuousClock.now - started)
+        return outcome
     }
 
     /// Runs the handler until it returns or its lease is found lost, whichever comes first; in the

@@ -74,16 +74,18 @@ public struct GraphClient: Sendable {
     private func get<T: Decodable>(_ path: String, query: [(String, String)], accessToken: Secret) async throws -> T {
         var components = URLComponents(url: baseURL.appendingPathComponent(path), resolvingAgainstBaseURL: false)!
         components.percentEncodedQuery = query.map { "\($0.0)=\(FormEncoding.escape($0.1))" }.joined(separator: "&")
+        let request = OutboundRequest(
+            url: components.url!,
+            headers: ["Authorization": "Bearer \(accessToken.revealed)", "Accept": "application/json"],
+            timeout: .seconds(20))
+        let span = UpstreamSpan("graph", request, attempt: 1)
         let response: OutboundResponse
         do {
-            response = try await transport.send(
-                OutboundRequest(
-                    url: components.url!,
-                    headers: ["Authorization": "Bearer \(accessToken.revealed)", "Accept": "application/json"],
-                    timeout: .seconds(20)))
+            response = try await span.send(request, over: transport)
         } catch let error as HTTPTransportError {
             throw UpstreamError(kind: .transient, code: "graph_unreachable", message: error.message)
         }
+        span.end()
         guard response.status == 200 else { throw Self.classify(response) }
         guard let decoded = try? JSONDecoder().decode(T.self, from: response.body) else {
             throw UpstreamError(

@@ -62,16 +62,18 @@ public struct MicrosoftIdentityClient: Sendable {
 
     private func token(_ form: [(String, String)]) async throws -> Tokens {
         let url = configuration.microsoftLoginBaseURL.appendingPathComponent("common/oauth2/v2.0/token")
+        let request = OutboundRequest(
+            method: "POST", url: url,
+            headers: ["Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"],
+            body: Data(FormEncoding.encode(form).utf8), timeout: .seconds(15))
+        let span = UpstreamSpan("microsoft", request, attempt: 1)
         let response: OutboundResponse
         do {
-            response = try await transport.send(
-                OutboundRequest(
-                    method: "POST", url: url,
-                    headers: ["Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"],
-                    body: Data(FormEncoding.encode(form).utf8), timeout: .seconds(15)))
+            response = try await span.send(request, over: transport)
         } catch let error as HTTPTransportError {
             throw UpstreamError(kind: .transient, code: "microsoft_unreachable", message: error.message)
         }
+        span.end()
         if response.status == 200 {
             struct Body: Decodable {
                 let accessToken: Secret

@@ -3,6 +3,7 @@ import Logging
 import Rendering
 public import Reports
 import Security
+import Tracing
 import Upstream
 
 /// Reports written as OneNote pages: the first `ReportDestination`.
@@ -71,9 +72,14 @@ public struct OneNoteDestination: ReportDestination {
                 })
             do {
                 // Rendered once the page is read: the notes people typed go back beside their issues.
-                return try await writer.write(
-                    .document(document, renderer: destination.renderer), sectionId: report.location,
-                    reportId: report.id, page: page, accessToken: accessToken, hooks: hooks)
+                return try await withSpan("page write") { span in
+                    span.attributes["page.known"] = page.id != nil
+                    let written = try await writer.write(
+                        .document(document, renderer: destination.renderer), sectionId: report.location,
+                        reportId: report.id, page: page, accessToken: accessToken, hooks: hooks)
+                    span.attributes["page.created"] = written.created
+                    return written
+                }
             } catch let error as UpstreamError where error.kind == .reconnectRequired {
                 // A second 401 in a row, with a token just refreshed: the user must connect again, and
                 // /v1/me says so.

@@ -3,6 +3,7 @@ public import Rendering
 public import Reports
 public import Security
 import Synchronization
+import Tracing
 public import Transport
 import Upstream
 
@@ -103,7 +104,9 @@ public struct OneNoteWriter: Sendable {
         }
 
         public static func document(_ document: ReportDocument, renderer: OneNotePageRenderer) -> PageContent {
-            PageContent(readsNotes: document.notesColumn) { notes in renderer.render(document, notes: notes) }
+            PageContent(readsNotes: document.notesColumn) { notes in
+                withSpan("render") { _ in renderer.render(document, notes: notes) }
+            }
         }
 
         /// The page rendered with the notes of `html`, the page as just read.
@@ -270,21 +273,26 @@ public struct OneNoteWriter: Sendable {
         var delay = throttleBase
         for attempt in 0...maxThrottleRetries {
             let response: OutboundResponse
+            let span = UpstreamSpan("graph", request, attempt: attempt + 1)
             do {
                 let request = request
                 if let budget {
                     response = try await budget.limiter.withSlot(user: budget.user) {
-                        try await transport.send(request)
+                        try await span.send(request, over: transport)
                     }
                 } else {
-                    response = try await transport.send(request)
+                    response = try await span.send(request, over: transport)
                 }
             } catch let error as HTTPTransportError {
                 throw UpstreamError(kind: .transient, code: "onenote_unreachable", message: error.message)
             }
-            guard response.status == 429 else { return response }
+            guard response.status == 429 else {
+                span.end()
+                return response
+            }
             // §4.2: no Retry-After on OneNote's 429; back off exponentially with jitter.
             let pause = delay * Double.random(in: 0.8...1.2)
+            span.throttled(wait: pause)
             guard attempt < maxThrottleRetries, maxInlineWait.map({ pause <= $0 }) ?? true else {
                 throw UpstreamError(
                     kind: .transient, code: "onenote_throttled",

@@ -2,6 +2,7 @@ import Foundation
 public import JobQueue
 import ReportsSupport
 import Security
+import Tracing
 
 /// The rule that admits a run of a report, for Run now and for the scheduler alike: at most one run of
 /// a report waits (a request joins it: it has not read Jira yet, so it will show the latest data); a
@@ -44,12 +45,18 @@ public enum RunAdmission {
         let slotAt: Int64?
         /// The per-user limit this request counts against (Run now), or nil (the scheduler).
         public let limit: UserRateLimit?
+        /// The enqueuing span's `traceparent`, carried by the job (`JobTrace`); nil for a schedule.
+        let traceParent: String?
 
-        public init(job: RunReportJob, trigger: ReportRun.Trigger, slotAt: Int64? = nil, limit: UserRateLimit?) {
+        public init(
+            job: RunReportJob, trigger: ReportRun.Trigger, slotAt: Int64? = nil, limit: UserRateLimit?,
+            traceParent: String? = nil
+        ) {
             self.job = job
             self.trigger = trigger
             self.slotAt = slotAt
             self.limit = limit
+            self.traceParent = traceParent
         }
 
         public var owner: ReportOwner {
@@ -77,7 +84,8 @@ public enum RunAdmission {
         let job = request.job
         let newJob = try NewJob(
             kind: RunReportJob.kind, parameters: job, priority: request.trigger == .manual ? 10 : 0,
-            fairnessKey: fairnessKey(request.owner, microsoftUserId: state.microsoftUserId))
+            fairnessKey: fairnessKey(request.owner, microsoftUserId: state.microsoftUserId),
+            traceParent: request.traceParent)
         let run = ReportRun(
             id: job.runId, reportId: job.reportId, installationId: job.installationId, trigger: request.trigger,
             status: .queued, attempt: 0, queuedAt: now)
@@ -137,10 +145,17 @@ extension RunAdmission {
             runId: runId, reportId: reportId, installationId: owner.installationId, ownerAccountId: owner.accountId,
             userToken: sealed, userTokenExpiresAt: expiry)
         let nowMs = Timestamp.milliseconds(now)
-        let request = Request(job: job, trigger: .manual, limit: limit)
-        guard
-            let applied = try await storage.admit(request, now: nowMs, decide: { try decide(request, $0, now: nowMs) })
-        else { return .reportNotFound }
-        return result(of: applied.decision, jobId: applied.jobId)
+        // The enqueue's span; the job carries it, so the worker's spans continue this trace.
+        return try await withSpan("enqueue run-report", ofKind: .producer) { span in
+            let request = Request(job: job, trigger: .manual, limit: limit, traceParent: JobTrace.traceParent())
+            guard
+                let applied = try await storage.admit(
+                    request, now: nowMs, decide: { try decide(request, $0, now: nowMs) })
+            else { return .reportNotFound }
+            let result = result(of: applied.decision, jobId: applied.jobId)
+            span.attributes["reports.admission"] = result.admission
+            if let jobId = applied.jobId { span.attributes["job.id"] = jobId }
+            return result
+        }
     }
 }

@@ -146,6 +146,17 @@ public enum RunRequestResult: Sendable, Equatable {
     /// come after `retryAfter`.
     case rateLimited(retryAfter: Duration)
 
+    /// How the request was admitted, for the enqueue's span: a fixed word, no id.
+    var admission: String {
+        switch self {
+        case .queued: "queued"
+        case .followUp: "follow_up"
+        case .joined: "joined"
+        case .reportNotFound: "report_not_found"
+        case .rateLimited: "rate_limited"
+        }
+    }
+
     package var run: ReportRun? {
         switch self {
         case .queued(let run), .followUp(let run, _), .joined(let run): run

@@ -12,8 +12,10 @@ import Upstream
 package enum APIRoutes {
     package static func router(_ services: APIServices) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
-        // The request log is outermost, so it sees every response, those made from thrown errors
-        // included (a 401 or 404 probe gets its id, log line and metric like any other).
+        // The request's span is outermost, so every log line of the request carries its trace id; the
+        // request log next, so it sees every response, those made from thrown errors included (a 401
+        // or 404 probe gets its id, log line and metric like any other).
+        router.add(middleware: RequestTracingMiddleware())
         router.add(middleware: RequestLogMiddleware(metrics: services.metrics))
         router.add(
             middleware: ErrorMiddleware(

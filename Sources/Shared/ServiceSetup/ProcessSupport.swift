@@ -1,6 +1,8 @@
 public import Foundation
 public import Logging
 import ReportsSupport
+public import ServiceLifecycle
+import Telemetry
 
 #if canImport(Glibc)
     import Glibc
@@ -11,9 +13,23 @@ public enum ProcessSupport {
     /// Exit status for a configuration error (sysexits' EX_CONFIG).
     public static let configurationExitCode: Int32 = 78
 
-    /// Logs go to standard error as one JSON object per line, at the configured level.
+    /// Logs go to standard error as one JSON object per line, at the configured level; a line logged
+    /// inside a span carries its `trace_id` and `span_id`.
     public static func bootstrapLogging(level: Logger.Level) {
-        LoggingSystem.bootstrap { label in JSONLogHandler(label: label, level: level) }
+        LoggingSystem.bootstrap(
+            { label, provider in JSONLogHandler(label: label, level: level, metadataProvider: provider) },
+            metadataProvider: TraceExport.logMetadata)
+    }
+
+    /// Starts exporting this process's spans when the OTel variables ask for it (docs/tracing.md) and
+    /// returns the exporter's service, to be the first of the process's services (it stops last and
+    /// sends the final spans); nil when tracing is off. A variable it cannot use stops the process.
+    public static func startTracing(program: String) -> (any Service)? {
+        do {
+            return try TraceExport.bootstrap(serviceName: "onenote-reports-\(program)")
+        } catch {
+            fail(program: program, error.description, exitCode: configurationExitCode)
+        }
     }
 
     /// Reads the configuration or stops the process with one line naming the variable at fault.

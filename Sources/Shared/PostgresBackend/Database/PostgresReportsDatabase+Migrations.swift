@@ -64,6 +64,10 @@ extension PostgresReportsDatabase {
                 "ALTER TABLE installations ADD COLUMN schedules_paused_at bigint",
                 "CREATE INDEX runs_by_installation ON runs(installation_id, queued_at)",
             ]),
+        // The enqueuer's trace for the worker's spans (SQLite's v17).
+        Migration(
+            name: "v17-job-trace-parent",
+            statements: ["ALTER TABLE jobs ADD COLUMN trace_parent text CHECK (length(trace_parent) <= 55)"]),
     ]
 
     public static var knownMigrations: [String] { migrations.map(\.name) }

@@ -107,7 +107,7 @@ enum PostgresFairClaim {
                     let job = LeasedJob(
                         lease: JobLease(jobId: row.0, token: row.6, attempt: row.4, maxAttempts: row.5),
                         kind: row.1, payload: Data(row.2.utf8), priority: row.3,
-                        createdAt: Timestamp.date(milliseconds: row.7))
+                        createdAt: Timestamp.date(milliseconds: row.7), traceParent: row.9)
                     claimed.append((job, row.8))
                 }
             }

@@ -75,7 +75,7 @@ public struct PostgresJobQueue: JobQueue {
             kinds: jobs.map(\.kind), payloads: payloads, priorities: jobs.map(\.priority),
             runAts: jobs.map { $0.runAt.map(Timestamp.milliseconds) ?? created },
             maxAttempts: jobs.map(\.maxAttempts), uniqueKeys: jobs.map(\.uniqueKey), createdAt: created,
-            fairnessKeys: jobs.map(\.fairnessKey), vtimes: vtimes)
+            fairnessKeys: jobs.map(\.fairnessKey), vtimes: vtimes, traceParents: jobs.map(\.traceParent))
         var keyless: [Int64] = []
         var byKey: [String: Int64] = [:]
         for try await (id, key) in try await connection.checkedExecute(insert, logger: logger) {

@@ -99,7 +99,7 @@ struct ClaimCandidates: PostgresPreparedStatement {
             SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
                 lease_until = $5, worker_id = $6, started_at = $7, wait_reason = NULL
             WHERE id IN (SELECT id FROM chosen) AND state = 'available'
-            RETURNING id, kind, payload, priority, attempt, max_attempts, lease_token, created_at, vtime
+            RETURNING id, kind, payload, priority, attempt, max_attempts, lease_token, created_at, vtime, trace_parent
         ), clock AS (
             INSERT INTO queue_clock (priority, vtime)
             SELECT priority, max(vtime) FROM claimed GROUP BY priority ORDER BY priority
@@ -107,7 +107,7 @@ struct ClaimCandidates: PostgresPreparedStatement {
         )
         SELECT * FROM claimed
         """
-    typealias Row = (Int64, String, String, Int, Int, Int, Int64, Int64, Int64)
+    typealias Row = (Int64, String, String, Int, Int, Int, Int64, Int64, Int64, String?)
 
     var ids: [Int64]
     var keys: [String]

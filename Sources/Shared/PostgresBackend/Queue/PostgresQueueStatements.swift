@@ -23,10 +23,14 @@ enum RunningRows {
 /// Inserts a batch of jobs; returns the id and unique key of each row inserted.
 struct InsertJobs: PostgresPreparedStatement {
     static let sql = """
-        INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, unique_key, created_at, fairness_key, vtime)
-        SELECT kind, payload, priority, run_at, max_attempts, nullif(unique_key, ''), $7, fairness_key, vtime
-        FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $8::text[], $9::bigint[])
-            WITH ORDINALITY AS batch (kind, payload, priority, run_at, max_attempts, unique_key, fairness_key, vtime, ord)
+        INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, unique_key, created_at, fairness_key, vtime,
+            trace_parent)
+        SELECT kind, payload, priority, run_at, max_attempts, nullif(unique_key, ''), $7, fairness_key, vtime,
+            nullif(trace_parent, '')
+        FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $8::text[], $9::bigint[],
+            $10::text[])
+            WITH ORDINALITY AS batch (kind, payload, priority, run_at, max_attempts, unique_key, fairness_key, vtime,
+                trace_parent, ord)
         ORDER BY ord
         ON CONFLICT DO NOTHING
         RETURNING id, unique_key
@@ -42,9 +46,10 @@ struct InsertJobs: PostgresPreparedStatement {
     var createdAt: Int64
     var fairnessKeys: [String]
     var vtimes: [Int64]
+    var traceParents: [String?]
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 9)
+        var bindings = PostgresBindings(capacity: 10)
         bindings.append(kinds)
         bindings.append(payloads)
         bindings.append(priorities)
@@ -56,6 +61,7 @@ struct InsertJobs: PostgresPreparedStatement {
         bindings.append(createdAt)
         bindings.append(fairnessKeys)
         bindings.append(vtimes)
+        bindings.append(traceParents.map { $0 ?? "" })  // the same stand-in for NULL as the unique key's
         return bindings
     }
 

@@ -123,6 +123,11 @@ extension ReportsDatabase {
                     CREATE INDEX runs_by_installation ON runs(installation_id, queued_at);
                     """)
         }
+        // The W3C `traceparent` of the span that enqueued a job (NULL: none), so the worker's spans
+        // continue the enqueuer's trace (`JobTrace`).
+        migrator.registerMigration("v17-job-trace-parent") { db in
+            try db.execute(sql: "ALTER TABLE jobs ADD COLUMN trace_parent TEXT CHECK (length(trace_parent) <= 55)")
+        }
         return migrator
     }()
 

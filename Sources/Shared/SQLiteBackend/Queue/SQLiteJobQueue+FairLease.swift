@@ -122,7 +122,9 @@ package enum FairQueueing {
                 (
                     LeasedJob(
                         lease: JobLease(jobId: row[0], token: row[6], attempt: row[4], maxAttempts: row[5]),
-                        kind: row[1], payload: row[2], priority: row[3], createdAt: Timestamp.date(milliseconds: row[7])
+                        kind: row[1], payload: row[2], priority: row[3],
+                        createdAt: Timestamp.date(milliseconds: row[7]),
+                        traceParent: row[9]
                     ), row[8]
                 ))
         }
@@ -181,7 +183,7 @@ package enum FairQueueing {
         SET state = 'running', attempt = attempt + 1, lease_token = lease_token + 1,
             lease_until = ?, worker_id = ?, started_at = ?, wait_reason = NULL
         WHERE id IN (SELECT value FROM json_each(?)) AND state = 'available'
-        RETURNING id, kind, payload, priority, attempt, max_attempts, lease_token, created_at, vtime
+        RETURNING id, kind, payload, priority, attempt, max_attempts, lease_token, created_at, vtime, trace_parent
         """
 
 }

@@ -74,8 +74,9 @@ public struct SQLiteJobQueue: JobQueue {
     {
         let insert = try db.cachedStatement(
             sql: """
-                INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, unique_key, created_at, fairness_key, vtime)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, unique_key, created_at, fairness_key, vtime,
+                    trace_parent)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT DO NOTHING
                 RETURNING id
                 """)
@@ -91,7 +92,7 @@ public struct SQLiteJobQueue: JobQueue {
                 insert,
                 arguments: [
                     job.kind, payload, job.priority, runAt, job.maxAttempts, job.uniqueKey, created, job.fairnessKey,
-                    vtime,
+                    vtime, job.traceParent,
                 ])
             {
                 return EnqueueResult(jobId: id, created: true)
