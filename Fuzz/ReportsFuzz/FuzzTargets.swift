@@ -15,7 +15,18 @@ import Security
 enum FuzzTargets {
     static let all: [String: @Sendable (Data) -> Void] = [
         "fit": fit, "state": state, "cron": cron, "body": body, "render": render, "cell": cell, "notes": notes,
+        "json": json,
     ]
+
+    /// Jira's answers as `JiraJSON` reads them: whatever the bytes, it reads exactly what `JSONDecoder`
+    /// reads, value for value, and refuses what it refuses.
+    static func json(_ data: Data) {
+        let ours = try? JiraJSON.parse(data)
+        let foundation = try? JSONDecoder().decode(JiraValue.self, from: data)
+        check(
+            ours == foundation,
+            "JiraJSON read \(String(describing: ours)), JSONDecoder \(String(describing: foundation))")
+    }
 
     /// The FIT front end (size, shape, header: everything before any crypto) never accepts what the
     /// verifier must refuse.

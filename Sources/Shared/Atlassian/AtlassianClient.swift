@@ -141,12 +141,7 @@ public struct AtlassianClient: Sendable {
             default:
                 throw UpstreamError.classify(response, service: .jiraForOwner, detail: "HTTP \(response.status)")
             }
-            struct Page: Decodable {
-                let issues: [JiraIssue]
-                let nextPageToken: String?
-                let isLast: Bool?
-            }
-            guard let page = try? JSONDecoder().decode(Page.self, from: response.body) else {
+            guard let page = JiraSearchPage(response.body) else {
                 throw UpstreamError(
                     kind: .transient, code: "jira_bad_response", message: "Jira sent an unexpected search response",
                     status: 200)

@@ -64,3 +64,26 @@ public struct JiraIssue: Sendable, Equatable, Decodable {
         fields = try container.decodeIfPresent([String: JiraValue].self, forKey: .fields) ?? [:]
     }
 }
+
+extension JiraIssue {
+    /// An issue of a search page read by `JiraJSON`: `id` a string, `key` a string or absent (then the
+    /// id), `fields` an object or absent; nil for any other shape, as `init(from:)` would refuse it.
+    init?(_ value: JiraValue) {
+        guard case .object(let object) = value, case .string(let id)? = object["id"] else { return nil }
+        let key: String
+        switch object["key"] {
+        case .string(let text)?: key = text
+        case nil, .null?: key = id
+        default: return nil
+        }
+        var fields: [String: JiraValue] = [:]
+        switch object["fields"] {
+        case .object(let members)?:
+            fields.reserveCapacity(members.count)
+            for member in members { fields[member.key] = member.value }
+        case nil, .null?: break
+        default: return nil
+        }
+        self.init(id: id, key: key, fields: fields)
+    }
+}

@@ -13,6 +13,24 @@ public struct JiraObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
         members = dictionary.map { (key: $0.key, value: $0.value) }
     }
 
+    /// Members as read, in order; a repeated name keeps its first value (as `JSONDecoder` does; RFC 8259
+    /// leaves it open). Large objects find repeats through an index, so a hostile answer with many
+    /// members costs linear time, not quadratic.
+    init(members read: [Member]) {
+        var unique: [Member] = []
+        unique.reserveCapacity(read.count)
+        if read.count <= 16 {
+            for member in read {
+                if !unique.contains(where: { $0.key == member.key }) { unique.append(member) }
+            }
+        } else {
+            var seen: Set<String> = []
+            seen.reserveCapacity(read.count)
+            for member in read where seen.insert(member.key).inserted { unique.append(member) }
+        }
+        members = unique
+    }
+
     public init(dictionaryLiteral elements: (String, JiraValue)...) {
         members = []
         members.reserveCapacity(elements.count)
