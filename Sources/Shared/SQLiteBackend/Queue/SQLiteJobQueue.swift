@@ -442,10 +442,9 @@ extension JobLease {
     func requireHeld(_ db: Database) throws {
         let held =
             try Bool.fetchOne(
-                db,
-                sql: """
-                    SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_token = ?)
-                    """, arguments: [jobId, token]) ?? false
+                db.cachedStatement(
+                    sql: "SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ? AND state = 'running' AND lease_token = ?)"),
+                arguments: [jobId, token]) ?? false
         guard held else { throw LeaseLostError() }
     }
 }

@@ -32,7 +32,7 @@ public struct InstallationStore: Sendable {
         }
         let (ciphertext, expiry) = (sealed?.ciphertext, sealed?.expiresAt)
         try await database.pool.write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO installations (id, cloud_id, api_base_url, system_token_ciphertext, system_token_expires_at, first_seen_at, last_seen_at, site_url, license_active)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -45,11 +45,11 @@ public struct InstallationStore: Sendable {
                         system_token_ciphertext = coalesce(excluded.system_token_ciphertext, installations.system_token_ciphertext),
                         system_token_expires_at = CASE WHEN excluded.system_token_ciphertext IS NOT NULL
                             THEN excluded.system_token_expires_at ELSE installations.system_token_expires_at END
-                    """,
-                arguments: [
-                    identity.installationId, identity.cloudId, identity.apiBaseUrl.absoluteString, ciphertext, expiry,
-                    now, now, identity.siteUrl?.absoluteString, identity.licenseActive,
-                ])
+                    """
+            ).execute(arguments: [
+                identity.installationId, identity.cloudId, identity.apiBaseUrl.absoluteString, ciphertext, expiry,
+                now, now, identity.siteUrl?.absoluteString, identity.licenseActive,
+            ])
         }
         recentlySeen.note(identity, at: now)
     }
@@ -58,7 +58,8 @@ public struct InstallationStore: Sendable {
     public func systemToken(installationId: String) async throws -> (token: Secret, expiresAt: Date)? {
         let row = try await database.pool.read { db in
             try Row.fetchOne(
-                db, sql: "SELECT system_token_ciphertext, system_token_expires_at FROM installations WHERE id = ?",
+                db.cachedStatement(
+                    sql: "SELECT system_token_ciphertext, system_token_expires_at FROM installations WHERE id = ?"),
                 arguments: [installationId]
             )
             .flatMap { row -> (Data, Int64)? in
@@ -81,15 +82,16 @@ public struct InstallationStore: Sendable {
         return try await database.pool.write { db in
             guard
                 let sealed = try Data.fetchOne(
-                    db, sql: "SELECT system_token_ciphertext FROM installations WHERE id = ?",
+                    db.cachedStatement(sql: "SELECT system_token_ciphertext FROM installations WHERE id = ?"),
                     arguments: [installationId]),
                 let stored = try? vault.open(sealed, context: .atlassianSystemToken(installationId: installationId)),
                 stored.revealed == token.revealed
             else { return false }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE installations SET system_token_ciphertext = NULL, system_token_expires_at = NULL WHERE id = ?
-                    """, arguments: [installationId])
+                    """
+            ).execute(arguments: [installationId])
             return true
         }
     }
@@ -111,11 +113,11 @@ public struct InstallationStore: Sendable {
     )? {
         guard
             let row = try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT id, cloud_id, api_base_url, site_url, system_token_ciphertext, system_token_expires_at
-                    FROM installations WHERE id = ?
-                    """, arguments: [id]),
+                db.cachedStatement(
+                    sql: """
+                        SELECT id, cloud_id, api_base_url, site_url, system_token_ciphertext, system_token_expires_at
+                        FROM installations WHERE id = ?
+                        """), arguments: [id]),
             let base = URL(string: row[2])
         else { return nil }
         let installation = Installation(

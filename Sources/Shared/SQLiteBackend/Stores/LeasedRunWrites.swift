@@ -30,30 +30,33 @@ struct LeasedRunWrites: LeasedRunRecorder {
     public func claim(attempt: Int) async throws -> RunClaim? {
         let (lease, reportId, runId, nowMs) = (lease, reportId, runId, Timestamp.milliseconds(now()))
         return try await write { db -> RunClaim? in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE reports SET active_job_id = ?, active_lease_token = ?
                     WHERE id = ? AND (active_job_id IS NULL OR active_job_id = ? OR NOT EXISTS (
                         SELECT 1 FROM jobs WHERE jobs.id = reports.active_job_id AND jobs.state = 'running'
                             AND jobs.lease_token = reports.active_lease_token))
-                    """, arguments: [lease.jobId, lease.token, reportId, lease.jobId])
+                    """
+            ).execute(arguments: [lease.jobId, lease.token, reportId, lease.jobId])
             let claimed = db.changesCount == 1
             guard
                 let row = try Row.fetchOne(
-                    db, sql: "SELECT page_id, page_created_at, pending_create_at FROM reports WHERE id = ?",
+                    db.cachedStatement(
+                        sql: "SELECT page_id, page_created_at, pending_create_at FROM reports WHERE id = ?"),
                     arguments: [reportId]),
                 let report = try Report.fetchOne(db, key: reportId)
             else { throw JobFailure.permanent("report_deleted", "the report was deleted") }
             guard claimed else { return nil }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE runs SET status = 'running', attempt = ?, started_at = coalesce(started_at, ?) WHERE id = ?
-                    """, arguments: [attempt, nowMs, runId])
+                    """
+            ).execute(arguments: [attempt, nowMs, runId])
             let created: Int64? = row["page_created_at"]
             let pending: Int64? = row["pending_create_at"]
             let site = try InstallationStore.site(db, id: report.installationId)
             let snapshot = try Data.fetchOne(
-                db, sql: "SELECT body FROM report_snapshots WHERE report_id = ?", arguments: [reportId])
+                db.cachedStatement(sql: "SELECT body FROM report_snapshots WHERE report_id = ?"), arguments: [reportId])
             return RunClaim(
                 report: report, installation: site?.installation, systemToken: site?.systemToken,
                 page: ReportPage(
@@ -68,9 +71,9 @@ struct LeasedRunWrites: LeasedRunRecorder {
     public func createPending() async throws {
         let (reportId, nowMs) = (reportId, Timestamp.milliseconds(now()))
         try await write { db in
-            try db.execute(
-                sql: "UPDATE reports SET pending_create_at = coalesce(pending_create_at, ?) WHERE id = ?",
-                arguments: [nowMs, reportId])
+            try db.cachedStatement(
+                sql: "UPDATE reports SET pending_create_at = coalesce(pending_create_at, ?) WHERE id = ?"
+            ).execute(arguments: [nowMs, reportId])
         }
     }
 
@@ -78,7 +81,9 @@ struct LeasedRunWrites: LeasedRunRecorder {
     public func createNotSent() async throws {
         let reportId = reportId
         try await write { db in
-            try db.execute(sql: "UPDATE reports SET pending_create_at = NULL WHERE id = ?", arguments: [reportId])
+            try db.cachedStatement(sql: "UPDATE reports SET pending_create_at = NULL WHERE id = ?").execute(arguments: [
+                reportId
+            ])
         }
     }
 
@@ -86,13 +91,14 @@ struct LeasedRunWrites: LeasedRunRecorder {
     public func pageKnown(_ page: WrittenPage) async throws {
         let (reportId, nowMs) = (reportId, Timestamp.milliseconds(now()))
         try await write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE reports SET page_id = ?, page_url = coalesce(?, page_url),
                         page_created_at = CASE WHEN ? THEN ? ELSE coalesce(pending_create_at, page_created_at) END,
                         pending_create_at = NULL
                     WHERE id = ?
-                    """, arguments: [page.id, page.url, page.created, nowMs, reportId])
+                    """
+            ).execute(arguments: [page.id, page.url, page.created, nowMs, reportId])
         }
     }
 }

@@ -24,11 +24,11 @@ public struct MicrosoftConnectionStore: MicrosoftConnections {
     public func connection(_ owner: ReportOwner) async throws -> Connection? {
         try await database.pool.read { db in
             try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT microsoft_user_id, display_name, status, connected_at FROM microsoft_connections
-                    WHERE installation_id = ? AND account_id = ?
-                    """, arguments: [owner.installationId, owner.accountId]
+                db.cachedStatement(
+                    sql: """
+                        SELECT microsoft_user_id, display_name, status, connected_at FROM microsoft_connections
+                        WHERE installation_id = ? AND account_id = ?
+                        """), arguments: [owner.installationId, owner.accountId]
             ).map { row in
                 Connection(
                     microsoftUserId: row[0], displayName: row[1],
@@ -59,7 +59,7 @@ public struct MicrosoftConnectionStore: MicrosoftConnections {
         _ db: Database, _ owner: ReportOwner, sealedRefreshToken: Data, microsoftUserId: String, displayName: String,
         at now: Int64
     ) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO microsoft_connections (installation_id, account_id, refresh_token_ciphertext, microsoft_user_id, display_name, status, connected_at, refreshed_at)
                 VALUES (?, ?, ?, ?, ?, 'active', ?, ?)
@@ -69,21 +69,21 @@ public struct MicrosoftConnectionStore: MicrosoftConnections {
                     refreshed_at = excluded.refreshed_at,
                     -- A new connection (maybe another Microsoft account): nothing cached from the old one.
                     access_token_ciphertext = NULL, access_token_expires_at = NULL, refresh_lock_until = NULL, refresh_lock_holder = NULL
-                """,
-            arguments: [
-                owner.installationId, owner.accountId, sealedRefreshToken, microsoftUserId,
-                String(displayName.prefix(200)), now, now,
-            ])
+                """
+        ).execute(arguments: [
+            owner.installationId, owner.accountId, sealedRefreshToken, microsoftUserId,
+            String(displayName.prefix(200)), now, now,
+        ])
     }
 
     /// The refresh token, decrypted at the moment of use.
     public func refreshToken(_ owner: ReportOwner) async throws -> Secret? {
         let sealed = try await database.pool.read { db in
             try Data.fetchOne(
-                db,
-                sql: """
-                    SELECT refresh_token_ciphertext FROM microsoft_connections WHERE installation_id = ? AND account_id = ? AND status = 'active'
-                    """, arguments: [owner.installationId, owner.accountId])
+                db.cachedStatement(
+                    sql: """
+                        SELECT refresh_token_ciphertext FROM microsoft_connections WHERE installation_id = ? AND account_id = ? AND status = 'active'
+                        """), arguments: [owner.installationId, owner.accountId])
         }
         return try sealed.map {
             try vault.open(
@@ -93,9 +93,9 @@ public struct MicrosoftConnectionStore: MicrosoftConnections {
 
     public func delete(_ owner: ReportOwner) async throws -> Bool {
         try await database.pool.write { db in
-            try db.execute(
-                sql: "DELETE FROM microsoft_connections WHERE installation_id = ? AND account_id = ?",
-                arguments: [owner.installationId, owner.accountId])
+            try db.cachedStatement(
+                sql: "DELETE FROM microsoft_connections WHERE installation_id = ? AND account_id = ?"
+            ).execute(arguments: [owner.installationId, owner.accountId])
             return db.changesCount > 0
         }
     }
@@ -111,11 +111,12 @@ extension MicrosoftConnectionStore {
         let now = Timestamp.milliseconds(now())
         try await database.pool.write { db in
             try lease?.requireHeld(db)
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE microsoft_connections SET refresh_token_ciphertext = ?, refreshed_at = ?
                     WHERE installation_id = ? AND account_id = ? AND status = 'active'
-                    """, arguments: [sealed, now, owner.installationId, owner.accountId])
+                    """
+            ).execute(arguments: [sealed, now, owner.installationId, owner.accountId])
         }
     }
 
@@ -124,10 +125,10 @@ extension MicrosoftConnectionStore {
     public func markReconnectRequired(_ owner: ReportOwner, lease: JobLease? = nil) async throws {
         try await database.pool.write { db in
             try lease?.requireHeld(db)
-            try db.execute(
+            try db.cachedStatement(
                 sql:
-                    "UPDATE microsoft_connections SET status = 'reconnect_required' WHERE installation_id = ? AND account_id = ?",
-                arguments: [owner.installationId, owner.accountId])
+                    "UPDATE microsoft_connections SET status = 'reconnect_required' WHERE installation_id = ? AND account_id = ?"
+            ).execute(arguments: [owner.installationId, owner.accountId])
         }
     }
 }

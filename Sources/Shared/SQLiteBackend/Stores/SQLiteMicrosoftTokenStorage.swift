@@ -18,11 +18,11 @@ public struct SQLiteMicrosoftTokenStorage: MicrosoftTokenStorage {
         try await database.pool.write { db -> MicrosoftTokenStep in
             guard
                 let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT status, access_token_ciphertext, access_token_expires_at, refresh_lock_until FROM microsoft_connections
-                        WHERE installation_id = ? AND account_id = ?
-                        """, arguments: [owner.installationId, owner.accountId])
+                    db.cachedStatement(
+                        sql: """
+                            SELECT status, access_token_ciphertext, access_token_expires_at, refresh_lock_until FROM microsoft_connections
+                            WHERE installation_id = ? AND account_id = ?
+                            """), arguments: [owner.installationId, owner.accountId])
             else { return .notConnected }
             guard row["status"] == "active" else { return .reconnectRequired }
             if let sealed: Data = row["access_token_ciphertext"],
@@ -32,31 +32,33 @@ public struct SQLiteMicrosoftTokenStorage: MicrosoftTokenStorage {
             }
             let lockedUntil: Int64? = row["refresh_lock_until"]
             guard lockedUntil == nil || lockedUntil! < now else { return .wait }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE microsoft_connections SET refresh_lock_until = ?, refresh_lock_holder = ? WHERE installation_id = ? AND account_id = ?
-                    """, arguments: [lockUntil, holder, owner.installationId, owner.accountId])
+                    """
+            ).execute(arguments: [lockUntil, holder, owner.installationId, owner.accountId])
             return .redeem
         }
     }
 
     public func dropCachedAccessToken(_ owner: ReportOwner, ifStill sealed: Data) async throws {
         try await database.pool.write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE microsoft_connections SET access_token_ciphertext = NULL, access_token_expires_at = NULL
                     WHERE installation_id = ? AND account_id = ? AND access_token_ciphertext = ?
-                    """, arguments: [owner.installationId, owner.accountId, sealed])
+                    """
+            ).execute(arguments: [owner.installationId, owner.accountId, sealed])
         }
     }
 
     public func sealedRefreshToken(_ owner: ReportOwner) async throws -> Data? {
         try await database.pool.read { db in
             try Data.fetchOne(
-                db,
-                sql: """
-                    SELECT refresh_token_ciphertext FROM microsoft_connections WHERE installation_id = ? AND account_id = ? AND status = 'active'
-                    """, arguments: [owner.installationId, owner.accountId])
+                db.cachedStatement(
+                    sql: """
+                        SELECT refresh_token_ciphertext FROM microsoft_connections WHERE installation_id = ? AND account_id = ? AND status = 'active'
+                        """), arguments: [owner.installationId, owner.accountId])
         }
     }
 
@@ -68,27 +70,28 @@ public struct SQLiteMicrosoftTokenStorage: MicrosoftTokenStorage {
                 try Self.release(db, owner, holder: holder)
                 return
             }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE microsoft_connections SET refresh_token_ciphertext = ?, refreshed_at = ?, access_token_ciphertext = ?, access_token_expires_at = ?,
                         refresh_lock_until = NULL, refresh_lock_holder = NULL
                     WHERE installation_id = ? AND account_id = ? AND status = 'active'
-                    """,
-                arguments: [
-                    tokens.sealedRefreshToken, tokens.refreshedAt, tokens.sealedAccessToken, tokens.accessExpiresAt,
-                    owner.installationId, owner.accountId,
-                ])
+                    """
+            ).execute(arguments: [
+                tokens.sealedRefreshToken, tokens.refreshedAt, tokens.sealedAccessToken, tokens.accessExpiresAt,
+                owner.installationId, owner.accountId,
+            ])
         }
     }
 
     public func markReconnectRequiredReleasingLock(_ owner: ReportOwner) async throws {
         try await database.pool.write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE microsoft_connections SET status = 'reconnect_required', access_token_ciphertext = NULL, access_token_expires_at = NULL,
                         refresh_lock_until = NULL, refresh_lock_holder = NULL
                     WHERE installation_id = ? AND account_id = ?
-                    """, arguments: [owner.installationId, owner.accountId])
+                    """
+            ).execute(arguments: [owner.installationId, owner.accountId])
         }
     }
 
@@ -104,11 +107,12 @@ public struct SQLiteMicrosoftTokenStorage: MicrosoftTokenStorage {
     }
 
     private static func release(_ db: Database, _ owner: ReportOwner, holder: String) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 UPDATE microsoft_connections SET refresh_lock_until = NULL, refresh_lock_holder = NULL
                 WHERE installation_id = ? AND account_id = ? AND refresh_lock_holder = ?
-                """, arguments: [owner.installationId, owner.accountId, holder])
+                """
+        ).execute(arguments: [owner.installationId, owner.accountId, holder])
     }
 
     public func unavailableReason(_ error: any Error) -> String? {
