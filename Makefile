@@ -76,6 +76,7 @@ bench: deps
 	Benchmarks/scheduler/run.sh
 	Benchmarks/idle/run.sh
 	Benchmarks/fairness/run.sh
+	Benchmarks/fleet/run.sh
 	swift build -c release --product transport-bench
 	Benchmarks/transport/run.sh .build/release
 

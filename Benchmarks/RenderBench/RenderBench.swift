@@ -82,7 +82,7 @@ struct RenderBench {
     }
 
     /// Reading Jira's search pages: `count` rich issues as pages of 100 of JSON, decoded as the worker
-    /// reads a search page (`JiraIssue`'s `Decodable` form).
+    /// did (`JiraIssue`'s `Decodable` form) and as it does (`JiraSearchPage`), each checked to read the same.
     static func measureDecoding(count: Int) {
         let issues = richIssues(plainIssues(count), teams: 30, parents: true)
         let pages = stride(from: 0, to: issues.count, by: 100).map { start in
@@ -102,11 +102,20 @@ struct RenderBench {
             precondition(read == issues.count)
             runs.append(milliseconds(ContinuousClock.now - start))
         }
+        // The worker's reader (`JiraJSON` through `JiraSearchPage`), on the same pages in the same sitting.
+        var reader: [Double] = []
+        for _ in 0..<5 {
+            let start = ContinuousClock.now
+            let read = pages.reduce(0) { $0 + JiraSearchPage($1)!.issues.count }
+            precondition(read == issues.count)
+            reader.append(milliseconds(ContinuousClock.now - start))
+        }
+        precondition(pages.allSatisfy { JiraSearchPage($0)!.issues == (try! JSONDecoder().decode(Decoded.self, from: $0)).issues })
         let kilobytes = pages.reduce(0) { $0 + $1.count } / 1024
         print(
             String(
-                format: "decode: %d issues in %d pages of 100 (%d KB of JSON), %.1f ms (median of 5)", issues.count,
-                pages.count, kilobytes, runs.sorted()[2]))
+                format: "decode: %d issues in %d pages of 100 (%d KB of JSON), JSONDecoder %.1f ms, JiraJSON %.1f ms (medians of 5)",
+                issues.count, pages.count, kilobytes, runs.sorted()[2], reader.sorted()[2]))
     }
 
     /// A value as `JSONSerialization` writes it.

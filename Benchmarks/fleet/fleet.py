@@ -37,6 +37,13 @@ def peak_rss_mb(pid):
     return 0.0
 
 
+def rss_mb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def percentile(values, q):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, int(round(q * len(ordered) + 0.5)) - 1))] if ordered else 0.0
@@ -87,7 +94,7 @@ def main():
 
     try:
         # OPS holds `issues` issues: each report reads them all (a 100-issue run).
-        start("sandbox", [f"{sandbox_dir}/sandbox", "serve", "--port", "0", "--seed", "17", "--issues", str(issues),
+        sandbox_proc = start("sandbox", [f"{sandbox_dir}/sandbox", "serve", "--port", "0", "--seed", "17", "--issues", str(issues),
                           "--extra-accounts", str(max(0, users - 2)),
                           # One section for every report; the sandbox shares its sections among users.
                           "--section-page-cap", str(reports + 100)])
@@ -163,14 +170,17 @@ def main():
         wait_for(settled, 60, "the workers to be idle")
         http("POST", f"{sandbox}/sandbox/faults", body={"route": "/", "latencyMs": latency})
         calls_before = sum(http("GET", f"{sandbox}/sandbox/counters")[1].values())
-        cpu_before = {p.pid: cpu_seconds(p.pid) for p in worker_procs + [api_proc]}
+        measured = worker_procs + [api_proc, sandbox_proc]
+        idle_rss = {p.pid: rss_mb(p.pid) for p in worker_procs}
+        cpu_before = {p.pid: cpu_seconds(p.pid) for p in measured}
+        cron_proc = None
         if mode == "slot":
             slot = (int(time.time()) // 60 + 1) * 60
             if slot - time.time() < 5:
                 slot += 60
             with db() as conn:
                 conn.execute("UPDATE reports SET next_run_at = ?", (slot * 1000,))
-            start("cron", [f"{bin_dir}/enqueuer", "cron", "--interval", "1"], env)
+            cron_proc = start("cron", [f"{bin_dir}/enqueuer", "cron", "--interval", "1"], env)
             started = slot
         else:
             by_account = {}
@@ -189,7 +199,8 @@ def main():
                  7200, "every run to end", every=0.2)
         ended = db().execute("SELECT max(finished_at) FROM runs").fetchone()[0] / 1000
         elapsed = ended - started
-        cpu = {p.pid: cpu_seconds(p.pid) - cpu_before[p.pid] for p in worker_procs + [api_proc]}
+        cpu = {p.pid: cpu_seconds(p.pid) - cpu_before[p.pid] for p in measured}
+        cron_cpu = cpu_seconds(cron_proc.pid) if cron_proc else 0.0
         calls = sum(http("GET", f"{sandbox}/sandbox/counters")[1].values()) - calls_before
         failed = db().execute("SELECT count(*) FROM runs WHERE status = 'failed'").fetchone()[0]
         counts = db().execute("SELECT min(issue_count), max(issue_count) FROM runs").fetchone()
@@ -201,6 +212,10 @@ def main():
         latency_bound = slots / (calls_per_run * latency / 1000)
         cores = os.cpu_count()
         cpu_bound = cores / cpu_per_run
+        # Everything on this machine per run: the workers, the API, cron and the sandbox standing in for
+        # Atlassian and Microsoft (which a real deployment does not carry).
+        machine_cpu = (worker_cpu + cpu[api_proc.pid] + cpu[sandbox_proc.pid] + cron_cpu) / reports
+        machine_bound = cores / machine_cpu
         bound = min(latency_bound, cpu_bound)
         rate = reports / elapsed
         print(f"fleet-bench: {bin_dir}, MODE={mode}, {users} users, {reports} reports of {counts[0]}-{counts[1]} issues, "
@@ -214,8 +229,12 @@ def main():
         print(f"bound: latency {latency_bound:.1f} runs/s ({slots} slots / ({calls_per_run:.2f} calls x {latency} ms)), "
               f"CPU {cpu_bound:.1f} runs/s ({cores} cores / {cpu_per_run * 1000:.1f} ms) -> {bound:.1f} runs/s; "
               f"measured {100 * rate / bound:.0f}% of it")
-        print("peak RSS: " + ", ".join(f"w{i} {peak_rss_mb(p.pid):.0f} MB" for i, p in enumerate(worker_procs))
-              + f", API {peak_rss_mb(api_proc.pid):.0f} MB")
+        print(f"this machine's CPU per run, every process: {machine_cpu * 1000:.1f} ms (sandbox {cpu[sandbox_proc.pid] / reports * 1000:.1f} ms, "
+              f"cron {cron_cpu / reports * 1000:.1f} ms) -> {machine_bound:.1f} runs/s on {cores} cores; "
+              f"measured {100 * rate / min(latency_bound, machine_bound):.0f}% of min(latency, machine)")
+        print("peak RSS: " + ", ".join(f"w{i} {peak_rss_mb(p.pid):.0f} MB (idle {idle_rss[p.pid]:.0f})" for i, p in enumerate(worker_procs))
+              + f", API {peak_rss_mb(api_proc.pid):.0f} MB; per run in flight "
+              + f"{statistics.mean(peak_rss_mb(p.pid) - idle_rss[p.pid] for p in worker_procs) / concurrency:.1f} MB")
         if mode == "slot":
             rows = db().execute("SELECT started_at - slot_at, finished_at - slot_at FROM runs WHERE slot_at IS NOT NULL").fetchall()
             starts = [r[0] / 1000 for r in rows if r[0] is not None]

@@ -1,15 +1,15 @@
-import Foundation
+package import Foundation
 
 /// One page of an enhanced JQL search (docs/atlassian-apis.md §4): its issues, the token of the next
 /// page, and whether it is the last. Read with `JiraJSON`; nil when the answer is not JSON or not in
 /// this shape (an issue without a string id, `issues` not a list, a token that is not a string), as
 /// the `Decodable` page it replaces refused the same answers.
-struct JiraSearchPage {
-    let issues: [JiraIssue]
-    let nextPageToken: String?
-    let isLast: Bool?
+package struct JiraSearchPage {
+    package let issues: [JiraIssue]
+    package let nextPageToken: String?
+    package let isLast: Bool?
 
-    init?(_ body: Data) {
+    package init?(_ body: Data) {
         guard case .object(let page)? = try? JiraJSON.parse(body), case .array(let list)? = page["issues"] else {
             return nil
         }
