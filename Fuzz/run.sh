@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # libFuzzer over the parsers that take outside input: `make fuzz`. Not part of
 # `make test` (which replays the committed corpora instead, Fuzz/replay.sh).
-#   FUZZ_SECONDS=600 FUZZ_JOBS=2 FUZZ_TARGETS="fit state cron body render" Fuzz/run.sh
+#   FUZZ_SECONDS=600 FUZZ_JOBS=2 FUZZ_TARGETS="fit state cron body render json" Fuzz/run.sh
 # Builds reports-fuzz with libFuzzer and AddressSanitizer in its own build folder (.build/fuzz), runs
 # each target for FUZZ_SECONDS starting from Fuzz/Corpus/<target> (new inputs go to .build/fuzz/corpus,
 # crashes to .build/fuzz/artifacts), FUZZ_JOBS targets at a time, and prints each run's last status
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-600}
 jobs=${FUZZ_JOBS:-2}
-targets=${FUZZ_TARGETS:-fit state cron body render}
+targets=${FUZZ_TARGETS:-fit state cron body render json}
 scratch=.build/fuzz
 # libFuzzer as a library (its driver called from our main, Fuzz/CFuzzDriver): SwiftPM gives every
 # executable its own named entry point, so `-sanitize=fuzzer`'s own main cannot take over. The same
