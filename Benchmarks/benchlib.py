@@ -1,6 +1,6 @@
 """What the Python benchmark drivers share (chaos, fairness): JSON over HTTP to the API and the
 sandbox, a free loopback port, and a browser's steps through the Microsoft connect flow."""
-import json, re, socket, urllib.error, urllib.parse, urllib.request
+import json, os, re, socket, subprocess, urllib.error, urllib.parse, urllib.request
 
 
 def http(method, url, headers=None, body=None, timeout=30):
@@ -56,3 +56,27 @@ def connect_microsoft(start_url, login_hint=None):
                       urllib.parse.urlencode({"token": token, "decision": "connect"}))
     return page
 
+
+
+def api_up(api):
+    """Whether the API answers its health check."""
+    try:
+        return http("GET", f"{api}/healthz", timeout=2)[0] == 200
+    except OSError:
+        return False
+
+
+def stop_all(procs, work):
+    """SIGTERM to every process a driver started, SIGKILL to those not gone in 30 s; the work folder
+    is removed unless KEEP=1."""
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    if os.environ.get("KEEP") != "1":
+        subprocess.run(["rm", "-rf", work])
+    else:
+        print(f"kept {work}")

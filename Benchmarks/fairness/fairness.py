@@ -9,7 +9,7 @@ per-user limits); the API and workers from BIN_DIR, so an older build is the bas
 """
 import json, os, socket, sqlite3, statistics, subprocess, sys, tempfile, time, urllib.error, urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from benchlib import connect_microsoft, free_port, http  # noqa: E402
+from benchlib import api_up, connect_microsoft, free_port, http, stop_all  # noqa: E402
 
 SECTION = "1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B"
 
@@ -50,7 +50,7 @@ def main():
                    REPORTS_REPORT_WRITES_PER_MINUTE=str(heavy + 100))
         subprocess.run([f"{bin_dir}/enqueuer", "migrate"], env=env, check=True, capture_output=True)
         start("api", [f"{bin_dir}/enqueuer", "serve", "--port", api.rsplit(":", 1)[1]], env)
-        wait_for(lambda: http("GET", f"{api}/healthz", timeout=2)[0] == 200 if _up(api) else False, 30, "API")
+        wait_for(lambda: api_up(api), 30, "API")
         for name in ["fair-w1", "fair-w2"]:
             start(name, [f"{bin_dir}/worker", "run", "--id", name], env)
 
@@ -132,24 +132,7 @@ def main():
               + (f" -> {100 * fastest / elapsed:.0f}% of the fastest possible" if fastest else ""))
         print(f"OneNote 429s: {throttled} in all, longest run in a row for one user: {longest}; most attempts of any job: {attempts}")
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        if os.environ.get("KEEP") != "1":
-            subprocess.run(["rm", "-rf", work])
-        else:
-            print(f"kept {work}")
-
-
-def _up(api):
-    try:
-        return http("GET", f"{api}/healthz", timeout=2)[0] == 200
-    except OSError:
-        return False
+        stop_all(procs, work)
 
 
 if __name__ == "__main__":

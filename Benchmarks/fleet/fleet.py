@@ -19,7 +19,7 @@ OTEL=1 exports the API's and workers' spans to a local OTLP/HTTP sink (the cost 
 """
 import concurrent.futures, http.server as otlp_http, json, os, sqlite3, statistics, subprocess, sys, tempfile, threading, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from benchlib import connect_microsoft, free_port, http  # noqa: E402
+from benchlib import api_up, connect_microsoft, free_port, http, stop_all  # noqa: E402
 
 SECTION = "1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B"
 COLUMNS = ["key", "summary", "status", "assignee", "priority", "updated"]
@@ -121,7 +121,7 @@ def main():
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{sink.server_address[1]}"
         subprocess.run([f"{bin_dir}/enqueuer", "migrate"], env=env, check=True, capture_output=True)
         api_proc = start("api", [f"{bin_dir}/enqueuer", "serve", "--port", api.rsplit(":", 1)[1]], env)
-        wait_for(lambda: _up(api), 30, "API")
+        wait_for(lambda: api_up(api), 30, "API")
         accounts = [f"sandbox-user-{i + 1}" for i in range(users)]
 
         def headers(account):
@@ -247,24 +247,7 @@ def main():
                 if line.startswith("scheduled runs"):
                     print(f"enq queue stats: {line}")
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        if os.environ.get("KEEP") != "1":
-            subprocess.run(["rm", "-rf", work])
-        else:
-            print(f"kept {work}")
-
-
-def _up(api):
-    try:
-        return http("GET", f"{api}/healthz", timeout=2)[0] == 200
-    except OSError:
-        return False
+        stop_all(procs, work)
 
 
 if __name__ == "__main__":
