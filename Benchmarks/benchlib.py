@@ -80,3 +80,19 @@ def stop_all(procs, work):
         subprocess.run(["rm", "-rf", work])
     else:
         print(f"kept {work}")
+
+
+def service_env(work, bin_dir, ready_line):
+    """(environment, sandbox URL, API URL) for the API and workers against the sandbox that printed
+    `ready_line`: its endpoints, fresh keys, a database in `work`, warnings-only logs, no OTel export."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OTEL_")}
+    for pair in ready_line.strip().split("sandbox ready: ", 1)[1].split():
+        key, value = pair.split("=", 1)
+        env[key] = value
+    api = f"http://127.0.0.1:{free_port()}"
+    generate = lambda *flag: subprocess.run([f"{bin_dir}/enqueuer", "keys", "generate", *flag],
+                                            capture_output=True, text=True, check=True).stdout.strip()
+    env.update(REPORTS_DATABASE=f"{work}/reports.sqlite", REPORTS_LOG_LEVEL="warning", REPORTS_TOKEN_KEYS=generate(),
+               REPORTS_STATE_KEY=generate("--state"), MS_CLIENT_SECRET="sandbox-secret",
+               MS_REDIRECT_URI=f"{api}/oauth/microsoft/callback")
+    return env, env["MS_GRAPH_BASE_URL"].rstrip("/"), api

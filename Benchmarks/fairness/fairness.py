@@ -9,7 +9,7 @@ per-user limits); the API and workers from BIN_DIR, so an older build is the bas
 """
 import json, os, socket, sqlite3, statistics, subprocess, sys, tempfile, time, urllib.error, urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from benchlib import api_up, connect_microsoft, free_port, http, stop_all  # noqa: E402
+from benchlib import api_up, connect_microsoft, http, service_env, stop_all  # noqa: E402
 
 SECTION = "1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B"
 
@@ -36,17 +36,8 @@ def main():
     try:
         start("sandbox", [f"{sandbox_dir}/sandbox", "serve", "--port", "0", "--seed", "13", "--issues", "40", "--extra-accounts", "4"])
         line = wait_for(lambda: next((l for l in open(f"{work}/sandbox.log") if l.startswith("sandbox ready:")), None), 30, "sandbox")
-        env = dict(os.environ)
-        for pair in line.strip().split("sandbox ready: ", 1)[1].split():
-            key, value = pair.split("=", 1)
-            env[key] = value
-        sandbox = env["MS_GRAPH_BASE_URL"].rstrip("/")
-        api = f"http://127.0.0.1:{free_port()}"
-        keys = subprocess.run([f"{bin_dir}/enqueuer", "keys", "generate"], capture_output=True, text=True, check=True).stdout.strip()
-        state = subprocess.run([f"{bin_dir}/enqueuer", "keys", "generate", "--state"], capture_output=True, text=True, check=True).stdout.strip()
-        env.update(REPORTS_DATABASE=f"{work}/reports.sqlite", REPORTS_LOG_LEVEL="warning", REPORTS_TOKEN_KEYS=keys, REPORTS_STATE_KEY=state,
-                   MS_CLIENT_SECRET="sandbox-secret", MS_REDIRECT_URI=f"{api}/oauth/microsoft/callback",
-                   REPORTS_MAX_REPORTS_PER_USER=str(heavy + 10), REPORTS_RUN_NOW_PER_MINUTE=str(heavy + 10),
+        env, sandbox, api = service_env(work, bin_dir, line)
+        env.update(REPORTS_MAX_REPORTS_PER_USER=str(heavy + 10), REPORTS_RUN_NOW_PER_MINUTE=str(heavy + 10),
                    REPORTS_REPORT_WRITES_PER_MINUTE=str(heavy + 100))
         subprocess.run([f"{bin_dir}/enqueuer", "migrate"], env=env, check=True, capture_output=True)
         start("api", [f"{bin_dir}/enqueuer", "serve", "--port", api.rsplit(":", 1)[1]], env)

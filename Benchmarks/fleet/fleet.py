@@ -19,7 +19,7 @@ OTEL=1 exports the API's and workers' spans to a local OTLP/HTTP sink (the cost 
 """
 import concurrent.futures, http.server as otlp_http, json, os, sqlite3, statistics, subprocess, sys, tempfile, threading, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from benchlib import api_up, connect_microsoft, free_port, http, stop_all  # noqa: E402
+from benchlib import api_up, connect_microsoft, http, service_env, stop_all  # noqa: E402
 
 SECTION = "1-0b7a9d2e-5c3f-4e1a-9b8d-2f6c4a1e7d30!11-7F3A2C1B"
 COLUMNS = ["key", "summary", "status", "assignee", "priority", "updated"]
@@ -99,20 +99,9 @@ def main():
                           # One section for every report; the sandbox shares its sections among users.
                           "--section-page-cap", str(reports + 100)])
         line = wait_for(lambda: next((l for l in open(f"{work}/sandbox.log") if l.startswith("sandbox ready:")), None), 60, "sandbox")
-        env = dict(os.environ)
-        for key in [k for k in env if k.startswith("OTEL_")]:
-            del env[key]
-        for pair in line.strip().split("sandbox ready: ", 1)[1].split():
-            key, value = pair.split("=", 1)
-            env[key] = value
-        sandbox = env["MS_GRAPH_BASE_URL"].rstrip("/")
-        api = f"http://127.0.0.1:{free_port()}"
-        keys = subprocess.run([f"{bin_dir}/enqueuer", "keys", "generate"], capture_output=True, text=True, check=True).stdout.strip()
-        state = subprocess.run([f"{bin_dir}/enqueuer", "keys", "generate", "--state"], capture_output=True, text=True, check=True).stdout.strip()
+        env, sandbox, api = service_env(work, bin_dir, line)
         per_user = -(-reports // users)
-        env.update(REPORTS_DATABASE=f"{work}/reports.sqlite", REPORTS_LOG_LEVEL="warning", REPORTS_TOKEN_KEYS=keys, REPORTS_STATE_KEY=state,
-                   MS_CLIENT_SECRET="sandbox-secret", MS_REDIRECT_URI=f"{api}/oauth/microsoft/callback",
-                   REPORTS_MAX_REPORTS_PER_USER=str(per_user + 10), REPORTS_MAX_REPORTS_PER_INSTALLATION=str(reports + 100),
+        env.update(REPORTS_MAX_REPORTS_PER_USER=str(per_user + 10), REPORTS_MAX_REPORTS_PER_INSTALLATION=str(reports + 100),
                    REPORTS_RUN_NOW_PER_MINUTE=str(per_user + 10), REPORTS_REPORT_WRITES_PER_MINUTE=str(per_user + 100))
         sink = None
         if os.environ.get("OTEL") == "1":
