@@ -110,11 +110,15 @@ struct RenderBench {
             precondition(read == issues.count)
             reader.append(milliseconds(ContinuousClock.now - start))
         }
-        precondition(pages.allSatisfy { JiraSearchPage($0)!.issues == (try! JSONDecoder().decode(Decoded.self, from: $0)).issues })
+        precondition(
+            pages.allSatisfy {
+                JiraSearchPage($0)!.issues == (try! JSONDecoder().decode(Decoded.self, from: $0)).issues
+            })
         let kilobytes = pages.reduce(0) { $0 + $1.count } / 1024
         print(
             String(
-                format: "decode: %d issues in %d pages of 100 (%d KB of JSON), JSONDecoder %.1f ms, JiraJSON %.1f ms (medians of 5)",
+                format:
+                    "decode: %d issues in %d pages of 100 (%d KB of JSON), JSONDecoder %.1f ms, JiraJSON %.1f ms (medians of 5)",
                 issues.count, pages.count, kilobytes, runs.sorted()[2], reader.sorted()[2]))
     }
 
