@@ -11,8 +11,9 @@ public import Tracing
 public struct UpstreamSpan: Sendable {
     private let span: any Span
 
-    /// Starts the span of `request` to `service` (a fixed name: `jira`, `atlassian`, `microsoft`,
-    /// `graph`); `attempt` counts from 1 within the caller's own retries.
+    /// Starts the span of `request` to `service` (a fixed name: `jira`, `atlassian_graphql`,
+    /// `atlassian_personal_data`, `microsoft`, `graph`); `attempt` counts from 1 within the caller's
+    /// own retries.
     public init(_ service: String, _ request: OutboundRequest, attempt: Int) {
         span = startSpan("\(service) \(request.method)", ofKind: .client)
         span.updateAttributes { attributes in
