@@ -8,6 +8,27 @@ import Testing
 /// in the job's row). No span attribute holds a token, the report's query or an issue's text.
 @Suite("Traces through real processes", .serialized)
 struct ProcessTracingTests {
+    /// An exporter this build does not carry (gRPC) is a configuration error naming the variable, not
+    /// a crash: swift-otel traps on it, so the process checks first.
+    @Test func anExporterThisBuildLacksStopsTheWorkerWithAConfigurationError() async throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        var environment = [
+            "REPORTS_DATABASE": directory.file("reports.sqlite"),
+            "REPORTS_TOKEN_KEYS": "k1:" + Data(repeating: 7, count: 32).base64EncodedString(),
+            "MS_CLIENT_ID": "00000000-0000-0000-0000-00000000c11e", "MS_CLIENT_SECRET": "test-secret",
+            "MS_REDIRECT_URI": "https://reports.example.com/oauth/microsoft/callback",
+        ]
+        #expect(
+            try await ChildProcess.run("enqueuer", ["migrate"], environment: environment, in: directory).status == 0)
+        environment["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://127.0.0.1:9"
+        environment["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc"
+        let worker = try await ChildProcess.run(
+            "worker", ["run", "--id", "w-otel"], environment: environment, in: directory, timeout: .seconds(30))
+        #expect(worker.status == 78, "\(worker.output)")
+        #expect(worker.output.contains("OTEL_EXPORTER_OTLP_PROTOCOL must be"), "\(worker.output)")
+    }
+
     @Test func oneRunNowIsOneTraceFromTheRequestToThePageWrite() async throws {
         try await OTLPReceiver.run { receiver, endpoint in
             let stack = try await ProcessStack(environment: [

@@ -35,6 +35,16 @@ public enum TraceExport {
         serviceName: String, environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(ConfigurationError) -> (any Service)? {
         guard isEnabled(environment) else { return nil }
+        // Checked here: swift-otel stops the process (a precondition, not an error) when asked for the
+        // gRPC exporter this build leaves out.
+        for variable in ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"] {
+            guard let value = environment[variable] else { continue }
+            guard ["http/protobuf", "http/json"].contains(value) else {
+                throw ConfigurationError(
+                    description:
+                        "\(variable) must be http/protobuf or http/json (this build exports OTLP over HTTP only)")
+            }
+        }
         var configuration = OTel.Configuration.default
         configuration.serviceName = serviceName
         configuration.logs.enabled = false
