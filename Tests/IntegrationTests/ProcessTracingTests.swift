@@ -42,7 +42,13 @@ struct ProcessTracingTests {
             let reportId = try #require(try await stack.createReport())
             // Jira throttles the search once (Retry-After: 1): the wait is an event of that request's span.
             try await stack.fault(#"{"route":"/ex/jira/*/search*","status":429,"count":1,"retryAfter":1}"#)
-            let runId = try #require(try await stack.runNow(reportId)["id"] as? String)
+            // A caller's traceparent is not taken: the API's request starts its own trace.
+            let forged = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+            var headers = try await stack.headers()
+            headers["traceparent"] = forged
+            let runNow = try await ProcessStack.call(
+                "POST", "\(stack.apiBase)/v1/reports/\(reportId)/runs", headers: headers)
+            let runId = try #require(runNow.json["id"] as? String)
             let ended = try await stack.waitForRun(runId)
             #expect(ended["status"] as? String == "succeeded", "\(ended)")
 
@@ -59,6 +65,7 @@ struct ProcessTracingTests {
             #expect(complete, "spans: \(receiver.spans.map { "\($0.service) \($0.name)" })")
             let root = try #require(request)
             #expect(root.service == "onenote-reports-enqueuer" && root.attributes["http.response.status_code"] == "202")
+            #expect(root.traceId != "0af7651916cd43dd8448eb211c80319c" && root.parentSpanId == nil)
 
             // Parent order: request → enqueue → lease → handler → (upstream requests, page write → render).
             func parent(of span: OTLPReceiver.ReceivedSpan) -> OTLPReceiver.ReceivedSpan? {

@@ -2,9 +2,11 @@ import HTTPTypes
 import Hummingbird
 import Tracing
 
-/// A server span for each API request: method, matched route and status. It continues a W3C
-/// `traceparent` the caller sent, and its context is the request's, so the enqueue and every upstream
-/// call of the request are its children and the request's log lines carry its `trace_id`.
+/// A server span for each API request: method, matched route and status. Its context is the
+/// request's, so the enqueue and every upstream call of the request are its children and the
+/// request's log lines carry its `trace_id`. Each request starts a trace of its own: a `traceparent`
+/// header is ignored, because the API faces the internet and a caller must not choose the trace ids
+/// (or the sampling) of the operators' traces.
 ///
 /// Not Hummingbird's `TracingMiddleware`: that one records the URL's query, and the connect flow's
 /// callback carries the OAuth code there. This span holds no path, query, header or body; the route is
@@ -17,10 +19,8 @@ struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddleware {
         -> Response
     {
         if Self.untraced.contains(request.uri.path) { return try await next(request, context) }
-        var parent = ServiceContext.current ?? .topLevel
-        InstrumentationSystem.instrument.extract(request.headers, into: &parent, using: HeaderExtractor())
         let method = request.method.rawValue
-        let span = startSpan("HTTP \(method)", context: parent, ofKind: .server)
+        let span = startSpan("HTTP \(method)", context: ServiceContext.topLevel, ofKind: .server)
         span.attributes["http.request.method"] = method
         defer { span.end() }
         do {
@@ -40,11 +40,5 @@ struct RequestTracingMiddleware<Context: RequestContext>: RouterMiddleware {
         span.attributes["http.route"] = route
         span.attributes["http.response.status_code"] = status
         if status >= 500 { span.setStatus(.init(code: .error)) }
-    }
-}
-
-private struct HeaderExtractor: Extractor {
-    func extract(key: String, from headers: HTTPFields) -> String? {
-        HTTPField.Name(key).flatMap { headers[$0] }
     }
 }
