@@ -109,6 +109,61 @@ struct FairQueueTests {
         }
     }
 
+    /// One job of an exclusive key runs at a time (a report's runs share one): the others wait, unleased,
+    /// keep their places, and the first of them is leased once the running one ends; other keys, and
+    /// jobs of the same fairness key, are not held up.
+    @Test(arguments: StorageBackend.allCases) func oneJobOfAnExclusiveKeyRunsAtATime(backend: StorageBackend)
+        async throws
+    {
+        try await backend.withQueue(
+            fairness: FairnessPolicy(maxRunningPerKey: 100, agingAfter: .seconds(300), agedPriority: 10)
+        ) { fixture in
+            let first = try await fixture.queue.enqueue(
+                (0..<3).map { _ in rawJob(key: "ms:a", exclusive: "report:1") }
+                    + [rawJob(key: "ms:a", exclusive: "report:2"), rawJob()]
+            ).map(\.jobId)
+            let leased = try await fixture.queue.lease(request(10))
+            #expect(leased.map(\.id).sorted() == [first[0], first[3], first[4]], "one of report:1, and the rest")
+            #expect(try await fixture.queue.lease(request(10, worker: "w2")).isEmpty)
+            #expect(try await fixture.queue.nextDueDate() == nil, "a held job is not the next due date to wait for")
+            // Deferred, the running job lets go of the key: the next job of the report runs, in its place.
+            _ = try await fixture.queue.settle([
+                SettledJob(
+                    lease: try #require(leased.first { $0.id == first[0] }).lease,
+                    outcome: .deferred(JobDeferral("not_yet", delay: .seconds(5))))
+            ])
+            #expect(try await fixture.queue.lease(request(10, worker: "w2")).map(\.id) == [first[1]])
+            fixture.clock.advance(by: .seconds(6))
+            #expect(try await fixture.queue.lease(request(10, worker: "w3")).isEmpty, "first[1] holds the key now")
+        }
+    }
+
+    /// Workers leasing at the same moment (on PostgreSQL, concurrent transactions) never run two jobs of
+    /// one exclusive key, and whatever the racing passed over is there for the next lease.
+    @Test(arguments: StorageBackend.allCases) func concurrentLeasesNeverRunTwoJobsOfAnExclusiveKey(
+        backend: StorageBackend
+    ) async throws {
+        try await backend.withQueue { fixture in
+            let reports = (0..<6).map { "report:\($0)" }
+            let ids = try await fixture.queue.enqueue((0..<60).map { rawJob(exclusive: reports[$0 % reports.count]) })
+            let keyOf = Dictionary(
+                uniqueKeysWithValues: ids.enumerated().map { ($1.jobId, reports[$0 % reports.count]) })
+            let queue = fixture.queue
+            var leased: [LeasedJob] = []
+            for _ in 0..<3 {
+                leased += try await withThrowingTaskGroup(of: [LeasedJob].self) { group in
+                    for worker in 0..<8 {
+                        group.addTask { try await queue.lease(self.request(3, worker: "w\(worker)")) }
+                    }
+                    return try await group.reduce(into: []) { $0 += $1 }
+                }
+            }
+            leased += try await queue.lease(request(100, worker: "w-last"))
+            #expect(Set(leased.map(\.id)).count == leased.count, "no job is leased twice")
+            #expect(leased.map { keyOf[$0.id]! }.sorted() == reports, "each report once, and every report")
+        }
+    }
+
     @Test(arguments: StorageBackend.allCases) func aPageOfCappedKeysDoesNotHideADueJobBehindIt(backend: StorageBackend)
         async throws
     {
@@ -186,12 +241,12 @@ struct FairQueueTests {
             #expect(freed.count == 2, "the cap, not the budget, limits a now")
             #expect(try await fixture.row(freed[0].id).waitReason == nil, "leasing clears the reason")
 
-            // A deferral that is the job's own (another run of its report is writing) holds nothing else.
+            // A deferral that is the job's own (a create OneNote has not confirmed yet) holds nothing else.
             _ = try await fixture.queue.enqueue([rawJob(key: "ms:c"), rawJob(key: "ms:c")])
             let c = try #require(try await fixture.queue.lease(request(1)).first)
             _ = try await fixture.queue.settle([
                 SettledJob(
-                    lease: c.lease, outcome: .deferred(JobDeferral("report_run_in_progress", delay: .seconds(2))))
+                    lease: c.lease, outcome: .deferred(JobDeferral("onenote_create_unconfirmed", delay: .seconds(2))))
             ])
             #expect(try await keys(try await fixture.queue.lease(request(10)), fixture) == ["ms:c"])
         }

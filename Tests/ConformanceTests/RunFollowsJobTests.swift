@@ -107,7 +107,6 @@ struct RunEndsWithSettleTests {
     static func claimedRun(_ stores: StoresUnderTest) async throws -> (ReportRun, LeasedJob) {
         let run = try await RunFollowsJobTests.queuedRun(stores)
         let job = try #require(try await stores.queue.lease(RunFollowsJobTests.request(1)).first)
-        try await stores.execute("UPDATE runs SET status = 'running'")  // as the handler's claim does
         return (run, job)
     }
 
@@ -166,9 +165,8 @@ struct RunEndsWithSettleTests {
             let next = try #require(
                 try await stores.runs.requestRun(stores.alice, reportId: run.reportId, userToken: nil).run)
             let leased = try #require(try await stores.queue.lease(RunFollowsJobTests.request(1)).first)
-            let claim = try #require(
-                try await stores.runReportStores.leasedRun(leased.lease, reportId: run.reportId, runId: next.id)
-                    .claim(attempt: 1))
+            #expect(leased.id == next.jobId)
+            let claim = try #require(leased.claim as? RunClaim)
             #expect(claim.lastSnapshot == snapshot)
             _ = try await stores.queue.lease(
                 RunFollowsJobTests.request(0),
@@ -200,10 +198,40 @@ struct RunEndsWithSettleTests {
     }
 }
 
-/// The claim hands the handler everything the run needs from storage in one transaction: the report,
-/// its site, the site's sealed system token and its page state, on both backends.
+/// The claim rides on the job's lease: the transaction that leases a run's job marks the run running
+/// and hands the handler everything the run needs from storage: the report, its site, the site's
+/// sealed system token and its page state, on both backends.
 @Suite("A run's claim")
 struct RunClaimTests {
+    @Test(arguments: StorageBackend.allCases)
+    func theLeaseStartsTheRunAndHandsOverItsClaim(_ backend: StorageBackend) async throws {
+        try await backend.withStores { stores in
+            let run = try await RunFollowsJobTests.queuedRun(stores)
+            let job = try #require(try await stores.queue.lease(RunFollowsJobTests.request(1)).first)
+            let started = try await RunFollowsJobTests.reread(stores, run)
+            #expect(started.status == .running && started.attempt == 1 && started.startedAt != nil, "\(started)")
+            #expect((job.claim as? RunClaim)?.report.id == run.reportId)
+            // Handed back and leased again: the second attempt, the first start kept.
+            _ = try await stores.queue.settle([SettledJob(lease: job.lease, outcome: .released)])
+            #expect(try await RunFollowsJobTests.reread(stores, run).status == .queued)
+            stores.clock.advance(by: .seconds(5))
+            let again = try #require(try await stores.queue.lease(RunFollowsJobTests.request(1)).first)
+            let restarted = try await RunFollowsJobTests.reread(stores, run)
+            #expect(restarted.status == .running && restarted.attempt == again.lease.attempt)
+            #expect(restarted.startedAt == started.startedAt)
+        }
+    }
+
+    @Test(arguments: StorageBackend.allCases)
+    func aJobWhoseReportIsGoneIsLeasedWithoutAClaim(_ backend: StorageBackend) async throws {
+        try await backend.withStores { stores in
+            let run = try await RunFollowsJobTests.queuedRun(stores)
+            #expect(try await stores.reports.delete(stores.alice, id: run.reportId))
+            let job = try await stores.queue.lease(RunFollowsJobTests.request(1)).first
+            #expect(job == nil || job?.claim == nil, "no run, no claim: the handler fails it as report_deleted")
+        }
+    }
+
     @Test(arguments: StorageBackend.allCases)
     func theClaimCarriesTheReportItsSiteAndItsPage(_ backend: StorageBackend) async throws {
         try await backend.withStores { stores in
@@ -215,10 +243,8 @@ struct RunClaimTests {
             let run = try #require(
                 try await stores.runs.requestRun(stores.alice, reportId: report.id, userToken: nil).run)
             let job = try #require(try await stores.queue.lease(RunFollowsJobTests.request(1)).first)
-            let claim = try #require(
-                try await stores.runReportStores.leasedRun(job.lease, reportId: report.id, runId: run.id).claim(
-                    attempt: 1))
-            #expect(claim.report.id == report.id)
+            let claim = try #require(job.claim as? RunClaim)
+            #expect(job.id == run.jobId && claim.report.id == report.id)
             #expect(claim.installation?.id == ReportFixture.installationA && claim.installation?.siteUrl == site)
             #expect(claim.installation?.apiBaseUrl.absoluteString == "https://api.atlassian.com/ex/jira/cloud-1")
             #expect(claim.page.id == nil)

@@ -37,6 +37,40 @@ struct PostgresMigrationTests {
         }
     }
 
+    /// Jobs enqueued before exclusive keys existed get their report's key from the migration that
+    /// added them (run here again on rows written as the older binary wrote them).
+    @Test func theExclusiveKeyMigrationGivesAReportsWaitingAndRunningJobsItsKey() async throws {
+        let cluster = try await PostgresTestCluster.shared()
+        try await cluster.withEmptyDatabase { url in
+            try await PostgresTestCluster.withRunning(url: url) { database in
+                try await database.migrate()
+                let migration = try #require(
+                    PostgresReportsDatabase.migrations.first { $0.name == "v18-job-exclusive-key" })
+                let backfill = try #require(migration.statements.first { $0.hasPrefix("UPDATE jobs") })
+                let keys = try await database.withConnection { connection in
+                    let report = #"{"reportId":"r-1","runId":"run-1"}"#
+                    for (kind, state) in [
+                        ("run-report", "available"), ("run-report", "running"), ("run-report", "succeeded"),
+                        ("diagnostic", "available"),
+                    ] {
+                        let lease: Int64? = state == "running" ? 1 : nil
+                        let finished: Int64? = state == "succeeded" ? 1 : nil
+                        try await connection.query(
+                            """
+                            INSERT INTO jobs (kind, payload, state, run_at, created_at, lease_until, finished_at)
+                            VALUES (\(kind), \(report), \(state), 0, 0, \(lease), \(finished))
+                            """, logger: database.logger)
+                    }
+                    try await connection.query(PostgresQuery(unsafeSQL: backfill), logger: database.logger)
+                    return try await connection.query(
+                        "SELECT exclusive_key FROM jobs ORDER BY id", logger: database.logger
+                    ).collect().map { try $0.decode(String?.self) }
+                }
+                #expect(keys == ["report:r-1", "report:r-1", nil, nil])
+            }
+        }
+    }
+
     @Test func aSchemaFromANewerBinaryIsRefusedClearly() async throws {
         let cluster = try await PostgresTestCluster.shared()
         try await cluster.withEmptyDatabase { url in

@@ -46,11 +46,12 @@ package func diagnostic(
 package func rawJob(
     _ kind: String = "test", payload: String = "{}", priority: Int = 0, runAt: Date? = nil, maxAttempts: Int = 20,
     uniqueKey: String? = nil,
-    key: String = ""
+    key: String = "",
+    exclusive: String? = nil
 ) -> NewJob {
     NewJob(
         kind: kind, payload: Data(payload.utf8), priority: priority, runAt: runAt, maxAttempts: maxAttempts,
-        uniqueKey: uniqueKey, fairnessKey: key)
+        uniqueKey: uniqueKey, fairnessKey: key, exclusiveKey: exclusive)
 }
 
 /// Runs `runtime` in a real ServiceGroup around `body`, then shuts it down gracefully.

@@ -6,16 +6,16 @@ import Synchronization
 
 /// `RunReportStores` in memory: one report, its site and the site's system token; every call on the
 /// run's recorder is logged in order (`events`), as the SQLite and PostgreSQL stores would record it
-/// in the report's and the run's rows (how an attempt ends rides on the job's settle, not here). A claim fails once `claimHeld` is set, as when another job holds the report.
+/// in the report's row (the run's start rides on the job's lease, its end on the job's settle, not
+/// here). `claim` is what a backend's queue hands the handler with the lease.
 package final class InMemoryRunReportStores: RunReportStores {
     package enum Event: Sendable, Equatable {
-        case claimed, createPending, createNotSent
+        case createPending, createNotSent
         case pageKnown(String)
     }
 
     struct Contents: Sendable {
         var events: [Event] = []
-        var claimHeld = false
     }
 
     let report: Report
@@ -31,12 +31,14 @@ package final class InMemoryRunReportStores: RunReportStores {
 
     /// What the run's recorder was told, in order.
     package var events: [Event] { contents.withLock { $0.events } }
-    /// Another job holds the report: the next claims answer nil.
-    package func holdClaim() { contents.withLock { $0.claimHeld = true } }
+    /// The report's claim as the queue reads it with the lease: the report, its site, no page yet.
+    package var claim: RunClaim {
+        RunClaim(report: report, installation: installation, systemToken: nil, page: ReportPage())
+    }
 
     func record(_ event: Event) { contents.withLock { $0.events.append(event) } }
 
-    package func leasedRun(_ lease: JobLease, reportId: String, runId: String) -> any LeasedRunRecorder {
+    package func leasedRun(_ lease: JobLease, reportId: String) -> any RunPageRecorder {
         Recorder(stores: self)
     }
 
@@ -46,16 +48,9 @@ package final class InMemoryRunReportStores: RunReportStores {
 
     package func dropSystemToken(installationId: String, ifStill token: Secret) async throws -> Bool { false }
 
-    struct Recorder: LeasedRunRecorder {
+    struct Recorder: RunPageRecorder {
         let stores: InMemoryRunReportStores
 
-        func claim(attempt: Int) async throws -> RunClaim? {
-            if stores.contents.withLock({ $0.claimHeld }) { return nil }
-            stores.record(.claimed)
-            return RunClaim(
-                report: stores.report, installation: stores.installation, systemToken: nil,
-                page: ReportPage())
-        }
         func createPending() async throws { stores.record(.createPending) }
         func createNotSent() async throws { stores.record(.createNotSent) }
         func pageKnown(_ page: WrittenPage) async throws { stores.record(.pageKnown(page.id)) }

@@ -12,7 +12,7 @@ import Upstream
 @testable import Reports
 
 /// The run handler against in-memory stores and a recording destination, in milliseconds: the order
-/// it asks the destination, the claim and Jira in, and what the run's row is told. The OneNote
+/// it asks the destination and Jira in, and what the report's row is told. The OneNote
 /// destination and both backends run the same path end to end in `PipelineTests`.
 @Suite("Run report handler")
 struct RunReportHandlerTests {
@@ -50,40 +50,45 @@ struct RunReportHandlerTests {
     }
 
     /// A Run now's job: the user's token forwarded with it, sealed for this run as the API seals it.
-    static func forwardedJob(_ vault: TokenVault, token: String = "forwarded-user-token") throws -> JobContext {
+    static func forwardedJob(
+        _ stores: InMemoryRunReportStores, _ vault: TokenVault, token: String = "forwarded-user-token"
+    ) throws -> JobContext {
         let sealed = try vault.seal(
             Secret(token), context: .forwardedUserToken(installationId: "i1", runId: "run-1"))
-        return try job(userToken: Base64URL.encode(sealed), expiresAt: Date().addingTimeInterval(900))
+        return try job(stores, userToken: Base64URL.encode(sealed), expiresAt: Date().addingTimeInterval(900))
     }
 
-    static func job(attempt: Int = 1, userToken: String? = nil, expiresAt: Date? = nil) throws -> JobContext {
+    /// The job as the queue hands it over: leased with the claim of `stores`' report (none: its report
+    /// is gone).
+    static func job(
+        _ stores: InMemoryRunReportStores?, attempt: Int = 1, userToken: String? = nil, expiresAt: Date? = nil
+    ) throws -> JobContext {
         let payload = try JSONEncoder().encode(
             RunReportJob(
                 runId: "run-1", reportId: "r1", installationId: "i1", ownerAccountId: "a1", userToken: userToken,
                 userTokenExpiresAt: expiresAt.map { Int64($0.timeIntervalSince1970 * 1000) }))
         return JobContext(
             id: 1, kind: RunReportJob.kind, payload: payload, attempt: attempt, maxAttempts: 5, workerId: "test",
-            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }), claim: stores?.claim)
     }
 
-    @Test func aSpentBudgetAtTheDestinationDefersTheJobBeforeItsClaim() async throws {
+    @Test func aSpentBudgetAtTheDestinationDefersTheJobBeforeJiraIsRead() async throws {
         let stores = InMemoryRunReportStores(report: Self.report, installation: Self.installation)
         let spent = JobDeferral("budget_spent", delay: .seconds(60), holdsKey: true)
         let destination = RecordingDestination(refusing: [.open: spent])
-        await #expect(throws: spent) { try await Self.handler(stores, destination).handle(try Self.job()) }
-        #expect(stores.events.isEmpty, "the report is not claimed and the run not touched")
+        await #expect(throws: spent) { try await Self.handler(stores, destination).handle(try Self.job(stores)) }
+        #expect(stores.events.isEmpty, "the report's page is not touched")
         #expect(destination.steps == [.open])
     }
 
-    @Test func aReportHeldByAnotherJobWaitsItsTurnWithoutAWrite() async throws {
+    @Test func aJobLeasedWithoutItsClaimFailsForGoodAsItsReportIsGone() async throws {
         let stores = InMemoryRunReportStores(report: Self.report, installation: Self.installation)
-        stores.holdClaim()
         let destination = RecordingDestination()
-        let deferral = await #expect(throws: JobDeferral.self) {
-            try await Self.handler(stores, destination).handle(try Self.job())
+        let failure = await #expect(throws: JobFailure.self) {
+            try await Self.handler(stores, destination).handle(try Self.job(nil))
         }
-        #expect(deferral?.code == "report_run_in_progress" && deferral?.holdsKey == false)
-        #expect(stores.events.isEmpty && destination.steps == [.open])
+        #expect(failure?.code == "report_deleted" && failure?.isRetryable == false)
+        #expect(stores.events.isEmpty && destination.steps.isEmpty, "nothing was opened or written")
     }
 
     @Test func anOwnerWhoCannotWriteFailsTheRunBeforeJiraIsRead() async throws {
@@ -92,10 +97,10 @@ struct RunReportHandlerTests {
             kind: .reconnectRequired, code: "reconnect_required", message: "the connection was revoked")
         let destination = RecordingDestination(refusing: [.open: reconnect])
         let failure = await #expect(throws: JobFailure.self) {
-            try await Self.handler(stores, destination).handle(try Self.job())
+            try await Self.handler(stores, destination).handle(try Self.job(stores))
         }
         #expect(failure?.code == "reconnect_required" && failure?.isRetryable == false)
-        #expect(stores.events == [.claimed], "its end rides on the job's settle")
+        #expect(stores.events.isEmpty, "its end rides on the job's settle")
         #expect(destination.steps == [.open], "no document was written")
     }
 
@@ -104,10 +109,10 @@ struct RunReportHandlerTests {
         let stores = InMemoryRunReportStores(report: Self.report, installation: Self.installation)
         let destination = RecordingDestination()
         let failure = await #expect(throws: JobFailure.self) {
-            try await Self.handler(stores, destination).handle(try Self.job(attempt: 2))
+            try await Self.handler(stores, destination).handle(try Self.job(stores, attempt: 2))
         }
         #expect(failure?.code == "no_system_token")
-        #expect(failure?.isRetryable == false && stores.events == [.claimed])
+        #expect(failure?.isRetryable == false && stores.events.isEmpty)
         #expect(destination.steps == [.open])
     }
 
@@ -117,8 +122,8 @@ struct RunReportHandlerTests {
         let destination = RecordingDestination()
         let jira = InMemoryJira(issues: Self.issues(3))
         let result = try await Self.handler(stores, destination, jira: jira, vault: vault)
-            .handle(try Self.forwardedJob(vault))
-        #expect(stores.events == [.claimed, .pageKnown("page-r1")])
+            .handle(try Self.forwardedJob(stores, vault))
+        #expect(stores.events == [.pageKnown("page-r1")])
         #expect(RunOutcome(result)?.issueCount == 3, "the count the job's settle records on the run")
         #expect(destination.steps == [.open, .write])
         #expect(jira.received.map(\.jql) == ["type = Bug"] && jira.received.first?.fields == ["summary", "status"])
@@ -136,7 +141,7 @@ struct RunReportHandlerTests {
         let destination = RecordingDestination()
         let jira = InMemoryJira(issues: Self.issues(250))
         let result = try await Self.handler(stores, destination, jira: jira, vault: vault, issueCap: 120)
-            .handle(try Self.forwardedJob(vault))
+            .handle(try Self.forwardedJob(stores, vault))
         #expect(jira.received.count == 2, "two pages of at most 100, then the cap")
         let document = try #require(destination.documents.first)
         #expect(document.header.issueCount == 120 && document.header.cappedAt == 120)
@@ -149,10 +154,11 @@ struct RunReportHandlerTests {
         let destination = RecordingDestination()
         let jira = InMemoryJira(issues: [], refused: ["type = Bug": "Field 'type' does not exist."])
         let failure = await #expect(throws: JobFailure.self) {
-            try await Self.handler(stores, destination, jira: jira, vault: vault).handle(try Self.forwardedJob(vault))
+            try await Self.handler(stores, destination, jira: jira, vault: vault).handle(
+                try Self.forwardedJob(stores, vault))
         }
         #expect(failure?.code == "invalid_jql" && failure?.isRetryable == false)
-        #expect(stores.events == [.claimed])
+        #expect(stores.events.isEmpty)
         #expect(destination.steps == [.open], "nothing was written")
     }
 
@@ -172,8 +178,8 @@ struct RunReportHandlerTests {
         let jira = InMemoryJira(
             issues: [["id": "1", "key": "BUG-1", "fields": ["customfield_10016": 2.5]]], fields: fields)
         let handler = Self.handler(stores, destination, jira: jira, vault: vault)
-        _ = try await handler.handle(try Self.forwardedJob(vault))
-        _ = try await handler.handle(try Self.forwardedJob(vault))
+        _ = try await handler.handle(try Self.forwardedJob(stores, vault))
+        _ = try await handler.handle(try Self.forwardedJob(stores, vault))
         let document = try #require(destination.documents.last)
         #expect(document.sections.first?.columns == ["Key", "Story points", "customfield_10099 (unavailable)"])
         #expect(document.sections.first?.rows.first?.dropFirst().first == .text("2.5"))
@@ -189,7 +195,7 @@ struct RunReportHandlerTests {
         let jira = InMemoryJira(
             issues: [["id": "1", "key": "BUG-1", "fields": ["customfield_10016": 3]]], fields: nil)
         let result = try await Self.handler(stores, destination, jira: jira, vault: vault)
-            .handle(try Self.forwardedJob(vault))
+            .handle(try Self.forwardedJob(stores, vault))
         #expect(destination.documents.first?.sections.first?.columns == ["Key", "customfield_10016"])
         #expect(RunOutcome(result)?.issueCount == 1)
     }

@@ -13,12 +13,15 @@ public struct JobContext: Sendable {
     public let logger: Logger
     /// The lease this attempt runs under: every database write of the handler is conditioned on it.
     public let lease: JobLease
+    /// What the backend read for the job with its lease (`LeasedJob.claim`); nil when it read nothing.
+    public let claim: (any Sendable)?
     private let leaseCheck: @Sendable () async throws -> Bool
 
     /// Made by the runtime for each attempt (and by tests of a handler).
     package init(
         id: Int64, kind: String, payload: Data, attempt: Int, maxAttempts: Int, workerId: String, logger: Logger,
-        lease: JobLease? = nil, leaseCheck: @escaping @Sendable () async throws -> Bool = { true }
+        lease: JobLease? = nil, claim: (any Sendable)? = nil,
+        leaseCheck: @escaping @Sendable () async throws -> Bool = { true }
     ) {
         self.id = id
         self.kind = kind
@@ -28,6 +31,7 @@ public struct JobContext: Sendable {
         self.workerId = workerId
         self.logger = logger
         self.lease = lease ?? JobLease(jobId: id, token: 0, attempt: attempt, maxAttempts: maxAttempts)
+        self.claim = claim
         self.leaseCheck = leaseCheck
     }
 

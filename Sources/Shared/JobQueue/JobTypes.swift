@@ -24,6 +24,10 @@ public struct NewJob: Sendable {
     /// Whose turn this job takes: the lease serves keys in turn and caps each key's running
     /// jobs. `""` is the key of jobs that belong to no one (diagnostics); it has no cap.
     public var fairnessKey: String
+    /// At most one job of this key runs at a time: the lease passes over a due job whose key a running
+    /// job holds (or a job leased before it in the same lease), and it keeps its place until that job
+    /// leaves `running`. A report's runs share one, so one job at a time writes the report's page.
+    public var exclusiveKey: String?
     /// The W3C `traceparent` of the span that enqueued the job, so the worker's spans continue its
     /// trace (`JobTrace`); nil when nothing traced the enqueue. A malformed value is dropped, never refused.
     public private(set) var traceParent: String?
@@ -38,6 +42,7 @@ public struct NewJob: Sendable {
         maxAttempts: Int = NewJob.defaultMaxAttempts,
         uniqueKey: String? = nil,
         fairnessKey: String = "",
+        exclusiveKey: String? = nil,
         traceParent: String? = nil
     ) {
         self.kind = kind
@@ -47,6 +52,7 @@ public struct NewJob: Sendable {
         self.maxAttempts = maxAttempts
         self.uniqueKey = uniqueKey
         self.fairnessKey = fairnessKey
+        self.exclusiveKey = exclusiveKey
         self.traceParent = traceParent.flatMap { JobTrace.isWellFormed($0) ? $0 : nil }
     }
 
@@ -59,13 +65,15 @@ public struct NewJob: Sendable {
         maxAttempts: Int = NewJob.defaultMaxAttempts,
         uniqueKey: String? = nil,
         fairnessKey: String = "",
+        exclusiveKey: String? = nil,
         traceParent: String? = nil
     ) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         try self.init(
             kind: kind, payload: encoder.encode(parameters), priority: priority, runAt: runAt,
-            maxAttempts: maxAttempts, uniqueKey: uniqueKey, fairnessKey: fairnessKey, traceParent: traceParent)
+            maxAttempts: maxAttempts, uniqueKey: uniqueKey, fairnessKey: fairnessKey, exclusiveKey: exclusiveKey,
+            traceParent: traceParent)
     }
 }
 
@@ -107,6 +115,11 @@ public struct LeasedJob: Sendable {
     public let createdAt: Date
     /// The enqueuer's trace, when it had one (`NewJob.traceParent`).
     public let traceParent: String?
+    /// What the backend read for the job in the transaction that leased it, for its handler (a report
+    /// run's claim: the report, its page and its site, with the run marked running); nil when the
+    /// backend reads nothing for the job's kind. Reading it with the lease saves the handler a
+    /// transaction of its own, and nothing can change it between the lease and the read.
+    public var claim: (any Sendable)?
 
     public var id: Int64 { lease.jobId }
 
@@ -254,6 +267,9 @@ extension NewJob {
         }
         guard maxAttempts >= 1 else { throw JobQueueError.invalidArgument("maxAttempts must be at least 1") }
         guard uniqueKey?.isEmpty != true else { throw JobQueueError.invalidArgument("a unique key is not empty") }
+        guard exclusiveKey.map({ (1...300).contains($0.utf8.count) }) != false else {
+            throw JobQueueError.invalidArgument("an exclusive key is 1 to 300 bytes")
+        }
         guard let text = String(data: payload, encoding: .utf8),
             (try? JSONSerialization.jsonObject(with: payload, options: [.fragmentsAllowed])) != nil
         else { throw JobQueueError.invalidPayload }

@@ -192,7 +192,7 @@ public struct WorkerRuntime: Service {
         let context = JobContext(
             id: job.id, kind: job.kind, payload: job.payload, attempt: lease.attempt,
             maxAttempts: lease.maxAttempts, workerId: configuration.workerId, logger: logger,
-            lease: lease, leaseCheck: { [queue] in try await queue.isHeld(lease) })
+            lease: lease, claim: job.claim, leaseCheck: { [queue] in try await queue.isHeld(lease) })
         let outcome: JobOutcome
         var result: JobResult?
         if let handler = registry.handler(for: job.kind) {

@@ -18,7 +18,7 @@ public import Rendering
 ///   `.reconnectRequired` fails the run until the owner connects again; other `UpstreamError`s are
 ///   retried or not by their kind.
 public protocol ReportDestination: Sendable {
-    /// Before the run claims its report: the owner's side of the destination for this job, ready to
+    /// Before Jira is read: the owner's side of the destination for this job, ready to
     /// write. Throws a `JobDeferral` when the owner's budget there is spent, so the job waits in the
     /// queue, with the owner's other due jobs, instead of reading Jira for a page that cannot be
     /// written; throws an `UpstreamError` when nothing can be written for the owner (never connected,

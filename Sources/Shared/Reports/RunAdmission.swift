@@ -85,7 +85,7 @@ public enum RunAdmission {
         let newJob = try NewJob(
             kind: RunReportJob.kind, parameters: job, priority: request.trigger == .manual ? 10 : 0,
             fairnessKey: fairnessKey(request.owner, microsoftUserId: state.microsoftUserId),
-            traceParent: request.traceParent)
+            exclusiveKey: exclusiveKey(reportId: job.reportId), traceParent: request.traceParent)
         let run = ReportRun(
             id: job.runId, reportId: job.reportId, installationId: job.installationId, trigger: request.trigger,
             status: .queued, attempt: 0, queuedAt: now)
@@ -105,6 +105,10 @@ public enum RunAdmission {
             return .queued(run)
         }
     }
+
+    /// The runs of one report share a job key the queue leases one job of at a time (`NewJob.exclusiveKey`):
+    /// one run at a time writes the report's page, and a second waits its turn in the queue, unleased.
+    static func exclusiveKey(reportId: String) -> String { "report:\(reportId)" }
 
     /// Whose turn a run takes in the queue: the Microsoft user whose request budget its writes spend,
     /// or, before the owner has connected, the owner in Jira.

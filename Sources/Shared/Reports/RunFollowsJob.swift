@@ -4,9 +4,11 @@ import Rendering
 
 /// A run tells the truth about its job, whatever moves the job. The run's status has one owner: the
 /// backend's run operations, which apply Reports' rules in the transaction of the change, and nothing
-/// else writes it (no schema trigger). The handler's `LeasedRunRecorder` claims the run (running);
-/// every later change rides on a move of the job, and the queue applies this rule in the same
-/// transaction as the move. When a worker settles an attempt (`action(settled:result:jobNow:)`):
+/// else writes it (no schema trigger). Every change rides on a move of the job, and the queue applies
+/// this rule in the same transaction as the move. When the queue leases a run's job
+/// (`startsRun(kind:)`), the run is running with the lease's attempt, and the queue reads the run's
+/// `RunClaim` for the handler in that transaction. When a worker settles an attempt
+/// (`action(settled:result:jobNow:)`):
 ///
 /// - a success ends the run as succeeded, with the issue count and page link of the handler's
 ///   `RunOutcome`;
@@ -37,6 +39,10 @@ public enum RunFollowsJob {
         case succeed(issueCount: Int?, pageUrl: String?, snapshot: Data? = nil)
     }
 
+    /// Whether a job of `kind` has a run, which its lease starts: the queue then marks the run running
+    /// (its attempt, and its start when it had none) and reads its `RunClaim` for the handler.
+    public static func startsRun(kind: String) -> Bool { kind == RunReportJob.kind }
+
     /// What the run does when a worker settles its job's attempt with `outcome` (and, for a success,
     /// the handler's `result`) and the job is now in `state`; nil when the move does not concern the run.
     public static func action(settled outcome: JobOutcome, result: JobResult?, jobNow state: JobState) -> Action? {
@@ -52,7 +58,8 @@ public enum RunFollowsJob {
     }
 
     /// What the run does when the queue moves its job from `previous` to `state`; nil when the move
-    /// does not concern the run (a lease; a settle, which `action(settled:result:jobNow:)` covers).
+    /// does not concern the run (a lease, which `startsRun(kind:)` covers; a settle, which
+    /// `action(settled:result:jobNow:)` covers).
     public static func action(jobMovedFrom previous: JobState, to state: JobState, lastError: String?) -> Action? {
         switch (previous, state) {
         case (.discarded, .discarded), (_, .running), (_, .succeeded): nil

@@ -17,8 +17,8 @@ import Upstream
 /// Every attempt's end is recorded on the run with its job's settle; permanent failures (bad JQL, section gone, reconnect required, no
 /// system token) are not retried.
 ///
-/// One current page (docs/page-identity.md): the job first claims its report (a second job
-/// of the report is deferred); every store write goes through `LeasedRunRecorder` or passes the lease,
+/// One current page (docs/page-identity.md): the queue leases one job of a report at a time and
+/// hands it the report's claim with the lease; every store write goes through `RunPageRecorder` or passes the lease,
 /// so it happens only while the lease holds; the destination checks the lease before every write,
 /// stores the page id the moment it is known, and finds a lost create again.
 public struct RunReportHandler: JobHandler {
@@ -47,35 +47,20 @@ public struct RunReportHandler: JobHandler {
         self.now = now
     }
 
-    /// How long a job waits when another job of the same report is writing its page.
-    var busyReportDelay: Duration = .seconds(2)
-
     public func handle(_ job: JobContext) async throws -> JobResult {
         let parameters: RunReportJob = try job.decodePayload()
+        // The queue read the claim with the lease, one job of the report at a time, and marked the run
+        // running; no claim means the run's report (and with it the run) was deleted.
+        guard let claim = job.claim as? RunClaim else {
+            throw JobFailure.permanent("report_deleted", "the report was deleted")
+        }
         let owner = ReportOwner(installationId: parameters.installationId, accountId: parameters.ownerAccountId)
-        // The destination before the claim: a spent budget sends the job back here untouched; a
-        // refusal (no connection) is the run's failure, recorded once the run is claimed below.
-        let opened: Swift.Result<any DestinationWrite, any Error>
+        let writes = stores.leasedRun(job.lease, reportId: parameters.reportId)
         do {
-            opened = .success(try await destination.open(for: owner, job: job))
-        } catch let deferral as JobDeferral {
-            throw deferral
-        } catch let lost as LeaseLostError {
-            throw lost
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            opened = .failure(error)
-        }
-        let writes = stores.leasedRun(job.lease, reportId: parameters.reportId, runId: parameters.runId)
-        guard let claim = try await writes.claim(attempt: job.attempt) else {
-            // At most one run of a report writes at a time; this one waits its turn without using an attempt.
-            throw JobDeferral("report_run_in_progress", delay: busyReportDelay)
-        }
-        do {
-            // A run that cannot write reads nothing from Jira, so a user without a connection cannot
-            // make the workers page through a large search again and again.
-            let output = try opened.get()
+            // The destination before Jira: a spent budget sends the job back before any read, and a run
+            // that cannot write reads nothing from Jira, so a user without a connection cannot make the
+            // workers page through a large search again and again.
+            let output = try await destination.open(for: owner, job: job)
             // The run's success, failure or wait is recorded by the queue with the job's settle.
             return try await produce(claim, parameters, output: output, job: job, writes: writes).jobResult
         } catch let lost as LeaseLostError {
@@ -93,7 +78,7 @@ public struct RunReportHandler: JobHandler {
 
     private func produce(
         _ claim: RunClaim, _ parameters: RunReportJob, output: any DestinationWrite, job: JobContext,
-        writes: any LeasedRunRecorder
+        writes: any RunPageRecorder
     ) async throws -> RunOutcome {
         let report = claim.report
         let logger = job.logger

@@ -9,8 +9,10 @@ import Upstream
 /// no database: `SQLiteBackend` implements these over the SQLite file, and `PostgresBackend` implements
 /// the same operations behind the same conformance tests.
 public protocol RunReportStores: Sendable {
-    /// The writes of one leased run; each is refused (`LeaseLostError`) once the lease is lost.
-    func leasedRun(_ lease: JobLease, reportId: String, runId: String) -> any LeasedRunRecorder
+    /// The writes of one leased run while the destination writes its page, each conditioned on the
+    /// job's lease (refused with `LeaseLostError` once it is lost). The run was marked running with the
+    /// lease (`RunClaim`); how the attempt ends rides on the job's settle (`RunFollowsJob`).
+    func leasedRun(_ lease: JobLease, reportId: String) -> any RunPageRecorder
     /// The newest app system token of an installation with its (capped) expiry.
     func systemToken(installationId: String) async throws -> (token: Secret, expiresAt: Date)?
     /// Forgets a system token Atlassian refused, if it is still the stored one.
@@ -18,16 +20,8 @@ public protocol RunReportStores: Sendable {
     func dropSystemToken(installationId: String, ifStill token: Secret) async throws -> Bool
 }
 
-/// The run's writes while its job is leased: claimed (running) and the page's creation bracketed
-/// (the destination's part, `RunPageRecorder`). Every write is conditioned on the job's lease. How
-/// the attempt ends (succeeded, failed, waiting again) rides on the job's settle (`RunFollowsJob`).
-public protocol LeasedRunRecorder: RunPageRecorder {
-    /// Takes the report for this job (one job writes a report's page at a time) and marks the run
-    /// running. Nil when another job of the report holds a live claim; throws when the report is gone.
-    func claim(attempt: Int) async throws -> RunClaim?
-}
-
-/// What the run needs from storage, read with the claim in one transaction: the report, its site
+/// What the run needs from storage, read by the backend's queue in the transaction that leases the
+/// run's job (`LeasedJob.claim`), which also marks the run running: the report, its site
 /// (nil when the service does not know it), the site's app system token as stored (for an offline
 /// token when no forwarded one serves), what the report row knows about its page, and the snapshot
 /// its last successful run left (`ReportSnapshot`'s bytes, for what changed since).

@@ -68,6 +68,27 @@ extension PostgresReportsDatabase {
         Migration(
             name: "v17-job-trace-parent",
             statements: ["ALTER TABLE jobs ADD COLUMN trace_parent text CHECK (length(trace_parent) <= 55)"]),
+        // One job of a key runs at a time; a report's runs share one (SQLite's v18 says more). The head
+        // index carries the key so the lease still reads the head without the table.
+        Migration(
+            name: "v18-job-exclusive-key",
+            statements: [
+                "ALTER TABLE jobs ADD COLUMN exclusive_key text CHECK (length(exclusive_key) BETWEEN 1 AND 300)",
+                """
+                UPDATE jobs SET exclusive_key = 'report:' || (payload::jsonb ->> 'reportId')
+                WHERE kind = 'run-report' AND state IN ('available', 'running')
+                    AND length(payload::jsonb ->> 'reportId') BETWEEN 1 AND 290
+                """,
+                "DROP INDEX jobs_fair",
+                """
+                CREATE INDEX jobs_fair ON jobs (priority DESC, vtime, id) INCLUDE (run_at, fairness_key, exclusive_key)
+                WHERE state = 'available'
+                """,
+                """
+                CREATE INDEX jobs_running_by_exclusive_key ON jobs (exclusive_key)
+                WHERE state = 'running' AND exclusive_key IS NOT NULL
+                """,
+            ]),
     ]
 
     public static var knownMigrations: [String] { migrations.map(\.name) }

@@ -14,9 +14,12 @@ import ReportsSupport
 /// - the per-key running cap needs the key's running count to stay true until commit: the lease takes
 ///   a transaction-scoped advisory lock per key (`pg_try_advisory_xact_lock`, never waiting) before
 ///   counting, so two workers never both fill a key's last slot; a key another worker is leasing right
-///   now is skipped for this round.
+///   now is skipped for this round;
+/// - an exclusive key (one running job at a time) is kept the same way, with a lock in the next class,
+///   so two workers never lease two jobs of one report at once.
 enum PostgresFairClaim {
-    /// The advisory lock namespace of fairness keys (the two-integer form: this class, the key's hash).
+    /// The advisory lock namespace of fairness keys (the two-integer form: this class, the key's hash);
+    /// exclusive keys use the class after it (`keyLockClass + 1`, written so in the lease's statement).
     static let keyLockClass: Int32 = 0x7266_6B79
 
     /// Gives each job its virtual start time, in the caller's transaction.

@@ -2,6 +2,7 @@ public import Foundation
 public import JobQueue
 import Logging
 public import PostgresNIO
+import Reports
 import ReportsSupport
 
 /// The job queue on PostgreSQL (docs/postgresql.md): the same rules as `SQLiteJobQueue`,
@@ -75,7 +76,8 @@ public struct PostgresJobQueue: JobQueue {
             kinds: jobs.map(\.kind), payloads: payloads, priorities: jobs.map(\.priority),
             runAts: jobs.map { $0.runAt.map(Timestamp.milliseconds) ?? created },
             maxAttempts: jobs.map(\.maxAttempts), uniqueKeys: jobs.map(\.uniqueKey), createdAt: created,
-            fairnessKeys: jobs.map(\.fairnessKey), vtimes: vtimes, traceParents: jobs.map(\.traceParent))
+            fairnessKeys: jobs.map(\.fairnessKey), vtimes: vtimes, traceParents: jobs.map(\.traceParent),
+            exclusiveKeys: jobs.map(\.exclusiveKey))
         var keyless: [Int64] = []
         var byKey: [String: Int64] = [:]
         for try await (id, key) in try await connection.checkedExecute(insert, logger: logger) {
@@ -144,9 +146,14 @@ public struct PostgresJobQueue: JobQueue {
                 others.map { settling[$0] }, now: now, strategy: strategy, on: connection, logger: logger,
                 rowsLocked: true)
             let successes = settling.filter { $0.outcome == .succeeded }
-            let (jobs, applied) = try await PostgresFairClaim.claim(
+            var (jobs, applied) = try await PostgresFairClaim.claim(
                 limit: request.limit, cap: cap, now: now, leaseUntil: leaseUntil, workerId: request.workerId,
                 successes: successes, on: connection, logger: logger)
+            // A run's claim rides on its job's lease: the runs marked running, what they need read.
+            let claims = try await PostgresRunClaims.start(
+                jobs.filter { RunFollowsJob.startsRun(kind: $0.kind) }.map(\.lease), at: now, on: connection,
+                logger: logger)
+            for index in jobs.indices { jobs[index].claim = claims[jobs[index].id] }
             var settled = settling.map {
                 applied.contains($0.lease.jobId) ? SettleResult.applied(.succeeded) : .leaseLost
             }

@@ -16,19 +16,21 @@ import PostgresNIO
 /// orders deadlocked (seen in the 4-worker benchmark: PostgreSQL aborts one after a second).
 ///
 /// Settles successes, reads and locks a head page, locks its keys. Rows: (`d`, id, …, key) for each
-/// success applied; (`n`, …) once when a finished job had a key (idle workers must hear of the freed
-/// slot); (`h`, id, priority, vtime, key, eligible) for each head row in lease order, `eligible` when
-/// it is keyless or its key's lock is now this transaction's.
+/// success applied; (`n`, …) once when a finished job had a key or an exclusive key (idle workers must
+/// hear of the freed slot); (`h`, id, priority, vtime, key, eligible) for each head row in lease order,
+/// `eligible` when it is keyless or its key's lock is now this transaction's, and the same for its
+/// exclusive key (locked in the class after the keys', `$9 + 1`).
 struct SettleAndReadHead: PostgresPreparedStatement {
     static let sql = """
         WITH settled AS (\(RunningRows.lockPresented)), done AS (
             UPDATE jobs SET state = 'succeeded', lease_until = NULL, finished_at = $1, last_error = NULL
             FROM settled WHERE jobs.id = settled.id
-            RETURNING jobs.id, jobs.fairness_key
+            RETURNING jobs.id, jobs.fairness_key, jobs.exclusive_key
         ), \(RunsOfSuccesses.update(ids: 10, counts: 11, urls: 12, snapshots: 13)), woke AS (
-            SELECT pg_notify('reports_jobs', '') FROM (SELECT 1 FROM done WHERE fairness_key <> '' LIMIT 1) AS keyed
+            SELECT pg_notify('reports_jobs', '') FROM (
+                SELECT 1 FROM done WHERE fairness_key <> '' OR exclusive_key IS NOT NULL LIMIT 1) AS keyed
         ), head AS (
-            SELECT id, priority, vtime, fairness_key FROM jobs
+            SELECT id, priority, vtime, fairness_key, exclusive_key FROM jobs
             WHERE state = 'available' AND run_at <= $4
               AND (priority < $5 OR (priority = $5 AND (vtime > $6 OR (vtime = $6 AND id > $7))))
             ORDER BY priority DESC, vtime, id
@@ -37,12 +39,16 @@ struct SettleAndReadHead: PostgresPreparedStatement {
         ), locked AS (
             SELECT key FROM (SELECT DISTINCT fairness_key AS key FROM head WHERE fairness_key <> '') AS keys
             WHERE pg_try_advisory_xact_lock($9, hashtext(key))
+        ), exclusive AS (
+            SELECT key FROM (SELECT DISTINCT exclusive_key AS key FROM head WHERE exclusive_key IS NOT NULL) AS keys
+            WHERE pg_try_advisory_xact_lock($9 + 1, hashtext(key))
         )
         SELECT 'd', id, 0, 0::bigint, fairness_key, true FROM done
         UNION ALL SELECT 'n', 0, 0, 0::bigint, '', true FROM woke
         UNION ALL (
             SELECT 'h', id, priority, vtime, fairness_key,
-                fairness_key = '' OR fairness_key IN (SELECT key FROM locked)
+                (fairness_key = '' OR fairness_key IN (SELECT key FROM locked))
+                AND (exclusive_key IS NULL OR exclusive_key IN (SELECT key FROM exclusive))
             FROM head ORDER BY priority DESC, vtime, id)
         """
     typealias Row = (String, Int64, Int, Int64, String, Bool)
@@ -75,13 +81,24 @@ struct SettleAndReadHead: PostgresPreparedStatement {
     func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
 }
 
-/// Chooses among the candidates (head rows in lease order whose key this transaction has locked, or
-/// keyless) what fits under each key's cap, up to the limit, claims it and moves each priority's clock
-/// to the latest virtual time claimed.
+/// Chooses among the candidates (head rows in lease order whose keys this transaction has locked, or
+/// keyless) the first of each exclusive key no running job holds, then what fits under each key's cap,
+/// up to the limit, claims it and moves each priority's clock to the latest virtual time claimed.
 struct ClaimCandidates: PostgresPreparedStatement {
     static let sql = """
-        WITH candidates AS (
-            SELECT * FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS candidate (id, fairness_key, ord)
+        WITH listed AS (
+            SELECT listed.*, jobs.exclusive_key
+            FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS listed (id, fairness_key, ord)
+            JOIN jobs ON jobs.id = listed.id
+        ), held AS (
+            SELECT DISTINCT exclusive_key FROM jobs
+            WHERE state = 'running' AND exclusive_key IN (SELECT exclusive_key FROM listed WHERE exclusive_key IS NOT NULL)
+        ), candidates AS (
+            SELECT id, fairness_key, ord FROM (
+                SELECT listed.*, row_number() OVER (PARTITION BY exclusive_key ORDER BY ord) AS nth FROM listed
+                WHERE exclusive_key IS NULL OR exclusive_key NOT IN (SELECT exclusive_key FROM held)
+            ) AS free
+            WHERE exclusive_key IS NULL OR nth = 1
         ), running AS (
             SELECT fairness_key, count(*) AS n FROM jobs
             WHERE state = 'running' AND fairness_key IN (SELECT fairness_key FROM candidates WHERE fairness_key <> '')

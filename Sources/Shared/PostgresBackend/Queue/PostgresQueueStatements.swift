@@ -24,13 +24,13 @@ enum RunningRows {
 struct InsertJobs: PostgresPreparedStatement {
     static let sql = """
         INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, unique_key, created_at, fairness_key, vtime,
-            trace_parent)
+            trace_parent, exclusive_key)
         SELECT kind, payload, priority, run_at, max_attempts, nullif(unique_key, ''), $7, fairness_key, vtime,
-            nullif(trace_parent, '')
+            nullif(trace_parent, ''), nullif(exclusive_key, '')
         FROM unnest($1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $8::text[], $9::bigint[],
-            $10::text[])
+            $10::text[], $11::text[])
             WITH ORDINALITY AS batch (kind, payload, priority, run_at, max_attempts, unique_key, fairness_key, vtime,
-                trace_parent, ord)
+                trace_parent, exclusive_key, ord)
         ORDER BY ord
         ON CONFLICT DO NOTHING
         RETURNING id, unique_key
@@ -47,9 +47,10 @@ struct InsertJobs: PostgresPreparedStatement {
     var fairnessKeys: [String]
     var vtimes: [Int64]
     var traceParents: [String?]
+    var exclusiveKeys: [String?]
 
     func makeBindings() throws -> PostgresBindings {
-        var bindings = PostgresBindings(capacity: 10)
+        var bindings = PostgresBindings(capacity: 11)
         bindings.append(kinds)
         bindings.append(payloads)
         bindings.append(priorities)
@@ -62,6 +63,7 @@ struct InsertJobs: PostgresPreparedStatement {
         bindings.append(fairnessKeys)
         bindings.append(vtimes)
         bindings.append(traceParents.map { $0 ?? "" })  // the same stand-in for NULL as the unique key's
+        bindings.append(exclusiveKeys.map { $0 ?? "" })  // and again (an empty exclusive key is refused)
         return bindings
     }
 
@@ -75,11 +77,12 @@ struct CompleteJobs: PostgresPreparedStatement {
         WITH settled AS (\(RunningRows.lockPresented)), done AS (
             UPDATE jobs SET state = 'succeeded', lease_until = NULL, finished_at = $1, last_error = NULL
             FROM settled WHERE jobs.id = settled.id
-            RETURNING jobs.id, jobs.fairness_key
+            RETURNING jobs.id, jobs.fairness_key, jobs.exclusive_key
         ), \(RunsOfSuccesses.update(ids: 4, counts: 5, urls: 6, snapshots: 7))
-        SELECT id, fairness_key FROM done
+        SELECT id, fairness_key <> '' OR exclusive_key IS NOT NULL FROM done
         """
-    typealias Row = (Int64, String)
+    /// The job's id, and whether it had a key or an exclusive key (its end may let another job run).
+    typealias Row = (Int64, Bool)
 
     var now: Int64
     var ids: [Int64]

@@ -17,7 +17,8 @@ enum PostgresSettle {
             try await lockInOrder(settled.map(\.lease.jobId), on: connection, logger: logger)
         }
         var results = [SettleResult](repeating: .leaseLost, count: settled.count)
-        // A job finished or handed back may free a slot under its key's cap, or make work available:
+        // A job finished or handed back may free a slot under its key's cap or its exclusive key, or
+        // make work available:
         // idle workers on other hosts are told at commit.
         var wakesOthers = false
         let successes = settled.indices.filter { settled[$0].outcome == .succeeded }
@@ -27,9 +28,9 @@ enum PostgresSettle {
                 tokens: successes.map { settled[$0].lease.token },
                 runs: RunsOfSuccesses.Values(successes.map { settled[$0] }))
             var applied = Set<Int64>()
-            for try await (id, key) in try await connection.checkedExecute(statement, logger: logger) {
+            for try await (id, keyed) in try await connection.checkedExecute(statement, logger: logger) {
                 applied.insert(id)
-                if !key.isEmpty { wakesOthers = true }
+                if keyed { wakesOthers = true }
             }
             for index in successes where applied.contains(settled[index].lease.jobId) {
                 results[index] = .applied(.succeeded)
@@ -72,14 +73,14 @@ enum PostgresSettle {
                     finished_at = CASE WHEN attempt >= max_attempts THEN \(now)::bigint END,
                     run_at = \(runAt), lease_until = NULL, last_error = \(failure.description)
                 WHERE id = \(id) AND state = 'running' AND lease_token = \(token)
-                RETURNING state, fairness_key
+                RETURNING state, fairness_key, exclusive_key IS NOT NULL
                 """
         case .failed(let failure):
             query = """
                 UPDATE jobs SET state = 'discarded', finished_at = \(now), lease_until = NULL,
                     last_error = \(failure.description)
                 WHERE id = \(id) AND state = 'running' AND lease_token = \(token)
-                RETURNING state, fairness_key
+                RETURNING state, fairness_key, exclusive_key IS NOT NULL
                 """
         case .deferred(let deferral):
             let runAt = now + max(deferral.delay.wholeMilliseconds, 0)
@@ -88,20 +89,20 @@ enum PostgresSettle {
                 UPDATE jobs SET state = 'available', attempt = attempt - 1, run_at = \(runAt), lease_until = NULL,
                     worker_id = NULL, wait_reason = \(deferral.code)
                 WHERE id = \(id) AND state = 'running' AND lease_token = \(token)
-                RETURNING state, fairness_key
+                RETURNING state, fairness_key, exclusive_key IS NOT NULL
                 """
         case .released:
             // The attempt did not really happen: give it back, keep the job's place in line.
             query = """
                 UPDATE jobs SET state = 'available', attempt = attempt - 1, lease_until = NULL, worker_id = NULL
                 WHERE id = \(id) AND state = 'running' AND lease_token = \(token)
-                RETURNING state, fairness_key
+                RETURNING state, fairness_key, exclusive_key IS NOT NULL
                 """
         }
         guard let row = try await connection.checkedQuery(query, logger: logger).collect().first else {
             return (.leaseLost, false)
         }
-        let (stateText, key) = try row.decode((String, String).self)
+        let (stateText, key, exclusive) = try row.decode((String, String, Bool).self)
         guard let state = JobState(rawValue: stateText) else { return (.leaseLost, false) }
         try await PostgresRunFollowing.jobSettled(
             id, outcome: item.outcome, result: item.result, now: state, at: now, on: connection, logger: logger)
@@ -114,6 +115,6 @@ enum PostgresSettle {
                 WHERE state = 'available' AND run_at < \(hold.until) AND fairness_key = \(key)
                 """, logger: logger)
         }
-        return (.applied(state), state == .available || !key.isEmpty)
+        return (.applied(state), state == .available || !key.isEmpty || exclusive)
     }
 }

@@ -18,8 +18,8 @@ public struct PostgresRunReportStores: RunReportStores {
         self.now = now
     }
 
-    public func leasedRun(_ lease: JobLease, reportId: String, runId: String) -> any LeasedRunRecorder {
-        PostgresLeasedRunWrites(database: database, lease: lease, reportId: reportId, runId: runId, now: now)
+    public func leasedRun(_ lease: JobLease, reportId: String) -> any RunPageRecorder {
+        PostgresLeasedRunWrites(database: database, lease: lease, reportId: reportId, now: now)
     }
 
     public func systemToken(installationId: String) async throws -> (token: Secret, expiresAt: Date)? {

@@ -128,11 +128,30 @@ extension ReportsDatabase {
         migrator.registerMigration("v17-job-trace-parent") { db in
             try db.execute(sql: "ALTER TABLE jobs ADD COLUMN trace_parent TEXT CHECK (length(trace_parent) <= 55)")
         }
+        migrator.registerMigration("v18-job-exclusive-key") { db in try db.execute(sql: exclusiveKeySchema) }
         return migrator
     }()
 
     /// Identifiers of every migration this binary knows, in order.
     public static var knownMigrations: [String] { migrator.migrations }
+
+    /// One job of a key runs at a time (`NewJob.exclusiveKey`), and a run's claim rides on its job's lease:
+    /// - `jobs.exclusive_key`: the lease passes over a due job whose key a running job holds; the
+    ///   waiting and running jobs of reports get theirs (`report:<id>`, the form `RunAdmission` gives).
+    /// - `jobs_fair` gains the key, so the lease still reads the head from the index alone.
+    /// - `jobs_running_by_exclusive_key`: whether a key is running, for the lease.
+    /// The reports' `active_job_id` / `active_lease_token`, which the run's claim set, are left unused.
+    private static let exclusiveKeySchema = """
+        ALTER TABLE jobs ADD COLUMN exclusive_key TEXT CHECK (length(exclusive_key) BETWEEN 1 AND 300);
+        UPDATE jobs SET exclusive_key = 'report:' || json_extract(payload, '$.reportId')
+        WHERE kind = 'run-report' AND state IN ('available', 'running')
+            AND length(json_extract(payload, '$.reportId')) BETWEEN 1 AND 290;
+        DROP INDEX jobs_fair;
+        CREATE INDEX jobs_fair ON jobs(priority DESC, vtime, id, run_at, fairness_key, exclusive_key)
+            WHERE state = 'available';
+        CREATE INDEX jobs_running_by_exclusive_key ON jobs(exclusive_key)
+            WHERE state = 'running' AND exclusive_key IS NOT NULL;
+        """
 
     /// The second security review:
     /// - `user_requests`: each user's Run nows and report writes of the last minute, counted by the

@@ -81,15 +81,17 @@ package enum FairQueueing {
         let priority: Int
     }
 
-    /// Claims up to `limit` due jobs in (priority, virtual time) order, skipping a job whose key
-    /// already has `cap` jobs running (keyless jobs have no cap). The due jobs are read from the
-    /// `jobs_fair` index alone (it holds the key and `run_at`), the keys' running counts in one query,
-    /// and the chosen jobs claimed in one statement; returns them with their virtual times.
+    /// Claims up to `limit` due jobs in (priority, virtual time) order, skipping a job whose exclusive
+    /// key a running job (or one chosen before it) holds, and a job whose key already has `cap` jobs
+    /// running (keyless jobs have no cap). The due jobs are read from the `jobs_fair` index alone (it
+    /// holds both keys and `run_at`), the keys' running counts and the exclusive keys held in one query
+    /// each, and the chosen jobs claimed in one statement; returns them with their virtual times.
     static func claim(in db: Database, limit: Int, cap: Int, now: Int64, leaseUntil: Int64, workerId: String) throws
         -> [(job: LeasedJob, vtime: Int64)]
     {
         var chosen: [Int64] = []
         var running: [String: Int] = [:]
+        var held: [String: Bool] = [:]
         var after: (priority: Int, vtime: Int64, id: Int64)?
         let page = limit + 16
         while chosen.count < limit {
@@ -97,16 +99,24 @@ package enum FairQueueing {
             let keys = Set(rows.map(\.key).filter { !$0.isEmpty && running[$0] == nil })
             if !keys.isEmpty {
                 for key in keys { running[key] = 0 }
-                let list = String(decoding: try JSONEncoder().encode(Array(keys)), as: UTF8.self)
-                for row in try Row.fetchAll(db.cachedStatement(sql: runningSQL), arguments: [list]) {
+                for row in try Row.fetchAll(db.cachedStatement(sql: runningSQL), arguments: [jsonList(keys)]) {
                     running[row[0]] = row[1]
                 }
             }
+            let exclusive = Set(rows.compactMap(\.exclusive).filter { held[$0] == nil })
+            if !exclusive.isEmpty {
+                for key in exclusive { held[key] = false }
+                for key in try String.fetchAll(db.cachedStatement(sql: heldSQL), arguments: [jsonList(exclusive)]) {
+                    held[key] = true
+                }
+            }
             for row in rows where chosen.count < limit {
+                if let exclusive = row.exclusive, held[exclusive]! { continue }
                 if !row.key.isEmpty {
                     guard running[row.key]! < cap else { continue }
                     running[row.key]! += 1
                 }
+                if let exclusive = row.exclusive { held[exclusive] = true }
                 chosen.append(row.id)
             }
             guard rows.count == page, let last = rows.last else { break }
@@ -131,11 +141,16 @@ package enum FairQueueing {
         return claimed
     }
 
+    private static func jsonList(_ keys: Set<String>) throws -> String {
+        String(decoding: try JSONEncoder().encode(Array(keys)), as: UTF8.self)
+    }
+
     private struct HeadRow {
         let id: Int64
         let priority: Int
         let vtime: Int64
         let key: String
+        let exclusive: String?
     }
 
     /// One page of due jobs in lease order, read through a cursor (no row copies: a lease reads a
@@ -149,21 +164,21 @@ package enum FairQueueing {
         var rows: [HeadRow] = []
         rows.reserveCapacity(count)
         while let row = try cursor.next() {
-            rows.append(HeadRow(id: row[0], priority: row[1], vtime: row[2], key: row[3]))
+            rows.append(HeadRow(id: row[0], priority: row[1], vtime: row[2], key: row[3], exclusive: row[4]))
         }
         return rows
     }
 
     /// The due jobs at the head (arguments: now, count): from the index alone.
     package static let headSQL = """
-        SELECT id, priority, vtime, fairness_key FROM jobs INDEXED BY jobs_fair
+        SELECT id, priority, vtime, fairness_key, exclusive_key FROM jobs INDEXED BY jobs_fair
         WHERE state = 'available' AND run_at <= ?
         ORDER BY priority DESC, vtime, id LIMIT ?
         """
 
     /// The due jobs after a place in the order (arguments: now, priority, vtime, id, count).
     static let nextPageSQL = """
-        SELECT id, priority, vtime, fairness_key FROM jobs INDEXED BY jobs_fair
+        SELECT id, priority, vtime, fairness_key, exclusive_key FROM jobs INDEXED BY jobs_fair
         WHERE state = 'available' AND run_at <= ?1
           AND (priority < ?2 OR (priority = ?2 AND (vtime > ?3 OR (vtime = ?3 AND id > ?4))))
         ORDER BY priority DESC, vtime, id LIMIT ?5
@@ -173,6 +188,12 @@ package enum FairQueueing {
         SELECT fairness_key, count(*) FROM jobs INDEXED BY jobs_running_by_key
         WHERE state = 'running' AND fairness_key <> '' AND fairness_key IN (SELECT value FROM json_each(?))
         GROUP BY fairness_key
+        """
+
+    /// The exclusive keys among a list (a JSON array) that a running job holds.
+    static let heldSQL = """
+        SELECT DISTINCT exclusive_key FROM jobs INDEXED BY jobs_running_by_exclusive_key
+        WHERE state = 'running' AND exclusive_key IS NOT NULL AND exclusive_key IN (SELECT value FROM json_each(?))
         """
 
     /// Claims the chosen jobs (arguments: lease until, worker id, now, ids as a JSON array), still

@@ -1,6 +1,7 @@
 public import Foundation
 public import GRDB
 public import JobQueue
+import Reports
 import ReportsSupport
 import Synchronization
 
@@ -75,8 +76,8 @@ public struct SQLiteJobQueue: JobQueue {
         let insert = try db.cachedStatement(
             sql: """
                 INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, unique_key, created_at, fairness_key, vtime,
-                    trace_parent)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    trace_parent, exclusive_key)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT DO NOTHING
                 RETURNING id
                 """)
@@ -92,7 +93,7 @@ public struct SQLiteJobQueue: JobQueue {
                 insert,
                 arguments: [
                     job.kind, payload, job.priority, runAt, job.maxAttempts, job.uniqueKey, created, job.fairnessKey,
-                    vtime, job.traceParent,
+                    vtime, job.traceParent, job.exclusiveKey,
                 ])
             {
                 return EnqueueResult(jobId: id, created: true)
@@ -135,7 +136,11 @@ public struct SQLiteJobQueue: JobQueue {
             try FairQueueing.advanceClocks(clocks, in: db)
             // RETURNING gives no order guarantee; hand jobs out in claim order.
             claimed.sort { ($0.job.priority, $1.vtime, $1.job.id) > ($1.job.priority, $0.vtime, $0.job.id) }
-            let jobs = claimed.map(\.job)
+            var jobs = claimed.map(\.job)
+            // A run's claim rides on its job's lease: the run marked running, what it needs read.
+            for index in jobs.indices where RunFollowsJob.startsRun(kind: jobs[index].kind) {
+                jobs[index].claim = try RunClaims.start(jobs[index].lease, at: now, in: db)
+            }
             // Measured at the lease's own time, so a job that comes due right after is not missed.
             let nextDue = jobs.count < request.limit ? try Self.nextDue(db, after: now) : nil
             return (jobs, settled, nextDue)

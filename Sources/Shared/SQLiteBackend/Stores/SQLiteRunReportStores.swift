@@ -16,8 +16,8 @@ public struct SQLiteRunReportStores: RunReportStores {
         self.now = now
     }
 
-    public func leasedRun(_ lease: JobLease, reportId: String, runId: String) -> any LeasedRunRecorder {
-        LeasedRunWrites(database: database, lease: lease, reportId: reportId, runId: runId, now: now)
+    public func leasedRun(_ lease: JobLease, reportId: String) -> any RunPageRecorder {
+        LeasedRunWrites(database: database, lease: lease, reportId: reportId, now: now)
     }
 
     public func systemToken(installationId: String) async throws -> (token: Secret, expiresAt: Date)? {
