@@ -83,10 +83,14 @@ static int client(const char *conninfo, int index, int batch, const char *cap, c
                   int64_t lease_ms, const char *settle_sql, const char *claim_sql) {
     PGconn *conn = PQconnectdb(conninfo);
     if (PQstatus(conn) != CONNECTION_OK) { fprintf(stderr, "connect: %s", PQerrorMessage(conn)); return 1; }
-    Oid settle_types[] = {INT8, INT8_ARRAY, INT8_ARRAY, INT8, INT8, INT8, INT8, INT8, INT4};
-    Oid claim_types[] = {INT8_ARRAY, TEXT_ARRAY, INT8, INT8, INT8, TEXT, INT8};
-    PQclear(expect(conn, PQprepare(conn, "settle", settle_sql, 9, settle_types), PGRES_COMMAND_OK, "prepare"));
-    PQclear(expect(conn, PQprepare(conn, "claim", claim_sql, 7, claim_types), PGRES_COMMAND_OK, "prepare"));
+    /* The last four are the runs the successes end (their ids, counts, links and snapshots): none here,
+       and their types come from the statement's own casts. */
+    Oid settle_types[] = {INT8, INT8_ARRAY, INT8_ARRAY, INT8, INT8, INT8, INT8, INT8, INT4, 0, 0, 0, 0};
+    /* A claim statement with exclusive keys takes them as $8: the bench's jobs have none ('' each). */
+    Oid claim_types[] = {INT8_ARRAY, TEXT_ARRAY, INT8, INT8, INT8, TEXT, INT8, TEXT_ARRAY};
+    int claim_params = strstr(claim_sql, "$8") ? 8 : 7;
+    PQclear(expect(conn, PQprepare(conn, "settle", settle_sql, 13, settle_types), PGRES_COMMAND_OK, "prepare"));
+    PQclear(expect(conn, PQprepare(conn, "claim", claim_sql, claim_params, claim_types), PGRES_COMMAND_OK, "prepare"));
 
     char worker[32], page_text[16], limit_text[16], now_text[24], lease_text[24];
     char after_priority[24], after_vtime[24], after_id[24];
@@ -95,6 +99,8 @@ static int client(const char *conninfo, int index, int batch, const char *cap, c
     snprintf(page_text, sizeof page_text, "%d", page);
     char **held_ids = calloc(batch, sizeof(char *)), **held_tokens = calloc(batch, sizeof(char *));
     char **candidate_ids = calloc(page, sizeof(char *)), **candidate_keys = calloc(page, sizeof(char *));
+    char **empty_keys = calloc(page, sizeof(char *));
+    for (int i = 0; i < page; i++) empty_keys[i] = "";
     int held = 0;
     Text ids = {0}, tokens = {0};
     for (;;) {
@@ -110,9 +116,9 @@ static int client(const char *conninfo, int index, int batch, const char *cap, c
         held = 0;
         int head_rows = 0;
         for (;;) {
-            const char *settle_values[] = {now_text, ids.data, tokens.data, now_text, after_priority,
-                                           after_vtime, after_id, page_text, lock_class};
-            PGresult *read = expect(conn, PQexecPrepared(conn, "settle", 9, settle_values, NULL, NULL, 0),
+            const char *settle_values[] = {now_text, ids.data,  tokens.data, now_text, after_priority,
+                                           after_vtime, after_id, page_text, lock_class, "{}", "{}", "{}", "{}"};
+            PGresult *read = expect(conn, PQexecPrepared(conn, "settle", 13, settle_values, NULL, NULL, 0),
                                     PGRES_TUPLES_OK, "settle and read the head");
             array_of(&ids, NULL, 0, 0); /* the successes are settled once */
             array_of(&tokens, NULL, 0, 0);
@@ -130,13 +136,15 @@ static int client(const char *conninfo, int index, int batch, const char *cap, c
             PQclear(read);
             head_rows += head;
             if (candidates > 0) {
-                Text candidate_id_array = {0}, candidate_key_array = {0};
+                Text candidate_id_array = {0}, candidate_key_array = {0}, no_exclusive_keys = {0};
                 array_of(&candidate_id_array, candidate_ids, candidates, 0);
                 array_of(&candidate_key_array, candidate_keys, candidates, 1);
+                array_of(&no_exclusive_keys, empty_keys, candidates, 1);
                 snprintf(limit_text, sizeof limit_text, "%d", batch - held);
                 const char *claim_values[] = {candidate_id_array.data, candidate_key_array.data, cap, limit_text,
-                                              lease_text, worker, now_text};
-                PGresult *claimed = expect(conn, PQexecPrepared(conn, "claim", 7, claim_values, NULL, NULL, 0),
+                                              lease_text, worker, now_text, no_exclusive_keys.data};
+                PGresult *claimed = expect(
+                    conn, PQexecPrepared(conn, "claim", claim_params, claim_values, NULL, NULL, 0),
                                            PGRES_TUPLES_OK, "claim");
                 for (int row = 0; row < PQntuples(claimed) && held < batch; row++) {
                     held_ids[held] = strdup(PQgetvalue(claimed, row, 0));
@@ -145,6 +153,7 @@ static int client(const char *conninfo, int index, int batch, const char *cap, c
                 PQclear(claimed);
                 free(candidate_id_array.data);
                 free(candidate_key_array.data);
+                free(no_exclusive_keys.data);
                 for (int i = 0; i < candidates; i++) { free(candidate_ids[i]); free(candidate_keys[i]); }
             }
             if (held >= batch || head != page) break;

@@ -1,4 +1,4 @@
-public import Foundation
+package import Foundation
 public import Logging
 
 /// What a handler gets to work with for one attempt.

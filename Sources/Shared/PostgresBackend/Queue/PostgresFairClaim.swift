@@ -84,29 +84,40 @@ enum PostgresFairClaim {
         var claimed: [(job: LeasedJob, vtime: Int64)] = []
         var after = (priority: Int(Int32.max), vtime: Int64.min, id: Int64.min)
         var pending = successes
+        var exclusiveSeen: Set<String> = []
         let page = limit + 16
         while claimed.count < limit {
             let read = SettleAndReadHead(
                 now: now, successIds: pending.map(\.lease.jobId), successTokens: pending.map(\.lease.token),
                 runs: RunsOfSuccesses.Values(pending), after: after, count: page, keyLockClass: keyLockClass)
             pending = []
-            var head: [(id: Int64, priority: Int, vtime: Int64, key: String, eligible: Bool)] = []
-            for try await (part, id, priority, vtime, key, eligible) in try await connection.checkedExecute(
-                read, logger: logger)
+            var head: [(id: Int64, priority: Int, vtime: Int64, key: String, eligible: Bool, exclusive: String)] = []
+            for try await (part, id, priority, vtime, key, eligible, exclusive) in try await connection
+                .checkedExecute(read, logger: logger)
             {
                 switch part {
                 case "d": applied.insert(id)
-                case "h": head.append((id, priority, vtime, key, eligible))
+                case "h": head.append((id, priority, vtime, key, eligible, exclusive))
                 default: break
                 }
             }
             head.sort { ($0.priority, $1.vtime, $1.id) > ($1.priority, $0.vtime, $0.id) }
-            let candidates = head.filter(\.eligible)
+            // The first head job of an exclusive key is its only candidate (this lease and earlier pages
+            // of it included); whether a running job holds the key is read after the locks, in the claim.
+            let candidates = head.filter { row in
+                row.eligible && (row.exclusive.isEmpty || exclusiveSeen.insert(row.exclusive).inserted)
+            }
             if !candidates.isEmpty {
                 let claim = ClaimCandidates(
                     ids: candidates.map(\.id), keys: candidates.map(\.key), cap: cap, limit: limit - claimed.count,
                     leaseUntil: leaseUntil, workerId: workerId, now: now)
-                for try await row in try await connection.checkedExecute(claim, logger: logger) {
+                let rows =
+                    candidates.allSatisfy(\.exclusive.isEmpty)
+                    ? try await connection.checkedExecute(claim, logger: logger)
+                    : try await connection.checkedExecute(
+                        ClaimExclusiveCandidates(claim: claim, exclusiveKeys: candidates.map(\.exclusive)),
+                        logger: logger)
+                for try await row in rows {
                     let job = LeasedJob(
                         lease: JobLease(jobId: row.0, token: row.6, attempt: row.4, maxAttempts: row.5),
                         kind: row.1, payload: Data(row.2.utf8), priority: row.3,

@@ -17,9 +17,9 @@ import PostgresNIO
 ///
 /// Settles successes, reads and locks a head page, locks its keys. Rows: (`d`, id, …, key) for each
 /// success applied; (`n`, …) once when a finished job had a key or an exclusive key (idle workers must
-/// hear of the freed slot); (`h`, id, priority, vtime, key, eligible) for each head row in lease order,
-/// `eligible` when it is keyless or its key's lock is now this transaction's, and the same for its
-/// exclusive key (locked in the class after the keys', `$9 + 1`).
+/// hear of the freed slot); (`h`, id, priority, vtime, key, eligible, exclusive key or '') for each head
+/// row in lease order, `eligible` when it is keyless or its key's lock is now this transaction's, and
+/// the same for its exclusive key (locked in the class after the keys', `$9 + 1`).
 struct SettleAndReadHead: PostgresPreparedStatement {
     static let sql = """
         WITH settled AS (\(RunningRows.lockPresented)), done AS (
@@ -43,15 +43,16 @@ struct SettleAndReadHead: PostgresPreparedStatement {
             SELECT key FROM (SELECT DISTINCT exclusive_key AS key FROM head WHERE exclusive_key IS NOT NULL) AS keys
             WHERE pg_try_advisory_xact_lock($9 + 1, hashtext(key))
         )
-        SELECT 'd', id, 0, 0::bigint, fairness_key, true FROM done
-        UNION ALL SELECT 'n', 0, 0, 0::bigint, '', true FROM woke
+        SELECT 'd', id, 0, 0::bigint, fairness_key, true, '' FROM done
+        UNION ALL SELECT 'n', 0, 0, 0::bigint, '', true, '' FROM woke
         UNION ALL (
             SELECT 'h', id, priority, vtime, fairness_key,
                 (fairness_key = '' OR fairness_key IN (SELECT key FROM locked))
-                AND (exclusive_key IS NULL OR exclusive_key IN (SELECT key FROM exclusive))
+                AND (exclusive_key IS NULL OR exclusive_key IN (SELECT key FROM exclusive)),
+                coalesce(exclusive_key, '')
             FROM head ORDER BY priority DESC, vtime, id)
         """
-    typealias Row = (String, Int64, Int, Int64, String, Bool)
+    typealias Row = (String, Int64, Int, Int64, String, Bool, String)
 
     var now: Int64
     var successIds: [Int64]
@@ -82,24 +83,32 @@ struct SettleAndReadHead: PostgresPreparedStatement {
 }
 
 /// Chooses among the candidates (head rows in lease order whose keys this transaction has locked, or
-/// keyless) the first of each exclusive key no running job holds, then what fits under each key's cap,
-/// up to the limit, claims it and moves each priority's clock to the latest virtual time claimed.
+/// keyless; at most one per exclusive key, the first) what fits under each key's cap, up to the limit,
+/// claims it and moves each priority's clock to the latest virtual time claimed. With exclusive keys
+/// among the candidates, `exclusiveKeys` is set and a candidate whose key a running job holds is passed
+/// over (the running jobs read here, after the keys' locks were taken); without, the statement is the
+/// one without that filter, so a queue of jobs without exclusive keys pays nothing for them.
 struct ClaimCandidates: PostgresPreparedStatement {
+    /// The candidates (ids $1, fairness keys $2), then the claim (`claimTail`).
     static let sql = """
+        WITH candidates AS (
+            SELECT * FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS candidate (id, fairness_key, ord)
+        ), \(claimTail)
+        """
+    /// The same with each candidate's exclusive key ($8, '' for none).
+    static let exclusiveSQL = """
         WITH listed AS (
-            SELECT listed.*, jobs.exclusive_key
-            FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS listed (id, fairness_key, ord)
-            JOIN jobs ON jobs.id = listed.id
-        ), held AS (
-            SELECT DISTINCT exclusive_key FROM jobs
-            WHERE state = 'running' AND exclusive_key IN (SELECT exclusive_key FROM listed WHERE exclusive_key IS NOT NULL)
+            SELECT * FROM unnest($1::bigint[], $2::text[], $8::text[])
+                WITH ORDINALITY AS candidate (id, fairness_key, exclusive_key, ord)
         ), candidates AS (
-            SELECT id, fairness_key, ord FROM (
-                SELECT listed.*, row_number() OVER (PARTITION BY exclusive_key ORDER BY ord) AS nth FROM listed
-                WHERE exclusive_key IS NULL OR exclusive_key NOT IN (SELECT exclusive_key FROM held)
-            ) AS free
-            WHERE exclusive_key IS NULL OR nth = 1
-        ), running AS (
+            SELECT id, fairness_key, ord FROM listed
+            WHERE exclusive_key = '' OR exclusive_key NOT IN (
+                SELECT exclusive_key FROM jobs WHERE state = 'running' AND exclusive_key IS NOT NULL
+                    AND exclusive_key IN (SELECT exclusive_key FROM listed WHERE exclusive_key <> ''))
+        ), \(claimTail)
+        """
+    static let claimTail = """
+        running AS (
             SELECT fairness_key, count(*) AS n FROM jobs
             WHERE state = 'running' AND fairness_key IN (SELECT fairness_key FROM candidates WHERE fairness_key <> '')
             GROUP BY fairness_key
@@ -143,6 +152,25 @@ struct ClaimCandidates: PostgresPreparedStatement {
         bindings.append(leaseUntil)
         bindings.append(workerId)
         bindings.append(now)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> Row { try row.decode(Row.self) }
+}
+
+/// `ClaimCandidates` when a candidate has an exclusive key: the same claim, passing over a candidate
+/// whose key a running job holds.
+struct ClaimExclusiveCandidates: PostgresPreparedStatement {
+    static let sql = ClaimCandidates.exclusiveSQL
+    typealias Row = ClaimCandidates.Row
+
+    var claim: ClaimCandidates
+    /// Each candidate's exclusive key, '' for none.
+    var exclusiveKeys: [String]
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = try claim.makeBindings()
+        bindings.append(exclusiveKeys)
         return bindings
     }
 
