@@ -92,7 +92,8 @@ enum PostgresFairClaim {
                 runs: RunsOfSuccesses.Values(pending), after: after, count: page, keyLockClass: keyLockClass)
             pending = []
             var head: [(id: Int64, priority: Int, vtime: Int64, key: String, eligible: Bool, exclusive: String)] = []
-            for try await (part, id, priority, vtime, key, eligible, exclusive) in try await connection
+            for try await (part, id, priority, vtime, key, eligible, exclusive)
+                in try await connection
                 .checkedExecute(read, logger: logger)
             {
                 switch part {
