@@ -17,6 +17,21 @@ struct FairQueueTests {
         LeaseRequest(workerId: worker, limit: limit, leaseDuration: .seconds(30))
     }
 
+    /// Eight workers leasing `limit` jobs each at the same moment, three times over (on PostgreSQL,
+    /// concurrent transactions): every job they were handed.
+    func leaseAtOnce(_ queue: any JobQueue, limit: Int) async throws -> [LeasedJob] {
+        var leased: [LeasedJob] = []
+        for _ in 0..<3 {
+            leased += try await withThrowingTaskGroup(of: [LeasedJob].self) { group in
+                for worker in 0..<8 {
+                    group.addTask { try await queue.lease(self.request(limit, worker: "w\(worker)")) }
+                }
+                return try await group.reduce(into: []) { $0 += $1 }
+            }
+        }
+        return leased
+    }
+
     /// The fairness key of each leased job, in the order handed out.
     func keys(_ jobs: [LeasedJob], _ fixture: QueueUnderTest) async throws -> [String] {
         var keys: [String] = []
@@ -90,15 +105,7 @@ struct FairQueueTests {
             let keys = (0..<12).map { "ms:\($0)" }
             _ = try await fixture.queue.enqueue((0..<240).map { rawJob(key: keys[$0 % keys.count]) })
             let queue = fixture.queue
-            var leased: [LeasedJob] = []
-            for _ in 0..<3 {
-                leased += try await withThrowingTaskGroup(of: [LeasedJob].self) { group in
-                    for worker in 0..<8 {
-                        group.addTask { try await queue.lease(self.request(4, worker: "w\(worker)")) }
-                    }
-                    return try await group.reduce(into: []) { $0 += $1 }
-                }
-            }
+            var leased = try await leaseAtOnce(queue, limit: 4)
             #expect(Set(leased.map(\.id)).count == leased.count, "no job is leased twice")
             let running = try await self.keys(leased, fixture)
             let perKey = Dictionary(grouping: running, by: { $0 }).mapValues(\.count)
@@ -149,15 +156,7 @@ struct FairQueueTests {
             let keyOf = Dictionary(
                 uniqueKeysWithValues: ids.enumerated().map { ($1.jobId, reports[$0 % reports.count]) })
             let queue = fixture.queue
-            var leased: [LeasedJob] = []
-            for _ in 0..<3 {
-                leased += try await withThrowingTaskGroup(of: [LeasedJob].self) { group in
-                    for worker in 0..<8 {
-                        group.addTask { try await queue.lease(self.request(3, worker: "w\(worker)")) }
-                    }
-                    return try await group.reduce(into: []) { $0 += $1 }
-                }
-            }
+            var leased = try await leaseAtOnce(queue, limit: 3)
             leased += try await queue.lease(request(100, worker: "w-last"))
             #expect(Set(leased.map(\.id)).count == leased.count, "no job is leased twice")
             #expect(leased.map { keyOf[$0.id]! }.sorted() == reports, "each report once, and every report")
