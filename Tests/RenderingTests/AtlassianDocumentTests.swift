@@ -80,6 +80,16 @@ struct AtlassianDocumentTests {
         #expect(text.blocks == [.paragraph([.text("Env | State", .bold)]), .paragraph([.text("prod | up", [])])])
     }
 
+    @Test func aTaskItemsTextCountsOnceAgainstTheCap() throws {
+        // 60 of 100 characters: kept whole, with its box, and nothing is cut.
+        let words = String(repeating: "x", count: 60)
+        let text = try Self.rich(
+            #"[{"type":"taskList","content":[{"type":"taskItem","attrs":{"state":"DONE"},"content":[{"type":"text","text":"\#(words)"}]}]}]"#,
+            cap: 100)
+        #expect(text.blocks == [.list(ordered: false, items: [[.paragraph([.text("☑ ", []), .text(words, [])])]])])
+        #expect(text.continuation == nil)
+    }
+
     @Test func hostileDocumentsAreBoundedAndCarryNoMarkupOrScriptLinks() throws {
         // A link to javascript: is text; markup in text is text.
         let script = try Self.rich(

@@ -32,97 +32,115 @@ struct AtlassianDocument {
     // MARK: Blocks
 
     mutating func blocks(_ content: JiraValue?, depth: Int) -> [RichText.Block] {
-        guard case .array(let nodes) = content else { return [] }
         var output: [RichText.Block] = []
-        output.reserveCapacity(nodes.count)
-        for node in nodes {
-            if cut { break }
-            output.append(contentsOf: block(node, depth: depth + 1))
-        }
+        blocks(content, depth: depth, into: &output)
         return output
     }
 
-    mutating func block(_ node: JiraValue, depth: Int) -> [RichText.Block] {
-        guard depth <= Self.maxDepth else { return [.paragraph(inlineText(Self.text(of: node)))] }
-        guard case .object(let fields) = node else { return [] }
+    /// Each node's blocks appended to `output` as it is read: a node gives none, one or several, and
+    /// returning each node's own array cost an allocation per node (a visible part of a large report).
+    mutating func blocks(_ content: JiraValue?, depth: Int, into output: inout [RichText.Block]) {
+        guard case .array(let nodes) = content else { return }
+        output.reserveCapacity(output.count + nodes.count)
+        for node in nodes {
+            if cut { break }
+            block(node, depth: depth + 1, into: &output)
+        }
+    }
+
+    mutating func block(_ node: JiraValue, depth: Int, into output: inout [RichText.Block]) {
+        guard depth <= Self.maxDepth else {
+            output.append(.paragraph(inlineText(Self.text(of: node))))
+            return
+        }
+        guard case .object(let fields) = node else { return }
         let content = fields["content"]
         let type = fields["type"]?.string ?? ""
         switch type {
         case "paragraph":
             let items = inlines(content, style: [], depth: depth)
-            return items.isEmpty ? [] : [.paragraph(items)]
+            if !items.isEmpty { output.append(.paragraph(items)) }
         case "heading":
             let level = min(max(Int(fields["attrs"]?["level"]?.number ?? 1), 1), 6)
-            return [.heading(level: level, inlines(content, style: [], depth: depth))]
+            output.append(.heading(level: level, inlines(content, style: [], depth: depth)))
         case "bulletList", "orderedList", "taskList", "decisionList":
             let ordered = type == "orderedList"
             var items: [[RichText.Block]] = []
             if case .array(let entries) = content {
+                items.reserveCapacity(entries.count)
                 for entry in entries where !cut { items.append(listItem(entry, depth: depth + 1)) }
             }
-            return items.isEmpty ? [] : [.list(ordered: ordered, items: items)]
+            if !items.isEmpty { output.append(.list(ordered: ordered, items: items)) }
         case "codeBlock":
-            return [.code(take(Self.text(of: node)))]
+            output.append(.code(take(Self.text(of: node))))
         case "blockquote", "panel":
-            return [.quote(blocks(content, depth: depth))]
+            output.append(.quote(blocks(content, depth: depth)))
         case "rule":
-            return [.rule]
+            output.append(.rule)
         case "expand", "nestedExpand":
             let title = fields["attrs"]?["title"]?.string ?? ""
-            let heading: [RichText.Block] = title.isEmpty ? [] : [.paragraph([.text(take(title), .bold)])]
-            return heading + blocks(content, depth: depth)
+            if !title.isEmpty { output.append(.paragraph([.text(take(title), .bold)])) }
+            blocks(content, depth: depth, into: &output)
         case "table":
-            return table(node, depth: depth)
+            table(node, into: &output)
         case "mediaSingle", "mediaGroup", "media":
-            return [.paragraph([.text(take("(attachment)"), .italic)])]
+            output.append(.paragraph([.text(take("(attachment)"), .italic)]))
         case "blockCard", "embedCard":
-            return Self.safeURL(fields["attrs"]?["url"]?.string).map { [.paragraph([.link(take($0), url: $0)])] } ?? []
+            if let url = Self.safeURL(fields["attrs"]?["url"]?.string) {
+                output.append(.paragraph([.link(take(url), url: url)]))
+            }
         default:
             // An inline node at block level, or a block this reader does not know: its content.
-            if content == nil {
-                return [.paragraph(inline(node, style: [], depth: depth))].filter { $0 != .paragraph([]) }
-            }
-            return blocks(content, depth: depth)
+            guard content == nil else { return blocks(content, depth: depth, into: &output) }
+            var items: [RichText.Inline] = []
+            inline(node, style: [], depth: depth, into: &items)
+            if !items.isEmpty { output.append(.paragraph(items)) }
         }
     }
 
     mutating func listItem(_ entry: JiraValue, depth: Int) -> [RichText.Block] {
-        var item = blocks(entry["content"], depth: depth)
-        if entry["type"]?.string == "taskItem" || entry["type"]?.string == "decisionItem" {
-            // Task and decision items hold inline content directly.
-            let done = entry["attrs"]?["state"]?.string == "DONE" || entry["attrs"]?["state"]?.string == "DECIDED"
-            let items = inlines(entry["content"], style: [], depth: depth)
-            item = [.paragraph([.text(done ? "☑ " : "☐ ", [])] + items)]
-        }
-        return item
+        let type = entry["type"]?.string
+        guard type == "taskItem" || type == "decisionItem" else { return blocks(entry["content"], depth: depth) }
+        // Task and decision items hold inline content directly.
+        let state = entry["attrs"]?["state"]?.string
+        let done = state == "DONE" || state == "DECIDED"
+        var items: [RichText.Inline] = [.text(done ? "☑ " : "☐ ", [])]
+        inlines(entry["content"], style: [], depth: depth, into: &items)
+        return [.paragraph(items)]
     }
 
     /// A page may have no row or column spans, and a table in a cell reads badly: each row becomes one
     /// paragraph of its cells' text, separated by " | ", a header row in bold.
-    mutating func table(_ node: JiraValue, depth: Int) -> [RichText.Block] {
-        guard case .array(let rows) = node["content"] else { return [] }
-        var output: [RichText.Block] = []
+    mutating func table(_ node: JiraValue, into output: inout [RichText.Block]) {
+        guard case .array(let rows) = node["content"] else { return }
         for row in rows where !cut {
             guard case .array(let cells) = row["content"] else { continue }
             let header = cells.allSatisfy { $0["type"]?.string == "tableHeader" }
             let text = cells.map { Self.text(of: $0).trimmingWhitespace() }.joined(separator: " | ")
             output.append(.paragraph([.text(take(text), header ? .bold : [])]))
         }
-        return output
     }
 
     // MARK: Inline content
 
     mutating func inlines(_ content: JiraValue?, style: RichText.Style, depth: Int) -> [RichText.Inline] {
-        guard case .array(let nodes) = content else { return [] }
         var output: [RichText.Inline] = []
-        output.reserveCapacity(nodes.count)
-        for node in nodes where !cut { output.append(contentsOf: inline(node, style: style, depth: depth + 1)) }
+        inlines(content, style: style, depth: depth, into: &output)
         return output
     }
 
-    mutating func inline(_ node: JiraValue, style: RichText.Style, depth: Int) -> [RichText.Inline] {
-        guard case .object(let fields) = node else { return [] }
+    mutating func inlines(
+        _ content: JiraValue?, style: RichText.Style, depth: Int, into output: inout [RichText.Inline]
+    ) {
+        guard case .array(let nodes) = content else { return }
+        output.reserveCapacity(output.count + nodes.count)
+        for node in nodes where !cut { inline(node, style: style, depth: depth + 1, into: &output) }
+    }
+
+    mutating func inline(
+        _ node: JiraValue, style: RichText.Style, depth: Int, into output: inout [RichText.Inline]
+    ) {
+        guard case .object(let fields) = node else { return }
         let attrs = fields["attrs"]
         switch fields["type"]?.string ?? "" {
         case "text":
@@ -142,25 +160,24 @@ struct AtlassianDocument {
                 }
             }
             let text = take(fields["text"]?.string ?? "")
-            if text.isEmpty { return [] }
-            return [href.map { .link(text, url: $0) } ?? .text(text, style)]
+            if !text.isEmpty { output.append(href.map { .link(text, url: $0) } ?? .text(text, style)) }
         case "hardBreak":
-            return [.lineBreak]
+            output.append(.lineBreak)
         case "mention":
             let name = attrs?["text"]?.string ?? ""
-            return [.text(take(name.isEmpty ? "@someone" : (name.hasPrefix("@") ? name : "@" + name)), style)]
+            output.append(.text(take(name.isEmpty ? "@someone" : (name.hasPrefix("@") ? name : "@" + name)), style))
         case "emoji":
-            return [.text(take(attrs?["text"]?.string ?? attrs?["shortName"]?.string ?? ""), style)]
+            output.append(.text(take(attrs?["text"]?.string ?? attrs?["shortName"]?.string ?? ""), style))
         case "status":
-            return [.lozenge(take(attrs?["text"]?.string ?? ""), colour: attrs?["color"]?.string ?? "neutral")]
+            output.append(.lozenge(take(attrs?["text"]?.string ?? ""), colour: attrs?["color"]?.string ?? "neutral"))
         case "date":
             let stamp = attrs?["timestamp"].flatMap { $0.string.flatMap(Double.init) ?? $0.number }
-            return stamp.map { [.text(take(JiraDates.day(millisecondsSince1970: $0)), style)] } ?? []
+            if let stamp { output.append(.text(take(JiraDates.day(millisecondsSince1970: stamp)), style)) }
         case "inlineCard":
-            return Self.safeURL(attrs?["url"]?.string).map { [.link(take($0), url: $0)] } ?? []
+            if let url = Self.safeURL(attrs?["url"]?.string) { output.append(.link(take(url), url: url)) }
         default:
-            guard depth <= Self.maxDepth else { return inlineText(Self.text(of: node)) }
-            return inlines(fields["content"], style: style, depth: depth)
+            guard depth <= Self.maxDepth else { return output.append(contentsOf: inlineText(Self.text(of: node))) }
+            inlines(fields["content"], style: style, depth: depth, into: &output)
         }
     }
 
