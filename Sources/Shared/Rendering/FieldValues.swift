@@ -71,7 +71,20 @@ struct FieldValues {
         if let first = items.first, first["type"]?["inward"] != nil {
             return text(Self.issueLinks(items))
         }
-        return text(items.map(Self.name(of:)).filter { !$0.isEmpty }.joined(separator: ", "))
+        return text(Self.names(items))
+    }
+
+    /// The items' names, the empty ones left out, joined by ", " (built in one string: a report
+    /// joins two or three of these per row).
+    static func names(_ items: [JiraValue]) -> String {
+        var output = ""
+        for item in items {
+            let name = name(of: item)
+            if name.isEmpty { continue }
+            if !output.isEmpty { output += ", " }
+            output += name
+        }
+        return output
     }
 
     /// The name of one value as Jira shows it, for every object shape a field holds.
@@ -81,13 +94,13 @@ struct FieldValues {
         case .bool(let flag): return flag ? "Yes" : "No"
         case .number(let number): return JiraNumbers.format(number)
         case .string(let string): return string
-        case .array(let items): return items.map(name(of:)).filter { !$0.isEmpty }.joined(separator: ", ")
+        case .array(let items): return names(items)
         case .object(let object):
             // The common shapes first: a user, a named object (a sprint among them), an option.
             if let name = object["displayName"]?.string { return name }
             if let name = object["name"]?.string {
                 if let state = object["state"]?.string, object["boardId"] != nil {
-                    return "\(name) (\(state.lowercased()))"  // a sprint
+                    return name + " (" + Self.lowercased(state) + ")"  // a sprint
                 }
                 return name
             }
@@ -130,6 +143,13 @@ struct FieldValues {
         }
         let kinds = counts.map { "\($0.1) \($0.0)" }.joined(separator: ", ")
         return "\(links.count) (\(kinds))"
+    }
+
+    /// `text` in lower case; Jira's sprint states (`active`, `closed`, `future`) are already, and are
+    /// returned as they are.
+    static func lowercased(_ text: String) -> String {
+        let plain = !text.utf8.contains { ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) || $0 >= 0x80 }
+        return plain ? text : text.lowercased()
     }
 
     func text(_ string: String) -> ReportDocument.Cell { string.isEmpty ? .empty : .text(string) }

@@ -5,9 +5,15 @@ public import Foundation
 /// (`2026-03-29T14:22:05.123+0000`, also `+00:00` and `Z`), a day as `2026-03-29`, and a date-time as
 /// `2026-03-29 16:22` in the report's zone, one format across the page.
 public enum JiraDates {
-    /// Seconds since 1970 of a Jira date-time, or nil when `text` is not one.
+    /// Seconds since 1970 of a Jira date-time, or nil when `text` is not one. Read in place from the
+    /// text's UTF-8 (every text of a report that is not a known date goes through here once).
     static func parseDateTime(_ text: String) -> Int64? {
-        let bytes = Array(text.utf8)
+        guard text.utf8.count >= 19 else { return nil }
+        var text = text
+        return text.withUTF8(parseDateTime(bytes:))
+    }
+
+    private static func parseDateTime(bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard bytes.count >= 19, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
             bytes[10] == UInt8(ascii: "T"), bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
             let year = digits(bytes, 0, 4), let month = digits(bytes, 5, 2), let day = digits(bytes, 8, 2),
@@ -26,10 +32,12 @@ public enum JiraDates {
                 guard index + 1 == bytes.count else { return nil }
             case UInt8(ascii: "+"), UInt8(ascii: "-"):
                 let sign = bytes[index] == UInt8(ascii: "-") ? -1 : 1
-                let rest = Array(bytes[(index + 1)...].filter { $0 != UInt8(ascii: ":") })
-                guard rest.count == 4, let hours = digits(rest, 0, 2), let minutes = digits(rest, 2, 2) else {
-                    return nil
-                }
+                // `hhmm` or `hh:mm`, and nothing after it.
+                let rest = UnsafeBufferPointer(rebasing: bytes[(index + 1)...])
+                let colon = rest.count == 5 && rest[2] == UInt8(ascii: ":")
+                guard rest.count == 4 || colon, let hours = digits(rest, 0, 2),
+                    let minutes = digits(rest, colon ? 3 : 2, 2)
+                else { return nil }
                 offset = sign * (hours * 3600 + minutes * 60)
             default:
                 return nil
@@ -45,8 +53,32 @@ public enum JiraDates {
         let days = Int(local >= 0 ? local / 86_400 : (local - 86_399) / 86_400)
         let secondOfDay = Int(local - Int64(days) * 86_400)
         let (year, month, day) = civilFromDays(days)
-        return
-            "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2)) \(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay % 3600 / 60, 2))"
+        guard (0...9999).contains(year) else {
+            return
+                "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2)) \(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay % 3600 / 60, 2))"
+        }
+        // Sixteen digits and separators written in place (a report shows thousands of these).
+        return String(unsafeUninitializedCapacity: 16) { buffer in
+            var index = 0
+            func put(_ value: Int, _ width: Int, then separator: UInt8?) {
+                var divisor = width == 4 ? 1000 : 10
+                while divisor > 0 {
+                    buffer[index] = UInt8(ascii: "0") + UInt8(value / divisor % 10)
+                    index += 1
+                    divisor /= 10
+                }
+                if let separator {
+                    buffer[index] = separator
+                    index += 1
+                }
+            }
+            put(year, 4, then: UInt8(ascii: "-"))
+            put(month, 2, then: UInt8(ascii: "-"))
+            put(day, 2, then: UInt8(ascii: " "))
+            put(secondOfDay / 3600, 2, then: UInt8(ascii: ":"))
+            put(secondOfDay % 3600 / 60, 2, then: nil)
+            return index
+        }
     }
 
     /// `2026-03-29`: the UTC day of a moment (ADF's date node holds a day as its UTC midnight).
@@ -57,7 +89,7 @@ public enum JiraDates {
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
     }
 
-    static func digits(_ bytes: [UInt8], _ start: Int, _ count: Int) -> Int? {
+    static func digits(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ count: Int) -> Int? {
         guard start + count <= bytes.count else { return nil }
         var value = 0
         for byte in bytes[start..<(start + count)] {
