@@ -123,4 +123,41 @@ struct CellMarkupPropertyTests {
             if !parsed { break }
         }
     }
+
+    /// The escaping reads eight bytes at a time where it can: whatever the text, and wherever in a word
+    /// a character that must change falls, it writes what the rule says character by character.
+    @Test func escapingWritesWhatTheCharacterRuleSaysWhereverTheCharacterFalls() {
+        var random = Generator(state: 20_261_207)
+        let alphabet: [Unicode.Scalar] = [
+            "a", "Z", " ", "&", "<", ">", "\"", "'", "\t", "\n", "\r", "\u{0}", "\u{1F}", "\u{7F}", "é", "\u{F000}",
+            "\u{FFFD}", "\u{FFFE}", "\u{FFFF}", "🎉", "\u{EF}", "\u{3C00}",
+        ]
+        func expected(_ text: String) -> String {
+            var output = ""
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "&": output += "&amp;"
+                case "<": output += "&lt;"
+                case ">": output += "&gt;"
+                case "\"": output += "&quot;"
+                case "\t", "\n", "\r": output.unicodeScalars.append(scalar)
+                case _ where scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF:
+                    output += "\u{FFFD}"
+                default: output.unicodeScalars.append(scalar)
+                }
+            }
+            return output
+        }
+        for _ in 0..<5_000 {
+            var text = String.UnicodeScalarView()
+            for _ in 0..<Int.random(in: 0..<40, using: &random) {
+                // Mostly plain letters, so the eight-byte steps are taken and then broken at any place.
+                let plain = Int.random(in: 0..<3, using: &random) > 0
+                text.append(plain ? "x" : alphabet.randomElement(using: &random)!)
+            }
+            var buffer = MarkupBuffer()
+            buffer.text(String(text))
+            #expect(buffer.string == expected(String(text)), "\(Array(String(text).utf8))")
+        }
+    }
 }

@@ -33,7 +33,15 @@ struct MarkupBuffer {
             var start = 0
             var index = 0
             let count = source.count
+            let raw = UnsafeRawBufferPointer(source)
             while index < count {
+                // Eight bytes at a time while none of them needs a look (most text needs none).
+                if index + 8 <= count,
+                    !Self.mayNeedEscaping(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+                {
+                    index += 8
+                    continue
+                }
                 let byte = source[index]
                 var replacement: StaticString?
                 var width = 1
@@ -60,5 +68,20 @@ struct MarkupBuffer {
             }
             if start < count { bytes.append(contentsOf: source[start..<count]) }
         }
+    }
+
+    /// False only when none of the word's eight bytes is one `text` may replace: a control character,
+    /// `&`, `<`, `>`, `"` or 0xEF (the first byte of U+FFFE and U+FFFF). The usual test for a zero byte
+    /// in a word ("Bit Twiddling Hacks", S. E. Anderson), after an xor with each byte looked for; it
+    /// may say true for a word that needs nothing (the bytes are then looked at one by one), never false
+    /// for one that does.
+    @inline(__always)
+    static func mayNeedEscaping(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        func hasZero(_ value: UInt64) -> UInt64 { (value &- ones) & ~value & highs }
+        let below0x20 = (word &- ones &* 0x20) & ~word & highs
+        return below0x20 | hasZero(word ^ (ones &* 0x26)) | hasZero(word ^ (ones &* 0x3C))
+            | hasZero(word ^ (ones &* 0x3E)) | hasZero(word ^ (ones &* 0x22)) | hasZero(word ^ (ones &* 0xEF)) != 0
     }
 }
