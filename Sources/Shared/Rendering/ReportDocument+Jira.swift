@@ -43,25 +43,30 @@ extension ReportDocument {
         let groups = grouped ? builder.groups(issues) : [(name: "", members: Array(issues.indices))]
         // With changes shown, each row's cells are hashed as the row is built, while they are at hand.
         let comparing = layout.changes && lastRun != .unknown
-        var current: [ReportSnapshot.Issue] = []
-        if comparing { current.reserveCapacity(issues.count) }
+        // Each group's rows in page order (children under their parents); then every row built at once,
+        // on every core (RowWork): a row's cells depend on its issue alone.
+        let orders = groups.map { group in
+            layout.parentChild ? builder.nested(group.members, issues) : (order: group.members, levels: [])
+        }
+        let pageOrder = orders.flatMap(\.order)
+        let built = RowWork.map(pageOrder.count) { position in
+            let issue = issues[pageOrder[position]]
+            let cells = row(issue)
+            let snapshot =
+                comparing
+                ? ReportSnapshot.Issue(
+                    key: issue.key, status: issue.fields["status"]?["name"]?.string ?? "",
+                    cells: cells.map(CellHash.of)) : nil
+            return (cells: cells, snapshot: snapshot)
+        }
+        let current = comparing ? built.compactMap(\.snapshot) : []
         var sections: [Section] = []
         sections.reserveCapacity(groups.count)
-        for group in groups {
-            let (order, levels) =
-                layout.parentChild ? builder.nested(group.members, issues) : (group.members, [])
+        var start = 0
+        for (group, (order, levels)) in zip(groups, orders) {
             let sums = group.members.compactMap { builder.sumValue(issues[$0]) }
-            let rows = order.map { index in
-                let cells = row(issues[index])
-                if comparing {
-                    let issue = issues[index]
-                    current.append(
-                        ReportSnapshot.Issue(
-                            key: issue.key, status: issue.fields["status"]?["name"]?.string ?? "",
-                            cells: cells.map(CellHash.of)))
-                }
-                return cells
-            }
+            let rows = built[start..<(start + order.count)].map(\.cells)
+            start += order.count
             sections.append(
                 Section(
                     columns: labels, rows: rows,
