@@ -141,4 +141,29 @@ struct OneNotePageRendererTests {
         #expect(keys == issues.map(\.key), "every issue once, in order")
         _ = try XHTML.parse(output.page)
     }
+
+    /// The rows are written on every core in slices; read back in order they are the rows written one
+    /// by one, and the page holds them in that order.
+    @Test func rowsWrittenInSlicesAreTheRowsWrittenOneByOne() throws {
+        let issues = try Self.issues(2_000)
+        let document = Self.input(issues)
+        var notes = PageNotes()
+        notes.add("<p>kept</p>", for: issues[1_234].key)
+        var expected: [String] = []
+        for section in document.sections {
+            for row in section.rows.indices {
+                var markup = MarkupBuffer()
+                OneNotePageRenderer.writeRow(row, of: section, notesColumn: true, notes: notes, into: &markup)
+                expected.append(markup.string)
+            }
+        }
+        var withNotes = document
+        withNotes.notesColumn = true
+        let rows = RenderedRows(withNotes, notes: notes)
+        #expect(rows.slices.count > 1 || ProcessInfo.processInfo.activeProcessorCount == 1)
+        #expect(rows.map(String.init) == expected)
+        #expect(expected.count == 2_000 && expected[1_234].contains("<p>kept</p>"))
+        let page = OneNotePageRenderer().render(withNotes, notes: notes).page
+        #expect(page.contains(expected.joined()), "the rows, in order, in one table")
+    }
 }

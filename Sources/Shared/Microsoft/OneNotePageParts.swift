@@ -12,12 +12,14 @@ struct PartWriter {
     let firstPartOverhead: Int
 
     private(set) var parts: [String] = []
-    private var part = MarkupBuffer(capacity: 1 << 16)
+    /// The open part, as text: rows come as text already checked (`RenderedRows`), so a part is put
+    /// together by copying, and never checked again as a whole.
+    private var part = ""
     private var partOpen = false
     private var tableOpen = false
-    private var heading = MarkupBuffer()
-    private var continuedHeading = MarkupBuffer()
-    private var headerRow = MarkupBuffer()
+    private var heading = ""
+    private var continuedHeading = ""
+    private var headerRow = ""
     /// Room kept for the closing tags of the open table and part.
     private static let closingRoom = 64
 
@@ -29,7 +31,7 @@ struct PartWriter {
     private var budget: Int { maxPartBytes - (parts.isEmpty ? firstPartOverhead : 0) - Self.closingRoom }
 
     /// True when the open part already holds more than its start tag.
-    private var partHasContent: Bool { partOpen && part.count > Self.startTagBytes(parts.count + 1) }
+    private var partHasContent: Bool { partOpen && part.utf8.count > Self.startTagBytes(parts.count + 1) }
 
     private static func dataId(_ number: Int) -> String {
         number == 1 ? OneNotePageRenderer.tableDataId : "\(OneNotePageRenderer.tableDataId)-\(number)"
@@ -40,47 +42,50 @@ struct PartWriter {
     }
 
     private mutating func openPart() {
-        part.removeAll()
-        part.raw("<div data-id=\"")
-        part.raw(Self.dataId(parts.count + 1))
-        part.raw("\">")
+        part = ""
+        part.reserveCapacity(1 << 16)
+        part += "<div data-id=\""
+        part += Self.dataId(parts.count + 1)
+        part += "\">"
         partOpen = true
     }
 
     private mutating func closePart() {
-        if tableOpen { part.raw("</table>") }
-        part.raw("</div>")
-        parts.append(part.string)
-        part.removeAll()
+        if tableOpen { part += "</table>" }
+        part += "</div>"
+        parts.append(part)
+        part = ""
         partOpen = false
     }
 
     /// A block that is not a table (the summary), kept whole.
     mutating func add(_ block: MarkupBuffer) {
         if !partOpen { openPart() }
-        if partHasContent && part.count + block.count > budget { newPart(continuing: false) }
-        part.append(block)
+        if partHasContent && part.utf8.count + block.count > budget { newPart(continuing: false) }
+        part += block.string
     }
 
     /// Starts a table: its heading (empty when the report is not grouped) and header row.
     mutating func beginTable(heading: MarkupBuffer, continuedHeading: MarkupBuffer, headerRow: MarkupBuffer) {
-        self.heading = heading
-        self.continuedHeading = continuedHeading
-        self.headerRow = headerRow
+        self.heading = heading.string
+        self.continuedHeading = continuedHeading.string
+        self.headerRow = headerRow.string
         tableOpen = false
     }
 
-    mutating func addRow(_ row: MarkupBuffer) {
+    /// One row's markup (`<tr>…</tr>`).
+    mutating func addRow(_ row: Substring) {
         if !partOpen { openPart() }
+        let rowBytes = row.utf8.count
         if !tableOpen {
-            if partHasContent && part.count + heading.count + headerRow.count + row.count + 32 > budget {
+            if partHasContent && part.utf8.count + heading.utf8.count + headerRow.utf8.count + rowBytes + 32 > budget {
                 newPart(continuing: false)
             }
             openTable(continued: false)
-        } else if part.count + row.count > budget {
+        } else if part.utf8.count + rowBytes > budget {
             newPart(continuing: true)
         }
-        part.append(row)
+        part += row
     }
 
     /// Ends the table; a table without rows still shows its header row.
@@ -89,14 +94,14 @@ struct PartWriter {
             if !partOpen { openPart() }
             openTable(continued: false)
         }
-        part.raw("</table>")
+        part += "</table>"
         tableOpen = false
     }
 
     private mutating func openTable(continued: Bool) {
-        part.append(continued ? continuedHeading : heading)
-        part.raw("<table border=\"1\">")
-        part.append(headerRow)
+        part += continued ? continuedHeading : heading
+        part += "<table border=\"1\">"
+        part += headerRow
         tableOpen = true
     }
 
@@ -113,7 +118,6 @@ struct PartWriter {
     mutating func finish() -> (first: String, appended: [String]) {
         if !partOpen && parts.isEmpty { openPart() }
         if partOpen { closePart() }
-        part = MarkupBuffer()  // a large report's buffer is let go before the page is put together
         return (parts[0], Array(parts.dropFirst()))
     }
 }
@@ -226,7 +230,7 @@ extension OneNotePageRenderer {
             row.raw("</td><td>")
             row.raw(notes.byKey[key] ?? "")
             row.raw("</td></tr>")
-            parts.addRow(row)
+            parts.addRow(Substring(row.string))
         }
         parts.endTable()
     }

@@ -62,10 +62,12 @@ public struct OneNotePageRenderer: Sendable {
             Self.writeChanges(changes, timeZone: document.header.timeZone, into: &block)
             parts.add(block)
         }
-        // Each row is written into one reusable buffer, then added to the open table; a table that
-        // would pass the request limit is closed, and the next part begins with the same header row
-        // (and the group's heading, "continued").
-        var row = MarkupBuffer(capacity: 4096)
+        // Every row's markup is written first, on every core (RowWork: a row's markup depends on its
+        // cells alone), then added to the open table in order; a table that would pass the request
+        // limit is closed, and the next part begins with the same header row (and the group's heading,
+        // "continued").
+        let rows = RenderedRows(document, notes: notes)
+        var next = rows.makeIterator()
         for section in document.sections {
             var heading = MarkupBuffer()
             var continuedHeading = MarkupBuffer()
@@ -82,22 +84,7 @@ public struct OneNotePageRenderer: Sendable {
             }
             headerRow.raw("</tr>")
             parts.beginTable(heading: heading, continuedHeading: continuedHeading, headerRow: headerRow)
-            for (index, cells) in section.rows.enumerated() {
-                row.removeAll()
-                row.raw("<tr>")
-                let level = index < section.levels.count ? section.levels[index] : 0
-                let changed = index < section.changed.count ? section.changed[index] : []
-                for (column, cell) in cells.enumerated() {
-                    Self.write(cell, indent: column == 0 ? level : 0, changed: changed.contains(column), into: &row)
-                }
-                if document.notesColumn {
-                    row.raw("<td>")
-                    if index < section.keys.count, let note = notes.byKey[section.keys[index]] { row.raw(note) }
-                    row.raw("</td>")
-                }
-                row.raw("</tr>")
-                parts.addRow(row)
-            }
+            for _ in section.rows.indices { parts.addRow(next.next()!) }
             parts.endTable()
         }
         if document.notesColumn { Self.writeOrphanNotes(notes, document: document, into: &parts) }
@@ -109,6 +96,26 @@ public struct OneNotePageRenderer: Sendable {
     }
 
     public func render(_ document: ReportDocument) -> Output { render(document, notes: PageNotes()) }
+
+    /// One row of a section: its cells (the first indented under its parent, changed ones highlighted)
+    /// and, with the notes column, the note kept for its issue.
+    static func writeRow(
+        _ row: Int, of section: ReportDocument.Section, notesColumn: Bool, notes: PageNotes,
+        into output: inout MarkupBuffer
+    ) {
+        output.raw("<tr>")
+        let level = row < section.levels.count ? section.levels[row] : 0
+        let changed = row < section.changed.count ? section.changed[row] : []
+        for (column, cell) in section.rows[row].enumerated() {
+            write(cell, indent: column == 0 ? level : 0, changed: changed.contains(column), into: &output)
+        }
+        if notesColumn {
+            output.raw("<td>")
+            if row < section.keys.count, let note = notes.byKey[section.keys[row]] { output.raw(note) }
+            output.raw("</td>")
+        }
+        output.raw("</tr>")
+    }
 
     func headerParagraph(_ header: ReportDocument.Header) -> String {
         var text = "\(header.reportName) · \(header.issueCount) issue\(header.issueCount == 1 ? "" : "s")"
