@@ -50,13 +50,14 @@ extension ReportDocument {
                 if old.status != issue.status {
                     changes.moved.append(.init(key: issue.key, from: old.status, to: issue.status))
                 }
-                var columns = Set<Int>()
+                // Most rows have no changed cell: a set is made only for one that has.
+                var columns: [Int] = []
                 for (column, hash) in issue.cells.enumerated() {
                     if let place = mapping[column], place < old.cells.count, old.cells[place] != hash {
-                        columns.insert(column)
+                        columns.append(column)
                     }
                 }
-                changed.append(columns)
+                changed.append(columns.isEmpty ? [] : Set(columns))
             }
             sections[index].changed = changed.contains { !$0.isEmpty } ? changed : []
         }
