@@ -56,6 +56,8 @@ struct RenderBench {
             : PageLayout(summary: false)
         var lastRun = LastRun.unknown
         var notes = PageNotes()
+        // The last run read the same site: only the edited summaries and the new issues are changes.
+        let site = URL(string: "https://example.atlassian.net")
         if grouped {
             let before = rich.dropLast(50).enumerated().map { index, issue in
                 var fields = issue.fields
@@ -65,7 +67,7 @@ struct RenderBench {
             lastRun =
                 ReportDocument(
                     reportName: "Benchmark", jql: "x", columns: columns, catalogue: catalogue, issues: before,
-                    runAt: Date(), timeZone: TimeZone(identifier: "Europe/Berlin")!, siteURL: nil, layout: layout,
+                    runAt: Date(), timeZone: TimeZone(identifier: "Europe/Berlin")!, siteURL: site, layout: layout,
                     lastRun: .none
                 ).snapshot.map(LastRun.snapshot) ?? .none
             for issue in rich.enumerated() where issue.offset % 10 == 0 {
