@@ -107,7 +107,8 @@ public struct OneNotePageRenderer: Sendable {
         let level = row < section.levels.count ? section.levels[row] : 0
         let changed = row < section.changed.count ? section.changed[row] : []
         for (column, cell) in section.rows[row].enumerated() {
-            write(cell, indent: column == 0 ? level : 0, changed: changed.contains(column), into: &output)
+            let highlighted = !changed.isEmpty && changed.contains(column)
+            write(cell, indent: column == 0 ? level : 0, changed: highlighted, into: &output)
         }
         if notesColumn {
             output.raw("<td>")
