@@ -39,7 +39,9 @@ public struct JiraObject: Sendable, Equatable, Sequence, ExpressibleByDictionary
 
     public subscript(key: String) -> JiraValue? {
         get {
-            for member in members where member.key == key { return member.value }
+            // Names of another length are passed over without comparing their bytes (most are).
+            let length = key.utf8.count
+            for member in members where member.key.utf8.count == length && member.key == key { return member.value }
             return nil
         }
         set {
