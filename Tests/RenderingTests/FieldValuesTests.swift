@@ -40,6 +40,18 @@ struct FieldValuesTests {
         #expect(try Self.cell("13", .number) == .text("13"))
     }
 
+    @Test func anOffsetIsHoursAndMinutesWithOrWithoutAColonAndNothingElse() {
+        let utc = JiraDates.parseDateTime("2026-03-29T14:22:05.123+0000")
+        #expect(utc != nil)
+        #expect(JiraDates.parseDateTime("2026-03-29T16:22:05.123+0200") == utc)
+        #expect(JiraDates.parseDateTime("2026-03-29T16:22:05.123+02:00") == utc)
+        #expect(JiraDates.parseDateTime("2026-03-29T12:52:05.123-01:30") == utc)
+        #expect(JiraDates.parseDateTime("2026-03-29T14:22:05Z") == utc)
+        for odd in ["+0:000", "+02:0:0", "+020", "+02000", "+02:00x", "+::0200"] {
+            #expect(JiraDates.parseDateTime("2026-03-29T14:22:05.123" + odd) == nil, "\(odd)")
+        }
+    }
+
     @Test func datesStayDaysAndDateTimesFollowTheReportsZone() throws {
         #expect(try Self.cell(#""2026-03-29""#, .date) == .text("2026-03-29"))
         // 01:30 UTC on the night Berlin moves its clocks forward is 03:30 in Berlin.
